@@ -1,0 +1,33 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PY := .venv/bin/python
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test lint format setup-run setup-test bench
+
+run: setup-run
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(PY) manage.py seed_demo
+	@echo "==> Canvass on http://127.0.0.1:8000 (web, worker and beat; Ctrl-C stops all three)"
+	.venv/bin/honcho start
+
+test: setup-test lint
+	SECRET_KEY=only-for-the-migrations-check $(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest
+
+lint:
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format:
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+setup-run:
+	scripts/setup.sh run
+
+setup-test:
+	scripts/setup.sh test
+
+bench: setup-test
+	for b in bench/*.py; do $(PY) $$b || exit 1; done

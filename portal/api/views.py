@@ -1,0 +1,82 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal import audit_actions as actions
+from portal import selectors
+from portal.api.permissions import CanViewAuditLog, IsVerifiedUser
+from portal.audit import audit_record
+from portal.forms import AuditFilterForm
+from portal.models import AuditEvent, User
+from portal.roles import capabilities_of
+from portal.selectors import AuditFilters
+
+
+class MeSerializer(serializers.ModelSerializer):
+    agency = serializers.CharField(source="agency.name", default=None)
+    capabilities = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "full_name", "role", "agency", "capabilities"]
+
+    def get_capabilities(self, user) -> list[str]:
+        return sorted(capabilities_of(user.role))
+
+
+class MeView(APIView):
+    """The signed-in user, their role and what it allows."""
+
+    permission_classes = [IsVerifiedUser]
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request):
+        return Response(MeSerializer(request.user).data)
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "seq",
+            "at",
+            "actor_label",
+            "actor_role",
+            "actor_agency",
+            "action",
+            "target_type",
+            "target_id",
+            "reason",
+            "case_ref",
+            "request_id",
+            "outcome",
+            "details",
+            "prev_hash",
+            "hash",
+        ]
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter(name, str, required=False)
+        for name in ("actor", "action", "target_type", "target_id", "date_from", "date_to")
+    ]
+)
+class AuditEventList(generics.ListAPIView):
+    """The audit log of the caller's agency, newest first; filters as on the staff page."""
+
+    permission_classes = [IsVerifiedUser, CanViewAuditLog]
+    serializer_class = AuditEventSerializer
+
+    def get_queryset(self):
+        form = AuditFilterForm(self.request.query_params)
+        if not form.is_valid():
+            raise serializers.ValidationError(form.errors)
+        filters = AuditFilters(**form.cleaned_data)
+        audit_record(
+            action=actions.AUDIT_LOG_VIEWED.name,
+            actor=self.request.user,
+            details={"view": "api", "filters": filters.__dict__},
+        )
+        return selectors.audit_events_for(actor=self.request.user, filters=filters)

@@ -1,0 +1,194 @@
+"""The audit log: a registry of named actions, the one helper that appends, and the verifier.
+
+Each row's hash is SHA-256 over its canonical JSON plus the previous row's hash, so any
+edit, deletion, insertion or reordering breaks the chain at a row `verify_chain` names.
+Appends are serialised with a transaction-scoped advisory lock, so concurrent writers
+cannot fork the chain; the lock is released when the writer's transaction ends.
+"""
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from portal.middleware import current_request_id
+from portal.models import AuditEvent
+
+GENESIS_HASH = "0" * 64
+# An arbitrary constant naming the audit-append lock among PostgreSQL advisory locks.
+_APPEND_LOCK_KEY = 0x43414E5641535331
+
+
+@dataclass(frozen=True)
+class AuditAction:
+    name: str
+    description: str
+    needs_reason: bool = False
+    needs_case: bool = False
+
+
+_ACTIONS: dict[str, AuditAction] = {}
+
+
+def register_action(
+    name: str, description: str, *, needs_reason: bool = False, needs_case: bool = False
+) -> AuditAction:
+    """Add a named action to the registry; apps call this when they load."""
+    if name in _ACTIONS and _ACTIONS[name].description != description:
+        raise ValueError(f"Audit action {name!r} is already registered differently.")
+    _ACTIONS[name] = AuditAction(name, description, needs_reason, needs_case)
+    return _ACTIONS[name]
+
+
+def registered_actions() -> list[AuditAction]:
+    return sorted(_ACTIONS.values(), key=lambda a: a.name)
+
+
+class AuditError(ValueError):
+    pass
+
+
+def _target_of(target) -> tuple[str, str]:
+    if target is None:
+        return "", ""
+    if isinstance(target, tuple):
+        return target[0], str(target[1])
+    return target._meta.label_lower, str(target.pk)
+
+
+def _actor_fields(actor, actor_label: str) -> dict:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return {
+            "actor": None,
+            "actor_label": actor_label or "anonymous",
+            "actor_role": "",
+            "actor_agency": "",
+        }
+    return {
+        "actor": actor,
+        "actor_label": actor.label,
+        "actor_role": actor.role,
+        "actor_agency": actor.agency.name if actor.agency_id else "",
+    }
+
+
+def canonical_json(event: AuditEvent) -> str:
+    """The exact bytes a row's hash covers, rebuilt the same way by the verifier."""
+    return json.dumps(
+        {
+            "seq": event.seq,
+            "at": event.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+            "actor_id": event.actor_id,
+            "actor_label": event.actor_label,
+            "actor_role": event.actor_role,
+            "actor_agency": event.actor_agency,
+            "agency_id": event.agency_id,
+            "action": event.action,
+            "target_type": event.target_type,
+            "target_id": event.target_id,
+            "reason": event.reason,
+            "case_ref": event.case_ref,
+            "request_id": event.request_id,
+            "outcome": event.outcome,
+            "details": event.details,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def compute_hash(event: AuditEvent, prev_hash: str) -> str:
+    payload = (canonical_json(event) + "|" + prev_hash).encode()
+    return hashlib.sha256(payload).hexdigest()
+
+
+def audit_record(
+    *,
+    action: str,
+    actor=None,
+    actor_label: str = "",
+    target=None,
+    agency=None,
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+    reason: str = "",
+    case_ref: str = "",
+    details: dict | None = None,
+) -> AuditEvent:
+    """Append one event to the chain inside the caller's transaction (or a new one).
+
+    `target` is a model instance or a (type, id) pair; `agency` defaults to the actor's.
+    """
+    spec = _ACTIONS.get(action)
+    if spec is None:
+        raise AuditError(f"Unknown audit action {action!r}: register it first.")
+    if spec.needs_reason and not reason.strip():
+        raise AuditError(f"Audit action {action!r} needs a reason.")
+    if spec.needs_case and not case_ref.strip():
+        raise AuditError(f"Audit action {action!r} needs a case reference.")
+    target_type, target_id = _target_of(target)
+    if agency is None and actor is not None and getattr(actor, "agency_id", None):
+        agency = actor.agency
+    # Round-trip through JSON so the hashed form is what jsonb gives back.
+    clean_details = json.loads(json.dumps(details or {}, default=str, sort_keys=True))
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_APPEND_LOCK_KEY])
+        last = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
+        event = AuditEvent(
+            seq=(last["seq"] + 1) if last else 1,
+            at=timezone.now(),
+            agency=agency,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            reason=reason,
+            case_ref=case_ref,
+            request_id=current_request_id(),
+            outcome=outcome,
+            details=clean_details,
+            prev_hash=last["hash"] if last else GENESIS_HASH,
+            **_actor_fields(actor, actor_label),
+        )
+        event.hash = compute_hash(event, event.prev_hash)
+        event.save(force_insert=True)
+    return event
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    count: int
+    head_hash: str
+    broken_seq: int | None = None
+    broken_id: int | None = None
+    problem: str = ""
+
+
+def _events_in_order() -> Iterator[AuditEvent]:
+    return AuditEvent.objects.order_by("seq").iterator(chunk_size=2000)
+
+
+def verify_chain() -> ChainReport:
+    """Walk the whole chain from the first row; report the first row that does not fit."""
+    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
+    for event in _events_in_order():
+        problem = ""
+        if event.seq != expected_seq:
+            problem = (
+                f"sequence jumps from {expected_seq - 1} to {event.seq}: "
+                f"{event.seq - expected_seq} row(s) missing"
+            )
+        elif event.prev_hash != prev_hash:
+            problem = "prev_hash does not match the hash of the row before it (rows removed, inserted or reordered)"
+        elif compute_hash(event, event.prev_hash) != event.hash:
+            problem = "the row's content does not match its hash (row altered)"
+        if problem:
+            return ChainReport(False, count, prev_hash, event.seq, event.id, problem)
+        expected_seq, prev_hash, count = event.seq + 1, event.hash, count + 1
+    return ChainReport(True, count, prev_hash)

@@ -1,0 +1,42 @@
+"""Every email the platform sends, in one place. Bodies carry links, never evidence."""
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+
+def _absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def _send(*, to: str, subject: str, template: str, context: dict) -> None:
+    body = render_to_string(template, context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
+
+
+def send_set_password(*, user) -> None:
+    """A new staff account gets a one-time link to choose its password."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    link = _absolute(reverse("portal:password_reset_confirm", args=[uid, token]))
+    _send(
+        to=user.email,
+        subject="Your Canvass account",
+        template="portal/email/set_password.txt",
+        context={"user": user, "link": link},
+    )
+
+
+def send_email_verification(*, user, token: str) -> None:
+    """A public sign-up confirms its address before the account opens."""
+    link = _absolute(reverse("portal:signup_verify", args=[token]))
+    _send(
+        to=user.email,
+        subject="Confirm your email for Canvass",
+        template="portal/email/verify_email.txt",
+        context={"user": user, "link": link},
+    )

@@ -1,0 +1,101 @@
+from base64 import b32encode
+
+from django.contrib.gis.geos import MultiPolygon, Polygon
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from portal import services
+from portal.models import Agency, User
+from portal.roles import AgencyKind, Role
+
+DEMO_PASSWORD = "canvass-demo-2026"  # noqa: S105 - printed for newcomers, demo data only
+
+# Riverton is fictional; its box sits over a real town grid so maps have something to show.
+RIVERTON = MultiPolygon(Polygon.from_bbox((-73.9712, 40.7480, -73.9412, 40.7680)), srid=4326)
+
+DEMO_STAFF = [
+    ("investigator@riverton.example", "Ines Investigator", Role.INVESTIGATOR, "police"),
+    ("supervisor@riverton.example", "Sam Supervisor", Role.SUPERVISOR, "police"),
+    ("dispatcher@riverton.example", "Dana Dispatcher", Role.DISPATCHER, "police"),
+    ("admin@riverton.example", "Ada Admin", Role.AGENCY_ADMIN, "police"),
+    ("auditor@riverton.example", "Aud Auditor", Role.AUDITOR, "police"),
+    ("prosecutor@riverton-da.example", "Pat Prosecutor", Role.PROSECUTOR, "prosecution"),
+]
+DEMO_PUBLIC = [
+    ("resident@example.com", "Rosa Resident", Role.RESIDENT),
+    ("shop@example.com", "Corner Shop Ltd", Role.BUSINESS),
+]
+
+
+def demo_agencies() -> dict[str, Agency]:
+    police, _ = Agency.objects.get_or_create(
+        slug="riverton-pd",
+        defaults={
+            "name": "Riverton Police Department",
+            "kind": AgencyKind.POLICE,
+            "jurisdiction": RIVERTON,
+            "time_zone": "America/New_York",
+        },
+    )
+    prosecution, _ = Agency.objects.get_or_create(
+        slug="riverton-da",
+        defaults={
+            "name": "Riverton County Prosecutor's Office",
+            "kind": AgencyKind.PROSECUTION,
+            "jurisdiction": RIVERTON,
+            "time_zone": "America/New_York",
+        },
+    )
+    return {"police": police, "prosecution": prosecution}
+
+
+def demo_staff_user(email, name, role, agency) -> User:
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = services.staff_user_create(
+            actor=None,
+            email=email,
+            full_name=name,
+            role=role,
+            agency=agency,
+            send_invite=False,
+        )
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+        TOTPDevice.objects.create(user=user, name="Demo authenticator", confirmed=True)
+    return user
+
+
+class Command(BaseCommand):
+    help = "Load demo agencies and one user per role; print their logins and TOTP secrets."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        agencies = demo_agencies()
+        rows = []
+        for email, name, role, kind in DEMO_STAFF:
+            user = demo_staff_user(email, name, role, agencies[kind])
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+            secret = b32encode(device.bin_key).decode().rstrip("=") if device else "-"
+            rows.append((Role(role).label, email, secret, device.config_url if device else ""))
+        for email, name, role in DEMO_PUBLIC:
+            if not User.objects.filter(email=email).exists():
+                User.objects.create_user(
+                    email,
+                    DEMO_PASSWORD,
+                    full_name=name,
+                    role=role,
+                    email_verified_at=timezone.now(),
+                )
+            rows.append((Role(role).label, email, "(optional, none set)", ""))
+
+        self.stdout.write(f"\nCanvass demo logins (password for all: {DEMO_PASSWORD})\n")
+        for label, email, secret, uri in rows:
+            self.stdout.write(f"  {label:<13} {email:<34} TOTP secret: {secret}")
+            if uri:
+                self.stdout.write(f"  {'':<13} {uri}")
+        self.stdout.write(
+            "\nAdd a secret to any authenticator app (or `oathtool --totp -b SECRET`).\n"
+        )

@@ -1,0 +1,62 @@
+"""Request id for every request, and the staff idle timeout (CJIS 5.9.5: 30 minutes)."""
+
+import contextvars
+import re
+import time
+import uuid
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import JsonResponse
+
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+_VALID_INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+LAST_SEEN_KEY = "canvass_last_seen"
+
+
+def current_request_id() -> str:
+    """The id of the request being served, or "" outside a request (tasks, commands)."""
+    return _request_id.get()
+
+
+class RequestIdMiddleware:
+    """Tags each request with an id (a proxy's X-Request-ID if well-formed) for logs and audit."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _VALID_INCOMING_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = _request_id.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            _request_id.reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class StaffIdleTimeoutMiddleware:
+    """Ends a staff session that has been idle longer than STAFF_IDLE_TIMEOUT_SECONDS."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if user.is_authenticated and user.is_staff_member:
+            now = time.time()
+            last_seen = request.session.get(LAST_SEEN_KEY)
+            if last_seen is not None and now - last_seen > settings.STAFF_IDLE_TIMEOUT_SECONDS:
+                from portal.services import session_expire
+
+                session_expire(request=request, idle_seconds=int(now - last_seen))
+                if request.path.startswith("/api/"):
+                    return JsonResponse({"detail": "Session expired after inactivity."}, status=401)
+                messages.info(request, "Your session ended after a period without activity.")
+                return redirect_to_login(request.get_full_path())
+            request.session[LAST_SEEN_KEY] = now
+        return self.get_response(request)

@@ -1,0 +1,143 @@
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.contrib.gis.db import models as gis_models
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from portal.roles import PUBLIC_ROLES, STAFF_ROLES, AgencyKind, Role
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone.")
+
+
+class Agency(models.Model):
+    """A police force or a prosecuting office: the tenant everything else is scoped to."""
+
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    kind = models.CharField(max_length=20, choices=AgencyKind.choices)
+    jurisdiction = gis_models.MultiPolygonField(srid=4326, null=True, blank=True)
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "agencies"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email, password=None, **fields):
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email, password=None, **fields):
+        fields.update(is_staff=True, is_superuser=True, role=Role.AGENCY_ADMIN)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractUser):
+    """A person: staff of one agency, or a resident/business owner who belongs to none."""
+
+    username = None
+    first_name = None
+    last_name = None
+    email = models.EmailField("email address", unique=True)
+    full_name = models.CharField(max_length=200)
+    role = models.CharField(max_length=20, choices=Role.choices)
+    agency = models.ForeignKey(
+        Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
+    email_verified_at = models.DateTimeField(null=True, blank=True)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    # Failed logins before this instant no longer count toward a lockout.
+    failures_reset_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=200, blank=True)
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_unique_ci"),
+            models.CheckConstraint(
+                name="user_staff_has_agency_public_has_none",
+                condition=(
+                    Q(role__in=list(STAFF_ROLES), agency__isnull=False)
+                    | Q(role__in=list(PUBLIC_ROLES), agency__isnull=True)
+                    | Q(is_superuser=True)
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def is_staff_member(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None
+
+    @property
+    def label(self) -> str:
+        return f"{self.full_name} <{self.email}>" if self.full_name else self.email
+
+
+class AuditEvent(models.Model):
+    """One append-only, hash-chained record of something done (or refused) in Canvass."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Success"
+        DENIED = "denied", "Denied"
+
+    seq = models.BigIntegerField(unique=True, editable=False)
+    at = models.DateTimeField(db_index=True, editable=False)
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=300)
+    actor_role = models.CharField(max_length=20, blank=True)
+    actor_agency = models.CharField(max_length=200, blank=True)
+    # The tenant the event belongs to: who may read it in the audit log.
+    agency = models.ForeignKey(
+        Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(max_length=80, db_index=True)
+    target_type = models.CharField(max_length=80, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    reason = models.TextField(blank=True)
+    case_ref = models.CharField(max_length=100, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    details = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-seq"]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"]),
+            models.Index(fields=["actor", "action", "at"]),
+            models.Index(fields=["agency", "at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} by {self.actor_label}"

@@ -1,0 +1,85 @@
+"""Roles and the one capability map every app checks against.
+
+Apps add their own capabilities with `grant(...)` in their AppConfig.ready(); nothing
+outside this module compares `user.role` to a literal.
+"""
+
+from django.db import models
+
+
+class AgencyKind(models.TextChoices):
+    POLICE = "police", "Police agency"
+    PROSECUTION = "prosecution", "Prosecuting office"
+
+
+class Role(models.TextChoices):
+    INVESTIGATOR = "investigator", "Investigator"
+    SUPERVISOR = "supervisor", "Supervisor"
+    DISPATCHER = "dispatcher", "Dispatcher"
+    AGENCY_ADMIN = "agency_admin", "Agency admin"
+    AUDITOR = "auditor", "Auditor"
+    PROSECUTOR = "prosecutor", "Prosecutor"
+    RESIDENT = "resident", "Resident"
+    BUSINESS = "business", "Business"
+
+
+PUBLIC_ROLES = frozenset({Role.RESIDENT, Role.BUSINESS})
+STAFF_ROLES = frozenset(set(Role) - PUBLIC_ROLES)
+
+# Which kind of agency each staff role can belong to. Auditors and admins exist in both.
+ROLE_AGENCY_KINDS = {
+    Role.INVESTIGATOR: {AgencyKind.POLICE},
+    Role.SUPERVISOR: {AgencyKind.POLICE},
+    Role.DISPATCHER: {AgencyKind.POLICE},
+    Role.AGENCY_ADMIN: {AgencyKind.POLICE, AgencyKind.PROSECUTION},
+    Role.AUDITOR: {AgencyKind.POLICE, AgencyKind.PROSECUTION},
+    Role.PROSECUTOR: {AgencyKind.PROSECUTION},
+}
+
+
+class Cap:
+    """Named capabilities. Apps may add their own strings through `grant`."""
+
+    STAFF_AREA = "portal.staff_area"
+    POLICE_AREA = "portal.police_area"
+    VIEW_AUDIT_LOG = "portal.view_audit_log"
+    EXPORT_AUDIT_LOG = "portal.export_audit_log"
+    MANAGE_USERS = "portal.manage_users"
+    UNLOCK_ACCOUNTS = "portal.unlock_accounts"
+
+
+_CAPABILITIES: dict[str, set[str]] = {
+    Role.INVESTIGATOR: {Cap.STAFF_AREA, Cap.POLICE_AREA},
+    Role.SUPERVISOR: {Cap.STAFF_AREA, Cap.POLICE_AREA},
+    Role.DISPATCHER: {Cap.STAFF_AREA, Cap.POLICE_AREA},
+    Role.AGENCY_ADMIN: {
+        Cap.STAFF_AREA,
+        Cap.VIEW_AUDIT_LOG,
+        Cap.MANAGE_USERS,
+        Cap.UNLOCK_ACCOUNTS,
+    },
+    Role.AUDITOR: {Cap.STAFF_AREA, Cap.VIEW_AUDIT_LOG, Cap.EXPORT_AUDIT_LOG},
+    Role.PROSECUTOR: {Cap.STAFF_AREA},
+    Role.RESIDENT: set(),
+    Role.BUSINESS: set(),
+}
+
+
+def grant(role: str, *capabilities: str) -> None:
+    """Give `role` more capabilities; called by apps when they load."""
+    _CAPABILITIES[Role(role)].update(capabilities)
+
+
+def capabilities_of(role: str) -> frozenset[str]:
+    return frozenset(_CAPABILITIES.get(role, ()))
+
+
+def has_capability(user, capability: str) -> bool:
+    """True when an active user's role carries `capability` (police-only ones need a police agency)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if capability not in _CAPABILITIES.get(user.role, ()):
+        return False
+    if capability == Cap.POLICE_AREA:
+        return user.agency is not None and user.agency.kind == AgencyKind.POLICE
+    return True

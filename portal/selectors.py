@@ -1,0 +1,67 @@
+"""Platform reads, already scoped to the person asking."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+
+from portal.models import AuditEvent, User
+from portal.policies import can_manage_user, can_use_admin, can_view_audit_log
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    actor: str = ""
+    action: str = ""
+    target_type: str = ""
+    target_id: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+def audit_events_for(*, actor: User, filters: AuditFilters | None = None) -> QuerySet[AuditEvent]:
+    """The audit events `actor` may read (their agency's, or all for a superuser), filtered."""
+    if not can_view_audit_log(actor):
+        raise PermissionDenied
+    events = AuditEvent.objects.all()
+    if not actor.is_superuser:
+        events = events.filter(agency_id=actor.agency_id)
+    f = filters or AuditFilters()
+    if f.actor:
+        events = events.filter(actor_label__icontains=f.actor)
+    if f.action:
+        events = events.filter(action=f.action)
+    if f.target_type:
+        events = events.filter(target_type=f.target_type)
+    if f.target_id:
+        events = events.filter(target_id=f.target_id)
+    if f.date_from:
+        events = events.filter(at__date__gte=f.date_from)
+    if f.date_to:
+        events = events.filter(at__date__lte=f.date_to)
+    return events.order_by("-seq")
+
+
+def recent_sign_ins_of(*, user: User, limit: int = 5) -> QuerySet[AuditEvent]:
+    """A user's own recent sign-in events (success and failure), newest first."""
+    mine = Q(actor=user) | Q(target_type=User._meta.label_lower, target_id=str(user.pk))
+    return AuditEvent.objects.filter(mine, action__startswith="auth.").order_by("-seq")[:limit]
+
+
+def users_for(*, actor: User) -> QuerySet[User]:
+    """The accounts `actor` may manage: their agency's staff, or everyone for a superuser."""
+    if not can_use_admin(actor):
+        return User.objects.none()
+    users = User.objects.select_related("agency")
+    if actor.is_superuser:
+        return users
+    return users.filter(agency_id=actor.agency_id)
+
+
+def user_get_for(*, actor: User, id: int, write: bool = False) -> User:
+    """One account by id, scoped: a stranger gets 404 (DoesNotExist), no right to write gets 403."""
+    user = users_for(actor=actor).get(pk=id)
+    if write and not can_manage_user(actor, user):
+        raise PermissionDenied
+    return user

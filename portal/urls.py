@@ -1,0 +1,54 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, reverse_lazy
+
+from portal import views
+
+portal_patterns = [
+    path("", views.home, name="home"),
+    path("login/", views.login_view, name="login"),
+    path("login/code/", views.login_verify, name="login_verify"),
+    path("login/enrol/", views.login_enrol, name="login_enrol"),
+    path("logout/", views.logout_view, name="logout"),
+    path("signup/", views.signup, name="signup"),
+    path("signup/verify/<str:token>/", views.signup_verify, name="signup_verify"),
+    path("account/", views.account, name="account"),
+    path("account/mfa/", views.account_mfa, name="account_mfa"),
+    path(
+        "password/reset/",
+        auth_views.PasswordResetView.as_view(
+            template_name="portal/password_reset.html",
+            email_template_name="portal/email/password_reset.txt",
+            success_url=reverse_lazy("portal:password_reset_done"),
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="portal/password_reset_done.html"),
+        name="password_reset_done",
+    ),
+    path(
+        "password/set/<uidb64>/<token>/",
+        views.PasswordSetView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/set/done/",
+        auth_views.PasswordResetCompleteView.as_view(template_name="portal/password_set_done.html"),
+        name="password_reset_complete",
+    ),
+    path("staff/", views.dashboard, name="dashboard"),
+    path("staff/audit/", views.audit_log, name="audit_log"),
+    path("staff/audit/export.csv", views.audit_export, name="audit_export"),
+    path("healthz", views.healthz, name="healthz"),
+]
+
+urlpatterns = [
+    path("", include((portal_patterns, "portal"))),
+    path("api/", include("portal.api.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = "portal.views.error_403"
+handler404 = "portal.views.error_404"

@@ -1,0 +1,361 @@
+import csv
+import time
+from base64 import b32encode
+from io import BytesIO
+
+import qrcode
+import qrcode.image.svg
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+from redis import Redis
+
+from portal import audit_actions as actions
+from portal import policies, selectors, services
+from portal.audit import audit_record
+from portal.decorators import requires
+from portal.forms import AuditFilterForm, CodeForm, LoginForm, SignupForm
+from portal.models import User
+from portal.selectors import AuditFilters
+
+PENDING_KEY = "canvass_pending_login"
+PENDING_MAX_AGE_SECONDS = 5 * 60
+
+
+def home(request):
+    if policies.can_enter_staff_area(request.user):
+        return redirect("portal:dashboard")
+    return render(request, "portal/home.html")
+
+
+# --- sign-in -----------------------------------------------------------------------------
+
+
+def _safe_next(request, candidate: str) -> str:
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse("portal:home")
+
+
+def _pending_user(request) -> User | None:
+    pending = request.session.get(PENDING_KEY)
+    if not pending or time.time() - pending["at"] > PENDING_MAX_AGE_SECONDS:
+        return None
+    return User.objects.select_related("agency").filter(pk=pending["uid"], is_active=True).first()
+
+
+def login_view(request):
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        check = services.login_check_password(
+            email=form.cleaned_data["email"], password=form.cleaned_data["password"]
+        )
+        if not check.ok:
+            form.add_error(None, check.error)
+        else:
+            user = check.user
+            next_url = _safe_next(request, request.POST.get("next", ""))
+            if not policies.needs_second_factor(user):
+                services.login_complete(request=request, user=user, device=None)
+                return redirect(next_url)
+            request.session.cycle_key()
+            request.session[PENDING_KEY] = {"uid": user.pk, "at": time.time(), "next": next_url}
+            if services.confirmed_totp_device(user=user) is None:
+                return redirect("portal:login_enrol")
+            return redirect("portal:login_verify")
+    return render(request, "portal/login.html", {"form": form, "next": request.GET.get("next", "")})
+
+
+def _second_step_refusal(request, user):
+    request.session.pop(PENDING_KEY, None)
+    if user is not None and User.objects.get(pk=user.pk).is_locked:
+        messages.error(
+            request,
+            "This account is now locked after repeated failures. " + services.unlock_advice(user),
+        )
+    else:
+        messages.error(request, "Your sign-in timed out. Start again.")
+    return redirect("portal:login")
+
+
+def _finish_login(request, user, device):
+    next_url = request.session[PENDING_KEY]["next"]
+    del request.session[PENDING_KEY]
+    services.login_complete(request=request, user=user, device=device)
+    return redirect(next_url)
+
+
+def login_verify(request):
+    user = _pending_user(request)
+    if user is None or user.is_locked:
+        return _second_step_refusal(request, user)
+    device = services.confirmed_totp_device(user=user)
+    if device is None:
+        return redirect("portal:login_enrol")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if services.totp_verify(user=user, device=device, token=form.cleaned_data["code"]):
+            return _finish_login(request, user, device)
+        user.refresh_from_db()
+        if user.is_locked:
+            return _second_step_refusal(request, user)
+        form.add_error(
+            "code", "That code is not right. Check your phone's clock and try the newest code."
+        )
+    return render(request, "portal/login_verify.html", {"form": form})
+
+
+def _qr_svg(uri: str) -> str:
+    image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    buffer = BytesIO()
+    image.save(buffer)
+    return buffer.getvalue().decode()
+
+
+def _enrol(request, user, template: str, on_success):
+    device = services.totp_device_for_enrolment(user=user)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if services.totp_verify(user=user, device=device, token=form.cleaned_data["code"]):
+            services.totp_enrolment_confirm(user=user, device=device)
+            return on_success(device)
+        form.add_error(
+            "code",
+            "That code is not right. Scan the code again or type the key, then try the newest code.",
+        )
+    context = {
+        "form": form,
+        "qr_svg": _qr_svg(device.config_url),
+        "secret": _base32(device.bin_key),
+        "issuer": settings.OTP_TOTP_ISSUER,
+    }
+    return render(request, template, context)
+
+
+def _base32(key: bytes) -> str:
+    raw = b32encode(key).decode().rstrip("=")
+    return " ".join(raw[i : i + 4] for i in range(0, len(raw), 4))
+
+
+def login_enrol(request):
+    user = _pending_user(request)
+    if user is None or user.is_locked:
+        return _second_step_refusal(request, user)
+    if services.confirmed_totp_device(user=user) is not None:
+        return redirect("portal:login_verify")
+    response = _enrol(
+        request,
+        user,
+        "portal/login_enrol.html",
+        lambda device: _finish_login(request, user, device),
+    )
+    user.refresh_from_db()
+    if user.is_locked:
+        return _second_step_refusal(request, user)
+    return response
+
+
+@require_POST
+def logout_view(request):
+    services.logout_user(request=request)
+    messages.info(request, "You are signed out.")
+    return redirect("portal:login")
+
+
+# --- public accounts ---------------------------------------------------------------------
+
+
+def signup(request):
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.public_user_signup(**form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error("email", exc)
+        else:
+            return render(request, "portal/signup_sent.html", {"email": form.cleaned_data["email"]})
+    return render(request, "portal/signup.html", {"form": form})
+
+
+def signup_verify(request, token: str):
+    user = services.public_user_verify_email(token=token)
+    return render(
+        request,
+        "portal/signup_verified.html",
+        {"verified": user is not None},
+        status=200 if user else 400,
+    )
+
+
+def account(request):
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('portal:login')}?next={request.path}")
+    has_device = services.confirmed_totp_device(user=request.user) is not None
+    return render(request, "portal/account.html", {"has_device": has_device})
+
+
+def account_mfa(request):
+    """Public users may add a second factor; staff already have one."""
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('portal:login')}?next={request.path}")
+    if services.confirmed_totp_device(user=request.user) is not None:
+        return redirect("portal:account")
+
+    def done(device):
+        from django_otp import login as otp_login
+
+        otp_login(request, device)
+        messages.success(request, "Your authenticator app is set up. Sign-ins will ask for a code.")
+        return redirect("portal:account")
+
+    return _enrol(request, request.user, "portal/account_mfa.html", done)
+
+
+class PasswordSetView(auth_views.PasswordResetConfirmView):
+    """Set a password from an emailed link (new staff, forgotten password); audited."""
+
+    template_name = "portal/password_set.html"
+    success_url = reverse_lazy("portal:password_reset_complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.password_changed(user=form.user)
+        return response
+
+
+# --- staff -------------------------------------------------------------------------------
+
+
+@requires(policies.can_enter_staff_area)
+def dashboard(request):
+    context = {"sign_ins": selectors.recent_sign_ins_of(user=request.user)}
+    if policies.can_view_audit_log(request.user):
+        context["recent_events"] = list(selectors.audit_events_for(actor=request.user)[:15])
+        audit_record(
+            action=actions.AUDIT_LOG_VIEWED.name,
+            actor=request.user,
+            details={"view": "dashboard", "rows": len(context["recent_events"])},
+        )
+    return render(request, "portal/dashboard.html", context)
+
+
+def _audit_filters(request) -> tuple[AuditFilterForm, AuditFilters]:
+    form = AuditFilterForm(request.GET or None)
+    if form.is_bound and form.is_valid():
+        return form, AuditFilters(**form.cleaned_data)
+    return form, AuditFilters()
+
+
+@requires(policies.can_view_audit_log)
+def audit_log(request):
+    form, filters = _audit_filters(request)
+    events = selectors.audit_events_for(actor=request.user, filters=filters).select_related(
+        "agency"
+    )
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    audit_record(
+        action=actions.AUDIT_LOG_VIEWED.name,
+        actor=request.user,
+        details={"view": "audit_log", "filters": filters.__dict__, "page": page.number},
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "portal/audit_log.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "can_export": policies.can_export_audit_log(request.user),
+        },
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+CSV_COLUMNS = [
+    "seq",
+    "at",
+    "actor_label",
+    "actor_role",
+    "actor_agency",
+    "action",
+    "target_type",
+    "target_id",
+    "outcome",
+    "reason",
+    "case_ref",
+    "request_id",
+    "details",
+    "prev_hash",
+    "hash",
+]
+
+
+def _csv_safe(value) -> str:
+    # Spreadsheets run cells that start with these as formulas (CSV injection).
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@requires(policies.can_export_audit_log)
+def audit_export(request):
+    _, filters = _audit_filters(request)
+    events = selectors.audit_events_for(actor=request.user, filters=filters)
+    audit_record(
+        action=actions.AUDIT_LOG_EXPORTED.name,
+        actor=request.user,
+        details={"filters": filters.__dict__, "rows": events.count()},
+    )
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(CSV_COLUMNS)
+        for event in events.iterator(chunk_size=2000):
+            values = {c: getattr(event, c) for c in CSV_COLUMNS}
+            values["at"] = event.at.isoformat(timespec="microseconds")
+            yield writer.writerow([_csv_safe(values[c]) for c in CSV_COLUMNS])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="canvass-audit-log.csv"'
+    return response
+
+
+def healthz(request):
+    """Liveness of the parts Canvass cannot work without: the database and Redis."""
+    status = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT postgis_lib_version()")
+            status["database"] = "ok"
+    except Exception:  # noqa: BLE001 - any failure means "not ok"
+        status["database"] = "unavailable"
+    try:
+        Redis.from_url(settings.REDIS_URL, socket_timeout=1).ping()
+        status["redis"] = "ok"
+    except Exception:  # noqa: BLE001
+        status["redis"] = "unavailable"
+    healthy = all(v == "ok" for v in status.values())
+    return JsonResponse(status, status=200 if healthy else 503)
+
+
+def error_403(request, exception=None):
+    return render(request, "403.html", status=403)
+
+
+def error_404(request, exception=None):
+    return render(request, "404.html", status=404)

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Installs and starts what Canvass needs on a Debian/Ubuntu machine. Safe to run again.
+# Usage: scripts/setup.sh run|test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODE="${1:-run}"
+VENV=.venv
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# --- OS packages ------------------------------------------------------------------------
+PKGS=(postgresql-common gdal-bin ffmpeg redis-server python3-venv)
+if [ -z "${DATABASE_URL:-}" ] || [[ "${DATABASE_URL}" == *127.0.0.1* ]] || [[ "${DATABASE_URL}" == *localhost* ]]; then
+  PKGS+=(postgresql postgresql-15-postgis-3)
+fi
+[ "$MODE" = test ] && PKGS+=(chromium fonts-dejavu-core)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "Installing OS packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- services ---------------------------------------------------------------------------
+if [ -z "${DATABASE_URL:-}" ]; then
+  if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    say "Starting PostgreSQL"
+    ver=$(ls /etc/postgresql | sort -n | tail -1)
+    as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start
+    for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+fi
+if [ -z "${REDIS_URL:-}" ]; then
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    say "Starting Redis"
+    as_root redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no --dir /tmp
+    for _ in $(seq 30); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.2; done
+  fi
+fi
+
+# --- Python -----------------------------------------------------------------------------
+REQ=requirements.txt
+[ "$MODE" = test ] && REQ=requirements-dev.txt
+[ -x "$VENV/bin/python" ] || { say "Creating $VENV"; python3 -m venv "$VENV"; }
+stamp="$VENV/.installed-$(cat requirements.txt "$REQ" | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  say "Installing Python packages from $REQ"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -r "$REQ"
+  touch "$stamp"
+fi
+
+# --- configuration and database ---------------------------------------------------------
+if [ "$MODE" = run ] && [ ! -f .env ]; then
+  say "Writing .env for a local run (plain HTTP on 127.0.0.1; see .env.example)"
+  {
+    echo "SECRET_KEY=$("$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(50))')"
+    echo "SECURE_HTTPS=off"
+    echo "ALLOWED_HOSTS=127.0.0.1,localhost"
+  } > .env
+fi
+"$VENV/bin/python" scripts/ensure_db.py
