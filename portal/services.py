@@ -108,7 +108,7 @@ def recent_failure_count(*, user: User) -> int:
 @transaction.atomic
 def login_record_failure(*, user: User, stage: str) -> bool:
     """Record a wrong password or code; lock the account at the limit. Returns True if now locked."""
-    user = User.objects.select_for_update().select_related("agency").get(pk=user.pk)
+    user = User.objects.select_for_update(of=("self",)).select_related("agency").get(pk=user.pk)
     audit_record(
         action=actions.LOGIN_FAILED.name,
         actor_label="unauthenticated",

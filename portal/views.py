@@ -30,6 +30,11 @@ PENDING_KEY = "canvass_pending_login"
 PENDING_MAX_AGE_SECONDS = 5 * 60
 
 
+def _posted(request):
+    """POST data to bind a form to (even when empty), or None to show it unbound."""
+    return request.POST if request.method == "POST" else None
+
+
 def home(request):
     if policies.can_enter_staff_area(request.user):
         return redirect("portal:dashboard")
@@ -55,7 +60,7 @@ def _pending_user(request) -> User | None:
 
 
 def login_view(request):
-    form = LoginForm(request.POST or None)
+    form = LoginForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         check = services.login_check_password(
             email=form.cleaned_data["email"], password=form.cleaned_data["password"]
@@ -102,7 +107,7 @@ def login_verify(request):
     device = services.confirmed_totp_device(user=user)
     if device is None:
         return redirect("portal:login_enrol")
-    form = CodeForm(request.POST or None)
+    form = CodeForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         if services.totp_verify(user=user, device=device, token=form.cleaned_data["code"]):
             return _finish_login(request, user, device)
@@ -124,7 +129,7 @@ def _qr_svg(uri: str) -> str:
 
 def _enrol(request, user, template: str, on_success):
     device = services.totp_device_for_enrolment(user=user)
-    form = CodeForm(request.POST or None)
+    form = CodeForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         if services.totp_verify(user=user, device=device, token=form.cleaned_data["code"]):
             services.totp_enrolment_confirm(user=user, device=device)
@@ -176,7 +181,7 @@ def logout_view(request):
 
 
 def signup(request):
-    form = SignupForm(request.POST or None)
+    form = SignupForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.public_user_signup(**form.cleaned_data)

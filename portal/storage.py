@@ -1,0 +1,56 @@
+"""Object storage: server-generated keys, write-once saves and signed download URLs, in one place.
+
+The backend is Django's default storage: the filesystem under DATA_DIR, or S3 when S3_BUCKET is
+set (with file_overwrite=False, private objects and signed URLs; see settings).
+"""
+
+import uuid
+from datetime import UTC, datetime
+
+from django.core.files.storage import default_storage
+from django.utils.text import get_valid_filename
+
+
+class ObjectExists(Exception):
+    """A write-once key already holds an object: nothing was written."""
+
+
+def new_object_key(prefix: str) -> str:
+    """A fresh key under `prefix`; never derived from anything a user sent."""
+    now = datetime.now(UTC)
+    return f"{prefix.strip('/')}/{now:%Y/%m/%d}/{uuid.uuid4().hex}"
+
+
+def save_once(key: str, content) -> str:
+    """Store `content` (a File) at `key`, refusing to replace an existing object."""
+    if default_storage.exists(key):
+        raise ObjectExists(key)
+    saved = default_storage.save(key, content)
+    if saved != key:
+        # Another writer won a race for the key; our copy went elsewhere and is removed.
+        default_storage.delete(saved)
+        raise ObjectExists(key)
+    return saved
+
+
+def open_object(key: str, mode: str = "rb"):
+    return default_storage.open(key, mode)
+
+
+def object_size(key: str) -> int:
+    return default_storage.size(key)
+
+
+def signed_download_url(key: str, *, filename: str, seconds: int = 300) -> str | None:
+    """A short-lived URL that downloads the object as an attachment, or None on local storage."""
+    if not hasattr(default_storage, "bucket_name"):
+        return None
+    safe_name = get_valid_filename(filename) or "download"
+    return default_storage.url(
+        key,
+        parameters={
+            "ResponseContentDisposition": f'attachment; filename="{safe_name}"',
+            "ResponseContentType": "application/octet-stream",
+        },
+        expire=seconds,
+    )

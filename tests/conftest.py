@@ -1,0 +1,69 @@
+import time
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from portal.roles import AgencyKind, Role
+from tests.factories import PASSWORD, AgencyFactory, PublicUserFactory, UserFactory, add_totp_device
+
+
+def totp_code(device: TOTPDevice) -> str:
+    """A code the device accepts now: the current step, or the next if this one was used."""
+    device.refresh_from_db()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    if device.last_t is not None and device.last_t >= totp.t():
+        totp.drift += device.last_t + 1 - totp.t()
+    return f"{totp.token():0{device.digits}d}"
+
+
+@pytest.fixture
+def police():
+    return AgencyFactory(name="Riverton PD", slug="riverton-pd", kind=AgencyKind.POLICE)
+
+
+@pytest.fixture
+def other_police():
+    return AgencyFactory(name="Elsewhere PD", slug="elsewhere-pd", kind=AgencyKind.POLICE)
+
+
+@pytest.fixture
+def prosecution():
+    return AgencyFactory(name="Riverton DA", slug="riverton-da", kind=AgencyKind.PROSECUTION)
+
+
+@pytest.fixture
+def make_staff(police):
+    def make(role=Role.INVESTIGATOR, agency=None, device=True, **kwargs):
+        user = UserFactory(role=role, agency=agency or police, **kwargs)
+        if device:
+            add_totp_device(user)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def resident():
+    return PublicUserFactory(role=Role.RESIDENT)
+
+
+def sign_in(client: Client, user, password: str = PASSWORD) -> Client:
+    """Sign in through the real two-step flow; assert it worked."""
+    response = client.post(reverse("portal:login"), {"email": user.email, "password": password})
+    assert response.status_code == 302, response.content[:500]
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is not None:
+        assert response["Location"] == reverse("portal:login_verify")
+        response = client.post(reverse("portal:login_verify"), {"code": totp_code(device)})
+        assert response.status_code == 302, response.content[:500]
+    return client
+
+
+@pytest.fixture
+def signed_in():
+    """signed_in(user) -> a test client past both factors."""
+    return lambda user: sign_in(Client(), user)

@@ -1,0 +1,181 @@
+import threading
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import IntegrityError, connection, connections, transaction
+from django.db.utils import DatabaseError
+
+from portal import audit_actions as actions
+from portal.audit import AuditError, audit_record, compute_hash, register_action, verify_chain
+from portal.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def _write(n=3):
+    return [
+        audit_record(action=actions.LOGOUT.name, actor_label="system", details={"i": i})
+        for i in range(n)
+    ]
+
+
+def _untriggered(sql, params=()):
+    """Run SQL with the append-only trigger off, the way an attacker with table rights could."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("ALTER TABLE portal_auditevent DISABLE TRIGGER audit_append_only")
+        cursor.execute(sql, params)
+        cursor.execute("ALTER TABLE portal_auditevent ENABLE TRIGGER audit_append_only")
+
+
+def test_rows_chain_each_to_the_previous_hash():
+    first, second, third = _write()
+    assert first.prev_hash == "0" * 64
+    assert second.prev_hash == first.hash and third.prev_hash == second.hash
+    assert [e.seq for e in (first, second, third)] == [1, 2, 3]
+    stored = AuditEvent.objects.get(pk=third.pk)
+    assert compute_hash(stored, stored.prev_hash) == third.hash
+
+
+def test_time_is_utc_with_microseconds_and_request_id_is_empty_outside_requests():
+    event = _write(1)[0]
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert stored.at.utcoffset().total_seconds() == 0
+    assert stored.at == event.at  # microseconds survive the database round trip
+    assert stored.request_id == ""
+
+
+def test_rolled_back_action_leaves_no_row():
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), transaction.atomic():
+        audit_record(action=actions.LOGOUT.name, actor_label="system")
+        raise Boom
+    assert AuditEvent.objects.count() == 0
+    assert verify_chain().ok
+
+
+def test_update_is_refused_by_the_database():
+    event = _write(1)[0]
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).update(details={"forged": True})
+    assert AuditEvent.objects.get(pk=event.pk).details == {"i": 0}
+
+
+def test_delete_is_refused_by_the_database():
+    event = _write(1)[0]
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM portal_auditevent WHERE id = %s", [event.pk])
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_unknown_action_is_refused():
+    with pytest.raises(AuditError, match="Unknown audit action"):
+        audit_record(action="made.up", actor_label="system")
+
+
+def test_actions_that_need_a_reason_refuse_without_one():
+    with pytest.raises(AuditError, match="needs a reason"):
+        audit_record(action=actions.MFA_RESET.name, actor_label="system", reason="  ")
+
+
+def test_actions_that_need_a_case_refuse_without_one():
+    register_action("test.case_needed", "Only in tests", needs_case=True)
+    with pytest.raises(AuditError, match="case reference"):
+        audit_record(action="test.case_needed", actor_label="system")
+    assert audit_record(action="test.case_needed", actor_label="x", case_ref="24-0001").case_ref
+
+
+def test_seq_is_unique_so_a_second_head_cannot_be_inserted():
+    first = _write(1)[0]
+    forged = AuditEvent(
+        **{
+            f.attname: getattr(first, f.attname)
+            for f in AuditEvent._meta.fields
+            if f.attname != "id"
+        }
+    )
+    forged.hash = "f" * 64
+    with pytest.raises(IntegrityError), transaction.atomic():
+        forged.save(force_insert=True)
+
+
+def test_verify_passes_on_an_untouched_chain(capsys):
+    _write(5)
+    call_command("audit_verify")
+    assert "OK: 5 audit events" in capsys.readouterr().out
+
+
+def test_verify_finds_details_changed_with_the_trigger_disabled():
+    events = _write(5)
+    _untriggered(
+        "UPDATE portal_auditevent SET details = %s WHERE id = %s", ['{"i": 99}', events[2].pk]
+    )
+    report = verify_chain()
+    assert not report.ok and report.broken_seq == 3 and report.count == 2
+    assert "altered" in report.problem
+    with pytest.raises(CommandError, match="BROKEN at seq 3"):
+        call_command("audit_verify")
+
+
+def test_verify_finds_a_deleted_row():
+    events = _write(5)
+    _untriggered("DELETE FROM portal_auditevent WHERE id = %s", [events[1].pk])
+    report = verify_chain()
+    assert not report.ok and report.broken_seq == 3
+    assert "missing" in report.problem
+
+
+def test_verify_finds_a_deleted_row_even_when_seq_is_renumbered():
+    events = _write(5)
+    _untriggered("DELETE FROM portal_auditevent WHERE id = %s", [events[1].pk])
+    _untriggered("UPDATE portal_auditevent SET seq = -(seq - 1) WHERE seq > 2")
+    _untriggered("UPDATE portal_auditevent SET seq = -seq WHERE seq < 0")
+    report = verify_chain()
+    assert not report.ok and report.broken_seq == 2
+
+
+def test_verify_finds_two_swapped_rows():
+    events = _write(5)
+    a, b = events[1], events[3]
+    _untriggered(
+        "UPDATE portal_auditevent SET seq = CASE id WHEN %s THEN %s ELSE %s END WHERE id IN (%s, %s)",
+        [a.pk, -b.seq, -a.seq, a.pk, b.pk],
+    )
+    _untriggered("UPDATE portal_auditevent SET seq = -seq WHERE seq < 0")
+    report = verify_chain()
+    assert not report.ok and report.broken_seq == 2
+    assert "reordered" in report.problem
+
+
+@pytest.mark.django_db(transaction=True)
+def test_eight_concurrent_writers_leave_one_unbroken_chain():
+    writers, per_writer = 8, 25
+    barrier = threading.Barrier(writers)
+    errors = []
+
+    def write(n):
+        try:
+            barrier.wait()
+            for i in range(per_writer):
+                with transaction.atomic():
+                    audit_record(
+                        action=actions.LOGOUT.name, actor_label=f"writer {n}", details={"i": i}
+                    )
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    report = verify_chain()
+    assert report.ok, report.problem
+    assert report.count == writers * per_writer
+    assert AuditEvent.objects.values("prev_hash").distinct().count() == writers * per_writer
