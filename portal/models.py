@@ -78,8 +78,8 @@ class User(AbstractUser):
             models.CheckConstraint(
                 name="user_staff_has_agency_public_has_none",
                 condition=(
-                    Q(role__in=list(STAFF_ROLES), agency__isnull=False)
-                    | Q(role__in=list(PUBLIC_ROLES), agency__isnull=True)
+                    Q(role__in=sorted(STAFF_ROLES), agency__isnull=False)
+                    | Q(role__in=sorted(PUBLIC_ROLES), agency__isnull=True)
                     | Q(is_superuser=True)
                 ),
             ),

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "portal",
+    "evidence",
 ]
 
 MIDDLEWARE = [
@@ -88,6 +89,8 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] != "django.contrib.gis.db.backends.postgis":
     raise ImproperlyConfigured("DATABASE_URL must use the postgis:// scheme.")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+# Lets two test runs on one machine use separate test databases.
+DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="") or None}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "portal.User"
@@ -169,6 +172,19 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 MAP_TILE_URL = env.str("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="&copy; OpenStreetMap contributors")
 
+# Evidence intake: tus uploads are staged on local disk until the pipeline moves them to storage.
+UPLOAD_STAGING_DIR = BASE_DIR / env.str("UPLOAD_STAGING_DIR", default=str(DATA_DIR / "staging"))
+UPLOAD_EXPIRY_SECONDS = env.int("UPLOAD_EXPIRY_SECONDS", default=24 * 3600)
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=4 * 1024**3)
+# Media pipeline limits (untrusted input: see ../shared/standards.md on ffmpeg hardening).
+MEDIA_MAX_DURATION_SECONDS = env.int("MEDIA_MAX_DURATION_SECONDS", default=6 * 3600)
+MEDIA_MAX_PIXELS = env.int("MEDIA_MAX_PIXELS", default=8192 * 8192)
+MEDIA_MAX_STREAMS = env.int("MEDIA_MAX_STREAMS", default=16)
+MEDIA_TOOL_TIMEOUT_SECONDS = env.int("MEDIA_TOOL_TIMEOUT_SECONDS", default=3 * 3600)
+MEDIA_TOOL_MEMORY_BYTES = env.int("MEDIA_TOOL_MEMORY_BYTES", default=4 * 1024**3)
+MEDIA_SCRATCH_DIR = BASE_DIR / env.str("MEDIA_SCRATCH_DIR", default=str(DATA_DIR / "scratch"))
+EVIDENCE_VERIFY_EVERY_DAYS = env.int("EVIDENCE_VERIFY_EVERY_DAYS", default=7)
+
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = REDIS_URL
 # Tests run their own worker on a queue of their own, so a developer's worker never eats their tasks.
@@ -178,7 +194,18 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+# Media work has its own queue so a long transcode never delays a beat job or an email.
+CELERY_MEDIA_QUEUE = env.str("CELERY_MEDIA_QUEUE", default="media")
+CELERY_TASK_ROUTES = {"evidence.tasks.process_item": {"queue": CELERY_MEDIA_QUEUE}}
 CELERY_BEAT_SCHEDULE = {
+    "expire-uploads": {
+        "task": "evidence.tasks.expire_uploads",
+        "schedule": crontab(minute="*/15"),
+    },
+    "verify-evidence": {
+        "task": "evidence.tasks.verify_originals",
+        "schedule": crontab(day_of_week="sun", hour=3, minute=0),
+    },
     "disable-inactive-accounts": {
         "task": "portal.tasks.disable_inactive_accounts",
         "schedule": crontab(hour=2, minute=30),

@@ -6,7 +6,9 @@ set (with file_overwrite=False, private objects and signed URLs; see settings).
 
 import uuid
 from datetime import UTC, datetime
+from urllib.parse import quote
 
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
 from django.utils.text import get_valid_filename
 
@@ -41,15 +43,23 @@ def object_size(key: str) -> int:
     return default_storage.size(key)
 
 
+def attachment_disposition(filename: str) -> str:
+    """A Content-Disposition that always downloads: an ASCII name plus the UTF-8 original."""
+    try:
+        ascii_name = get_valid_filename(filename.encode("ascii", "ignore").decode())
+    except SuspiciousFileOperation:
+        ascii_name = "download"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
 def signed_download_url(key: str, *, filename: str, seconds: int = 300) -> str | None:
     """A short-lived URL that downloads the object as an attachment, or None on local storage."""
     if not hasattr(default_storage, "bucket_name"):
         return None
-    safe_name = get_valid_filename(filename) or "download"
     return default_storage.url(
         key,
         parameters={
-            "ResponseContentDisposition": f'attachment; filename="{safe_name}"',
+            "ResponseContentDisposition": attachment_disposition(filename),
             "ResponseContentType": "application/octet-stream",
         },
         expire=seconds,

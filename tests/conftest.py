@@ -87,6 +87,7 @@ def celery_worker(transactional_db, settings):
         **os.environ,
         "DATABASE_URL": f"postgis://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
         "CELERY_QUEUE": queue,
+        "CELERY_MEDIA_QUEUE": f"{queue}-media",
         "DATA_DIR": str(settings.DATA_DIR),
     }
     process = subprocess.Popen(
@@ -100,7 +101,7 @@ def celery_worker(transactional_db, settings):
             "--pool",
             "solo",
             "-Q",
-            queue,
+            f"{queue},{queue}-media",
             "-n",
             f"{queue}@canvass-tests",
             "--loglevel",
@@ -113,8 +114,9 @@ def celery_worker(transactional_db, settings):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    old_queue = app.conf.task_default_queue
+    old_queue, old_routes = app.conf.task_default_queue, app.conf.task_routes
     app.conf.task_default_queue = queue
+    app.conf.task_routes = {name: {"queue": f"{queue}-media"} for name in old_routes}
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -125,7 +127,7 @@ def celery_worker(transactional_db, settings):
                 raise RuntimeError(process.stdout.read().decode()[-3000:])
         yield process
     finally:
-        app.conf.task_default_queue = old_queue
+        app.conf.task_default_queue, app.conf.task_routes = old_queue, old_routes
         process.terminate()
         try:
             process.wait(timeout=10)

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class EvidenceConfig(AppConfig):
+    name = "evidence"
+    verbose_name = "Evidence"
+
+    def ready(self):
+        from evidence import audit_actions, policies  # noqa: F401 - register actions and capabilities
