@@ -179,7 +179,7 @@ def test_signed_download_url_downloads_as_attachment_and_unsigned_is_refused(s3_
         assert response.read() == data
         disposition = response.headers["Content-Disposition"]
         content_type = response.headers["Content-Type"]
-    assert disposition == 'attachment; filename="clip_1.mp4"'
+    assert disposition == "attachment; filename=\"clip_1.mp4\"; filename*=UTF-8''clip%20%3C1%3E.mp4"
     assert content_type == "application/octet-stream"
 
     parts = urlsplit(url)
