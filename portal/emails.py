@@ -40,3 +40,20 @@ def send_email_verification(*, user, token: str) -> None:
         template="portal/email/verify_email.txt",
         context={"user": user, "link": link},
     )
+
+
+def send_integrity_alert(*, user, item_id: str, expected: str, found: str, problem: str) -> None:
+    """An original no longer matches its hash: tell the agency's admins at once."""
+    _send(
+        to=user.email,
+        subject="Canvass integrity alert: an evidence original does not match its hash",
+        template="portal/email/integrity_alert.txt",
+        context={
+            "user": user,
+            "item_id": item_id,
+            "expected": expected,
+            "found": found,
+            "problem": problem,
+            "link": _absolute(f"/staff/evidence/{item_id}/"),
+        },
+    )

@@ -64,3 +64,13 @@ def signed_download_url(key: str, *, filename: str, seconds: int = 300) -> str |
         },
         expire=seconds,
     )
+
+
+def local_path(key: str) -> str:
+    """The object's path on local disk; NotImplementedError when storage is remote (S3)."""
+    return default_storage.path(key)
+
+
+def delete_object(key: str) -> None:
+    """Remove a derivative left by an abandoned run. Never called for originals."""
+    default_storage.delete(key)

@@ -15,6 +15,9 @@ if [ -z "${DATABASE_URL:-}" ] || [[ "${DATABASE_URL}" == *127.0.0.1* ]] || [[ "$
   PKGS+=(postgresql postgresql-15-postgis-3)
 fi
 [ "$MODE" = test ] && PKGS+=(chromium fonts-dejavu-core)
+# Node builds the browser bundles. A machine that already has npm keeps it: NodeSource's
+# nodejs bundles npm and conflicts with Debian's npm package.
+command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -52,6 +55,23 @@ if [ ! -f "$stamp" ]; then
   "$VENV/bin/pip" install -q --upgrade pip
   "$VENV/bin/pip" install -q -r "$REQ"
   touch "$stamp"
+fi
+
+# --- browser bundles --------------------------------------------------------------------
+# Third-party JS comes from npm (package-lock.json) and esbuild bundles it into static/dist;
+# each step runs again only when its inputs change.
+npm_stamp="node_modules/.installed-$(sha256sum package-lock.json | cut -c1-16)"
+if [ ! -f "$npm_stamp" ]; then
+  say "Installing JS packages from package-lock.json"
+  npm ci --no-audit --no-fund --loglevel=error
+  touch "$npm_stamp"
+fi
+build_inputs=$( (sha256sum package-lock.json scripts/build-js.mjs
+                 find static/src -type f | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -c1-16)
+if [ ! -f "static/dist/.built-$build_inputs" ]; then
+  say "Building static/dist"
+  npm run --silent build
+  touch "static/dist/.built-$build_inputs"
 fi
 
 # --- configuration and database ---------------------------------------------------------

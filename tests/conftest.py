@@ -1,3 +1,6 @@
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -18,6 +21,18 @@ def totp_code(device: TOTPDevice) -> str:
     if device.last_t is not None and device.last_t >= totp.t():
         totp.drift += device.last_t + 1 - totp.t()
     return f"{totp.token():0{device.digits}d}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _purge_idle_queues():
+    """Drop tasks that tests queued without a worker, so they never reach a real one."""
+    yield
+    from django.conf import settings
+    from redis import Redis
+
+    Redis.from_url(settings.REDIS_URL).delete(
+        settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_MEDIA_QUEUE
+    )
 
 
 @pytest.fixture
@@ -69,67 +84,77 @@ def signed_in():
     return lambda user: sign_in(Client(), user)
 
 
-@pytest.fixture
-def celery_worker(transactional_db, settings):
-    """A real Celery worker process on the test database and a queue of its own."""
-    import os
-    import subprocess
-    import sys
-    import uuid
+class WorkerPool:
+    """Real Celery worker processes on the test database, on queues of this test's own."""
 
-    from django.db import connection
+    def __init__(self, settings):
+        import uuid
 
-    from portal.celery import app
+        from django.db import connection
 
-    queue = f"test-{uuid.uuid4().hex[:12]}"
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgis://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "CELERY_QUEUE": queue,
-        "CELERY_MEDIA_QUEUE": f"{queue}-media",
-        "DATA_DIR": str(settings.DATA_DIR),
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "portal",
-            "worker",
-            "--pool",
-            "solo",
-            "-Q",
-            f"{queue},{queue}-media",
-            "-n",
-            f"{queue}@canvass-tests",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    old_queue, old_routes = app.conf.task_default_queue, app.conf.task_routes
-    app.conf.task_default_queue = queue
-    app.conf.task_routes = {name: {"queue": f"{queue}-media"} for name in old_routes}
-    try:
+        from portal.celery import app
+
+        self.app = app
+        self.queue = f"test-{uuid.uuid4().hex[:12]}"
+        db = connection.settings_dict
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": f"postgis://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+            "CELERY_QUEUE": self.queue,
+            "CELERY_MEDIA_QUEUE": f"{self.queue}-media",
+            "DATA_DIR": str(settings.DATA_DIR),
+        }
+        self.processes = []
+        self._saved = app.conf.task_default_queue, app.conf.task_routes
+        app.conf.task_default_queue = self.queue
+        app.conf.task_routes = {name: {"queue": f"{self.queue}-media"} for name in self._saved[1]}
+        self._forget_routing()
+
+    def _forget_routing(self):
+        # Celery caches its router, routes and queues on first use: rebuild them from conf.
+        amqp = self.app.amqp
+        amqp.flush_routes()
+        for cached in ("router", "queues", "default_queue"):
+            amqp.__dict__.pop(cached, None)
+
+    def start(self, **extra_env) -> subprocess.Popen:
+        """Start one worker and wait until it answers a ping."""
+        name = f"w{len(self.processes)}-{self.queue}@canvass-tests"
+        argv = [
+            sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo",
+            "-Q", f"{self.queue},{self.queue}-media", "-n", name, "--loglevel", "WARNING",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ]  # fmt: skip
+        process = subprocess.Popen(
+            argv, env={**self.env, **extra_env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        self.processes.append(process)
         deadline = time.monotonic() + 30
-        while True:
-            replies = app.control.ping(timeout=0.5, destination=[f"{queue}@canvass-tests"])
-            if any(replies):
-                break
+        while not any(self.app.control.ping(timeout=0.5, destination=[name])):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(process.stdout.read().decode()[-3000:])
-        yield process
-    finally:
-        app.conf.task_default_queue, app.conf.task_routes = old_queue, old_routes
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        return process
+
+    def stop(self):
+        self.app.conf.task_default_queue, self.app.conf.task_routes = self._saved
+        self._forget_routing()
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+@pytest.fixture
+def worker_pool(transactional_db, settings):
+    pool = WorkerPool(settings)
+    yield pool
+    pool.stop()
+
+
+@pytest.fixture
+def celery_worker(worker_pool):
+    """One real Celery worker process on the test database and a queue of its own."""
+    return worker_pool.start()

@@ -49,3 +49,29 @@ class PublicUserFactory(UserFactory):
 
 def add_totp_device(user) -> TOTPDevice:
     return TOTPDevice.objects.create(user=user, name="test phone", confirmed=True)
+
+
+def stored_item(*, agency, content: bytes = b"\x00\x00\x00\x18ftypmp42 evidence bytes", **fields):
+    """An evidence item whose original is really in storage, hashed, for tests not about intake."""
+    import hashlib
+
+    from django.core.files.base import ContentFile
+
+    from evidence.models import EvidenceItem, Source
+    from portal import storage
+
+    key = storage.new_object_key(f"evidence/{agency.slug}/originals")
+    storage.save_once(key, ContentFile(content))
+    defaults = {
+        "source": Source.STAFF_UPLOAD,
+        "original_key": key,
+        "original_filename": "clip.mp4",
+        "size": len(content),
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "media_type": "video/mp4",
+        "media_kind": "video",
+        "state": EvidenceItem.State.READY,
+        "uploaded_by_label": "test",
+        "received_at": timezone.now(),
+    }
+    return EvidenceItem.objects.create(agency=agency, **{**defaults, **fields})

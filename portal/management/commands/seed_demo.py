@@ -7,6 +7,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import services
+from portal.demo import run_seeders
 from portal.models import Agency, User
 from portal.roles import AgencyKind, Role
 
@@ -71,12 +72,18 @@ def demo_staff_user(email, name, role, agency) -> User:
 class Command(BaseCommand):
     help = "Load demo agencies and one user per role; print their logins and TOTP secrets."
 
-    @transaction.atomic
     def handle(self, *args, **options):
+        with transaction.atomic():
+            agencies, users, rows = self._platform()
+        self._print_logins(rows)
+        run_seeders(agencies=agencies, users=users, stdout=self.stdout)
+
+    def _platform(self):
         agencies = demo_agencies()
-        rows = []
+        rows, users = [], {}
         for email, name, role, kind in DEMO_STAFF:
             user = demo_staff_user(email, name, role, agencies[kind])
+            users[role] = user
             device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
             secret = b32encode(device.bin_key).decode().rstrip("=") if device else "-"
             rows.append((Role(role).label, email, secret, device.config_url if device else ""))
@@ -90,7 +97,9 @@ class Command(BaseCommand):
                     email_verified_at=timezone.now(),
                 )
             rows.append((Role(role).label, email, "(optional, none set)", ""))
+        return agencies, users, rows
 
+    def _print_logins(self, rows):
         self.stdout.write(f"\nCanvass demo logins (password for all: {DEMO_PASSWORD})\n")
         for label, email, secret, uri in rows:
             self.stdout.write(f"  {label:<13} {email:<34} TOTP secret: {secret}")

@@ -1,0 +1,148 @@
+"""The evidence API: list, detail, custody, download and derivative URLs. All scoped and audited."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import generics, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from evidence import selectors, services
+from evidence.forms import ItemFilterForm
+from evidence.models import Derivative, EvidenceItem
+from evidence.policies import can_view_evidence
+from evidence.selectors import ItemFilters
+from portal.api.permissions import IsVerifiedUser
+from portal.api.views import AuditEventSerializer
+
+
+class CanViewEvidence(IsVerifiedUser):
+    message = "Only investigators, supervisors and dispatchers of the agency see its evidence."
+
+    def has_permission(self, request, view):
+        return super().has_permission(request, view) and can_view_evidence(request.user)
+
+
+class DerivativeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Derivative
+        fields = [
+            "name",
+            "kind",
+            "size",
+            "sha256",
+            "media_type",
+            "command",
+            "tool_versions",
+            "created_at",
+        ]
+
+
+class ItemSerializer(serializers.ModelSerializer):
+    location = serializers.SerializerMethodField()
+
+    class Meta:
+        model = EvidenceItem
+        fields = [
+            "id",
+            "source",
+            "source_ref",
+            "state",
+            "state_reason",
+            "original_filename",
+            "size",
+            "sha256",
+            "media_type",
+            "media_kind",
+            "capture_time",
+            "capture_time_source",
+            "capture_time_confidence",
+            "location",
+            "location_source",
+            "metadata",
+            "uploaded_by_label",
+            "received_at",
+            "processed_at",
+            "last_verified_at",
+        ]
+
+    def get_location(self, item) -> dict | None:
+        return {"lat": item.location.y, "lon": item.location.x} if item.location else None
+
+
+class ItemDetailSerializer(ItemSerializer):
+    derivatives = serializers.SerializerMethodField()
+
+    class Meta(ItemSerializer.Meta):
+        fields = [*ItemSerializer.Meta.fields, "derivatives"]
+
+    @extend_schema(exclude=True)
+    def get_derivatives(self, item) -> list[dict]:
+        rows = item.derivatives.exclude(kind=Derivative.Kind.HLS_SEGMENT)
+        return DerivativeSerializer(rows, many=True).data
+
+
+class ItemList(generics.ListAPIView):
+    """Evidence of the caller's agency, newest first (filters: source, state, media_kind, dates)."""
+
+    permission_classes = [CanViewEvidence]
+    serializer_class = ItemSerializer
+
+    def get_queryset(self):
+        form = ItemFilterForm(self.request.query_params)
+        if not form.is_valid():
+            raise serializers.ValidationError(form.errors)
+        filters = ItemFilters(**form.cleaned_data)
+        items = selectors.items_for(actor=self.request.user, filters=filters)
+        services.items_record_list(
+            actor=self.request.user, filters=filters.__dict__, count=items.count()
+        )
+        return items
+
+
+class ItemDetail(APIView):
+    """One item with its derivatives; viewing it is a custody event."""
+
+    permission_classes = [CanViewEvidence]
+
+    @extend_schema(responses=ItemDetailSerializer)
+    def get(self, request, item_id):
+        item = selectors.item_get_for(actor=request.user, id=item_id)
+        services.item_record_view(actor=request.user, item=item, via="api")
+        return Response(ItemDetailSerializer(item).data)
+
+
+class ItemCustody(APIView):
+    """The item's chain of custody, oldest event first."""
+
+    permission_classes = [CanViewEvidence]
+
+    @extend_schema(responses=AuditEventSerializer(many=True))
+    def get(self, request, item_id):
+        item = selectors.item_get_for(actor=request.user, id=item_id)
+        services.item_record_view(actor=request.user, item=item, via="custody")
+        return Response(AuditEventSerializer(selectors.custody_of(item=item), many=True).data)
+
+
+class DownloadUrl(APIView):
+    """A short-lived URL for the original, or for a derivative named in `derivative`."""
+
+    permission_classes = [CanViewEvidence]
+
+    @extend_schema(
+        request=inline_serializer(
+            "DownloadRequest", {"derivative": serializers.CharField(required=False)}
+        ),
+        responses=inline_serializer(
+            "DownloadUrl",
+            {"url": serializers.CharField(), "expires_in": serializers.IntegerField()},
+        ),
+    )
+    def post(self, request, item_id):
+        item = selectors.item_get_for(actor=request.user, id=item_id)
+        derivative = None
+        if name := request.data.get("derivative"):
+            derivative = get_object_or_404(item.derivatives, name=str(name)[:100])
+        url, seconds = services.download_url_issue(
+            actor=request.user, item=item, derivative=derivative
+        )
+        return Response({"url": request.build_absolute_uri(url), "expires_in": seconds})

@@ -1,0 +1,14 @@
+from evidence import policies
+
+
+def navigation(request):
+    """Evidence entries of the navigation, decided by the evidence policies."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "evidence_nav": {
+            "list": policies.can_view_evidence(user),
+            "upload": policies.can_upload_evidence(user),
+        }
+    }

@@ -1,0 +1,379 @@
+"""The media pipeline for one item: store and hash the original, probe it, make derivatives.
+
+Safe to run more than once for the same item (Celery redelivers after a worker dies): each step
+checks what is already done, derivative objects get fresh keys per run, and the run that
+finishes first is the only one whose derivatives are recorded.
+"""
+
+import datetime as dt
+import hashlib
+import logging
+import shutil
+import uuid
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from evidence import audit_actions as actions
+from evidence import media
+from evidence.models import Confidence, Derivative, EvidenceItem, MediaKind, ValueSource
+from evidence.uploads import staged_path
+from portal import storage
+from portal.audit import audit_record
+
+log = logging.getLogger(__name__)
+State = EvidenceItem.State
+_CHUNK = 8 << 20
+
+
+# --- claiming --------------------------------------------------------------------------
+
+
+def _claim(item_id) -> EvidenceItem | None:
+    """Mark the item processing unless it is already finished; None means nothing to do."""
+    claimed = EvidenceItem.objects.filter(
+        pk=item_id, state__in=[State.RECEIVED, State.PROCESSING]
+    ).update(state=State.PROCESSING, processing_started_at=timezone.now())
+    if not claimed:
+        return None
+    return EvidenceItem.objects.select_related("agency", "upload__grant").get(pk=item_id)
+
+
+# --- storing the original (one pass: hash while copying) ------------------------------
+
+
+class _HashingFile(File):
+    """A file whose reads feed a SHA-256; a rewind to 0 (a storage retry) restarts it."""
+
+    def __init__(self, file):
+        super().__init__(file)
+        self.sha256 = hashlib.sha256()
+
+    def read(self, size=-1):
+        data = self.file.read(size)
+        self.sha256.update(data)
+        return data
+
+    def seek(self, offset, whence=0):
+        if offset == 0 and whence == 0:
+            self.sha256 = hashlib.sha256()
+        return self.file.seek(offset, whence)
+
+
+def _hash_stored(key: str) -> str:
+    digest = hashlib.sha256()
+    with storage.open_object(key) as stored:
+        while chunk := stored.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _store_original(item: EvidenceItem) -> None:
+    """Move the staged bytes into storage once, hashing them on the way; audited as `hashed`."""
+    if item.sha256:
+        return
+    staged = staged_path(item.upload) if item.upload_id else None
+    try:
+        with open(staged, "rb") as raw:
+            hashing = _HashingFile(raw)
+            storage.save_once(item.original_key, hashing)
+            sha256 = hashing.sha256.hexdigest()
+    except storage.ObjectExists:
+        # A previous run stored it and died before recording the hash: hash what is stored.
+        sha256 = _hash_stored(item.original_key)
+    size = storage.object_size(item.original_key)
+    with transaction.atomic():
+        EvidenceItem.objects.filter(pk=item.pk, sha256="").update(sha256=sha256)
+        audit_record(
+            action=actions.HASHED.name,
+            actor_label="system (media pipeline)",
+            target=item,
+            agency=item.agency,
+            details={"sha256": sha256, "size": size, "storage_key": item.original_key},
+        )
+        if staged is not None:
+            transaction.on_commit(lambda: staged.unlink(missing_ok=True))
+    item.sha256 = sha256
+    if size != item.size:
+        log.error("item %s: stored %s bytes, upload declared %s", item.pk, size, item.size)
+
+
+def _local_original(item: EvidenceItem, scratch: Path) -> Path:
+    """A readable local path of the original: the file itself on disk, else a scratch copy."""
+    try:
+        return Path(storage.local_path(item.original_key))
+    except NotImplementedError:
+        target = scratch / "original"
+        with storage.open_object(item.original_key) as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst, _CHUNK)
+        return target
+
+
+# --- deciding what the file is -----------------------------------------------------------
+
+
+def _allowed(item: EvidenceItem, media_type: str) -> bool:
+    prefixes = item.upload.grant.media_types if item.upload_id else ["video/", "image/", "audio/"]
+    return any(media_type.startswith(p) for p in prefixes)
+
+
+def _finish_without_derivatives(item: EvidenceItem, state: str, reason: str, facts: dict) -> str:
+    action = actions.REJECTED if state == State.REJECTED else actions.UNPLAYABLE
+    with transaction.atomic():
+        updated = EvidenceItem.objects.filter(pk=item.pk, state=State.PROCESSING).update(
+            state=state,
+            state_reason=reason,
+            processed_at=timezone.now(),
+            media_type=facts.get("media_type", ""),
+            media_kind=facts.get("kind", MediaKind.OTHER),
+            metadata=facts.get("metadata", {}),
+        )
+        if updated:
+            audit_record(
+                action=action.name,
+                actor_label="system (media pipeline)",
+                target=item,
+                agency=item.agency,
+                details={"reason": reason, "media_type": facts.get("media_type", "")},
+            )
+    return state
+
+
+# --- capture time and place ------------------------------------------------------------
+
+
+def _uploader_claims(item: EvidenceItem) -> dict:
+    return item.upload.metadata if item.upload_id else {}
+
+
+def _when_and_where(item: EvidenceItem, taken, taken_is_device: bool, location) -> dict:
+    """Pick capture time and location from the best source available, saying which."""
+    facts = {}
+    claims = _uploader_claims(item)
+    if taken is not None:
+        confident = taken_is_device and taken.tzinfo is not None
+        if taken.tzinfo is None:
+            # A camera clock without a zone: assume the agency's local time, and say so.
+            taken = timezone.make_aware(taken, ZoneInfo(item.agency.time_zone))
+        facts.update(
+            capture_time=taken,
+            capture_time_source=ValueSource.DEVICE_METADATA
+            if taken_is_device
+            else ValueSource.FILE_METADATA,
+            capture_time_confidence=Confidence.HIGH if confident else Confidence.MEDIUM,
+        )
+    elif _parse_time(claims.get("capture_time")):
+        facts.update(
+            capture_time=_parse_time(claims["capture_time"]),
+            capture_time_source=ValueSource.UPLOADER_CLAIM,
+            capture_time_confidence=Confidence.LOW,
+        )
+    else:
+        facts.update(
+            capture_time=item.received_at,
+            capture_time_source=ValueSource.TIME_RECEIVED,
+            capture_time_confidence=Confidence.LOW,
+        )
+    if location is not None:
+        lat, lon = location
+        facts.update(
+            location=Point(lon, lat, srid=4326), location_source=ValueSource.DEVICE_METADATA
+        )
+    elif _parse_point(claims.get("lat"), claims.get("lon")):
+        facts.update(
+            location=_parse_point(claims["lat"], claims["lon"]),
+            location_source=ValueSource.UPLOADER_CLAIM,
+        )
+    return facts
+
+
+def _parse_time(value) -> dt.datetime | None:
+    try:
+        parsed = dt.datetime.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+def _parse_point(lat, lon) -> Point | None:
+    try:
+        lat, lon = float(lat), float(lon)
+    except (TypeError, ValueError):
+        return None
+    if -90 <= lat <= 90 and -180 <= lon <= 180:
+        return Point(lon, lat, srid=4326)
+    return None
+
+
+# --- derivatives -----------------------------------------------------------------------
+
+
+def _video_outputs(original: Path, work: Path, probe: media.Probe) -> list[media.Output]:
+    proxy = media.video_proxy(original, work, probe)
+    copyable = (
+        probe.video_codec == "h264" and probe.audio_codec in ("aac", None) and not probe.rotation
+    )
+    hls_dir = work / "hls"
+    hls_dir.mkdir()
+    if copyable:
+        segments = media.hls(original, hls_dir, probe, copy=True)
+    else:
+        segments = media.hls(proxy.path, hls_dir, media.probe(proxy.path), copy=False)
+    return [proxy, *segments, media.poster(original, work, probe)]
+
+
+_OUTPUT_KIND = {
+    ".mp4": Derivative.Kind.PROXY_MP4,
+    ".m3u8": Derivative.Kind.HLS_PLAYLIST,
+    ".ts": Derivative.Kind.HLS_SEGMENT,
+    ".m4s": Derivative.Kind.HLS_SEGMENT,
+    ".m4a": Derivative.Kind.AUDIO_PROXY,
+}
+
+
+def _kind_of(output: media.Output, media_kind: str) -> str:
+    if output.path.suffix == ".jpg":
+        return (
+            Derivative.Kind.POSTER
+            if media_kind == MediaKind.VIDEO
+            else Derivative.Kind.IMAGE_PREVIEW
+        )
+    return _OUTPUT_KIND[output.path.suffix]
+
+
+def _store_outputs(
+    item: EvidenceItem, outputs: list[media.Output], media_kind: str
+) -> list[Derivative]:
+    """Upload each output under a key of this run; return unsaved Derivative rows."""
+    run_id = uuid.uuid4().hex
+    rows = []
+    for output in outputs:
+        key = f"evidence/{item.agency.slug}/derivatives/{item.pk}/{run_id}/{output.name}"
+        with open(output.path, "rb") as raw:
+            hashing = _HashingFile(raw)
+            storage.save_once(key, hashing)
+        rows.append(
+            Derivative(
+                item=item,
+                kind=_kind_of(output, media_kind),
+                name=output.name,
+                key=key,
+                size=output.path.stat().st_size,
+                sha256=hashing.sha256.hexdigest(),
+                media_type=output.media_type,
+                command=output.run.argv,
+                tool_versions=output.run.versions,
+            )
+        )
+    return rows
+
+
+def _record_ready(item: EvidenceItem, rows: list[Derivative], facts: dict) -> str:
+    """Commit this run's derivatives unless another run already did; then drop ours."""
+    with transaction.atomic():
+        locked = EvidenceItem.objects.select_for_update().get(pk=item.pk)
+        if locked.state != State.PROCESSING or locked.derivatives.exists():
+            transaction.on_commit(lambda: [storage.delete_object(r.key) for r in rows])
+            return locked.state
+        Derivative.objects.bulk_create(rows)
+        for field, value in facts.items():
+            setattr(locked, field, value)
+        locked.state = State.READY
+        locked.state_reason = ""
+        locked.processed_at = timezone.now()
+        locked.save()
+        audit_record(
+            action=actions.PROCESSED.name,
+            actor_label="system (media pipeline)",
+            target=item,
+            agency=item.agency,
+            details={
+                "derivatives": [
+                    {"kind": r.kind, "name": r.name, "sha256": r.sha256, "command": r.command}
+                    for r in rows
+                    if r.kind != Derivative.Kind.HLS_SEGMENT
+                ],
+                "hls_segments": sum(r.kind == Derivative.Kind.HLS_SEGMENT for r in rows),
+                "tool_versions": rows[0].tool_versions if rows else {},
+            },
+        )
+    return State.READY
+
+
+# --- the whole run ---------------------------------------------------------------------
+
+
+def _limits_reason(probe: media.Probe) -> str | None:
+    return media.check_limits(
+        probe,
+        max_duration=settings.MEDIA_MAX_DURATION_SECONDS,
+        max_pixels=settings.MEDIA_MAX_PIXELS,
+        max_streams=settings.MEDIA_MAX_STREAMS,
+    )
+
+
+def _process_media(item: EvidenceItem, original: Path, work: Path) -> str:
+    detected = media.detect(original)
+    facts = {"media_type": detected.media_type, "kind": detected.kind}
+    if detected.kind == MediaKind.OTHER or not _allowed(item, detected.media_type):
+        reason = f"The content is {detected.media_type}, which this upload does not accept."
+        return _finish_without_derivatives(item, State.REJECTED, reason, facts)
+    try:
+        if detected.kind == MediaKind.IMAGE:
+            info = media.image_info(original)
+            metadata = {
+                k: v for k, v in info.__dict__.items() if k not in ("capture_time", "location")
+            }
+            outputs = [media.image_preview(original, work)]
+            when_where = _when_and_where(item, info.capture_time, True, info.location)
+        else:
+            probe = media.probe(original)
+            metadata = {
+                "format": probe.format_name,
+                "duration": probe.duration,
+                "width": probe.width,
+                "height": probe.height,
+                "rotation": probe.rotation,
+                "video_codec": probe.video_codec,
+                "audio_codec": probe.audio_codec,
+                "make": probe.make,
+                "model": probe.model,
+                "streams": probe.streams,
+            }
+            facts["metadata"] = metadata
+            if reason := _limits_reason(probe):
+                return _finish_without_derivatives(item, State.REJECTED, reason, facts)
+            if detected.kind == MediaKind.VIDEO:
+                outputs = _video_outputs(original, work, probe)
+            else:
+                outputs = [media.audio_proxy(original, work)]
+            when_where = _when_and_where(
+                item, probe.creation_time, bool(probe.make), probe.location
+            )
+    except media.MediaError as exc:
+        facts.setdefault("metadata", {})
+        return _finish_without_derivatives(item, State.UNPLAYABLE, exc.reason, facts)
+    rows = _store_outputs(item, outputs, detected.kind)
+    facts = {
+        "media_type": detected.media_type,
+        "media_kind": detected.kind,
+        "metadata": metadata,
+        **when_where,
+    }
+    return _record_ready(item, rows, facts)
+
+
+def process(item_id) -> str:
+    """Run the pipeline for one item; returns the state it ended in (or 'skipped')."""
+    item = _claim(item_id)
+    if item is None:
+        return "skipped"
+    _store_original(item)
+    with media.scratch_dir() as work:
+        original = _local_original(item, work)
+        return _process_media(item, original, work)

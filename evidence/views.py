@@ -1,0 +1,117 @@
+"""Staff pages for evidence: list, upload, item (playback, metadata, map, custody), report,
+downloads."""
+
+from django.conf import settings
+from django.core import signing
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from evidence import policies, selectors, services
+from evidence.forms import ItemFilterForm
+from evidence.models import Derivative
+from evidence.selectors import ItemFilters
+from portal import storage
+from portal.decorators import requires
+
+PLAYBACK_KINDS = (
+    Derivative.Kind.HLS_PLAYLIST,
+    Derivative.Kind.PROXY_MP4,
+    Derivative.Kind.AUDIO_PROXY,
+)
+
+
+@requires(policies.can_view_evidence)
+def item_list(request):
+    form = ItemFilterForm(request.GET or None)
+    filters = (
+        ItemFilters(**form.cleaned_data) if form.is_bound and form.is_valid() else ItemFilters()
+    )
+    items = selectors.items_for(actor=request.user, filters=filters)
+    page = Paginator(items, 25).get_page(request.GET.get("page"))
+    services.items_record_list(
+        actor=request.user, filters=filters.__dict__, count=page.paginator.count
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request, "evidence/item_list.html", {"form": form, "page": page, "query": query.urlencode()}
+    )
+
+
+@requires(policies.can_upload_evidence)
+def upload_page(request):
+    """The uploader; the page asks for its upload grant itself, so a reload never reuses one."""
+    return render(request, "evidence/upload.html")
+
+
+@requires(policies.can_view_evidence)
+def item_detail(request, item_id):
+    item = selectors.item_get_for(actor=request.user, id=item_id)
+    services.item_record_view(actor=request.user, item=item, via="page")
+    derivatives = {d.kind: d for d in item.derivatives.exclude(kind=Derivative.Kind.HLS_SEGMENT)}
+    context = {
+        "item": item,
+        "derivatives": derivatives,
+        "downloadable": [d for k, d in derivatives.items() if k != Derivative.Kind.HLS_PLAYLIST],
+        "custody": selectors.custody_of(item=item),
+        "checks": item.checks.all()[:5],
+        "tile_url": settings.MAP_TILE_URL,
+        "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
+    }
+    return render(request, "evidence/item_detail.html", context)
+
+
+@requires(policies.can_view_evidence)
+def custody_report(request, item_id):
+    item = selectors.item_get_for(actor=request.user, id=item_id)
+    services.item_record_view(actor=request.user, item=item, via="custody")
+    context = {
+        "item": item,
+        "custody": selectors.custody_of(item=item),
+        "derivatives": item.derivatives.all(),
+    }
+    return render(request, "evidence/custody_report.html", context)
+
+
+@require_POST
+@requires(policies.can_view_evidence)
+def download(request, item_id):
+    """Issue a short-lived download link (audited) and send the browser to it."""
+    item = selectors.item_get_for(actor=request.user, id=item_id)
+    derivative = None
+    if name := request.POST.get("derivative"):
+        derivative = selectors.derivative_get_for(actor=request.user, item_id=item.pk, name=name)
+    url, _ = services.download_url_issue(actor=request.user, item=item, derivative=derivative)
+    return redirect(url)
+
+
+@requires(policies.can_view_evidence)
+def download_signed(request, token):
+    """Local-storage downloads: the signed link, for the user it was issued to, for 5 minutes."""
+    try:
+        key, name = services.download_token_read(token=token, actor=request.user)
+    except signing.BadSignature as exc:
+        raise Http404("This download link is wrong or expired.") from exc
+    response = FileResponse(
+        storage.open_object(key),
+        as_attachment=True,
+        filename=name,
+        content_type="application/octet-stream",
+    )
+    response["Content-Disposition"] = storage.attachment_disposition(name)
+    return response
+
+
+@requires(policies.can_view_evidence)
+def media_file(request, item_id, name):
+    """Playback files (HLS playlist and segments, proxy, poster, preview), never served inline as HTML."""
+    derivative = selectors.derivative_get_for(actor=request.user, item_id=item_id, name=name)
+    starts_playback = request.headers.get("Range", "bytes=0-").startswith("bytes=0-")
+    if derivative.kind in PLAYBACK_KINDS and starts_playback:
+        services.item_record_play(actor=request.user, item=derivative.item, derivative=derivative)
+    response = FileResponse(storage.open_object(derivative.key), content_type=derivative.media_type)
+    response["Cache-Control"] = "private, max-age=300"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
