@@ -7,7 +7,8 @@ sha256 Upload-Checksum, to:
   extension, so it ignores the header and does less work than Canvass);
 and the limits of the work Canvass does per byte are measured with the same file:
 `sha256sum` (hashing) and `cp` plus `sync` (writing and syncing to the staging disk).
-Each server gets RUNS uploads and keeps its best. Prints one JSON line.
+Each server gets RUNS uploads, alternating, and keeps its best (the first warms the workers).
+Prints one JSON line.
 """
 
 import hashlib
@@ -44,7 +45,7 @@ os.environ.update(ENV)
 MiB = 1 << 20
 SIZE = int(os.environ.get("BENCH_UPLOAD_MIB", "1024")) * MiB
 CHUNK = 8 * MiB
-RUNS = int(os.environ.get("BENCH_UPLOAD_RUNS", "2"))
+RUNS = int(os.environ.get("BENCH_UPLOAD_RUNS", "3"))
 SOURCE = Path(tempfile.gettempdir()) / f"canvass-bench-upload-{SIZE // MiB}mib.bin"
 # On the disk the staging directory lives on (data/ under the repository).
 SCRATCH = ROOT / "data" / "bench-upload"
@@ -164,57 +165,62 @@ def bench_grant() -> str:
     return uploads.grant_header_value(grant, secret)
 
 
-def canvass(staging: Path) -> tuple[float, float]:
-    """Best seconds for one upload, and the gunicorn workers' peak RSS in MB."""
+def start_canvass(staging: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "UPLOAD_STAGING_DIR": str(staging)}
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "portal.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}"],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "UPLOAD_STAGING_DIR": str(staging)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}/api/uploads/"
-    try:
-        wait_for(url, server)
-        headers = {uploads.GRANT_HEADER: bench_grant()}
-        best = float("inf")
-        for _ in range(RUNS):
-            best = min(best, upload_once(url, headers))
-            for staged in staging.iterdir():
-                assert staged.stat().st_size == SIZE, "Canvass staged a wrong size"
-                staged.unlink()
-        rss = max(peak_rss_mb(pid) for pid in children(server.pid))
-    finally:
-        stop(server)
-    return best, rss
+    return server, f"http://127.0.0.1:{port}/api/uploads/"
 
 
-def node(store: Path) -> float:
+def start_node(store: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     server = subprocess.Popen(
         ["node", str(BENCH / "tus-node-server.mjs"), str(port), str(store)],
         cwd=BENCH,
         stdout=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}/files"
+    return server, f"http://127.0.0.1:{port}/files"
+
+
+def empty(folder: Path, expect_size: int | None = None) -> None:
+    for stored in folder.iterdir():
+        if expect_size is not None:
+            assert stored.stat().st_size == expect_size, f"{stored} has the wrong size"
+        stored.unlink()
+
+
+def race(staging: Path, store: Path) -> tuple[float, float, float]:
+    """Best seconds of Canvass and of node over RUNS alternating uploads; Canvass's peak RSS."""
+    canvass, canvass_url = start_canvass(staging)
+    node, node_url = start_node(store)
     try:
-        wait_for(url, server)
-        best = float("inf")
+        wait_for(canvass_url, canvass)
+        wait_for(node_url, node)
+        headers = {uploads.GRANT_HEADER: bench_grant()}
+        canvass_best = node_best = float("inf")
+        # Alternating keeps slow drift of a shared machine from favouring either server.
         for _ in range(RUNS):
-            best = min(best, upload_once(url, {}))
-            for stored in store.iterdir():
-                stored.unlink()
+            node_best = min(node_best, upload_once(node_url, {}))
+            print("node", round(SIZE / MiB / node_best), file=sys.stderr)
+            empty(store)
+            canvass_best = min(canvass_best, upload_once(canvass_url, headers))
+            print("canvass", round(SIZE / MiB / canvass_best), file=sys.stderr)
+            empty(staging, expect_size=SIZE)
+        rss = max(peak_rss_mb(pid) for pid in children(canvass.pid))
     finally:
-        stop(server)
-    return best
+        stop(canvass)
+        stop(node)
+    return canvass_best, node_best, rss
 
 
 def purge_bench_queues() -> None:
-    from redis import Redis
-
     from django.conf import settings
+    from redis import Redis
 
     Redis.from_url(settings.REDIS_URL).delete(
         settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_MEDIA_QUEUE
@@ -233,8 +239,7 @@ def main():
     try:
         sha_s = timed(["sha256sum", str(SOURCE)])
         cp_s = timed(["cp", str(SOURCE), str(copy / "copy")]) + timed(["sync", str(copy / "copy")])
-        node_s = node(store)
-        canvass_s, rss = canvass(staging)
+        canvass_s, node_s, rss = race(staging, store)
     finally:
         shutil.rmtree(SCRATCH, ignore_errors=True)
         purge_bench_queues()

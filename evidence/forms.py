@@ -1,4 +1,7 @@
+import datetime as dt
+
 from django import forms
+from django.contrib.gis.geos import Point
 
 from evidence.models import EvidenceItem, MediaKind, Source
 
@@ -17,3 +20,33 @@ class ItemFilterForm(forms.Form):
     date_to = forms.DateField(
         required=False, widget=forms.DateInput(attrs={"type": "date"}), label="to"
     )
+
+
+class MetadataChangeForm(forms.Form):
+    """A person's correction of capture time or place; the reason is required and kept."""
+
+    capture_time = forms.DateTimeField(
+        required=False,
+        label="Captured at (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    lat = forms.FloatField(required=False, min_value=-90, max_value=90, label="Latitude")
+    lon = forms.FloatField(required=False, min_value=-180, max_value=180, label="Longitude")
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("lat") is None) != (data.get("lon") is None):
+            raise forms.ValidationError("Give both latitude and longitude, or neither.")
+        return data
+
+    def changes(self) -> dict:
+        data, changes = self.cleaned_data, {}
+        if data.get("capture_time"):
+            # The field is labelled UTC: read the typed wall-clock time as UTC, whatever TIME_ZONE is.
+            changes["capture_time"] = (
+                data["capture_time"].replace(tzinfo=None).replace(tzinfo=dt.UTC)
+            )
+        if data.get("lat") is not None:
+            changes["location"] = Point(data["lon"], data["lat"], srid=4326)
+        return changes

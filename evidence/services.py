@@ -1,12 +1,22 @@
 """Evidence writes: items from finished uploads, and the custody events of reading them."""
 
 from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from evidence import audit_actions as actions
-from evidence.models import Derivative, EvidenceItem, Source, Upload, UploadGrant
+from evidence.models import (
+    Confidence,
+    Derivative,
+    EvidenceItem,
+    Source,
+    Upload,
+    UploadGrant,
+    ValueSource,
+)
+from evidence.policies import can_upload_evidence
 from portal import storage
 from portal.audit import audit_record
 from portal.storage import new_object_key
@@ -135,3 +145,59 @@ def download_token_read(*, token: str, actor) -> tuple[str, str]:
     if data.get("u") != actor.pk:
         raise signing.BadSignature("This link was issued to someone else.")
     return data["k"], data["n"]
+
+
+EDITABLE_FIELDS = ("capture_time", "location")
+
+
+def _describe(value) -> str | None:
+    if value is None:
+        return None
+    if hasattr(value, "coords"):
+        return f"{value.y:.6f},{value.x:.6f}"
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+@transaction.atomic
+def item_metadata_change(*, actor, item: EvidenceItem, reason: str, **changes) -> list[str]:
+    """Correct capture time or location by hand: the old and new values go into custody.
+
+    The original is untouched. The new value is a person's statement, so its source becomes
+    "uploader's claim" with low confidence, and the reason is kept with the custody event.
+    """
+    if not can_upload_evidence(actor) or item.agency_id != actor.agency_id:
+        raise PermissionDenied
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    if not reason.strip():
+        raise ValidationError("Say why the value is being changed.")
+    locked = EvidenceItem.objects.select_for_update().get(pk=item.pk)
+    changed = []
+    for field, new in changes.items():
+        old = getattr(locked, field)
+        if _describe(old) == _describe(new):
+            continue
+        setattr(locked, field, new)
+        source_field = f"{field}_source"
+        old_source = getattr(locked, source_field)
+        setattr(locked, source_field, ValueSource.UPLOADER_CLAIM)
+        if field == "capture_time":
+            locked.capture_time_confidence = Confidence.LOW
+        audit_record(
+            action=actions.METADATA_CHANGED.name,
+            actor=actor,
+            target=locked,
+            agency=locked.agency,
+            reason=reason,
+            details={
+                "field": field,
+                "old": _describe(old),
+                "old_source": old_source,
+                "new": _describe(new),
+            },
+        )
+        changed.append(field)
+    if changed:
+        locked.save()
+    return changed

@@ -264,7 +264,10 @@ def _append_at_creation(grant, upload: Upload, body: Body, checksum) -> Upload:
 def _head(request: HttpRequest, upload_id) -> HttpResponse:
     grant = _grant_or_not_found(request)
     upload = uploads.upload_get_for(grant=grant, id=upload_id)
-    headers = {"Upload-Offset": str(upload.offset), "Upload-Length": str(upload.length)}
+    headers = {
+        "Upload-Offset": str(uploads.upload_resume_offset(upload)),
+        "Upload-Length": str(upload.length),
+    }
     if upload.metadata:
         headers["Upload-Metadata"] = encode_metadata(upload.metadata)
     return _reply(200, headers=headers | _expiry_headers(upload))

@@ -2,6 +2,7 @@
 downloads."""
 
 from django.conf import settings
+from django.contrib import messages
 from django.core import signing
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
@@ -9,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from evidence import policies, selectors, services
-from evidence.forms import ItemFilterForm
+from evidence.forms import ItemFilterForm, MetadataChangeForm
 from evidence.models import Derivative
 from evidence.selectors import ItemFilters
 from portal import storage
@@ -59,8 +60,27 @@ def item_detail(request, item_id):
         "checks": item.checks.all()[:5],
         "tile_url": settings.MAP_TILE_URL,
         "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
+        "metadata_form": MetadataChangeForm()
+        if policies.can_upload_evidence(request.user)
+        else None,
     }
     return render(request, "evidence/item_detail.html", context)
+
+
+@require_POST
+@requires(policies.can_upload_evidence)
+def item_metadata(request, item_id):
+    """Correct capture time or place (audited with old and new values and the reason)."""
+    item = selectors.item_get_for(actor=request.user, id=item_id, write=True)
+    form = MetadataChangeForm(request.POST)
+    if form.is_valid():
+        changed = services.item_metadata_change(
+            actor=request.user, item=item, reason=form.cleaned_data["reason"], **form.changes()
+        )
+        messages.success(request, f"Changed: {', '.join(changed) or 'nothing (same values)'}.")
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect("evidence:detail", item.pk)
 
 
 @requires(policies.can_view_evidence)

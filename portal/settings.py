@@ -237,6 +237,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Capture time and location share one set of sources: name that enum once.
+    "ENUM_NAME_OVERRIDES": {"ValueSourceEnum": "evidence.models.ValueSource"},
 }
 
 # Sessions and cookies. Staff idle timeout is enforced (and audited) by middleware;

@@ -158,3 +158,6 @@ def worker_pool(transactional_db, settings):
 def celery_worker(worker_pool):
     """One real Celery worker process on the test database and a queue of its own."""
     return worker_pool.start()
+
+
+from tests.s3server import s3_endpoint  # noqa: E402, F401 - a session fixture for every test

@@ -136,7 +136,6 @@ function startUppy(root, grant) {
   uppy.on("upload-progress", (file, progress) => showProgress(root, file, progress));
   uppy.on("upload-success", (file) => showReceived(root, file));
   uppy.on("upload-error", (file, error, response) => showFailed(root, file, error, response));
-  return uppy;
 }
 
 async function main() {

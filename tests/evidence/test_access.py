@@ -25,17 +25,23 @@ def custody_actions(item):
     )
 
 
-def test_investigator_of_the_agency_sees_the_item_and_the_view_is_custody(item, make_staff, signed_in):
+def test_investigator_of_the_agency_sees_the_item_and_the_view_is_custody(
+    item, make_staff, signed_in
+):
     user = make_staff()
     client = signed_in(user)
     assert client.get(reverse("evidence:detail", args=[item.pk])).status_code == 200
-    assert client.get(reverse("api-evidence-detail", args=[item.pk])).json()["sha256"] == item.sha256
+    assert (
+        client.get(reverse("api-evidence-detail", args=[item.pk])).json()["sha256"] == item.sha256
+    )
     assert custody_actions(item).count("evidence.viewed") == 2
     viewed = AuditEvent.objects.filter(action="evidence.viewed").latest("seq")
     assert viewed.actor_id == user.pk and viewed.details == {"via": "api"}
 
 
-def test_investigator_of_another_agency_gets_404_everywhere(item, make_staff, other_police, signed_in):
+def test_investigator_of_another_agency_gets_404_everywhere(
+    item, make_staff, other_police, signed_in
+):
     client = signed_in(make_staff(agency=other_police))
     assert client.get(reverse("evidence:detail", args=[item.pk])).status_code == 404
     assert client.get(reverse("evidence:custody_report", args=[item.pk])).status_code == 404
@@ -47,8 +53,14 @@ def test_investigator_of_another_agency_gets_404_everywhere(item, make_staff, ot
     assert "evidence.downloaded" not in custody_actions(item)
 
 
-def test_roles_without_evidence_access_are_refused(item, make_staff, prosecution, resident, signed_in):
-    for user in (make_staff(role=Role.AUDITOR), make_staff(role=Role.PROSECUTOR, agency=prosecution), resident):
+def test_roles_without_evidence_access_are_refused(
+    item, make_staff, prosecution, resident, signed_in
+):
+    for user in (
+        make_staff(role=Role.AUDITOR),
+        make_staff(role=Role.PROSECUTOR, agency=prosecution),
+        resident,
+    ):
         client = signed_in(user)
         assert client.get(reverse("evidence:detail", args=[item.pk])).status_code == 403
         assert client.get(reverse("api-evidence-detail", args=[item.pk])).status_code == 403
@@ -74,7 +86,11 @@ def test_download_url_returns_the_exact_bytes_and_is_custody(item, make_staff, s
 
 
 def test_a_download_link_works_only_for_the_user_it_was_issued_to(item, make_staff, signed_in):
-    url = signed_in(make_staff()).post(reverse("api-evidence-download-url", args=[item.pk])).json()["url"]
+    url = (
+        signed_in(make_staff())
+        .post(reverse("api-evidence-download-url", args=[item.pk]))
+        .json()["url"]
+    )
     colleague = signed_in(make_staff())
     assert colleague.get(url).status_code == 404
     assert Client().get(url).status_code == 302  # not signed in
@@ -82,7 +98,9 @@ def test_a_download_link_works_only_for_the_user_it_was_issued_to(item, make_sta
 
 def test_unknown_derivative_is_404(item, make_staff, signed_in):
     client = signed_in(make_staff())
-    response = client.post(reverse("api-evidence-download-url", args=[item.pk]), {"derivative": "../../etc/passwd"})
+    response = client.post(
+        reverse("api-evidence-download-url", args=[item.pk]), {"derivative": "../../etc/passwd"}
+    )
     assert response.status_code == 404
 
 
@@ -113,3 +131,61 @@ def test_list_filters_and_is_audited(police, make_staff, signed_in):
     assert page.context["page"].paginator.count == 1
     assert AuditEvent.objects.filter(action="evidence.listed").count() == 2
     assert client.get(reverse("api-evidence-list"), {"state": "bogus"}).status_code == 400
+
+
+def test_correcting_capture_time_records_old_and_new_values(item, make_staff, signed_in):
+    client = signed_in(make_staff())
+    response = client.post(
+        reverse("evidence:metadata", args=[item.pk]),
+        {
+            "capture_time": "2026-03-14T10:00",
+            "lat": "40.75",
+            "lon": "-73.99",
+            "reason": "Camera clock was an hour fast",
+        },
+    )
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert item.capture_time.isoformat() == "2026-03-14T10:00:00+00:00"
+    assert item.capture_time_source == "uploader_claim" and item.capture_time_confidence == "low"
+    changes = AuditEvent.objects.filter(action="evidence.metadata_changed").order_by("seq")
+    assert [c.details["field"] for c in changes] == ["capture_time", "location"]
+    assert (
+        changes[0].details["old"] is None
+        and changes[0].details["new"] == "2026-03-14T10:00:00+00:00"
+    )
+    assert changes[0].reason == "Camera clock was an hour fast"
+    with storage_open(item) as f:
+        assert f.read() == CONTENT  # the original is untouched
+
+
+def test_metadata_change_needs_a_reason_and_write_rights(item, make_staff, signed_in):
+    client = signed_in(make_staff())
+    client.post(
+        reverse("evidence:metadata", args=[item.pk]),
+        {"lat": "40.75", "lon": "-73.99", "reason": ""},
+    )
+    dispatcher = signed_in(make_staff(role=Role.DISPATCHER))
+    assert (
+        dispatcher.post(
+            reverse("evidence:metadata", args=[item.pk]), {"lat": "1", "lon": "1", "reason": "x"}
+        ).status_code
+        == 403
+    )
+    item.refresh_from_db()
+    assert item.location is None
+    assert not AuditEvent.objects.filter(action="evidence.metadata_changed").exists()
+
+
+def test_other_agency_cannot_change_metadata(item, make_staff, other_police, signed_in):
+    client = signed_in(make_staff(agency=other_police))
+    response = client.post(
+        reverse("evidence:metadata", args=[item.pk]), {"lat": "1", "lon": "1", "reason": "x"}
+    )
+    assert response.status_code == 404
+
+
+def storage_open(item):
+    from portal import storage
+
+    return storage.open_object(item.original_key)

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from evidence import media
-from evidence import samples
+from evidence import media, samples
 
 
 @pytest.fixture(scope="module")

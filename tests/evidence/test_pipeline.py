@@ -8,43 +8,15 @@ import time
 from pathlib import Path
 
 import pytest
-from django.utils import timezone
 
 from evidence import samples
-from evidence.models import Derivative, EvidenceItem, UploadGrant
-from evidence.uploads import grant_create_with_secret, staged_path, upload_append, upload_create
+from evidence.models import Derivative, EvidenceItem
+from evidence.uploads import staged_path
 from portal import storage
 from portal.models import AuditEvent
+from tests.evidence.intake import ingest, sha256_of, wait_for
 
 State = EvidenceItem.State
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def ingest(path: Path, agency, *, media_types=("video/", "image/", "audio/"), filename=None) -> EvidenceItem:
-    """Send a file through the real upload services; the item's processing is queued on commit."""
-    grant, _ = grant_create_with_secret(
-        agency=agency, flow=UploadGrant.Flow.STAFF_UPLOAD, source_ref="test", max_files=1,
-        max_file_bytes=1 << 30, media_types=list(media_types),
-        expires_at=timezone.now() + dt.timedelta(hours=1), actor_label="test",
-    )  # fmt: skip
-    size = path.stat().st_size
-    upload = upload_create(grant=grant, length=size, metadata={"filename": filename or path.name})
-    with open(path, "rb") as body:
-        upload_append(grant=grant, upload_id=upload.id, offset=0, body=body, body_length=size)
-    return EvidenceItem.objects.get(upload=upload)
-
-
-def wait_for(item: EvidenceItem, states=(State.READY, State.UNPLAYABLE, State.REJECTED), timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        item.refresh_from_db()
-        if item.state in states:
-            return item
-        time.sleep(0.25)
-    raise AssertionError(f"item stayed {item.state}")
 
 
 def custody(item):
@@ -55,7 +27,9 @@ def custody(item):
     )
 
 
-def test_phone_clip_ends_ready_with_proxy_hls_poster_and_its_own_time_and_place(celery_worker, police, tmp_path):
+def test_phone_clip_ends_ready_with_proxy_hls_poster_and_its_own_time_and_place(
+    celery_worker, police, tmp_path
+):
     clip = samples.phone_clip_mov(tmp_path, seconds=3, lat=40.7580, lon=-73.9855)
     item = wait_for(ingest(clip, police))
     assert item.state == State.READY, item.state_reason
@@ -84,7 +58,9 @@ def test_phone_clip_ends_ready_with_proxy_hls_poster_and_its_own_time_and_place(
     assert custody(item) == ["evidence.received", "evidence.hashed", "evidence.processed"]
 
 
-def test_truncated_file_is_kept_byte_exact_and_unplayable_with_a_reason(celery_worker, police, tmp_path):
+def test_truncated_file_is_kept_byte_exact_and_unplayable_with_a_reason(
+    celery_worker, police, tmp_path
+):
     broken = samples.truncated_clip(tmp_path)
     item = wait_for(ingest(broken, police))
     assert item.state == State.UNPLAYABLE
@@ -129,7 +105,10 @@ def _children_named(pid: int, name: str) -> list[int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        comm, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        comm, rest = (
+            stat[stat.index("(") + 1 : stat.rindex(")")],
+            stat[stat.rindex(")") + 2 :].split(),
+        )
         if comm == name and int(rest[1]) == pid:
             found.append(int(entry.name))
     return found

@@ -171,7 +171,9 @@ def test_wrong_or_missing_tus_resumable_gets_412_with_tus_version(client, secret
 
 def test_creation_answers_201_with_location_and_expiry(client, secret_grant, staging):
     grant, value = secret_grant()
-    response = create(client, value, 1000, f"filename {b64('clip 1.mp4')},filetype {b64('video/mp4')}")
+    response = create(
+        client, value, 1000, f"filename {b64('clip 1.mp4')},filetype {b64('video/mp4')}"
+    )
     assert response.status_code == 201
     upload = Upload.objects.get()
     assert response["Location"] == f"http://testserver/api/uploads/{upload.id}"
@@ -252,7 +254,9 @@ def test_declared_filetype_outside_the_grant_gets_415(client, secret_grant):
     assert b"video/" in response.content
     assert not Upload.objects.exists()
     # "I do not know the type" is not a claim against the grant; the pipeline checks content.
-    assert create(client, value, 10, f"filetype {b64('application/octet-stream')}").status_code == 201
+    assert (
+        create(client, value, 10, f"filetype {b64('application/octet-stream')}").status_code == 201
+    )
     assert create(client, value, 10, f"filetype {b64('video/mp4')}").status_code == 201
 
 
@@ -343,6 +347,32 @@ def test_unsupported_or_malformed_checksum_gets_400_and_stores_nothing(
     assert upload.offset == 0 and uploads.staged_path(upload).stat().st_size == 0
 
 
+def test_bytes_lost_in_a_crash_are_asked_for_again(client, secret_grant):
+    _, value = secret_grant()
+    url = upload_url(create(client, value, 10))
+    patch(client, url, value, b"01234", 0)
+    path = uploads.staged_path(upload_of(url))
+    # A power cut after the offset was recorded but before the page cache reached the disk.
+    with open(path, "r+b") as staged:
+        staged.truncate(3)
+    assert client.head(url, headers=tus_headers(value))["Upload-Offset"] == "3"
+    stale = patch(client, url, value, b"56789", 5)
+    assert stale.status_code == 409 and b"at 3" in stale.content
+    assert patch(client, url, value, b"3456789", 3).status_code == 204
+    assert path.read_bytes() == b"0123456789"
+    assert upload_of(url).state == Upload.State.COMPLETE
+
+
+def test_a_lost_staged_file_means_starting_from_zero(client, secret_grant):
+    _, value = secret_grant()
+    url = upload_url(create(client, value, 4))
+    patch(client, url, value, b"ab", 0)
+    uploads.staged_path(upload_of(url)).unlink()
+    assert client.head(url, headers=tus_headers(value))["Upload-Offset"] == "0"
+    assert patch(client, url, value, b"abcd", 0).status_code == 204
+    assert uploads.staged_path(upload_of(url)).read_bytes() == b"abcd"
+
+
 def test_patch_past_the_length_gets_413_and_stores_nothing(client, secret_grant):
     _, value = secret_grant()
     url = upload_url(create(client, value, 10))
@@ -370,9 +400,7 @@ def test_patch_needs_a_valid_upload_offset(client, secret_grant):
     assert response.status_code == 400
 
 
-def test_another_grants_upload_is_404_for_head_patch_and_delete(
-    client, secret_grant, staff_grant
-):
+def test_another_grants_upload_is_404_for_head_patch_and_delete(client, secret_grant, staff_grant):
     _, mine = secret_grant()
     _, theirs = secret_grant()
     url = upload_url(create(client, mine, 10))
@@ -659,7 +687,7 @@ def test_grant_api_is_in_the_schema(client):
 
 
 class RepeatingStream:
-    """`total` bytes served from one preallocated block, like a socket would."""
+    """`total` bytes as fresh copies of one preallocated block, like a socket would give."""
 
     def __init__(self, block: bytes, total: int):
         self.block, self.left = block, total
@@ -667,7 +695,7 @@ class RepeatingStream:
     def read(self, size: int = -1) -> bytes:
         size = min(self.left, len(self.block) if size < 0 else size, len(self.block))
         self.left -= size
-        return self.block[:size]
+        return bytes(memoryview(self.block)[:size])
 
 
 def test_appending_64_mib_keeps_traced_memory_under_8_mib(secret_grant):

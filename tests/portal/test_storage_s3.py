@@ -4,15 +4,11 @@ The S3 configuration mirrors what portal/settings.py builds when S3_BUCKET is se
 """
 
 import re
-import socket
-import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import boto3
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
@@ -22,101 +18,21 @@ from storages.backends.s3 import S3Storage
 
 from portal import storage
 from portal.storage import ObjectExists
+from tests.s3server import BUCKET, s3_client, s3_storages
 
-MOTO_SERVER = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "moto_server"
-BUCKET = "canvass-test-evidence"
-ACCESS_KEY = "test"
-SECRET_KEY = "test"
-REGION = "us-east-1"
 KEY_PATTERN = re.compile(r"^evidence/\d{4}/\d{2}/\d{2}/[0-9a-f]{32}$")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _s3_client(endpoint: str):
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        region_name=REGION,
-    )
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint(tmp_path_factory):
-    """A moto S3 server on a free port with one empty bucket; its URL."""
-    port = _free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    log_path = tmp_path_factory.mktemp("moto") / "moto_server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(endpoint + "/", timeout=1) as response:  # noqa: S310
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"moto_server did not start: {log_path.read_text(errors='replace')[-3000:]}"
-                )
-            time.sleep(0.1)
-        _s3_client(endpoint).create_bucket(Bucket=BUCKET)
-        yield endpoint
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _s3_storages(endpoint: str) -> dict:
-    """STORAGES as portal/settings.py builds it with S3_BUCKET set (and the test endpoint)."""
-    return {
-        "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {
-                "bucket_name": BUCKET,
-                "endpoint_url": endpoint,
-                "region_name": REGION,
-                "access_key": ACCESS_KEY,
-                "secret_key": SECRET_KEY,
-                "file_overwrite": False,
-                "default_acl": "private",
-                "querystring_auth": True,
-                "querystring_expire": 300,
-                "signature_version": "s3v4",
-                "addressing_style": "path",
-            },
-        },
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
 
 
 @pytest.fixture
 def s3_storage(s3_endpoint):
     """Django's default storage switched to the moto bucket for the test."""
-    with override_settings(STORAGES=_s3_storages(s3_endpoint)):
+    with override_settings(STORAGES=s3_storages(s3_endpoint)):
         # Django's setting_changed receiver resets `storages` and the lazy `default_storage`
         # (which portal.storage imported), so its next use builds the S3 backend.
         assert default_storage._wrapped is empty
         assert default_storage.bucket_name == BUCKET
         assert isinstance(default_storage._wrapped, S3Storage)
-        yield _s3_client(s3_endpoint)
+        yield s3_client(s3_endpoint)
     # And back to the filesystem afterwards.
     assert not isinstance(default_storage._wrapped, S3Storage)
 
