@@ -10,10 +10,11 @@ Status codes we chose where the spec leaves a choice:
 - DELETE of a complete upload: 403 (it is evidence now).
 - X-HTTP-Method-Override is honoured on POST, the method such clients fall back to.
 
-CSRF: these views are exempt. Every request that writes must carry the Canvass-Upload-Grant
-header; a page on another origin cannot send a custom header without a CORS preflight, which we
-never answer, so a forged cross-site request cannot write. The exemption also keeps Django's
-CSRF middleware from reading request.POST, which would pull a whole PATCH body into memory.
+CSRF: these views are exempt (tus clients send no CSRF token). That is safe because every
+request that writes must carry the Canvass-Upload-Grant header, and a page on another origin
+cannot send a custom header without a CORS preflight, which we never answer. Nothing on the way
+(middleware included) reads request.POST or request.body here, so DATA_UPLOAD_MAX_MEMORY_SIZE
+never applies: bodies are streamed with request.read().
 """
 
 import base64
