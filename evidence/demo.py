@@ -25,7 +25,7 @@ def _ingest(path: Path, agency, filename: str) -> EvidenceItem:
         actor_label="demo data",
     )
     size = path.stat().st_size
-    upload = upload_create(grant=grant, length=size, metadata={"filename": filename, "uploader": "demo data"})
+    upload = upload_create(grant=grant, length=size, metadata={"filename": filename})
     with open(path, "rb") as body:
         upload_append(grant=grant, upload_id=upload.id, offset=0, body=body, body_length=size)
     return EvidenceItem.objects.get(upload=upload)
@@ -40,7 +40,12 @@ def seed_evidence(*, agencies, users, stdout) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         files = [
-            (samples.phone_clip_mov(work, seconds=6, size="1920x1080", lat=40.7580, lon=-73.9610), "IMG_0412.MOV"),
+            (
+                samples.phone_clip_mov(
+                    work, seconds=6, size="1920x1080", lat=40.7580, lon=-73.9610
+                ),
+                "IMG_0412.MOV",
+            ),
             (samples.photo_with_exif_gps(work, lat=40.7551, lon=-73.9560), "IMG_0413.JPG"),
             (samples.truncated_clip(work), "doorbell-export.mp4"),
         ]

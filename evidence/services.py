@@ -1,5 +1,7 @@
 """Evidence writes: items from finished uploads, and the custody events of reading them."""
 
+from urllib.parse import urlencode
+
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -79,6 +81,12 @@ def item_create_from_upload(*, upload: Upload, declared_checksum: str = "") -> E
     return item
 
 
+def _grant_label(grant: UploadGrant) -> str:
+    # Never the client's own words: a custody label is ours to write.
+    ref = f" {grant.source_ref}" if grant.source_ref else ""
+    return f"{grant.get_flow_display()}{ref} (upload grant {grant.pk})"
+
+
 def _queue_processing(item_id) -> None:
     from evidence.tasks import process_item
 
@@ -135,7 +143,7 @@ def download_url_issue(
     url = storage.signed_download_url(key, filename=name, seconds=DOWNLOAD_SECONDS)
     if url is None:
         token = signing.dumps({"k": key, "n": name, "u": actor.pk}, salt=_DOWNLOAD_SALT)
-        url = reverse("evidence:download", args=[token])
+        url = f"{reverse('evidence:download')}?{urlencode({'t': token})}"
     return url, DOWNLOAD_SECONDS
 
 

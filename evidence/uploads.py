@@ -44,7 +44,7 @@ from typing import BinaryIO, Protocol
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from evidence import audit_actions as actions
@@ -349,6 +349,23 @@ def _is_expired(upload: Upload, now: datetime) -> bool:
     )
 
 
+def _reachable_through(grant: UploadGrant) -> Q:
+    """Uploads a grant may touch: its own; for a staff grant, also its user's other live ones.
+
+    A staff member's page gets a fresh grant on every load, so without this an upload begun
+    before a reload (or a dropped session) could never be resumed.
+    """
+    if grant.user_id is None:
+        return Q(grant=grant)
+    return Q(
+        grant__user_id=grant.user_id,
+        grant__agency_id=grant.agency_id,
+        grant__flow=grant.flow,
+        grant__revoked_at__isnull=True,
+        grant__expires_at__gt=timezone.now(),
+    )
+
+
 def upload_get_for(*, grant: UploadGrant, id) -> Upload:
     """The grant's upload `id`, fresh from the database.
 
@@ -356,11 +373,15 @@ def upload_get_for(*, grant: UploadGrant, id) -> Upload:
     an expired one is UploadGone.
     """
     upload = (
-        Upload.objects.filter(pk=id, grant=grant).exclude(state=Upload.State.TERMINATED).first()
+        Upload.objects.filter(_reachable_through(grant), pk=id)
+        .exclude(state=Upload.State.TERMINATED)
+        .select_related("grant")
+        .first()
     )
     if upload is None:
         raise UploadNotFound("Upload not found.")
-    upload.grant = grant
+    if upload.grant_id == grant.pk:
+        upload.grant = grant
     if _is_expired(upload, timezone.now()):
         raise UploadGone("This upload expired and its bytes were removed; start a new upload.")
     return upload

@@ -12,5 +12,5 @@ urlpatterns = [
     path("<uuid:item_id>/metadata/", views.item_metadata, name="metadata"),
     path("<uuid:item_id>/download/", views.download, name="download_issue"),
     path("<uuid:item_id>/media/<str:name>", views.media_file, name="media"),
-    path("download/<str:token>/", views.download_signed, name="download"),
+    path("download/", views.download_signed, name="download"),
 ]
