@@ -874,3 +874,28 @@ def test_two_patches_at_once_one_writes_the_other_gets_409(
     upload.refresh_from_db()
     assert upload.offset == len(ours)
     assert uploads.staged_path(upload).read_bytes() == ours
+
+
+def test_a_staff_member_resumes_their_upload_with_a_new_grant_after_a_reload(
+    make_staff, staff_grant
+):
+    owner = make_staff()
+    client, first = staff_grant(owner)
+    url = upload_url(create(client, first, 10))
+    assert patch(client, url, first, b"01234", 0).status_code == 204
+    _, second = staff_grant(owner)  # the page was reloaded: a fresh grant, same person
+    assert client.head(url, headers=tus_headers(second))["Upload-Offset"] == "5"
+    assert patch(client, url, second, b"56789", 5).status_code == 204
+    assert EvidenceItem.objects.get().size == 10
+
+    colleague_client, colleague_value = staff_grant(make_staff())
+    assert colleague_client.head(url, headers=tus_headers(colleague_value)).status_code == 404
+
+
+def test_a_revoked_first_grant_does_not_lend_its_uploads(make_staff, staff_grant):
+    owner = make_staff()
+    client, first = staff_grant(owner)
+    url = upload_url(create(client, first, 10))
+    UploadGrant.objects.filter(pk=first).update(revoked_at=timezone.now())
+    _, second = staff_grant(owner)
+    assert client.head(url, headers=tus_headers(second)).status_code == 404
