@@ -31,14 +31,19 @@ def test_verify_records_a_match(police, capsys):
     assert AuditEvent.objects.filter(action="evidence.verified", target_id=str(item.pk)).exists()
 
 
-def test_a_flipped_byte_in_storage_is_flagged_audited_and_emailed(police, make_staff, django_capture_on_commit_callbacks):
+def test_a_flipped_byte_in_storage_is_flagged_audited_and_emailed(
+    police, make_staff, django_capture_on_commit_callbacks
+):
     admin = make_staff(role=Role.AGENCY_ADMIN)
     item = stored_item(agency=police, content=b"A" * 1000)
     path = storage.local_path(item.original_key)
     with open(path, "r+b") as f:
         f.seek(500)
         f.write(b"B")
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(CommandError, match="1 of 1"):
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(CommandError, match="1 of 1"),
+    ):
         call_command("evidence_verify")
     check = item.checks.get()
     assert not check.ok and check.sha256_found != item.sha256
