@@ -111,16 +111,20 @@ class ItemDetail(APIView):
         return Response(ItemDetailSerializer(item).data)
 
 
-class ItemCustody(APIView):
-    """The item's chain of custody, oldest event first."""
+class ItemCustody(generics.ListAPIView):
+    """The item's chain of custody, oldest event first (paginated)."""
 
     permission_classes = [CanViewEvidence]
+    serializer_class = AuditEventSerializer
 
-    @extend_schema(responses=AuditEventSerializer(many=True))
-    def get(self, request, item_id):
-        item = selectors.item_get_for(actor=request.user, id=item_id)
-        services.item_record_view(actor=request.user, item=item, via="custody")
-        return Response(AuditEventSerializer(selectors.custody_of(item=item), many=True).data)
+    def get_queryset(self):
+        item = selectors.item_get_for(actor=self.request.user, id=self.kwargs["item_id"])
+        services.item_record_view(actor=self.request.user, item=item, via="custody")
+        return selectors.custody_of(item=item)
+
+
+class DownloadRequestSerializer(serializers.Serializer):
+    derivative = serializers.CharField(required=False, max_length=100)
 
 
 class DownloadUrl(APIView):
@@ -129,9 +133,7 @@ class DownloadUrl(APIView):
     permission_classes = [CanViewEvidence]
 
     @extend_schema(
-        request=inline_serializer(
-            "DownloadRequest", {"derivative": serializers.CharField(required=False)}
-        ),
+        request=DownloadRequestSerializer,
         responses=inline_serializer(
             "DownloadUrl",
             {"url": serializers.CharField(), "expires_in": serializers.IntegerField()},
@@ -139,9 +141,11 @@ class DownloadUrl(APIView):
     )
     def post(self, request, item_id):
         item = selectors.item_get_for(actor=request.user, id=item_id)
+        body = DownloadRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
         derivative = None
-        if name := request.data.get("derivative"):
-            derivative = get_object_or_404(item.derivatives, name=str(name)[:100])
+        if name := body.validated_data.get("derivative"):
+            derivative = get_object_or_404(item.derivatives, name=name)
         url, seconds = services.download_url_issue(
             actor=request.user, item=item, derivative=derivative
         )

@@ -447,13 +447,13 @@ def _parse_utc(value: str | None, *, assume_utc: bool) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        if parsed.tzinfo is None:
+            if not assume_utc:
+                return None
+            parsed = parsed.replace(tzinfo=UTC)
+        parsed = parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    if parsed.tzinfo is None:
-        if not assume_utc:
-            return None
-        parsed = parsed.replace(tzinfo=UTC)
-    parsed = parsed.astimezone(UTC)
     return parsed if parsed.year > 1970 else None
 
 
@@ -789,9 +789,15 @@ def _exif_time(exif_ifd: dict) -> datetime | None:
     )
     if offset:
         sign = -1 if offset.group(1) == "-" else 1
-        zone = timezone(sign * timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3))))
-        taken = taken.replace(tzinfo=zone).astimezone(UTC)
-    return taken
+        try:
+            zone = timezone(
+                sign * timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3)))
+            )
+            taken = taken.replace(tzinfo=zone).astimezone(UTC)
+        except (ValueError, OverflowError):
+            # An impossible offset ("+25:00") or a date at the edge of the calendar: no time.
+            return None
+    return taken if taken.year > 1970 else None
 
 
 def _text(value) -> str | None:

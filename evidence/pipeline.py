@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.files import File
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from evidence import audit_actions as actions
@@ -73,34 +74,64 @@ def _hash_stored(key: str) -> str:
     return digest.hexdigest()
 
 
-def _store_original(item: EvidenceItem) -> None:
-    """Move the staged bytes into storage once, hashing them on the way; audited as `hashed`."""
-    if item.sha256:
-        return
-    staged = staged_path(item.upload) if item.upload_id else None
+def _hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class OriginalNotStored(Exception):
+    """The original could not be stored intact; the staged copy is kept for another try."""
+
+
+def _copy_into_storage(staged: Path, key: str, *, retry: bool = True) -> str:
+    """Copy the staged bytes to `key`, hashing them on the way; returns their SHA-256."""
     try:
         with open(staged, "rb") as raw:
             hashing = _HashingFile(raw)
-            storage.save_once(item.original_key, hashing)
-            sha256 = hashing.sha256.hexdigest()
+            storage.save_once(key, hashing)
+            return hashing.sha256.hexdigest()
     except storage.ObjectExists:
-        # A previous run stored it and died before recording the hash: hash what is stored.
-        sha256 = _hash_stored(item.original_key)
+        staged_sha256 = _hash_file(staged)
+        if _hash_stored(key) == staged_sha256:
+            return staged_sha256  # an earlier run stored it and died before recording the hash
+        if not retry:
+            raise OriginalNotStored(f"{key} keeps differing from the staged bytes") from None
+        # Left half-written by a run that died mid-copy. Its hash was never recorded, so it
+        # never was the original: remove it and store the staged bytes again.
+        storage.delete_object(key)
+        return _copy_into_storage(staged, key, retry=False)
+
+
+def _store_original(item: EvidenceItem) -> None:
+    """Move the staged bytes into storage once, hashing them on the way; audited as `hashed`.
+
+    The staged file is removed only after the stored object has the upload's full length and
+    its hash is recorded, so a crash at any point leaves a complete copy somewhere.
+    """
+    if item.sha256:
+        return
+    staged = staged_path(item.upload) if item.upload_id else None
+    if staged is None or not staged.exists():
+        raise OriginalNotStored(f"item {item.pk}: no staged bytes and no recorded hash")
+    sha256 = _copy_into_storage(staged, item.original_key)
     size = storage.object_size(item.original_key)
-    with transaction.atomic():
-        EvidenceItem.objects.filter(pk=item.pk, sha256="").update(sha256=sha256)
-        audit_record(
-            action=actions.HASHED.name,
-            actor_label="system (media pipeline)",
-            target=item,
-            agency=item.agency,
-            details={"sha256": sha256, "size": size, "storage_key": item.original_key},
-        )
-        if staged is not None:
-            transaction.on_commit(lambda: staged.unlink(missing_ok=True))
-    item.sha256 = sha256
     if size != item.size:
-        log.error("item %s: stored %s bytes, upload declared %s", item.pk, size, item.size)
+        raise OriginalNotStored(f"item {item.pk}: stored {size} bytes of {item.size}")
+    with transaction.atomic():
+        recorded = EvidenceItem.objects.filter(pk=item.pk, sha256="").update(sha256=sha256)
+        if recorded:
+            audit_record(
+                action=actions.HASHED.name,
+                actor_label="system (media pipeline)",
+                target=item,
+                agency=item.agency,
+                details={"sha256": sha256, "size": size, "storage_key": item.original_key},
+            )
+            transaction.on_commit(lambda: staged.unlink(missing_ok=True))
+    item.sha256 = EvidenceItem.objects.values_list("sha256", flat=True).get(pk=item.pk)
 
 
 def _local_original(item: EvidenceItem, scratch: Path) -> Path:
@@ -132,6 +163,8 @@ def _finish_without_derivatives(item: EvidenceItem, state: str, reason: str, fac
             media_type=facts.get("media_type", ""),
             media_kind=facts.get("kind", MediaKind.OTHER),
             metadata=facts.get("metadata", {}),
+            # Undecodable files still get a time and place: the uploader's claim or receipt.
+            **_when_and_where(item, None, False, None),
         )
         if updated:
             audit_record(
@@ -155,11 +188,13 @@ def _when_and_where(item: EvidenceItem, taken, taken_is_device: bool, location) 
     """Pick capture time and location from the best source available, saying which."""
     facts = {}
     claims = _uploader_claims(item)
+    taken = _plausible(taken)
     if taken is not None:
         confident = taken_is_device and taken.tzinfo is not None
         if taken.tzinfo is None:
             # A camera clock without a zone: assume the agency's local time, and say so.
-            taken = timezone.make_aware(taken, ZoneInfo(item.agency.time_zone))
+            taken = _plausible(taken.replace(tzinfo=ZoneInfo(item.agency.time_zone)))
+    if taken is not None:
         facts.update(
             capture_time=taken,
             capture_time_source=ValueSource.DEVICE_METADATA
@@ -192,12 +227,24 @@ def _when_and_where(item: EvidenceItem, taken, taken_is_device: bool, location) 
     return facts
 
 
+EARLIEST_CAPTURE = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
+
+
+def _plausible(moment: dt.datetime | None) -> dt.datetime | None:
+    """A capture time we can believe: after 1990 and not in the future (a day of clock skew)."""
+    if moment is None or moment.tzinfo is None:
+        return moment
+    if EARLIEST_CAPTURE <= moment <= timezone.now() + dt.timedelta(days=1):
+        return moment
+    return None
+
+
 def _parse_time(value) -> dt.datetime | None:
     try:
         parsed = dt.datetime.fromisoformat(str(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else None
+    return _plausible(parsed) if parsed.tzinfo else None
 
 
 def _parse_point(lat, lon) -> Point | None:
@@ -366,6 +413,23 @@ def _process_media(item: EvidenceItem, original: Path, work: Path) -> str:
         **when_where,
     }
     return _record_ready(item, rows, facts)
+
+
+def release(item_id, *, why: str) -> None:
+    """Hand an item whose run failed unexpectedly back to the queue of work to do."""
+    EvidenceItem.objects.filter(pk=item_id, state=State.PROCESSING).update(
+        state=State.RECEIVED, state_reason=f"Processing failed and will be retried: {why}"[:1000]
+    )
+
+
+def requeue_stalled(*, received_for: dt.timedelta, processing_for: dt.timedelta) -> list:
+    """Items waiting too long in `received`, or stuck in `processing` past any live run."""
+    now = timezone.now()
+    stalled = EvidenceItem.objects.filter(
+        Q(state=State.RECEIVED, received_at__lt=now - received_for)
+        | Q(state=State.PROCESSING, processing_started_at__lt=now - processing_for)
+    )
+    return list(stalled.values_list("pk", flat=True))
 
 
 def process(item_id) -> str:

@@ -1,12 +1,15 @@
 """Evidence writes: items from finished uploads, and the custody events of reading them."""
 
+import secrets
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from redis import Redis
 
 from evidence import audit_actions as actions
 from evidence.models import (
@@ -57,9 +60,7 @@ def item_create_from_upload(*, upload: Upload, declared_checksum: str = "") -> E
         declared_checksum=declared_checksum[:120],
         state=EvidenceItem.State.RECEIVED,
         uploaded_by=uploader,
-        uploaded_by_label=uploader.label
-        if uploader
-        else upload.metadata.get("uploader", "anonymous"),
+        uploaded_by_label=uploader.label if uploader else _grant_label(grant),
         received_at=timezone.now(),
     )
     audit_record(
@@ -101,10 +102,17 @@ def item_record_view(*, actor, item: EvidenceItem, via: str) -> None:
     )
 
 
-def item_record_play(*, actor, item: EvidenceItem, derivative: Derivative) -> None:
-    """Custody: someone started playback (the playlist or proxy was fetched)."""
+_PLAYBACK_KINDS = (
+    Derivative.Kind.HLS_PLAYLIST,
+    Derivative.Kind.PROXY_MP4,
+    Derivative.Kind.AUDIO_PROXY,
+)
+
+
+def item_record_media_fetch(*, actor, item: EvidenceItem, derivative: Derivative) -> None:
+    """Custody: a playable copy was fetched (played) or a still was shown (viewed)."""
     audit_record(
-        action=actions.PLAYED.name,
+        action=(actions.PLAYED if derivative.kind in _PLAYBACK_KINDS else actions.VIEWED).name,
         actor=actor,
         target=item,
         agency=item.agency,
@@ -142,7 +150,8 @@ def download_url_issue(
     )
     url = storage.signed_download_url(key, filename=name, seconds=DOWNLOAD_SECONDS)
     if url is None:
-        token = signing.dumps({"k": key, "n": name, "u": actor.pk}, salt=_DOWNLOAD_SALT)
+        nonce = secrets.token_urlsafe(16)
+        token = signing.dumps({"k": key, "n": name, "u": actor.pk, "x": nonce}, salt=_DOWNLOAD_SALT)
         url = f"{reverse('evidence:download')}?{urlencode({'t': token})}"
     return url, DOWNLOAD_SECONDS
 
@@ -152,6 +161,12 @@ def download_token_read(*, token: str, actor) -> tuple[str, str]:
     data = signing.loads(token, salt=_DOWNLOAD_SALT, max_age=DOWNLOAD_SECONDS)
     if data.get("u") != actor.pk:
         raise signing.BadSignature("This link was issued to someone else.")
+    # One audited issue, one download: the nonce is spent in Redis, shared by every web worker.
+    first_use = Redis.from_url(settings.REDIS_URL).set(
+        f"canvass:download:{data['x']}", 1, nx=True, ex=DOWNLOAD_SECONDS
+    )
+    if not first_use:
+        raise signing.BadSignature("This link was already used.")
     return data["k"], data["n"]
 
 
@@ -180,6 +195,9 @@ def item_metadata_change(*, actor, item: EvidenceItem, reason: str, **changes) -
         raise ValidationError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
     if not reason.strip():
         raise ValidationError("Say why the value is being changed.")
+    if item.state in (EvidenceItem.State.RECEIVED, EvidenceItem.State.PROCESSING):
+        # The pipeline is about to write what the file itself says; correct it afterwards.
+        raise ValidationError("This item is still being processed: correct it once that is done.")
     locked = EvidenceItem.objects.select_for_update().get(pk=item.pk)
     changed = []
     for field, new in changes.items():

@@ -1,14 +1,44 @@
 """Evidence background work. Thin: the work is in the pipeline and the services."""
 
-from celery import shared_task
+import datetime as dt
+
+from celery import Task, shared_task
+from django.conf import settings
 
 from evidence import integrity, pipeline, uploads
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, max_retries=3)
+class _ProcessItem(Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        # Out of retries on an unexpected error (storage down, a bug): the item goes back to
+        # `received` with the reason, and the stalled-items job offers it again later.
+        pipeline.release(args[0], why=f"{type(exc).__name__}: {exc}")
+
+
+@shared_task(
+    base=_ProcessItem,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(Exception,),
+    retry_backoff=30,
+    max_retries=4,
+)
 def process_item(item_id: str) -> str:
     """Store, hash, probe and make derivatives of one item. Safe to run again."""
     return pipeline.process(item_id)
+
+
+@shared_task
+def requeue_stalled_items() -> int:
+    """Every 30 minutes: queue items that waited too long or whose worker vanished."""
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    stalled = pipeline.requeue_stalled(
+        received_for=dt.timedelta(minutes=10),
+        processing_for=dt.timedelta(seconds=visibility + 600),
+    )
+    for item_id in stalled:
+        process_item.delay(str(item_id))
+    return len(stalled)
 
 
 @shared_task
@@ -20,6 +50,4 @@ def expire_uploads() -> int:
 @shared_task
 def verify_originals() -> int:
     """Weekly: re-hash originals not verified for EVIDENCE_VERIFY_EVERY_DAYS."""
-    from django.conf import settings
-
     return len(integrity.originals_verify(older_than_days=settings.EVIDENCE_VERIFY_EVERY_DAYS))

@@ -4,6 +4,7 @@ downloads."""
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -74,10 +75,14 @@ def item_metadata(request, item_id):
     item = selectors.item_get_for(actor=request.user, id=item_id, write=True)
     form = MetadataChangeForm(request.POST)
     if form.is_valid():
-        changed = services.item_metadata_change(
-            actor=request.user, item=item, reason=form.cleaned_data["reason"], **form.changes()
-        )
-        messages.success(request, f"Changed: {', '.join(changed) or 'nothing (same values)'}.")
+        try:
+            changed = services.item_metadata_change(
+                actor=request.user, item=item, reason=form.cleaned_data["reason"], **form.changes()
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"Changed: {', '.join(changed) or 'nothing (same values)'}.")
     else:
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
     return redirect("evidence:detail", item.pk)
@@ -127,14 +132,28 @@ def download_signed(request):
     return response
 
 
+PLAYED_KEY = "canvass_played_items"
+
+
 @requires(policies.can_view_evidence)
 def media_file(request, item_id, name):
-    """Playback files (HLS playlist and segments, proxy, poster, preview), never served inline as HTML."""
+    """Playback files (HLS playlist and segments, proxy, poster, preview), never served inline as HTML.
+
+    Every fetch is a custody event except HLS segments, which are served only to a session
+    whose playlist fetch for this item was recorded.
+    """
     derivative = selectors.derivative_get_for(actor=request.user, item_id=item_id, name=name)
-    starts_playback = request.headers.get("Range", "bytes=0-").startswith("bytes=0-")
-    if derivative.kind in PLAYBACK_KINDS and starts_playback:
-        services.item_record_play(actor=request.user, item=derivative.item, derivative=derivative)
+    item_key = str(derivative.item_id)
+    if derivative.kind == Derivative.Kind.HLS_SEGMENT:
+        if item_key not in request.session.get(PLAYED_KEY, []):
+            raise Http404("Start playback from the item's page.")
+    else:
+        services.item_record_media_fetch(
+            actor=request.user, item=derivative.item, derivative=derivative
+        )
+        if derivative.kind == Derivative.Kind.HLS_PLAYLIST:
+            request.session[PLAYED_KEY] = [*request.session.get(PLAYED_KEY, [])[-49:], item_key]
     response = FileResponse(storage.open_object(derivative.key), content_type=derivative.media_type)
-    response["Cache-Control"] = "private, max-age=300"
+    response["Cache-Control"] = "private, no-store"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

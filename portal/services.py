@@ -39,7 +39,10 @@ class PasswordCheck:
         return self.user is not None and not self.error
 
 
-GENERIC_LOGIN_ERROR = "That email and password do not match an account."
+GENERIC_LOGIN_ERROR = (
+    "That email and password do not match an account, or the account is locked after repeated "
+    "failures. Staff: ask your agency admin to unlock it. Residents: reset your password by email."
+)
 
 
 def _find_user(email: str) -> User | None:
@@ -50,6 +53,8 @@ def login_check_password(*, email: str, password: str) -> PasswordCheck:
     """First factor. Wrong passwords count toward the lockout; locked or disabled accounts stay shut."""
     user = _find_user(email)
     if user is None:
+        # Hash anyway, so the answer takes as long as for a real account.
+        User().set_password(password)
         audit_record(
             action=actions.LOGIN_FAILED.name,
             actor_label="unauthenticated",
@@ -57,14 +62,14 @@ def login_check_password(*, email: str, password: str) -> PasswordCheck:
             details={"stage": "password", "email": email[:254], "why": "unknown account"},
         )
         return PasswordCheck(None, GENERIC_LOGIN_ERROR)
+    if user.is_locked:
+        # Same answer whether the password is right or not: a lock must not become an oracle.
+        user.check_password(password)
+        _audit_refused(user, "account locked")
+        return PasswordCheck(None, GENERIC_LOGIN_ERROR)
     if not user.check_password(password):
         login_record_failure(user=user, stage="password")
         return PasswordCheck(None, GENERIC_LOGIN_ERROR)
-    if user.is_locked:
-        _audit_refused(user, "account locked")
-        return PasswordCheck(
-            None, "This account is locked after repeated failed sign-ins. " + unlock_advice(user)
-        )
     if not user.is_active:
         _audit_refused(user, "account disabled")
         return PasswordCheck(None, "This account is disabled. Ask your agency admin.")
@@ -437,3 +442,22 @@ def password_changed(*, user: User) -> None:
             agency=user.agency,
         )
         account_unlock_by_email_proof(user=user)
+
+
+# --- reading the audit log is audited too (CJIS, ASVS V7) ---------------------------------
+
+
+def audit_log_record_read(*, actor: User, view: str, **details) -> None:
+    """Someone read the audit log (a page, the dashboard or the API), with their filters."""
+    audit_record(
+        action=actions.AUDIT_LOG_VIEWED.name, actor=actor, details={"view": view, **details}
+    )
+
+
+def audit_log_record_export(*, actor: User, filters: dict, rows: int) -> None:
+    """Someone exported the audit log as CSV."""
+    audit_record(
+        action=actions.AUDIT_LOG_EXPORTED.name,
+        actor=actor,
+        details={"filters": filters, "rows": rows},
+    )

@@ -204,6 +204,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_MEDIA_QUEUE = env.str("CELERY_MEDIA_QUEUE", default="media")
 CELERY_TASK_ROUTES = {"evidence.tasks.process_item": {"queue": CELERY_MEDIA_QUEUE}}
 CELERY_BEAT_SCHEDULE = {
+    "requeue-stalled-items": {
+        "task": "evidence.tasks.requeue_stalled_items",
+        "schedule": crontab(minute="*/30"),
+    },
     "expire-uploads": {
         "task": "evidence.tasks.expire_uploads",
         "schedule": crontab(minute="*/15"),

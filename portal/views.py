@@ -18,9 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from redis import Redis
 
-from portal import audit_actions as actions
 from portal import policies, selectors, services
-from portal.audit import audit_record
 from portal.decorators import requires
 from portal.forms import AuditFilterForm, CodeForm, LoginForm, SignupForm
 from portal.models import User
@@ -246,10 +244,8 @@ def dashboard(request):
     context = {"sign_ins": selectors.recent_sign_ins_of(user=request.user)}
     if policies.can_view_audit_log(request.user):
         context["recent_events"] = list(selectors.audit_events_for(actor=request.user)[:15])
-        audit_record(
-            action=actions.AUDIT_LOG_VIEWED.name,
-            actor=request.user,
-            details={"view": "dashboard", "rows": len(context["recent_events"])},
+        services.audit_log_record_read(
+            actor=request.user, view="dashboard", rows=len(context["recent_events"])
         )
     return render(request, "portal/dashboard.html", context)
 
@@ -268,10 +264,8 @@ def audit_log(request):
         "agency"
     )
     page = Paginator(events, 50).get_page(request.GET.get("page"))
-    audit_record(
-        action=actions.AUDIT_LOG_VIEWED.name,
-        actor=request.user,
-        details={"view": "audit_log", "filters": filters.__dict__, "page": page.number},
+    services.audit_log_record_read(
+        actor=request.user, view="audit_log", filters=filters.__dict__, page=page.number
     )
     query = request.GET.copy()
     query.pop("page", None)
@@ -321,10 +315,8 @@ def _csv_safe(value) -> str:
 def audit_export(request):
     _, filters = _audit_filters(request)
     events = selectors.audit_events_for(actor=request.user, filters=filters)
-    audit_record(
-        action=actions.AUDIT_LOG_EXPORTED.name,
-        actor=request.user,
-        details={"filters": filters.__dict__, "rows": events.count()},
+    services.audit_log_record_export(
+        actor=request.user, filters=filters.__dict__, rows=events.count()
     )
     writer = csv.writer(_Echo())
 

@@ -3,10 +3,8 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal import audit_actions as actions
-from portal import selectors
+from portal import selectors, services
 from portal.api.permissions import CanViewAuditLog, IsVerifiedUser
-from portal.audit import audit_record
 from portal.forms import AuditFilterForm
 from portal.models import AuditEvent, User
 from portal.roles import capabilities_of
@@ -74,9 +72,7 @@ class AuditEventList(generics.ListAPIView):
         if not form.is_valid():
             raise serializers.ValidationError(form.errors)
         filters = AuditFilters(**form.cleaned_data)
-        audit_record(
-            action=actions.AUDIT_LOG_VIEWED.name,
-            actor=self.request.user,
-            details={"view": "api", "filters": filters.__dict__},
+        services.audit_log_record_read(
+            actor=self.request.user, view="api", filters=filters.__dict__
         )
         return selectors.audit_events_for(actor=self.request.user, filters=filters)

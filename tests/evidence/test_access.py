@@ -5,7 +5,7 @@ from django.urls import reverse
 from evidence.models import EvidenceItem
 from portal.models import AuditEvent
 from portal.roles import Role
-from tests.factories import stored_item
+from tests.factories import AgencyFactory, stored_item
 
 pytestmark = pytest.mark.django_db
 
@@ -107,7 +107,7 @@ def test_unknown_derivative_is_404(item, make_staff, signed_in):
 def test_custody_api_lists_events_oldest_first(item, make_staff, signed_in):
     client = signed_in(make_staff())
     client.get(reverse("evidence:detail", args=[item.pk]))
-    events = client.get(reverse("api-evidence-custody", args=[item.pk])).json()
+    events = client.get(reverse("api-evidence-custody", args=[item.pk])).json()["results"]
     seqs = [e["seq"] for e in events]
     assert seqs == sorted(seqs) and events[0]["action"] == "evidence.viewed"
     assert {"hash", "prev_hash", "actor_label", "at"} <= set(events[0])
@@ -189,3 +189,62 @@ def storage_open(item):
     from portal import storage
 
     return storage.open_object(item.original_key)
+
+
+def test_a_download_link_works_once(item, make_staff, signed_in):
+    client = signed_in(make_staff())
+    url = client.post(reverse("api-evidence-download-url", args=[item.pk])).json()["url"]
+    assert client.get(url).status_code == 200
+    assert client.get(url).status_code == 404
+
+
+def test_download_url_api_refuses_a_non_object_body(item, make_staff, signed_in):
+    client = signed_in(make_staff())
+    url = reverse("api-evidence-download-url", args=[item.pk])
+    response = client.post(url, "[1]", content_type="application/json")
+    assert response.status_code == 400 and "detail" in response.json()
+    response = client.post(url, {"derivative": "x" * 500}, content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_every_media_fetch_is_custody_and_segments_need_a_played_playlist(
+    police, make_staff, signed_in
+):
+    from django.core.files.base import ContentFile
+
+    from evidence.models import Derivative
+    from portal import storage
+
+    item = stored_item(agency=police, content=CONTENT)
+    files = {
+        "index.m3u8": (Derivative.Kind.HLS_PLAYLIST, b"#EXTM3U\nseg_00001.ts\n"),
+        "seg_00001.ts": (Derivative.Kind.HLS_SEGMENT, b"G" * 188),
+        "proxy.mp4": (Derivative.Kind.PROXY_MP4, b"mp4"),
+        "poster.jpg": (Derivative.Kind.POSTER, b"jpg"),
+    }
+    for name, (kind, body) in files.items():
+        key = storage.new_object_key("test/derivatives")
+        storage.save_once(key, ContentFile(body))
+        Derivative.objects.create(
+            item=item,
+            kind=kind,
+            name=name,
+            key=key,
+            size=len(body),
+            sha256="0" * 64,
+            media_type="application/octet-stream",
+        )
+    client = signed_in(make_staff())
+    media = lambda name, **h: client.get(reverse("evidence:media", args=[item.pk, name]), **h)  # noqa: E731
+    assert media("seg_00001.ts").status_code == 404  # no playlist played yet
+    assert media("proxy.mp4", HTTP_RANGE="bytes=1-").status_code == 200
+    assert media("poster.jpg").status_code == 200
+    assert media("index.m3u8").status_code == 200
+    segment = media("seg_00001.ts")
+    assert segment.status_code == 200 and segment["Content-Security-Policy"].startswith(
+        "default-src 'none'"
+    )
+    actions = custody_actions(item)
+    assert actions.count("evidence.played") == 2 and actions.count("evidence.viewed") == 1
+    stranger = signed_in(make_staff(agency=AgencyFactory()))
+    assert stranger.get(reverse("evidence:media", args=[item.pk, "proxy.mp4"])).status_code == 404
