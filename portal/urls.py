@@ -11,7 +11,7 @@ portal_patterns = [
     path("login/enrol/", views.login_enrol, name="login_enrol"),
     path("logout/", views.logout_view, name="logout"),
     path("signup/", views.signup, name="signup"),
-    path("signup/verify/<str:token>/", views.signup_verify, name="signup_verify"),
+    path("signup/verify/", views.signup_verify, name="signup_verify"),
     path("account/", views.account, name="account"),
     path("account/mfa/", views.account_mfa, name="account_mfa"),
     path(

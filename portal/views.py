@@ -190,8 +190,8 @@ def signup(request):
     return render(request, "portal/signup.html", {"form": form})
 
 
-def signup_verify(request, token: str):
-    user = services.public_user_verify_email(token=token)
+def signup_verify(request):
+    user = services.public_user_verify_email(token=request.GET.get("t", ""))
     return render(
         request,
         "portal/signup_verified.html",
