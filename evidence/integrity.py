@@ -1,7 +1,6 @@
 """Re-hashing originals: proof that what we hold is still what we received."""
 
 import datetime as dt
-import hashlib
 
 from django.db import transaction
 from django.db.models import Q
@@ -15,14 +14,6 @@ from portal.models import User
 from portal.roles import Role
 
 
-def _sha256_of(key: str) -> str:
-    digest = hashlib.sha256()
-    with storage.open_object(key) as stored:
-        while chunk := stored.read(8 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _alert_admins(item: EvidenceItem, found: str, problem: str) -> None:
     admins = User.objects.filter(agency=item.agency, role=Role.AGENCY_ADMIN, is_active=True)
     for admin in admins:
@@ -34,7 +25,7 @@ def _alert_admins(item: EvidenceItem, found: str, problem: str) -> None:
 def original_verify(*, item: EvidenceItem) -> IntegrityCheck:
     """Re-hash one original and record the result; a mismatch is audited and emailed."""
     try:
-        found, problem = _sha256_of(item.original_key), ""
+        found, problem = storage.object_sha256(item.original_key), ""
     except (OSError, ValueError) as exc:
         found, problem = "", f"the original could not be read: {exc}"
     if found and found != item.sha256:

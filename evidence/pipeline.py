@@ -66,22 +66,6 @@ class _HashingFile(File):
         return self.file.seek(offset, whence)
 
 
-def _hash_stored(key: str) -> str:
-    digest = hashlib.sha256()
-    with storage.open_object(key) as stored:
-        while chunk := stored.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class OriginalNotStored(Exception):
     """The original could not be stored intact; the staged copy is kept for another try."""
 
@@ -94,8 +78,9 @@ def _copy_into_storage(staged: Path, key: str, *, retry: bool = True) -> str:
             storage.save_once(key, hashing)
             return hashing.sha256.hexdigest()
     except storage.ObjectExists:
-        staged_sha256 = _hash_file(staged)
-        if _hash_stored(key) == staged_sha256:
+        with open(staged, "rb") as raw:
+            staged_sha256 = storage.sha256_of(raw)
+        if storage.object_sha256(key) == staged_sha256:
             return staged_sha256  # an earlier run stored it and died before recording the hash
         if not retry:
             raise OriginalNotStored(f"{key} keeps differing from the staged bytes") from None

@@ -25,7 +25,3 @@ def can_upload_evidence(user) -> bool:
         and has_capability(user, Cap.POLICE_AREA)
         and has_capability(user, UPLOAD_EVIDENCE)
     )
-
-
-def can_view_item(user, item) -> bool:
-    return can_view_evidence(user) and item.agency_id == user.agency_id

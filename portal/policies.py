@@ -27,10 +27,6 @@ def can_enter_staff_area(user) -> bool:
     return is_verified_staff(user)
 
 
-def can_enter_police_area(user) -> bool:
-    return is_verified_staff(user) and has_capability(user, Cap.POLICE_AREA)
-
-
 def can_view_audit_log(user) -> bool:
     return is_verified_staff(user) and has_capability(user, Cap.VIEW_AUDIT_LOG)
 

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
 from portal.models import AuditEvent, User
-from portal.policies import can_manage_user, can_use_admin, can_view_audit_log
+from portal.policies import can_use_admin, can_view_audit_log
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,3 @@ def users_for(*, actor: User) -> QuerySet[User]:
     if actor.is_superuser:
         return users
     return users.filter(agency_id=actor.agency_id)
-
-
-def user_get_for(*, actor: User, id: int, write: bool = False) -> User:
-    """One account by id, scoped: a stranger gets 404 (DoesNotExist), no right to write gets 403."""
-    user = users_for(actor=actor).get(pk=id)
-    if write and not can_manage_user(actor, user):
-        raise PermissionDenied
-    return user

@@ -4,6 +4,7 @@ The backend is Django's default storage: the filesystem under DATA_DIR, or S3 wh
 set (with file_overwrite=False, private objects and signed URLs; see settings).
 """
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -33,6 +34,20 @@ def save_once(key: str, content) -> str:
         default_storage.delete(saved)
         raise ObjectExists(key)
     return saved
+
+
+def sha256_of(fileobj, chunk_size: int = 8 << 20) -> str:
+    """SHA-256 of everything left to read in `fileobj`, in bounded memory."""
+    digest = hashlib.sha256()
+    while chunk := fileobj.read(chunk_size):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def object_sha256(key: str) -> str:
+    """SHA-256 of a stored object, read back from storage."""
+    with default_storage.open(key, "rb") as stored:
+        return sha256_of(stored)
 
 
 def open_object(key: str, mode: str = "rb"):
