@@ -171,8 +171,17 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Canvass <canvass@localhost>")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
-MAP_TILE_URL = env.str("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
-MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="&copy; OpenStreetMap contributors")
+# Maps: tiles come only from the agency's own tile server. Without one, Canvass serves plain
+# placeholder tiles itself, so no page ever asks a third party for anything.
+MAP_TILE_URL = env.str("MAP_TILE_URL", default="/tiles/{z}/{x}/{y}.png")
+MAP_TILE_ATTRIBUTION = env.str(
+    "MAP_TILE_ATTRIBUTION", default="Placeholder tiles (set MAP_TILE_URL to your tile server)"
+)
+
+# Geocoding (portal/geocoding.py): a Nominatim-compatible service; empty means "tap the map".
+GEOCODER_URL = env.str("GEOCODER_URL", default="")
+GEOCODER_USER_AGENT = env.str("GEOCODER_USER_AGENT", default="canvass")
+GEOCODER_TIMEOUT_SECONDS = env.float("GEOCODER_TIMEOUT_SECONDS", default=3.0)
 
 # Evidence intake: tus uploads are staged on local disk until the pipeline moves them to storage.
 UPLOAD_STAGING_DIR = BASE_DIR / env.str("UPLOAD_STAGING_DIR", default=str(DATA_DIR / "staging"))

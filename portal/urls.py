@@ -42,6 +42,7 @@ portal_patterns = [
     path("staff/audit/", views.audit_log, name="audit_log"),
     path("staff/audit/export.csv", views.audit_export, name="audit_export"),
     path("healthz", views.healthz, name="healthz"),
+    path("tiles/<int:z>/<int:x>/<int:y>.png", views.placeholder_tile, name="placeholder_tile"),
 ]
 
 urlpatterns = [

@@ -160,4 +160,5 @@ def celery_worker(worker_pool):
     return worker_pool.start()
 
 
+from tests.geocoder import geocoder, geocoder_server  # noqa: E402, F401 - address search stand-in
 from tests.s3server import s3_endpoint  # noqa: E402, F401 - a session fixture for every test
