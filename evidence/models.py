@@ -429,3 +429,7 @@ class DeletionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"deletion of {self.item_id} ({self.state})"
+
+
+# Receipt signing keys live in their own module; imported here so Django registers the model.
+from evidence.signing import SigningKey  # noqa: E402, F401
