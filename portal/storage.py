@@ -87,5 +87,6 @@ def local_path(key: str) -> str:
 
 
 def delete_object(key: str) -> None:
-    """Remove a derivative left by an abandoned run. Never called for originals."""
+    """Remove an object: a derivative left by an abandoned run, or an item's files once a
+    two-person deletion or the retention schedule has tombstoned it (and audited what went)."""
     default_storage.delete(key)
