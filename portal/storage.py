@@ -54,6 +54,20 @@ def open_object(key: str, mode: str = "rb"):
     return default_storage.open(key, mode)
 
 
+def open_stream(key: str):
+    """A readable stream of the object from its start, with no local copy (for large reads).
+
+    On S3, django-storages' file object downloads the whole object into a temporary file
+    before the first read; this reads the GET response body instead. Close it when done.
+    """
+    stored = default_storage.open(key, "rb")
+    s3_object = getattr(stored, "obj", None)
+    if s3_object is None:
+        return stored
+    stored.close()
+    return s3_object.get()["Body"]
+
+
 def object_size(key: str) -> int:
     return default_storage.size(key)
 
