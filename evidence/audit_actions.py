@@ -56,6 +56,9 @@ SHARE_LINK_REFUSED = register_action(
     "share.link_refused", "A spent, expired or revoked reshare link was refused"
 )
 PACKAGE_DOWNLOADED = register_action("case.package_downloaded", "A case package was downloaded")
+SHARE_PACKAGE_DOWNLOADED = register_action(
+    "share.package_downloaded", "A prosecutor downloaded a shared case's package"
+)
 
 # Retention and deletion
 RETENTION_CATEGORY_CREATED = register_action(

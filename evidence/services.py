@@ -711,7 +711,6 @@ def share_link_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-@transaction.atomic
 def share_link_create(
     *, actor, share: Share, recipient_label: str, expires_at, max_downloads: int
 ) -> tuple[ShareLink, str]:
@@ -737,31 +736,55 @@ def share_link_create(
         )
     if not 1 <= max_downloads <= SHARE_LINK_MAX_DOWNLOADS:
         raise ValidationError(f"Allow between 1 and {SHARE_LINK_MAX_DOWNLOADS} downloads.")
-    token = secrets.token_urlsafe(32)
-    link = ShareLink.objects.create(
-        share=share,
-        token_hash=share_link_token_hash(token),
-        recipient_label=recipient_label[:300],
-        expires_at=expires_at,
-        max_downloads=max_downloads,
-        created_by=actor,
-    )
-    share_record_access(
-        actor=actor,
-        share=share,
-        action=actions.SHARE_LINK_CREATED.name,
-        details={
-            "link": str(link.pk),
-            "for": link.recipient_label,
-            "expires_at": expires_at.isoformat(),
-            "max_downloads": max_downloads,
-        },
-    )
+    with transaction.atomic():
+        token = secrets.token_urlsafe(32)
+        link = ShareLink.objects.create(
+            share=share,
+            token_hash=share_link_token_hash(token),
+            recipient_label=recipient_label[:300],
+            expires_at=expires_at,
+            max_downloads=max_downloads,
+            created_by=actor,
+        )
+        share_record_access(
+            actor=actor,
+            share=share,
+            action=actions.SHARE_LINK_CREATED.name,
+            details={
+                "link": str(link.pk),
+                "for": link.recipient_label,
+                "expires_at": expires_at.isoformat(),
+                "max_downloads": max_downloads,
+            },
+        )
     return link, token
 
 
 class LinkUnusable(Exception):
     """A reshare link that is unknown, spent, expired or revoked; the message says which."""
+
+
+def _link_problem(link: ShareLink, now) -> str:
+    share = link.share
+    if link.revoked_at or share.revoked_at:
+        return "This link was withdrawn."
+    if link.expires_at <= now or share.expires_at <= now:
+        return "This link has expired."
+    if link.download_count >= link.max_downloads:
+        return "This link has been used as many times as it allows."
+    return ""
+
+
+def share_link_peek(*, token: str) -> tuple[ShareLink | None, str]:
+    """The link a token names and why it cannot be used ("" if it can), without spending it."""
+    link = (
+        ShareLink.objects.select_related("share", "share__case", "share__case__agency")
+        .filter(token_hash=share_link_token_hash(token or ""))
+        .first()
+    )
+    if link is None:
+        return None, "This link is not valid."
+    return link, _link_problem(link, timezone.now())
 
 
 def share_link_use(*, token: str) -> ShareLink:
@@ -774,14 +797,9 @@ def share_link_use(*, token: str) -> ShareLink:
     )
     if link is None:
         raise LinkUnusable("This link is not valid.")
-    now = timezone.now()
     share = link.share
-    why = ""
-    if link.revoked_at or share.revoked_at:
-        why = "This link was withdrawn."
-    elif link.expires_at <= now or share.expires_at <= now:
-        why = "This link has expired."
-    else:
+    why = _link_problem(link, timezone.now())
+    if not why:
         with transaction.atomic():
             spent = ShareLink.objects.filter(
                 pk=link.pk, download_count__lt=F("max_downloads")
@@ -894,7 +912,6 @@ def item_protection(*, item: EvidenceItem) -> str:
     return ""
 
 
-@transaction.atomic
 def deletion_request(*, actor, item: EvidenceItem, reason: str) -> DeletionRequest:
     """The first of the two people: ask to delete an item, with the reason."""
     if not policies.can_request_deletion(actor) or item.agency_id != actor.agency_id:
@@ -912,16 +929,19 @@ def deletion_request(*, actor, item: EvidenceItem, reason: str) -> DeletionReque
             details={"why": why, "stage": "request"},
         )
         raise ValidationError(f"This item cannot be deleted: {why}")
-    if DeletionRequest.objects.filter(item=item, state=DeletionRequest.State.PENDING).exists():
-        raise ValidationError("A deletion of this item is already waiting for approval.")
-    request = DeletionRequest.objects.create(item=item, reason=reason.strip(), requested_by=actor)
-    audit_record(
-        action=actions.DELETION_REQUESTED.name,
-        actor=actor,
-        target=item,
-        reason=reason.strip(),
-        details={"request": str(request.pk)},
-    )
+    with transaction.atomic():
+        if DeletionRequest.objects.filter(item=item, state=DeletionRequest.State.PENDING).exists():
+            raise ValidationError("A deletion of this item is already waiting for approval.")
+        request = DeletionRequest.objects.create(
+            item=item, reason=reason.strip(), requested_by=actor
+        )
+        audit_record(
+            action=actions.DELETION_REQUESTED.name,
+            actor=actor,
+            target=item,
+            reason=reason.strip(),
+            details={"request": str(request.pk)},
+        )
     return request
 
 
@@ -930,37 +950,38 @@ def deletion_approve(*, actor, request: DeletionRequest) -> EvidenceItem:
 
     The requester cannot approve their own request. The item stays as a tombstone (hash,
     size, custody); storage is cleaned after the commit, outside the transaction.
+    Refusals are recorded (outside the refused change, so the record survives).
     """
+    if not policies.can_approve_deletion(actor, request):
+        audit_record(
+            action=actions.DELETION_REFUSED.name,
+            actor=actor,
+            target=request.item,
+            agency=request.item.agency,
+            outcome=AuditEvent.Outcome.DENIED,
+            details={
+                "request": str(request.pk),
+                "why": "the requester cannot approve their own request"
+                if request.requested_by_id == actor.pk
+                else "no capability to approve deletions",
+            },
+        )
+        raise PermissionDenied(
+            "A deletion needs a second person with the capability to approve it."
+        )
+    why = ""
     with transaction.atomic():
         locked = (
             DeletionRequest.objects.select_for_update().select_related("item").get(pk=request.pk)
         )
         item = locked.item
-        if not policies.can_approve_deletion(actor, locked):
-            audit_record(
-                action=actions.DELETION_REFUSED.name,
-                actor=actor,
-                target=item,
-                outcome=AuditEvent.Outcome.DENIED,
-                details={
-                    "request": str(locked.pk),
-                    "why": "the requester cannot approve their own request"
-                    if locked.requested_by_id == actor.pk
-                    else "no capability to approve deletions",
-                },
-            )
-            raise PermissionDenied(
-                "A deletion needs a second person with the capability to approve it."
-            )
         if locked.state != DeletionRequest.State.PENDING:
             raise ValidationError("This request was already decided.")
-        if why := item_protection(item=item):
-            locked.state, locked.decided_by, locked.decided_at = (
-                DeletionRequest.State.REFUSED,
-                actor,
-                timezone.now(),
-            )
-            locked.save()
+        why = item_protection(item=item)
+        locked.state = DeletionRequest.State.REFUSED if why else DeletionRequest.State.APPROVED
+        locked.decided_by, locked.decided_at = actor, timezone.now()
+        locked.save()
+        if why:
             audit_record(
                 action=actions.DELETION_REFUSED.name,
                 actor=actor,
@@ -968,23 +989,20 @@ def deletion_approve(*, actor, request: DeletionRequest) -> EvidenceItem:
                 outcome=AuditEvent.Outcome.DENIED,
                 details={"request": str(locked.pk), "why": why, "stage": "approval"},
             )
-            raise ValidationError(f"This item cannot be deleted: {why}")
-        locked.state, locked.decided_by, locked.decided_at = (
-            DeletionRequest.State.APPROVED,
-            actor,
-            timezone.now(),
-        )
-        locked.save()
-        keys = _tombstone(
-            item=item,
-            actor=actor,
-            details={
-                "request": str(locked.pk),
-                "requested_by": locked.requested_by.label,
-                "approved_by": actor.label,
-            },
-            reason=locked.reason,
-        )
+            keys = []
+        else:
+            keys = _tombstone(
+                item=item,
+                actor=actor,
+                details={
+                    "request": str(locked.pk),
+                    "requested_by": locked.requested_by.label,
+                    "approved_by": actor.label,
+                },
+                reason=locked.reason,
+            )
+    if why:
+        raise ValidationError(f"This item cannot be deleted: {why}")
     _remove_objects(keys)
     item.refresh_from_db()
     return item
