@@ -193,3 +193,23 @@ def test_case_api_lists_only_visible_cases(setup, make_staff, signed_in):
     assert [r["number"] for r in rows] == [case.number]
     detail = signed_in(lead).get(reverse("api-case-detail", args=[case.pk])).json()
     assert len(detail["items"]) == 2
+
+
+def test_investigator_downloads_the_case_package_and_each_item_gets_a_custody_event(
+    setup, make_staff, signed_in
+):
+    import io
+    import zipfile
+
+    lead, case, items = setup
+    url = reverse("evidence:case_package", args=[case.pk])
+    assert signed_in(make_staff()).get(url).status_code == 404
+    response = signed_in(lead).get(url)
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    sums = archive.read("SHA256SUMS").decode()
+    assert all(item.sha256 in sums for item in items)
+    for item in items:
+        assert AuditEvent.objects.filter(
+            action="evidence.downloaded", target_id=str(item.pk), actor=lead
+        ).exists()
