@@ -1,4 +1,4 @@
-"""Cases, shares and packages made for the package, CASE/UCO and receipt tests."""
+"""Cases, shares and packages for the package, CASE/UCO and receipt tests (real services)."""
 
 import datetime as dt
 import io
@@ -8,18 +8,23 @@ from pathlib import Path
 from django.contrib.gis.geos import Point
 from django.utils import timezone
 
-from evidence.models import Case, Share, ShareItem, ValueSource
+from evidence import services
+from evidence.models import Case, Share, ValueSource
 from evidence.packages import package_stream
 from tests.factories import stored_item
 
 
+def verified(user):
+    """Services check policies that need a passed second factor, as a signed-in request would."""
+    user.is_verified = lambda: True
+    return user
+
+
 def make_case(*, lead, title="Burglary on Elm Street", number="2026-0042") -> Case:
-    return Case.objects.create(
-        agency=lead.agency,
+    return services.case_create(
+        actor=verified(lead),
         number=number,
         title=title,
-        lead=lead,
-        created_by_label=lead.label,
         incident_time=timezone.now() - dt.timedelta(days=2),
     )
 
@@ -37,24 +42,20 @@ def add_items(case: Case, contents: list[bytes], **fields) -> list:
             location_source=ValueSource.FILE_METADATA,
             **fields,
         )
-        case.case_items.create(item=item, added_by_label="test")
+        services.case_item_add(actor=case.lead, case=case, item=item)
         items.append(item)
     return items
 
 
 def make_share(*, case: Case, items, recipient_agency, by) -> Share:
-    share = Share.objects.create(
+    return services.share_create(
+        actor=verified(by),
         case=case,
         recipient_agency=recipient_agency,
-        all_items=True,
+        items=items,
         level=Share.Level.DOWNLOAD,
-        expires_at=timezone.now() + dt.timedelta(days=30),
-        created_by=by,
-        created_by_label=by.label,
         note="For the charging decision",
     )
-    ShareItem.objects.bulk_create([ShareItem(share=share, item=item) for item in items])
-    return share
 
 
 def package_bytes(*, actor, case, items, **kwargs) -> bytes:

@@ -1,6 +1,5 @@
 """case.jsonld: the case as a CASE/UCO bundle that case_validate (case-utils) accepts."""
 
-import datetime as dt
 import hashlib
 import json
 import os
@@ -11,12 +10,19 @@ from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
-from django.utils import timezone
 
+from evidence import services
 from evidence.models import Derivative
 from portal import storage
 from portal.roles import Role
-from tests.evidence.packaging import add_items, extract, make_case, make_share, package_bytes
+from tests.evidence.packaging import (
+    add_items,
+    extract,
+    make_case,
+    make_share,
+    package_bytes,
+    verified,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -43,9 +49,7 @@ def bundle_path(make_staff, prosecution, tmp_path):
     )  # fmt: skip
     prosecutor = make_staff(role=Role.PROSECUTOR, agency=prosecution)
     share = make_share(case=case, items=items, recipient_agency=prosecution, by=lead)
-    share.acknowledged_at = timezone.now() + dt.timedelta(minutes=5)
-    share.acknowledged_by = prosecutor
-    share.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    share = services.share_acknowledge(actor=verified(prosecutor), share=share)
     data = package_bytes(actor=prosecutor, case=case, items=items, include_proxies=True)
     return extract(data, tmp_path / "pkg") / "case.jsonld", items, share
 
