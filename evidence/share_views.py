@@ -4,17 +4,18 @@ Every page, play and download through a share is recorded for the sharing agency
 disclosure log); a revoked or expired share is 404 from the next request on.
 """
 
+import json
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from evidence import audit_actions as actions
-from evidence import policies, selectors, services
+from evidence import policies, receipts, selectors, services
 from evidence.case_views import package_response
 from evidence.forms import ShareLinkForm
 from evidence.models import Derivative
@@ -173,8 +174,25 @@ def shared_package(request, share_id):
 def shared_acknowledge(request, share_id):
     share = selectors.received_share_get_for(actor=request.user, id=share_id)
     services.share_acknowledge(actor=request.user, share=share)
-    messages.success(request, "Receipt acknowledged.")
+    receipts.receipt_issue(actor=request.user, share=share)
+    messages.success(request, "Receipt acknowledged: the signed receipt is ready to download.")
     return redirect("evidence:shared_case", share.pk)
+
+
+@requires(policies.can_view_shared)
+def shared_receipt(request, share_id):
+    """The signed receipt (JSON) of an acknowledged share, for the prosecutor's records."""
+    share = selectors.received_share_get_for(actor=request.user, id=share_id)
+    document = receipts.receipt_for(share=share)
+    if document is None:
+        raise Http404("Acknowledge receipt first.")
+    response = HttpResponse(
+        json.dumps(document, indent=2, ensure_ascii=False), content_type="application/json"
+    )
+    response["Content-Disposition"] = storage.attachment_disposition(
+        f"receipt-{share.case.number}-{share.pk}.json"
+    )
+    return response
 
 
 @require_POST

@@ -50,6 +50,7 @@ urlpatterns = [
         share_views.shared_acknowledge,
         name="shared_acknowledge",
     ),
+    path("shared/<uuid:share_id>/receipt.json", share_views.shared_receipt, name="shared_receipt"),
     path("shared/<uuid:share_id>/links/", share_views.shared_link_create, name="shared_link"),
     path(
         "shared/<uuid:share_id>/items/<uuid:item_id>/",

@@ -357,3 +357,32 @@ def test_shares_api_create_list_revoke_and_shared_with_me(world, signed_in):
     assert prosecutor.get(reverse("api-shared-list")).json()["results"] == []
     assert prosecutor.get(reverse("api-shared-case", args=[share_id])).status_code == 404
     assert lead.get(reverse("api-shared-list")).status_code == 403
+
+
+def test_acknowledging_issues_a_signed_receipt_that_verifies_and_lists_the_items(world, signed_in):
+    from evidence.receipts import receipt_verify
+    from evidence.signing import private_key_of, signing_key_for
+
+    share = _share(world)
+    client = signed_in(world["prosecutor"])
+    receipt_url = reverse("evidence:shared_receipt", args=[share.pk])
+    assert client.get(receipt_url).status_code == 404
+    client.post(reverse("evidence:shared_acknowledge", args=[share.pk]))
+    response = client.get(receipt_url)
+    assert response.status_code == 200
+    document = response.json()
+    body = document["receipt"]
+    assert body["recipient"]["user"] == world["prosecutor"].label
+    assert sorted(i["sha256"] for i in body["items"]) == sorted(i.sha256 for i in world["items"])
+    key = private_key_of(signing_key_for(agency=world["case"].agency)).public_key()
+    assert receipt_verify(document, key)[0]
+    body["items"][0]["sha256"] = "0" * 64
+    assert not receipt_verify(document, key)[0]
+    share.refresh_from_db()
+    assert share.acknowledged_by == world["prosecutor"]
+    # Acknowledging twice keeps the first receipt.
+    client.post(reverse("evidence:shared_acknowledge", args=[share.pk]))
+    assert (
+        client.get(receipt_url).json()["receipt"]["receipt_id"]
+        == (response.json()["receipt"]["receipt_id"])
+    )
