@@ -21,6 +21,7 @@ import json
 import mimetypes
 import re
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 
@@ -193,12 +194,22 @@ def _verified_chunks(file: PackageFile) -> Iterator[bytes]:
     digest = hashlib.sha256()
     seen = 0
     held = b""
-    with closing(storage.open_stream(file.key)) as stream:
-        while chunk := stream.read(CHUNK_BYTES):
-            digest.update(chunk)
+
+    def read_and_hash(stream) -> bytes:
+        chunk = stream.read(CHUNK_BYTES)
+        digest.update(chunk)
+        return chunk
+
+    # One helper thread reads and hashes the next chunk while this one is CRC'd and sent
+    # (hashlib, zlib and socket writes all release the GIL): two cores, not one, per download.
+    # At most three chunks are alive: the one held back, the one in hand, the one being read.
+    with closing(storage.open_stream(file.key)) as stream, ThreadPoolExecutor(1) as reader:
+        ahead = reader.submit(read_and_hash, stream)
+        while chunk := ahead.result():
             seen += len(chunk)
             if seen > file.size:
                 break
+            ahead = reader.submit(read_and_hash, stream)
             if held:
                 yield held
             held = chunk
