@@ -5,10 +5,14 @@ import io
 import json
 import os
 import subprocess
+import tempfile
 import zipfile
+from contextlib import closing
 from pathlib import Path
 
 import pytest
+from botocore.response import StreamingBody
+from django.test import override_settings
 
 from evidence.models import Derivative
 from evidence.packages import PackageIntegrityError, package_record_download, package_stream
@@ -17,6 +21,7 @@ from portal import storage
 from portal.audit import verify_chain
 from portal.roles import Role
 from tests.evidence.packaging import add_items, extract, make_case, make_share, package_bytes
+from tests.s3server import s3_storages
 
 pytestmark = pytest.mark.django_db
 
@@ -183,3 +188,24 @@ def test_a_deleted_item_cannot_be_packaged(case_with_items):
     items[2].state = "deleted"
     with pytest.raises(ValueError, match="no stored original"):
         package_stream(actor=lead, case=case, items=items)
+
+
+def test_package_from_s3_streams_the_objects_without_a_temporary_copy(
+    make_staff, prosecution, s3_endpoint, tmp_path, monkeypatch
+):
+    with override_settings(STORAGES=s3_storages(s3_endpoint)):
+        lead = make_staff(role=Role.INVESTIGATOR)
+        case = make_case(lead=lead, number="S3-1")
+        items = add_items(case, [os.urandom(6 << 20), os.urandom(1000)])
+        with closing(storage.open_stream(items[0].original_key)) as stream:
+            assert isinstance(stream, StreamingBody)
+
+        def no_spooling(*args, **kwargs):
+            raise AssertionError("an S3 object was copied to a temporary file")
+
+        # django-storages' S3File spools the whole object through this before the first read.
+        monkeypatch.setattr(tempfile, "SpooledTemporaryFile", no_spooling)
+        data = package_bytes(actor=lead, case=case, items=items)
+    folder = extract(data, tmp_path / "pkg")
+    result = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=folder, capture_output=True)
+    assert result.returncode == 0, result.stdout
