@@ -25,6 +25,7 @@ from django.utils import timezone
 from evidence.models import Share
 from evidence.packages import iso
 from evidence.policies import can_view_shared
+from evidence.selectors import shared_items
 from evidence.signing import (
     key_id_of,
     private_key_of,
@@ -56,7 +57,7 @@ def canonical(value) -> bytes:
 def _receipt_body(share: Share, key_id: str) -> dict:
     case = share.case
     recipient = share.acknowledged_by
-    items = share.items.order_by("received_at", "pk")
+    items = shared_items(share=share)  # what the prosecutor could see and acknowledged
     return {
         "type": RECEIPT_TYPE,
         "version": RECEIPT_VERSION,
