@@ -1,6 +1,6 @@
 from django.urls import path
 
-from evidence import api
+from evidence import api, case_api
 
 urlpatterns = [
     path("", api.ItemList.as_view(), name="api-evidence-list"),
@@ -9,4 +9,13 @@ urlpatterns = [
     path(
         "<uuid:item_id>/download-url", api.DownloadUrl.as_view(), name="api-evidence-download-url"
     ),
+]
+
+urlpatterns += [
+    path("cases/", case_api.CaseList.as_view(), name="api-case-list"),
+    path("cases/<uuid:case_id>/", case_api.CaseDetail.as_view(), name="api-case-detail"),
+    path("cases/<uuid:case_id>/shares/", case_api.CaseShares.as_view(), name="api-case-shares"),
+    path("shares/<uuid:share_id>/revoke", case_api.ShareRevoke.as_view(), name="api-share-revoke"),
+    path("shared/", case_api.SharedWithMe.as_view(), name="api-shared-list"),
+    path("shared/<uuid:share_id>/", case_api.SharedCase.as_view(), name="api-shared-case"),
 ]

@@ -28,3 +28,57 @@ UPLOAD_TERMINATED = register_action("upload.terminated", "An unfinished upload w
 UPLOADS_EXPIRED = register_action(
     "upload.expired", "Unfinished uploads expired and their bytes were removed"
 )
+
+# Cases
+CASE_CREATED = register_action("case.created", "A case was opened")
+CASE_UPDATED = register_action("case.updated", "A case's details were changed")
+CASE_VIEWED = register_action("case.viewed", "A case's page or record was viewed")
+CASE_LISTED = register_action("case.listed", "The case list was viewed")
+CASE_MEMBER_ADDED = register_action("case.member_added", "A member was added to a case")
+CASE_MEMBER_REMOVED = register_action("case.member_removed", "A member was removed from a case")
+CASE_ITEM_ADDED = register_action("case.item_added", "An item was added to a case")
+CASE_ITEM_REMOVED = register_action("case.item_removed", "An item was removed from a case")
+DO_NOT_DISCLOSE_SET = register_action(
+    "evidence.do_not_disclose_set", "An item's do-not-disclose flag was changed", needs_reason=True
+)
+
+# Shares with prosecuting offices
+SHARE_CREATED = register_action("share.created", "A case was shared with a prosecuting office")
+SHARE_REVOKED = register_action("share.revoked", "A share was revoked")
+SHARE_VIEWED = register_action("share.viewed", "A prosecutor viewed a shared case")
+SHARE_REFUSED = register_action("share.refused", "A prosecutor was refused an action on a share")
+SHARE_ACKNOWLEDGED = register_action("share.acknowledged", "A prosecutor acknowledged receipt")
+SHARE_LINK_CREATED = register_action(
+    "share.link_created", "A prosecutor reshared a case as a download link"
+)
+SHARE_LINK_USED = register_action("share.link_used", "A reshare download link was used")
+SHARE_LINK_REFUSED = register_action(
+    "share.link_refused", "A spent, expired or revoked reshare link was refused"
+)
+PACKAGE_DOWNLOADED = register_action("case.package_downloaded", "A case package was downloaded")
+SHARE_PACKAGE_DOWNLOADED = register_action(
+    "share.package_downloaded", "A prosecutor downloaded a shared case's package"
+)
+
+# Retention and deletion
+RETENTION_CATEGORY_CREATED = register_action(
+    "retention.category_created", "A retention category was created"
+)
+RETENTION_SET = register_action("evidence.retention_set", "An item's retention category was set")
+LEGAL_HOLD_SET = register_action(
+    "evidence.legal_hold_set",
+    "A legal hold was placed on or lifted from an item",
+    needs_reason=True,
+)
+DELETION_REQUESTED = register_action(
+    "evidence.deletion_requested", "Deletion of an item was requested", needs_reason=True
+)
+DELETION_REFUSED = register_action(
+    "evidence.deletion_refused", "A deletion request was refused or could not proceed"
+)
+DELETED = register_action(
+    "evidence.deleted", "An item's original and derivatives were removed; its tombstone remains"
+)
+RETENTION_APPLIED = register_action(
+    "retention.applied", "The nightly retention run deleted what was past retention"
+)

@@ -10,5 +10,7 @@ def navigation(request):
         "evidence_nav": {
             "list": policies.can_view_evidence(user),
             "upload": policies.can_upload_evidence(user),
+            "cases": policies.can_view_evidence(user),
+            "shared": policies.can_view_shared(user),
         }
     }

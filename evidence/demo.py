@@ -4,11 +4,13 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
+from django.contrib.gis.geos import Point
 from django.utils import timezone
 
-from evidence import pipeline, samples
-from evidence.models import EvidenceItem, UploadGrant
+from evidence import pipeline, samples, services
+from evidence.models import Case, EvidenceItem, Share, UploadGrant
 from evidence.uploads import grant_create_with_secret, upload_append, upload_create
+from portal.roles import Role
 
 DEMO_REF = "demo"
 
@@ -32,9 +34,11 @@ def _ingest(path: Path, agency, filename: str) -> EvidenceItem:
 
 
 def seed_evidence(*, agencies, users, stdout) -> None:
-    """A 1080p clip with GPS and time, a photo with EXIF GPS, and a truncated file (unplayable)."""
+    """A 1080p clip with GPS and time, a photo with EXIF GPS, and a truncated file (unplayable);
+    then a case holding them, shared with the demo prosecutor."""
     police = agencies["police"]
     if EvidenceItem.objects.filter(agency=police, source_ref=DEMO_REF).exists():
+        _seed_case(agencies=agencies, users=users, stdout=stdout)
         return
     stdout.write("Making demo evidence with ffmpeg and running it through the pipeline...")
     with tempfile.TemporaryDirectory() as tmp:
@@ -53,3 +57,45 @@ def seed_evidence(*, agencies, users, stdout) -> None:
             item = _ingest(path, police, name)
             state = pipeline.process(item.pk)
             stdout.write(f"  {name:<20} -> {state}")
+    _seed_case(agencies=agencies, users=users, stdout=stdout)
+
+
+DEMO_CASE_NUMBER = "2026-000417"
+
+
+def _as_verified(user):
+    # The seeder acts as the demo staff would after signing in with both factors.
+    user.is_verified = lambda: True
+    return user
+
+
+def _seed_case(*, agencies, users, stdout) -> None:
+    """Case 2026-000417 with the demo items, shared (view and download) with the demo prosecutor."""
+    police = agencies["police"]
+    investigator = users.get(Role.INVESTIGATOR)
+    prosecutor = users.get(Role.PROSECUTOR)
+    if investigator is None or Case.objects.filter(agency=police, number=DEMO_CASE_NUMBER).exists():
+        return
+    lead = _as_verified(investigator)
+    case = services.case_create(
+        actor=lead,
+        number=DEMO_CASE_NUMBER,
+        title="Vehicle break-ins, East 60s",
+        incident_time=timezone.now() - dt.timedelta(days=2),
+        incident_point=Point(-73.9590, 40.7570, srid=4326),
+    )
+    for item in EvidenceItem.objects.filter(agency=police, source_ref=DEMO_REF):
+        services.case_item_add(actor=lead, case=case, item=item)
+    if supervisor := users.get(Role.SUPERVISOR):
+        services.case_member_add(actor=lead, case=case, user=supervisor)
+    if prosecutor is not None:
+        services.share_create(
+            actor=lead,
+            case=case,
+            recipient_agency=agencies["prosecution"],
+            recipients=[prosecutor],
+            level=Share.Level.DOWNLOAD,
+            reshare_allowed=True,
+            note="Demo share: doorbell and phone footage of the break-ins.",
+        )
+    stdout.write(f"  case {case.number} with {case.case_items.count()} item(s), shared with the DA")

@@ -48,7 +48,12 @@ def original_verify(*, item: EvidenceItem) -> IntegrityCheck:
 
 def originals_verify(*, older_than_days: int | None = None) -> list[IntegrityCheck]:
     """Verify every hashed original, or those not verified for `older_than_days` days."""
-    items = EvidenceItem.objects.exclude(sha256="").select_related("agency").order_by("received_at")
+    items = (
+        EvidenceItem.objects.exclude(sha256="")
+        .exclude(state=EvidenceItem.State.DELETED)
+        .select_related("agency")
+        .order_by("received_at")
+    )
     if older_than_days is not None:
         cutoff = timezone.now() - dt.timedelta(days=older_than_days)
         items = items.filter(Q(last_verified_at__isnull=True) | Q(last_verified_at__lt=cutoff))

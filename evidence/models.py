@@ -110,6 +110,8 @@ class EvidenceItem(models.Model):
         READY = "ready", "Ready"
         UNPLAYABLE = "unplayable", "Unplayable"
         REJECTED = "rejected", "Rejected"
+        # A tombstone: original and derivatives removed from storage; hash, size and custody kept.
+        DELETED = "deleted", "Deleted"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="evidence")
@@ -144,6 +146,15 @@ class EvidenceItem(models.Model):
     processing_started_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     last_verified_at = models.DateTimeField(null=True, blank=True)
+    # Never handed to a prosecuting office (e.g. an informant's identity); the reason says why.
+    do_not_disclose = models.BooleanField(default=False)
+    do_not_disclose_reason = models.TextField(blank=True)
+    retention_category = models.ForeignKey(
+        "RetentionCategory", null=True, blank=True, on_delete=models.PROTECT, related_name="items"
+    )
+    legal_hold = models.BooleanField(default=False)
+    legal_hold_reason = models.TextField(blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -206,3 +217,219 @@ class IntegrityCheck(models.Model):
 
     def __str__(self) -> str:
         return f"check of {self.item_id}: {'ok' if self.ok else 'MISMATCH'}"
+
+
+class RetentionCategory(models.Model):
+    """How long an agency keeps a kind of evidence; no days means indefinitely."""
+
+    agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="retention_categories"
+    )
+    name = models.CharField(max_length=100)
+    days = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "name"], name="retention_category_unique_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({f'{self.days} days' if self.days is not None else 'indefinite'})"
+
+
+class Case(models.Model):
+    """An investigation: evidence from every source, its members, and what was shared of it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="cases")
+    number = models.CharField(max_length=50)
+    title = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    incident_time = models.DateTimeField(null=True, blank=True)
+    incident_point = gis_models.PointField(geography=True, srid=4326, null=True, blank=True)
+    incident_area = gis_models.MultiPolygonField(geography=True, srid=4326, null=True, blank=True)
+    lead = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    members = models.ManyToManyField(
+        User, through="CaseMember", through_fields=("case", "user"), related_name="cases"
+    )
+    items = models.ManyToManyField(
+        EvidenceItem, through="CaseItem", through_fields=("case", "item"), related_name="cases"
+    )
+    created_by_label = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "number"], name="case_number_unique_per_agency"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+
+class CaseMember(models.Model):
+    """A staff user of the case's agency who works the case (and so may see it)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    added_by_label = models.CharField(max_length=300)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["added_at"]
+        constraints = [models.UniqueConstraint(fields=["case", "user"], name="case_member_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.case_id}"
+
+
+class CaseItem(models.Model):
+    """An evidence item linked to a case (from any source)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="case_items")
+    item = models.ForeignKey(EvidenceItem, on_delete=models.PROTECT, related_name="case_items")
+    added_by_label = models.CharField(max_length=300)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["added_at"]
+        constraints = [models.UniqueConstraint(fields=["case", "item"], name="case_item_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} in {self.case_id}"
+
+
+class Share(models.Model):
+    """A case (all its items or a subset) handed to a prosecuting office, until expiry or revocation.
+
+    The items shared are listed in ShareItem when the share is made: items added to the case
+    later are not disclosed without a new share.
+    """
+
+    class Level(models.TextChoices):
+        VIEW = "view", "View only"
+        DOWNLOAD = "download", "View and download"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="shares")
+    recipient_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    # Empty: every prosecutor of the recipient office; otherwise only these.
+    recipients = models.ManyToManyField(User, blank=True, related_name="+")
+    all_items = models.BooleanField(default=True)
+    items = models.ManyToManyField(
+        EvidenceItem, through="ShareItem", through_fields=("share", "item"), related_name="+"
+    )
+    level = models.CharField(max_length=10, choices=Level.choices, default=Level.VIEW)
+    reshare_allowed = models.BooleanField(default=False)
+    expires_at = models.DateTimeField()
+    note = models.TextField(blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_by_label = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by_label = models.CharField(max_length=300, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["recipient_agency", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"share {self.id} of {self.case_id}"
+
+
+class ShareItem(models.Model):
+    """One item disclosed by a share."""
+
+    share = models.ForeignKey(Share, on_delete=models.CASCADE, related_name="share_items")
+    item = models.ForeignKey(EvidenceItem, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["share", "item"], name="share_item_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} in share {self.share_id}"
+
+
+class ShareLink(models.Model):
+    """A prosecutor's reshare (e.g. to defence counsel): a download link with expiry and a limit.
+
+    Only the SHA-256 of the link's token is kept; the token is shown once.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    share = models.ForeignKey(Share, on_delete=models.PROTECT, related_name="links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    recipient_label = models.CharField(max_length=300)
+    expires_at = models.DateTimeField()
+    max_downloads = models.PositiveIntegerField()
+    download_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="share_link_count_within_limit",
+                condition=Q(download_count__lte=models.F("max_downloads")),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"link {self.id} for {self.recipient_label}"
+
+
+class DeletionRequest(models.Model):
+    """The first of two people asking to delete an item; a different person approves."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REFUSED = "refused", "Refused"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    item = models.ForeignKey(
+        EvidenceItem, on_delete=models.PROTECT, related_name="deletion_requests"
+    )
+    reason = models.TextField()
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    decided_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item"],
+                condition=Q(state="pending"),
+                name="deletion_request_one_pending_per_item",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"deletion of {self.item_id} ({self.state})"
+
+
+# Receipt signing keys live in their own module; imported here so Django registers the model.
+from evidence.signing import SigningKey  # noqa: E402, F401

@@ -1,7 +1,7 @@
 """Who may do what with evidence."""
 
 from portal.policies import is_verified_staff
-from portal.roles import Cap, Role, grant, has_capability
+from portal.roles import AgencyKind, Cap, Role, grant, has_capability
 
 VIEW_EVIDENCE = "evidence.view"
 UPLOAD_EVIDENCE = "evidence.upload"
@@ -25,3 +25,77 @@ def can_upload_evidence(user) -> bool:
         and has_capability(user, Cap.POLICE_AREA)
         and has_capability(user, UPLOAD_EVIDENCE)
     )
+
+
+# Cases, shares with prosecuting offices, retention.
+MANAGE_CASES = "evidence.manage_cases"
+SEE_ALL_CASES = "evidence.see_all_cases"
+SHARE_CASES = "evidence.share_cases"
+DELETE_EVIDENCE = "evidence.delete"
+MANAGE_RETENTION = "evidence.manage_retention"
+VIEW_SHARED = "evidence.view_shared"
+
+grant(Role.INVESTIGATOR, MANAGE_CASES, SHARE_CASES)
+grant(Role.SUPERVISOR, MANAGE_CASES, SHARE_CASES, SEE_ALL_CASES, DELETE_EVIDENCE, MANAGE_RETENTION)
+grant(Role.PROSECUTOR, VIEW_SHARED)
+
+
+def can_manage_cases(user) -> bool:
+    return can_view_evidence(user) and has_capability(user, MANAGE_CASES)
+
+
+def can_see_all_cases(user) -> bool:
+    return can_view_evidence(user) and has_capability(user, SEE_ALL_CASES)
+
+
+def can_view_case(user, case) -> bool:
+    """Supervisors see every case of their agency; other staff only the cases they work on."""
+    if not can_view_evidence(user) or case.agency_id != user.agency_id:
+        return False
+    if can_see_all_cases(user) or case.lead_id == user.pk:
+        return True
+    return case.memberships.filter(user=user).exists()
+
+
+def can_edit_case(user, case) -> bool:
+    return can_manage_cases(user) and can_view_case(user, case)
+
+
+def can_share_case(user, case) -> bool:
+    return can_edit_case(user, case) and has_capability(user, SHARE_CASES)
+
+
+def can_manage_retention(user) -> bool:
+    return can_view_evidence(user) and has_capability(user, MANAGE_RETENTION)
+
+
+def can_request_deletion(user) -> bool:
+    return can_view_evidence(user) and has_capability(user, DELETE_EVIDENCE)
+
+
+def can_approve_deletion(user, request) -> bool:
+    """Two people: an approver with the capability who is not the requester."""
+    return (
+        can_request_deletion(user)
+        and request.item.agency_id == user.agency_id
+        and request.requested_by_id != user.pk
+    )
+
+
+def can_view_shared(user) -> bool:
+    """Prosecutors of a prosecuting office, past both factors."""
+    return (
+        is_verified_staff(user)
+        and has_capability(user, VIEW_SHARED)
+        and user.agency is not None
+        and user.agency.kind == AgencyKind.PROSECUTION
+    )
+
+
+def can_download_share(user, share) -> bool:
+    return can_view_shared(user) and share.level == share.Level.DOWNLOAD
+
+
+def can_reshare(user, share) -> bool:
+    """Resharing hands out downloads: only where the share allows both."""
+    return can_download_share(user, share) and share.reshare_allowed

@@ -3,12 +3,27 @@
 import datetime as dt
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
-from evidence.models import Derivative, EvidenceItem
-from evidence.policies import can_upload_evidence, can_view_evidence
+from evidence.models import (
+    Case,
+    DeletionRequest,
+    Derivative,
+    EvidenceItem,
+    RetentionCategory,
+    Share,
+    ShareLink,
+)
+from evidence.policies import (
+    can_edit_case,
+    can_see_all_cases,
+    can_upload_evidence,
+    can_view_evidence,
+    can_view_shared,
+)
 from portal.models import AuditEvent
 
 ITEM_TARGET_TYPE = EvidenceItem._meta.label_lower
@@ -67,3 +82,154 @@ def custody_of(*, item: EvidenceItem) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(target_type=ITEM_TARGET_TYPE, target_id=str(item.pk)).order_by(
         "seq"
     )
+
+
+# Cases
+
+CASE_TARGET_TYPE = Case._meta.label_lower
+SHARE_TARGET_TYPE = Share._meta.label_lower
+
+
+def cases_for(*, actor) -> QuerySet[Case]:
+    """The cases the actor may see: all of the agency's for supervisors, else lead or member."""
+    if not can_view_evidence(actor):
+        raise PermissionDenied
+    cases = Case.objects.filter(agency_id=actor.agency_id).select_related("agency", "lead")
+    if not can_see_all_cases(actor):
+        cases = cases.filter(Q(lead=actor) | Q(memberships__user=actor)).distinct()
+    return cases.order_by("-created_at")
+
+
+def case_get_for(*, actor, id, write: bool = False) -> Case:
+    """One case: 404 for anyone who may not see it, 403 for a viewer asking to change it."""
+    try:
+        case = cases_for(actor=actor).get(pk=id)
+    except (Case.DoesNotExist, ValueError, PermissionDenied) as exc:
+        raise Http404("No such case.") from exc
+    if write and not can_edit_case(actor, case):
+        raise PermissionDenied
+    return case
+
+
+def items_of_case(*, case: Case) -> QuerySet[EvidenceItem]:
+    """The case's items as a timeline: by capture time (unknown last), then time received."""
+    return case.items.order_by(
+        F("capture_time").asc(nulls_last=True), "received_at"
+    ).select_related("retention_category")
+
+
+def case_activity(*, case: Case, limit: int = 300) -> QuerySet[AuditEvent]:
+    """Audit rows about the case or its items (and items once in it), newest first."""
+    item_ids = [str(pk) for pk in case.case_items.values_list("item_id", flat=True)]
+    return AuditEvent.objects.filter(
+        Q(target_type=CASE_TARGET_TYPE, target_id=str(case.pk))
+        | Q(target_type=ITEM_TARGET_TYPE, target_id__in=item_ids)
+        | Q(details__case=str(case.pk))
+    ).order_by("-seq")[:limit]
+
+
+def disclosure_log(*, case: Case) -> QuerySet[AuditEvent]:
+    """Everything done with the case's shares: made, revoked, and each prosecutor's access."""
+    share_ids = [str(pk) for pk in case.shares.values_list("pk", flat=True)]
+    return AuditEvent.objects.filter(
+        Q(target_type=SHARE_TARGET_TYPE, target_id__in=share_ids) | Q(details__share__in=share_ids)
+    ).order_by("-seq")
+
+
+def shares_of_case(*, case: Case) -> QuerySet[Share]:
+    return case.shares.select_related("recipient_agency").prefetch_related("recipients")
+
+
+def share_get_for(*, actor, id, write: bool = False) -> Share:
+    """A share, seen from the sharing agency: through the case it belongs to."""
+    try:
+        share = Share.objects.select_related("case").get(pk=id)
+    except (Share.DoesNotExist, ValueError, ValidationError) as exc:
+        raise Http404("No such share.") from exc
+    case_get_for(actor=actor, id=share.case_id, write=write)
+    return share
+
+
+def case_for_number(*, agency, number: str) -> Case | None:
+    """System lookup for other apps (a tip or footage request naming a case number)."""
+    return Case.objects.filter(agency=agency, number=number.strip()).first()
+
+
+# Shares, seen by the prosecuting office
+
+
+def shares_received(*, actor) -> QuerySet[Share]:
+    """Live shares addressed to the actor: their office, to everyone there or to them by name."""
+    if not can_view_shared(actor):
+        raise PermissionDenied
+    return (
+        Share.objects.filter(
+            recipient_agency_id=actor.agency_id,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .filter(Q(recipients=None) | Q(recipients=actor))
+        .select_related("case", "case__agency")
+        .distinct()
+        .order_by("-created_at")
+    )
+
+
+def received_share_get_for(*, actor, id) -> Share:
+    """A share the actor received and may still use: revoked or expired ones are 404 at once."""
+    try:
+        return shares_received(actor=actor).get(pk=id)
+    except (Share.DoesNotExist, ValueError, ValidationError, PermissionDenied) as exc:
+        raise Http404("No such share.") from exc
+
+
+def shared_items(*, share: Share) -> QuerySet[EvidenceItem]:
+    """What the share discloses, by capture time; deleted items drop out."""
+    return share.items.exclude(state=EvidenceItem.State.DELETED).order_by(
+        F("capture_time").asc(nulls_last=True), "received_at"
+    )
+
+
+def shared_item_get_for(*, actor, share_id, item_id) -> tuple[Share, EvidenceItem]:
+    """An item through a live share addressed to the actor; anything else is 404."""
+    share = received_share_get_for(actor=actor, id=share_id)
+    try:
+        return share, shared_items(share=share).get(pk=item_id)
+    except (EvidenceItem.DoesNotExist, ValueError, ValidationError) as exc:
+        raise Http404("No such item in this share.") from exc
+
+
+def shared_derivative_get_for(*, actor, share_id, item_id, name: str):
+    share, item = shared_item_get_for(actor=actor, share_id=share_id, item_id=item_id)
+    try:
+        return share, item.derivatives.get(name=name)
+    except Derivative.DoesNotExist as exc:
+        raise Http404("No such file.") from exc
+
+
+def share_links_of(*, share: Share) -> QuerySet[ShareLink]:
+    return share.links.all()
+
+
+# Retention
+
+
+def retention_categories_for(*, actor) -> QuerySet[RetentionCategory]:
+    if not can_view_evidence(actor):
+        raise PermissionDenied
+    return RetentionCategory.objects.filter(agency_id=actor.agency_id)
+
+
+def deletion_requests_for(*, actor) -> QuerySet[DeletionRequest]:
+    if not can_view_evidence(actor):
+        raise PermissionDenied
+    return DeletionRequest.objects.filter(item__agency_id=actor.agency_id).select_related(
+        "item", "requested_by", "decided_by"
+    )
+
+
+def deletion_request_get_for(*, actor, id) -> DeletionRequest:
+    try:
+        return deletion_requests_for(actor=actor).get(pk=id)
+    except (DeletionRequest.DoesNotExist, ValueError, ValidationError, PermissionDenied) as exc:
+        raise Http404("No such deletion request.") from exc

@@ -51,3 +51,11 @@ def expire_uploads() -> int:
 def verify_originals() -> int:
     """Weekly: re-hash originals not verified for EVIDENCE_VERIFY_EVERY_DAYS."""
     return len(integrity.originals_verify(older_than_days=settings.EVIDENCE_VERIFY_EVERY_DAYS))
+
+
+@shared_task
+def apply_retention() -> int:
+    """Nightly: delete items past retention (never in an open case or under legal hold) and report."""
+    from evidence.services import retention_apply
+
+    return sum(len(rows) for rows in retention_apply().values())

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from evidence import views
+from evidence import case_views, share_views, views
 
 app_name = "evidence"
 
@@ -13,4 +13,58 @@ urlpatterns = [
     path("<uuid:item_id>/download/", views.download, name="download_issue"),
     path("<uuid:item_id>/media/<str:name>", views.media_file, name="media"),
     path("download/", views.download_signed, name="download"),
+    path("<uuid:item_id>/disclosure/", case_views.item_do_not_disclose, name="item_disclosure"),
+    path("<uuid:item_id>/legal-hold/", case_views.item_legal_hold, name="item_legal_hold"),
+    path("<uuid:item_id>/retention/", case_views.item_retention, name="item_retention"),
+    path("<uuid:item_id>/delete/", case_views.item_deletion_request, name="item_delete"),
+    path("retention/", case_views.retention_page, name="retention"),
+    path("retention/<uuid:request_id>/", case_views.deletion_decide, name="deletion_decide"),
+    path("cases/", case_views.case_list, name="case_list"),
+    path("cases/new/", case_views.case_create, name="case_create"),
+    path("cases/<uuid:case_id>/", case_views.case_detail, name="case_detail"),
+    path("cases/<uuid:case_id>/edit/", case_views.case_edit, name="case_edit"),
+    path("cases/<uuid:case_id>/members/", case_views.case_member_add, name="case_member_add"),
+    path(
+        "cases/<uuid:case_id>/members/<int:user_id>/remove/",
+        case_views.case_member_remove,
+        name="case_member_remove",
+    ),
+    path("cases/<uuid:case_id>/items/", case_views.case_item_add, name="case_item_add"),
+    path(
+        "cases/<uuid:case_id>/items/<uuid:item_id>/remove/",
+        case_views.case_item_remove,
+        name="case_item_remove",
+    ),
+    path("cases/<uuid:case_id>/package/", case_views.case_package, name="case_package"),
+    path("cases/<uuid:case_id>/share/", case_views.share_create, name="share_create"),
+    path(
+        "cases/<uuid:case_id>/shares/<uuid:share_id>/revoke/",
+        case_views.share_revoke,
+        name="share_revoke",
+    ),
+    path("shared/", share_views.shared_list, name="shared_list"),
+    path("shared/<uuid:share_id>/", share_views.shared_case, name="shared_case"),
+    path("shared/<uuid:share_id>/package/", share_views.shared_package, name="shared_package"),
+    path(
+        "shared/<uuid:share_id>/acknowledge/",
+        share_views.shared_acknowledge,
+        name="shared_acknowledge",
+    ),
+    path("shared/<uuid:share_id>/receipt.json", share_views.shared_receipt, name="shared_receipt"),
+    path("shared/<uuid:share_id>/links/", share_views.shared_link_create, name="shared_link"),
+    path(
+        "shared/<uuid:share_id>/items/<uuid:item_id>/",
+        share_views.shared_item,
+        name="shared_item",
+    ),
+    path(
+        "shared/<uuid:share_id>/items/<uuid:item_id>/download/",
+        share_views.shared_item_download,
+        name="shared_item_download",
+    ),
+    path(
+        "shared/<uuid:share_id>/items/<uuid:item_id>/media/<str:name>",
+        share_views.shared_media,
+        name="shared_media",
+    ),
 ]

@@ -11,8 +11,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from evidence import policies, selectors, services
-from evidence.forms import ItemFilterForm, MetadataChangeForm
-from evidence.models import Derivative
+from evidence.forms import ItemFilterForm, ItemRetentionForm, MetadataChangeForm
+from evidence.models import Derivative, EvidenceItem
 from evidence.selectors import ItemFilters
 from portal import storage
 from portal.decorators import requires
@@ -64,6 +64,15 @@ def item_detail(request, item_id):
         "metadata_form": MetadataChangeForm()
         if policies.can_upload_evidence(request.user)
         else None,
+        "item_admin": {
+            "retention_form": ItemRetentionForm(
+                agency=item.agency, initial={"category": item.retention_category_id}
+            ),
+            "can_hold": policies.can_manage_retention(request.user),
+            "can_delete": policies.can_request_deletion(request.user),
+        }
+        if policies.can_manage_cases(request.user)
+        else None,
     }
     return render(request, "evidence/item_detail.html", context)
 
@@ -105,6 +114,8 @@ def custody_report(request, item_id):
 def download(request, item_id):
     """Issue a short-lived download link (audited) and send the browser to it."""
     item = selectors.item_get_for(actor=request.user, id=item_id)
+    if item.state == EvidenceItem.State.DELETED:
+        raise Http404("This item was deleted; only its record and custody remain.")
     derivative = None
     if name := request.POST.get("derivative"):
         derivative = selectors.derivative_get_for(actor=request.user, item_id=item.pk, name=name)

@@ -60,3 +60,20 @@ def send_integrity_alert(*, user, item_id: str, expected: str, found: str, probl
             "link": _absolute(f"/staff/evidence/{item_id}/"),
         },
     )
+
+
+def send_retention_report(*, agency, deleted: list[dict]) -> None:
+    """The nightly retention run tells the agency's supervisors and admins what it deleted."""
+    from portal.models import User
+    from portal.roles import Role
+
+    recipients = User.objects.filter(
+        agency=agency, is_active=True, role__in=[Role.SUPERVISOR, Role.AGENCY_ADMIN]
+    )
+    for user in recipients:
+        _send(
+            to=user.email,
+            subject=f"Canvass retention: {len(deleted)} evidence item(s) deleted",
+            template="portal/email/retention_report.txt",
+            context={"user": user, "agency": agency, "deleted": deleted},
+        )

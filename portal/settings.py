@@ -225,6 +225,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evidence.tasks.verify_originals",
         "schedule": crontab(day_of_week="sun", hour=3, minute=0),
     },
+    "apply-retention": {
+        "task": "evidence.tasks.apply_retention",
+        "schedule": crontab(hour=1, minute=15),
+    },
     "disable-inactive-accounts": {
         "task": "portal.tasks.disable_inactive_accounts",
         "schedule": crontab(hour=2, minute=30),

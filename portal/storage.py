@@ -54,6 +54,20 @@ def open_object(key: str, mode: str = "rb"):
     return default_storage.open(key, mode)
 
 
+def open_stream(key: str):
+    """A readable stream of the object from its start, with no local copy (for large reads).
+
+    On S3, django-storages' file object downloads the whole object into a temporary file
+    before the first read; this reads the GET response body instead. Close it when done.
+    """
+    stored = default_storage.open(key, "rb")
+    s3_object = getattr(stored, "obj", None)
+    if s3_object is None:
+        return stored
+    stored.close()
+    return s3_object.get()["Body"]
+
+
 def object_size(key: str) -> int:
     return default_storage.size(key)
 
@@ -87,5 +101,6 @@ def local_path(key: str) -> str:
 
 
 def delete_object(key: str) -> None:
-    """Remove a derivative left by an abandoned run. Never called for originals."""
+    """Remove an object: a derivative left by an abandoned run, or an item's files once a
+    two-person deletion or the retention schedule has tombstoned it (and audited what went)."""
     default_storage.delete(key)

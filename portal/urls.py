@@ -48,6 +48,8 @@ portal_patterns = [
 urlpatterns = [
     path("", include((portal_patterns, "portal"))),
     path("staff/evidence/", include("evidence.urls")),
+    path("evidence/", include("evidence.public_urls")),
+    path("receipts/", include("evidence.receipt_urls")),
     path("api/evidence/", include("evidence.api_urls")),
     path("api/uploads/", include("evidence.tus_urls")),
     path("api/", include("portal.api.urls")),

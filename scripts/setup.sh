@@ -10,7 +10,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # --- OS packages ------------------------------------------------------------------------
-PKGS=(postgresql-common gdal-bin ffmpeg redis-server python3-venv)
+PKGS=(postgresql-common gdal-bin ffmpeg redis-server python3-venv curl)
 if [ -z "${DATABASE_URL:-}" ] || [[ "${DATABASE_URL}" == *127.0.0.1* ]] || [[ "${DATABASE_URL}" == *localhost* ]]; then
   PKGS+=(postgresql postgresql-15-postgis-3)
 fi

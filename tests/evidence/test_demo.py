@@ -1,7 +1,7 @@
 import pytest
 from django.core.management import call_command
 
-from evidence.models import EvidenceItem
+from evidence.models import Case, EvidenceItem
 
 pytestmark = pytest.mark.django_db
 
@@ -16,5 +16,12 @@ def test_seed_demo_adds_real_processed_evidence_once():
     assert items["IMG_0413.JPG"].state == "ready" and items["IMG_0413.JPG"].location is not None
     assert items["doorbell-export.mp4"].state == "unplayable"
     assert all(len(i.sha256) == 64 for i in items.values())
+    case = Case.objects.get(number="2026-000417")
+    assert case.case_items.count() == 3
+    share = case.shares.get()
+    assert [u.email for u in share.recipients.all()] == ["prosecutor@riverton-da.example"]
+    # The unplayable item is still evidence and is shared with the rest.
+    assert share.share_items.count() == 3 and share.level == "download"
     call_command("seed_demo")
     assert EvidenceItem.objects.count() == 3
+    assert Case.objects.count() == 1 and case.shares.count() == 1

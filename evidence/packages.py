@@ -1,0 +1,348 @@
+"""The case package: one streaming ZIP of a case's originals with their proof.
+
+Layout (every name chosen by the server; a user's filename is only ever in the manifest):
+
+    manifest.json      each file's path, size, SHA-256, source, capture time and place
+                       (each with where it came from) and the item's custody events
+    SHA256SUMS         `sha256sum -c SHA256SUMS` after extracting checks every other file
+    custody.html       the chain of custody as a self-contained page
+    case.jsonld        the case as a CASE/UCO bundle (evidence.caseuco)
+    originals/<item-id>.<ext>
+    proxies/<item-id>.<kind>.<ext>      (only with include_proxies)
+
+The ZIP is generated as it is sent (zipstream-ng, ZIP64 past 4 GiB, media stored rather than
+deflated): no temporary copy, and memory stays at a few chunks whatever the size. Its length
+is known before the first byte, so the response can carry a Content-Length.
+"""
+
+import datetime as dt
+import hashlib
+import json
+import mimetypes
+import re
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from zipstream import ZIP_STORED, ZipStream
+
+from evidence import audit_actions
+from evidence.caseuco import case_bundle
+from evidence.models import Case, Derivative, EvidenceItem, Share
+from evidence.selectors import custody_of
+from portal import storage
+from portal.audit import audit_record
+from portal.models import AuditEvent
+
+# Big enough that per-chunk Python overhead is small next to hashing, small enough that the
+# two chunks held per download (one read, one held back) stay a few MiB.
+CHUNK_BYTES = 4 << 20
+PROXY_KINDS = (
+    Derivative.Kind.PROXY_MP4,
+    Derivative.Kind.AUDIO_PROXY,
+    Derivative.Kind.IMAGE_PREVIEW,
+)
+_SAFE_EXTENSION = re.compile(r"[A-Za-z0-9]{1,10}")
+
+
+class PackageIntegrityError(Exception):
+    """A stored file no longer matches its recorded size or SHA-256: the package is abandoned."""
+
+
+@dataclass(frozen=True)
+class PackageFile:
+    path: str
+    key: str
+    size: int
+    sha256: str
+    media_type: str
+    item: EvidenceItem
+    derivative: Derivative | None = None
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    """UTC, to the microsecond, with a Z: how every time in a package is written."""
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _extension(filename: str, media_type: str) -> str:
+    suffix = filename.rsplit(".", 1)[-1] if "." in filename else ""
+    if _SAFE_EXTENSION.fullmatch(suffix):
+        return suffix.lower()
+    guessed = mimetypes.guess_extension(media_type or "") or ""
+    return guessed.lstrip(".") or "bin"
+
+
+def package_files(*, items: Iterable[EvidenceItem], include_proxies: bool) -> list[PackageFile]:
+    """What goes in the ZIP, in order: each original, then (optionally) its playable copies."""
+    files = []
+    for item in items:
+        if item.state == "deleted" or not item.sha256:
+            raise ValueError(f"Item {item.pk} has no stored original to package.")
+        ext = _extension(item.original_filename, item.media_type)
+        files.append(
+            PackageFile(
+                f"originals/{item.pk}.{ext}",
+                item.original_key,
+                item.size,
+                item.sha256,
+                item.media_type,
+                item,
+            )
+        )
+        if include_proxies:
+            for derivative in item.derivatives.filter(kind__in=PROXY_KINDS).order_by("kind"):
+                ext = _extension(derivative.name, derivative.media_type)
+                files.append(
+                    PackageFile(
+                        f"proxies/{item.pk}.{derivative.kind}.{ext}",
+                        derivative.key,
+                        derivative.size,
+                        derivative.sha256,
+                        derivative.media_type,
+                        item,
+                        derivative,
+                    )
+                )
+    return files
+
+
+def _custody_entry(event: AuditEvent) -> dict:
+    return {
+        "seq": event.seq,
+        "at": iso(event.at),
+        "action": event.action,
+        "actor": event.actor_label,
+        "actor_role": event.actor_role,
+        "actor_agency": event.actor_agency,
+        "outcome": event.outcome,
+        "reason": event.reason,
+        "case_ref": event.case_ref,
+        "details": event.details,
+        "audit_hash": event.hash,
+    }
+
+
+def _file_entry(file: PackageFile, custody: list[dict]) -> dict:
+    item = file.item
+    if file.derivative is not None:
+        return {
+            "path": file.path,
+            "role": "proxy",
+            "item_id": str(item.pk),
+            "derivative_kind": file.derivative.kind,
+            "size": file.size,
+            "sha256": file.sha256,
+            "media_type": file.media_type,
+            "made_with": file.derivative.command,
+            "tool_versions": file.derivative.tool_versions,
+            "made_at": iso(file.derivative.created_at),
+        }
+    place = None
+    if item.location is not None:
+        place = {
+            "latitude": item.location.y,
+            "longitude": item.location.x,
+            "source": item.location_source,
+        }
+    return {
+        "path": file.path,
+        "role": "original",
+        "item_id": str(item.pk),
+        "original_filename": item.original_filename,
+        "size": file.size,
+        "sha256": file.sha256,
+        "media_type": file.media_type,
+        "source": item.source,
+        "source_label": item.get_source_display(),
+        "source_ref": item.source_ref,
+        "received_at": iso(item.received_at),
+        "received_by": item.uploaded_by_label,
+        "capture_time": {
+            "value": iso(item.capture_time),
+            "source": item.capture_time_source,
+            "confidence": item.capture_time_confidence,
+        },
+        "capture_place": place,
+        "custody": custody,
+    }
+
+
+def _shares_touching(case: Case, item_ids: set) -> list[tuple[Share, list[EvidenceItem]]]:
+    found = []
+    for share in case.shares.select_related("recipient_agency").order_by("created_at"):
+        shared = [item for item in share.items.all() if item.pk in item_ids]
+        if shared:
+            found.append((share, shared))
+    return found
+
+
+def _verified_chunks(file: PackageFile) -> Iterator[bytes]:
+    """The stored bytes of one file, re-hashed as they stream.
+
+    The manifest and SHA256SUMS state the hash recorded at intake, so a file whose bytes no
+    longer match must never leave in a package that vouches for it: on a mismatch the stream
+    is aborted (PackageIntegrityError) and the recipient is left with an unfinished ZIP. The
+    last chunk is held back until the hash is checked, so the file itself never arrives whole.
+    """
+    digest = hashlib.sha256()
+    seen = 0
+    held = b""
+
+    def read_and_hash(stream) -> bytes:
+        chunk = stream.read(CHUNK_BYTES)
+        digest.update(chunk)
+        return chunk
+
+    # One helper thread reads and hashes the next chunk while this one is CRC'd and sent
+    # (hashlib, zlib and socket writes all release the GIL): two cores, not one, per download.
+    # At most three chunks are alive: the one held back, the one in hand, the one being read.
+    with closing(storage.open_stream(file.key)) as stream, ThreadPoolExecutor(1) as reader:
+        ahead = reader.submit(read_and_hash, stream)
+        while chunk := ahead.result():
+            seen += len(chunk)
+            if seen > file.size:
+                break
+            ahead = reader.submit(read_and_hash, stream)
+            if held:
+                yield held
+            held = chunk
+    found = digest.hexdigest()
+    if seen != file.size or found != file.sha256:
+        problem = (
+            f"{file.path}: stored bytes do not match the recorded "
+            f"{'size' if seen != file.size else 'SHA-256'}"
+        )
+        audit_record(
+            action=audit_actions.INTEGRITY_FAILED.name,
+            actor_label="case package",
+            target=file.item,
+            agency=file.item.agency,
+            details={"path": file.path, "problem": problem, "sha256_found": found},
+        )
+        raise PackageIntegrityError(problem)
+    if held:
+        yield held
+
+
+def sha256sums(entries: Iterable[tuple[str, str]]) -> bytes:
+    """The `sha256sum` text format: hash, two spaces (text mode), path relative to the root."""
+    return "".join(f"{sha}  {path}\n" for path, sha in entries).encode()
+
+
+class CasePackage:
+    """An iterator over the ZIP's bytes, with its exact size and a safe download name."""
+
+    def __init__(self, zip_stream: ZipStream, filename: str, manifest: dict):
+        self.size = len(zip_stream)
+        self.filename = filename
+        self.manifest = manifest
+        self._chunks = iter(zip_stream)
+
+    def __iter__(self) -> "CasePackage":
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._chunks)
+
+
+def package_stream(
+    *, actor, case: Case, items: Iterable[EvidenceItem], include_proxies: bool = False
+) -> CasePackage:
+    """The case package for these items (already scoped to the actor by the caller), as a stream.
+
+    The metadata files are built now (small); the originals are read only as the ZIP is sent.
+    """
+    items = list(items)
+    files = package_files(items=items, include_proxies=include_proxies)
+    generated_at = timezone.now()
+    custody = {item.pk: list(custody_of(item=item)) for item in items}
+    entries = [
+        _file_entry(f, [_custody_entry(e) for e in custody[f.item.pk]] if not f.derivative else [])
+        for f in files
+    ]
+    shares = _shares_touching(case, {item.pk for item in items})
+    context = {
+        "case": case,
+        "generated_at": generated_at,
+        "generated_by": actor.label,
+        "entries": entries,
+        "custody": [(item, custody[item.pk]) for item in items],
+        "shares": shares,
+    }
+    custody_html = render_to_string("evidence/package_custody.html", context).encode()
+    jsonld = json.dumps(
+        case_bundle(case=case, files=files, shares=shares, generated_at=generated_at),
+        indent=2,
+        ensure_ascii=False,
+    ).encode()
+    manifest = {
+        "format": "canvass-case-package",
+        "version": 1,
+        "generated_at": iso(generated_at),
+        "generated_by": actor.label,
+        "generated_for_agency": actor.agency.name if actor.agency_id else "",
+        "case": {
+            "id": str(case.pk),
+            "number": case.number,
+            "title": case.title,
+            "agency": case.agency.name,
+            "status": case.status,
+            "incident_time": iso(case.incident_time),
+        },
+        "hash_algorithm": "SHA-256",
+        "files": entries,
+        "documents": {
+            "custody.html": hashlib.sha256(custody_html).hexdigest(),
+            "case.jsonld": hashlib.sha256(jsonld).hexdigest(),
+        },
+    }
+    manifest_bytes = json.dumps(manifest, indent=2, ensure_ascii=False).encode()
+    sums = sha256sums(
+        [
+            ("manifest.json", hashlib.sha256(manifest_bytes).hexdigest()),
+            ("custody.html", manifest["documents"]["custody.html"]),
+            ("case.jsonld", manifest["documents"]["case.jsonld"]),
+            *((f.path, f.sha256) for f in files),
+        ]
+    )
+    # sized: the total length is computed up front (stored entries of known sizes).
+    zip_stream = ZipStream(compress_type=ZIP_STORED, sized=True)
+    zip_stream.add(manifest_bytes, "manifest.json")
+    zip_stream.add(sums, "SHA256SUMS")
+    zip_stream.add(custody_html, "custody.html")
+    zip_stream.add(jsonld, "case.jsonld")
+    for file in files:
+        zip_stream.add(_verified_chunks(file), file.path, size=file.size)
+    number = re.sub(r"[^A-Za-z0-9._-]+", "-", case.number).strip("-.") or "case"
+    return CasePackage(zip_stream, f"case-{number}-{generated_at:%Y%m%dT%H%M%SZ}.zip", manifest)
+
+
+@transaction.atomic
+def package_record_download(*, actor, case: Case, items: Iterable[EvidenceItem], via: str) -> None:
+    """Custody for a package download: one event per item in it, and one for the case."""
+    items = list(items)
+    details = {"case": str(case.pk), "case_number": case.number, "via": via, "in": "case package"}
+    for item in items:
+        audit_record(
+            action=audit_actions.DOWNLOADED.name,
+            actor=actor,
+            target=item,
+            agency=item.agency,
+            case_ref=case.number,
+            details={**details, "what": "original, downloaded in a case package"},
+        )
+    audit_record(
+        action="case.package_downloaded",
+        actor=actor,
+        target=case,
+        agency=case.agency,
+        case_ref=case.number,
+        details={**details, "items": [str(item.pk) for item in items]},
+    )

@@ -1,0 +1,254 @@
+"""Prosecutors' pages ("Shared with me") and the defence counsel's reshare link.
+
+Every page, play and download through a share is recorded for the sharing agency (its
+disclosure log); a revoked or expired share is 404 from the next request on.
+"""
+
+import json
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from evidence import audit_actions as actions
+from evidence import policies, receipts, selectors, services
+from evidence.case_views import package_response
+from evidence.forms import ShareLinkForm
+from evidence.models import Derivative
+from evidence.views import PLAYED_KEY
+from portal import storage
+from portal.decorators import requires
+
+VIEW_ONLY_MESSAGE = (
+    "This share is view only: the agency that shared it did not allow downloads. "
+    "Ask them for a view-and-download share."
+)
+
+
+def _refuse_download(request, share, what: str):
+    services.share_refuse(actor=request.user, share=share, what=what, why="view-only share")
+    return render(
+        request,
+        "evidence/share_refused.html",
+        {"share": share, "message": VIEW_ONLY_MESSAGE},
+        status=403,
+    )
+
+
+@requires(policies.can_view_shared)
+def shared_list(request):
+    shares = selectors.shares_received(actor=request.user)
+    return render(request, "evidence/shared_list.html", {"shares": shares})
+
+
+@requires(policies.can_view_shared)
+def shared_case(request, share_id):
+    share = selectors.received_share_get_for(actor=request.user, id=share_id)
+    services.share_record_access(actor=request.user, share=share, action=actions.SHARE_VIEWED.name)
+    can_reshare = policies.can_reshare(request.user, share)
+    return render(
+        request,
+        "evidence/shared_case.html",
+        {
+            "share": share,
+            "case": share.case,
+            "items": selectors.shared_items(share=share),
+            "can_download": policies.can_download_share(request.user, share),
+            "can_reshare": can_reshare,
+            "link_form": ShareLinkForm() if can_reshare else None,
+            "links": selectors.share_links_of(share=share) if can_reshare else (),
+        },
+    )
+
+
+@requires(policies.can_view_shared)
+def shared_item(request, share_id, item_id):
+    share, item = selectors.shared_item_get_for(
+        actor=request.user, share_id=share_id, item_id=item_id
+    )
+    services.share_record_access(
+        actor=request.user,
+        share=share,
+        item=item,
+        action=actions.VIEWED.name,
+        details={"via": "shared item page"},
+    )
+    derivatives = {d.kind: d for d in item.derivatives.exclude(kind=Derivative.Kind.HLS_SEGMENT)}
+    return render(
+        request,
+        "evidence/shared_item.html",
+        {
+            "share": share,
+            "item": item,
+            "derivatives": derivatives,
+            "custody": selectors.custody_of(item=item),
+            "can_download": policies.can_download_share(request.user, share),
+        },
+    )
+
+
+@requires(policies.can_view_shared)
+def shared_media(request, share_id, item_id, name):
+    """Playback through the share, on the same terms as the agency's own player (see
+    evidence.views.media_file): each fetch recorded, HLS segments only after the playlist."""
+    share, derivative = selectors.shared_derivative_get_for(
+        actor=request.user, share_id=share_id, item_id=item_id, name=name
+    )
+    item_key = str(derivative.item_id)
+    if derivative.kind == Derivative.Kind.HLS_SEGMENT:
+        if item_key not in request.session.get(PLAYED_KEY, []):
+            raise Http404("Start playback from the item's page.")
+    else:
+        playback = derivative.kind in (
+            Derivative.Kind.HLS_PLAYLIST,
+            Derivative.Kind.PROXY_MP4,
+            Derivative.Kind.AUDIO_PROXY,
+        )
+        services.share_record_access(
+            actor=request.user,
+            share=share,
+            item=derivative.item,
+            action=(actions.PLAYED if playback else actions.VIEWED).name,
+            details={"derivative": derivative.name, "sha256": derivative.sha256},
+        )
+        if derivative.kind == Derivative.Kind.HLS_PLAYLIST:
+            request.session[PLAYED_KEY] = [*request.session.get(PLAYED_KEY, [])[-49:], item_key]
+    response = FileResponse(storage.open_object(derivative.key), content_type=derivative.media_type)
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@require_POST
+@requires(policies.can_view_shared)
+def shared_item_download(request, share_id, item_id):
+    share, item = selectors.shared_item_get_for(
+        actor=request.user, share_id=share_id, item_id=item_id
+    )
+    if not policies.can_download_share(request.user, share):
+        return _refuse_download(request, share, "download original")
+    services.share_record_access(
+        actor=request.user,
+        share=share,
+        item=item,
+        action=actions.DOWNLOADED.name,
+        details={"what": "original", "sha256": item.sha256},
+    )
+    name = item.original_filename or str(item.pk)
+    response = FileResponse(
+        storage.open_object(item.original_key),
+        as_attachment=True,
+        filename=name,
+        content_type="application/octet-stream",
+    )
+    response["Content-Disposition"] = storage.attachment_disposition(name)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@requires(policies.can_view_shared)
+def shared_package(request, share_id):
+    share = selectors.received_share_get_for(actor=request.user, id=share_id)
+    if not policies.can_download_share(request.user, share):
+        return _refuse_download(request, share, "download package")
+    items = list(selectors.shared_items(share=share))
+    if not items:
+        raise Http404("Nothing in this share can be packaged.")
+    services.share_record_access(
+        actor=request.user,
+        share=share,
+        action=actions.SHARE_PACKAGE_DOWNLOADED.name,
+        details={"items": [str(i.pk) for i in items]},
+    )
+    return package_response(
+        actor=request.user, case=share.case, items=items, via=f"share {share.pk}"
+    )
+
+
+@require_POST
+@requires(policies.can_view_shared)
+def shared_acknowledge(request, share_id):
+    share = selectors.received_share_get_for(actor=request.user, id=share_id)
+    services.share_acknowledge(actor=request.user, share=share)
+    receipts.receipt_issue(actor=request.user, share=share)
+    messages.success(request, "Receipt acknowledged: the signed receipt is ready to download.")
+    return redirect("evidence:shared_case", share.pk)
+
+
+@requires(policies.can_view_shared)
+def shared_receipt(request, share_id):
+    """The signed receipt (JSON) of an acknowledged share, for the prosecutor's records."""
+    share = selectors.received_share_get_for(actor=request.user, id=share_id)
+    document = receipts.receipt_for(share=share)
+    if document is None:
+        raise Http404("Acknowledge receipt first.")
+    response = HttpResponse(
+        json.dumps(document, indent=2, ensure_ascii=False), content_type="application/json"
+    )
+    response["Content-Disposition"] = storage.attachment_disposition(
+        f"receipt-{share.case.number}-{share.pk}.json"
+    )
+    return response
+
+
+@require_POST
+@requires(policies.can_view_shared)
+def shared_link_create(request, share_id):
+    share = selectors.received_share_get_for(actor=request.user, id=share_id)
+    form = ShareLinkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        return redirect("evidence:shared_case", share.pk)
+    try:
+        link, token = services.share_link_create(
+            actor=request.user,
+            share=share,
+            recipient_label=form.cleaned_data["recipient_label"],
+            expires_at=form.expires_at(),
+            max_downloads=form.cleaned_data["max_downloads"],
+        )
+    except PermissionDenied as exc:
+        return render(
+            request,
+            "evidence/share_refused.html",
+            {"share": share, "message": str(exc)},
+            status=403,
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("evidence:shared_case", share.pk)
+    url = request.build_absolute_uri(f"{reverse('evidence_public:link')}?{urlencode({'t': token})}")
+    return render(
+        request, "evidence/share_link_made.html", {"share": share, "link": link, "url": url}
+    )
+
+
+def link_download(request):
+    """Defence counsel's link: GET shows what it is (mail scanners may fetch it); POST downloads."""
+    token = request.POST.get("t") or request.GET.get("t", "")
+    if request.method == "POST":
+        try:
+            link = services.share_link_use(token=token)
+        except services.LinkUnusable as exc:
+            return render(request, "evidence/link_unusable.html", {"message": str(exc)}, status=410)
+        share = link.share
+        items = list(selectors.shared_items(share=share))
+        return package_response(
+            actor=link.created_by,
+            case=share.case,
+            items=items,
+            via=f"reshare link {link.pk} for {link.recipient_label}",
+        )
+    link, why = services.share_link_peek(token=token)
+    if why:
+        return render(
+            request,
+            "evidence/link_unusable.html",
+            {"message": why},
+            status=404 if link is None else 410,
+        )
+    return render(request, "evidence/link_download.html", {"link": link, "token": token})
