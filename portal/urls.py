@@ -50,6 +50,9 @@ urlpatterns = [
     path("staff/evidence/", include("evidence.urls")),
     path("api/evidence/", include("evidence.api_urls")),
     path("api/uploads/", include("evidence.tus_urls")),
+    path("staff/registry/", include("registry.urls")),
+    path("cameras/", include("registry.public_urls")),
+    path("api/registry/", include("registry.api_urls")),
     path("api/", include("portal.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class RegistryConfig(AppConfig):
+    name = "registry"
+    verbose_name = "Camera registry"
+
+    def ready(self):
+        from registry import audit_actions, policies  # noqa: F401 - register actions and capabilities

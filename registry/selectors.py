@@ -1,0 +1,1 @@
+"""Registry reads, scoped to the person asking."""

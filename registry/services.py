@@ -1,0 +1,1 @@
+"""Registry writes: cameras, imports and searches. Each one audits itself."""
