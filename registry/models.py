@@ -199,3 +199,131 @@ class CameraCell(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}/{self.level}/{self.cx}/{self.cy}: {self.count}"
+
+
+# --- footage requests (asking owners for footage; answered through a no-account link) -----
+
+
+class RegistryPolicy(models.Model):
+    """An agency's registry settings: the footage window cap and what owners see of officers."""
+
+    agency = models.OneToOneField(Agency, on_delete=models.CASCADE, related_name="registry_policy")
+    show_officer_names_to_owners = models.BooleanField(default=False)
+    max_window_minutes = models.PositiveIntegerField(default=120)
+
+    class Meta:
+        verbose_name_plural = "registry policies"
+
+    def __str__(self) -> str:
+        return f"Registry policy of {self.agency}"
+
+
+class FootageRequest(models.Model):
+    """An investigator's request to camera owners for footage of one time window."""
+
+    class Status(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting_approval", "Awaiting a supervisor's approval"
+        REFUSED = "refused", "Refused by a supervisor"
+        SENT = "sent", "Sent"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    search = models.ForeignKey(
+        CameraSearch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The case is referred to by number until the cases app links requests to Case objects.
+    case_number = models.CharField(max_length=100, db_index=True)
+    reason = models.TextField()
+    message = models.TextField(blank=True)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    deadline = models.DateTimeField()
+    max_files = models.PositiveIntegerField(default=20)
+    max_file_bytes = models.BigIntegerField()
+    status = models.CharField(max_length=20, choices=Status.choices)
+    decided_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    refusal_reason = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["agency", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                name="footage_request_window_ordered",
+                condition=Q(window_end__gt=models.F("window_start")),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Footage request {self.case_number} ({self.id})"
+
+
+class FootageRequestRecipient(models.Model):
+    """One owner asked in one request: one email, one link, the reminders sent to them."""
+
+    request = models.ForeignKey(
+        FootageRequest, on_delete=models.CASCADE, related_name="recipients"
+    )
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    opened_at = models.DateTimeField(null=True, blank=True)
+    deadline_reminder_at = models.DateTimeField(null=True, blank=True)
+    overwrite_reminder_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["request", "owner"], name="footage_recipient_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner_id} in {self.request_id}"
+
+
+class FootageRequestLink(models.Model):
+    """A link token emailed to a recipient; only its SHA-256 is kept. Reminders add another."""
+
+    recipient = models.ForeignKey(
+        FootageRequestRecipient, on_delete=models.CASCADE, related_name="links"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"link of {self.recipient_id}"
+
+
+class FootageRequestCamera(models.Model):
+    """One camera in a request and what its owner answered for it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Not sent yet"
+        SENT = "sent", "Sent"
+        OPENED = "opened", "Opened"
+        UPLOADED = "uploaded", "Uploaded"
+        NO_FOOTAGE = "no_footage", "No footage"
+        DECLINED = "declined", "Declined"
+        EXPIRED = "expired", "Expired (no answer)"
+
+    ANSWERED = (Status.UPLOADED, Status.NO_FOOTAGE, Status.DECLINED)
+
+    request = models.ForeignKey(FootageRequest, on_delete=models.CASCADE, related_name="cameras")
+    recipient = models.ForeignKey(
+        FootageRequestRecipient, on_delete=models.CASCADE, related_name="cameras"
+    )
+    camera = models.ForeignKey(Camera, on_delete=models.PROTECT, related_name="footage_requests")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "camera"], name="footage_camera_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"camera {self.camera_id} in {self.request_id}: {self.status}"
