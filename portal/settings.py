@@ -226,6 +226,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evidence.tasks.verify_originals",
         "schedule": crontab(day_of_week="sun", hour=3, minute=0),
     },
+    "footage-requests-sweep": {
+        "task": "registry.requests_tasks.footage_requests_sweep",
+        "schedule": crontab(minute="*/15"),
+    },
     "disable-inactive-accounts": {
         "task": "portal.tasks.disable_inactive_accounts",
         "schedule": crontab(hour=2, minute=30),

@@ -53,6 +53,7 @@ urlpatterns = [
     path("staff/registry/", include("registry.urls")),
     path("cameras/", include("registry.public_urls")),
     path("api/registry/", include("registry.api_urls")),
+    path("footage/", include("registry.owner_urls")),
     path("api/", include("portal.api.urls")),
     path("admin/", admin.site.urls),
 ]
