@@ -4,7 +4,7 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass, field
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Min, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -15,6 +15,7 @@ from portal.models import AuditEvent, User
 from portal.roles import Role
 from registry.models import (
     Camera,
+    CameraSearch,
     FootageRequest,
     FootageRequestCamera,
     RegistryPolicy,
@@ -111,20 +112,23 @@ class CameraRow:
     items: list[EvidenceItem] = field(default_factory=list)
 
 
-def request_camera_rows(*, actor, request: FootageRequest) -> list[CameraRow]:
+def request_camera_rows(
+    *, actor, request: FootageRequest, with_items: bool = True
+) -> list[CameraRow]:
     """Each camera of the request with the status shown to the agency and the items it sent.
 
     Items come through the evidence selectors scoped to the actor's agency.
     """
     now = timezone.now()
     cameras = list(request.cameras.select_related("camera", "request"))
-    refs = [str(rc.pk) for rc in cameras]
-    items = evidence_selectors.items_for(actor=actor).filter(
-        source=Source.FOOTAGE_REQUEST, source_ref__in=refs
-    )
     by_ref: dict[str, list] = {}
-    for item in items.order_by("received_at"):
-        by_ref.setdefault(item.source_ref, []).append(item)
+    if with_items:
+        refs = [str(rc.pk) for rc in cameras]
+        items = evidence_selectors.items_for(actor=actor).filter(
+            source=Source.FOOTAGE_REQUEST, source_ref__in=refs
+        )
+        for item in items.order_by("received_at"):
+            by_ref.setdefault(item.source_ref, []).append(item)
     rows = []
     for rc in cameras:
         status = shown_status(rc, now)
@@ -169,6 +173,10 @@ class AccessEntry:
 
 
 _ROLE_LABELS = dict(Role.choices)
+
+
+def owns_camera(*, owner: User, camera_id) -> bool:
+    return Camera.objects.filter(owner=owner, pk=camera_id).exists()
 
 
 def camera_access_history_for(*, owner: User, camera_id=None) -> list[AccessEntry]:
@@ -218,3 +226,21 @@ def camera_access_history_for(*, owner: User, camera_id=None) -> list[AccessEntr
             )
         )
     return entries
+
+
+def camera_search_get_for(*, actor, id) -> CameraSearch:
+    """A search of the actor's agency (the one footage requests start from); 404 otherwise."""
+    if not can_view_footage_requests(actor):
+        raise Http404("No such search.")
+    try:
+        return CameraSearch.objects.get(pk=id, agency_id=actor.agency_id)
+    except (CameraSearch.DoesNotExist, ValueError, ValidationError) as exc:
+        raise Http404("No such search.") from exc
+
+
+def search_cameras(*, search: CameraSearch) -> list[Camera]:
+    """The cameras a search returned, in its order, deleted ones left out."""
+    found = {
+        c.pk: c for c in Camera.objects.filter(pk__in=search.camera_ids, deleted_at__isnull=True)
+    }
+    return [found[pk] for pk in search.camera_ids if pk in found]

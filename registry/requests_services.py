@@ -58,7 +58,8 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _duration(delta: dt.timedelta) -> str:
+def duration_text(delta: dt.timedelta) -> str:
+    """A duration for people: '2 h', '1 h 30 min', '45 min'."""
     minutes = int(delta.total_seconds() // 60)
     hours, minutes = divmod(minutes, 60)
     if hours and minutes:
@@ -99,8 +100,8 @@ def _check_times(*, actor, window_start, window_end, deadline, ask_approval: boo
         raise ValidationError(
             {
                 "window_end": (
-                    f"The time window is {_duration(window_end - window_start)}, longer than "
-                    f"{actor.agency.name}'s limit of {_duration(cap)}. Shorten it, or ask for a "
+                    f"The time window is {duration_text(window_end - window_start)}, longer than "
+                    f"{actor.agency.name}'s limit of {duration_text(cap)}. Shorten it, or ask for a "
                     "supervisor's approval: the request is sent only once a supervisor approves it."
                 )
             }
@@ -623,3 +624,22 @@ def footage_requests_sweep(now: dt.datetime | None = None) -> dict[str, int]:
             continue  # the next run after the quiet hours sends it
         reminded += _remind(recipient, kinds, now)
     return {"uploaded": uploaded, "expired": expired, "reminded": reminded}
+
+
+# --- reading is an access too ------------------------------------------------------------------
+
+
+def footage_requests_record_list(*, actor, count: int) -> None:
+    """The dashboard was viewed."""
+    audit_record(action=actions.FOOTAGE_REQUESTS_LISTED.name, actor=actor, details={"rows": count})
+
+
+def footage_request_record_view(*, actor, request: FootageRequest, items: int, via: str) -> None:
+    """A request and the evidence list under it were viewed."""
+    audit_record(
+        action=actions.FOOTAGE_REQUEST_VIEWED.name,
+        actor=actor,
+        target=request,
+        case_ref=request.case_number,
+        details={"items": items, "via": via},
+    )
