@@ -108,7 +108,12 @@ class SearchForm(forms.Form):
     window_end = forms.DateTimeField(
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Until (UTC)"
     )
-    radius_m = forms.IntegerField(min_value=10, max_value=MAX_SEARCH_RADIUS_M, initial=300)
+    radius_m = forms.IntegerField(
+        min_value=10, max_value=MAX_SEARCH_RADIUS_M, initial=300, required=False
+    )
+
+    def clean_radius_m(self):
+        return self.cleaned_data["radius_m"] or 300
 
     def clean_case_number(self):
         return refuse_formula(self.cleaned_data["case_number"].strip())
