@@ -6,9 +6,15 @@ class RegistryConfig(AppConfig):
     verbose_name = "Camera registry"
 
     def ready(self):
-        from registry import audit_actions, policies  # noqa: F401 - register actions and capabilities
-        from registry import (  # noqa: F401 - the same for footage requests, and their beat task
+        # Importing these registers audit actions, capabilities and the footage-request beat task.
+        from portal.demo import register_seeder
+        from registry import (  # noqa: F401
+            audit_actions,
+            policies,
             requests_audit_actions,
             requests_policies,
             requests_tasks,
         )
+        from registry.demo import seed_cameras
+
+        register_seeder(seed_cameras)
