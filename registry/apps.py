@@ -16,5 +16,7 @@ class RegistryConfig(AppConfig):
             requests_tasks,
         )
         from registry.demo import seed_cameras
+        from registry.requests_demo import seed_footage_request
 
         register_seeder(seed_cameras)
+        register_seeder(seed_footage_request)  # after the cameras it asks about
