@@ -24,6 +24,9 @@ INTEGRITY_FAILED = register_action(
 LISTED = register_action("evidence.listed", "The evidence list was viewed")
 CUSTODY_VIEWED = register_action("evidence.custody_viewed", "An item's custody record was viewed")
 UPLOAD_GRANTED = register_action("upload.granted", "An upload grant was issued")
+UPLOAD_GRANTS_REVOKED = register_action(
+    "upload.grants_revoked", "Upload grants were revoked (replaced by a new one)"
+)
 UPLOAD_TERMINATED = register_action("upload.terminated", "An unfinished upload was cancelled")
 UPLOADS_EXPIRED = register_action(
     "upload.expired", "Unfinished uploads expired and their bytes were removed"

@@ -57,6 +57,15 @@ def items_for(*, actor, filters: ItemFilters | None = None) -> QuerySet[Evidence
     return items.order_by("-received_at")
 
 
+def items_from_source(*, source: str, refs: list[str]) -> QuerySet[EvidenceItem]:
+    """Items that arrived through one intake flow for the given source refs (unscoped).
+
+    For the app that owns the flow (a footage request's answers, a tip's files), which scopes
+    its own refs to the asker before calling this.
+    """
+    return EvidenceItem.objects.filter(source=source, source_ref__in=refs).order_by("received_at")
+
+
 def item_get_for(*, actor, id, write: bool = False) -> EvidenceItem:
     """One item by id: 404 for anyone outside its agency, 403 for a reader asking to write."""
     try:

@@ -277,6 +277,41 @@ def grant_header_value(grant: UploadGrant, secret: str = "") -> str:
     return f"{grant.id}.{secret}" if secret else str(grant.id)
 
 
+def grants_revoke_for_source(*, flow: str, source_ref: str, actor_label: str) -> int:
+    """Revoke the live secret-bearing grants of one flow and source (a new one replaces them).
+
+    Uploads already complete stay evidence; unfinished ones under these grants stop.
+    """
+    with transaction.atomic():
+        revoked = list(
+            UploadGrant.objects.filter(
+                flow=flow,
+                source_ref=source_ref,
+                user__isnull=True,
+                revoked_at__isnull=True,
+                expires_at__gt=timezone.now(),
+            ).select_for_update()
+        )
+        if revoked:
+            UploadGrant.objects.filter(pk__in=[g.pk for g in revoked]).update(
+                revoked_at=timezone.now()
+            )
+            audit_record(
+                action=actions.UPLOAD_GRANTS_REVOKED.name,
+                actor_label=actor_label,
+                agency=revoked[0].agency,
+                details={"grants": [str(g.pk) for g in revoked], "source_ref": source_ref},
+            )
+    return len(revoked)
+
+
+def uploads_completed_for_source(*, flow: str, source_ref: str) -> int:
+    """How many files the grants of one flow and source have delivered, across all grants."""
+    return Upload.objects.filter(
+        grant__flow=flow, grant__source_ref=source_ref, state=Upload.State.COMPLETE
+    ).count()
+
+
 def _grant_is_live(grant: UploadGrant, now: datetime) -> bool:
     return grant.revoked_at is None and grant.expires_at > now
 

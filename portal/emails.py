@@ -77,3 +77,23 @@ def send_retention_report(*, agency, deleted: list[dict]) -> None:
             template="portal/email/retention_report.txt",
             context={"user": user, "agency": agency, "deleted": deleted},
         )
+
+
+def send_footage_request(*, to: str, path: str, context: dict) -> None:
+    """A camera owner is asked for footage: who asks, which window, and their answer link."""
+    _send(
+        to=to,
+        subject=f"{context['asking']['agency']} asks for footage from your camera",
+        template="registry/requests/email_request.txt",
+        context=context | {"link": _absolute(path)},
+    )
+
+
+def send_footage_reminder(*, to: str, path: str, context: dict) -> None:
+    """A reminder before a footage request's deadline, or before the footage is overwritten."""
+    _send(
+        to=to,
+        subject=f"Reminder: {context['asking']['agency']} asked for footage from your camera",
+        template="registry/requests/email_reminder.txt",
+        context=context | {"link": _absolute(path)},
+    )

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "portal",
     "evidence",
+    "registry",
     "leaflet",
 ]
 
@@ -228,6 +229,10 @@ CELERY_BEAT_SCHEDULE = {
     "apply-retention": {
         "task": "evidence.tasks.apply_retention",
         "schedule": crontab(hour=1, minute=15),
+    },
+    "footage-requests-sweep": {
+        "task": "registry.requests_tasks.footage_requests_sweep",
+        "schedule": crontab(minute="*/15"),
     },
     "disable-inactive-accounts": {
         "task": "portal.tasks.disable_inactive_accounts",

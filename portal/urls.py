@@ -52,6 +52,13 @@ urlpatterns = [
     path("receipts/", include("evidence.receipt_urls")),
     path("api/evidence/", include("evidence.api_urls")),
     path("api/uploads/", include("evidence.tus_urls")),
+    path("staff/registry/requests/", include("registry.requests_urls")),
+    path("staff/registry/", include("registry.urls")),
+    path("cameras/mine/history/", include("registry.history_urls")),
+    path("cameras/", include("registry.public_urls")),
+    path("api/registry/", include("registry.api_urls")),
+    path("api/registry/", include("registry.requests_api_urls")),
+    path("footage/", include("registry.owner_urls")),
     path("api/", include("portal.api.urls")),
     path("admin/", admin.site.urls),
 ]

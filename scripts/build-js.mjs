@@ -4,7 +4,7 @@
 import { build } from "esbuild";
 import { readFile, rm } from "node:fs/promises";
 
-const ENTRIES = ["static/src/upload.js", "static/src/player.js"];
+const ENTRIES = ["static/src/upload.js", "static/src/player.js", "static/src/camera-map.js"];
 const OUT_DIR = "static/dist";
 // URLs a bundle may contain without fetching them: XML namespaces and scheme identifiers
 // (w3.org, aomedia.org), and links the libraries only print in messages.

@@ -1,0 +1,155 @@
+"""Camera and search forms. The camera form also validates every CSV row and API payload."""
+
+import zoneinfo
+
+from django import forms
+from django.contrib.gis.geos import GEOSException, GEOSGeometry, Polygon
+
+from registry.models import CameraKind, ContactMethod, Participation, Placement
+
+TIME_ZONES = sorted(zoneinfo.available_timezones())
+# A cell starting with one of these is run as a formula by spreadsheet programs (OWASP CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+MAX_SEARCH_RADIUS_M = 2000
+MAX_AREA_M2 = 5_000_000
+MAX_WINDOW_DAYS = 31
+
+
+def refuse_formula(value: str) -> str:
+    if value.startswith(FORMULA_PREFIXES):
+        raise forms.ValidationError(
+            "Text may not start with =, +, -, @ or a control character (spreadsheet formula)."
+        )
+    if "\x00" in value:
+        raise forms.ValidationError("Text may not contain NUL characters.")
+    return value
+
+
+class CameraForm(forms.Form):
+    """Everything an owner says about one camera."""
+
+    name = forms.CharField(max_length=120, widget=forms.TextInput(attrs={"id": "id_name"}))
+    kind = forms.ChoiceField(choices=CameraKind.choices)
+    latitude = forms.FloatField(min_value=-85, max_value=85, widget=forms.HiddenInput)
+    longitude = forms.FloatField(min_value=-180, max_value=180, widget=forms.HiddenInput)
+    direction_deg = forms.IntegerField(
+        min_value=0, max_value=359, initial=0, label="Direction (degrees, 0 = north)"
+    )
+    fov_angle_deg = forms.IntegerField(
+        min_value=1, max_value=360, initial=90, label="Field of view (degrees)"
+    )
+    range_m = forms.IntegerField(min_value=1, max_value=500, initial=15, label="Range (metres)")
+    retention_days = forms.IntegerField(
+        min_value=1, max_value=3650, initial=7, label="Footage kept for (days)"
+    )
+    records_always = forms.BooleanField(required=False, initial=True, label="Records all day")
+    records_from = forms.TimeField(required=False)
+    records_until = forms.TimeField(required=False)
+    placement = forms.ChoiceField(choices=Placement.choices, initial=Placement.OUTDOOR)
+    participation = forms.ChoiceField(choices=Participation.choices)
+    is_public = forms.BooleanField(
+        required=False, label="Show on the public map (as a count per area, never the exact spot)"
+    )
+    contact_method = forms.ChoiceField(choices=ContactMethod.choices, initial=ContactMethod.EMAIL)
+    contact_phone = forms.CharField(max_length=40, required=False)
+    quiet_from = forms.TimeField(required=False, label="Do not contact me from")
+    quiet_until = forms.TimeField(required=False, label="until")
+    time_zone = forms.ChoiceField(choices=[(z, z) for z in TIME_ZONES], initial="UTC")
+
+    def clean_name(self):
+        return refuse_formula(self.cleaned_data["name"].strip())
+
+    def clean_contact_phone(self):
+        return refuse_formula(self.cleaned_data["contact_phone"].strip())
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("records_always") and (
+            data.get("records_from") is None or data.get("records_until") is None
+        ):
+            self.add_error("records_from", "Give the hours it records, or tick 'Records all day'.")
+        if data.get("records_always"):
+            data["records_from"] = data["records_until"] = None
+        if data.get("contact_method") == ContactMethod.PHONE and not data.get("contact_phone"):
+            self.add_error("contact_phone", "Give a phone number, or choose another way.")
+        if (data.get("quiet_from") is None) != (data.get("quiet_until") is None):
+            self.add_error("quiet_until", "Give both ends of the quiet hours, or neither.")
+        return data
+
+
+class AddressForm(forms.Form):
+    address = forms.CharField(max_length=300)
+
+
+class SearchForm(forms.Form):
+    """An incident: where (point or address, optional area), when, and why (case and reason)."""
+
+    case_number = forms.CharField(
+        max_length=100,
+        error_messages={"required": "A case number is required for every registry search."},
+    )
+    reason = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "A reason is required for every registry search."},
+    )
+    latitude = forms.FloatField(min_value=-85, max_value=85, required=False)
+    longitude = forms.FloatField(min_value=-180, max_value=180, required=False)
+    address = forms.CharField(max_length=300, required=False)
+    area = forms.CharField(
+        required=False,
+        max_length=20000,
+        widget=forms.HiddenInput,
+        help_text="Optional polygon (GeoJSON or WKT, WGS84).",
+    )
+    window_start = forms.DateTimeField(
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="From (UTC)"
+    )
+    window_end = forms.DateTimeField(
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Until (UTC)"
+    )
+    radius_m = forms.IntegerField(
+        min_value=10, max_value=MAX_SEARCH_RADIUS_M, initial=300, required=False
+    )
+
+    def clean_radius_m(self):
+        return self.cleaned_data["radius_m"] or 300
+
+    def clean_case_number(self):
+        return refuse_formula(self.cleaned_data["case_number"].strip())
+
+    def clean_reason(self):
+        value = self.cleaned_data["reason"].strip()
+        if not value:
+            raise forms.ValidationError("A reason is required for every registry search.")
+        return value
+
+    def clean_area(self):
+        text = self.cleaned_data["area"].strip()
+        if not text:
+            return None
+        try:
+            geom = GEOSGeometry(text, srid=4326)
+        except (GEOSException, ValueError, TypeError) as exc:
+            raise forms.ValidationError("The area is not a polygon (GeoJSON or WKT).") from exc
+        if not isinstance(geom, Polygon) or not geom.valid or geom.num_coords > 500:
+            raise forms.ValidationError(
+                "The area must be one simple polygon of at most 500 points."
+            )
+        if geom.transform(3857, clone=True).area > MAX_AREA_M2 * 4:
+            # Mercator inflates areas; at these latitudes this bounds the true area generously.
+            raise forms.ValidationError("The area is too large (at most about 5 square km).")
+        return geom
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("window_start"), data.get("window_end")
+        if start and end:
+            if end <= start:
+                self.add_error("window_end", "The window must end after it starts.")
+            elif (end - start).days >= MAX_WINDOW_DAYS:
+                self.add_error("window_end", f"The window is at most {MAX_WINDOW_DAYS} days.")
+        has_point = data.get("latitude") is not None and data.get("longitude") is not None
+        if not has_point and not data.get("address"):
+            self.add_error("address", "Give the incident's address or pick it on the map.")
+        return data

@@ -1,0 +1,12 @@
+"""The owner's "who looked at my cameras" page, mounted at /cameras/mine/history/."""
+
+from django.urls import path
+
+from registry import requests_views as views
+
+app_name = "camera_history"
+
+urlpatterns = [
+    path("", views.access_history, name="all"),
+    path("<uuid:camera_id>/", views.access_history, name="camera"),
+]

@@ -1,0 +1,143 @@
+"""The pages an owner reaches from a footage request email: no account, only the link's token.
+
+A wrong token, or a token of another request, is 404. An expired link answers 410 and says
+so; a used one (every camera answered) says so and shows the receipt.
+"""
+
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from evidence.uploads import GRANT_HEADER, grant_header_value
+from registry import requests_selectors as sel
+from registry import requests_services as rs
+
+
+def _token(request) -> str:
+    return request.GET.get("t", "") or request.POST.get("t", "")
+
+
+def with_recipient(view):
+    """Resolve the link to its recipient (404 otherwise); never cache or leak the page."""
+
+    @wraps(view)
+    def wrapped(request, request_id, *args, **kwargs):
+        recipient = rs.recipient_for_link(request_id=request_id, token=_token(request))
+        response = view(request, recipient, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    return wrapped
+
+
+def _url(name: str, recipient, token: str, *args) -> str:
+    return f"{reverse(name, args=[recipient.request.pk, *args])}?{urlencode({'t': token})}"
+
+
+def _back(recipient, token: str):
+    return redirect(_url("registry_owner:respond", recipient, token))
+
+
+def _context(recipient, token: str) -> dict:
+    request = recipient.request
+    cameras = [
+        {
+            "rc": rc,
+            "window": sel.window_in_zones(request, rc.camera),
+            "answered": rc.status in rc.ANSWERED,
+        }
+        for rc in recipient.cameras.select_related("camera")
+    ]
+    return {
+        "req": request,
+        "asking": sel.asking_party(request),
+        "cameras": cameras,
+        "token": token,
+        "state": rs.link_state(recipient),
+    }
+
+
+@require_GET
+@with_recipient
+def respond(request, recipient):
+    context = _context(recipient, _token(request))
+    if context["state"] == "open":
+        rs.recipient_open(recipient=recipient)
+    status = 410 if context["state"] == "expired" else 200
+    return render(request, "registry/requests/owner_respond.html", context, status=status)
+
+
+@require_POST
+@with_recipient
+def answer(request, recipient):
+    token = _token(request)
+    try:
+        rc = rs.footage_answer(
+            recipient=recipient,
+            request_camera_id=request.POST.get("camera", ""),
+            answer=request.POST.get("answer", ""),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Thank you: your answer for {rc.camera.name} was sent.")
+    return _back(recipient, token)
+
+
+@require_GET
+@with_recipient
+def upload_page(request, recipient, rc_id):
+    token = _token(request)
+    context = _context(recipient, token)
+    rc = next((c for c in context["cameras"] if c["rc"].pk == rc_id), None)
+    if rc is None:
+        return render(request, "404.html", status=404)
+    if context["state"] != "open" or rc["rc"].status in (
+        rc["rc"].Status.NO_FOOTAGE,
+        rc["rc"].Status.DECLINED,
+    ):
+        return _back(recipient, token)
+    context |= {
+        "camera": rc,
+        "grant_url": _url("registry_owner:grant", recipient, token, rc_id),
+        "receipt_url": _url("registry_owner:receipt", recipient, token),
+    }
+    return render(request, "registry/requests/owner_upload.html", context)
+
+
+@require_POST
+@with_recipient
+def grant(request, recipient, rc_id):
+    """The upload grant for one camera, as JSON for the uploader (same shape as the staff one)."""
+    try:
+        made, secret = rs.footage_upload_grant(recipient=recipient, request_camera_id=rc_id)
+    except rs.LinkClosed as exc:
+        return JsonResponse({"detail": " ".join(exc.messages)}, status=410)
+    return JsonResponse(
+        {
+            "id": str(made.id),
+            "header": GRANT_HEADER,
+            "value": grant_header_value(made, secret),
+            "max_files": made.max_files,
+            "max_file_bytes": made.max_file_bytes,
+            "media_types": made.media_types,
+            "expires_at": made.expires_at.isoformat(),
+        },
+        status=201,
+    )
+
+
+@require_GET
+@with_recipient
+def receipt(request, recipient):
+    rows = rs.receipt_for(recipient=recipient)
+    computing = any(not item.sha256 for row in rows for item in row["items"])
+    context = _context(recipient, _token(request)) | {"rows": rows, "computing": computing}
+    return render(request, "registry/requests/owner_receipt.html", context)

@@ -1,0 +1,246 @@
+"""Footage request reads: the agency's dashboard, what owners are shown, and who looked."""
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Min, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from evidence import selectors as evidence_selectors
+from evidence.models import EvidenceItem, Source
+from portal.models import AuditEvent, User
+from portal.roles import Role
+from registry.models import (
+    Camera,
+    CameraSearch,
+    FootageRequest,
+    FootageRequestCamera,
+    RegistryPolicy,
+)
+from registry.requests_policies import can_view_footage_requests
+
+Status = FootageRequestCamera.Status
+# The audit actions that tell an owner their camera was looked at or asked for.
+SEARCH_ACTION = "registry.camera_search"
+REQUEST_ACTION = "registry.footage_request"
+
+
+def registry_policy_for(agency) -> RegistryPolicy:
+    """The agency's registry settings, or the defaults when it never set any."""
+    return RegistryPolicy.objects.filter(agency=agency).first() or RegistryPolicy(agency=agency)
+
+
+def asking_party(request: FootageRequest) -> dict:
+    """Who is asking, as owners are told: agency and role; the officer's name only by policy."""
+    officer = request.requested_by
+    show_name = registry_policy_for(request.agency).show_officer_names_to_owners
+    return {
+        "agency": request.agency.name,
+        "role": officer.get_role_display(),
+        "officer": officer.full_name if show_name else "",
+    }
+
+
+def window_in_zones(request: FootageRequest, camera: Camera) -> dict:
+    """The request's window in the camera's own time zone and in UTC."""
+    zone = zoneinfo.ZoneInfo(camera.time_zone)
+    return {
+        "zone": camera.time_zone,
+        "local_start": request.window_start.astimezone(zone),
+        "local_end": request.window_end.astimezone(zone),
+        "utc_start": request.window_start.astimezone(dt.UTC),
+        "utc_end": request.window_end.astimezone(dt.UTC),
+    }
+
+
+def overwrite_at(request: FootageRequest, camera: Camera) -> dt.datetime:
+    """When the camera likely records over the window's start: retention in local calendar days."""
+    local = request.window_start.astimezone(zoneinfo.ZoneInfo(camera.time_zone))
+    # Adding a timedelta to an aware datetime is wall-clock arithmetic: DST changes are kept.
+    return (local + dt.timedelta(days=camera.retention_days)).astimezone(dt.UTC)
+
+
+def shown_status(rc: FootageRequestCamera, now: dt.datetime | None = None) -> str:
+    """The status the agency sees: an unanswered camera past the deadline is only `expired`."""
+    if rc.status in (Status.SENT, Status.OPENED) and (now or timezone.now()) >= rc.request.deadline:
+        return Status.EXPIRED
+    return rc.status
+
+
+# --- the agency's side ------------------------------------------------------------------------
+
+
+def footage_requests_for(*, actor) -> QuerySet[FootageRequest]:
+    """The actor's agency's requests, newest first, with per-status counts and first answer."""
+    if not can_view_footage_requests(actor):
+        raise PermissionDenied
+    answered = Q(cameras__status__in=FootageRequestCamera.ANSWERED)
+    return (
+        FootageRequest.objects.filter(agency_id=actor.agency_id)
+        .select_related("requested_by", "agency")
+        .annotate(
+            camera_count=Count("cameras", distinct=True),
+            answered_count=Count("cameras", filter=answered, distinct=True),
+            uploaded_count=Count("cameras", filter=Q(cameras__status=Status.UPLOADED)),
+            first_answer_at=Min("cameras__answered_at"),
+        )
+        .order_by("-created_at")
+    )
+
+
+def footage_request_get_for(*, actor, id, write: bool = False) -> FootageRequest:
+    """One request: 404 outside its agency (and for anyone who may not see requests)."""
+    try:
+        return footage_requests_for(actor=actor).get(pk=id)
+    except (FootageRequest.DoesNotExist, ValueError, PermissionDenied) as exc:
+        raise Http404("No such footage request.") from exc
+
+
+def footage_requests_for_case_number(*, actor, case_number: str) -> QuerySet[FootageRequest]:
+    """The agency's requests filed under a case number (the cases app links them by it)."""
+    return footage_requests_for(actor=actor).filter(case_number__iexact=case_number.strip())
+
+
+@dataclass
+class CameraRow:
+    rc: FootageRequestCamera
+    status: str
+    status_label: str
+    items: list[EvidenceItem] = field(default_factory=list)
+
+
+def request_camera_rows(
+    *, actor, request: FootageRequest, with_items: bool = True
+) -> list[CameraRow]:
+    """Each camera of the request with the status shown to the agency and the items it sent.
+
+    Items come through the evidence selectors scoped to the actor's agency.
+    """
+    now = timezone.now()
+    cameras = list(request.cameras.select_related("camera", "request"))
+    by_ref: dict[str, list] = {}
+    if with_items:
+        refs = [str(rc.pk) for rc in cameras]
+        items = evidence_selectors.items_for(actor=actor).filter(
+            source=Source.FOOTAGE_REQUEST, source_ref__in=refs
+        )
+        for item in items.order_by("received_at"):
+            by_ref.setdefault(item.source_ref, []).append(item)
+    rows = []
+    for rc in cameras:
+        status = shown_status(rc, now)
+        rows.append(CameraRow(rc, status, Status(status).label, by_ref.get(str(rc.pk), [])))
+    return rows
+
+
+def status_counts(rows: list[CameraRow]) -> dict[str, int]:
+    counts = {s.value: 0 for s in Status}
+    for row in rows:
+        counts[row.status] += 1
+    return counts
+
+
+def time_to_first_answer(request: FootageRequest) -> dt.timedelta | None:
+    first = request.cameras.filter(answered_at__isnull=False).aggregate(m=Min("answered_at"))["m"]
+    if first is None or request.sent_at is None:
+        return None
+    return max(first - request.sent_at, dt.timedelta(0))
+
+
+def awaiting_my_approval(*, actor) -> QuerySet[FootageRequest]:
+    return (
+        footage_requests_for(actor=actor)
+        .filter(status=FootageRequest.Status.AWAITING_APPROVAL)
+        .exclude(requested_by=actor)
+    )
+
+
+# --- the owner's side: who looked at my cameras -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    at: dt.datetime
+    kind: str  # "search" or "request"
+    agency: str
+    role: str
+    officer: str
+    reason: str
+    cameras: list[str]
+
+
+_ROLE_LABELS = dict(Role.choices)
+
+
+def owns_camera(*, owner: User, camera_id) -> bool:
+    return Camera.objects.filter(owner=owner, pk=camera_id).exists()
+
+
+def camera_access_history_for(*, owner: User, camera_id=None) -> list[AccessEntry]:
+    """Every search hit and footage request that touched the owner's cameras, newest first.
+
+    Read from the audit log (JSON containment on details.camera_ids), so it shows exactly what
+    was recorded. Deleted cameras keep their history. The officer's name appears only when the
+    agency's policy allows it.
+    """
+    cameras = Camera.objects.filter(owner=owner)
+    if camera_id is not None:
+        cameras = cameras.filter(pk=camera_id)
+    names = {str(pk): name for pk, name in cameras.values_list("pk", "name")}
+    if not names:
+        return []
+    touches = Q()
+    for camera in names:
+        touches |= Q(details__contains={"camera_ids": [camera]})
+    events = (
+        AuditEvent.objects.filter(action__in=[SEARCH_ACTION, REQUEST_ACTION], outcome="success")
+        .filter(touches)
+        .select_related("actor")
+        .order_by("-seq")
+    )
+    shows_names: dict[int | None, bool] = {}
+    entries = []
+    for event in events:
+        if event.agency_id not in shows_names:
+            shows_names[event.agency_id] = bool(
+                event.agency_id
+                and RegistryPolicy.objects.filter(
+                    agency_id=event.agency_id, show_officer_names_to_owners=True
+                ).exists()
+            )
+        details = event.details or {}
+        entries.append(
+            AccessEntry(
+                at=event.at,
+                kind="search" if event.action == SEARCH_ACTION else "request",
+                agency=event.actor_agency,
+                role=_ROLE_LABELS.get(event.actor_role, event.actor_role),
+                officer=(event.actor.full_name if event.actor else "")
+                if shows_names[event.agency_id]
+                else "",
+                reason=details.get("reason") or event.reason,
+                cameras=[names[c] for c in details.get("camera_ids", []) if c in names],
+            )
+        )
+    return entries
+
+
+def camera_search_get_for(*, actor, id) -> CameraSearch:
+    """A search of the actor's agency (the one footage requests start from); 404 otherwise."""
+    if not can_view_footage_requests(actor):
+        raise Http404("No such search.")
+    try:
+        return CameraSearch.objects.get(pk=id, agency_id=actor.agency_id)
+    except (CameraSearch.DoesNotExist, ValueError, ValidationError) as exc:
+        raise Http404("No such search.") from exc
+
+
+def search_cameras(*, search: CameraSearch) -> list[Camera]:
+    """The cameras a search returned, in its order, deleted ones left out."""
+    found = {
+        c.pk: c for c in Camera.objects.filter(pk__in=search.camera_ids, deleted_at__isnull=True)
+    }
+    return [found[pk] for pk in search.camera_ids if pk in found]

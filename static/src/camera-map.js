@@ -1,0 +1,138 @@
+// Registry maps: the owner's pin and field-of-view cone, the public count grid, the
+// investigators' map and the incident picker. Leaflet comes from django-leaflet's static
+// files (window.L); tiles only from the configured tile server.
+
+const STEPS = 16;
+const M_PER_DEG = 111320;
+
+// The same cone as registry/geometry.py: apex at the camera, an arc at `range` metres.
+export function cone(lat, lon, direction, angle, range) {
+  const at = (bearing) => {
+    const b = (bearing * Math.PI) / 180;
+    return [
+      lat + (range * Math.cos(b)) / M_PER_DEG,
+      lon + (range * Math.sin(b)) / (M_PER_DEG * Math.max(Math.cos((lat * Math.PI) / 180), 1e-6)),
+    ];
+  };
+  if (angle >= 360) return Array.from({ length: STEPS * 2 }, (_, i) => at((360 * i) / (STEPS * 2)));
+  const start = direction - angle / 2;
+  return [[lat, lon], ...Array.from({ length: STEPS + 1 }, (_, i) => at(start + (angle * i) / STEPS))];
+}
+
+function baseMap(el, centre, zoom) {
+  const map = L.map(el).setView(centre, zoom);
+  L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution, maxZoom: 20 }).addTo(map);
+  return map;
+}
+
+function num(id, fallback) {
+  const v = parseFloat((document.getElementById(id) || {}).value);
+  return Number.isFinite(v) ? v : fallback;
+}
+
+function ownerMap(el) {
+  const lat = document.getElementById("id_latitude");
+  const lon = document.getElementById("id_longitude");
+  const start = [parseFloat(lat.value) || parseFloat(el.dataset.lat), parseFloat(lon.value) || parseFloat(el.dataset.lon)];
+  const map = baseMap(el, start, 18);
+  const icon = L.divIcon({ className: "camera-pin", iconSize: [22, 22] });
+  const marker = L.marker(start, { draggable: true, icon, keyboard: true, title: "Camera position: drag me" }).addTo(map);
+  marker.getElement().id = "camera-pin";
+  const shape = L.polygon([], { color: "#1d4e89", weight: 1, fillOpacity: 0.25, interactive: false }).addTo(map);
+  const status = document.getElementById("pin-position");
+  const redraw = () => {
+    const p = marker.getLatLng();
+    lat.value = p.lat.toFixed(7);
+    lon.value = p.lng.toFixed(7);
+    shape.setLatLngs(cone(p.lat, p.lng, num("id_direction_deg", 0), num("id_fov_angle_deg", 90), num("id_range_m", 15)));
+    if (status) status.textContent = `Pin at ${lat.value}, ${lon.value}`;
+    el.dataset.ready = "1";
+  };
+  marker.on("drag dragend", redraw);
+  map.on("click", (e) => { marker.setLatLng(e.latlng); redraw(); });
+  for (const id of ["id_direction_deg", "id_fov_angle_deg", "id_range_m"]) {
+    const input = document.getElementById(id);
+    if (input) input.addEventListener("input", redraw);
+  }
+  redraw();
+}
+
+function countIcon(n) {
+  const size = n < 10 ? 26 : n < 100 ? 32 : n < 1000 ? 38 : 46;
+  return L.divIcon({ className: "cell-count", html: String(n), iconSize: [size, size] });
+}
+
+function gridMap(el, extraParams) {
+  let map;
+  if (el.dataset.bounds) {
+    const [w, s, e, n] = el.dataset.bounds.split(",").map(Number);
+    map = baseMap(el, [(s + n) / 2, (w + e) / 2], 12);
+    map.fitBounds([[s, w], [n, e]]);
+  } else {
+    map = baseMap(el, [parseFloat(el.dataset.lat), parseFloat(el.dataset.lon)], parseInt(el.dataset.zoom || "12", 10));
+  }
+  const layer = L.layerGroup().addTo(map);
+  const status = document.getElementById("map-status");
+  let seq = 0;
+  const load = async () => {
+    const b = map.getBounds();
+    const clamp = (v, lo, hi) => Math.min(Math.max(v, lo), hi);
+    const bbox = [clamp(b.getWest(), -180, 179.999), clamp(b.getSouth(), -85, 84.999), clamp(b.getEast(), -179.999, 180), clamp(b.getNorth(), -84.999, 85)].map((v) => v.toFixed(6)).join(",");
+    const params = new URLSearchParams({ bbox, zoom: String(map.getZoom()), ...extraParams() });
+    const mine = ++seq;
+    const response = await fetch(`${el.dataset.api}?${params}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    const body = await response.json();
+    if (mine !== seq) return;
+    layer.clearLayers();
+    if (!response.ok) { if (status) status.textContent = body.detail || "The map could not load."; return; }
+    let total = 0;
+    for (const c of body.cells) { total += c.count; L.marker([c.lat, c.lon], { icon: countIcon(c.count), interactive: false }).addTo(layer); }
+    for (const c of body.cameras) {
+      total += 1;
+      L.polygon(cone(c.lat, c.lon, c.direction_deg, c.fov_angle_deg, c.range_m), { weight: 1, fillOpacity: 0.2 }).addTo(layer);
+      L.circleMarker([c.lat, c.lon], { radius: 6 }).bindPopup(`${c.name} (${c.kind}, ${c.participation.replace(/_/g, " ")}, keeps ${c.retention_days} days)`).addTo(layer);
+    }
+    if (status) status.textContent = `${total} camera${total === 1 ? "" : "s"} in view.`;
+    el.dataset.loaded = String(seq);
+  };
+  map.on("moveend", load);
+  load();
+  return load;
+}
+
+function searchMap(el) {
+  const lat = document.getElementById("id_latitude");
+  const lon = document.getElementById("id_longitude");
+  const map = baseMap(el, [parseFloat(el.dataset.lat), parseFloat(el.dataset.lon)], 16);
+  let pin = el.dataset.picked ? L.marker([parseFloat(lat.value), parseFloat(lon.value)]).addTo(map) : null;
+  map.on("click", (e) => {
+    lat.value = e.latlng.lat.toFixed(7);
+    lon.value = e.latlng.lng.toFixed(7);
+    if (pin) pin.setLatLng(e.latlng); else pin = L.marker(e.latlng).addTo(map);
+  });
+  const hits = document.getElementById("search-hits");
+  if (hits) {
+    const colours = ["#2b7a3b", "#b7791f", "#5b6675"];
+    for (const h of JSON.parse(hits.textContent)) {
+      L.polygon(cone(h.lat, h.lon, h.direction_deg, h.fov_angle_deg, h.range_m), { color: colours[h.coverage], weight: 1, fillOpacity: 0.2 }).addTo(map);
+      L.circleMarker([h.lat, h.lon], { radius: 5, color: colours[h.coverage] }).bindPopup(h.name).addTo(map);
+    }
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  if (!window.L) return;
+  const owner = document.getElementById("camera-map");
+  if (owner) ownerMap(owner);
+  const pub = document.getElementById("public-map");
+  if (pub) gridMap(pub, () => ({}));
+  const staff = document.getElementById("agency-map");
+  if (staff) {
+    const form = document.getElementById("map-filters");
+    const params = () => Object.fromEntries([...new FormData(form)].filter(([, v]) => v));
+    const reload = gridMap(staff, params);
+    form.addEventListener("change", reload);
+  }
+  const search = document.getElementById("search-map");
+  if (search) searchMap(search);
+});

@@ -1,0 +1,68 @@
+"""A business registers a camera by dragging the pin (Debian's Chromium, phone-sized screen)."""
+
+import pytest
+from playwright.sync_api import expect
+
+from registry.models import Camera
+from tests.factories import PASSWORD, PublicUserFactory
+from tests.registry.cameras import INCIDENT
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("transactional_db")]
+
+
+def register_camera_by_dragging(page, base_url: str, *, name: str, east_px: int, north_px: int):
+    """Open the form, drag the pin, turn the camera, save. Returns the pin's new lat/lon (strings)."""
+    page.goto(f"{base_url}/cameras/mine/new/")
+    pin = page.locator("#camera-pin")
+    expect(pin).to_be_visible()
+    start_lat = page.input_value("#id_latitude")
+    box = pin.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + east_px / 2, y - north_px / 2, steps=5)
+    page.mouse.move(x + east_px, y - north_px, steps=5)
+    page.mouse.up()
+    expect(page.locator("#id_latitude")).not_to_have_value(start_lat)
+    page.fill("#id_name", name)
+    page.select_option("#id_kind", "fixed")
+    # The cone follows the direction input live.
+    cone = page.locator("#camera-map path.leaflet-interactive, #camera-map path").first
+    before = cone.get_attribute("d")
+    page.fill("#id_direction_deg", "180")
+    page.dispatch_event("#id_direction_deg", "input")
+    assert cone.get_attribute("d") != before
+    page.fill("#id_fov_angle_deg", "70")
+    page.fill("#id_range_m", "25")
+    page.fill("#id_retention_days", "14")
+    page.select_option("#id_participation", "upload_on_request")
+    position = page.input_value("#id_latitude"), page.input_value("#id_longitude")
+    page.click("#save-camera")
+    expect(page).to_have_url(f"{base_url}/cameras/mine/")
+    expect(page.locator("#camera-table")).to_contain_text(name)
+    return position
+
+
+def test_a_business_registers_a_camera_by_dragging_the_pin(live_server, phone, police):
+    business = PublicUserFactory(role="business", email="shop@example.org")
+    base_url = live_server.url
+    phone.goto(f"{base_url}/login/")
+    phone.get_by_label("Email").fill(business.email)
+    phone.get_by_label("Password").fill(PASSWORD)
+    phone.get_by_role("button", name="Continue").click()
+    phone.goto(f"{base_url}/cameras/mine/")
+    expect(phone.locator("#add-camera")).to_be_visible()
+
+    lat, lon = register_camera_by_dragging(
+        phone, base_url, name="Corner shop", east_px=60, north_px=40
+    )
+
+    cam = Camera.objects.get(owner=business)
+    assert cam.name == "Corner shop" and cam.direction_deg == 180 and cam.fov_angle_deg == 70
+    assert cam.location.y == pytest.approx(float(lat), abs=1e-7)
+    assert cam.location.x == pytest.approx(float(lon), abs=1e-7)
+    # Dragged north-east of where the map opened (the default centre): the pin really moved.
+    assert cam.location.y > INCIDENT[0] and cam.location.x > INCIDENT[1]
+    assert cam.time_zone == "America/New_York" and police.id in cam.jurisdiction_ids
+    scroll_width = phone.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= 390, f"horizontal scroll: scrollWidth={scroll_width}"
