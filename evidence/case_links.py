@@ -4,7 +4,7 @@ importing them: each app registers a provider when it loads, and the case page a
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
@@ -49,3 +49,27 @@ def case_links_for(*, actor, case) -> list[CaseLink]:
         links.extend(provider(actor=actor, case=case))
     far_past = dt.datetime.min.replace(tzinfo=dt.UTC)
     return sorted(links, key=lambda link: link.created_at or far_past)
+
+
+ItemFinder = Callable[..., Iterable]
+_ITEM_FINDERS: list[ItemFinder] = []
+
+
+def register_case_item_finder(fn: ItemFinder) -> ItemFinder:
+    """Add `fn(*, case) -> items`: evidence another app filed under the case's number before
+    the case existed (a tip's files, a footage request's answers); they join it when it opens."""
+    if fn not in _ITEM_FINDERS:
+        _ITEM_FINDERS.append(fn)
+    return fn
+
+
+def items_filed_under(*, case) -> list:
+    """The items every finder knows under the case's number, in the case's agency only."""
+    from evidence.models import EvidenceItem
+
+    return [
+        item
+        for finder in _ITEM_FINDERS
+        for item in finder(case=case)
+        if item.agency_id == case.agency_id and item.state != EvidenceItem.State.DELETED
+    ]

@@ -2,7 +2,10 @@
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
+from collections import defaultdict
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -16,7 +19,7 @@ from django.utils import timezone
 from redis import Redis
 
 from evidence import audit_actions as actions
-from evidence import policies
+from evidence import case_links, policies
 from evidence.models import (
     Case,
     CaseItem,
@@ -41,6 +44,8 @@ from portal.models import Agency, AuditEvent
 from portal.roles import AgencyKind, Cap, has_capability
 from portal.storage import new_object_key
 
+logger = logging.getLogger(__name__)
+
 DOWNLOAD_SECONDS = 300
 _DOWNLOAD_SALT = "canvass.evidence-download"
 
@@ -50,6 +55,29 @@ _FLOW_SOURCE = {
     UploadGrant.Flow.FOOTAGE_REQUEST: Source.FOOTAGE_REQUEST,
     UploadGrant.Flow.BODYCAM: Source.BODYCAM,
 }
+
+
+ItemListener = Callable[[EvidenceItem], None]
+_RECEIVED_LISTENERS: dict[str, list[ItemListener]] = defaultdict(list)
+
+
+def register_item_received_listener(source: str, fn: ItemListener) -> None:
+    """Let the app behind a source (tips, footage requests) act when one of its items arrives.
+
+    Listeners run inside the transaction that creates the item, each in a savepoint: a
+    listener that fails is logged and rolled back on its own, and the evidence is kept.
+    """
+    if fn not in _RECEIVED_LISTENERS[source]:
+        _RECEIVED_LISTENERS[source].append(fn)
+
+
+def _tell_listeners(item: EvidenceItem) -> None:
+    for listener in _RECEIVED_LISTENERS.get(item.source, ()):
+        try:
+            with transaction.atomic():
+                listener(item)
+        except Exception:  # noqa: BLE001 - the item must survive any listener's failure
+            logger.exception("item-received listener %s failed for item %s", listener, item.pk)
 
 
 def item_create_from_upload(*, upload: Upload, declared_checksum: str = "") -> EvidenceItem:
@@ -93,6 +121,7 @@ def item_create_from_upload(*, upload: Upload, declared_checksum: str = "") -> E
             "client_checksum": item.declared_checksum,
         },
     )
+    _tell_listeners(item)
     transaction.on_commit(lambda: _queue_processing(item.pk))
     return item
 
@@ -306,6 +335,8 @@ def case_create(
         case_ref=case.number,
         details={**_case_details(case), "title": title, "lead": lead.label},
     )
+    for item in case_links.items_filed_under(case=case):
+        _link_item(case=case, item=item, actor_label=f"filed under {case.number} before it opened")
     return case
 
 

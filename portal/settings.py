@@ -81,6 +81,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.navigation",
                 "evidence.context_processors.navigation",
+                "registry.context_processors.navigation",
             ],
         },
     },
@@ -229,6 +230,10 @@ CELERY_BEAT_SCHEDULE = {
     "apply-retention": {
         "task": "evidence.tasks.apply_retention",
         "schedule": crontab(hour=1, minute=15),
+    },
+    "refresh-camera-jurisdictions": {
+        "task": "registry.tasks.refresh_jurisdictions",
+        "schedule": crontab(hour=0, minute=45),
     },
     "footage-requests-sweep": {
         "task": "registry.requests_tasks.footage_requests_sweep",

@@ -93,8 +93,13 @@ class SearchForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": "A reason is required for every registry search."},
     )
-    latitude = forms.FloatField(min_value=-85, max_value=85, required=False)
-    longitude = forms.FloatField(min_value=-180, max_value=180, required=False)
+    # Set by tapping the map (hidden), or typed through the address field.
+    latitude = forms.FloatField(
+        min_value=-85, max_value=85, required=False, widget=forms.HiddenInput
+    )
+    longitude = forms.FloatField(
+        min_value=-180, max_value=180, required=False, widget=forms.HiddenInput
+    )
     address = forms.CharField(max_length=300, required=False)
     area = forms.CharField(
         required=False,

@@ -267,9 +267,7 @@ class FootageRequest(models.Model):
 class FootageRequestRecipient(models.Model):
     """One owner asked in one request: one email, one link, the reminders sent to them."""
 
-    request = models.ForeignKey(
-        FootageRequest, on_delete=models.CASCADE, related_name="recipients"
-    )
+    request = models.ForeignKey(FootageRequest, on_delete=models.CASCADE, related_name="recipients")
     owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     opened_at = models.DateTimeField(null=True, blank=True)
     deadline_reminder_at = models.DateTimeField(null=True, blank=True)

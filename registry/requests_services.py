@@ -359,13 +359,17 @@ def link_state(recipient: FootageRequestRecipient, now: dt.datetime | None = Non
     return "open"
 
 
+def _expired_message(recipient: FootageRequestRecipient) -> str:
+    return (
+        f"This link expired on {recipient.request.deadline:%Y-%m-%d %H:%M} UTC. "
+        "The request is closed and nothing more can be sent."
+    )
+
+
 def _require_open(recipient: FootageRequestRecipient) -> None:
     state = link_state(recipient)
     if state == "expired":
-        raise LinkClosed(
-            f"This link expired on {recipient.request.deadline:%Y-%m-%d %H:%M} UTC. "
-            "The request is closed and nothing more can be sent."
-        )
+        raise LinkClosed(_expired_message(recipient))
     if state == "answered":
         raise LinkClosed("This link was already used: every camera in it has been answered.")
 
@@ -431,8 +435,12 @@ def footage_upload_grant(
     Each call revokes the camera's earlier grants, so reloading the page never adds files:
     the new grant allows what is left of the request's count.
     """
-    _require_open(recipient)
     rc = _request_camera(recipient, request_camera_id)
+    if rc.status != Status.UPLOADED:
+        _require_open(recipient)
+    elif timezone.now() >= recipient.request.deadline:
+        # An owner who already sent files may add more until the deadline, up to the count.
+        raise LinkClosed(_expired_message(recipient))
     if rc.status in (Status.NO_FOOTAGE, Status.DECLINED):
         raise LinkClosed(f"You already answered for {rc.camera.name}.")
     request = recipient.request

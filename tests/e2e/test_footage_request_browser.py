@@ -65,14 +65,8 @@ def _investigator_searches_and_asks(page, base_url, camera: Camera) -> FootageRe
     page.locator("#search-map").click()
     picked = page.locator("input[type=hidden][name=latitude]")
     expect(picked).not_to_have_value("")
-    # The search page (as of 2ec4c2b) also renders latitude/longitude as visible number fields
-    # with the same ids, which the map click leaves empty and which win on submit: copy the
-    # picked point into them, as a person reading them would. Reported to the lead.
-    for name in ("latitude", "longitude"):
-        value = page.locator(f"input[type=hidden][name={name}]").input_value()
-        visible = page.locator(f"input[type=number][name={name}]")
-        if visible.count():
-            visible.fill(value)
+    # The tapped point is the only position the form sends.
+    expect(page.locator("input[name=latitude]")).to_have_count(1)
     page.click("#run-search")
     results = page.locator("#search-results")
     expect(results).to_contain_text("Corner shop")

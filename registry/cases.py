@@ -1,0 +1,72 @@
+"""How footage requests meet cases: listed and mapped on the case page, and their files
+filed into the case with the same number as they arrive."""
+
+from django.urls import reverse
+
+from evidence import selectors as evidence_selectors
+from evidence import services as evidence_services
+from evidence.case_links import CaseLink
+from evidence.models import EvidenceItem, Source
+from registry.models import FootageRequestCamera
+from registry.requests_selectors import footage_requests_for_case_number, shown_status
+from registry.requests_services import footage_uploads_record
+
+
+def footage_request_links(*, actor, case) -> list[CaseLink]:
+    """The agency's footage requests filed under the case's number, and their cameras for the map."""
+    links = []
+    requests = footage_requests_for_case_number(actor=actor, case_number=case.number)
+    for request in requests.prefetch_related("cameras__camera"):
+        url = reverse("registry_requests:detail", args=[request.pk])
+        links.append(
+            CaseLink(
+                kind="footage_request",
+                label=f"Footage request: {request.window_start:%Y-%m-%d %H:%M} UTC window",
+                url=url,
+                status=request.get_status_display(),
+                created_at=request.created_at,
+            )
+        )
+        for rc in request.cameras.all():
+            camera = rc.camera
+            links.append(
+                CaseLink(
+                    kind="camera",
+                    label=f"{camera.name} ({camera.get_kind_display()})",
+                    url=url,
+                    status=FootageRequestCamera.Status(shown_status(rc)).label,
+                    created_at=request.created_at,
+                    lat=camera.location.y,
+                    lon=camera.location.x,
+                )
+            )
+    return links
+
+
+def footage_item_received(item: EvidenceItem) -> None:
+    """An owner's file arrived: the camera counts as answered at once, and the file joins the case."""
+    try:
+        rc = FootageRequestCamera.objects.select_related("request").get(pk=int(item.source_ref))
+    except (ValueError, FootageRequestCamera.DoesNotExist):
+        return
+    if rc.request.agency_id != item.agency_id:
+        return
+    footage_uploads_record(request_cameras=[rc])
+    evidence_services.case_item_link_by_number(
+        agency=item.agency,
+        case_number=rc.request.case_number,
+        item=item,
+        actor_label=f"footage request {rc.request_id}",
+    )
+
+
+def footage_items_filed_under(*, case) -> list[EvidenceItem]:
+    """Files owners sent for the agency's requests under the case's number."""
+    refs = FootageRequestCamera.objects.filter(
+        request__agency=case.agency, request__case_number__iexact=case.number
+    ).values_list("pk", flat=True)
+    return list(
+        evidence_selectors.items_from_source(
+            source=Source.FOOTAGE_REQUEST, refs=[str(ref) for ref in refs]
+        ).filter(agency=case.agency)
+    )

@@ -1,0 +1,123 @@
+"""Footage requests and cases: answers are filed into the case with the same number, the
+case page lists the request and maps its cameras, and a failing listener never loses a file."""
+
+import pytest
+
+from evidence import services as evidence_services
+from evidence.case_links import case_links_for
+from evidence.models import CaseItem, EvidenceItem, Source
+from evidence.uploads import upload_append, upload_create
+from registry import requests_services as rs
+from registry.models import FootageRequestCamera
+from tests.registry.cameras import investigator, owner
+from tests.registry.requests_helpers import ask, camera_facing_incident, search
+
+pytestmark = pytest.mark.django_db(transaction=True)
+CASE_NUMBER = "RPD-2026-0042"  # the number the helpers file their requests under
+
+
+class _Body:
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def read(self, size=-1):
+        data, self.data = self.data, b""
+        return data
+
+
+def _owner_uploads(request, data=b"clip") -> EvidenceItem:
+    recipient = request.recipients.get()
+    rc = recipient.cameras.get()
+    grant, _ = rs.footage_upload_grant(recipient=recipient, request_camera_id=rc.pk)
+    upload = upload_create(grant=grant, length=len(data), metadata={"filename": "clip.mp4"})
+    upload_append(
+        grant=grant, upload_id=upload.id, offset=0, body=_Body(data), body_length=len(data)
+    )
+    return EvidenceItem.objects.get(upload=upload)
+
+
+def _request(officer, **camera_fields):
+    camera = camera_facing_incident(owner(role="business"), **camera_fields)
+    return ask(officer, search(officer), [camera])
+
+
+def _open_case(officer, number=CASE_NUMBER):
+    return evidence_services.case_create(actor=officer, number=number, title="Burglary")
+
+
+def test_an_answer_joins_the_open_case_and_marks_the_camera_uploaded_at_once(police):
+    officer = investigator(police)
+    case = _open_case(officer)
+    request = _request(officer)
+
+    item = _owner_uploads(request)
+
+    assert CaseItem.objects.filter(case=case, item=item).exists()
+    rc = request.cameras.get()
+    assert rc.status == FootageRequestCamera.Status.UPLOADED
+    assert item.source == Source.FOOTAGE_REQUEST
+
+
+def test_answers_that_came_before_the_case_join_it_when_it_opens(police):
+    officer = investigator(police)
+    request = _request(officer)
+    item = _owner_uploads(request)
+    assert not CaseItem.objects.filter(item=item).exists()
+
+    case = _open_case(officer)
+
+    assert list(case.items.all()) == [item]
+
+
+def test_a_case_with_another_number_gets_nothing(police):
+    officer = investigator(police)
+    request = _request(officer)
+    _owner_uploads(request)
+
+    case = _open_case(officer, number="RPD-2026-9999")
+
+    assert not case.items.exists()
+    assert case_links_for(actor=officer, case=case) == []
+
+
+def test_another_agencys_case_with_the_same_number_gets_nothing(police, other_police):
+    officer = investigator(police)
+    request = _request(officer)
+    _owner_uploads(request)
+
+    elsewhere = _open_case(investigator(other_police))
+
+    assert not elsewhere.items.exists()
+    assert case_links_for(actor=investigator(other_police), case=elsewhere) == []
+
+
+def test_the_case_page_lists_the_request_and_maps_its_cameras(police):
+    officer = investigator(police)
+    request = _request(officer, name="Corner shop")
+    camera = request.cameras.get().camera
+    case = _open_case(officer)
+
+    links = case_links_for(actor=officer, case=case)
+
+    assert [link.kind for link in links] == ["footage_request", "camera"]
+    cam_link = links[1]
+    assert "Corner shop" in cam_link.label and cam_link.status == "Sent"
+    assert (cam_link.lat, cam_link.lon) == pytest.approx((camera.location.y, camera.location.x))
+    assert str(request.pk) in links[0].url
+
+
+def test_a_failing_listener_never_loses_the_file(police):
+    officer = investigator(police)
+    request = _request(officer)
+
+    def broken(item):
+        raise RuntimeError("listener bug")
+
+    evidence_services.register_item_received_listener(Source.FOOTAGE_REQUEST, broken)
+    try:
+        item = _owner_uploads(request, data=b"still kept")
+    finally:
+        evidence_services._RECEIVED_LISTENERS[Source.FOOTAGE_REQUEST].remove(broken)
+
+    assert item.size == len(b"still kept")
+    assert item.state == EvidenceItem.State.RECEIVED
