@@ -197,6 +197,9 @@ MEDIA_SCRATCH_DIR = BASE_DIR / env.str("MEDIA_SCRATCH_DIR", default=str(DATA_DIR
 EVIDENCE_VERIFY_EVERY_DAYS = env.int("EVIDENCE_VERIFY_EVERY_DAYS", default=7)
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# C2PA provenance: a PEM bundle of the signers' root certificates the agency trusts. Without
+# it a valid manifest still shows as valid (unaltered since signing), its signer as unchecked.
+C2PA_TRUST_ANCHORS = env.str("C2PA_TRUST_ANCHORS", default="")
 CELERY_BROKER_URL = REDIS_URL
 # Tests run their own worker on a queue of their own, so a developer's worker never eats their tasks.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="canvass")
