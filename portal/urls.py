@@ -50,6 +50,9 @@ urlpatterns = [
     path("staff/evidence/", include("evidence.urls")),
     path("api/evidence/", include("evidence.api_urls")),
     path("api/uploads/", include("evidence.tus_urls")),
+    path("tips/", include("submissions.urls")),
+    path("staff/tips/", include("submissions.staff_urls")),
+    path("api/tips/", include("submissions.api_urls")),
     path("api/", include("portal.api.urls")),
     path("admin/", admin.site.urls),
 ]

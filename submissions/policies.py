@@ -1,0 +1,38 @@
+"""Who may do what with tips."""
+
+from portal.policies import is_verified_staff
+from portal.roles import Cap, Role, grant, has_capability
+
+VIEW_TIPS = "submissions.view_tips"
+WORK_TIPS = "submissions.work_tips"
+
+for _role in (Role.INVESTIGATOR, Role.SUPERVISOR):
+    grant(_role, VIEW_TIPS, WORK_TIPS)
+grant(Role.DISPATCHER, VIEW_TIPS)
+
+REVIEWER_ROLES = (Role.INVESTIGATOR, Role.SUPERVISOR)
+
+
+def can_view_tips(user) -> bool:
+    return (
+        is_verified_staff(user)
+        and has_capability(user, Cap.POLICE_AREA)
+        and has_capability(user, VIEW_TIPS)
+    )
+
+
+def can_work_tips(user) -> bool:
+    """Triage, assign, prioritise, write notes and questions."""
+    return can_view_tips(user) and has_capability(user, WORK_TIPS)
+
+
+def sees_identifying_metadata(user, tip) -> bool:
+    """Whether `user` may see time and place stored in the tip's files (originals and full copies).
+
+    The assigned investigator always may; other colleagues only when the tipster chose to share.
+    """
+    if not can_view_tips(user) or user.agency_id != tip.agency_id:
+        return False
+    return tip.share_file_metadata or (
+        tip.assigned_to_id is not None and tip.assigned_to_id == user.pk
+    )
