@@ -10,6 +10,7 @@ import datetime as dt
 import zoneinfo
 
 from django.core.exceptions import ValidationError
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -278,7 +279,7 @@ class GeocodeView(PublicAPIView):
         )
 
 
-def tip_from_receipt_header(request) -> Tip | Response:
+def tip_from_receipt_header(request) -> Tip | HttpResponseBase:
     """The tip the request's receipt opens, or the refusal to send (generic; 429 when guessing)."""
     limited = refuse_if_limited(request, "wrong_receipt")
     if limited:
@@ -302,7 +303,7 @@ class MineView(PublicAPIView):
     @extend_schema(parameters=[_RECEIPT_PARAM], responses={200: MineSerializer})
     def get(self, request):
         tip = tip_from_receipt_header(request)
-        if isinstance(tip, Response):
+        if isinstance(tip, HttpResponseBase):
             return tip
         services.tip_record_return(tip=tip)
         tip.status = services.public_status(tip)
@@ -319,7 +320,7 @@ class MineMessagesView(PublicAPIView):
     )
     def post(self, request):
         tip = tip_from_receipt_header(request)
-        if isinstance(tip, Response):
+        if isinstance(tip, HttpResponseBase):
             return tip
         limited = rate_limited(request, "return_action")
         if limited:
@@ -340,7 +341,7 @@ class MineUploadsView(PublicAPIView):
     @extend_schema(parameters=[_RECEIPT_PARAM], request=None, responses={201: GrantOfferSerializer})
     def post(self, request):
         tip = tip_from_receipt_header(request)
-        if isinstance(tip, Response):
+        if isinstance(tip, HttpResponseBase):
             return tip
         limited = rate_limited(request, "return_action")
         if limited:

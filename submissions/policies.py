@@ -36,3 +36,16 @@ def sees_identifying_metadata(user, tip) -> bool:
     return tip.share_file_metadata or (
         tip.assigned_to_id is not None and tip.assigned_to_id == user.pk
     )
+
+
+def sees_tip_item_identifying_metadata(user, item) -> bool:
+    """The evidence store's metadata policy for items sent with a tip (registered in apps.py)."""
+    from submissions.models import Tip
+
+    tip = (
+        Tip.objects.filter(agency_id=item.agency_id, reference=item.source_ref)
+        .only("agency_id", "share_file_metadata", "assigned_to_id")
+        .first()
+    )
+    # An item claiming to come from a tip that does not exist is treated as not shared.
+    return tip is not None and sees_identifying_metadata(user, tip)

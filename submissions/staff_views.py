@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from evidence.selectors import item_facts_for
 from portal.decorators import requires
 from submissions import policies, selectors, services
 from submissions.forms import (
@@ -63,7 +64,10 @@ def tip_detail(request, reference):
     can_work = policies.can_work_tips(request.user)
     context = {
         "tip": tip,
-        "items": selectors.tip_items_for(actor=request.user, tip=tip),
+        "items": [
+            (item, item_facts_for(actor=request.user, item=item))
+            for item in selectors.tip_items_for(actor=request.user, tip=tip)
+        ],
         "sees_metadata": policies.sees_identifying_metadata(request.user, tip),
         "conversation": tip.messages.select_related("author"),
         "notes": tip.notes.select_related("author"),

@@ -34,10 +34,10 @@ def solved(client: Client) -> str:
     return altcha.Payload(challenge, solution).to_base64()
 
 
-def tip_body(agency, **overrides) -> dict:
-    category = TipCategory.objects.filter(agency=agency).first()
+def tip_body(target, **overrides) -> dict:
+    category = TipCategory.objects.filter(agency=target).first()
     body = {
-        "agency": agency.slug,
+        "agency": target.slug,
         "category": category.slug,
         "description": "A grey van parked by the school every night.",
         "occurred_at": "2025-01-15T21:30",
@@ -50,7 +50,34 @@ def tip_body(agency, **overrides) -> dict:
     return body | overrides
 
 
-def send_tip(client: Client, agency, **overrides):
-    body = tip_body(agency, **overrides)
+def send_tip(client: Client, target, **overrides):
+    body = tip_body(target, **overrides)
     body.setdefault("altcha", solved(client))
     return client.post("/api/tips/", json.dumps(body), content_type="application/json")
+
+
+def tables_containing(needle: str) -> list[str]:
+    """Every `table.column` (text, varchar, json, jsonb or inet) whose value contains `needle`.
+
+    Found by introspecting the database itself, so tables added later are searched too.
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT table_name, column_name FROM information_schema.columns
+            WHERE table_schema = 'public'
+              AND data_type IN ('text', 'character varying', 'json', 'jsonb', 'inet', 'character')
+            """
+        )
+        columns = cursor.fetchall()
+        hits = []
+        for table, column in columns:
+            cursor.execute(
+                f'SELECT count(*) FROM "{table}" WHERE "{column}"::text ILIKE %s',  # noqa: S608 - names from the catalogue
+                [f"%{needle}%"],
+            )
+            if cursor.fetchone()[0]:
+                hits.append(f"{table}.{column}")
+    return hits
