@@ -1,6 +1,6 @@
 """Public tip pages under /tips/."""
 
-from django.urls import path
+from django.urls import include, path
 
 from submissions import views
 
@@ -8,6 +8,7 @@ app_name = "submissions"
 
 urlpatterns = [
     path("", views.landing, name="landing"),
+    path("", include("submissions.pwa_urls")),  # manifest, service worker, icons (PWA)
     # Before the agency page, so "return" is never read as an agency's slug.
     path("return/", views.return_start, name="return_start"),
     path("return/tip/", views.return_tip, name="return_tip"),
