@@ -22,7 +22,6 @@ from submissions.middleware import _public_request
 from tests.submissions.helpers import (
     TIPSTER_UA,
     send_tip,
-    solved,
     tables_containing,
     tipster_client,
 )
@@ -113,7 +112,9 @@ def test_the_log_filter_removes_addresses_and_the_request_in_a_tip_request():
 
 
 def _procfile_web_argv(port: int) -> list[str]:
-    line = next(l for l in (ROOT / "Procfile").read_text().splitlines() if l.startswith("web:"))
+    line = next(
+        row for row in (ROOT / "Procfile").read_text().splitlines() if row.startswith("web:")
+    )
     argv = shlex.split(line.removeprefix("web:").strip())
     argv[0] = str(Path(sys.executable).with_name("gunicorn"))
     argv[argv.index("--bind") + 1] = f"127.0.0.1:{port}"
