@@ -154,7 +154,9 @@ def tip_form(request, slug):
                     )
             status = 400
         else:
-            form = TipForm(agency=agency, initial={"occurred_at": _agency_now(agency)})
+            # As text: base.html renders in UTC, and this is the agency's wall-clock time.
+            now = _agency_now(agency).strftime("%Y-%m-%dT%H:%M")
+            form = TipForm(agency=agency, initial={"occurred_at": now})
             status = 200
     context = {
         "agency": agency,

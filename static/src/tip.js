@@ -172,24 +172,37 @@ function startMap(form) {
 
 // --- the tip form -------------------------------------------------------------------------
 
-function solvedPayload(form) {
+// The ALTCHA widget solves its proof-of-work in a Web Worker (from focus on the form, or now).
+function proofOfWork(form) {
   const widget = form.querySelector("altcha-widget");
-  const input = () => form.querySelector("input[name=altcha]");
-  if (input()?.value) return Promise.resolve(input().value);
-  return new Promise((resolve, reject) => {
-    const onState = (event) => {
-      const state = event.detail?.state;
-      if (state === "verified") {
-        widget.removeEventListener("statechange", onState);
-        resolve(event.detail.payload || input()?.value);
-      } else if (state === "error" || state === "expired") {
-        widget.removeEventListener("statechange", onState);
-        reject(new Error(event.detail?.error || state));
-      }
-    };
-    widget.addEventListener("statechange", onState);
-    if (widget.getState && widget.getState() !== "verifying") widget.verify();
+  let payload = null;
+  widget.addEventListener("statechange", (event) => {
+    payload = event.detail?.state === "verified" ? event.detail.payload : null;
   });
+  return {
+    solved() {
+      if (payload) return Promise.resolve(payload);
+      return new Promise((resolve, reject) => {
+        const onState = (event) => {
+          const state = event.detail?.state;
+          if (state === "verified") {
+            widget.removeEventListener("statechange", onState);
+            resolve(event.detail.payload);
+          } else if (state === "error" || state === "expired") {
+            widget.removeEventListener("statechange", onState);
+            reject(new Error(event.detail?.error || state));
+          }
+        };
+        widget.addEventListener("statechange", onState);
+        if (widget.getState?.() !== "verifying") widget.verify();
+      });
+    },
+    // A solution is spent by the server whether the tip is accepted or not.
+    spend() {
+      payload = null;
+      widget.reset?.();
+    },
+  };
 }
 
 function tipBody(form, altcha) {
@@ -220,13 +233,15 @@ function startTipForm(form) {
   );
   const error = form.querySelector("[data-role=error]");
   const submit = form.querySelector("[data-role=submit]");
+  const pow = proofOfWork(form);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.hidden = true;
     submit.disabled = true;
     submit.textContent = T.checking;
     try {
-      const altcha = await solvedPayload(form);
+      const altcha = await pow.solved();
+      pow.spend();
       submit.textContent = T.sending;
       const response = await fetch(form.dataset.api, {
         method: "POST",
@@ -242,7 +257,6 @@ function startTipForm(form) {
       error.hidden = false;
       submit.disabled = false;
       submit.textContent = submit.dataset.label;
-      form.querySelector("altcha-widget")?.reset?.();
       error.scrollIntoView({ block: "center" });
     }
   });
