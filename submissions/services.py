@@ -199,6 +199,9 @@ def tip_create(
                     receipt_style=tip_settings.receipt_style,
                     received_at=timezone.now(),
                 )
+                # The grant (and its audit row) first: audit rows take the audit chain's lock
+                # until commit, so they come last and the lock is held as briefly as can be.
+                offer = _grant_for(tip, tip_settings)
                 audit_record(
                     action=actions.TIP_RECEIVED.name,
                     actor_label=tipster_label(tip),
@@ -211,7 +214,6 @@ def tip_create(
                         "share_file_metadata": share_file_metadata,
                     },
                 )
-                offer = _grant_for(tip, tip_settings)
                 from submissions.tasks import notify_new_tip
 
                 notify_new_tip.delay_on_commit(str(tip.pk))

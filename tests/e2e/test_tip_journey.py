@@ -82,7 +82,7 @@ def test_a_resident_sends_a_tip_with_a_video_comes_back_and_the_investigator_pla
     base = live_server.url
     ARTIFACTS.mkdir(exist_ok=True)
 
-    context = _tipster_context(_browser := browser)
+    context = _tipster_context(browser)
     phone = context.new_page()
     phone.set_default_timeout(20_000)
     trouble = _watch(phone, base)
