@@ -4,7 +4,7 @@
 import { build } from "esbuild";
 import { readFile, rm } from "node:fs/promises";
 
-const ENTRIES = ["static/src/upload.js", "static/src/player.js", "static/src/tip.js"];
+const ENTRIES = ["static/src/upload.js", "static/src/player.js", "static/src/tip.js", "static/src/tip-offline.js"];
 const OUT_DIR = "static/dist";
 // URLs a bundle may contain without fetching them: XML namespaces and scheme identifiers
 // (w3.org, aomedia.org), and links the libraries only print in messages or show as links

@@ -7,6 +7,7 @@ scope covers every tip page, and so the manifest and the words follow the chosen
 
 import functools
 import io
+import json
 
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -91,14 +92,16 @@ def icon(request, size: int):
 @require_GET
 def service_worker(request):
     """The worker script: keeps the tip page shell and its static files for offline use."""
-    context = {
-        "cache_name": CACHE_NAME,
-        "scope": _scope(),
-        "return_prefix": reverse("submissions:return_start"),
-        "strings_url": reverse("submissions:pwa_offline_strings"),
-        "static_prefix": static(""),
-        "shell_files": [static(name) for name in SHELL_FILES],
+    config = {
+        "CACHE": CACHE_NAME,
+        "SCOPE": _scope(),
+        "RETURN_PREFIX": reverse("submissions:return_start"),
+        "STRINGS_URL": reverse("submissions:pwa_offline_strings"),
+        "STATIC_PREFIX": static(""),
+        "SHELL": [static(name) for name in SHELL_FILES],
     }
+    # Our own URLs, as JSON: a JS object literal (this is a script, never HTML).
+    context = {"config_json": json.dumps(config)}
     response = render(request, "submissions/sw.js", context, content_type="text/javascript")
     response["Service-Worker-Allowed"] = _scope()
     # Browsers check for a new worker on each visit; never let a cache hold an old one.

@@ -2,12 +2,7 @@
 // Keeps the tip form pages and their static files so a tip page opens with no signal; the tips
 // themselves wait in IndexedDB (static/src/tip-offline.js), never here. Return pages (a tip's
 // status and messages) and the API are never kept.
-const CACHE = "{{ cache_name|escapejs }}";
-const SCOPE = "{{ scope|escapejs }}";
-const RETURN_PREFIX = "{{ return_prefix|escapejs }}";
-const STRINGS_URL = "{{ strings_url|escapejs }}";
-const STATIC_PREFIX = "{{ static_prefix|escapejs }}";
-const SHELL = [{% for url in shell_files %}"{{ url|escapejs }}"{% if not forloop.last %}, {% endif %}{% endfor %}];
+const { CACHE, SCOPE, RETURN_PREFIX, STRINGS_URL, STATIC_PREFIX, SHELL } = {{ config_json|safe }};
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
