@@ -3,13 +3,14 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from evidence import selectors, services
 from evidence.forms import ItemFilterForm
 from evidence.models import Derivative, EvidenceItem
-from evidence.policies import can_view_evidence
+from evidence.policies import can_see_identifying_metadata, can_view_evidence
 from evidence.selectors import ItemFilters
 from portal.api.permissions import IsVerifiedUser
 from portal.api.views import AuditEventSerializer
@@ -38,7 +39,20 @@ class DerivativeSerializer(serializers.ModelSerializer):
 
 
 class ItemSerializer(serializers.ModelSerializer):
+    """An item as the viewer in `context["request"]` may see it (identifying metadata aside)."""
+
     location = serializers.SerializerMethodField()
+    identifying_metadata_hidden = serializers.SerializerMethodField()
+
+    _WITHHELD = (
+        "capture_time",
+        "capture_time_source",
+        "capture_time_confidence",
+        "location_source",
+        "metadata",
+        "original_filename",
+        "provenance_details",
+    )
 
     class Meta:
         model = EvidenceItem
@@ -59,14 +73,38 @@ class ItemSerializer(serializers.ModelSerializer):
             "location",
             "location_source",
             "metadata",
+            "provenance_status",
+            "provenance_details",
+            "identifying_metadata_hidden",
             "uploaded_by_label",
             "received_at",
             "processed_at",
             "last_verified_at",
         ]
 
+    def _facts(self, item) -> selectors.ItemFacts:
+        cache = self.context.setdefault("facts", {})
+        if item.pk not in cache:
+            cache[item.pk] = selectors.item_facts_for(actor=self.context["request"].user, item=item)
+        return cache[item.pk]
+
     def get_location(self, item) -> dict | None:
-        return {"lat": item.location.y, "lon": item.location.x} if item.location else None
+        location = self._facts(item).location
+        return {"lat": location.y, "lon": location.x} if location else None
+
+    def get_identifying_metadata_hidden(self, item) -> bool:
+        return self._facts(item).identifying_hidden
+
+    def to_representation(self, item):
+        data = super().to_representation(item)
+        facts = self._facts(item)
+        if facts.identifying_hidden:
+            for name in self._WITHHELD:
+                value = getattr(facts, name)
+                if name == "capture_time" and value is not None:
+                    value = self.fields[name].to_representation(value)
+                data[name] = value
+        return data
 
 
 class ItemDetailSerializer(ItemSerializer):
@@ -108,7 +146,7 @@ class ItemDetail(APIView):
     def get(self, request, item_id):
         item = selectors.item_get_for(actor=request.user, id=item_id)
         services.item_record_view(actor=request.user, item=item, via="api")
-        return Response(ItemDetailSerializer(item).data)
+        return Response(ItemDetailSerializer(item, context={"request": request}).data)
 
 
 class ItemCustody(generics.ListAPIView):
@@ -118,9 +156,17 @@ class ItemCustody(generics.ListAPIView):
     serializer_class = AuditEventSerializer
 
     def get_queryset(self):
-        item = selectors.item_get_for(actor=self.request.user, id=self.kwargs["item_id"])
-        services.item_record_view(actor=self.request.user, item=item, via="custody")
-        return selectors.custody_of(item=item)
+        self.item = selectors.item_get_for(actor=self.request.user, id=self.kwargs["item_id"])
+        services.item_record_view(actor=self.request.user, item=self.item, via="custody")
+        return selectors.custody_of(item=self.item)
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        for event in response.data["results"]:
+            event["details"] = selectors.custody_details_for(
+                actor=request.user, item=self.item, details=event["details"]
+            )
+        return response
 
 
 class DownloadRequestSerializer(serializers.Serializer):
@@ -146,6 +192,10 @@ class DownloadUrl(APIView):
         derivative = None
         if name := body.validated_data.get("derivative"):
             derivative = get_object_or_404(item.derivatives, name=name)
+        elif not can_see_identifying_metadata(request.user, item):
+            raise PermissionDenied(
+                "The original keeps its metadata; ask for a derivative (name it in `derivative`)."
+            )
         url, seconds = services.download_url_issue(
             actor=request.user, item=item, derivative=derivative
         )

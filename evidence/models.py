@@ -31,6 +31,15 @@ class ValueSource(models.TextChoices):
     TIME_RECEIVED = "time_received", "Time received"
 
 
+class ProvenanceStatus(models.TextChoices):
+    """What the file's C2PA manifest says; "valid" means unaltered since signing, not trusted."""
+
+    VALID = "valid", "Valid"
+    INVALID = "invalid", "Invalid"
+    NONE = "none", "None"
+    UNCHECKED = "unchecked", "Unchecked"
+
+
 class Confidence(models.TextChoices):
     HIGH = "high", "High"
     MEDIUM = "medium", "Medium"
@@ -138,6 +147,11 @@ class EvidenceItem(models.Model):
     location = gis_models.PointField(geography=True, srid=4326, null=True, blank=True)
     location_source = models.CharField(max_length=20, choices=ValueSource.choices, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    provenance_status = models.CharField(
+        max_length=10, choices=ProvenanceStatus.choices, default=ProvenanceStatus.UNCHECKED
+    )
+    # Signer, claim generator, trust, validation errors or why no check ran (evidence/provenance.py).
+    provenance_details = models.JSONField(default=dict, blank=True)
     uploaded_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from evidence import audit_actions as actions
-from evidence import media
+from evidence import media, provenance
 from evidence.models import Confidence, Derivative, EvidenceItem, MediaKind, ValueSource
 from evidence.uploads import staged_path
 from portal import storage
@@ -148,6 +148,8 @@ def _finish_without_derivatives(item: EvidenceItem, state: str, reason: str, fac
             media_type=facts.get("media_type", ""),
             media_kind=facts.get("kind", MediaKind.OTHER),
             metadata=facts.get("metadata", {}),
+            provenance_status=facts["provenance_status"],
+            provenance_details=facts["provenance_details"],
             # Undecodable files still get a time and place: the uploader's claim or receipt.
             **_when_and_where(item, None, False, None),
         )
@@ -157,7 +159,11 @@ def _finish_without_derivatives(item: EvidenceItem, state: str, reason: str, fac
                 actor_label="system (media pipeline)",
                 target=item,
                 agency=item.agency,
-                details={"reason": reason, "media_type": facts.get("media_type", "")},
+                details={
+                    "reason": reason,
+                    "media_type": facts.get("media_type", ""),
+                    "provenance": facts["provenance_status"],
+                },
             )
     return state
 
@@ -332,6 +338,7 @@ def _record_ready(item: EvidenceItem, rows: list[Derivative], facts: dict) -> st
                 ],
                 "hls_segments": sum(r.kind == Derivative.Kind.HLS_SEGMENT for r in rows),
                 "tool_versions": rows[0].tool_versions if rows else {},
+                "provenance": facts["provenance_status"],
             },
         )
     return State.READY
@@ -351,7 +358,14 @@ def _limits_reason(probe: media.Probe) -> str | None:
 
 def _process_media(item: EvidenceItem, original: Path, work: Path) -> str:
     detected = media.detect(original)
-    facts = {"media_type": detected.media_type, "kind": detected.kind}
+    # Every original is checked, whatever becomes of it below: a rejected file is evidence too.
+    checked = provenance.check(original, detected.media_type)
+    facts = {
+        "media_type": detected.media_type,
+        "kind": detected.kind,
+        "provenance_status": checked.status,
+        "provenance_details": checked.details,
+    }
     if detected.kind == MediaKind.OTHER or not _allowed(item, detected.media_type):
         reason = f"The content is {detected.media_type}, which this upload does not accept."
         return _finish_without_derivatives(item, State.REJECTED, reason, facts)
@@ -395,6 +409,8 @@ def _process_media(item: EvidenceItem, original: Path, work: Path) -> str:
         "media_type": detected.media_type,
         "media_kind": detected.kind,
         "metadata": metadata,
+        "provenance_status": checked.status,
+        "provenance_details": checked.details,
         **when_where,
     }
     return _record_ready(item, rows, facts)

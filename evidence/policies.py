@@ -1,5 +1,7 @@
 """Who may do what with evidence."""
 
+from collections.abc import Callable
+
 from portal.policies import is_verified_staff
 from portal.roles import AgencyKind, Cap, Role, grant, has_capability
 
@@ -99,3 +101,24 @@ def can_download_share(user, share) -> bool:
 def can_reshare(user, share) -> bool:
     """Resharing hands out downloads: only where the share allows both."""
     return can_download_share(user, share) and share.reshare_allowed
+
+
+# source -> fn(user, item) -> bool. Apps that bring evidence in decide, per item, who may see
+# what the file itself says about where, when and on what device it was made (e.g. a tipster
+# who chose not to share it). Evidence depends on no app, so they register here.
+_METADATA_POLICIES: dict[str, Callable] = {}
+
+
+def register_metadata_policy(source: str, fn: Callable) -> Callable:
+    """Let `fn(user, item) -> bool` decide who sees identifying metadata of `source` items."""
+    _METADATA_POLICIES[source] = fn
+    return fn
+
+
+def can_see_identifying_metadata(user, item) -> bool:
+    """Whether `user` may see the file-derived time, place, device details and the original.
+
+    Without a policy for the item's source, anyone who may view the item may.
+    """
+    policy = _METADATA_POLICIES.get(item.source)
+    return True if policy is None else bool(policy(user, item))

@@ -16,10 +16,12 @@ from evidence.models import (
     RetentionCategory,
     Share,
     ShareLink,
+    ValueSource,
 )
 from evidence.policies import (
     can_edit_case,
     can_see_all_cases,
+    can_see_identifying_metadata,
     can_upload_evidence,
     can_view_evidence,
     can_view_shared,
@@ -242,3 +244,84 @@ def deletion_request_get_for(*, actor, id) -> DeletionRequest:
         return deletion_requests_for(actor=actor).get(pk=id)
     except (DeletionRequest.DoesNotExist, ValueError, ValidationError, PermissionDenied) as exc:
         raise Http404("No such deletion request.") from exc
+
+
+# What a file says about itself that may point at the person who made it: read from the file,
+# not claimed by the uploader or stamped by us on arrival.
+_FILE_DERIVED = (ValueSource.DEVICE_METADATA, ValueSource.FILE_METADATA)
+# Technical facts that identify nobody; everything else in `metadata` (make, model, ...) may.
+_PLAIN_METADATA = (
+    "format", "duration", "width", "height", "rotation", "video_codec", "audio_codec", "streams",
+)  # fmt: skip
+# Custody details that repeat the file's name, time or place.
+_IDENTIFYING_DETAILS = ("client_filename", "name", "old", "new", "old_source")
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    """The item's facts as this viewer may see them (see policies.can_see_identifying_metadata)."""
+
+    identifying_hidden: bool
+    capture_time: dt.datetime | None
+    capture_time_source: str
+    capture_time_confidence: str
+    location: object
+    location_source: str
+    metadata: dict
+    original_filename: str
+    provenance_details: dict
+    original_downloadable: bool
+
+    def get_capture_time_source_display(self) -> str:
+        return ValueSource(self.capture_time_source).label if self.capture_time_source else ""
+
+    def get_location_source_display(self) -> str:
+        return ValueSource(self.location_source).label if self.location_source else ""
+
+
+def item_facts_for(*, actor, item: EvidenceItem) -> ItemFacts:
+    """What `actor` may see of the item: all of it, or only what identifies no one.
+
+    When the metadata is not theirs to see, file-derived capture time and place, device
+    details, the uploader's file name, the C2PA signer and the original itself are withheld;
+    the derivatives, which never carry file metadata, stay viewable.
+    """
+    if can_see_identifying_metadata(actor, item):
+        return ItemFacts(
+            identifying_hidden=False,
+            capture_time=item.capture_time,
+            capture_time_source=item.capture_time_source,
+            capture_time_confidence=item.capture_time_confidence,
+            location=item.location,
+            location_source=item.location_source,
+            metadata=item.metadata,
+            original_filename=item.original_filename,
+            provenance_details=item.provenance_details,
+            original_downloadable=True,
+        )
+    time_hidden = item.capture_time_source in _FILE_DERIVED
+    place_hidden = item.location_source in _FILE_DERIVED
+    provenance = {
+        k: v
+        for k, v in item.provenance_details.items()
+        if k not in ("signer", "claim_generator", "title")
+    }
+    return ItemFacts(
+        identifying_hidden=True,
+        capture_time=None if time_hidden else item.capture_time,
+        capture_time_source="" if time_hidden else item.capture_time_source,
+        capture_time_confidence="" if time_hidden else item.capture_time_confidence,
+        location=None if place_hidden else item.location,
+        location_source="" if place_hidden else item.location_source,
+        metadata={k: v for k, v in item.metadata.items() if k in _PLAIN_METADATA},
+        original_filename="",
+        provenance_details=provenance,
+        original_downloadable=False,
+    )
+
+
+def custody_details_for(*, actor, item: EvidenceItem, details: dict) -> dict:
+    """A custody event's details, without the file's name, time or place for those not to see them."""
+    if can_see_identifying_metadata(actor, item):
+        return details
+    return {k: v for k, v in details.items() if k not in _IDENTIFYING_DETAILS}

@@ -4,7 +4,7 @@ downloads."""
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -32,6 +32,8 @@ def item_list(request):
     )
     items = selectors.items_for(actor=request.user, filters=filters)
     page = Paginator(items, 25).get_page(request.GET.get("page"))
+    for item in page:
+        item.facts = selectors.item_facts_for(actor=request.user, item=item)
     services.items_record_list(
         actor=request.user, filters=filters.__dict__, count=page.paginator.count
     )
@@ -55,6 +57,7 @@ def item_detail(request, item_id):
     derivatives = {d.kind: d for d in item.derivatives.exclude(kind=Derivative.Kind.HLS_SEGMENT)}
     context = {
         "item": item,
+        "facts": selectors.item_facts_for(actor=request.user, item=item),
         "derivatives": derivatives,
         "downloadable": [d for k, d in derivatives.items() if k != Derivative.Kind.HLS_PLAYLIST],
         "custody": selectors.custody_of(item=item),
@@ -101,9 +104,14 @@ def item_metadata(request, item_id):
 def custody_report(request, item_id):
     item = selectors.item_get_for(actor=request.user, id=item_id)
     services.item_record_view(actor=request.user, item=item, via="custody")
+    custody = list(selectors.custody_of(item=item))
+    for event in custody:
+        event.details = selectors.custody_details_for(
+            actor=request.user, item=item, details=event.details
+        )
     context = {
         "item": item,
-        "custody": selectors.custody_of(item=item),
+        "custody": custody,
         "derivatives": item.derivatives.all(),
     }
     return render(request, "evidence/custody_report.html", context)
@@ -119,6 +127,8 @@ def download(request, item_id):
     derivative = None
     if name := request.POST.get("derivative"):
         derivative = selectors.derivative_get_for(actor=request.user, item_id=item.pk, name=name)
+    elif not policies.can_see_identifying_metadata(request.user, item):
+        raise PermissionDenied("The original keeps its metadata; you may download the copies.")
     url, _ = services.download_url_issue(actor=request.user, item=item, derivative=derivative)
     return redirect(url)
 

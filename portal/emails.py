@@ -97,3 +97,23 @@ def send_footage_reminder(*, to: str, path: str, context: dict) -> None:
         template="registry/requests/email_reminder.txt",
         context=context | {"link": _absolute(path)},
     )
+
+
+def send_new_tip(*, user, reference: str) -> None:
+    """A new tip waits in the inbox: a link only, never what the tip says."""
+    _send(
+        to=user.email,
+        subject="Canvass: a new tip was received",
+        template="submissions/email/new_tip.txt",
+        context={"user": user, "link": _absolute(f"/staff/tips/{reference}/")},
+    )
+
+
+def send_tip_question(*, to: str, agency_name: str) -> None:
+    """A tipster who left an email address hears that investigators wrote; the words stay online."""
+    _send(
+        to=to,
+        subject=f"{agency_name}: a question about your tip",
+        template="submissions/email/tip_question.txt",
+        context={"agency_name": agency_name, "link": _absolute("/tips/return/")},
+    )

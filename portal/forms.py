@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth.password_validation import validate_password
+from django.utils.translation import gettext_lazy as _
 
 from portal.audit import registered_actions
 from portal.roles import Role
@@ -7,10 +8,12 @@ from portal.roles import Role
 
 class LoginForm(forms.Form):
     email = forms.EmailField(
+        label=_("Email"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
     password = forms.CharField(
+        label=_("Password"),
         max_length=4096,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
@@ -20,7 +23,7 @@ class LoginForm(forms.Form):
 class CodeForm(forms.Form):
     code = forms.CharField(
         max_length=12,
-        label="6-digit code from your authenticator app",
+        label=_("6-digit code from your authenticator app"),
         widget=forms.TextInput(
             attrs={
                 "inputmode": "numeric",
@@ -33,14 +36,19 @@ class CodeForm(forms.Form):
 
 
 class SignupForm(forms.Form):
-    full_name = forms.CharField(max_length=200)
-    email = forms.EmailField(max_length=254)
+    full_name = forms.CharField(label=_("Full name"), max_length=200)
+    email = forms.EmailField(label=_("Email"), max_length=254)
     role = forms.ChoiceField(
-        choices=[(Role.RESIDENT, "I am a resident"), (Role.BUSINESS, "I represent a business")],
+        label=_("Role"),
+        choices=[
+            (Role.RESIDENT, _("I am a resident")),
+            (Role.BUSINESS, _("I represent a business")),
+        ],
         widget=forms.RadioSelect,
         initial=Role.RESIDENT,
     )
     password = forms.CharField(
+        label=_("Password"),
         max_length=4096,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),

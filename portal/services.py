@@ -10,6 +10,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -39,7 +41,7 @@ class PasswordCheck:
         return self.user is not None and not self.error
 
 
-GENERIC_LOGIN_ERROR = (
+GENERIC_LOGIN_ERROR = gettext_lazy(
     "That email and password do not match an account, or the account is locked after repeated "
     "failures. Staff: ask your agency admin to unlock it. Residents: reset your password by email."
 )
@@ -72,17 +74,19 @@ def login_check_password(*, email: str, password: str) -> PasswordCheck:
         return PasswordCheck(None, GENERIC_LOGIN_ERROR)
     if not user.is_active:
         _audit_refused(user, "account disabled")
-        return PasswordCheck(None, "This account is disabled. Ask your agency admin.")
+        return PasswordCheck(None, _("This account is disabled. Ask your agency admin."))
     if user.role in PUBLIC_ROLES and user.email_verified_at is None:
         _audit_refused(user, "email not verified")
-        return PasswordCheck(None, "Confirm your email address first: follow the link we sent you.")
+        return PasswordCheck(
+            None, _("Confirm your email address first: follow the link we sent you.")
+        )
     return PasswordCheck(user)
 
 
 def unlock_advice(user: User) -> str:
     if user.is_staff_member:
-        return "Ask your agency admin to unlock it."
-    return "Reset your password by email to unlock it."
+        return _("Ask your agency admin to unlock it.")
+    return _("Reset your password by email to unlock it.")
 
 
 def _audit_refused(user: User, why: str) -> None:
@@ -319,7 +323,7 @@ def staff_user_create(
     ):
         raise PermissionDenied
     if User.objects.filter(email__iexact=email).exists():
-        raise ValidationError("An account with this email already exists.")
+        raise ValidationError(_("An account with this email already exists."))
     user = User.objects.create_user(
         email,
         None,
@@ -392,9 +396,9 @@ def user_set_active(*, actor: User, user: User, active: bool) -> None:
 def public_user_signup(*, email: str, password: str, full_name: str, role: str) -> User:
     """A resident or business signs up; the account opens once the email is confirmed."""
     if role not in PUBLIC_ROLES:
-        raise ValidationError("Choose resident or business.")
+        raise ValidationError(_("Choose resident or business."))
     if User.objects.filter(email__iexact=email).exists():
-        raise ValidationError("An account with this email already exists.")
+        raise ValidationError(_("An account with this email already exists."))
     user = User.objects.create_user(email, password, full_name=full_name, role=role)
     audit_record(
         action=actions.ACCOUNT_CREATED.name,

@@ -47,10 +47,13 @@ INSTALLED_APPS = [
     "portal",
     "evidence",
     "registry",
+    "submissions",
     "leaflet",
 ]
 
 MIDDLEWARE = [
+    # First: on public tip paths, the client's address and headers are gone before anything runs.
+    "submissions.middleware.TipsterAnonymityMiddleware",
     "portal.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -82,6 +85,7 @@ TEMPLATES = [
                 "portal.context_processors.navigation",
                 "evidence.context_processors.navigation",
                 "registry.context_processors.navigation",
+                "submissions.context_processors.navigation",
             ],
         },
     },
@@ -196,6 +200,9 @@ MEDIA_MAX_STREAMS = env.int("MEDIA_MAX_STREAMS", default=16)
 MEDIA_TOOL_TIMEOUT_SECONDS = env.int("MEDIA_TOOL_TIMEOUT_SECONDS", default=3 * 3600)
 MEDIA_TOOL_MEMORY_BYTES = env.int("MEDIA_TOOL_MEMORY_BYTES", default=4 * 1024**3)
 MEDIA_SCRATCH_DIR = BASE_DIR / env.str("MEDIA_SCRATCH_DIR", default=str(DATA_DIR / "scratch"))
+# C2PA provenance: a PEM bundle of the signers' root certificates the agency trusts. Without
+# it a valid manifest still shows as valid (unaltered since signing), its signer as unchecked.
+C2PA_TRUST_ANCHORS = env.str("C2PA_TRUST_ANCHORS", default="")
 EVIDENCE_VERIFY_EVERY_DAYS = env.int("EVIDENCE_VERIFY_EVERY_DAYS", default=7)
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -300,9 +307,30 @@ LOGGING = {
             "format": "%(asctime)sZ %(levelname)s %(name)s %(message)s",
         },
     },
+    "filters": {
+        # Nothing about a tipster's request (address, headers) reaches a log line.
+        "tipster_privacy": {"()": "submissions.log.TipsterPrivacyFilter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["tipster_privacy"],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+# Anonymous tips (submissions/): proof-of-work, rate limits per hashed address, receipts.
+TIPS_POW_ALGORITHM = env.str("TIPS_POW_ALGORITHM", default="PBKDF2/SHA-256")
+TIPS_POW_COST = env.int("TIPS_POW_COST", default=5000)
+TIPS_POW_KEY_PREFIX = env.str("TIPS_POW_KEY_PREFIX", default="00")
+TIPS_POW_TTL_SECONDS = env.int("TIPS_POW_TTL_SECONDS", default=30 * 60)
+TIPS_RATE_CREATE_PER_HOUR = env.int("TIPS_RATE_CREATE_PER_HOUR", default=10)
+TIPS_RATE_NOJS_PER_HOUR = env.int("TIPS_RATE_NOJS_PER_HOUR", default=3)
+TIPS_RATE_WRONG_RECEIPTS_PER_HOUR = env.int("TIPS_RATE_WRONG_RECEIPTS_PER_HOUR", default=20)
+TIPS_RATE_RETURN_ACTIONS_PER_HOUR = env.int("TIPS_RATE_RETURN_ACTIONS_PER_HOUR", default=60)
+TIPS_RATE_CHALLENGES_PER_HOUR = env.int("TIPS_RATE_CHALLENGES_PER_HOUR", default=120)
+TIPS_RATE_GEOCODE_PER_HOUR = env.int("TIPS_RATE_GEOCODE_PER_HOUR", default=60)
+TIPS_RETURN_SESSION_SECONDS = env.int("TIPS_RETURN_SESSION_SECONDS", default=30 * 60)
+
 OTP_TOTP_THROTTLE_FACTOR = 0  # our own lockout counts wrong codes; a delay on top would hide it

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
+from django.views.decorators.csrf import csrf_exempt
+from django.views.i18n import set_language
 
 from portal import views
 
@@ -59,8 +61,15 @@ urlpatterns = [
     path("api/registry/", include("registry.api_urls")),
     path("api/registry/", include("registry.requests_api_urls")),
     path("footage/", include("registry.owner_urls")),
+    path("tips/", include("submissions.urls")),
+    path("staff/tips/", include("submissions.staff_urls")),
+    path("api/tips/", include("submissions.api_urls")),
     path("api/", include("portal.api.urls")),
     path("admin/", admin.site.urls),
+    # The language switcher in base.html posts to Django's set_language. Without a CSRF token:
+    # the public tip pages set no cookie at all until someone picks a language, and a forged
+    # switch can only change the language a page is shown in (`next` is checked as usual).
+    path("i18n/setlang/", csrf_exempt(set_language), name="set_language"),
 ]
 
 handler403 = "portal.views.error_403"

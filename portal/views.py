@@ -16,6 +16,7 @@ from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from PIL import Image, ImageDraw
 from redis import Redis
@@ -86,10 +87,11 @@ def _second_step_refusal(request, user):
     if user is not None and User.objects.get(pk=user.pk).is_locked:
         messages.error(
             request,
-            "This account is now locked after repeated failures. " + services.unlock_advice(user),
+            _("This account is now locked after repeated failures. %(advice)s")
+            % {"advice": services.unlock_advice(user)},
         )
     else:
-        messages.error(request, "Your sign-in timed out. Start again.")
+        messages.error(request, _("Your sign-in timed out. Start again."))
     return redirect("portal:login")
 
 
@@ -115,7 +117,7 @@ def login_verify(request):
         if user.is_locked:
             return _second_step_refusal(request, user)
         form.add_error(
-            "code", "That code is not right. Check your phone's clock and try the newest code."
+            "code", _("That code is not right. Check your phone's clock and try the newest code.")
         )
     return render(request, "portal/login_verify.html", {"form": form})
 
@@ -136,7 +138,10 @@ def _enrol(request, user, template: str, on_success):
             return on_success(device)
         form.add_error(
             "code",
-            "That code is not right. Scan the code again or type the key, then try the newest code.",
+            _(
+                "That code is not right. Scan the code again or type the key, then try the newest "
+                "code."
+            ),
         )
     context = {
         "form": form,
@@ -173,7 +178,7 @@ def login_enrol(request):
 @require_POST
 def logout_view(request):
     services.logout_user(request=request)
-    messages.info(request, "You are signed out.")
+    messages.info(request, _("You are signed out."))
     return redirect("portal:login")
 
 
@@ -220,7 +225,9 @@ def account_mfa(request):
         from django_otp import login as otp_login
 
         otp_login(request, device)
-        messages.success(request, "Your authenticator app is set up. Sign-ins will ask for a code.")
+        messages.success(
+            request, _("Your authenticator app is set up. Sign-ins will ask for a code.")
+        )
         return redirect("portal:account")
 
     return _enrol(request, request.user, "portal/account_mfa.html", done)

@@ -10,7 +10,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # --- OS packages ------------------------------------------------------------------------
-PKGS=(postgresql-common gdal-bin ffmpeg redis-server python3-venv curl)
+PKGS=(postgresql-common gdal-bin ffmpeg redis-server python3-venv curl gettext)
 if [ -z "${DATABASE_URL:-}" ] || [[ "${DATABASE_URL}" == *127.0.0.1* ]] || [[ "${DATABASE_URL}" == *localhost* ]]; then
   PKGS+=(postgresql postgresql-15-postgis-3)
 fi
@@ -83,4 +83,9 @@ if [ "$MODE" = run ] && [ ! -f .env ]; then
     echo "ALLOWED_HOSTS=127.0.0.1,localhost"
   } > .env
 fi
+# Spanish and any other language: locale/*.po compiled to the .mo files Django reads (the .mo
+# files are committed too, so a machine without gettext still has them).
+say "Compiling translations"
+SECRET_KEY="${SECRET_KEY:-compilemessages}" "$VENV/bin/python" manage.py compilemessages \
+  --ignore=.venv --ignore=node_modules --verbosity 0
 "$VENV/bin/python" scripts/ensure_db.py

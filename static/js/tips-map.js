@@ -1,0 +1,16 @@
+// The tip inbox map: one pin per tip on the page. Tiles come only from the configured tile server.
+document.addEventListener("DOMContentLoaded", () => {
+  const el = document.getElementById("tips-map");
+  const data = document.getElementById("tips-points");
+  if (!el || !data || !window.L) return;
+  const points = JSON.parse(data.textContent);
+  const map = L.map(el);
+  L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution, maxZoom: 19 }).addTo(map);
+  const markers = points.map((p) => {
+    const link = document.createElement("a");
+    link.href = `${p.ref}/`;
+    link.textContent = p.label;
+    return L.marker([p.lat, p.lon]).bindPopup(link).addTo(map);
+  });
+  map.fitBounds(L.featureGroup(markers).getBounds().pad(0.2), { maxZoom: 16 });
+});

@@ -1,0 +1,340 @@
+// Tips written without a connection. When the phone is offline, sending the tip form keeps the
+// text and the files in this browser's IndexedDB and says so; when the connection returns (the
+// `online` event, or the next time the tip page opens) each kept tip is sent: a fresh ALTCHA
+// challenge is solved here, the tip goes to the API, its files follow with tus, and the receipt
+// is shown. The receipt stays in IndexedDB only until the person says they wrote it down.
+// Also registers the service worker that keeps the tip page and its files for offline use.
+import { pbkdf2, sha, solveChallenge } from "altcha/lib";
+import * as tus from "tus-js-client";
+
+const DB_NAME = "canvass-tips";
+const OUTBOX = "outbox";
+const CHUNK_BYTES = 8 * 1024 * 1024;
+const RETRY_DELAYS_MS = [0, 1000, 3000, 5000, 10000, 15000, 30000];
+const RETRY_FLUSH_MS = 60 * 1000;
+
+// Set in this bundle so the page says something even before its words arrive; replaced by the
+// words in the page's language from STRINGS_URL (which the service worker keeps for offline).
+const WORKER_URL = "/tips/sw.js";
+const SCOPE = "/tips/";
+const STRINGS_URL = "/tips/offline-strings.json";
+const T = {
+  saved:
+    "Saved on this phone. It will be sent when you are back online — keep this page open or come back to it.",
+  sending: "You are back online. Sending the tip you saved…",
+  sendingFiles: "Sending the files of your saved tip: %(done)s of %(total)s…",
+  sent: "Your saved tip was sent.",
+  receipt: "Your receipt:",
+  writeDown: "Write it down or take a photo of it now. Without it there is no way back to your tip.",
+  wroteIt: "I wrote it down",
+  failed: "Your saved tip could not be sent yet (%(reason)s). It stays on this phone; we will try again.",
+  filesFailed: "Some files could not be sent (%(reason)s). Add them later with your receipt.",
+};
+
+async function loadStrings() {
+  try {
+    const response = await fetch(STRINGS_URL, { credentials: "same-origin" });
+    if (response.ok) Object.assign(T, await response.json());
+  } catch {
+    // Offline and not kept yet: the words above will do.
+  }
+}
+
+function fmt(template, values) {
+  return template.replace(/%\((\w+)\)s/g, (_, key) => String(values[key] ?? ""));
+}
+
+// --- IndexedDB ------------------------------------------------------------------------------
+
+function openDb() {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(DB_NAME, 1);
+    request.onupgradeneeded = () => {
+      request.result.createObjectStore(OUTBOX, { keyPath: "id", autoIncrement: true });
+    };
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+async function withStore(mode, work) {
+  const db = await openDb();
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(OUTBOX, mode);
+    const result = work(tx.objectStore(OUTBOX));
+    tx.oncomplete = () => {
+      db.close();
+      resolve(result && "result" in result ? result.result : result);
+    };
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error);
+  });
+}
+
+const allKept = () => withStore("readonly", (store) => store.getAll());
+const keep = (record) => withStore("readwrite", (store) => store.put(record));
+const forget = (id) => withStore("readwrite", (store) => store.delete(id));
+
+// --- what the person wrote and picked ----------------------------------------------------------
+
+// The Dashboard's own file input is emptied as soon as Uppy reads it, so we note each file as it
+// is picked or dropped (capture phase: before Uppy sees the event), and drop removed ones.
+const picked = new Map();
+
+function notePicked(files) {
+  for (const file of files || []) picked.set(`${file.name}:${file.size}:${file.lastModified}`, file);
+}
+
+function currentFiles(form) {
+  const uppy = form.canvassUppy;
+  if (uppy && typeof uppy.getFiles === "function") return uppy.getFiles().map((f) => f.data);
+  const shown = new Set(
+    [...form.querySelectorAll(".uppy-Dashboard-Item-name")].map((el) => el.textContent.trim()),
+  );
+  const files = [...picked.values()];
+  return shown.size ? files.filter((file) => shown.has(file.name)) : files;
+}
+
+function tipFields(form) {
+  const data = new FormData(form);
+  const number = (name) => (data.get(name) ? Number(data.get(name)) : null);
+  return {
+    agency: form.dataset.agency,
+    category: data.get("category") || "",
+    description: data.get("description") || "",
+    occurred_at: data.get("occurred_at") || "",
+    latitude: number("latitude"),
+    longitude: number("longitude"),
+    address: data.get("address") || "",
+    contact: data.get("contact") || "",
+    share_file_metadata: data.get("share_file_metadata") === "yes",
+  };
+}
+
+// --- telling the person --------------------------------------------------------------------------
+
+function statusBox() {
+  return document.getElementById("tip-offline-status");
+}
+
+function say(text) {
+  const box = statusBox();
+  if (!box) return;
+  box.replaceChildren();
+  const p = document.createElement("p");
+  p.className = "notice";
+  p.textContent = text;
+  box.append(p);
+}
+
+function showReceipt(record, note) {
+  const box = statusBox();
+  if (!box) return;
+  box.replaceChildren();
+  const card = document.createElement("section");
+  card.className = "card";
+  card.dataset.role = "offline-receipt";
+  const sent = document.createElement("p");
+  sent.textContent = note ? `${T.sent} ${note}` : T.sent;
+  const label = document.createElement("p");
+  label.textContent = T.receipt;
+  const receipt = document.createElement("p");
+  receipt.className = "receipt";
+  const output = document.createElement("output");
+  output.dataset.role = "offline-receipt-value";
+  output.textContent = record.receipt;
+  receipt.append(output);
+  const advice = document.createElement("p");
+  const strong = document.createElement("strong");
+  strong.textContent = T.writeDown;
+  advice.append(strong);
+  const done = document.createElement("button");
+  done.type = "button";
+  done.textContent = T.wroteIt;
+  done.addEventListener("click", async () => {
+    await forget(record.id);
+    box.replaceChildren();
+  });
+  card.append(sent, label, receipt, advice, done);
+  box.append(card);
+}
+
+// --- sending a kept tip ------------------------------------------------------------------------
+
+function deriveKeyFor(algorithm) {
+  return /^PBKDF2/i.test(algorithm) ? pbkdf2.deriveKey : sha.deriveKey;
+}
+
+async function proofOfWork(challengeUrl) {
+  const response = await fetch(challengeUrl, {
+    credentials: "omit",
+    headers: { Accept: "application/json" },
+  });
+  if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+  const challenge = await response.json();
+  const solution = await solveChallenge({
+    challenge,
+    deriveKey: deriveKeyFor(challenge.parameters.algorithm),
+  });
+  if (!solution) throw new Error("proof-of-work not solved");
+  const payload = { challenge: { parameters: challenge.parameters, signature: challenge.signature }, solution };
+  return btoa(JSON.stringify(payload));
+}
+
+async function serverMessage(response) {
+  const text = (await response.text()).trim();
+  try {
+    return JSON.parse(text).detail || text;
+  } catch {
+    return text || `${response.status} ${response.statusText}`;
+  }
+}
+
+function uploadOne(file, upload) {
+  return new Promise((resolve, reject) => {
+    const sending = new tus.Upload(file, {
+      endpoint: upload.endpoint,
+      headers: { [upload.header]: upload.grant },
+      metadata: { filename: file.name || "file", filetype: file.type || "application/octet-stream" },
+      chunkSize: CHUNK_BYTES,
+      retryDelays: RETRY_DELAYS_MS,
+      storeFingerprintForResuming: false,
+      onSuccess: resolve,
+      onError: reject,
+    });
+    sending.start();
+  });
+}
+
+async function sendFiles(record) {
+  const files = record.files || [];
+  let failure = "";
+  for (let i = record.filesSent || 0; i < files.length; i += 1) {
+    say(fmt(T.sendingFiles, { done: i, total: files.length }));
+    try {
+      await uploadOne(files[i], record.upload);
+    } catch (error) {
+      failure = error.message || String(error);
+      continue;
+    }
+    record.filesSent = i + 1;
+    await keep({ ...record, files: record.files });
+  }
+  return failure;
+}
+
+let flushing = false;
+
+async function flush(form) {
+  if (flushing || !navigator.onLine) return;
+  flushing = true;
+  await stringsReady;
+  try {
+    for (const record of await allKept()) {
+      if (!record.receipt) {
+        say(T.sending);
+        try {
+          const altcha = await proofOfWork(form.dataset.challenge);
+          const response = await fetch(form.dataset.api, {
+            method: "POST",
+            credentials: "omit",
+            headers: { "Content-Type": "application/json", Accept: "application/json" },
+            body: JSON.stringify({ ...record.fields, altcha }),
+          });
+          if (!response.ok) {
+            const refused = new Error(await serverMessage(response));
+            refused.status = response.status;
+            throw refused;
+          }
+          const created = await response.json();
+          Object.assign(record, { receipt: created.receipt, tip: created.tip, upload: created.upload });
+          // From here on only the receipt matters: the text is with the agency now.
+          record.fields = null;
+          await keep(record);
+        } catch (error) {
+          say(fmt(T.failed, { reason: error.message || String(error) }));
+          // A lost signal, a busy server or a rate limit passes; a refusal of the tip does not.
+          if (!error.status || error.status === 429 || error.status >= 500) {
+            setTimeout(() => flush(form), RETRY_FLUSH_MS);
+          }
+          return;
+        }
+      }
+      let note = "";
+      if ((record.files || []).length > (record.filesSent || 0)) {
+        const failure = await sendFiles(record);
+        if (failure) note = fmt(T.filesFailed, { reason: failure });
+      }
+      // The files are sent (or given up on): keep nothing but the receipt until it is noted.
+      record.files = [];
+      await keep(record);
+      showReceipt(record, note);
+    }
+  } finally {
+    flushing = false;
+  }
+}
+
+// --- wiring ------------------------------------------------------------------------------------
+
+function start(form) {
+  document.addEventListener(
+    "change",
+    (event) => {
+      if (event.target instanceof HTMLInputElement && event.target.type === "file" && form.contains(event.target)) {
+        notePicked(event.target.files);
+      }
+    },
+    true,
+  );
+  document.addEventListener(
+    "drop",
+    (event) => {
+      if (form.contains(event.target)) notePicked(event.dataTransfer?.files);
+    },
+    true,
+  );
+  // Capture phase on the document runs before the page's own submit handler on the form.
+  document.addEventListener(
+    "submit",
+    async (event) => {
+      if (event.target !== form || navigator.onLine) return;
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      await keep({ createdAt: new Date().toISOString(), fields: tipFields(form), files: currentFiles(form) });
+      form.reset();
+      await stringsReady;
+      say(T.saved);
+      statusBox()?.scrollIntoView({ block: "center" });
+    },
+    true,
+  );
+  window.addEventListener("online", () => flush(form));
+  // The next visit: say what waits, or send it now (and show any receipt not yet noted).
+  Promise.all([allKept(), stringsReady]).then(([kept]) => {
+    if (!kept.length) return;
+    if (navigator.onLine) flush(form);
+    else if (kept.some((record) => !record.receipt)) say(T.saved);
+  });
+}
+
+function registerWorker() {
+  if (!document.querySelector("link[rel=manifest]")) {
+    const manifest = document.createElement("link");
+    manifest.rel = "manifest";
+    manifest.href = `${SCOPE}manifest.webmanifest`;
+    document.head.append(manifest);
+  }
+  if (!("serviceWorker" in navigator)) return;
+  navigator.serviceWorker
+    .register(WORKER_URL, { scope: SCOPE })
+    .then(() => navigator.serviceWorker.ready)
+    // The page open now is the shell to show when a later visit finds no signal.
+    .then((registration) => registration.active?.postMessage({ keep: window.location.href }))
+    .catch(() => {});
+}
+
+const stringsReady = loadStrings();
+const tipForm = document.getElementById("tip-form");
+if (tipForm && window.indexedDB) start(tipForm);
+registerWorker();

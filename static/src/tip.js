@@ -1,0 +1,315 @@
+// The public tip page and the return page. Without this script the tip form is a plain POST
+// (text only). With it: a map to tap, "use my location", address search, ALTCHA proof-of-work
+// solved in the browser, the tip sent through the API, then photos and videos sent with Uppy +
+// tus under the grant the API returned. Everything is bundled; nothing is fetched elsewhere.
+import "altcha";
+import Uppy from "@uppy/core";
+import Dashboard from "@uppy/dashboard";
+import Tus from "@uppy/tus";
+import "@uppy/core/css/style.min.css";
+import "@uppy/dashboard/css/style.min.css";
+
+const CHUNK_BYTES = 8 * 1024 * 1024;
+// Keep retrying through a lost signal for about two minutes before giving up on a chunk.
+const RETRY_DELAYS_MS = [0, 1000, 3000, 5000, 10000, 15000, 30000, 60000];
+const MEDIA_TYPES = ["video/*", "image/*"];
+const UNDECLARED_TYPE = "application/octet-stream";
+
+const T = (() => {
+  const el = document.getElementById("tip-strings");
+  return el ? JSON.parse(el.textContent) : {};
+})();
+
+function fmt(template, values) {
+  return (template || "").replace(/%\((\w+)\)s/g, (_, key) => String(values[key] ?? ""));
+}
+
+async function serverMessage(response) {
+  const text = (await response.text()).trim();
+  try {
+    return JSON.parse(text).detail || text;
+  } catch {
+    return text || `${response.status} ${response.statusText}`;
+  }
+}
+
+function reveal(root) {
+  root.querySelectorAll(".js-only").forEach((el) => {
+    el.hidden = false;
+  });
+}
+
+// --- files --------------------------------------------------------------------------------
+
+function fileRow(list, file) {
+  let row = list.querySelector(`[data-file-id="${CSS.escape(file.id)}"]`);
+  if (!row) {
+    row = document.createElement("li");
+    row.dataset.fileId = file.id;
+    const status = document.createElement("span");
+    status.className = "status";
+    status.textContent = fmt(T.sendingFile, { name: file.name });
+    const bar = document.createElement("progress");
+    bar.max = 100;
+    bar.value = 0;
+    bar.setAttribute("aria-label", fmt(T.progressOf, { name: file.name }));
+    row.append(status, bar);
+    list.append(row);
+  }
+  return row;
+}
+
+// Uppy with its Dashboard and tus; `grant.current` names the upload grant once there is one.
+function makeUppy(target, { maxFileBytes, maxFiles, showUploadButton }, list) {
+  const grant = { current: null };
+  const uppy = new Uppy({
+    autoProceed: false,
+    restrictions: {
+      maxFileSize: maxFileBytes || null,
+      maxNumberOfFiles: maxFiles || null,
+      allowedFileTypes: [...MEDIA_TYPES, UNDECLARED_TYPE],
+    },
+  });
+  uppy.use(Dashboard, {
+    inline: true,
+    target,
+    width: "100%",
+    height: 300,
+    theme: "light",
+    proudlyDisplayPoweredByUppy: false,
+    hideUploadButton: !showUploadButton,
+    showRemoveButtonAfterComplete: false,
+  });
+  uppy.use(Tus, {
+    endpoint: "/api/uploads/",
+    headers: () => ({ [grant.current.header]: grant.current.grant }),
+    chunkSize: CHUNK_BYTES,
+    retryDelays: RETRY_DELAYS_MS,
+    // A retry after a lost signal carries on from the last byte the server holds.
+    storeFingerprintForResuming: true,
+    removeFingerprintOnSuccess: true,
+    allowedMetaFields: ["name", "type"],
+  });
+  uppy.on("upload", () => uppy.getFiles().forEach((file) => fileRow(list(), file)));
+  uppy.on("upload-progress", (file, progress) => {
+    if (progress.bytesTotal) {
+      const bar = fileRow(list(), file).querySelector("progress");
+      bar.value = Math.floor((100 * progress.bytesUploaded) / progress.bytesTotal);
+    }
+  });
+  uppy.on("upload-success", (file) => {
+    const row = fileRow(list(), file);
+    row.className = "received";
+    row.querySelector("progress").value = 100;
+    row.querySelector(".status").textContent = fmt(T.receivedFile, { name: file.name });
+  });
+  uppy.on("upload-error", (file, error, response) => {
+    const row = fileRow(list(), file);
+    row.className = "failed";
+    const reason = response?.body?.xhr?.responseText?.trim() || error.message;
+    row.querySelector(".status").textContent = fmt(T.failedFile, { name: file.name, reason });
+  });
+  return { uppy, grant };
+}
+
+// --- the map ------------------------------------------------------------------------------
+
+function startMap(form) {
+  const el = document.getElementById("tip-map");
+  const status = form.querySelector("[data-role=place-status]");
+  const lat = form.querySelector("[name=latitude]");
+  const lon = form.querySelector("[name=longitude]");
+  let marker = null;
+  let map = null;
+  const place = (la, lo, message) => {
+    lat.value = la.toFixed(6);
+    lon.value = lo.toFixed(6);
+    status.textContent = message;
+    if (!map) return;
+    if (marker) marker.setLatLng([la, lo]);
+    else marker = window.L.marker([la, lo]).addTo(map);
+    map.setView([la, lo], Math.max(map.getZoom(), 16));
+  };
+  if (el && window.L) {
+    map = window.L.map(el).setView([40.7549, -73.984], 12);
+    window.L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution, maxZoom: 19 }).addTo(map);
+    map.on("click", (event) => place(event.latlng.lat, event.latlng.lng, T.placeSet));
+  }
+  form.querySelector("[data-role=locate]")?.addEventListener("click", () => {
+    if (!navigator.geolocation) {
+      status.textContent = T.noLocation;
+      return;
+    }
+    status.textContent = T.locating;
+    navigator.geolocation.getCurrentPosition(
+      (pos) => place(pos.coords.latitude, pos.coords.longitude, T.located),
+      () => {
+        status.textContent = T.noLocation;
+      },
+      { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 },
+    );
+  });
+  form.querySelector("[data-role=find-address]")?.addEventListener("click", async () => {
+    const address = form.querySelector("[name=address]").value.trim();
+    if (!address) return;
+    status.textContent = T.searching;
+    try {
+      const response = await fetch(`${form.dataset.geocode}?${new URLSearchParams({ q: address })}`, {
+        credentials: "omit",
+        headers: { Accept: "application/json" },
+      });
+      if (!response.ok) {
+        status.textContent = await serverMessage(response);
+        return;
+      }
+      const found = await response.json();
+      place(found.latitude, found.longitude, fmt(T.found, { label: found.label }));
+    } catch {
+      status.textContent = T.offline;
+    }
+  });
+}
+
+// --- the tip form -------------------------------------------------------------------------
+
+// The ALTCHA widget solves its proof-of-work in a Web Worker (from focus on the form, or now).
+function proofOfWork(form) {
+  const widget = form.querySelector("altcha-widget");
+  let payload = null;
+  widget.addEventListener("statechange", (event) => {
+    payload = event.detail?.state === "verified" ? event.detail.payload : null;
+  });
+  return {
+    solved() {
+      if (payload) return Promise.resolve(payload);
+      return new Promise((resolve, reject) => {
+        const onState = (event) => {
+          const state = event.detail?.state;
+          if (state === "verified") {
+            widget.removeEventListener("statechange", onState);
+            resolve(event.detail.payload);
+          } else if (state === "error" || state === "expired") {
+            widget.removeEventListener("statechange", onState);
+            reject(new Error(event.detail?.error || state));
+          }
+        };
+        widget.addEventListener("statechange", onState);
+        if (widget.getState?.() !== "verifying") widget.verify();
+      });
+    },
+    // A solution is spent by the server whether the tip is accepted or not.
+    spend() {
+      payload = null;
+      widget.reset?.();
+    },
+  };
+}
+
+function tipBody(form, altcha) {
+  const data = new FormData(form);
+  const number = (name) => (data.get(name) ? Number(data.get(name)) : null);
+  return {
+    agency: form.dataset.agency,
+    category: data.get("category") || "",
+    description: data.get("description") || "",
+    occurred_at: data.get("occurred_at") || "",
+    latitude: number("latitude"),
+    longitude: number("longitude"),
+    address: data.get("address") || "",
+    contact: data.get("contact") || "",
+    share_file_metadata: data.get("share_file_metadata") === "yes",
+    altcha,
+  };
+}
+
+function startTipForm(form) {
+  reveal(form);
+  startMap(form);
+  const receiptList = () => document.querySelector("#tip-receipt [data-role=files]");
+  const files = makeUppy(
+    form.querySelector("[data-role=dashboard]"),
+    { maxFileBytes: Number(form.dataset.maxFileBytes), maxFiles: Number(form.dataset.maxFiles) },
+    receiptList,
+  );
+  const error = form.querySelector("[data-role=error]");
+  const submit = form.querySelector("[data-role=submit]");
+  const pow = proofOfWork(form);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.hidden = true;
+    submit.disabled = true;
+    submit.textContent = T.checking;
+    try {
+      const altcha = await pow.solved();
+      pow.spend();
+      submit.textContent = T.sending;
+      const response = await fetch(form.dataset.api, {
+        method: "POST",
+        credentials: "omit",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(tipBody(form, altcha)),
+      });
+      if (!response.ok) throw new Error(await serverMessage(response));
+      const created = await response.json();
+      showReceipt(form, created, files);
+    } catch (failure) {
+      error.textContent = fmt(T.failed, { reason: failure.message || T.offline });
+      error.hidden = false;
+      submit.disabled = false;
+      submit.textContent = submit.dataset.label;
+      error.scrollIntoView({ block: "center" });
+    }
+  });
+  submit.dataset.label = submit.textContent;
+}
+
+function showReceipt(form, created, files) {
+  const section = document.getElementById("tip-receipt");
+  section.querySelector("[data-role=receipt]").textContent = created.receipt;
+  form.hidden = true;
+  section.hidden = false;
+  section.scrollIntoView({ block: "start" });
+  const status = section.querySelector("[data-role=files-status]");
+  if (!files.uppy.getFiles().length) {
+    status.textContent = T.filesNone;
+    return;
+  }
+  files.grant.current = created.upload;
+  files.uppy.on("complete", (result) => {
+    if (!result.failed.length) status.textContent = T.filesDone;
+  });
+  files.uppy.upload();
+}
+
+// --- the return page ----------------------------------------------------------------------
+
+function startReturnUploader(root) {
+  reveal(root.parentElement);
+  const error = root.querySelector("[data-role=error]");
+  const files = makeUppy(
+    root.querySelector("[data-role=dashboard]"),
+    { showUploadButton: true },
+    () => root.querySelector("[data-role=files]"),
+  );
+  // The grant is asked for when the person presses Upload, so an idle page holds none.
+  files.uppy.addPreProcessor(async () => {
+    if (files.grant.current) return;
+    const response = await fetch(root.dataset.grantUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    });
+    if (!response.ok) {
+      const message = await serverMessage(response);
+      error.textContent = message;
+      error.hidden = false;
+      throw new Error(message);
+    }
+    files.grant.current = await response.json();
+  });
+}
+
+const tipForm = document.getElementById("tip-form");
+if (tipForm) startTipForm(tipForm);
+const returnUploader = document.getElementById("return-uploader");
+if (returnUploader) startReturnUploader(returnUploader);

@@ -1,0 +1,128 @@
+"""Abuse limits that know no one: hashed-address rate limits and ALTCHA proof-of-work.
+
+The client's address is turned into HMAC(salt of this hour, address) by the anonymity
+middleware and then dropped. The salt is random, lives only in Redis and expires with its
+hour, so after that hour no one (us included) can link a key back to an address. Counters
+live in Redis too and never outlive the hour of their salt.
+"""
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+import altcha
+from django.conf import settings
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
+from redis import Redis
+
+HOUR = 3600
+_SALT_KEY = "tips:salt:{hour}"
+_COUNTER_KEY = "tips:rate:{bucket}:{key}"
+_POW_USED_KEY = "tips:pow-used:{signature}"
+_local = threading.local()
+_salts: dict[int, bytes] = {}
+_salts_lock = threading.Lock()
+
+
+def redis() -> Redis:
+    client = getattr(_local, "redis", None)
+    if client is None:
+        client = _local.redis = Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+    return client
+
+
+def _hour_salt(hour: int) -> bytes:
+    """This hour's salt: made once by whichever process asks first, shared through Redis."""
+    salt = _salts.get(hour)
+    if salt is not None:
+        return salt
+    key = _SALT_KEY.format(hour=hour)
+    ttl = (hour + 1) * HOUR - int(time.time()) + 1
+    redis().set(key, secrets.token_bytes(32), nx=True, ex=max(ttl, 1))
+    salt = redis().get(key)
+    with _salts_lock:
+        # Keep only the current hour in memory: an old salt must not outlive its hour here either.
+        _salts.clear()
+        _salts[hour] = salt
+    return salt
+
+
+def anonymous_key(address: str) -> str:
+    """A short-lived pseudonym for a client address, good for rate limits within this hour."""
+    hour = int(time.time()) // HOUR
+    digest = salted_hmac("tips.rate", address, secret=_hour_salt(hour), algorithm="sha256")
+    return f"{hour}:{digest.hexdigest()[:32]}"
+
+
+@dataclass(frozen=True)
+class Limit:
+    allowed: bool
+    retry_after: int
+
+
+def _seconds_left_in_hour(key: str) -> int:
+    hour = int(key.split(":", 1)[0])
+    return max((hour + 1) * HOUR - int(time.time()), 1)
+
+
+def hit(bucket: str, key: str, limit: int) -> Limit:
+    """Count one event of `bucket` for `key`; refused once `limit` events happened this hour."""
+    name = _COUNTER_KEY.format(bucket=bucket, key=key)
+    expiry = _seconds_left_in_hour(key)
+    pipe = redis().pipeline()
+    pipe.incr(name)
+    pipe.expire(name, expiry, nx=True)
+    count = pipe.execute()[0]
+    if count > limit:
+        return Limit(False, expiry)
+    return Limit(True, 0)
+
+
+def peek(bucket: str, key: str, limit: int) -> Limit:
+    """Whether `key` is already over `limit` in `bucket`, without counting an event."""
+    count = int(redis().get(_COUNTER_KEY.format(bucket=bucket, key=key)) or 0)
+    if count >= limit:
+        return Limit(False, _seconds_left_in_hour(key))
+    return Limit(True, 0)
+
+
+# --- proof of work ------------------------------------------------------------------------
+
+
+class PowRefused(Exception):
+    """The proof-of-work is missing, wrong, expired or already used; the message is for the client."""
+
+
+def _pow_secret() -> str:
+    return salted_hmac("canvass.tips.altcha", "hmac").hexdigest()
+
+
+def challenge_create() -> dict:
+    """A signed ALTCHA (v2) challenge, as the widget and the API hand it to clients."""
+    challenge = altcha.create_challenge(
+        settings.TIPS_POW_ALGORITHM,
+        settings.TIPS_POW_COST,
+        key_prefix=settings.TIPS_POW_KEY_PREFIX,
+        expires_at=int(time.time()) + settings.TIPS_POW_TTL_SECONDS,
+        hmac_secret=_pow_secret(),
+    )
+    return challenge.to_dict()
+
+
+def pow_spend(payload: str) -> None:
+    """Check a solved challenge and mark it used, so the same solution never works twice."""
+    if not payload or not isinstance(payload, str) or len(payload) > 4000:
+        raise PowRefused(_("The anti-spam check is missing. Reload the page and try again."))
+    result = altcha.verify_solution(payload, _pow_secret())
+    if result.expired:
+        raise PowRefused(_("The anti-spam check expired. Try sending again."))
+    if not result.verified:
+        raise PowRefused(_("The anti-spam check failed. Reload the page and try again."))
+    signature = altcha.Payload.from_base64(payload).challenge.signature
+    first_use = redis().set(
+        _POW_USED_KEY.format(signature=signature), 1, nx=True, ex=settings.TIPS_POW_TTL_SECONDS + 60
+    )
+    if not first_use:
+        raise PowRefused(_("This anti-spam check was already used. Try sending again."))

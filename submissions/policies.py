@@ -1,0 +1,51 @@
+"""Who may do what with tips."""
+
+from portal.policies import is_verified_staff
+from portal.roles import Cap, Role, grant, has_capability
+
+VIEW_TIPS = "submissions.view_tips"
+WORK_TIPS = "submissions.work_tips"
+
+for _role in (Role.INVESTIGATOR, Role.SUPERVISOR):
+    grant(_role, VIEW_TIPS, WORK_TIPS)
+grant(Role.DISPATCHER, VIEW_TIPS)
+
+REVIEWER_ROLES = (Role.INVESTIGATOR, Role.SUPERVISOR)
+
+
+def can_view_tips(user) -> bool:
+    return (
+        is_verified_staff(user)
+        and has_capability(user, Cap.POLICE_AREA)
+        and has_capability(user, VIEW_TIPS)
+    )
+
+
+def can_work_tips(user) -> bool:
+    """Triage, assign, prioritise, write notes and questions."""
+    return can_view_tips(user) and has_capability(user, WORK_TIPS)
+
+
+def sees_identifying_metadata(user, tip) -> bool:
+    """Whether `user` may see time and place stored in the tip's files (originals and full copies).
+
+    The assigned investigator always may; other colleagues only when the tipster chose to share.
+    """
+    if not can_view_tips(user) or user.agency_id != tip.agency_id:
+        return False
+    return tip.share_file_metadata or (
+        tip.assigned_to_id is not None and tip.assigned_to_id == user.pk
+    )
+
+
+def sees_tip_item_identifying_metadata(user, item) -> bool:
+    """The evidence store's metadata policy for items sent with a tip (registered in apps.py)."""
+    from submissions.models import Tip
+
+    tip = (
+        Tip.objects.filter(agency_id=item.agency_id, reference=item.source_ref)
+        .only("agency_id", "share_file_metadata", "assigned_to_id")
+        .first()
+    )
+    # An item claiming to come from a tip that does not exist is treated as not shared.
+    return tip is not None and sees_identifying_metadata(user, tip)

@@ -1,0 +1,457 @@
+"""Tip writes: the anonymous side (create, return, answer, add files) and the inbox side.
+
+Every write records its audit row in the same transaction. On the anonymous side the actor is
+"anonymous tipster" plus the tip's reference, never anything about the person.
+"""
+
+import datetime as dt
+import re
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.gis.geos import Point
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from evidence.models import UploadGrant
+from evidence.uploads import GRANT_HEADER, grant_create_with_secret, grant_header_value
+from portal.audit import audit_record
+from portal.models import Agency, User
+from submissions import audit_actions as actions
+from submissions import receipts
+from submissions.models import (
+    Disposition,
+    Priority,
+    SubmissionSettings,
+    Tip,
+    TipCategory,
+    TipMessage,
+    TipNote,
+    TipStatus,
+)
+from submissions.policies import REVIEWER_ROLES, can_work_tips
+
+MAX_DESCRIPTION = 10_000
+MAX_MESSAGE = 5_000
+MAX_ADDRESS = 300
+MAX_CONTACT = 300
+TIP_MEDIA_TYPES = ["video/", "image/"]
+UPLOAD_GRANT_TTL = dt.timedelta(hours=24)
+FUTURE_SLACK = dt.timedelta(minutes=10)
+_REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+TIP_TARGET = "submissions.tip"
+_EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
+
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    TipStatus.NEW: frozenset({TipStatus.TRIAGED, TipStatus.DUPLICATE, TipStatus.NOT_ACTIONABLE}),
+    TipStatus.TRIAGED: frozenset(
+        {TipStatus.ASSIGNED, TipStatus.DUPLICATE, TipStatus.NOT_ACTIONABLE}
+    ),
+    TipStatus.ASSIGNED: frozenset(
+        {TipStatus.ACTIONABLE, TipStatus.NOT_ACTIONABLE, TipStatus.DUPLICATE, TipStatus.TRIAGED}
+    ),
+    TipStatus.ACTIONABLE: frozenset({TipStatus.CLOSED, TipStatus.ASSIGNED}),
+    TipStatus.NOT_ACTIONABLE: frozenset({TipStatus.CLOSED, TipStatus.TRIAGED}),
+    TipStatus.DUPLICATE: frozenset({TipStatus.CLOSED, TipStatus.TRIAGED}),
+    TipStatus.CLOSED: frozenset({TipStatus.TRIAGED}),
+}
+
+
+def tipster_label(tip: Tip) -> str:
+    return f"anonymous tipster · {tip.reference}"
+
+
+def settings_for(agency: Agency) -> SubmissionSettings:
+    """The agency's tips-line settings, with the defaults when it never changed them."""
+    found = SubmissionSettings.objects.filter(agency=agency).first()
+    return found or SubmissionSettings(agency=agency)
+
+
+@dataclass(frozen=True)
+class UploadGrantOffer:
+    """What a tipster's client needs to send files: the tus endpoint, header and limits."""
+
+    endpoint: str
+    header: str
+    grant: str
+    max_files: int
+    max_file_bytes: int
+    media_types: list[str]
+    expires_at: dt.datetime
+
+    def as_dict(self) -> dict:
+        return {
+            "endpoint": self.endpoint,
+            "header": self.header,
+            "grant": self.grant,
+            "max_files": self.max_files,
+            "max_file_bytes": self.max_file_bytes,
+            "media_types": self.media_types,
+            "expires_at": self.expires_at,
+        }
+
+
+@dataclass(frozen=True)
+class NewTip:
+    tip: Tip
+    receipt: str
+    upload: UploadGrantOffer
+
+
+def _new_reference() -> str:
+    return "T-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+
+
+def _validated_text(value: str, *, limit: int, field: str, required: bool = False) -> str:
+    value = (value or "").replace("\x00", "").strip()
+    if required and not value:
+        raise ValidationError(_("Please fill in %(field)s.") % {"field": field})
+    if len(value) > limit:
+        raise ValidationError(
+            _("%(field)s is too long: at most %(limit)d characters.")
+            % {"field": field.capitalize(), "limit": limit}
+        )
+    return value
+
+
+def _point(latitude, longitude) -> Point | None:
+    if latitude is None and longitude is None:
+        return None
+    if latitude is None or longitude is None:
+        raise ValidationError(_("A place needs both a latitude and a longitude."))
+    lat, lon = float(latitude), float(longitude)
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ValidationError(_("That place is not on the map."))
+    return Point(lon, lat, srid=4326)
+
+
+def _grant_for(tip: Tip, tip_settings: SubmissionSettings) -> UploadGrantOffer:
+    grant, secret = grant_create_with_secret(
+        agency=tip.agency,
+        flow=UploadGrant.Flow.TIP,
+        source_ref=tip.reference,
+        max_files=tip_settings.max_files,
+        max_file_bytes=tip_settings.max_file_bytes,
+        media_types=TIP_MEDIA_TYPES,
+        expires_at=timezone.now() + UPLOAD_GRANT_TTL,
+        actor_label=tipster_label(tip),
+    )
+    return UploadGrantOffer(
+        endpoint="/api/uploads/",
+        header=GRANT_HEADER,
+        grant=grant_header_value(grant, secret),
+        max_files=grant.max_files,
+        max_file_bytes=grant.max_file_bytes,
+        media_types=list(grant.media_types),
+        expires_at=grant.expires_at,
+    )
+
+
+def tip_create(
+    *,
+    agency: Agency,
+    category: TipCategory,
+    description: str,
+    occurred_at: dt.datetime,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    address: str = "",
+    contact: str = "",
+    share_file_metadata: bool = False,
+) -> NewTip:
+    """Receive an anonymous tip: the tip, its receipt (returned once, stored hashed) and a grant.
+
+    Everything is written in one transaction, so a refused or failed tip leaves nothing behind.
+    """
+    tip_settings = settings_for(agency)
+    if not tip_settings.accepting_tips:
+        raise ValidationError(_("This agency is not taking tips online right now."))
+    if category.agency_id != agency.pk or not category.active:
+        raise ValidationError(_("Choose one of this agency's categories."))
+    description = _validated_text(
+        description, limit=MAX_DESCRIPTION, field=_("what happened"), required=True
+    )
+    address = _validated_text(address, limit=MAX_ADDRESS, field=_("the address"))
+    contact = _validated_text(contact, limit=MAX_CONTACT, field=_("contact details"))
+    if timezone.is_naive(occurred_at):
+        raise ValidationError(_("The time needs a time zone."))
+    if occurred_at > timezone.now() + FUTURE_SLACK:
+        raise ValidationError(_("The time it happened cannot be in the future."))
+    location = _point(latitude, longitude)
+    receipt = receipts.new_receipt(tip_settings.receipt_style)
+    receipt_hash = receipts.receipt_hash(receipt)  # slow-ish CPU work, before the transaction
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                tip = Tip.objects.create(
+                    reference=_new_reference(),
+                    agency=agency,
+                    category=category,
+                    description=description,
+                    occurred_at=occurred_at,
+                    location=location,
+                    address=address,
+                    contact=contact,
+                    share_file_metadata=share_file_metadata,
+                    receipt_hash=receipt_hash,
+                    receipt_style=tip_settings.receipt_style,
+                    received_at=timezone.now(),
+                )
+                # The grant (and its audit row) first: audit rows take the audit chain's lock
+                # until commit, so they come last and the lock is held as briefly as can be.
+                offer = _grant_for(tip, tip_settings)
+                audit_record(
+                    action=actions.TIP_RECEIVED.name,
+                    actor_label=tipster_label(tip),
+                    target=(TIP_TARGET, tip.reference),
+                    agency=agency,
+                    details={
+                        "category": category.slug,
+                        "has_location": location is not None,
+                        "has_contact": bool(contact),
+                        "share_file_metadata": share_file_metadata,
+                    },
+                )
+                from submissions.tasks import notify_new_tip
+
+                notify_new_tip.delay_on_commit(str(tip.pk))
+            return NewTip(tip=tip, receipt=receipt, upload=offer)
+        except IntegrityError:
+            # A reference (or, at 1 in 10^16, a receipt) clash: draw again.
+            if attempt == 2:
+                raise
+            receipt = receipts.new_receipt(tip_settings.receipt_style)
+            receipt_hash = receipts.receipt_hash(receipt)
+    raise AssertionError("unreachable")
+
+
+# --- the tipster's return -----------------------------------------------------------------
+
+
+def tip_find_by_receipt(*, receipt: str) -> Tip | None:
+    """The tip a receipt opens, or None. No audit row: a wrong guess has no tip to name."""
+    if not receipts.looks_like_receipt(receipt):
+        return None
+    return (
+        Tip.objects.select_related("agency", "category")
+        .filter(receipt_hash=receipts.receipt_hash(receipt))
+        .first()
+    )
+
+
+def tip_record_return(*, tip: Tip) -> None:
+    """The tipster came back with the receipt (audited under the tip, never the person)."""
+    audit_record(
+        action=actions.TIP_RETURNED.name,
+        actor_label=tipster_label(tip),
+        target=(TIP_TARGET, tip.reference),
+        agency=tip.agency,
+    )
+
+
+def public_status(tip: Tip) -> str:
+    """What the tipster is told: received, under review or closed."""
+    if tip.status == TipStatus.NEW:
+        return "received"
+    if tip.status == TipStatus.CLOSED:
+        return "closed"
+    return "under_review"
+
+
+@transaction.atomic
+def tipster_message_add(*, tip: Tip, body: str) -> TipMessage:
+    """The tipster answers a question or adds something in words."""
+    body = _validated_text(body, limit=MAX_MESSAGE, field=_("your message"), required=True)
+    message = TipMessage.objects.create(
+        tip=tip, direction=TipMessage.Direction.FROM_TIPSTER, body=body
+    )
+    audit_record(
+        action=actions.TIP_ANSWERED.name,
+        actor_label=tipster_label(tip),
+        target=(TIP_TARGET, tip.reference),
+        agency=tip.agency,
+        details={"message": message.pk},
+    )
+    return message
+
+
+@transaction.atomic
+def tipster_upload_grant(*, tip: Tip) -> UploadGrantOffer:
+    """A fresh upload grant for a returning tipster's files."""
+    if tip.status == TipStatus.CLOSED:
+        raise ValidationError(_("This tip is closed; it takes no more files."))
+    offer = _grant_for(tip, settings_for(tip.agency))
+    audit_record(
+        action=actions.TIP_UPLOAD_GRANTED.name,
+        actor_label=tipster_label(tip),
+        target=(TIP_TARGET, tip.reference),
+        agency=tip.agency,
+    )
+    return offer
+
+
+# --- the inbox ----------------------------------------------------------------------------
+
+
+def _require_work(actor, tip: Tip) -> None:
+    if not can_work_tips(actor) or actor.agency_id != tip.agency_id:
+        raise PermissionDenied
+
+
+def _audit_staff(action, actor, tip: Tip, **details) -> None:
+    audit_record(
+        action=action.name, actor=actor, target=(TIP_TARGET, tip.reference), agency=tip.agency,
+        details=details,
+    )  # fmt: skip
+
+
+def tip_record_view(*, actor, tip: Tip) -> None:
+    """Opening a tip is an access: audited."""
+    _audit_staff(actions.TIP_VIEWED, actor, tip)
+
+
+def tips_record_list(*, actor, filters: dict, count: int) -> None:
+    audit_record(
+        action=actions.TIPS_LISTED.name, actor=actor, details={"filters": filters, "rows": count}
+    )
+
+
+def tips_record_case_lookup(*, actor, case_number: str, count: int) -> None:
+    audit_record(
+        action=actions.TIPS_CASE_LOOKUP.name,
+        actor=actor,
+        case_ref=case_number,
+        details={"rows": count},
+    )
+
+
+def _locked(tip: Tip) -> Tip:
+    return Tip.objects.select_for_update().select_related("agency").get(pk=tip.pk)
+
+
+@transaction.atomic
+def tip_transition(*, actor, tip: Tip, to: str, disposition: str = "") -> Tip:
+    """Move a tip along the workflow; only the allowed steps, closing only with a disposition."""
+    _require_work(actor, tip)
+    locked = _locked(tip)
+    if to not in TipStatus.values:
+        raise ValidationError(_("Unknown status."))
+    if to not in ALLOWED_TRANSITIONS[locked.status]:
+        raise ValidationError(
+            _("A tip cannot go from %(old)s to %(new)s.")
+            % {"old": locked.get_status_display(), "new": TipStatus(to).label}
+        )
+    if to == TipStatus.ASSIGNED and locked.assigned_to_id is None:
+        raise ValidationError(_("Assign the tip to someone first."))
+    if to == TipStatus.CLOSED:
+        if disposition not in Disposition.values:
+            raise ValidationError(_("Choose a disposition to close the tip."))
+        locked.disposition, locked.closed_at = disposition, timezone.now()
+    elif disposition:
+        raise ValidationError(_("A disposition is given only when closing."))
+    old = locked.status
+    locked.status = to
+    if old == TipStatus.CLOSED:
+        locked.disposition, locked.closed_at = "", None
+    locked.save(update_fields=["status", "disposition", "closed_at", "updated_at"])
+    _audit_staff(
+        actions.TIP_TRANSITIONED, actor, locked, old=old, new=to, disposition=locked.disposition
+    )
+    return locked
+
+
+@transaction.atomic
+def tip_assign(*, actor, tip: Tip, assignee: User) -> Tip:
+    """Give the tip to an investigator or supervisor of its agency."""
+    _require_work(actor, tip)
+    locked = _locked(tip)
+    if (
+        assignee.agency_id != locked.agency_id
+        or assignee.role not in REVIEWER_ROLES
+        or not assignee.is_active
+    ):
+        raise ValidationError(_("Tips are assigned to investigators or supervisors of the agency."))
+    old = locked.assigned_to
+    locked.assigned_to = assignee
+    old_status = locked.status
+    if locked.status in (TipStatus.NEW, TipStatus.TRIAGED):
+        locked.status = TipStatus.ASSIGNED
+    locked.save(update_fields=["assigned_to", "status", "updated_at"])
+    _audit_staff(
+        actions.TIP_ASSIGNED, actor, locked,
+        old=old.label if old else "", new=assignee.label, old_status=old_status,
+        new_status=locked.status,
+    )  # fmt: skip
+    return locked
+
+
+@transaction.atomic
+def tip_update(
+    *,
+    actor,
+    tip: Tip,
+    priority: int | None = None,
+    case_number: str | None = None,
+    public_message: str | None = None,
+) -> Tip:
+    """Change priority, case number or the status message the tipster sees."""
+    _require_work(actor, tip)
+    locked = _locked(tip)
+    changes = {}
+    if priority is not None:
+        if priority not in Priority.values:
+            raise ValidationError(_("Unknown priority."))
+        changes["priority"] = priority
+    if case_number is not None:
+        changes["case_number"] = _validated_text(case_number, limit=60, field=_("case number"))
+    if public_message is not None:
+        changes["public_message"] = _validated_text(
+            public_message, limit=MAX_MESSAGE, field=_("status message")
+        )
+    diff = {
+        field: {"old": getattr(locked, field), "new": value}
+        for field, value in changes.items()
+        if getattr(locked, field) != value
+    }
+    if not diff:
+        return locked
+    for field, change in diff.items():
+        setattr(locked, field, change["new"])
+    locked.save(update_fields=[*diff, "updated_at"])
+    _audit_staff(actions.TIP_CHANGED, actor, locked, changes=diff)
+    return locked
+
+
+@transaction.atomic
+def tip_note_add(*, actor, tip: Tip, body: str) -> TipNote:
+    """An internal note, for colleagues only."""
+    _require_work(actor, tip)
+    body = _validated_text(body, limit=MAX_MESSAGE, field=_("the note"), required=True)
+    note = TipNote.objects.create(tip=tip, author=actor, body=body)
+    _audit_staff(actions.TIP_NOTE_ADDED, actor, tip, note=note.pk)
+    return note
+
+
+def contact_email(tip: Tip) -> str:
+    """The email address in the tipster's contact details, if they left one."""
+    found = _EMAIL.search(tip.contact or "")
+    return found.group(0) if found else ""
+
+
+@transaction.atomic
+def tip_question_send(*, actor, tip: Tip, body: str) -> TipMessage:
+    """A question for the tipster: shown when they return; emailed only if they left an address."""
+    _require_work(actor, tip)
+    body = _validated_text(body, limit=MAX_MESSAGE, field=_("the question"), required=True)
+    message = TipMessage.objects.create(
+        tip=tip, direction=TipMessage.Direction.TO_TIPSTER, body=body, author=actor
+    )
+    email = contact_email(tip)
+    _audit_staff(actions.TIP_QUESTION_SENT, actor, tip, message=message.pk, emailed=bool(email))
+    if email:
+        from submissions.tasks import email_tipster_question
+
+        email_tipster_question.delay_on_commit(message.pk)
+    return message

@@ -1,0 +1,128 @@
+"""A tip written with no signal: kept on the phone, sent when the connection returns.
+
+Real everything: the service worker and IndexedDB in Debian's Chromium (390 px wide), the tips
+API with a real ALTCHA challenge solved in the page, the tus server for the file, and the
+return page opened with the receipt the page showed.
+"""
+
+import json
+import re
+import subprocess
+
+import pytest
+from playwright.sync_api import expect
+
+from evidence.models import EvidenceItem
+from submissions.demo import seed_categories
+from submissions.models import Tip
+from tests.e2e.conftest import ARTIFACTS
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("transactional_db")]
+
+DESCRIPTION = "Written with no signal: a red car without plates behind the laundromat."
+RECEIPT = re.compile(r"^(\d{4} \d{4} \d{4} \d{4}|[a-z]+( [a-z]+){5})$")
+SAVED = "Saved on this phone. It will be sent when you are back online"
+
+
+@pytest.fixture
+def cheap_pow(settings):
+    # The real ALTCHA code path, with a challenge the page solves in milliseconds.
+    settings.TIPS_POW_COST = 10
+    settings.TIPS_POW_KEY_PREFIX = "0"
+    # Every browser test comes from 127.0.0.1; limits are not the subject here.
+    settings.TIPS_RATE_CREATE_PER_HOUR = 10_000
+    settings.TIPS_RATE_CHALLENGES_PER_HOUR = 10_000
+
+
+def _photo(directory) -> str:
+    target = directory / "offline-photo.jpg"
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
+         "-i", "testsrc2=size=320x240", "-frames:v", "1", str(target)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    return str(target)
+
+
+def _kept_tips(page) -> int:
+    return page.evaluate(
+        """() => new Promise((resolve) => {
+            const open = indexedDB.open("canvass-tips", 1);
+            open.onsuccess = () => {
+              const count = open.result.transaction("outbox").objectStore("outbox").count();
+              count.onsuccess = () => resolve(count.result);
+            };
+          })"""
+    )
+
+
+def _wait_until_page_is_kept(page) -> None:
+    page.wait_for_function(
+        """async () => {
+            if (!navigator.serviceWorker.controller) return false;
+            return !!(await caches.match(location.href));
+          }""",
+        timeout=15_000,
+    )
+
+
+def test_a_tip_written_offline_is_kept_then_sent_with_its_file(
+    live_server, police, cheap_pow, phone, tmp_path
+):
+    seed_categories(police)
+    page = phone
+    url = f"{live_server.url}/tips/{police.slug}/"
+    page.goto(url)
+    manifest = page.request.get(f"{live_server.url}/tips/manifest.webmanifest")
+    assert manifest.ok and json.loads(manifest.body())["scope"] == "/tips/"
+    # The first visit installs the worker; it takes control and keeps this page.
+    page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
+    page.reload()
+    _wait_until_page_is_kept(page)
+
+    page.select_option("select[name=category]", index=1)
+    page.fill("textarea[name=description]", DESCRIPTION)
+    page.fill("input[name=occurred_at]", "2026-01-15T21:30")
+    page.locator('input.uppy-Dashboard-input[name="files[]"]').first.set_input_files(
+        _photo(tmp_path)
+    )
+    expect(page.locator(".uppy-Dashboard-Item-name")).to_contain_text("offline-photo")
+
+    page.context.set_offline(True)
+    page.click("[data-role=submit]")
+    expect(page.locator("#tip-offline-status")).to_contain_text(SAVED)
+    assert _kept_tips(page) == 1
+    assert not Tip.objects.exists()
+
+    # Closed and opened again with no signal: the page comes from the phone, the tip waits.
+    page.reload()
+    expect(page.locator("#tip-offline-status")).to_contain_text(SAVED)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "tip-offline-saved.png"), full_page=True)
+    assert not Tip.objects.exists()
+
+    page.context.set_offline(False)
+    receipt = page.locator("[data-role=offline-receipt-value]")
+    expect(receipt).to_have_text(RECEIPT, timeout=60_000)
+    expect(page.locator("#tip-offline-status")).to_contain_text("Your saved tip was sent.")
+    page.screenshot(path=str(ARTIFACTS / "tip-offline-sent.png"), full_page=True)
+    shown = receipt.inner_text().strip()
+
+    tip = Tip.objects.get()
+    assert tip.description == DESCRIPTION and tip.agency == police
+    item = EvidenceItem.objects.get(source="tip", source_ref=tip.reference)
+    assert item.original_filename == "offline-photo.jpg"
+    assert item.size == (tmp_path / "offline-photo.jpg").stat().st_size
+
+    # The receipt stays on the phone only until the person says it is written down.
+    assert _kept_tips(page) == 1
+    page.get_by_role("button", name="I wrote it down").click()
+    expect(page.locator("[data-role=offline-receipt]")).to_have_count(0)
+    assert _kept_tips(page) == 0
+
+    page.goto(f"{live_server.url}/tips/return/")
+    page.fill("input[name=receipt]", shown)
+    page.click("button[type=submit]")
+    main = page.locator("main")
+    expect(main.get_by_role("heading", level=1)).to_have_text("Your tip")
+    expect(main).to_contain_text(tip.category.name)
