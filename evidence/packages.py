@@ -71,11 +71,13 @@ def iso(value: dt.datetime | None) -> str | None:
 
 
 def _extension(filename: str, media_type: str) -> str:
+    """From the type detected by content; the sender's extension only when that says nothing."""
+    if media_type and media_type != "application/octet-stream":
+        guessed = (mimetypes.guess_extension(media_type) or "").lstrip(".")
+        if _SAFE_EXTENSION.fullmatch(guessed):
+            return guessed
     suffix = filename.rsplit(".", 1)[-1] if "." in filename else ""
-    if _SAFE_EXTENSION.fullmatch(suffix):
-        return suffix.lower()
-    guessed = mimetypes.guess_extension(media_type or "") or ""
-    return guessed.lstrip(".") or "bin"
+    return suffix.lower() if _SAFE_EXTENSION.fullmatch(suffix) else "bin"
 
 
 def package_files(*, items: Iterable[EvidenceItem], include_proxies: bool) -> list[PackageFile]:
@@ -241,6 +243,10 @@ class CasePackage:
 
     def __next__(self) -> bytes:
         return next(self._chunks)
+
+    def close(self) -> None:
+        """Stop early (the client went away): the file being read is closed at once."""
+        self._chunks.close()
 
 
 def package_stream(
