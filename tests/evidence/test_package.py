@@ -209,3 +209,45 @@ def test_package_from_s3_streams_the_objects_without_a_temporary_copy(
     folder = extract(data, tmp_path / "pkg")
     result = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=folder, capture_output=True)
     assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize(
+    ("filename", "media_type", "expected"),
+    [
+        ("clip.exe", "video/mp4", "mp4"),
+        ("photo.JPG", "image/jpeg", "jpg"),
+        ("../../x.MOV", "", "mov"),
+        ("notes.tar.gz", "application/octet-stream", "gz"),
+        ("odd.<script>", "", "bin"),
+        ("no-extension", "", "bin"),
+    ],
+)
+def test_zip_extension_comes_from_the_detected_type_then_a_safe_suffix(
+    filename, media_type, expected
+):
+    from evidence.packages import _extension
+
+    assert _extension(filename, media_type) == expected
+
+
+def test_a_download_stopped_midway_closes_the_file_being_read(make_staff, monkeypatch):
+    lead = make_staff(role=Role.INVESTIGATOR)
+    case = make_case(lead=lead, number="STOP-1")
+    items = add_items(case, [os.urandom(3 << 20)])  # three chunks
+    opened = []
+    real_open = storage.open_stream
+
+    def tracking_open(key):
+        stream = real_open(key)
+        opened.append(stream)
+        return stream
+
+    monkeypatch.setattr(storage, "open_stream", tracking_open)
+    package = package_stream(actor=lead, case=case, items=items)
+    received = 0
+    while not opened:
+        received += len(next(package))
+    assert not opened[0].closed
+    package.close()  # what the WSGI server does when the client disconnects
+    assert opened[0].closed
+    assert received < package.size
