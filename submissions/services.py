@@ -15,7 +15,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from evidence.models import UploadGrant
+from evidence import selectors as evidence_selectors
+from evidence import services as evidence_services
+from evidence.models import EvidenceItem, Source, UploadGrant
 from evidence.uploads import GRANT_HEADER, grant_create_with_secret, grant_header_value
 from portal.audit import audit_record
 from portal.models import Agency, User
@@ -421,7 +423,29 @@ def tip_update(
         setattr(locked, field, change["new"])
     locked.save(update_fields=[*diff, "updated_at"])
     _audit_staff(actions.TIP_CHANGED, actor, locked, changes=diff)
+    if "case_number" in diff:
+        tip_items_file_into_case(tip=locked)
     return locked
+
+
+def tip_label(tip: Tip) -> str:
+    return f"tip {tip.reference}"
+
+
+def tip_items_file_into_case(*, tip: Tip) -> int:
+    """File the tip's items into the agency's case with the tip's number; returns how many."""
+    if not tip.case_number:
+        return 0
+    items = evidence_selectors.items_from_source(source=Source.TIP, refs=[tip.reference]).filter(
+        agency=tip.agency
+    )
+    return sum(
+        evidence_services.case_item_link_by_number(
+            agency=tip.agency, case_number=tip.case_number, item=item, actor_label=tip_label(tip)
+        )
+        for item in items
+        if item.state != EvidenceItem.State.DELETED
+    )
 
 
 @transaction.atomic

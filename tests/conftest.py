@@ -35,6 +35,22 @@ def _purge_idle_queues():
     )
 
 
+@pytest.fixture(autouse=True)
+def _fresh_tip_rate_limits():
+    """Every test starts with the tips line's hourly counters at zero.
+
+    They live in the shared Redis for an hour, so without this an earlier run (or a bench)
+    from 127.0.0.1 would leave later tests already over the limit.
+    """
+    from django.conf import settings
+    from redis import Redis
+
+    client = Redis.from_url(settings.REDIS_URL)
+    stale = list(client.scan_iter(match="tips:rate:*", count=1000))
+    if stale:
+        client.delete(*stale)
+
+
 @pytest.fixture
 def police():
     return AgencyFactory(name="Riverton PD", slug="riverton-pd", kind=AgencyKind.POLICE)

@@ -231,6 +231,8 @@ function startTipForm(form) {
     { maxFileBytes: Number(form.dataset.maxFileBytes), maxFiles: Number(form.dataset.maxFiles) },
     receiptList,
   );
+  // The offline queue (tip-offline.js) reads the exact files chosen from here.
+  form.canvassUppy = files.uppy;
   const error = form.querySelector("[data-role=error]");
   const submit = form.querySelector("[data-role=submit]");
   const pow = proofOfWork(form);
