@@ -29,5 +29,8 @@ setup-run:
 setup-test:
 	scripts/setup.sh test
 
+# Each prints one JSON line (bench/hello_*.py are the tips bench's peer, not benches).
+BENCHES := audit_append upload media tips registry package
+
 bench: setup-test
-	for b in bench/*.py; do $(PY) $$b || exit 1; done
+	for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done
