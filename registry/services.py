@@ -306,7 +306,8 @@ def _csv_rows(raw: bytes) -> tuple[list[str], list[tuple[int, dict]]]:
         ) from exc
     if "\x00" in text:
         raise CsvImportError([(0, "The file contains NUL bytes: it is not a CSV text file.")])
-    csv.field_size_limit(CSV_MAX_FIELD * 4)
+    # No csv.field_size_limit(): it is process-wide. The 1 MB cap bounds every field, and
+    # _csv_form refuses a field over CSV_MAX_FIELD with its line and column.
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip().lower() for h in next(reader)]
@@ -332,6 +333,11 @@ def _csv_rows(raw: bytes) -> tuple[list[str], list[tuple[int, dict]]]:
                 raise CsvImportError([(reader.line_num, f"More than {CSV_MAX_ROWS} cameras.")])
             rows.append((reader.line_num, values))
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            # The csv module's own (default 128 KB) limit: say what matters to the sender.
+            raise CsvImportError(
+                [(reader.line_num, f"a field is longer than {CSV_MAX_FIELD} characters")]
+            ) from exc
         raise CsvImportError([(reader.line_num, f"Unreadable line: {exc}")]) from exc
     return header, rows
 
