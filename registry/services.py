@@ -507,3 +507,23 @@ def camera_search(*, actor, query: SearchQuery, now: dt.datetime | None = None) 
             },
         )
     return SearchOutcome(search=search, results=results)
+
+
+def camera_search_view(
+    *, actor, search: CameraSearch, now: dt.datetime | None = None
+) -> SearchOutcome:
+    """Show a stored search's answer again (its results page, reloaded or revisited): audited
+    as a view of that search, with its case number and reason, not as a new search."""
+    if not can_search_cameras(actor) or search.agency_id != actor.agency_id:
+        raise PermissionDenied
+    now = now or timezone.now()
+    results = selectors.camera_search_hits(search=search, now=now)
+    audit_record(
+        action=actions.CAMERA_SEARCH_VIEWED.name,
+        actor=actor,
+        target=search,
+        reason=search.reason,
+        case_ref=search.case_number,
+        details={"search_id": str(search.pk), "camera_count": len(results)},
+    )
+    return SearchOutcome(search=search, results=results)
