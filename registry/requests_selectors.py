@@ -18,6 +18,7 @@ from registry.models import (
     CameraSearch,
     FootageRequest,
     FootageRequestCamera,
+    FootageRequestRecipient,
     RegistryPolicy,
 )
 from registry.requests_policies import can_view_footage_requests
@@ -86,6 +87,11 @@ def footage_requests_for(*, actor) -> QuerySet[FootageRequest]:
             answered_count=Count("cameras", filter=answered, distinct=True),
             uploaded_count=Count("cameras", filter=Q(cameras__status=Status.UPLOADED)),
             first_answer_at=Min("cameras__answered_at"),
+            email_failed_count=Count(
+                "recipients",
+                filter=Q(recipients__email_status=FootageRequestRecipient.EmailStatus.FAILED),
+                distinct=True,
+            ),
         )
         .order_by("-created_at")
     )
@@ -134,6 +140,24 @@ def request_camera_rows(
         status = shown_status(rc, now)
         rows.append(CameraRow(rc, status, Status(status).label, by_ref.get(str(rc.pk), [])))
     return rows
+
+
+@dataclass
+class FailedEmail:
+    recipient_id: int
+    cameras: list[str]
+    at: dt.datetime | None
+
+
+def failed_emails(*, request: FootageRequest) -> list[FailedEmail]:
+    """Owners whose last email failed, named by their cameras (the agency never sees the owner)."""
+    failed = request.recipients.filter(
+        email_status=FootageRequestRecipient.EmailStatus.FAILED
+    ).prefetch_related("cameras__camera")
+    return [
+        FailedEmail(r.pk, [rc.camera.name for rc in r.cameras.all()], r.email_at)
+        for r in failed.order_by("pk")
+    ]
 
 
 def status_counts(rows: list[CameraRow]) -> dict[str, int]:
