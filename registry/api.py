@@ -371,3 +371,32 @@ class CameraSearchView(APIView):
                 "results": SearchHitSerializer(outcome.results, many=True).data,
             }
         )
+
+
+class CameraSearchDetail(APIView):
+    """A stored search's answer again (audited as a view of that search, not a new search)."""
+
+    permission_classes = [CanSearchCameras]
+
+    @extend_schema(
+        responses=inline_serializer(
+            "CameraSearchStored",
+            {
+                "search": serializers.UUIDField(),
+                "case_number": serializers.CharField(),
+                "reason": serializers.CharField(),
+                "results": SearchHitSerializer(many=True),
+            },
+        ),
+    )
+    def get(self, request, search_id):
+        found = selectors.camera_search_get_for(actor=request.user, id=search_id)
+        outcome = services.camera_search_view(actor=request.user, search=found)
+        return Response(
+            {
+                "search": str(found.id),
+                "case_number": found.case_number,
+                "reason": found.reason,
+                "results": SearchHitSerializer(outcome.results, many=True).data,
+            }
+        )

@@ -21,4 +21,9 @@ urlpatterns = [
     path("public-map/", api.PublicMap.as_view(), name="api-registry-public-map"),
     path("map/", api.AgencyMap.as_view(), name="api-registry-map"),
     path("search/", api.CameraSearchView.as_view(), name="api-registry-search"),
+    path(
+        "search/<uuid:search_id>/",
+        api.CameraSearchDetail.as_view(),
+        name="api-registry-search-detail",
+    ),
 ]

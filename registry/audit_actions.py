@@ -15,3 +15,10 @@ CAMERA_SEARCH = register_action(
     needs_reason=True,
     needs_case=True,
 )
+# details: search_id, camera_count. Not a new search: owners' "who looked" lists the search once.
+CAMERA_SEARCH_VIEWED = register_action(
+    "registry.camera_search_viewed",
+    "A stored camera search's results were viewed again",
+    needs_reason=True,
+    needs_case=True,
+)

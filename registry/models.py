@@ -149,9 +149,10 @@ class CameraSearch(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # No index on camera_ids: "who looked" reads the audit log, and a GIN index here cost
+        # up to 500 entries written by every search for a question nobody asks.
         indexes = [
             models.Index(fields=["agency", "created_at"], name="camerasearch_agency_at"),
-            GinIndex(fields=["camera_ids"], name="camerasearch_cameras_gin"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -267,9 +268,21 @@ class FootageRequest(models.Model):
 class FootageRequestRecipient(models.Model):
     """One owner asked in one request: one email, one link, the reminders sent to them."""
 
+    class EmailStatus(models.TextChoices):
+        PENDING = "pending", "Not sent yet"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Sending failed"
+
     request = models.ForeignKey(FootageRequest, on_delete=models.CASCADE, related_name="recipients")
     owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     opened_at = models.DateTimeField(null=True, blank=True)
+    # The last email to this owner (request, reminder or resend): a failure is shown to the
+    # agency with a resend button instead of being lost.
+    email_status = models.CharField(
+        max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING
+    )
+    email_error = models.CharField(max_length=200, blank=True)
+    email_at = models.DateTimeField(null=True, blank=True)
     deadline_reminder_at = models.DateTimeField(null=True, blank=True)
     overwrite_reminder_at = models.DateTimeField(null=True, blank=True)
 

@@ -66,6 +66,8 @@ class RequestSerializer(serializers.ModelSerializer):
     camera_count = serializers.IntegerField()
     answered_count = serializers.IntegerField()
     first_answer_at = serializers.DateTimeField(allow_null=True)
+    # Owners whose last email could not be sent (resend from the request's page).
+    email_failed_count = serializers.IntegerField()
 
     class Meta:
         model = FootageRequest
@@ -86,6 +88,7 @@ class RequestSerializer(serializers.ModelSerializer):
             "camera_count",
             "answered_count",
             "first_answer_at",
+            "email_failed_count",
         ]
 
 

@@ -38,3 +38,10 @@ FOOTAGE_REQUESTS_LISTED = register_action(
 FOOTAGE_REQUEST_VIEWED = register_action(
     "registry.footage_request_viewed", "A footage request and its evidence list were viewed"
 )
+# details: recipient (id), kind (request / reminder / resend), error (exception class only).
+FOOTAGE_EMAIL_FAILED = register_action(
+    "registry.footage_email_failed", "A footage request email to a camera owner could not be sent"
+)
+FOOTAGE_REQUEST_RESENT = register_action(
+    "registry.footage_request_resent", "A failed footage request email was sent again"
+)

@@ -18,6 +18,7 @@ from registry.models import (
     CameraSearch,
     FootageRequest,
     FootageRequestCamera,
+    FootageRequestRecipient,
     RegistryPolicy,
 )
 from registry.requests_policies import can_view_footage_requests
@@ -86,6 +87,11 @@ def footage_requests_for(*, actor) -> QuerySet[FootageRequest]:
             answered_count=Count("cameras", filter=answered, distinct=True),
             uploaded_count=Count("cameras", filter=Q(cameras__status=Status.UPLOADED)),
             first_answer_at=Min("cameras__answered_at"),
+            email_failed_count=Count(
+                "recipients",
+                filter=Q(recipients__email_status=FootageRequestRecipient.EmailStatus.FAILED),
+                distinct=True,
+            ),
         )
         .order_by("-created_at")
     )
@@ -136,6 +142,24 @@ def request_camera_rows(
     return rows
 
 
+@dataclass
+class FailedEmail:
+    recipient_id: int
+    cameras: list[str]
+    at: dt.datetime | None
+
+
+def failed_emails(*, request: FootageRequest) -> list[FailedEmail]:
+    """Owners whose last email failed, named by their cameras (the agency never sees the owner)."""
+    failed = request.recipients.filter(
+        email_status=FootageRequestRecipient.EmailStatus.FAILED
+    ).prefetch_related("cameras__camera")
+    return [
+        FailedEmail(r.pk, [rc.camera.name for rc in r.cameras.all()], r.email_at)
+        for r in failed.order_by("pk")
+    ]
+
+
 def status_counts(rows: list[CameraRow]) -> dict[str, int]:
     counts = {s.value: 0 for s in Status}
     for row in rows:
@@ -179,6 +203,22 @@ def owns_camera(*, owner: User, camera_id) -> bool:
     return Camera.objects.filter(owner=owner, pk=camera_id).exists()
 
 
+def access_events(*, camera_ids: list[str]) -> QuerySet[AuditEvent]:
+    """Search and request audit rows naming any of these cameras, newest first.
+
+    One `details @> {"camera_ids": [id]}` per camera, ORed: each is answered by the GIN
+    (jsonb_path_ops) index of registry migration 0003 as a bitmap, not a scan of the log.
+    """
+    touches = Q()
+    for camera in camera_ids:
+        touches |= Q(details__contains={"camera_ids": [str(camera)]})
+    return (
+        AuditEvent.objects.filter(action__in=[SEARCH_ACTION, REQUEST_ACTION], outcome="success")
+        .filter(touches)
+        .order_by("-seq")
+    )
+
+
 def camera_access_history_for(*, owner: User, camera_id=None) -> list[AccessEntry]:
     """Every search hit and footage request that touched the owner's cameras, newest first.
 
@@ -192,15 +232,7 @@ def camera_access_history_for(*, owner: User, camera_id=None) -> list[AccessEntr
     names = {str(pk): name for pk, name in cameras.values_list("pk", "name")}
     if not names:
         return []
-    touches = Q()
-    for camera in names:
-        touches |= Q(details__contains={"camera_ids": [camera]})
-    events = (
-        AuditEvent.objects.filter(action__in=[SEARCH_ACTION, REQUEST_ACTION], outcome="success")
-        .filter(touches)
-        .select_related("actor")
-        .order_by("-seq")
-    )
+    events = access_events(camera_ids=list(names)).select_related("actor")
     shows_names: dict[int | None, bool] = {}
     entries = []
     for event in events:

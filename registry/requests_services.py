@@ -7,6 +7,7 @@ Reminders carry a fresh token of their own, so the first email's link keeps work
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 import zoneinfo
 from collections import defaultdict
@@ -43,6 +44,8 @@ from registry.requests_selectors import (
 )
 
 Status = FootageRequestCamera.Status
+EmailStatus = FootageRequestRecipient.EmailStatus
+logger = logging.getLogger(__name__)
 REMINDER_LEAD = dt.timedelta(hours=24)
 # An upload grant lives at most 30 days (evidence.uploads.MAX_GRANT_TTL), and so does a request.
 MAX_DEADLINE = uploads.MAX_GRANT_TTL
@@ -323,9 +326,78 @@ def _send(request: FootageRequest, *, actor) -> None:
 
     def deliver():
         for to, path, recipient in outgoing:
-            emails.send_footage_request(to=to, path=path, context=_owner_email_context(recipient))
+            _deliver(
+                recipient, "request", to=to, path=path, context=_owner_email_context(recipient)
+            )
 
     transaction.on_commit(deliver)
+
+
+def _deliver(recipient: FootageRequestRecipient, kind: str, *, to: str, path: str, context) -> bool:
+    """Send one owner's email after commit; a failure is recorded (recipient, audit), not lost.
+
+    OSError covers SMTP errors (smtplib.SMTPException), refused connections and timeouts.
+    """
+    send = emails.send_footage_request if kind != "reminder" else emails.send_footage_reminder
+    try:
+        send(to=to, path=path, context=context)
+    except OSError as exc:
+        # The class only: an SMTP error's text can carry the owner's address.
+        error = type(exc).__name__[:200]
+        with transaction.atomic():
+            FootageRequestRecipient.objects.filter(pk=recipient.pk).update(
+                email_status=EmailStatus.FAILED, email_error=error, email_at=timezone.now()
+            )
+            audit_record(
+                action=actions.FOOTAGE_EMAIL_FAILED.name,
+                actor_label="footage request email",
+                target=recipient.request,
+                agency=recipient.request.agency,
+                details={"recipient": recipient.pk, "kind": kind, "error": error},
+            )
+        logger.warning("footage %s email to recipient %s failed: %s", kind, recipient.pk, error)
+        return False
+    FootageRequestRecipient.objects.filter(pk=recipient.pk).update(
+        email_status=EmailStatus.SENT, email_error="", email_at=timezone.now()
+    )
+    return True
+
+
+def footage_request_resend(*, actor, request: FootageRequest, recipient_id) -> bool:
+    """Email an owner whose email failed again, with a fresh link; True if it went out."""
+    if not can_request_footage(actor) or request.agency_id != actor.agency_id:
+        raise PermissionDenied
+    with transaction.atomic():
+        try:
+            recipient = (
+                FootageRequestRecipient.objects.select_for_update()
+                .select_related("owner", "request__agency")
+                .get(pk=recipient_id, request=request)
+            )
+        except (FootageRequestRecipient.DoesNotExist, ValueError, TypeError) as exc:
+            raise Http404("No such recipient.") from exc
+        if request.status != FootageRequest.Status.SENT:
+            raise ValidationError("This request has not been sent: there is nothing to resend.")
+        if request.deadline <= timezone.now():
+            raise ValidationError("The deadline has passed: make a new request instead.")
+        if recipient.email_status != EmailStatus.FAILED:
+            raise ValidationError("Only an email that failed can be sent again.")
+        token = _new_link(recipient)
+        audit_record(
+            action=actions.FOOTAGE_REQUEST_RESENT.name,
+            actor=actor,
+            target=request,
+            agency=request.agency,
+            case_ref=request.case_number,
+            details={"recipient": recipient.pk},
+        )
+    return _deliver(
+        recipient,
+        "resend",
+        to=recipient.owner.email,
+        path=link_path(request, token),
+        context=_owner_email_context(recipient),
+    )
 
 
 # --- the owner's link ------------------------------------------------------------------------
@@ -599,7 +671,7 @@ def _remind(recipient: FootageRequestRecipient, kinds: list[str], now: dt.dateti
         context = _owner_email_context(recipient) | {"kinds": kinds}
         to = recipient.owner.email
         transaction.on_commit(
-            lambda: emails.send_footage_reminder(to=to, path=path, context=context)
+            lambda: _deliver(recipient, "reminder", to=to, path=path, context=context)
         )
     return True
 

@@ -12,4 +12,9 @@ urlpatterns = [
     path("<uuid:request_id>/", views.request_detail, name="detail"),
     path("<uuid:request_id>/approve/", views.request_approve, name="approve"),
     path("<uuid:request_id>/refuse/", views.request_refuse, name="refuse"),
+    path(
+        "<uuid:request_id>/recipients/<int:recipient_id>/resend/",
+        views.request_resend,
+        name="resend",
+    ),
 ]

@@ -125,6 +125,7 @@ def request_detail(request, request_id):
             "statuses": sel.Status.choices,
             "first_answer": _since(sel.time_to_first_answer(req)),
             "can_decide": can_approve_footage_request(request.user, req),
+            "failed_emails": sel.failed_emails(request=req),
             "refuse_form": RefuseForm(),
         },
     )
@@ -159,6 +160,23 @@ def request_refuse(request, request_id):
         messages.error(request, _message(exc))
     else:
         messages.success(request, "Refused: nobody was contacted.")
+    return redirect("registry_requests:detail", req.pk)
+
+
+@require_POST
+@requires(can_request_footage)
+def request_resend(request, request_id, recipient_id):
+    """Send a failed email again, with a fresh link."""
+    req = sel.footage_request_get_for(actor=request.user, id=request_id)
+    try:
+        sent = rs.footage_request_resend(actor=request.user, request=req, recipient_id=recipient_id)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _message(exc))
+    else:
+        if sent:
+            messages.success(request, "Sent again with a fresh link.")
+        else:
+            messages.error(request, "Sending failed again: the mail server refused it. Try later.")
     return redirect("registry_requests:detail", req.pk)
 
 

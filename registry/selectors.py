@@ -23,6 +23,7 @@ from registry.models import (
     Camera,
     CameraCell,
     CameraKind,
+    CameraSearch,
     ContactMethod,
     Participation,
 )
@@ -190,8 +191,11 @@ LIMIT %(limit)s
 """
 
 
+_LIVE_FILTER = "AND c.deleted_at IS NULL AND c.paused_at IS NULL"
+
+
 def cameras_near_params(
-    *, agency_id, point, area, radius_m, window_start, now, limit=MAX_RESULTS
+    *, agency_id, point, area, radius_m, window_start, now, limit=MAX_RESULTS, only_ids=None
 ) -> tuple[str, dict]:
     params = {
         "pt": point.ewkt,
@@ -203,9 +207,15 @@ def cameras_near_params(
         "now": now,
         "limit": limit,
     }
-    if area is None:
-        return CAMERAS_NEAR_SQL, params
-    return CAMERAS_NEAR_AREA_SQL, {**params, "area": area.ewkt, "max_range": MAX_RANGE_M}
+    sql = CAMERAS_NEAR_SQL
+    if area is not None:
+        sql = CAMERAS_NEAR_AREA_SQL
+        params |= {"area": area.ewkt, "max_range": MAX_RANGE_M}
+    if only_ids is not None:
+        # Showing a stored search again: the cameras it returned, as they are now.
+        sql = sql.replace(_LIVE_FILTER, "AND c.id = ANY(%(ids)s::uuid[]) " + _LIVE_FILTER)
+        params["ids"] = [str(i) for i in only_ids]
+    return sql, params
 
 
 def _records_during(hit: SearchHit, start: dt.datetime, end: dt.datetime) -> bool:
@@ -227,7 +237,7 @@ def _records_during(hit: SearchHit, start: dt.datetime, end: dt.datetime) -> boo
 
 
 def cameras_near(
-    *, agency_id, point, area, radius_m, window_start, window_end, now
+    *, agency_id, point, area, radius_m, window_start, window_end, now, only_ids=None
 ) -> list[SearchHit]:
     """Cameras that may have seen the incident, best first, past-retention ones last.
 
@@ -241,6 +251,7 @@ def cameras_near(
         radius_m=radius_m,
         window_start=window_start,
         now=now,
+        only_ids=only_ids,
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -258,6 +269,36 @@ def cameras_near(
         hit.records_during_window = _records_during(hit, window_start, window_end)
         hits.append(hit)
     return hits
+
+
+def camera_search_get_for(*, actor, id) -> CameraSearch:
+    """A search run in the actor's agency; 404 for anyone else (and for a malformed id)."""
+    if not can_search_cameras(actor):
+        raise Http404("No such search.")
+    try:
+        return CameraSearch.objects.get(pk=id, agency_id=actor.agency_id)
+    except (CameraSearch.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
+        raise Http404("No such search.") from exc
+
+
+def camera_search_hits(*, search: CameraSearch, now: dt.datetime) -> list[SearchHit]:
+    """A stored search's answer again: the cameras it returned, re-ranked as of `now`.
+
+    Cameras deleted or paused since have left it; cameras registered since are not added
+    (the audit row of the search names exactly what it returned).
+    """
+    if not search.camera_ids:
+        return []
+    return cameras_near(
+        agency_id=search.agency_id,
+        point=search.incident,
+        area=search.area,
+        radius_m=search.radius_m,
+        window_start=search.window_start,
+        window_end=search.window_end,
+        now=now,
+        only_ids=search.camera_ids,
+    )
 
 
 # --- maps -------------------------------------------------------------------------------------

@@ -306,7 +306,8 @@ def _csv_rows(raw: bytes) -> tuple[list[str], list[tuple[int, dict]]]:
         ) from exc
     if "\x00" in text:
         raise CsvImportError([(0, "The file contains NUL bytes: it is not a CSV text file.")])
-    csv.field_size_limit(CSV_MAX_FIELD * 4)
+    # No csv.field_size_limit(): it is process-wide. The 1 MB cap bounds every field, and
+    # _csv_form refuses a field over CSV_MAX_FIELD with its line and column.
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip().lower() for h in next(reader)]
@@ -332,6 +333,11 @@ def _csv_rows(raw: bytes) -> tuple[list[str], list[tuple[int, dict]]]:
                 raise CsvImportError([(reader.line_num, f"More than {CSV_MAX_ROWS} cameras.")])
             rows.append((reader.line_num, values))
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            # The csv module's own (default 128 KB) limit: say what matters to the sender.
+            raise CsvImportError(
+                [(reader.line_num, f"a field is longer than {CSV_MAX_FIELD} characters")]
+            ) from exc
         raise CsvImportError([(reader.line_num, f"Unreadable line: {exc}")]) from exc
     return header, rows
 
@@ -500,4 +506,24 @@ def camera_search(*, actor, query: SearchQuery, now: dt.datetime | None = None) 
                 "window": [search.window_start.isoformat(), search.window_end.isoformat()],
             },
         )
+    return SearchOutcome(search=search, results=results)
+
+
+def camera_search_view(
+    *, actor, search: CameraSearch, now: dt.datetime | None = None
+) -> SearchOutcome:
+    """Show a stored search's answer again (its results page, reloaded or revisited): audited
+    as a view of that search, with its case number and reason, not as a new search."""
+    if not can_search_cameras(actor) or search.agency_id != actor.agency_id:
+        raise PermissionDenied
+    now = now or timezone.now()
+    results = selectors.camera_search_hits(search=search, now=now)
+    audit_record(
+        action=actions.CAMERA_SEARCH_VIEWED.name,
+        actor=actor,
+        target=search,
+        reason=search.reason,
+        case_ref=search.case_number,
+        details={"search_id": str(search.pk), "camera_count": len(results)},
+    )
     return SearchOutcome(search=search, results=results)

@@ -9,4 +9,5 @@ app_name = "registry"
 urlpatterns = [
     path("map/", views.agency_map, name="map"),
     path("search/", views.search, name="search"),
+    path("search/<uuid:search_id>/", views.search_results, name="search_results"),
 ]

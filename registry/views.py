@@ -4,10 +4,10 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from portal.decorators import requires
-from registry import services
+from registry import selectors, services
 from registry.forms import SearchForm
 from registry.models import RETENTION_STEPS, CameraKind, Participation
 from registry.policies import can_search_cameras, can_view_camera_map
@@ -31,33 +31,21 @@ def agency_map(request):
     )
 
 
-@requires(can_search_cameras)
-def search(request):
-    """The incident form; a POST runs one audited search and shows its answer."""
-    outcome, error = None, ""
-    if request.method == "POST":
-        form = SearchForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                outcome = services.camera_search(
-                    actor=request.user,
-                    query=services.SearchQuery(
-                        case_number=data["case_number"],
-                        reason=data["reason"],
-                        window_start=data["window_start"],
-                        window_end=data["window_end"],
-                        latitude=data["latitude"],
-                        longitude=data["longitude"],
-                        address=data["address"],
-                        area=data["area"],
-                        radius_m=data["radius_m"],
-                    ),
-                )
-            except (services.SearchRefused, ValidationError) as exc:
-                error = str(exc) if isinstance(exc, services.SearchRefused) else exc.messages[0]
-    else:
-        form = SearchForm(initial={"radius_m": 300})
+def _query_of(data: dict) -> services.SearchQuery:
+    return services.SearchQuery(
+        case_number=data["case_number"],
+        reason=data["reason"],
+        window_start=data["window_start"],
+        window_end=data["window_end"],
+        latitude=data["latitude"],
+        longitude=data["longitude"],
+        address=data["address"],
+        area=data["area"],
+        radius_m=data["radius_m"],
+    )
+
+
+def _search_page(request, *, form, error="", outcome=None, status=200):
     agency_zone = zoneinfo.ZoneInfo(request.user.agency.time_zone)
     results = []
     if outcome is not None:
@@ -84,8 +72,50 @@ def search(request):
                 }
                 for h in results
             ],
+            "area_geojson": outcome.search.area.geojson
+            if outcome is not None and outcome.search.area
+            else "",
             "agency_zone": request.user.agency.time_zone,
             **_map_context(),
         },
-        status=400 if request.method == "POST" and outcome is None else 200,
+        status=status,
     )
+
+
+@requires(can_search_cameras)
+def search(request):
+    """The incident form. A POST runs one audited search, stores it, and redirects to its page
+    (POST-redirect-GET: reloading the answer never runs the search again)."""
+    if request.method != "POST":
+        return _search_page(request, form=SearchForm(initial={"radius_m": 300}))
+    form = SearchForm(request.POST)
+    if not form.is_valid():
+        return _search_page(request, form=form, status=400)
+    try:
+        outcome = services.camera_search(actor=request.user, query=_query_of(form.cleaned_data))
+    except services.SearchRefused as exc:
+        return _search_page(request, form=form, error=str(exc), status=400)
+    except ValidationError as exc:
+        return _search_page(request, form=form, error=exc.messages[0], status=400)
+    return redirect("registry:search_results", search_id=outcome.search.pk)
+
+
+@requires(can_search_cameras)
+def search_results(request, search_id):
+    """A stored search's answer (audited as a view of it), with the form to search again."""
+    found = selectors.camera_search_get_for(actor=request.user, id=search_id)
+    outcome = services.camera_search_view(actor=request.user, search=found)
+    form = SearchForm(
+        initial={
+            "case_number": found.case_number,
+            "reason": found.reason,
+            "latitude": found.incident.y,
+            "longitude": found.incident.x,
+            "address": found.address,
+            "area": found.area.geojson if found.area else "",
+            "window_start": found.window_start.strftime("%Y-%m-%dT%H:%M"),
+            "window_end": found.window_end.strftime("%Y-%m-%dT%H:%M"),
+            "radius_m": found.radius_m,
+        }
+    )
+    return _search_page(request, form=form, outcome=outcome)

@@ -100,16 +100,85 @@ function gridMap(el, extraParams) {
   return load;
 }
 
+// The optional incident area: a few clicks on the map, written to the hidden `area` field as
+// a GeoJSON polygon. Hand-written rather than leaflet-draw: that package's last release (2018)
+// predates Leaflet 1.9, and three buttons and a polygon are all the search needs.
+function areaTool(map, field) {
+  const bar = document.getElementById("area-tools");
+  if (!field || !bar) return { drawing: () => false, add: () => {} };
+  const status = document.getElementById("area-status");
+  const draw = document.getElementById("area-draw");
+  const finish = document.getElementById("area-finish");
+  const clear = document.getElementById("area-clear");
+  const shape = L.polygon([], { color: "#7b2cbf", weight: 2, fillOpacity: 0.15, interactive: false }).addTo(map);
+  let points = [];
+  let drawing = false;
+  const show = (text) => { if (status) status.textContent = text; };
+  const save = () => {
+    if (points.length < 3) { field.value = ""; return; }
+    const ring = points.map((p) => [Number(p.lng.toFixed(7)), Number(p.lat.toFixed(7))]);
+    ring.push(ring[0]);
+    field.value = JSON.stringify({ type: "Polygon", coordinates: [ring] });
+  };
+  const setDrawing = (on) => {
+    drawing = on;
+    draw.hidden = on;
+    finish.hidden = !on;
+    bar.dataset.drawing = on ? "1" : "";
+  };
+  if (field.value) {
+    try {
+      const ring = JSON.parse(field.value).coordinates[0].slice(0, -1);
+      points = ring.map(([x, y]) => L.latLng(y, x));
+      shape.setLatLngs(points);
+      show(`Area of ${points.length} corners.`);
+    } catch (e) { field.value = ""; }
+  }
+  draw.addEventListener("click", () => {
+    points = [];
+    shape.setLatLngs(points);
+    field.value = "";
+    setDrawing(true);
+    show("Click the map at each corner of the area, then press Finish.");
+  });
+  finish.addEventListener("click", () => {
+    if (points.length < 3) { show("An area needs at least 3 corners."); return; }
+    setDrawing(false);
+    save();
+    show(`Area of ${points.length} corners.`);
+  });
+  clear.addEventListener("click", () => {
+    points = [];
+    shape.setLatLngs(points);
+    field.value = "";
+    setDrawing(false);
+    show("No area.");
+  });
+  bar.hidden = false;
+  return {
+    drawing: () => drawing,
+    add: (latlng) => {
+      if (points.length >= 100) { show("At most 100 corners."); return; }
+      points.push(latlng);
+      shape.setLatLngs(points);
+      show(`${points.length} corner${points.length === 1 ? "" : "s"}: keep clicking, then Finish.`);
+    },
+  };
+}
+
 function searchMap(el) {
   const lat = document.getElementById("id_latitude");
   const lon = document.getElementById("id_longitude");
   const map = baseMap(el, [parseFloat(el.dataset.lat), parseFloat(el.dataset.lon)], 16);
   let pin = el.dataset.picked ? L.marker([parseFloat(lat.value), parseFloat(lon.value)]).addTo(map) : null;
+  const area = areaTool(map, document.getElementById("id_area"));
   map.on("click", (e) => {
+    if (area.drawing()) { area.add(e.latlng); return; }
     lat.value = e.latlng.lat.toFixed(7);
     lon.value = e.latlng.lng.toFixed(7);
     if (pin) pin.setLatLng(e.latlng); else pin = L.marker(e.latlng).addTo(map);
   });
+  el.dataset.ready = "1";
   const hits = document.getElementById("search-hits");
   if (hits) {
     const colours = ["#2b7a3b", "#b7791f", "#5b6675"];

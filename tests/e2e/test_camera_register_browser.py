@@ -1,11 +1,17 @@
 """A business registers a camera by dragging the pin (Debian's Chromium, phone-sized screen)."""
 
+import datetime as dt
+import json
+
 import pytest
+from django.contrib.gis.geos import Point
+from django.utils import timezone
 from playwright.sync_api import expect
 
-from registry.models import Camera
-from tests.factories import PASSWORD, PublicUserFactory
-from tests.registry.cameras import INCIDENT
+from registry.models import Camera, CameraSearch
+from tests.e2e.test_evidence_upload_browser import _sign_in
+from tests.factories import PASSWORD, PublicUserFactory, UserFactory, add_totp_device
+from tests.registry.cameras import INCIDENT, offset, owner, register
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("transactional_db")]
 
@@ -66,3 +72,54 @@ def test_a_business_registers_a_camera_by_dragging_the_pin(live_server, phone, p
     assert cam.time_zone == "America/New_York" and police.id in cam.jurisdiction_ids
     scroll_width = phone.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= 390, f"horizontal scroll: scrollWidth={scroll_width}"
+
+
+def test_an_area_drawn_on_the_search_map_finds_a_camera_outside_the_radius(
+    live_server, phone, police
+):
+    # 1 px is about 1.8 m at zoom 16 and this latitude: the camera stands ~150 m east of the
+    # incident, looking west into the area drawn 110-220 m east; the radius is 50 m.
+    lat, lon = INCIDENT
+    register(owner(), *offset(lat, lon, 0, 150), name="Car park", direction_deg=270, range_m=20)
+    register(owner(), *offset(lat, lon, 0, 400), name="Far away", direction_deg=90)
+    staff = UserFactory(agency=police)
+    add_totp_device(staff)
+    now = timezone.now()
+    base_url = live_server.url
+    _sign_in(phone, base_url, staff)
+    phone.goto(f"{base_url}/staff/registry/search/")
+    phone.fill("#id_case_number", "RPD-2026-0123")
+    phone.fill("#id_reason", "Car stolen from the car park")
+    phone.fill("#id_window_start", _utc(now - dt.timedelta(hours=3)))
+    phone.fill("#id_window_end", _utc(now - dt.timedelta(hours=2)))
+    phone.fill("#id_radius_m", "50")
+    the_map = phone.locator("#search-map")
+    expect(phone.locator("#search-map[data-ready='1']")).to_have_count(1)
+    box = the_map.bounding_box()
+    cx, cy = box["width"] / 2, box["height"] / 2
+    the_map.click(position={"x": cx, "y": cy})  # the incident
+    expect(phone.locator("#id_latitude")).not_to_have_value("")
+    phone.click("#area-draw")
+    for dx, dy in ((60, -40), (120, -40), (120, 40), (60, 40)):
+        the_map.click(position={"x": cx + dx, "y": cy + dy})
+    expect(phone.locator("#area-status")).to_contain_text("4 corners")
+    assert phone.input_value("#id_area") == ""  # written only when finished
+    phone.click("#area-finish")
+    area = json.loads(phone.input_value("#id_area"))
+    assert area["type"] == "Polygon" and len(area["coordinates"][0]) == 5
+    phone.click("#run-search")
+
+    results = phone.locator("#search-results")
+    expect(results).to_contain_text("Car park")
+    expect(results).to_contain_text("or watching the area")
+    expect(results).not_to_contain_text("Far away")
+    search = CameraSearch.objects.get()
+    assert search.radius_m == 50 and search.area is not None
+    assert search.area.contains(Point(*reversed(offset(lat, lon, 0, 150)), srid=4326))
+    # The results page keeps the area: the form can run again with it.
+    assert json.loads(phone.input_value("#id_area"))["type"] == "Polygon"
+    expect(phone.locator("#area-status")).to_contain_text("Area of 4 corners")
+
+
+def _utc(value) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M")

@@ -1,5 +1,7 @@
 """Owners' cameras: scoped access, pause/delete, the map's cell counts, and CSV import."""
 
+import csv
+
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -168,4 +170,20 @@ def test_the_row_cap_is_enforced():
     )
     with pytest.raises(CsvImportError, match="More than"):
         services.cameras_import_csv(actor=owner("business"), raw=body.encode())
+    assert not Camera.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("size", "message"),
+    [(300, "name: longer than 200 characters"), (300_000, "a field is longer than 200")],
+)
+def test_a_long_field_is_refused_by_line_and_the_csv_module_limit_is_left_alone(size, message):
+    limit_before = csv.field_size_limit()
+    lat, lon = INCIDENT
+    body = HEADER + f"{'y' * size},fixed,{lat},{lon},90,70,25,14,contact_me,false\n"
+    with pytest.raises(CsvImportError) as caught:
+        services.cameras_import_csv(actor=owner("business"), raw=body.encode())
+    assert caught.value.errors == [(2, caught.value.errors[0][1])]
+    assert message in caught.value.errors[0][1]
+    assert csv.field_size_limit() == limit_before
     assert not Camera.objects.exists()

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.models import AuditEvent
+from registry import services
 from registry.models import Camera, CameraSearch
 from tests.conftest import sign_in
 from tests.factories import UserFactory, add_totp_device
@@ -229,15 +230,81 @@ def test_search_page_shows_ranked_results_with_request_link_and_audits(client, d
             "radius_m": 300,
         },
     )
+    search = CameraSearch.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("registry:search_results", args=[search.id])
+    response = client.get(response["Location"])
     assert response.status_code == 200
     text = response.content.decode()
-    search = CameraSearch.objects.get()
     assert text.index("Sees it") < text.index("Just exists")
     assert "owner not contactable" in text
     assert 'action="/staff/registry/requests/new/"' in text and str(search.id) in text
     assert text.count('name="camera"') == 1
     row = AuditEvent.objects.get(action="registry.camera_search")
     assert len(row.details["camera_ids"]) == 2
+
+
+def _search_post(lat, lon, **overrides):
+    return {
+        "case_number": "C-8",
+        "reason": "Burglary",
+        "latitude": lat,
+        "longitude": lon,
+        "window_start": (timezone.now() - dt.timedelta(hours=5)).strftime("%Y-%m-%d %H:%M"),
+        "window_end": (timezone.now() - dt.timedelta(hours=4)).strftime("%Y-%m-%d %H:%M"),
+        "radius_m": 300,
+        **overrides,
+    }
+
+
+def test_reloading_the_results_is_audited_as_a_view_not_a_new_search(client, detective, police):
+    lat, lon = INCIDENT
+    kept = register(owner(), *offset(lat, lon, -20, 0), name="Kept")
+    gone = register(owner(), *offset(lat, lon, 30, 0), name="Deleted later")
+    page = client.post(reverse("registry:search"), _search_post(lat, lon))["Location"]
+    search = CameraSearch.objects.get()
+    first = client.get(page).content.decode()
+    assert "Kept" in first and "Deleted later" in first
+    assert 'value="C-8"' in first and "Burglary" in first  # the form keeps the query
+    services.camera_delete(actor=gone.owner, camera_id=gone.id)
+    again = client.get(page).content.decode()
+    assert "Kept" in again and "Deleted later" not in again  # deleted cameras leave at once
+    assert CameraSearch.objects.count() == 1
+    assert AuditEvent.objects.filter(action="registry.camera_search").count() == 1
+    views = AuditEvent.objects.filter(action="registry.camera_search_viewed").order_by("seq")
+    assert [(v.target_id, v.case_ref, v.reason) for v in views] == [
+        (str(search.id), "C-8", "Burglary")
+    ] * 2
+    assert [v.details["camera_count"] for v in views] == [2, 1]
+    # The request form starts from the stored search.
+    assert f'name="search" value="{search.id}"' in again and f'value="{kept.id}"' in again
+    assert (
+        client.get(
+            reverse("registry_requests:new") + f"?search={search.id}&camera={kept.id}"
+        ).status_code
+        == 200
+    )
+
+
+def test_a_stored_search_is_404_to_another_agency_and_refused_to_an_owner(
+    client, detective, police
+):
+    lat, lon = INCIDENT
+    register(owner(), *offset(lat, lon, -20, 0))
+    page = client.post(reverse("registry:search"), _search_post(lat, lon))["Location"]
+    colleague = UserFactory(agency=police)
+    add_totp_device(colleague)
+    sign_in(client, colleague)
+    assert client.get(page).status_code == 200  # same agency: the case team shares searches
+    stranger = UserFactory(agency=agency_elsewhere())
+    add_totp_device(stranger)
+    sign_in(client, stranger)
+    assert client.get(page).status_code == 404
+    assert client.get(reverse("registry:search") + "not-a-uuid/").status_code == 404
+    sign_in(client, owner())
+    assert client.get(page).status_code == 403  # a resident: no registry search at all
+    views = AuditEvent.objects.filter(action="registry.camera_search_viewed")
+    assert [v.actor_id for v in views] == [colleague.id]
 
 
 def test_search_api_and_agency_b(client, police):
@@ -256,6 +323,8 @@ def test_search_api_and_agency_b(client, police):
     }
     response = client.post(reverse("api-registry-search"), body, content_type="application/json")
     assert response.status_code == 200 and response.json()["results"] == []
+    stored = client.get(reverse("api-registry-search-detail", args=[response.json()["search"]]))
+    assert stored.status_code == 200 and stored.json()["case_number"] == "X-1"
     assert client.get(reverse("api-registry-camera", args=[private.id])).status_code == 403
     answer = client.get(reverse("api-registry-map") + "?bbox=-74,40.7,-73.9,40.8&zoom=16").json()
     assert answer == {"zoom": 16, "cell_size_m": answer["cell_size_m"], "cells": [], "cameras": []}
@@ -263,6 +332,11 @@ def test_search_api_and_agency_b(client, police):
         reverse("api-registry-search"), {**body, "case_number": ""}, content_type="application/json"
     )
     assert missing.status_code == 400 and "case number is required" in missing.json()["detail"]
+    agency_a = UserFactory(agency=police)
+    add_totp_device(agency_a)
+    sign_in(client, agency_a)
+    theirs = reverse("api-registry-search-detail", args=[response.json()["search"]])
+    assert client.get(theirs).status_code == 404
 
 
 def test_the_registry_api_is_in_the_schema(client):
@@ -272,6 +346,7 @@ def test_the_registry_api_is_in_the_schema(client):
         "/api/registry/public-map/",
         "/api/registry/map/",
         "/api/registry/search/",
+        "/api/registry/search/{search_id}/",
         "/api/registry/cameras/import/",
     ):
         assert path in schema

@@ -10,7 +10,8 @@ from django.utils import timezone
 from evidence.models import EvidenceItem
 from portal.models import AuditEvent
 from portal.roles import Role
-from registry.models import FootageRequest, FootageRequestCamera
+from registry import requests_services as rs
+from registry.models import FootageRequest, FootageRequestCamera, FootageRequestRecipient
 from tests.registry.cameras import investigator, owner
 from tests.registry.requests_helpers import (
     ask,
@@ -319,3 +320,79 @@ def test_the_owner_api_answers_by_token_header(client, sent):
     assert again.status_code == 410 and "already used" in again.json()["detail"]
     receipt = client.get(f"{url}receipt", HTTP_CANVASS_FOOTAGE_TOKEN=token).json()
     assert receipt[0]["answer"] == "declined" and receipt[0]["files"] == []
+
+
+# --- emails that cannot be sent -------------------------------------------------------------
+
+FAILING = "tests.registry.failing_mail.FailingBackend"
+LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
+EmailStatus = FootageRequestRecipient.EmailStatus
+
+
+def test_a_sent_email_is_recorded_as_sent(sent):
+    request, _, _ = sent
+    assert [r.email_status for r in request.recipients.all()] == [EmailStatus.SENT]
+
+
+def test_a_failed_email_is_recorded_shown_and_resent_with_a_fresh_link(
+    police, shop, signed_in, make_staff, other_police, settings
+):
+    officer = investigator(police)
+    cam = camera_facing_incident(shop, name=f"Gate {EVIL}")
+    settings.EMAIL_BACKEND = FAILING
+    request = ask(officer, search(officer), [cam])  # does not raise: the request is kept
+    recipient = request.recipients.get()
+    assert (recipient.email_status, recipient.email_error) == (
+        EmailStatus.FAILED,
+        "SMTPServerDisconnected",
+    )
+    failure = AuditEvent.objects.get(action="registry.footage_email_failed")
+    assert failure.details == {
+        "recipient": recipient.pk,
+        "kind": "request",
+        "error": "SMTPServerDisconnected",
+    }
+    assert shop.email not in str(failure.details) and mail.outbox == []
+
+    me = signed_in(officer)
+    listing = me.get("/staff/registry/requests/").content.decode()
+    assert '<td class="error">1</td>' in listing
+    assert me.get("/api/registry/requests/").json()["results"][0]["email_failed_count"] == 1
+    page = me.get(f"/staff/registry/requests/{request.pk}/").content.decode()
+    assert "Emails that could not be sent" in page and "Owner of Gate &lt;script&gt;" in page
+    assert shop.email not in page  # the agency learns nothing about the owner
+    resend = f"/staff/registry/requests/{request.pk}/recipients/{recipient.pk}/resend/"
+
+    assert signed_in(make_staff(agency=other_police)).post(resend).status_code == 404
+    assert signed_in(shop).post(resend).status_code == 403
+    assert me.get(resend).status_code == 405
+    wrong = f"/staff/registry/requests/{request.pk}/recipients/{recipient.pk + 999}/resend/"
+    assert me.post(wrong).status_code == 404
+
+    again = me.post(resend, follow=True).content.decode()
+    assert "Sending failed again" in again
+    assert AuditEvent.objects.filter(action="registry.footage_email_failed").count() == 2
+
+    settings.EMAIL_BACKEND = LOCMEM
+    done = me.post(resend, follow=True).content.decode()
+    assert "Sent again with a fresh link." in done and "Emails that could not be sent" not in done
+    recipient.refresh_from_db()
+    assert recipient.email_status == EmailStatus.SENT and recipient.links.count() == 3
+    [link] = links_in_outbox(shop.email)
+    assert "Gate" in signed_in(shop).get(path_of(link)).content.decode()
+    assert AuditEvent.objects.filter(action="registry.footage_request_resent").count() == 2
+    refused = me.post(resend, follow=True).content.decode()
+    assert "Only an email that failed can be sent again." in refused
+    assert len(mail.outbox) == 1
+
+
+def test_a_failed_reminder_does_not_stop_the_sweep_and_is_recorded(police, shop, settings):
+    officer = investigator(police)
+    cams = [camera_facing_incident(shop, name="A"), camera_facing_incident(owner(), name="B")]
+    request = ask(officer, search(officer), cams, deadline=timezone.now() + dt.timedelta(hours=5))
+    settings.EMAIL_BACKEND = FAILING
+    assert rs.footage_requests_sweep()["reminded"] == 2
+    statuses = sorted(r.email_status for r in request.recipients.all())
+    assert statuses == [EmailStatus.FAILED, EmailStatus.FAILED]
+    kinds = AuditEvent.objects.filter(action="registry.footage_email_failed")
+    assert sorted(e.details["kind"] for e in kinds) == ["reminder", "reminder"]

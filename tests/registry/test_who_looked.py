@@ -5,6 +5,7 @@ import zoneinfo
 
 import pytest
 from django.core import mail
+from django.db import connection, transaction
 from django.utils import timezone
 
 from portal.models import AuditEvent
@@ -138,3 +139,34 @@ def test_no_reminder_for_an_answered_request_and_unanswered_cameras_expire(polic
     assert request.cameras.get().status == FootageRequestCamera.Status.DECLINED
     assert rs.footage_requests_sweep(now=other.deadline + dt.timedelta(hours=1))["expired"] == 0
     assert FootageRequest.objects.count() == 2
+
+
+def test_who_looked_reads_the_audit_log_through_the_gin_index(police):
+    cams = [camera_facing_incident(owner(), name=f"Cam {i}") for i in range(3)]
+    search(investigator(police))
+    events = sel.access_events(camera_ids=[str(c.pk) for c in cams])
+    assert events.count() == 1
+    sql, params = events.query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A log with many searches of other cameras (rolled back below: the rows bypass the
+        # hash chain), so the planner weighs the indexes as it would in production.
+        cursor.execute(
+            """
+            INSERT INTO portal_auditevent (seq, at, actor_label, actor_role, actor_agency,
+                action, target_type, target_id, reason, case_ref, request_id, outcome,
+                details, prev_hash, hash)
+            SELECT 1000000 + n, now(), 'x', '', '', 'registry.camera_search', '', '', '', '',
+                   '', 'success', jsonb_build_object('camera_ids',
+                   jsonb_build_array(gen_random_uuid()::text, gen_random_uuid()::text)),
+                   '', md5(n::text) || md5(n::text || 'x')
+            FROM generate_series(1, 20000) n
+            """
+        )
+        # What autovacuum does to the fast-update pending list between bursts of searches.
+        cursor.execute("SELECT gin_clean_pending_list('registry_audit_details_path_gin')")
+        cursor.execute("ANALYZE portal_auditevent")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        transaction.set_rollback(True)
+    assert "registry_audit_details_path_gin" in plan, plan
+    assert "Seq Scan" not in plan, plan
