@@ -351,17 +351,7 @@ class CameraSearchView(APIView):
         try:
             outcome = services.camera_search(
                 actor=request.user,
-                query=services.SearchQuery(
-                    case_number=data["case_number"],
-                    reason=data["reason"],
-                    window_start=data["window_start"],
-                    window_end=data["window_end"],
-                    latitude=data["latitude"],
-                    longitude=data["longitude"],
-                    address=data["address"],
-                    area=data["area"],
-                    radius_m=data["radius_m"] or 300,
-                ),
+                query=form.query(),
             )
         except services.SearchRefused as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)

@@ -129,6 +129,23 @@ class SearchForm(forms.Form):
             raise forms.ValidationError("A reason is required for every registry search.")
         return value
 
+    def query(self):
+        """The cleaned form as the search service takes it (the page and the API alike)."""
+        from registry.services import SearchQuery  # services validate with this module's forms
+
+        data = self.cleaned_data
+        return SearchQuery(
+            case_number=data["case_number"],
+            reason=data["reason"],
+            window_start=data["window_start"],
+            window_end=data["window_end"],
+            latitude=data["latitude"],
+            longitude=data["longitude"],
+            address=data["address"],
+            area=data["area"],
+            radius_m=data["radius_m"] or 300,
+        )
+
     def clean_area(self):
         text = self.cleaned_data["area"].strip()
         if not text:

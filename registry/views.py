@@ -31,20 +31,6 @@ def agency_map(request):
     )
 
 
-def _query_of(data: dict) -> services.SearchQuery:
-    return services.SearchQuery(
-        case_number=data["case_number"],
-        reason=data["reason"],
-        window_start=data["window_start"],
-        window_end=data["window_end"],
-        latitude=data["latitude"],
-        longitude=data["longitude"],
-        address=data["address"],
-        area=data["area"],
-        radius_m=data["radius_m"],
-    )
-
-
 def _search_page(request, *, form, error="", outcome=None, status=200):
     agency_zone = zoneinfo.ZoneInfo(request.user.agency.time_zone)
     results = []
@@ -92,7 +78,7 @@ def search(request):
     if not form.is_valid():
         return _search_page(request, form=form, status=400)
     try:
-        outcome = services.camera_search(actor=request.user, query=_query_of(form.cleaned_data))
+        outcome = services.camera_search(actor=request.user, query=form.query())
     except services.SearchRefused as exc:
         return _search_page(request, form=form, error=str(exc), status=400)
     except ValidationError as exc:

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import hashlib
+import io
 import time
 from pathlib import Path
 
@@ -43,3 +44,12 @@ def wait_for(
             return item
         time.sleep(0.25)
     raise AssertionError(f"item stayed {item.state}")
+
+
+def upload_bytes(grant: UploadGrant, data: bytes, *, filename: str) -> EvidenceItem:
+    """Send `data` in one PATCH under an existing grant (a tip's, a footage request's)."""
+    upload = upload_create(grant=grant, length=len(data), metadata={"filename": filename})
+    upload_append(
+        grant=grant, upload_id=upload.id, offset=0, body=io.BytesIO(data), body_length=len(data)
+    )
+    return EvidenceItem.objects.get(upload=upload)

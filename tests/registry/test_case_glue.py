@@ -6,9 +6,9 @@ import pytest
 from evidence import services as evidence_services
 from evidence.case_links import case_links_for
 from evidence.models import CaseItem, EvidenceItem, Source
-from evidence.uploads import upload_append, upload_create
 from registry import requests_services as rs
 from registry.models import FootageRequestCamera
+from tests.evidence.intake import upload_bytes
 from tests.registry.cameras import investigator, owner
 from tests.registry.requests_helpers import ask, camera_facing_incident, search
 
@@ -16,24 +16,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 CASE_NUMBER = "RPD-2026-0042"  # the number the helpers file their requests under
 
 
-class _Body:
-    def __init__(self, data: bytes):
-        self.data = data
-
-    def read(self, size=-1):
-        data, self.data = self.data, b""
-        return data
-
-
 def _owner_uploads(request, data=b"clip") -> EvidenceItem:
     recipient = request.recipients.get()
     rc = recipient.cameras.get()
     grant, _ = rs.footage_upload_grant(recipient=recipient, request_camera_id=rc.pk)
-    upload = upload_create(grant=grant, length=len(data), metadata={"filename": "clip.mp4"})
-    upload_append(
-        grant=grant, upload_id=upload.id, offset=0, body=_Body(data), body_length=len(data)
-    )
-    return EvidenceItem.objects.get(upload=upload)
+    return upload_bytes(grant, data, filename="clip.mp4")
 
 
 def _request(officer, **camera_fields):

@@ -6,24 +6,15 @@ import pytest
 from evidence import services as evidence_services
 from evidence.case_links import case_links_for
 from evidence.models import CaseItem, EvidenceItem, UploadGrant
-from evidence.uploads import upload_append, upload_create
 from portal.models import AuditEvent
 from portal.roles import Role
 from submissions import services
 from submissions.models import Tip
+from tests.evidence.intake import upload_bytes
 from tests.submissions.helpers import send_tip, tipster_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 NUMBER = "RPD-2026-0500"
-
-
-class _Body:
-    def __init__(self, data: bytes):
-        self.data = data
-
-    def read(self, size=-1):
-        data, self.data = self.data, b""
-        return data
 
 
 @pytest.fixture
@@ -37,12 +28,7 @@ def _tip_with_a_file(tips_agency) -> tuple[Tip, EvidenceItem]:
     created = send_tip(tipster_client(), tips_agency).json()
     tip = Tip.objects.get(reference=created["tip"])
     grant = UploadGrant.objects.get(source_ref=tip.reference)
-    data = b"\x00\x00\x00\x18ftypmp42"
-    upload = upload_create(grant=grant, length=len(data), metadata={"filename": "van.mp4"})
-    upload_append(
-        grant=grant, upload_id=upload.id, offset=0, body=_Body(data), body_length=len(data)
-    )
-    return tip, EvidenceItem.objects.get(upload=upload)
+    return tip, upload_bytes(grant, b"\x00\x00\x00\x18ftypmp42", filename="van.mp4")
 
 
 def test_giving_a_tip_a_case_number_files_its_items_into_that_case(tips_agency, investigator):
@@ -62,13 +48,7 @@ def test_a_file_added_to_a_numbered_tip_joins_the_case_as_it_arrives(tips_agency
     tip, first = _tip_with_a_file(tips_agency)
     services.tip_update(actor=investigator, tip=tip, case_number=NUMBER)
     grant = UploadGrant.objects.filter(source_ref=tip.reference).first()
-    data = b"\xff\xd8\xff\xe0 more"
-    upload = upload_create(grant=grant, length=len(data), metadata={"filename": "b.jpg"})
-    upload_append(
-        grant=grant, upload_id=upload.id, offset=0, body=_Body(data), body_length=len(data)
-    )
-
-    second = EvidenceItem.objects.get(upload=upload)
+    second = upload_bytes(grant, b"\xff\xd8\xff\xe0 more", filename="b.jpg")
     assert set(case.items.all()) == {first, second}
 
 
