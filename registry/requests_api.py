@@ -223,8 +223,10 @@ WindowSerializer = inline_serializer(
     "FootageWindow",
     {
         "zone": serializers.CharField(),
-        "local_start": serializers.DateTimeField(),
-        "local_end": serializers.DateTimeField(),
+        "local_start": serializers.CharField(
+            source="local_start_iso", help_text="ISO 8601 with the camera zone's offset."
+        ),
+        "local_end": serializers.CharField(source="local_end_iso"),
         "utc_start": serializers.DateTimeField(),
         "utc_end": serializers.DateTimeField(),
     },

@@ -50,8 +50,12 @@ def window_in_zones(request: FootageRequest, camera: Camera) -> dict:
     zone = zoneinfo.ZoneInfo(camera.time_zone)
     return {
         "zone": camera.time_zone,
-        "local_start": request.window_start.astimezone(zone),
-        "local_end": request.window_end.astimezone(zone),
+        # Wall-clock times in `zone`, naive on purpose: templates (and DRF) convert an aware
+        # value back to the active time zone, UTC, which printed the UTC time twice.
+        "local_start": request.window_start.astimezone(zone).replace(tzinfo=None),
+        "local_end": request.window_end.astimezone(zone).replace(tzinfo=None),
+        "local_start_iso": request.window_start.astimezone(zone).isoformat(),
+        "local_end_iso": request.window_end.astimezone(zone).isoformat(),
         "utc_start": request.window_start.astimezone(dt.UTC),
         "utc_end": request.window_end.astimezone(dt.UTC),
     }

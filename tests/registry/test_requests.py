@@ -2,6 +2,7 @@
 
 import datetime as dt
 import io
+import zoneinfo
 
 import pytest
 from django.core import mail
@@ -67,6 +68,13 @@ def test_a_request_within_the_cap_emails_each_owner_once_listing_their_cameras(a
     # Agency and role, no officer name by default; the window in local time and UTC.
     assert "Riverton PD (Investigator)" in shop_mail.body
     assert "(America/New_York)" in shop_mail.body and " UTC" in shop_mail.body
+    # The window in the camera's wall clock and in UTC: two different times.
+    zone = zoneinfo.ZoneInfo("America/New_York")
+    local = request.window_start.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    utc = request.window_start.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+    assert local != utc
+    assert f"Shop front: {local} to " in shop_mail.body
+    assert f"which is {utc} to " in shop_mail.body
     assert set(request.cameras.values_list("status", flat=True)) == {Status.SENT}
 
 
