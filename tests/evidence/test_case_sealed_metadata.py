@@ -190,6 +190,16 @@ def test_prosecutor_pages_and_api_show_stripped_copies_and_the_original_stays_se
     )
     assert plain.status_code == 200
 
+    # The signed receipt lists the sealed original's hash, not its file name.
+    client.post(reverse("evidence:shared_acknowledge", args=[share.pk]))
+    receipt = client.get(reverse("evidence:shared_receipt", args=[share.pk]))
+    assert receipt.status_code == 200
+    assert_no_secrets(receipt.content.decode(), "receipt")
+    row = next(
+        i for i in json.loads(receipt.content)["receipt"]["items"] if i["id"] == str(item.pk)
+    )
+    assert row["sha256"] == item.sha256 and row["original_sealed"] is True
+
 
 def test_prosecutor_package_and_defence_link_hold_copies_and_list_the_sealed_hash(
     world, signed_in, tmp_path
