@@ -54,7 +54,10 @@ class CaseDetailSerializer(CaseSerializer):
         fields = [*CaseSerializer.Meta.fields, "items", "members"]
 
     def get_items(self, case) -> list[dict]:
-        return ItemSerializer(selectors.items_of_case(case=case), many=True).data
+        # The viewer's request rides along: each item shows only the metadata they may see.
+        return ItemSerializer(
+            selectors.items_of_case(case=case), many=True, context=self.context
+        ).data
 
     def get_members(self, case) -> list[str]:
         return [m.user.label for m in case.memberships.select_related("user")]
@@ -122,7 +125,7 @@ class CaseDetail(APIView):
     def get(self, request, case_id):
         case = selectors.case_get_for(actor=request.user, id=case_id)
         services.case_record_view(actor=request.user, case=case, via="api")
-        return Response(CaseDetailSerializer(case).data)
+        return Response(CaseDetailSerializer(case, context={"request": request}).data)
 
 
 class CaseShares(generics.ListCreateAPIView):
@@ -214,6 +217,6 @@ class SharedCase(APIView):
             {
                 "share": ShareSerializer(share).data,
                 "case": {"number": share.case.number, "title": share.case.title},
-                "items": SharedItemSerializer(items, many=True).data,
+                "items": SharedItemSerializer(items, many=True, context={"request": request}).data,
             }
         )

@@ -78,16 +78,18 @@ def case_edit(request, case_id):
 
 
 def _map_points(items, case) -> list[dict]:
+    """Item places as this viewer may see them (`.facts`): a place read from a file whose
+    sender withheld its metadata is not on the map."""
     points = [
         {
-            "lat": i.location.y,
-            "lon": i.location.x,
-            "label": i.original_filename or str(i.pk),
+            "lat": i.facts.location.y,
+            "lon": i.facts.location.x,
+            "label": i.facts.original_filename or str(i.pk),
             "url": f"/staff/evidence/{i.pk}/",
             "kind": "item",
         }
         for i in items
-        if i.location
+        if i.facts.location
     ]
     if case.incident_point:
         points.append(
@@ -105,13 +107,14 @@ def _map_points(items, case) -> list[dict]:
 def case_detail(request, case_id):
     case = selectors.case_get_for(actor=request.user, id=case_id)
     services.case_record_view(actor=request.user, case=case, via="page")
-    items = list(selectors.items_of_case(case=case))
+    items = selectors.items_with_facts(actor=request.user, items=selectors.items_of_case(case=case))
     links = case_links_for(actor=request.user, case=case)
     editable = policies.can_edit_case(request.user, case)
     context = {
         "case": case,
         "items": items,
         "timeline": [(i, list(selectors.custody_of(item=i))) for i in items],
+        "any_withheld": any(i.facts.identifying_hidden for i in items),
         "members": case.memberships.select_related("user"),
         "activity": selectors.case_activity(case=case),
         "shares": selectors.shares_of_case(case=case),
@@ -157,12 +160,22 @@ def case_package(request, case_id):
     )
 
 
-def package_response(*, actor, case, items, via: str, include_proxies: bool = False):
-    """A streaming download of the case package; its download is recorded first."""
+def package_response(*, actor, case, items, via: str, include_proxies: bool = False, share=None):
+    """A streaming download of the case package; its download is recorded first.
+
+    Through a share, the package speaks of that share only and every custody row it writes
+    carries the share's id (the case's disclosure log)."""
     package = packages.package_stream(
-        actor=actor, case=case, items=items, include_proxies=include_proxies
+        actor=actor, case=case, items=items, include_proxies=include_proxies, share=share
     )
-    packages.package_record_download(actor=actor, case=case, items=items, via=via)
+    packages.package_record_download(
+        actor=actor,
+        case=case,
+        items=items,
+        via=via,
+        share=share,
+        sealed=[f["item_id"] for f in package.manifest["files"] if f.get("sealed")],
+    )
     response = StreamingHttpResponse(package, content_type="application/zip")
     response["Content-Length"] = str(package.size)
     response["Content-Disposition"] = storage.attachment_disposition(package.filename)

@@ -96,18 +96,18 @@ class _Graph:
             },
             part=True,
         )
+        # The name and time are what the package's recipient may see (PackageFile.filename,
+        # .capture_time); a sealed original is not in the package, so it has no path there.
         file_facet = {
             "@id": node_id("file-facet", key),
             "@type": "uco-observable:FileFacet",
-            "uco-observable:fileName": (
-                file.item.original_filename if file.derivative is None else file.path
-            )
-            or file.path,
-            "uco-observable:filePath": file.path,
+            "uco-observable:fileName": file.filename or f"{file.item.pk}",
             "uco-observable:sizeInBytes": file.size,
         }
-        if file.derivative is None and file.item.capture_time is not None:
-            file_facet["uco-observable:observableCreatedTime"] = when(file.item.capture_time)
+        if not file.sealed:
+            file_facet["uco-observable:filePath"] = file.path
+        if file.derivative is None and file.capture_time is not None:
+            file_facet["uco-observable:observableCreatedTime"] = when(file.capture_time)
         content_facet = {
             "@id": node_id("content-data-facet", key),
             "@type": "uco-observable:ContentDataFacet",

@@ -8,7 +8,20 @@ Layout (every name chosen by the server; a user's filename is only ever in the m
     custody.html       the chain of custody as a self-contained page
     case.jsonld        the case as a CASE/UCO bundle (evidence.caseuco)
     originals/<item-id>.<ext>
-    proxies/<item-id>.<kind>.<ext>      (only with include_proxies)
+    proxies/<item-id>.<kind>.<ext>      (with include_proxies, and always for a sealed original)
+
+Identifying metadata (evidence.policies.can_see_identifying_metadata, asked per item for the
+person the package is made for): when they may see it (for a tip, the assigned investigator,
+or anyone when the tipster chose to share it) the package holds the original byte-exact with
+everything the file says about itself, because it is theirs to hand on under their own
+responsibility. When they may not, the original stays sealed in the store: the ZIP holds only
+the stripped playable copies, the manifest lists the original's size and SHA-256 (so its
+integrity can still be proven against the store) marked "sealed", and no file-derived capture
+time, place, device detail or uploader's file name appears anywhere in the package.
+
+Audience: a package made through a share (a prosecutor's download or the defence link made
+from it) tells the recipient only about their own share. Custody events that belong to another
+share (other offices' views, plays and downloads) and the other shares themselves are left out.
 
 The ZIP is generated as it is sent (zipstream-ng, ZIP64 past 4 GiB, media stored rather than
 deflated): no temporary copy, and memory stays at a few chunks whatever the size. Its length
@@ -32,7 +45,12 @@ from zipstream import ZIP_STORED, ZipStream
 from evidence import audit_actions
 from evidence.caseuco import case_bundle
 from evidence.models import Case, Derivative, EvidenceItem, Share
-from evidence.selectors import custody_of
+from evidence.selectors import (
+    custody_details_for,
+    custody_of,
+    custody_through_share,
+    item_facts_for,
+)
 from portal import storage
 from portal.audit import audit_record
 from portal.models import AuditEvent
@@ -61,6 +79,11 @@ class PackageFile:
     media_type: str
     item: EvidenceItem
     derivative: Derivative | None = None
+    # What the package says about the original, as its recipient may see it (item_facts_for).
+    filename: str = ""
+    capture_time: dt.datetime | None = None
+    # A sealed original is listed (size, SHA-256) but not put in the ZIP.
+    sealed: bool = False
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -80,12 +103,20 @@ def _extension(filename: str, media_type: str) -> str:
     return suffix.lower() if _SAFE_EXTENSION.fullmatch(suffix) else "bin"
 
 
-def package_files(*, items: Iterable[EvidenceItem], include_proxies: bool) -> list[PackageFile]:
-    """What goes in the ZIP, in order: each original, then (optionally) its playable copies."""
+def package_files(
+    *, items: Iterable[EvidenceItem], include_proxies: bool, facts: dict | None = None
+) -> list[PackageFile]:
+    """What the package lists, in order: each original, then (optionally) its playable copies.
+
+    `facts` maps item pk to the recipient's ItemFacts; an item whose identifying metadata is
+    hidden from them gets a sealed original (listed, not sent) and always its stripped copies.
+    """
     files = []
     for item in items:
         if item.state == "deleted" or not item.sha256:
             raise ValueError(f"Item {item.pk} has no stored original to package.")
+        item_facts = (facts or {}).get(item.pk)
+        sealed = bool(item_facts and item_facts.identifying_hidden)
         ext = _extension(item.original_filename, item.media_type)
         files.append(
             PackageFile(
@@ -95,9 +126,12 @@ def package_files(*, items: Iterable[EvidenceItem], include_proxies: bool) -> li
                 item.sha256,
                 item.media_type,
                 item,
+                filename=item_facts.original_filename if item_facts else item.original_filename,
+                capture_time=item_facts.capture_time if item_facts else item.capture_time,
+                sealed=sealed,
             )
         )
-        if include_proxies:
+        if include_proxies or sealed:
             for derivative in item.derivatives.filter(kind__in=PROXY_KINDS).order_by("kind"):
                 ext = _extension(derivative.name, derivative.media_type)
                 files.append(
@@ -109,6 +143,7 @@ def package_files(*, items: Iterable[EvidenceItem], include_proxies: bool) -> li
                         derivative.media_type,
                         item,
                         derivative,
+                        filename=f"proxies/{item.pk}.{derivative.kind}.{ext}",
                     )
                 )
     return files
@@ -130,7 +165,7 @@ def _custody_entry(event: AuditEvent) -> dict:
     }
 
 
-def _file_entry(file: PackageFile, custody: list[dict]) -> dict:
+def _file_entry(file: PackageFile, custody: list[dict], facts=None) -> dict:
     item = file.item
     if file.derivative is not None:
         return {
@@ -145,18 +180,19 @@ def _file_entry(file: PackageFile, custody: list[dict]) -> dict:
             "tool_versions": file.derivative.tool_versions,
             "made_at": iso(file.derivative.created_at),
         }
+    location = facts.location if facts else item.location
     place = None
-    if item.location is not None:
+    if location is not None:
         place = {
-            "latitude": item.location.y,
-            "longitude": item.location.x,
-            "source": item.location_source,
+            "latitude": location.y,
+            "longitude": location.x,
+            "source": facts.location_source if facts else item.location_source,
         }
-    return {
-        "path": file.path,
+    entry = {
+        "path": None if file.sealed else file.path,
         "role": "original",
         "item_id": str(item.pk),
-        "original_filename": item.original_filename,
+        "original_filename": file.filename,
         "size": file.size,
         "sha256": file.sha256,
         "media_type": file.media_type,
@@ -166,22 +202,53 @@ def _file_entry(file: PackageFile, custody: list[dict]) -> dict:
         "received_at": iso(item.received_at),
         "received_by": item.uploaded_by_label,
         "capture_time": {
-            "value": iso(item.capture_time),
-            "source": item.capture_time_source,
-            "confidence": item.capture_time_confidence,
+            "value": iso(file.capture_time),
+            "source": facts.capture_time_source if facts else item.capture_time_source,
+            "confidence": facts.capture_time_confidence if facts else item.capture_time_confidence,
         },
         "capture_place": place,
         "custody": custody,
     }
+    if file.sealed:
+        entry["sealed"] = True
+        entry["sealed_why"] = (
+            "The sender chose not to share what the file says about its time, place and "
+            "device: the original stays sealed in the evidence store, byte-exact, and this "
+            "package holds copies made without that metadata. The SHA-256 above is the "
+            "original's, recorded when it was received."
+        )
+    return entry
 
 
-def _shares_touching(case: Case, item_ids: set) -> list[tuple[Share, list[EvidenceItem]]]:
+def _shares_touching(
+    case: Case, item_ids: set, only: Share | None = None
+) -> list[tuple[Share, list[EvidenceItem]]]:
+    shares = case.shares.select_related("recipient_agency", "acknowledged_by")
+    if only is not None:
+        shares = shares.filter(pk=only.pk)
     found = []
-    for share in case.shares.select_related("recipient_agency").order_by("created_at"):
+    for share in shares.order_by("created_at"):
         shared = [item for item in share.items.all() if item.pk in item_ids]
         if shared:
             found.append((share, shared))
     return found
+
+
+def _custody_for(*, actor, item: EvidenceItem, share: Share | None) -> list[dict]:
+    """The item's custody as the package's recipient may read it (through a share: without
+    other shares' events), with details that repeat the file's name, time or place dropped
+    for those not to see them."""
+    events = (
+        custody_of(item=item) if share is None else custody_through_share(item=item, share=share)
+    )
+    entries = []
+    for event in events:
+        entry = _custody_entry(event)
+        entry["details"] = custody_details_for(
+            actor=actor, item=item, details=event.details if isinstance(event.details, dict) else {}
+        )
+        entries.append(entry)
+    return entries
 
 
 def _verified_chunks(file: PackageFile) -> Iterator[bytes]:
@@ -250,28 +317,41 @@ class CasePackage:
 
 
 def package_stream(
-    *, actor, case: Case, items: Iterable[EvidenceItem], include_proxies: bool = False
+    *,
+    actor,
+    case: Case,
+    items: Iterable[EvidenceItem],
+    include_proxies: bool = False,
+    share: Share | None = None,
 ) -> CasePackage:
     """The case package for these items (already scoped to the actor by the caller), as a stream.
 
+    `actor` is who the package is for (a prosecutor, or the prosecutor whose link defence
+    counsel uses): identifying metadata follows their policy, item by item. `share` is set
+    for a download through a share: the package then speaks of that share only.
     The metadata files are built now (small); the originals are read only as the ZIP is sent.
     """
     items = list(items)
-    files = package_files(items=items, include_proxies=include_proxies)
+    facts = {item.pk: item_facts_for(actor=actor, item=item) for item in items}
+    files = package_files(items=items, include_proxies=include_proxies, facts=facts)
     generated_at = timezone.now()
-    custody = {item.pk: list(custody_of(item=item)) for item in items}
+    custody = {item.pk: _custody_for(actor=actor, item=item, share=share) for item in items}
     entries = [
-        _file_entry(f, [_custody_entry(e) for e in custody[f.item.pk]] if not f.derivative else [])
+        _file_entry(f, custody[f.item.pk], facts[f.item.pk])
+        if f.derivative is None
+        else _file_entry(f, [])
         for f in files
     ]
-    shares = _shares_touching(case, {item.pk for item in items})
+    shares = _shares_touching(case, {item.pk for item in items}, only=share)
+    labels = {f.item.pk: f.filename for f in files if f.derivative is None}
     context = {
         "case": case,
         "generated_at": generated_at,
         "generated_by": actor.label,
         "entries": entries,
-        "custody": [(item, custody[item.pk]) for item in items],
+        "custody": [(item, labels[item.pk], custody[item.pk]) for item in items],
         "shares": shares,
+        "sealed_count": sum(1 for f in files if f.sealed),
     }
     custody_html = render_to_string("evidence/package_custody.html", context).encode()
     jsonld = json.dumps(
@@ -300,13 +380,16 @@ def package_stream(
             "case.jsonld": hashlib.sha256(jsonld).hexdigest(),
         },
     }
+    if share is not None:
+        manifest["share"] = {"id": str(share.pk), "recipient_office": share.recipient_agency.name}
+    sent = [f for f in files if not f.sealed]
     manifest_bytes = json.dumps(manifest, indent=2, ensure_ascii=False).encode()
     sums = sha256sums(
         [
             ("manifest.json", hashlib.sha256(manifest_bytes).hexdigest()),
             ("custody.html", manifest["documents"]["custody.html"]),
             ("case.jsonld", manifest["documents"]["case.jsonld"]),
-            *((f.path, f.sha256) for f in files),
+            *((f.path, f.sha256) for f in sent),
         ]
     )
     # sized: the total length is computed up front (stored entries of known sizes).
@@ -315,25 +398,44 @@ def package_stream(
     zip_stream.add(sums, "SHA256SUMS")
     zip_stream.add(custody_html, "custody.html")
     zip_stream.add(jsonld, "case.jsonld")
-    for file in files:
+    for file in sent:
         zip_stream.add(_verified_chunks(file), file.path, size=file.size)
     number = re.sub(r"[^A-Za-z0-9._-]+", "-", case.number).strip("-.") or "case"
     return CasePackage(zip_stream, f"case-{number}-{generated_at:%Y%m%dT%H%M%SZ}.zip", manifest)
 
 
 @transaction.atomic
-def package_record_download(*, actor, case: Case, items: Iterable[EvidenceItem], via: str) -> None:
-    """Custody for a package download: one event per item in it, and one for the case."""
+def package_record_download(
+    *,
+    actor,
+    case: Case,
+    items: Iterable[EvidenceItem],
+    via: str,
+    share: Share | None = None,
+    sealed: Iterable = (),
+) -> None:
+    """Custody for a package download: one event per item in it, and one for the case.
+
+    Through a share, every row carries the share's id, so the case's disclosure log has them.
+    """
     items = list(items)
+    sealed = {str(pk) for pk in sealed}
     details = {"case": str(case.pk), "case_number": case.number, "via": via, "in": "case package"}
+    if share is not None:
+        details["share"] = str(share.pk)
     for item in items:
+        what = (
+            "stripped copies (original sealed), downloaded in a case package"
+            if str(item.pk) in sealed
+            else "original, downloaded in a case package"
+        )
         audit_record(
             action=audit_actions.DOWNLOADED.name,
             actor=actor,
             target=item,
             agency=item.agency,
             case_ref=case.number,
-            details={**details, "what": "original, downloaded in a case package"},
+            details={**details, "what": what},
         )
     audit_record(
         action="case.package_downloaded",
@@ -341,5 +443,5 @@ def package_record_download(*, actor, case: Case, items: Iterable[EvidenceItem],
         target=case,
         agency=case.agency,
         case_ref=case.number,
-        details={**details, "items": [str(item.pk) for item in items]},
+        details={**details, "items": [str(item.pk) for item in items], "sealed": sorted(sealed)},
     )

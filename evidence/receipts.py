@@ -25,7 +25,7 @@ from django.utils import timezone
 from evidence.models import Share
 from evidence.packages import iso
 from evidence.policies import can_view_shared
-from evidence.selectors import shared_items
+from evidence.selectors import item_facts_for, shared_items
 from evidence.signing import (
     key_id_of,
     private_key_of,
@@ -77,14 +77,17 @@ def _receipt_body(share: Share, key_id: str) -> dict:
             "office": share.recipient_agency.name,
             "office_slug": share.recipient_agency.slug,
         },
+        # The original's hash always; its file name only where the recipient may see it (a
+        # tipster who kept their file's metadata: "" and sealed, see item_facts_for).
         "items": [
             {
                 "id": str(item.pk),
-                "original_filename": item.original_filename,
+                "original_filename": facts.original_filename,
                 "size": item.size,
                 "sha256": item.sha256,
+                **({"original_sealed": True} if facts.identifying_hidden else {}),
             }
-            for item in items
+            for item, facts in ((i, item_facts_for(actor=recipient, item=i)) for i in items)
         ],
         "hash_algorithm": "SHA-256",
         "key_id": key_id,

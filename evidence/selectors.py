@@ -95,6 +95,17 @@ def custody_of(*, item: EvidenceItem) -> QuerySet[AuditEvent]:
     )
 
 
+def custody_through_share(*, item: EvidenceItem, share) -> list[AuditEvent]:
+    """The item's custody as a share's recipient reads it: collection, processing, the agency's
+    own handling and what happened under this share; other shares' events are left out."""
+    own = str(share.pk)
+    return [
+        event
+        for event in custody_of(item=item)
+        if not isinstance(event.details, dict) or event.details.get("share", own) == own
+    ]
+
+
 # Cases
 
 CASE_TARGET_TYPE = Case._meta.label_lower
@@ -325,3 +336,19 @@ def custody_details_for(*, actor, item: EvidenceItem, details: dict) -> dict:
     if can_see_identifying_metadata(actor, item):
         return details
     return {k: v for k, v in details.items() if k not in _IDENTIFYING_DETAILS}
+
+
+def items_with_facts(*, actor, items) -> list[EvidenceItem]:
+    """Items with `.facts` (item_facts_for), as a timeline by the capture time this viewer may
+    see (unknown last), so the order itself does not reveal a withheld time."""
+    items = list(items)
+    for item in items:
+        item.facts = item_facts_for(actor=actor, item=item)
+    return sorted(
+        items,
+        key=lambda i: (
+            i.facts.capture_time is None,
+            i.facts.capture_time or i.received_at,
+            i.received_at,
+        ),
+    )

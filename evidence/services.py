@@ -450,6 +450,10 @@ def case_member_remove(*, actor, case: Case, user) -> bool:
 def _link_item(*, case: Case, item: EvidenceItem, actor=None, actor_label: str = "") -> bool:
     if item.agency_id != case.agency_id:
         raise ValidationError("Only items of the case's own agency can be added.")
+    # The item's row, locked against a deletion running now (retention or two-person): either
+    # the deletion finished first and the item is refused here, or it waits for this link and
+    # then sees the open case that protects the item.
+    item = EvidenceItem.objects.select_for_update(no_key=True).get(pk=item.pk)
     if item.state == EvidenceItem.State.DELETED:
         raise ValidationError("This item was deleted; only its tombstone remains.")
     _, created = CaseItem.objects.get_or_create(
@@ -927,15 +931,19 @@ def item_legal_hold_set(*, actor, item: EvidenceItem, hold: bool, reason: str) -
     item.refresh_from_db()
 
 
-def item_protection(*, item: EvidenceItem) -> str:
-    """Why the item must not be deleted now, or "" when nothing protects it."""
+def item_protection(*, item: EvidenceItem, lock: bool = False) -> str:
+    """Why the item must not be deleted now, or "" when nothing protects it.
+
+    With `lock` (inside the deleting transaction, the item's row already locked) the item's
+    cases are locked too, so a case being reopened at this moment is waited for and seen:
+    every case of the item is locked and its status read after the lock, not filtered before.
+    """
     if item.legal_hold:
         return f"It is under legal hold ({item.legal_hold_reason or 'no reason given'})."
-    open_cases = list(
-        Case.objects.filter(case_items__item=item, status=Case.Status.OPEN).values_list(
-            "number", flat=True
-        )
-    )
+    cases = Case.objects.filter(case_items__item=item).order_by("pk")
+    if lock:
+        cases = cases.select_for_update(no_key=True, of=("self",))
+    open_cases = [c.number for c in cases.only("number", "status") if c.status == Case.Status.OPEN]
     if open_cases:
         return f"It is in open case {', '.join(open_cases)}."
     if item.state in (EvidenceItem.State.RECEIVED, EvidenceItem.State.PROCESSING):
@@ -1005,10 +1013,16 @@ def deletion_approve(*, actor, request: DeletionRequest) -> EvidenceItem:
         locked = (
             DeletionRequest.objects.select_for_update().select_related("item").get(pk=request.pk)
         )
-        item = locked.item
         if locked.state != DeletionRequest.State.PENDING:
             raise ValidationError("This request was already decided.")
-        why = item_protection(item=item)
+        # Item first, then its cases: the same order as the retention job, so the two never
+        # deadlock, and an item the job deleted meanwhile is not "deleted" twice.
+        item = EvidenceItem.objects.select_for_update().get(pk=locked.item_id)
+        why = (
+            "It was already deleted."
+            if item.state == EvidenceItem.State.DELETED
+            else item_protection(item=item, lock=True)
+        )
         locked.state = DeletionRequest.State.REFUSED if why else DeletionRequest.State.APPROVED
         locked.decided_by, locked.decided_at = actor, timezone.now()
         locked.save()
@@ -1125,8 +1139,12 @@ def retention_apply(*, now=None) -> dict[int, list[dict]]:
     deleted: dict[int, list[dict]] = {}
     for item in retention_due(now=now):
         with transaction.atomic():
+            # Chosen a moment ago; decided now, on the locked row: an item added to an open
+            # case, held, or deleted by hand since the selection is left alone.
             fresh = EvidenceItem.objects.select_for_update().get(pk=item.pk)
-            if fresh.state == EvidenceItem.State.DELETED or item_protection(item=fresh):
+            if fresh.state == EvidenceItem.State.DELETED or item_protection(item=fresh, lock=True):
+                continue
+            if fresh.retention_category_id != item.retention_category_id:
                 continue
             keys = _tombstone(
                 item=fresh,

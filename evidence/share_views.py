@@ -28,6 +28,12 @@ VIEW_ONLY_MESSAGE = (
     "Ask them for a view-and-download share."
 )
 
+SEALED_MESSAGE = (
+    "The original of this item stays sealed: the person who sent it chose not to share what "
+    "the file says about its time, place and device. Its copies, made without that metadata, "
+    "play on the item's page and are in the case package with the original's SHA-256."
+)
+
 
 def _refuse_download(request, share, what: str):
     services.share_refuse(actor=request.user, share=share, what=what, why="view-only share")
@@ -56,7 +62,9 @@ def shared_case(request, share_id):
         {
             "share": share,
             "case": share.case,
-            "items": selectors.shared_items(share=share),
+            "items": selectors.items_with_facts(
+                actor=request.user, items=selectors.shared_items(share=share)
+            ),
             "can_download": policies.can_download_share(request.user, share),
             "can_reshare": can_reshare,
             "link_form": ShareLinkForm() if can_reshare else None,
@@ -78,14 +86,21 @@ def shared_item(request, share_id, item_id):
         details={"via": "shared item page"},
     )
     derivatives = {d.kind: d for d in item.derivatives.exclude(kind=Derivative.Kind.HLS_SEGMENT)}
+    facts = selectors.item_facts_for(actor=request.user, item=item)
+    custody = selectors.custody_through_share(item=item, share=share)
+    for event in custody:
+        event.details = selectors.custody_details_for(
+            actor=request.user, item=item, details=event.details
+        )
     return render(
         request,
         "evidence/shared_item.html",
         {
             "share": share,
             "item": item,
+            "facts": facts,
             "derivatives": derivatives,
-            "custody": selectors.custody_of(item=item),
+            "custody": custody,
             "can_download": policies.can_download_share(request.user, share),
         },
     )
@@ -131,6 +146,19 @@ def shared_item_download(request, share_id, item_id):
     )
     if not policies.can_download_share(request.user, share):
         return _refuse_download(request, share, "download original")
+    if not policies.can_see_identifying_metadata(request.user, item):
+        services.share_refuse(
+            actor=request.user,
+            share=share,
+            what=f"download original {item.pk}",
+            why="original sealed: the sender did not share its metadata",
+        )
+        return render(
+            request,
+            "evidence/share_refused.html",
+            {"share": share, "message": SEALED_MESSAGE},
+            status=403,
+        )
     services.share_record_access(
         actor=request.user,
         share=share,
@@ -165,7 +193,7 @@ def shared_package(request, share_id):
         details={"items": [str(i.pk) for i in items]},
     )
     return package_response(
-        actor=request.user, case=share.case, items=items, via=f"share {share.pk}"
+        actor=request.user, case=share.case, items=items, via=f"share {share.pk}", share=share
     )
 
 
@@ -242,6 +270,7 @@ def link_download(request):
             case=share.case,
             items=items,
             via=f"reshare link {link.pk} for {link.recipient_label}",
+            share=share,
         )
     link, why = services.share_link_peek(token=token)
     if why:
