@@ -9,6 +9,7 @@ import functools
 import io
 import json
 
+from django.conf import settings
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -97,7 +98,8 @@ def service_worker(request):
         "SCOPE": _scope(),
         "RETURN_PREFIX": reverse("submissions:return_start"),
         "STRINGS_URL": reverse("submissions:pwa_offline_strings"),
-        "STATIC_PREFIX": static(""),
+        # The prefix itself, not static(""): the hashed-name storage has no entry for "".
+        "STATIC_PREFIX": settings.STATIC_URL,
         "SHELL": [static(name) for name in SHELL_FILES],
     }
     # Our own URLs, as JSON: a JS object literal (this is a script, never HTML).

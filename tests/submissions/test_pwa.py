@@ -57,3 +57,22 @@ def test_offline_words_follow_the_browsers_language(client):
     assert set(spanish) == set(english)
     assert spanish["saved"].startswith("Guardado en este teléfono.")
     assert "%(reason)s" in spanish["failed"] and "%(done)s" in spanish["sendingFiles"]
+
+
+def test_service_worker_works_with_hashed_static_names(settings, tmp_path, client):
+    # Production serves static files under hashed names (make run does too): the worker's
+    # list of files to keep must resolve through that storage, not only the plain one.
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    }
+    call_command("collectstatic", "--noinput", verbosity=0)
+
+    response = client.get("/tips/sw.js")
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert '"STATIC_PREFIX": "/static/"' in body
+    hashed = re.search(r"/static/dist/tip\.[0-9a-f]{12}\.js", body)
+    assert hashed, "the shell should list the hashed bundle"
