@@ -3,9 +3,12 @@
 // solved in the browser, the tip sent through the API, then photos and videos sent with Uppy +
 // tus under the grant the API returned. Everything is bundled; nothing is fetched elsewhere.
 import "altcha";
+// The widget's own words in Spanish (it picks them from its `language` attribute / <html lang>).
+import "altcha/i18n/es-es";
 import Uppy from "@uppy/core";
 import Dashboard from "@uppy/dashboard";
 import Tus from "@uppy/tus";
+import esES from "@uppy/locales/lib/es_ES.js";
 import "@uppy/core/css/style.min.css";
 import "@uppy/dashboard/css/style.min.css";
 
@@ -14,6 +17,10 @@ const CHUNK_BYTES = 8 * 1024 * 1024;
 const RETRY_DELAYS_MS = [0, 1000, 3000, 5000, 10000, 15000, 30000, 60000];
 const MEDIA_TYPES = ["video/*", "image/*"];
 const UNDECLARED_TYPE = "application/octet-stream";
+
+// Uppy's Dashboard speaks the page's language (English is Uppy's own default).
+const UPPY_LOCALES = { es: esES };
+const pageLanguage = () => (document.documentElement.lang || "en").toLowerCase().split("-")[0];
 
 const T = (() => {
   const el = document.getElementById("tip-strings");
@@ -63,6 +70,7 @@ function fileRow(list, file) {
 function makeUppy(target, { maxFileBytes, maxFiles, showUploadButton }, list) {
   const grant = { current: null };
   const uppy = new Uppy({
+    locale: UPPY_LOCALES[pageLanguage()],
     autoProceed: false,
     restrictions: {
       maxFileSize: maxFileBytes || null,
