@@ -118,6 +118,11 @@ def offline_strings(request):
                 "Saved on this phone. It will be sent when you are back online — keep this page "
                 "open or come back to it."
             ),
+            "savedAfterFailure": _(
+                "The server could not be reached, so your tip is saved on this phone. It will be "
+                "sent by itself when the connection works — keep this page open or come back to "
+                "it."
+            ),
             "sending": _("You are back online. Sending the tip you saved…"),
             "sendingFiles": _("Sending the files of your saved tip: %(done)s of %(total)s…"),
             "sent": _("Your saved tip was sent."),

@@ -21,6 +21,8 @@ const STRINGS_URL = "/tips/offline-strings.json";
 const T = {
   saved:
     "Saved on this phone. It will be sent when you are back online — keep this page open or come back to it.",
+  savedAfterFailure:
+    "The server could not be reached, so your tip is saved on this phone. It will be sent by itself when the connection works — keep this page open or come back to it.",
   sending: "You are back online. Sending the tip you saved…",
   sendingFiles: "Sending the files of your saved tip: %(done)s of %(total)s…",
   sent: "Your saved tip was sent.",
@@ -277,7 +279,22 @@ async function flush(form) {
 
 // --- wiring ------------------------------------------------------------------------------------
 
+async function keepForLater(form, message) {
+  await keep({ createdAt: new Date().toISOString(), fields: tipFields(form), files: currentFiles(form) });
+  form.reset();
+  form.canvassUppy?.cancelAll?.();
+  await stringsReady;
+  say(message);
+  statusBox()?.scrollIntoView({ block: "center" });
+}
+
 function start(form) {
+  // The tip page's own script calls this when the phone says it is online but the tip's POST
+  // never reached the server (a network error, not a refusal): the tip waits here instead.
+  form.canvassKeepForLater = async () => {
+    await keepForLater(form, T.savedAfterFailure);
+    setTimeout(() => flush(form), RETRY_FLUSH_MS);
+  };
   document.addEventListener(
     "change",
     (event) => {
@@ -301,11 +318,7 @@ function start(form) {
       if (event.target !== form || navigator.onLine) return;
       event.preventDefault();
       event.stopImmediatePropagation();
-      await keep({ createdAt: new Date().toISOString(), fields: tipFields(form), files: currentFiles(form) });
-      form.reset();
-      await stringsReady;
-      say(T.saved);
-      statusBox()?.scrollIntoView({ block: "center" });
+      await keepForLater(form, T.saved);
     },
     true,
   );

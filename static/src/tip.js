@@ -253,12 +253,23 @@ function startTipForm(form) {
       const altcha = await pow.solved();
       pow.spend();
       submit.textContent = T.sending;
-      const response = await fetch(form.dataset.api, {
-        method: "POST",
-        credentials: "omit",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify(tipBody(form, altcha)),
-      });
+      let response;
+      try {
+        response = await fetch(form.dataset.api, {
+          method: "POST",
+          credentials: "omit",
+          headers: { "Content-Type": "application/json", Accept: "application/json" },
+          body: JSON.stringify(tipBody(form, altcha)),
+        });
+      } catch (lost) {
+        // No answer at all (the signal dropped, though the phone says it is online): keep the
+        // tip on the phone with the offline queue, which sends it when the connection works.
+        if (typeof form.canvassKeepForLater !== "function") throw lost;
+        await form.canvassKeepForLater();
+        submit.disabled = false;
+        submit.textContent = submit.dataset.label;
+        return;
+      }
       if (!response.ok) throw new Error(await serverMessage(response));
       const created = await response.json();
       showReceipt(form, created, files);

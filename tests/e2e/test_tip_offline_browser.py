@@ -126,3 +126,37 @@ def test_a_tip_written_offline_is_kept_then_sent_with_its_file(
     main = page.locator("main")
     expect(main.get_by_role("heading", level=1)).to_have_text("Your tip")
     expect(main).to_contain_text(tip.category.name)
+
+
+def test_a_tip_whose_post_is_lost_while_online_is_kept_and_sent_later(
+    live_server, police, cheap_pow, phone
+):
+    """The phone says it is online, but the tip's POST gets no answer: kept, the person told."""
+    seed_categories(police)
+    page = phone
+    url = f"{live_server.url}/tips/{police.slug}/"
+    page.goto(url)
+    page.wait_for_function(
+        "typeof document.getElementById('tip-form').canvassKeepForLater === 'function'"
+    )
+
+    page.select_option("select[name=category]", index=1)
+    page.fill("textarea[name=description]", DESCRIPTION)
+    page.fill("input[name=occurred_at]", "2026-01-15T21:30")
+    # The network drops the request itself (as a lost signal does); the challenge still works.
+    page.route("**/api/tips/", lambda route: route.abort("internetdisconnected"))
+    page.click("[data-role=submit]")
+
+    status = page.locator("#tip-offline-status")
+    expect(status).to_contain_text("The server could not be reached, so your tip is saved")
+    expect(page.locator("[data-role=error]")).to_be_hidden()
+    assert page.evaluate("navigator.onLine") is True
+    assert _kept_tips(page) == 1
+    assert not Tip.objects.exists()
+
+    # The connection works again: the next visit sends the kept tip and shows its receipt.
+    page.unroute("**/api/tips/")
+    page.reload()
+    expect(page.locator("[data-role=offline-receipt-value]")).to_have_text(RECEIPT, timeout=60_000)
+    tip = Tip.objects.get()
+    assert tip.description == DESCRIPTION and tip.agency == police
