@@ -210,3 +210,33 @@ def test_sees_identifying_metadata_follows_the_tipsters_choice(
     assert sees_identifying_metadata(investigator, private)
     assert not sees_identifying_metadata(colleague, private)
     assert sees_identifying_metadata(colleague, shared)
+
+
+def test_the_question_email_goes_once_even_when_the_task_runs_again(
+    tips_agency, investigator, settings
+):
+    client = tipster_client()
+    created = send_tip(client, tips_agency, contact="sam@example.org").json()
+    tip = services.Tip.objects.get(reference=created["tip"])
+    message = services.tip_question_send(actor=investigator, tip=tip, body="Which car?")
+
+    # The mail server is down: the task fails and the question stays unsent, for a retry.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    with pytest.raises(OSError):
+        email_tipster_question(message.pk)
+    message.refresh_from_db()
+    assert message.emailed_at is None and not mail.outbox
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert email_tipster_question(message.pk) is True
+    # A retry or a redelivered task after the send: nothing more goes out.
+    assert email_tipster_question(message.pk) is False
+    assert email_tipster_question(message.pk) is False
+    assert len(mail.outbox) == 1
+    message.refresh_from_db()
+    assert message.emailed_at is not None
+    # An answer from the tipster is never emailed back to them.
+    answer = services.tipster_message_add(tip=tip, body="A red one.")
+    assert email_tipster_question(answer.pk) is False
+    assert len(mail.outbox) == 1
