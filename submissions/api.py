@@ -207,16 +207,24 @@ class TipCreateView(PublicAPIView):
         if not asked.is_valid():
             return _invalid(asked)
         data = asked.validated_data
-        agency = Agency.objects.filter(slug=data["agency"], kind="police").first()
+        # The category, its agency and the agency's tips settings in one query (the agency's
+        # boundary, which can be large, is not needed here).
         category = (
-            TipCategory.objects.filter(agency=agency, slug=data["category"], active=True).first()
-            if agency
-            else None
+            TipCategory.objects.select_related("agency", "agency__tip_settings")
+            .defer("agency__jurisdiction")
+            .filter(
+                agency__slug=data["agency"],
+                agency__kind="police",
+                slug=data["category"],
+                active=True,
+            )
+            .first()
         )
-        if agency is None:
-            return _error(_("No such agency."), 404)
         if category is None:
+            if not Agency.objects.filter(slug=data["agency"], kind="police").exists():
+                return _error(_("No such agency."), 404)
             return _error(_("Choose one of this agency's categories."))
+        agency = category.agency
         try:
             abuse.pow_spend(data["altcha"])
         except abuse.PowRefused as refused:

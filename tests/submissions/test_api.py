@@ -266,3 +266,18 @@ def test_address_search_answers_or_says_why_not(tips_agency, geocoder, settings)
     }
     assert missing.status_code == 404 and "Tap the map" in missing.json()["detail"]
     assert down.status_code == 503 and "Tap the map" in down.json()["detail"]
+
+
+def test_a_tip_costs_one_lookup_for_its_category_agency_and_settings(
+    tips_agency, django_assert_max_num_queries
+):
+    client = tipster_client()
+    body = tip_body(tips_agency) | {"altcha": solved(client)}
+    # One SELECT (category + agency + settings), the tip, the grant and two audit rows with
+    # the audit chain's lock and head each; the rest are the nested blocks' savepoints.
+    with django_assert_max_num_queries(17) as captured:
+        response = client.post("/api/tips/", json.dumps(body), content_type="application/json")
+    assert response.status_code == 201, response.content
+    selects = [q["sql"] for q in captured.captured_queries if q["sql"].startswith('SELECT "')]
+    assert len(selects) == 3, selects  # the lookup, then the audit chain's head twice
+    assert "jurisdiction" not in selects[0]
