@@ -9,7 +9,7 @@ Retry-After). Errors are JSON `{"detail": ...}`.
 import datetime as dt
 import zoneinfo
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -34,6 +34,18 @@ WRONG_RECEIPT = "That receipt does not open a tip. Check it and try again."
 class PublicAPIView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
+
+    def handle_exception(self, exc):
+        # A body over DATA_UPLOAD_MAX_MEMORY_SIZE: say so in JSON, not a bare HTML 400.
+        if isinstance(exc, RequestDataTooBig):
+            return _error(
+                _(
+                    "This request is too large. Text is limited to a few thousand characters; "
+                    "photos and videos are sent as files after the tip."
+                ),
+                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        return super().handle_exception(exc)
 
 
 def _error(message: str, code: int = 400) -> Response:

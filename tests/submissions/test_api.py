@@ -281,3 +281,14 @@ def test_a_tip_costs_one_lookup_for_its_category_agency_and_settings(
     selects = [q["sql"] for q in captured.captured_queries if q["sql"].startswith('SELECT "')]
     assert len(selects) == 3, selects  # the lookup, then the audit chain's head twice
     assert "jurisdiction" not in selects[0]
+
+
+def test_an_oversized_body_gets_a_clear_413_and_keeps_nothing(tips_agency, settings, caplog):
+    client = tipster_client()
+    body = tip_body(tips_agency, description="x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1))
+    response = client.post("/api/tips/", json.dumps(body), content_type="application/json")
+
+    assert response.status_code == 413
+    assert response.json()["detail"].startswith("This request is too large.")
+    assert not Tip.objects.exists()
+    assert "RequestDataTooBig" not in caplog.text
