@@ -136,6 +136,10 @@ def offline_strings(request):
                 "Your saved tip could not be sent yet (%(reason)s). It stays on this phone; we "
                 "will try again."
             ),
+            "refused": _(
+                "Your saved tip was not accepted: %(reason)s It is back in the form: correct it "
+                "and send it again."
+            ),
             "filesFailed": _(
                 "Some files could not be sent (%(reason)s). Add them later with your receipt."
             ),
