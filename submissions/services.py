@@ -241,6 +241,7 @@ def tip_find_by_receipt(*, receipt: str) -> Tip | None:
         return None
     return (
         Tip.objects.select_related("agency", "category")
+        .defer("agency__jurisdiction")  # the boundary, possibly large, is not needed here
         .filter(receipt_hash=receipts.receipt_hash(receipt))
         .first()
     )

@@ -292,3 +292,19 @@ def test_an_oversized_body_gets_a_clear_413_and_keeps_nothing(tips_agency, setti
     assert response.json()["detail"].startswith("This request is too large.")
     assert not Tip.objects.exists()
     assert "RequestDataTooBig" not in caplog.text
+
+
+def test_returning_with_a_receipt_never_loads_the_agencys_boundary(tips_agency):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = tipster_client()
+    receipt = send_tip(client, tips_agency).json()["receipt"]
+    with CaptureQueriesContext(connection) as api:
+        assert _mine(client, receipt).status_code == 200
+    with CaptureQueriesContext(connection) as page:
+        assert client.post("/tips/return/", {"receipt": receipt}).status_code == 302
+        assert client.get("/tips/return/tip/").status_code == 200
+    sql = [q["sql"] for q in api.captured_queries + page.captured_queries]
+    assert any('"portal_agency"' in q for q in sql)
+    assert not [q for q in sql if "jurisdiction" in q]
