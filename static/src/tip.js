@@ -230,6 +230,22 @@ function tipBody(form, altcha) {
   };
 }
 
+// Whether the server answers at all (any status): false only on a network failure.
+async function reachable(url) {
+  try {
+    await fetch(url, { credentials: "omit", cache: "no-store", headers: { Accept: "application/json" } });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function keepForLater(form, submit) {
+  await form.canvassKeepForLater();
+  submit.disabled = false;
+  submit.textContent = submit.dataset.label;
+}
+
 function startTipForm(form) {
   reveal(form);
   startMap(form);
@@ -250,7 +266,19 @@ function startTipForm(form) {
     submit.disabled = true;
     submit.textContent = T.checking;
     try {
-      const altcha = await pow.solved();
+      let altcha;
+      try {
+        altcha = await pow.solved();
+      } catch (powFailure) {
+        // The challenge could not be fetched because the server cannot be reached: keep the
+        // tip for later as below. Any other failure of the check is shown as it is.
+        if (typeof form.canvassKeepForLater !== "function" || (await reachable(form.dataset.challenge))) {
+          throw powFailure;
+        }
+        pow.spend();
+        await keepForLater(form, submit);
+        return;
+      }
       pow.spend();
       submit.textContent = T.sending;
       let response;
@@ -265,9 +293,7 @@ function startTipForm(form) {
         // No answer at all (the signal dropped, though the phone says it is online): keep the
         // tip on the phone with the offline queue, which sends it when the connection works.
         if (typeof form.canvassKeepForLater !== "function") throw lost;
-        await form.canvassKeepForLater();
-        submit.disabled = false;
-        submit.textContent = submit.dataset.label;
+        await keepForLater(form, submit);
         return;
       }
       if (!response.ok) throw new Error(await serverMessage(response));
