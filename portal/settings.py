@@ -272,7 +272,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Capture time and location share one set of sources: name that enum once.
-    "ENUM_NAME_OVERRIDES": {"ValueSourceEnum": "evidence.models.ValueSource"},
+    "ENUM_NAME_OVERRIDES": {
+        "ValueSourceEnum": "evidence.models.ValueSource",
+        "TipPublicStatusEnum": "submissions.api.PUBLIC_STATUSES",
+        "CaseStatusEnum": "evidence.models.Case.Status",
+        "FootageRequestStatusEnum": "registry.models.FootageRequest.Status",
+    },
 }
 
 # Sessions and cookies. Staff idle timeout is enforced (and audited) by middleware;

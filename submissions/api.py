@@ -31,6 +31,11 @@ RECEIPT_HEADER = "Canvass-Receipt"
 WRONG_RECEIPT = "That receipt does not open a tip. Check it and try again."
 
 
+# What a returning tipster is told (services.public_status); named in the OpenAPI schema as
+# TipPublicStatusEnum (settings.SPECTACULAR_SETTINGS), apart from the staff side's statuses.
+PUBLIC_STATUSES = ("received", "under_review", "closed")
+
+
 class PublicAPIView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -135,7 +140,7 @@ class MessageSerializer(serializers.ModelSerializer):
 
 class MineSerializer(serializers.Serializer):
     tip = serializers.CharField(source="reference")
-    status = serializers.ChoiceField(choices=["received", "under_review", "closed"])
+    status = serializers.ChoiceField(choices=PUBLIC_STATUSES)
     message = serializers.CharField(source="public_message", allow_blank=True)
     category = serializers.CharField(source="category.name")
     received_at = serializers.DateTimeField()
