@@ -152,6 +152,18 @@ def test_the_log_filter_removes_addresses_and_the_request_in_a_tip_request():
         _public_request.reset(token)
     assert record.getMessage() == "from [address removed] via [address removed]"
     assert record.request is None
+    # The development server's connection lines know no request: addresses always go.
+    dropped = logging.LogRecord(
+        "django.server",
+        logging.INFO,
+        __file__,
+        1,
+        "- Broken pipe from %s",
+        (("127.0.0.1", 5),),
+        None,
+    )
+    TipsterPrivacyFilter().filter(dropped)
+    assert dropped.getMessage() == "- Broken pipe from ('[address removed]', 5)"
     staff = logging.LogRecord("x", logging.INFO, __file__, 1, "at 12:30:45 from 10.0.0.1", (), None)
     TipsterPrivacyFilter().filter(staff)
     assert staff.getMessage() == "at 12:30:45 from 10.0.0.1"
