@@ -275,6 +275,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ValueSourceEnum": "evidence.models.ValueSource",
         # Several models have a `status`: give each its own enum name.
+        "TipPublicStatusEnum": "submissions.api.PUBLIC_STATUSES",
         "CaseStatusEnum": "evidence.models.Case.Status",
         "FootageRequestStatusEnum": "registry.models.FootageRequest.Status",
     },
@@ -336,6 +337,9 @@ TIPS_RATE_WRONG_RECEIPTS_PER_HOUR = env.int("TIPS_RATE_WRONG_RECEIPTS_PER_HOUR",
 TIPS_RATE_RETURN_ACTIONS_PER_HOUR = env.int("TIPS_RATE_RETURN_ACTIONS_PER_HOUR", default=60)
 TIPS_RATE_CHALLENGES_PER_HOUR = env.int("TIPS_RATE_CHALLENGES_PER_HOUR", default=120)
 TIPS_RATE_GEOCODE_PER_HOUR = env.int("TIPS_RATE_GEOCODE_PER_HOUR", default=60)
+# Prefix of the rate-limit counters in Redis; tests give each test its own, so concurrent runs
+# against the same Redis neither share nor wipe each other's counters.
+TIPS_RATE_NAMESPACE = ""
 TIPS_RETURN_SESSION_SECONDS = env.int("TIPS_RETURN_SESSION_SECONDS", default=30 * 60)
 
 OTP_TOTP_THROTTLE_FACTOR = 0  # our own lockout counts wrong codes; a delay on top would hide it

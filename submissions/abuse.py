@@ -19,7 +19,7 @@ from redis import Redis
 
 HOUR = 3600
 _SALT_KEY = "tips:salt:{hour}"
-_COUNTER_KEY = "tips:rate:{bucket}:{key}"
+_COUNTER_KEY = "tips:rate:{namespace}{bucket}:{key}"
 _POW_USED_KEY = "tips:pow-used:{signature}"
 _local = threading.local()
 _salts: dict[int, bytes] = {}
@@ -67,9 +67,13 @@ def _seconds_left_in_hour(key: str) -> int:
     return max((hour + 1) * HOUR - int(time.time()), 1)
 
 
+def _counter_name(bucket: str, key: str) -> str:
+    return _COUNTER_KEY.format(namespace=settings.TIPS_RATE_NAMESPACE, bucket=bucket, key=key)
+
+
 def hit(bucket: str, key: str, limit: int) -> Limit:
     """Count one event of `bucket` for `key`; refused once `limit` events happened this hour."""
-    name = _COUNTER_KEY.format(bucket=bucket, key=key)
+    name = _counter_name(bucket, key)
     expiry = _seconds_left_in_hour(key)
     pipe = redis().pipeline()
     pipe.incr(name)
@@ -82,7 +86,7 @@ def hit(bucket: str, key: str, limit: int) -> Limit:
 
 def peek(bucket: str, key: str, limit: int) -> Limit:
     """Whether `key` is already over `limit` in `bucket`, without counting an event."""
-    count = int(redis().get(_COUNTER_KEY.format(bucket=bucket, key=key)) or 0)
+    count = int(redis().get(_counter_name(bucket, key)) or 0)
     if count >= limit:
         return Limit(False, _seconds_left_in_hour(key))
     return Limit(True, 0)

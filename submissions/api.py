@@ -9,7 +9,7 @@ Retry-After). Errors are JSON `{"detail": ...}`.
 import datetime as dt
 import zoneinfo
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -31,9 +31,26 @@ RECEIPT_HEADER = "Canvass-Receipt"
 WRONG_RECEIPT = "That receipt does not open a tip. Check it and try again."
 
 
+# What a returning tipster is told (services.public_status); named in the OpenAPI schema as
+# TipPublicStatusEnum (settings.SPECTACULAR_SETTINGS), apart from the staff side's statuses.
+PUBLIC_STATUSES = ("received", "under_review", "closed")
+
+
 class PublicAPIView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
+
+    def handle_exception(self, exc):
+        # A body over DATA_UPLOAD_MAX_MEMORY_SIZE: say so in JSON, not a bare HTML 400.
+        if isinstance(exc, RequestDataTooBig):
+            return _error(
+                _(
+                    "This request is too large. Text is limited to a few thousand characters; "
+                    "photos and videos are sent as files after the tip."
+                ),
+                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        return super().handle_exception(exc)
 
 
 def _error(message: str, code: int = 400) -> Response:
@@ -123,7 +140,7 @@ class MessageSerializer(serializers.ModelSerializer):
 
 class MineSerializer(serializers.Serializer):
     tip = serializers.CharField(source="reference")
-    status = serializers.ChoiceField(choices=["received", "under_review", "closed"])
+    status = serializers.ChoiceField(choices=PUBLIC_STATUSES)
     message = serializers.CharField(source="public_message", allow_blank=True)
     category = serializers.CharField(source="category.name")
     received_at = serializers.DateTimeField()
@@ -207,16 +224,24 @@ class TipCreateView(PublicAPIView):
         if not asked.is_valid():
             return _invalid(asked)
         data = asked.validated_data
-        agency = Agency.objects.filter(slug=data["agency"], kind="police").first()
+        # The category, its agency and the agency's tips settings in one query (the agency's
+        # boundary, which can be large, is not needed here).
         category = (
-            TipCategory.objects.filter(agency=agency, slug=data["category"], active=True).first()
-            if agency
-            else None
+            TipCategory.objects.select_related("agency", "agency__tip_settings")
+            .defer("agency__jurisdiction")
+            .filter(
+                agency__slug=data["agency"],
+                agency__kind="police",
+                slug=data["category"],
+                active=True,
+            )
+            .first()
         )
-        if agency is None:
-            return _error(_("No such agency."), 404)
         if category is None:
+            if not Agency.objects.filter(slug=data["agency"], kind="police").exists():
+                return _error(_("No such agency."), 404)
             return _error(_("Choose one of this agency's categories."))
+        agency = category.agency
         try:
             abuse.pow_spend(data["altcha"])
         except abuse.PowRefused as refused:

@@ -17,8 +17,13 @@ _ADDRESS = re.compile(
 )
 
 
+# The development server's own connection-level lines ("Broken pipe from (address, port)")
+# are written outside any request, so nothing tells a tipster's connection from staff's.
+_CONNECTION_LOGGERS = ("django.server",)
+
+
 def _about_a_tip(record: logging.LogRecord) -> bool:
-    if in_tipster_request():
+    if in_tipster_request() or record.name in _CONNECTION_LOGGERS:
         return True
     request = getattr(record, "request", None)
     path = getattr(request, "path", "") or ""

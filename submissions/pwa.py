@@ -120,6 +120,11 @@ def offline_strings(request):
                 "Saved on this phone. It will be sent when you are back online — keep this page "
                 "open or come back to it."
             ),
+            "savedAfterFailure": _(
+                "The server could not be reached, so your tip is saved on this phone. It will be "
+                "sent by itself when the connection works — keep this page open or come back to "
+                "it."
+            ),
             "sending": _("You are back online. Sending the tip you saved…"),
             "sendingFiles": _("Sending the files of your saved tip: %(done)s of %(total)s…"),
             "sent": _("Your saved tip was sent."),
@@ -132,6 +137,10 @@ def offline_strings(request):
             "failed": _(
                 "Your saved tip could not be sent yet (%(reason)s). It stays on this phone; we "
                 "will try again."
+            ),
+            "refused": _(
+                "Your saved tip was not accepted: %(reason)s It is back in the form: correct it "
+                "and send it again."
             ),
             "filesFailed": _(
                 "Some files could not be sent (%(reason)s). Add them later with your receipt."

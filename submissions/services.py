@@ -67,8 +67,11 @@ def tipster_label(tip: Tip) -> str:
 
 def settings_for(agency: Agency) -> SubmissionSettings:
     """The agency's tips-line settings, with the defaults when it never changed them."""
-    found = SubmissionSettings.objects.filter(agency=agency).first()
-    return found or SubmissionSettings(agency=agency)
+    # The related object: no query when the caller loaded it with select_related.
+    try:
+        return agency.tip_settings
+    except SubmissionSettings.DoesNotExist:
+        return SubmissionSettings(agency=agency)
 
 
 @dataclass(frozen=True)
@@ -238,6 +241,7 @@ def tip_find_by_receipt(*, receipt: str) -> Tip | None:
         return None
     return (
         Tip.objects.select_related("agency", "category")
+        .defer("agency__jurisdiction")  # the boundary, possibly large, is not needed here
         .filter(receipt_hash=receipts.receipt_hash(receipt))
         .first()
     )

@@ -45,14 +45,31 @@ def notify_new_tip(tip_id: str) -> int:
 
 @shared_task
 def email_tipster_question(message_id: int) -> bool:
-    """Tell a tipster who left an email address that a question waits (not the question itself)."""
+    """Tell a tipster who left an email address that a question waits (not the question itself).
+
+    Once per question, even when the task runs again (a retry, a redelivered message): the
+    message row is locked and marked sent in the same transaction as the sending, so a second
+    run waits for the first and then finds it done; a send that fails leaves it unmarked.
+    """
     from submissions.services import contact_email
 
-    message = TipMessage.objects.select_related("tip__agency").filter(pk=message_id).first()
-    if message is None:
-        return False
-    address = contact_email(message.tip)
-    if not address:
-        return False
-    emails.send_tip_question(to=address, agency_name=message.tip.agency.name)
+    with transaction.atomic():
+        message = (
+            TipMessage.objects.select_for_update(of=("self",))
+            .select_related("tip__agency")
+            .filter(
+                pk=message_id,
+                direction=TipMessage.Direction.TO_TIPSTER,
+                emailed_at__isnull=True,
+            )
+            .first()
+        )
+        if message is None:
+            return False
+        address = contact_email(message.tip)
+        if not address:
+            return False
+        emails.send_tip_question(to=address, agency_name=message.tip.agency.name)
+        message.emailed_at = timezone.now()
+        message.save(update_fields=["emailed_at"])
     return True

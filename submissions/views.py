@@ -185,7 +185,12 @@ def _returning_tip(request) -> Tip | None:
         )
     except signing.BadSignature:
         return None
-    return Tip.objects.select_related("agency", "category").filter(pk=tip_id).first()
+    return (
+        Tip.objects.select_related("agency", "category")
+        .defer("agency__jurisdiction")
+        .filter(pk=tip_id)
+        .first()
+    )
 
 
 def _set_return_cookie(response, tip: Tip) -> None:

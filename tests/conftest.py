@@ -2,6 +2,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 
 import pytest
 from django.test import Client
@@ -36,19 +37,14 @@ def _purge_idle_queues():
 
 
 @pytest.fixture(autouse=True)
-def _fresh_tip_rate_limits():
+def _fresh_tip_rate_limits(settings):
     """Every test starts with the tips line's hourly counters at zero.
 
-    They live in the shared Redis for an hour, so without this an earlier run (or a bench)
-    from 127.0.0.1 would leave later tests already over the limit.
+    They live in the shared Redis for an hour, and every test client comes from 127.0.0.1: a
+    namespace of its own per test keeps an earlier run, a bench or another run going on at
+    the same time (whose counters it would otherwise share, or wipe) out of this test's counts.
     """
-    from django.conf import settings
-    from redis import Redis
-
-    client = Redis.from_url(settings.REDIS_URL)
-    stale = list(client.scan_iter(match="tips:rate:*", count=1000))
-    if stale:
-        client.delete(*stale)
+    settings.TIPS_RATE_NAMESPACE = f"test-{uuid.uuid4().hex}:"
 
 
 @pytest.fixture

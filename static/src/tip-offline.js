@@ -21,6 +21,8 @@ const STRINGS_URL = "/tips/offline-strings.json";
 const T = {
   saved:
     "Saved on this phone. It will be sent when you are back online — keep this page open or come back to it.",
+  savedAfterFailure:
+    "The server could not be reached, so your tip is saved on this phone. It will be sent by itself when the connection works — keep this page open or come back to it.",
   sending: "You are back online. Sending the tip you saved…",
   sendingFiles: "Sending the files of your saved tip: %(done)s of %(total)s…",
   sent: "Your saved tip was sent.",
@@ -28,6 +30,8 @@ const T = {
   writeDown: "Write it down or take a photo of it now. Without it there is no way back to your tip.",
   wroteIt: "I wrote it down",
   failed: "Your saved tip could not be sent yet (%(reason)s). It stays on this phone; we will try again.",
+  refused:
+    "Your saved tip was not accepted: %(reason)s It is back in the form: correct it and send it again.",
   filesFailed: "Some files could not be sent (%(reason)s). Add them later with your receipt.",
 };
 
@@ -223,6 +227,33 @@ async function sendFiles(record) {
   return failure;
 }
 
+// Answers that refuse the tip itself (not the moment): bad fields, unknown agency, too large.
+const REFUSED = new Set([400, 404, 413]);
+
+function restore(form, record) {
+  const fields = record.fields || {};
+  for (const name of ["category", "description", "occurred_at", "address", "contact"]) {
+    const input = form.elements.namedItem(name);
+    if (input && fields[name] != null) input.value = fields[name];
+  }
+  for (const name of ["latitude", "longitude"]) {
+    const input = form.elements.namedItem(name);
+    if (input) input.value = fields[name] == null ? "" : String(fields[name]);
+  }
+  const share = fields.share_file_metadata ? "yes" : "no";
+  form.querySelectorAll("[name=share_file_metadata]").forEach((input) => {
+    input.checked = input.value === share;
+  });
+  const uppy = form.canvassUppy;
+  for (const file of record.files || []) {
+    try {
+      uppy?.addFile({ name: file.name || "file", type: file.type, data: file, source: "offline" });
+    } catch {
+      // A file Uppy refuses now (a limit) is left out; the person can pick it again.
+    }
+  }
+}
+
 let flushing = false;
 
 async function flush(form) {
@@ -252,11 +283,20 @@ async function flush(form) {
           record.fields = null;
           await keep(record);
         } catch (error) {
-          say(fmt(T.failed, { reason: error.message || String(error) }));
-          // A lost signal, a busy server or a rate limit passes; a refusal of the tip does not.
-          if (!error.status || error.status === 429 || error.status >= 500) {
-            setTimeout(() => flush(form), RETRY_FLUSH_MS);
+          const reason = error.message || String(error);
+          // The tip itself was refused (a category gone, a field wrong): trying again would
+          // fail the same way. Put it back in the form, so nothing is lost, and say why; one
+          // at a time, and never over a tip the person is writing now.
+          if (REFUSED.has(error.status) && !form.elements.namedItem("description")?.value) {
+            restore(form, record);
+            await forget(record.id);
+            say(fmt(T.refused, { reason }));
+            form.scrollIntoView({ block: "start" });
+            return;
           }
+          say(fmt(T.failed, { reason }));
+          // A lost signal, a busy server or a rate limit passes: try again in a while.
+          setTimeout(() => flush(form), RETRY_FLUSH_MS);
           return;
         }
       }
@@ -277,7 +317,22 @@ async function flush(form) {
 
 // --- wiring ------------------------------------------------------------------------------------
 
+async function keepForLater(form, message) {
+  await keep({ createdAt: new Date().toISOString(), fields: tipFields(form), files: currentFiles(form) });
+  form.reset();
+  form.canvassUppy?.cancelAll?.();
+  await stringsReady;
+  say(message);
+  statusBox()?.scrollIntoView({ block: "center" });
+}
+
 function start(form) {
+  // The tip page's own script calls this when the phone says it is online but the tip's POST
+  // never reached the server (a network error, not a refusal): the tip waits here instead.
+  form.canvassKeepForLater = async () => {
+    await keepForLater(form, T.savedAfterFailure);
+    setTimeout(() => flush(form), RETRY_FLUSH_MS);
+  };
   document.addEventListener(
     "change",
     (event) => {
@@ -301,11 +356,7 @@ function start(form) {
       if (event.target !== form || navigator.onLine) return;
       event.preventDefault();
       event.stopImmediatePropagation();
-      await keep({ createdAt: new Date().toISOString(), fields: tipFields(form), files: currentFiles(form) });
-      form.reset();
-      await stringsReady;
-      say(T.saved);
-      statusBox()?.scrollIntoView({ block: "center" });
+      await keepForLater(form, T.saved);
     },
     true,
   );

@@ -3,9 +3,12 @@
 // solved in the browser, the tip sent through the API, then photos and videos sent with Uppy +
 // tus under the grant the API returned. Everything is bundled; nothing is fetched elsewhere.
 import "altcha";
+// The widget's own words in Spanish (it picks them from its `language` attribute / <html lang>).
+import "altcha/i18n/es-es";
 import Uppy from "@uppy/core";
 import Dashboard from "@uppy/dashboard";
 import Tus from "@uppy/tus";
+import esES from "@uppy/locales/lib/es_ES.js";
 import "@uppy/core/css/style.min.css";
 import "@uppy/dashboard/css/style.min.css";
 
@@ -14,6 +17,10 @@ const CHUNK_BYTES = 8 * 1024 * 1024;
 const RETRY_DELAYS_MS = [0, 1000, 3000, 5000, 10000, 15000, 30000, 60000];
 const MEDIA_TYPES = ["video/*", "image/*"];
 const UNDECLARED_TYPE = "application/octet-stream";
+
+// Uppy's Dashboard speaks the page's language (English is Uppy's own default).
+const UPPY_LOCALES = { es: esES };
+const pageLanguage = () => (document.documentElement.lang || "en").toLowerCase().split("-")[0];
 
 const T = (() => {
   const el = document.getElementById("tip-strings");
@@ -63,6 +70,7 @@ function fileRow(list, file) {
 function makeUppy(target, { maxFileBytes, maxFiles, showUploadButton }, list) {
   const grant = { current: null };
   const uppy = new Uppy({
+    locale: UPPY_LOCALES[pageLanguage()],
     autoProceed: false,
     restrictions: {
       maxFileSize: maxFileBytes || null,
@@ -222,6 +230,22 @@ function tipBody(form, altcha) {
   };
 }
 
+// Whether the server answers at all (any status): false only on a network failure.
+async function reachable(url) {
+  try {
+    await fetch(url, { credentials: "omit", cache: "no-store", headers: { Accept: "application/json" } });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function keepForLater(form, submit) {
+  await form.canvassKeepForLater();
+  submit.disabled = false;
+  submit.textContent = submit.dataset.label;
+}
+
 function startTipForm(form) {
   reveal(form);
   startMap(form);
@@ -242,15 +266,36 @@ function startTipForm(form) {
     submit.disabled = true;
     submit.textContent = T.checking;
     try {
-      const altcha = await pow.solved();
+      let altcha;
+      try {
+        altcha = await pow.solved();
+      } catch (powFailure) {
+        // The challenge could not be fetched because the server cannot be reached: keep the
+        // tip for later as below. Any other failure of the check is shown as it is.
+        if (typeof form.canvassKeepForLater !== "function" || (await reachable(form.dataset.challenge))) {
+          throw powFailure;
+        }
+        pow.spend();
+        await keepForLater(form, submit);
+        return;
+      }
       pow.spend();
       submit.textContent = T.sending;
-      const response = await fetch(form.dataset.api, {
-        method: "POST",
-        credentials: "omit",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify(tipBody(form, altcha)),
-      });
+      let response;
+      try {
+        response = await fetch(form.dataset.api, {
+          method: "POST",
+          credentials: "omit",
+          headers: { "Content-Type": "application/json", Accept: "application/json" },
+          body: JSON.stringify(tipBody(form, altcha)),
+        });
+      } catch (lost) {
+        // No answer at all (the signal dropped, though the phone says it is online): keep the
+        // tip on the phone with the offline queue, which sends it when the connection works.
+        if (typeof form.canvassKeepForLater !== "function") throw lost;
+        await keepForLater(form, submit);
+        return;
+      }
       if (!response.ok) throw new Error(await serverMessage(response));
       const created = await response.json();
       showReceipt(form, created, files);

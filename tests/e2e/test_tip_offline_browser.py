@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from evidence.models import EvidenceItem
 from submissions.demo import seed_categories
-from submissions.models import Tip
+from submissions.models import Tip, TipCategory
 from tests.e2e.conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("transactional_db")]
@@ -126,3 +126,88 @@ def test_a_tip_written_offline_is_kept_then_sent_with_its_file(
     main = page.locator("main")
     expect(main.get_by_role("heading", level=1)).to_have_text("Your tip")
     expect(main).to_contain_text(tip.category.name)
+
+
+@pytest.mark.parametrize("lost", ["**/api/tips/", "**/api/tips/challenge/"])
+def test_a_tip_whose_post_is_lost_while_online_is_kept_and_sent_later(
+    live_server, police, cheap_pow, phone, lost
+):
+    """The phone says it is online, but the tip (or its anti-spam challenge) gets no answer:
+    kept on the phone, the person told, sent when the connection works."""
+    seed_categories(police)
+    page = phone
+    url = f"{live_server.url}/tips/{police.slug}/"
+    page.goto(url)
+    page.wait_for_function(
+        "typeof document.getElementById('tip-form').canvassKeepForLater === 'function'"
+    )
+
+    # The network drops the request itself (as a lost signal does), from before the form is
+    # touched (the widget fetches its challenge when the form gets focus).
+    page.route(lost, lambda route: route.abort("internetdisconnected"))
+    page.select_option("select[name=category]", index=1)
+    page.fill("textarea[name=description]", DESCRIPTION)
+    page.fill("input[name=occurred_at]", "2026-01-15T21:30")
+    page.click("[data-role=submit]")
+
+    status = page.locator("#tip-offline-status")
+    expect(status).to_contain_text("The server could not be reached, so your tip is saved")
+    expect(page.locator("[data-role=error]")).to_be_hidden()
+    assert page.evaluate("navigator.onLine") is True
+    assert _kept_tips(page) == 1
+    assert not Tip.objects.exists()
+
+    # The connection works again: the next visit sends the kept tip and shows its receipt.
+    page.unroute(lost)
+    page.reload()
+    expect(page.locator("[data-role=offline-receipt-value]")).to_have_text(RECEIPT, timeout=60_000)
+    tip = Tip.objects.get()
+    assert tip.description == DESCRIPTION and tip.agency == police
+
+
+def test_a_saved_tip_the_server_refuses_goes_back_into_the_form(
+    live_server, police, cheap_pow, phone, tmp_path
+):
+    """Refused when the signal returns (its category was withdrawn): nothing is lost."""
+    seed_categories(police)
+    page = phone
+    page.goto(f"{live_server.url}/tips/{police.slug}/")
+    page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
+    page.reload()
+    _wait_until_page_is_kept(page)
+
+    chosen = page.locator("select[name=category] option").nth(1).get_attribute("value")
+    page.select_option("select[name=category]", chosen)
+    page.fill("textarea[name=description]", DESCRIPTION)
+    page.fill("input[name=occurred_at]", "2026-01-15T21:30")
+    page.locator('input.uppy-Dashboard-input[name="files[]"]').first.set_input_files(
+        _photo(tmp_path)
+    )
+    page.context.set_offline(True)
+    page.click("[data-role=submit]")
+    expect(page.locator("#tip-offline-status")).to_contain_text(SAVED)
+    assert page.locator("textarea[name=description]").input_value() == ""
+
+    TipCategory.objects.filter(agency=police, slug=chosen).update(active=False)
+    page.context.set_offline(False)
+    status = page.locator("#tip-offline-status")
+    expect(status).to_contain_text("Your saved tip was not accepted", timeout=60_000)
+    expect(status).to_contain_text("Choose one of this agency's categories.")
+    expect(page.locator("textarea[name=description]")).to_have_value(DESCRIPTION)
+    expect(page.locator(".uppy-Dashboard-Item-name")).to_contain_text("offline-photo")
+    assert _kept_tips(page) == 0
+    assert not Tip.objects.exists()
+
+    # Another category, sent again: accepted, with its file.
+    other = TipCategory.objects.filter(agency=police, active=True).first().slug
+    page.select_option("select[name=category]", other)
+    page.click("[data-role=submit]")
+    expect(page.locator("#tip-receipt [data-role=receipt]")).to_have_text(RECEIPT, timeout=60_000)
+    expect(page.locator("#tip-receipt [data-role=files-status]")).to_have_text(
+        "All files were received.", timeout=60_000
+    )
+    tip = Tip.objects.get()
+    assert tip.description == DESCRIPTION and tip.category.slug == other
+    assert EvidenceItem.objects.get(source="tip", source_ref=tip.reference).original_filename == (
+        "offline-photo.jpg"
+    )

@@ -29,6 +29,10 @@ from tests.submissions.helpers import (
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def created_category(agency) -> str:
+    return agency.tip_categories.first().slug
+
+
 @pytest.mark.django_db
 def test_a_tipsters_journey_leaves_no_address_or_user_agent_anywhere(
     tips_agency, caplog, capfd, settings, tmp_path
@@ -59,8 +63,47 @@ def test_a_tipsters_journey_leaves_no_address_or_user_agent_anywhere(
         HTTP_CANVASS_UPLOAD_GRANT=created["upload"]["grant"], **headers,
     )  # fmt: skip
     assert upload.status_code == 201, upload.content
+    # A resumable upload in pieces under the same grant: created empty, offset asked, sent.
+    grant = {"HTTP_CANVASS_UPLOAD_GRANT": created["upload"]["grant"], "HTTP_TUS_RESUMABLE": "1.0.0"}
+    made = client.generic(
+        "POST", "/api/uploads/", b"", HTTP_UPLOAD_LENGTH=str(len(body)),
+        HTTP_UPLOAD_METADATA="filename " + base64.b64encode(b"second.jpg").decode(),
+        **grant, **headers,
+    )  # fmt: skip
+    assert made.status_code == 201, made.content
+    location = made["Location"].split("testserver", 1)[-1]
+    assert client.head(location, **grant, **headers)["Upload-Offset"] == "0"
+    sent = client.generic(
+        "PATCH", location, body, content_type="application/offset+octet-stream",
+        HTTP_UPLOAD_OFFSET="0", **grant, **headers,
+    )  # fmt: skip
+    assert sent.status_code == 204, sent.content
+
+    # The return pages without JavaScript: a wrong receipt, the right one, an answer, a grant.
+    assert (
+        client.post("/tips/return/", {"receipt": "1111 2222 3333 4444"}, **headers).status_code
+        == 400
+    )
+    assert client.post("/tips/return/", {"receipt": receipt}, **headers).status_code == 302
+    assert client.get("/tips/return/tip/", **headers).status_code == 200
+    assert (
+        client.post("/tips/return/tip/", {"body": "one more thing"}, **headers).status_code == 302
+    )
+    assert client.post("/tips/return/tip/uploads/", **headers).status_code == 201
+    # A text-only tip with JavaScript off, and the web app's files.
+    nojs = client.post(
+        f"/tips/{tips_agency.slug}/",
+        {"category": created_category(tips_agency), "description": "no script here",
+         "occurred_at": "2025-01-15T21:30", "share_file_metadata": "no"},
+        **headers,
+    )  # fmt: skip
+    assert nojs.status_code == 200 and b"receipt" in nojs.content.lower(), nojs.content[:2000]
+    for path in ("/tips/manifest.webmanifest", "/tips/sw.js", "/tips/offline-strings.json",
+                 "/tips/icon-192.png", "/tips/", f"/tips/{tips_agency.slug}/"):  # fmt: skip
+        assert client.get(path, **headers).status_code == 200, path
 
     assert AuditEvent.objects.filter(target_id=created["tip"]).count() >= 3
+    out, err = capfd.readouterr()
     for needle in (
         client.address,
         TIPSTER_UA,
@@ -70,13 +113,16 @@ def test_a_tipsters_journey_leaves_no_address_or_user_agent_anywhere(
     ):
         assert tables_containing(needle) == [], needle
         assert needle not in caplog.text, needle
-        out, err = capfd.readouterr()
         assert needle not in out + err, needle
     # The audit names the tip, never the person.
     labels = set(
         AuditEvent.objects.filter(target_id=created["tip"]).values_list("actor_label", flat=True)
     )
     assert labels == {f"anonymous tipster · {created['tip']}"}
+    actions = set(
+        AuditEvent.objects.filter(target_id=created["tip"]).values_list("action", flat=True)
+    )
+    assert {"tip.received", "tip.answered"} <= actions
 
 
 @pytest.mark.django_db
@@ -106,6 +152,18 @@ def test_the_log_filter_removes_addresses_and_the_request_in_a_tip_request():
         _public_request.reset(token)
     assert record.getMessage() == "from [address removed] via [address removed]"
     assert record.request is None
+    # The development server's connection lines know no request: addresses always go.
+    dropped = logging.LogRecord(
+        "django.server",
+        logging.INFO,
+        __file__,
+        1,
+        "- Broken pipe from %s",
+        (("127.0.0.1", 5),),
+        None,
+    )
+    TipsterPrivacyFilter().filter(dropped)
+    assert dropped.getMessage() == "- Broken pipe from ('[address removed]', 5)"
     staff = logging.LogRecord("x", logging.INFO, __file__, 1, "at 12:30:45 from 10.0.0.1", (), None)
     TipsterPrivacyFilter().filter(staff)
     assert staff.getMessage() == "at 12:30:45 from 10.0.0.1"

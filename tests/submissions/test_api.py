@@ -266,3 +266,45 @@ def test_address_search_answers_or_says_why_not(tips_agency, geocoder, settings)
     }
     assert missing.status_code == 404 and "Tap the map" in missing.json()["detail"]
     assert down.status_code == 503 and "Tap the map" in down.json()["detail"]
+
+
+def test_a_tip_costs_one_lookup_for_its_category_agency_and_settings(
+    tips_agency, django_assert_max_num_queries
+):
+    client = tipster_client()
+    body = tip_body(tips_agency) | {"altcha": solved(client)}
+    # One SELECT (category + agency + settings), the tip, the grant and two audit rows with
+    # the audit chain's lock and head each; the rest are the nested blocks' savepoints.
+    with django_assert_max_num_queries(17) as captured:
+        response = client.post("/api/tips/", json.dumps(body), content_type="application/json")
+    assert response.status_code == 201, response.content
+    selects = [q["sql"] for q in captured.captured_queries if q["sql"].startswith('SELECT "')]
+    assert len(selects) == 3, selects  # the lookup, then the audit chain's head twice
+    assert "jurisdiction" not in selects[0]
+
+
+def test_an_oversized_body_gets_a_clear_413_and_keeps_nothing(tips_agency, settings, caplog):
+    client = tipster_client()
+    body = tip_body(tips_agency, description="x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1))
+    response = client.post("/api/tips/", json.dumps(body), content_type="application/json")
+
+    assert response.status_code == 413
+    assert response.json()["detail"].startswith("This request is too large.")
+    assert not Tip.objects.exists()
+    assert "RequestDataTooBig" not in caplog.text
+
+
+def test_returning_with_a_receipt_never_loads_the_agencys_boundary(tips_agency):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = tipster_client()
+    receipt = send_tip(client, tips_agency).json()["receipt"]
+    with CaptureQueriesContext(connection) as api:
+        assert _mine(client, receipt).status_code == 200
+    with CaptureQueriesContext(connection) as page:
+        assert client.post("/tips/return/", {"receipt": receipt}).status_code == 302
+        assert client.get("/tips/return/tip/").status_code == 200
+    sql = [q["sql"] for q in api.captured_queries + page.captured_queries]
+    assert any('"portal_agency"' in q for q in sql)
+    assert not [q for q in sql if "jurisdiction" in q]

@@ -210,3 +210,64 @@ def test_sees_identifying_metadata_follows_the_tipsters_choice(
     assert sees_identifying_metadata(investigator, private)
     assert not sees_identifying_metadata(colleague, private)
     assert sees_identifying_metadata(colleague, shared)
+
+
+def test_the_question_email_goes_once_even_when_the_task_runs_again(
+    tips_agency, investigator, settings
+):
+    client = tipster_client()
+    created = send_tip(client, tips_agency, contact="sam@example.org").json()
+    tip = services.Tip.objects.get(reference=created["tip"])
+    message = services.tip_question_send(actor=investigator, tip=tip, body="Which car?")
+
+    # The mail server is down: the task fails and the question stays unsent, for a retry.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    with pytest.raises(OSError):
+        email_tipster_question(message.pk)
+    message.refresh_from_db()
+    assert message.emailed_at is None and not mail.outbox
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert email_tipster_question(message.pk) is True
+    # A retry or a redelivered task after the send: nothing more goes out.
+    assert email_tipster_question(message.pk) is False
+    assert email_tipster_question(message.pk) is False
+    assert len(mail.outbox) == 1
+    message.refresh_from_db()
+    assert message.emailed_at is not None
+    # An answer from the tipster is never emailed back to them.
+    answer = services.tipster_message_add(tip=tip, body="A red one.")
+    assert email_tipster_question(answer.pk) is False
+    assert len(mail.outbox) == 1
+
+
+def test_the_evidence_store_asks_the_tip_about_its_items_metadata(
+    tips_agency, other_tips_agency, investigator, make_staff
+):
+    from evidence.models import EvidenceItem
+    from evidence.policies import can_see_identifying_metadata
+
+    colleague = _past_second_factor(make_staff(Role.INVESTIGATOR, agency=tips_agency))
+    outsider = _past_second_factor(make_staff(Role.INVESTIGATOR, agency=other_tips_agency))
+    private = services.tip_assign(actor=investigator, tip=_tip(tips_agency), assignee=investigator)
+    shared = _tip(tips_agency, share_file_metadata=True)
+    elsewhere = _tip(other_tips_agency, share_file_metadata=True)
+
+    def item(tip, agency=tips_agency):
+        return EvidenceItem(agency=agency, source="tip", source_ref=tip.reference)
+
+    assert can_see_identifying_metadata(investigator, item(private))
+    assert not can_see_identifying_metadata(colleague, item(private))
+    assert can_see_identifying_metadata(colleague, item(shared))
+    assert not can_see_identifying_metadata(outsider, item(shared))
+    # An item naming another agency's tip (or no tip at all) is treated as not shared.
+    assert not can_see_identifying_metadata(colleague, item(elsewhere))
+    assert not can_see_identifying_metadata(
+        colleague, EvidenceItem(agency=tips_agency, source="tip", source_ref="T-NOSUCH00")
+    )
+    # Items from other sources are not the tip's to decide.
+    staff_item = EvidenceItem(
+        agency=tips_agency, source="staff_upload", source_ref=private.reference
+    )
+    assert can_see_identifying_metadata(colleague, staff_item)

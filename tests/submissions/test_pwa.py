@@ -56,6 +56,9 @@ def test_offline_words_follow_the_browsers_language(client):
     spanish = client.get("/tips/offline-strings.json", HTTP_ACCEPT_LANGUAGE="es").json()
     assert set(spanish) == set(english)
     assert spanish["saved"].startswith("Guardado en este teléfono.")
+    assert spanish["savedAfterFailure"].startswith("No se pudo contactar con el servidor")
+    # Every string differs from the English one: none was left untranslated.
+    assert not [key for key in english if english[key] == spanish[key]]
     assert "%(reason)s" in spanish["failed"] and "%(done)s" in spanish["sendingFiles"]
 
 
