@@ -1,7 +1,7 @@
 """Who may do what with tips."""
 
 from portal.policies import is_verified_staff
-from portal.roles import Cap, Role, grant, has_capability
+from portal.roles import AgencyKind, Cap, Role, grant, has_capability
 
 VIEW_TIPS = "submissions.view_tips"
 WORK_TIPS = "submissions.work_tips"
@@ -48,4 +48,15 @@ def sees_tip_item_identifying_metadata(user, item) -> bool:
         .first()
     )
     # An item claiming to come from a tip that does not exist is treated as not shared.
-    return tip is not None and sees_identifying_metadata(user, tip)
+    if tip is None:
+        return False
+    if tip.share_file_metadata and _reaches_items_only_through_shares(user):
+        # The evidence store asks only once the prosecutor may view the item through a share:
+        # the tipster agreed to share what the files say, so the office sees it too.
+        return True
+    return sees_identifying_metadata(user, tip)
+
+
+def _reaches_items_only_through_shares(user) -> bool:
+    agency = getattr(user, "agency", None)
+    return agency is not None and agency.kind == AgencyKind.PROSECUTION

@@ -243,7 +243,7 @@ def test_the_question_email_goes_once_even_when_the_task_runs_again(
 
 
 def test_the_evidence_store_asks_the_tip_about_its_items_metadata(
-    tips_agency, other_tips_agency, investigator, make_staff
+    tips_agency, other_tips_agency, investigator, make_staff, prosecution
 ):
     from evidence.models import EvidenceItem
     from evidence.policies import can_see_identifying_metadata
@@ -261,6 +261,11 @@ def test_the_evidence_store_asks_the_tip_about_its_items_metadata(
     assert not can_see_identifying_metadata(colleague, item(private))
     assert can_see_identifying_metadata(colleague, item(shared))
     assert not can_see_identifying_metadata(outsider, item(shared))
+    # A prosecutor (who reaches the item only through a share) sees what the tipster shared,
+    # and not what they kept private.
+    prosecutor = make_staff(Role.PROSECUTOR, agency=prosecution)
+    assert can_see_identifying_metadata(prosecutor, item(shared))
+    assert not can_see_identifying_metadata(prosecutor, item(private))
     # An item naming another agency's tip (or no tip at all) is treated as not shared.
     assert not can_see_identifying_metadata(colleague, item(elsewhere))
     assert not can_see_identifying_metadata(

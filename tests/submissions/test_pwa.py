@@ -2,8 +2,10 @@
 
 import io
 import json
+import re
 
 import pytest
+from django.core.management import call_command
 from PIL import Image
 
 pytestmark = pytest.mark.django_db
