@@ -324,6 +324,12 @@ LOGGING = {
             "filters": ["tipster_privacy"],
         },
     },
+    # The same filter on the loggers that carry requests and connections, so the record is
+    # cleaned before any handler (the console, an admin email, a test's capture) sees it.
+    "loggers": {
+        "django.request": {"filters": ["tipster_privacy"]},
+        "django.server": {"filters": ["tipster_privacy"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 # Anonymous tips (submissions/): proof-of-work, rate limits per hashed address, receipts.

@@ -169,6 +169,16 @@ def test_the_log_filter_removes_addresses_and_the_request_in_a_tip_request():
     assert staff.getMessage() == "at 12:30:45 from 10.0.0.1"
 
 
+def test_connection_lines_lose_the_address_before_any_handler_sees_them(caplog):
+    # Through the configured loggers, not the filter alone: a capturing handler on the root
+    # (as pytest's is, or an admin email) must get the cleaned line too.
+    caplog.set_level(logging.INFO)
+    logging.getLogger("django.server").info("- Broken pipe from %s", ("127.0.0.1", 39730))
+
+    assert "127.0.0.1" not in caplog.text
+    assert "[address removed]" in caplog.text
+
+
 def _procfile_web_argv(port: int) -> list[str]:
     line = next(
         row for row in (ROOT / "Procfile").read_text().splitlines() if row.startswith("web:")
