@@ -6,6 +6,7 @@
 // Also registers the service worker that keeps the tip page and its files for offline use.
 import { pbkdf2, sha, solveChallenge } from "altcha/lib";
 import * as tus from "tus-js-client";
+import { tipFields } from "./tip-fields.js";
 
 const DB_NAME = "canvass-tips";
 const OUTBOX = "outbox";
@@ -97,22 +98,6 @@ function currentFiles(form) {
   );
   const files = [...picked.values()];
   return shown.size ? files.filter((file) => shown.has(file.name)) : files;
-}
-
-function tipFields(form) {
-  const data = new FormData(form);
-  const number = (name) => (data.get(name) ? Number(data.get(name)) : null);
-  return {
-    agency: form.dataset.agency,
-    category: data.get("category") || "",
-    description: data.get("description") || "",
-    occurred_at: data.get("occurred_at") || "",
-    latitude: number("latitude"),
-    longitude: number("longitude"),
-    address: data.get("address") || "",
-    contact: data.get("contact") || "",
-    share_file_metadata: data.get("share_file_metadata") === "yes",
-  };
 }
 
 // --- telling the person --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import Tus from "@uppy/tus";
 import esES from "@uppy/locales/lib/es_ES.js";
 import "@uppy/core/css/style.min.css";
 import "@uppy/dashboard/css/style.min.css";
+import { tipFields } from "./tip-fields.js";
 
 const CHUNK_BYTES = 8 * 1024 * 1024;
 // Keep retrying through a lost signal for about two minutes before giving up on a chunk.
@@ -214,20 +215,7 @@ function proofOfWork(form) {
 }
 
 function tipBody(form, altcha) {
-  const data = new FormData(form);
-  const number = (name) => (data.get(name) ? Number(data.get(name)) : null);
-  return {
-    agency: form.dataset.agency,
-    category: data.get("category") || "",
-    description: data.get("description") || "",
-    occurred_at: data.get("occurred_at") || "",
-    latitude: number("latitude"),
-    longitude: number("longitude"),
-    address: data.get("address") || "",
-    contact: data.get("contact") || "",
-    share_file_metadata: data.get("share_file_metadata") === "yes",
-    altcha,
-  };
+  return { ...tipFields(form), altcha };
 }
 
 // Whether the server answers at all (any status): false only on a network failure.
