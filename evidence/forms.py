@@ -1,11 +1,11 @@
 import datetime as dt
 
 from django import forms
-from django.contrib.gis.gdal import GDALException
-from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon, Point
+from django.contrib.gis.geos import MultiPolygon, Point
 from django.utils import timezone
 
 from evidence.models import Case, EvidenceItem, MediaKind, RetentionCategory, Share, Source
+from portal.geometry import BadGeometry, geometry_from_text
 from portal.models import Agency, User
 
 
@@ -89,13 +89,12 @@ class CaseForm(forms.Form):
         self.fields["lead"].queryset = case_staff_of(agency)
 
     def clean_area(self):
-        text = self.cleaned_data["area"].strip()
-        if not text:
-            return None
         try:
-            geom = GEOSGeometry(text, srid=4326)
-        except (ValueError, GEOSException, GDALException) as exc:
+            geom = geometry_from_text(self.cleaned_data["area"])
+        except BadGeometry as exc:
             raise forms.ValidationError("The area is not valid GeoJSON.") from exc
+        if geom is None:
+            return None
         if geom.geom_type == "Polygon":
             geom = MultiPolygon(geom, srid=4326)
         if geom.geom_type != "MultiPolygon" or not geom.valid:

@@ -3,8 +3,9 @@
 import zoneinfo
 
 from django import forms
-from django.contrib.gis.geos import GEOSException, GEOSGeometry, Polygon
+from django.contrib.gis.geos import Polygon
 
+from portal.geometry import BadGeometry, geometry_from_text
 from registry.models import CameraKind, ContactMethod, Participation, Placement
 
 TIME_ZONES = sorted(zoneinfo.available_timezones())
@@ -147,13 +148,12 @@ class SearchForm(forms.Form):
         )
 
     def clean_area(self):
-        text = self.cleaned_data["area"].strip()
-        if not text:
-            return None
         try:
-            geom = GEOSGeometry(text, srid=4326)
-        except (GEOSException, ValueError, TypeError) as exc:
+            geom = geometry_from_text(self.cleaned_data["area"])
+        except BadGeometry as exc:
             raise forms.ValidationError("The area is not a polygon (GeoJSON or WKT).") from exc
+        if geom is None:
+            return None
         if not isinstance(geom, Polygon) or not geom.valid or geom.num_coords > 500:
             raise forms.ValidationError(
                 "The area must be one simple polygon of at most 500 points."

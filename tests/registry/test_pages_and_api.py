@@ -350,3 +350,28 @@ def test_the_registry_api_is_in_the_schema(client):
         "/api/registry/cameras/import/",
     ):
         assert path in schema
+
+
+@pytest.mark.parametrize(
+    "area",
+    [
+        '{"type": "Foo"}',  # GeoJSON of no known type: GDAL's error, not GEOS's
+        '{"type": "Polygon", "coordinates": "x"}',
+        "{not json",
+        "POLYGON((0 0, 1 1))",  # a ring that does not close
+        "[1, 2]",
+    ],
+)
+def test_a_malformed_area_is_a_clear_400_and_no_search(client, detective, area):
+    body = {
+        "case_number": "C-9",
+        "reason": "Burglary",
+        "area": area,
+        "window_start": "2025-03-01T10:00:00Z",
+        "window_end": "2025-03-01T11:00:00Z",
+    }
+    response = client.post(reverse("api-registry-search"), body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "The area is not a polygon (GeoJSON or WKT)." in response.json()["detail"]
+    assert not CameraSearch.objects.exists()
