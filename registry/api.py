@@ -2,7 +2,13 @@
 
 import json
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -318,8 +324,17 @@ class SearchHitSerializer(serializers.Serializer):
     distance_m = serializers.FloatField()
     coverage = serializers.IntegerField(help_text="0 sees the spot, 1 sees near it, 2 faces away")
     overwritten_at = serializers.DateTimeField()
+    time_zone = serializers.CharField(help_text="The camera's IANA time zone")
+    overwritten_at_local = serializers.SerializerMethodField(
+        help_text="overwritten_at on the camera's clock, ISO 8601 with its UTC offset"
+    )
     past_retention = serializers.BooleanField()
     records_during_window = serializers.BooleanField()
+
+    # DateTimeField would convert to the server's zone (UTC); this keeps the camera's offset.
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_overwritten_at_local(self, hit) -> str:
+        return hit.overwritten_at_local.isoformat()
 
 
 class CameraSearchView(APIView):

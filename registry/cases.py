@@ -8,33 +8,41 @@ from evidence import services as evidence_services
 from evidence.case_links import CaseLink
 from evidence.models import EvidenceItem, Source
 from registry.models import FootageRequestCamera
-from registry.requests_selectors import footage_requests_for_case_number, shown_status
+from registry.requests_selectors import answer_counts, footage_requests_for_case_number
 from registry.requests_services import footage_uploads_record
 
 
 def footage_request_links(*, actor, case) -> list[CaseLink]:
-    """The agency's footage requests filed under the case's number, and their cameras for the map."""
+    """The agency's footage requests filed under the case's number, with counts of the answers,
+    and the cameras whose owners answered, for the map (unanswered ones are only counted)."""
     links = []
     requests = footage_requests_for_case_number(actor=actor, case_number=case.number)
-    for request in requests.prefetch_related("cameras__camera"):
+    for request in requests:
         url = reverse("registry_requests:detail", args=[request.pk])
+        counts = answer_counts(request)
         links.append(
             CaseLink(
                 kind="footage_request",
                 label=f"Footage request: {request.window_start:%Y-%m-%d %H:%M} UTC window",
                 url=url,
-                status=request.get_status_display(),
+                status=(
+                    f"{request.get_status_display()}; {counts.asked} asked, "
+                    f"{counts.uploaded} uploaded, {counts.no_footage} no footage, "
+                    f"{counts.declined} declined, {counts.no_answer} no answer"
+                ),
                 created_at=request.created_at,
             )
         )
-        for rc in request.cameras.all():
+        for rc in request.cameras.filter(status__in=FootageRequestCamera.ANSWERED).select_related(
+            "camera"
+        ):
             camera = rc.camera
             links.append(
                 CaseLink(
                     kind="camera",
                     label=f"{camera.name} ({camera.get_kind_display()})",
                     url=url,
-                    status=FootageRequestCamera.Status(shown_status(rc)).label,
+                    status=rc.get_status_display(),
                     created_at=request.created_at,
                     lat=camera.location.y,
                     lon=camera.location.x,

@@ -6,7 +6,12 @@ origin cannot send that header without a CORS preflight, which we never answer.
 """
 
 from django.core.exceptions import PermissionDenied
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -54,17 +59,28 @@ class ItemRefSerializer(serializers.Serializer):
 
 
 class RequestCameraSerializer(serializers.Serializer):
+    """An answered camera. Unanswered ones are only counted (`counts`), never listed."""
+
     camera = serializers.UUIDField(source="rc.camera_id")
     camera_name = serializers.CharField(source="rc.camera.name")
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=["uploaded", "no_footage", "declined"])
     answered_at = serializers.DateTimeField(source="rc.answered_at", allow_null=True)
     items = ItemRefSerializer(many=True)
+
+
+class AnswerCountsSerializer(serializers.Serializer):
+    asked = serializers.IntegerField()
+    uploaded = serializers.IntegerField()
+    no_footage = serializers.IntegerField()
+    declined = serializers.IntegerField()
+    no_answer = serializers.IntegerField(help_text="asked - uploaded - no_footage - declined")
 
 
 class RequestSerializer(serializers.ModelSerializer):
     requested_by = serializers.CharField(source="requested_by.full_name")
     camera_count = serializers.IntegerField()
     answered_count = serializers.IntegerField()
+    counts = serializers.SerializerMethodField()
     first_answer_at = serializers.DateTimeField(allow_null=True)
     # Owners whose last email could not be sent (resend from the request's page).
     email_failed_count = serializers.IntegerField()
@@ -87,27 +103,29 @@ class RequestSerializer(serializers.ModelSerializer):
             "created_at",
             "camera_count",
             "answered_count",
+            "counts",
             "first_answer_at",
             "email_failed_count",
         ]
 
+    @extend_schema_field(AnswerCountsSerializer)
+    def get_counts(self, req) -> dict[str, int]:
+        return sel.answer_counts(req).as_dict()
+
 
 class RequestDetailSerializer(RequestSerializer):
     cameras = serializers.SerializerMethodField()
-    counts = serializers.SerializerMethodField()
 
     class Meta(RequestSerializer.Meta):
-        fields = [*RequestSerializer.Meta.fields, "cameras", "counts"]
+        fields = [*RequestSerializer.Meta.fields, "cameras"]
 
+    @extend_schema_field(RequestCameraSerializer(many=True))
     def get_cameras(self, req) -> list[dict]:
         return RequestCameraSerializer(self.context["rows"], many=True).data
 
-    def get_counts(self, req) -> dict[str, int]:
-        return sel.status_counts(self.context["rows"])
-
 
 def _detail(request, req) -> Response:
-    rows = sel.request_camera_rows(actor=request.user, request=req)
+    rows = sel.answered_camera_rows(actor=request.user, request=req)
     rs.footage_request_record_view(
         actor=request.user, request=req, items=sum(len(r.items) for r in rows), via="api"
     )
@@ -153,7 +171,7 @@ class RequestListCreate(generics.GenericAPIView):
 
 
 class RequestDetail(APIView):
-    """One request: each camera's status (as the agency sees it) and the evidence it sent."""
+    """One request: how many owners answered and how, each answered camera and what it sent."""
 
     permission_classes = [CanRequestFootage]
 

@@ -69,7 +69,10 @@ def overwrite_at(request: FootageRequest, camera: Camera) -> dt.datetime:
 
 
 def shown_status(rc: FootageRequestCamera, now: dt.datetime | None = None) -> str:
-    """The status the agency sees: an unanswered camera past the deadline is only `expired`."""
+    """The camera's status as its OWNER sees it: an unanswered camera past the deadline is `expired`.
+
+    Never shown to the agency: staff learn an answer per camera, and only counts of the rest.
+    """
     if rc.status in (Status.SENT, Status.OPENED) and (now or timezone.now()) >= rc.request.deadline:
         return Status.EXPIRED
     return rc.status
@@ -89,7 +92,16 @@ def footage_requests_for(*, actor) -> QuerySet[FootageRequest]:
         .annotate(
             camera_count=Count("cameras", distinct=True),
             answered_count=Count("cameras", filter=answered, distinct=True),
-            uploaded_count=Count("cameras", filter=Q(cameras__status=Status.UPLOADED)),
+            # distinct: the recipients join below repeats each camera once per recipient.
+            uploaded_count=Count(
+                "cameras", filter=Q(cameras__status=Status.UPLOADED), distinct=True
+            ),
+            no_footage_count=Count(
+                "cameras", filter=Q(cameras__status=Status.NO_FOOTAGE), distinct=True
+            ),
+            declined_count=Count(
+                "cameras", filter=Q(cameras__status=Status.DECLINED), distinct=True
+            ),
             first_answer_at=Min("cameras__answered_at"),
             email_failed_count=Count(
                 "recipients",
@@ -114,6 +126,57 @@ def footage_requests_for_case_number(*, actor, case_number: str) -> QuerySet[Foo
     return footage_requests_for(actor=actor).filter(case_number__iexact=case_number.strip())
 
 
+# What the agency learns of the owners it asked. An answer (files, "no footage", "I decline") is
+# the owner's to give, so answered cameras are listed with their answer. Whether an owner opened
+# the link, or let the deadline pass, is not: unanswered cameras are only ever counted, never
+# named, so the agency cannot tell who ignored it.
+
+
+@dataclass(frozen=True)
+class AnswerCounts:
+    asked: int
+    uploaded: int
+    no_footage: int
+    declined: int
+
+    @property
+    def answered(self) -> int:
+        return self.uploaded + self.no_footage + self.declined
+
+    @property
+    def no_answer(self) -> int:
+        return self.asked - self.answered
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "asked": self.asked,
+            "uploaded": self.uploaded,
+            "no_footage": self.no_footage,
+            "declined": self.declined,
+            "no_answer": self.no_answer,
+        }
+
+
+def answer_counts(request: FootageRequest) -> AnswerCounts:
+    """Counts for a request from footage_requests_for (annotated), or counted here otherwise."""
+    if hasattr(request, "no_footage_count"):
+        return AnswerCounts(
+            asked=request.camera_count,
+            uploaded=request.uploaded_count,
+            no_footage=request.no_footage_count,
+            declined=request.declined_count,
+        )
+    by_status = dict(
+        request.cameras.values_list("status").annotate(n=Count("pk")).values_list("status", "n")
+    )
+    return AnswerCounts(
+        asked=sum(by_status.values()),
+        uploaded=by_status.get(Status.UPLOADED, 0),
+        no_footage=by_status.get(Status.NO_FOOTAGE, 0),
+        declined=by_status.get(Status.DECLINED, 0),
+    )
+
+
 @dataclass
 class CameraRow:
     rc: FootageRequestCamera
@@ -122,28 +185,31 @@ class CameraRow:
     items: list[EvidenceItem] = field(default_factory=list)
 
 
-def request_camera_rows(
+def answered_camera_rows(
     *, actor, request: FootageRequest, with_items: bool = True
 ) -> list[CameraRow]:
-    """Each camera of the request with the status shown to the agency and the items it sent.
+    """The request's ANSWERED cameras, first answer first, with the answer and the items sent.
 
-    Items come through the evidence selectors scoped to the actor's agency.
+    Unanswered cameras are left out on purpose (see AnswerCounts). Items come through the
+    evidence selectors scoped to the actor's agency.
     """
-    now = timezone.now()
-    cameras = list(request.cameras.select_related("camera", "request"))
+    cameras = list(
+        request.cameras.filter(status__in=FootageRequestCamera.ANSWERED)
+        .select_related("camera", "request")
+        .order_by("answered_at", "pk")
+    )
     by_ref: dict[str, list] = {}
-    if with_items:
+    if with_items and cameras:
         refs = [str(rc.pk) for rc in cameras]
         items = evidence_selectors.items_for(actor=actor).filter(
             source=Source.FOOTAGE_REQUEST, source_ref__in=refs
         )
         for item in items.order_by("received_at"):
             by_ref.setdefault(item.source_ref, []).append(item)
-    rows = []
-    for rc in cameras:
-        status = shown_status(rc, now)
-        rows.append(CameraRow(rc, status, Status(status).label, by_ref.get(str(rc.pk), [])))
-    return rows
+    return [
+        CameraRow(rc, rc.status, Status(rc.status).label, by_ref.get(str(rc.pk), []))
+        for rc in cameras
+    ]
 
 
 @dataclass
@@ -162,13 +228,6 @@ def failed_emails(*, request: FootageRequest) -> list[FailedEmail]:
         FailedEmail(r.pk, [rc.camera.name for rc in r.cameras.all()], r.email_at)
         for r in failed.order_by("pk")
     ]
-
-
-def status_counts(rows: list[CameraRow]) -> dict[str, int]:
-    counts = {s.value: 0 for s in Status}
-    for row in rows:
-        counts[row.status] += 1
-    return counts
 
 
 def time_to_first_answer(request: FootageRequest) -> dt.timedelta | None:

@@ -344,16 +344,22 @@ def _deliver(recipient: FootageRequestRecipient, kind: str, *, to: str, path: st
     except OSError as exc:
         # The class only: an SMTP error's text can carry the owner's address.
         error = type(exc).__name__[:200]
+        # Only owners who have not answered get reminders: a failed reminder is not shown to the
+        # agency per owner (no resend button, no recipient in the audit row), or it would tell
+        # who ignored the request. Their first email did reach them.
+        reminder = kind == "reminder"
         with transaction.atomic():
-            FootageRequestRecipient.objects.filter(pk=recipient.pk).update(
-                email_status=EmailStatus.FAILED, email_error=error, email_at=timezone.now()
-            )
+            if not reminder:
+                FootageRequestRecipient.objects.filter(pk=recipient.pk).update(
+                    email_status=EmailStatus.FAILED, email_error=error, email_at=timezone.now()
+                )
             audit_record(
                 action=actions.FOOTAGE_EMAIL_FAILED.name,
                 actor_label="footage request email",
                 target=recipient.request,
                 agency=recipient.request.agency,
-                details={"recipient": recipient.pk, "kind": kind, "error": error},
+                details={"kind": kind, "error": error}
+                | ({} if reminder else {"recipient": recipient.pk}),
             )
         logger.warning("footage %s email to recipient %s failed: %s", kind, recipient.pk, error)
         return False
@@ -666,7 +672,9 @@ def _remind(recipient: FootageRequestRecipient, kinds: list[str], now: dt.dateti
             actor_label="footage request reminders",
             target=recipient.request,
             agency=recipient.request.agency,
-            details={"kinds": kinds, "recipient": recipient.pk},
+            # Not the recipient: only owners who have not answered are reminded, so naming one
+            # would tell the agency who ignored its request.
+            details={"kinds": kinds},
         )
         context = _owner_email_context(recipient) | {"kinds": kinds}
         to = recipient.owner.email

@@ -85,22 +85,19 @@ def request_new(request):
 def request_list(request):
     requests = list(sel.footage_requests_for(actor=request.user)[:200])
     rs.footage_requests_record_list(actor=request.user, count=len(requests))
-    rows = []
-    for req in requests:
-        cameras = sel.request_camera_rows(actor=request.user, request=req, with_items=False)
-        rows.append(
-            {
-                "req": req,
-                "counts": sel.status_counts(cameras),
-                "first_answer": _since(sel.time_to_first_answer(req)),
-            }
-        )
+    rows = [
+        {
+            "req": req,
+            "counts": sel.answer_counts(req),
+            "first_answer": _since(sel.time_to_first_answer(req)),
+        }
+        for req in requests
+    ]
     return render(
         request,
         "registry/requests/list.html",
         {
             "rows": rows,
-            "statuses": sel.Status.choices,
             "awaiting": sel.awaiting_my_approval(actor=request.user)
             if any(r["req"].status == r["req"].Status.AWAITING_APPROVAL for r in rows)
             else [],
@@ -111,7 +108,7 @@ def request_list(request):
 @requires(can_view_footage_requests)
 def request_detail(request, request_id):
     req = sel.footage_request_get_for(actor=request.user, id=request_id)
-    cameras = sel.request_camera_rows(actor=request.user, request=req)
+    cameras = sel.answered_camera_rows(actor=request.user, request=req)
     rs.footage_request_record_view(
         actor=request.user, request=req, items=sum(len(c.items) for c in cameras), via="page"
     )
@@ -121,8 +118,7 @@ def request_detail(request, request_id):
         {
             "req": req,
             "cameras": cameras,
-            "counts": sel.status_counts(cameras),
-            "statuses": sel.Status.choices,
+            "counts": sel.answer_counts(req),
             "first_answer": _since(sel.time_to_first_answer(req)),
             "can_decide": can_approve_footage_request(request.user, req),
             "failed_emails": sel.failed_emails(request=req),

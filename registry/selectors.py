@@ -117,6 +117,11 @@ class SearchHit:
         return self.COVERAGE_LABELS[self.coverage]
 
     @property
+    def overwritten_at_local(self) -> dt.datetime:
+        """The same instant on the camera's own clock (its zone), which is what the owner reads."""
+        return self.overwritten_at.astimezone(zoneinfo.ZoneInfo(self.time_zone))
+
+    @property
     def contactable(self) -> bool:
         return (
             self.participation != Participation.LOCATION_ONLY

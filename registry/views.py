@@ -1,7 +1,5 @@
 """Staff pages of the registry: the investigators' map and cameras near an incident."""
 
-import zoneinfo
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -32,12 +30,7 @@ def agency_map(request):
 
 
 def _search_page(request, *, form, error="", outcome=None, status=200):
-    agency_zone = zoneinfo.ZoneInfo(request.user.agency.time_zone)
-    results = []
-    if outcome is not None:
-        for hit in outcome.results:
-            hit.overwritten_local = hit.overwritten_at.astimezone(agency_zone)
-            results.append(hit)
+    results = outcome.results if outcome is not None else []
     return render(
         request,
         "registry/search.html",
@@ -61,7 +54,6 @@ def _search_page(request, *, form, error="", outcome=None, status=200):
             "area_geojson": outcome.search.area.geojson
             if outcome is not None and outcome.search.area
             else "",
-            "agency_zone": request.user.agency.time_zone,
             **_map_context(),
         },
         status=status,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts what Canvass needs on a Debian/Ubuntu machine. Safe to run again.
-# Usage: scripts/setup.sh run|test
+# Usage: scripts/setup.sh run|test|packages
+#   packages: print the OS packages that `run` would install (one a line) and exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE="${1:-run}"
@@ -10,9 +11,33 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # --- OS packages ------------------------------------------------------------------------
+# The PostgreSQL major version to pair PostGIS with: PostGIS is packaged per server version
+# (postgresql-15-postgis-3 exists only where PostgreSQL 15 does, e.g. Debian 12; Ubuntu 24.04
+# has 16, Debian 13 has 17). In order: the cluster already serving port 5432 (or the newest
+# cluster), an installed server package, the version the `postgresql` package would install.
+pg_major() {
+  local v=""
+  if command -v pg_lsclusters >/dev/null 2>&1; then
+    v=$(pg_lsclusters -h 2>/dev/null | awk '$3 == 5432 { print $1 }' | head -1)
+    [ -n "$v" ] || v=$(pg_lsclusters -h 2>/dev/null | awk '{ print $1 }' | sort -n | tail -1)
+  fi
+  if [ -z "$v" ]; then
+    v=$(dpkg-query -W -f='${Package} ${Status}\n' 'postgresql-[0-9]*' 2>/dev/null \
+        | awk '$NF == "installed" && $1 ~ /^postgresql-[0-9.]+$/ { sub("postgresql-", "", $1); print $1 }' \
+        | sort -n | tail -1)
+  fi
+  if [ -z "$v" ]; then
+    v=$(apt-cache depends postgresql 2>/dev/null \
+        | sed -n 's/^ *Depends: postgresql-\([0-9.][0-9.]*\)$/\1/p' | head -1)
+  fi
+  [ -n "$v" ] || { echo "setup.sh: cannot tell which PostgreSQL version to install (run apt-get update?)" >&2; exit 1; }
+  echo "$v"
+}
+
 PKGS=(postgresql-common gdal-bin ffmpeg redis-server python3-venv curl gettext)
 if [ -z "${DATABASE_URL:-}" ] || [[ "${DATABASE_URL}" == *127.0.0.1* ]] || [[ "${DATABASE_URL}" == *localhost* ]]; then
-  PKGS+=(postgresql postgresql-15-postgis-3)
+  PG_MAJOR=$(pg_major)
+  PKGS+=("postgresql-$PG_MAJOR" "postgresql-$PG_MAJOR-postgis-3")
 fi
 [ "$MODE" = test ] && PKGS+=(chromium fonts-dejavu-core)
 # Node builds the browser bundles. A machine that already has npm keeps it: NodeSource's
@@ -22,6 +47,10 @@ missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+if [ "$MODE" = packages ]; then
+  [ ${#missing[@]} -eq 0 ] || printf '%s\n' "${missing[@]}"
+  exit 0
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   say "Installing OS packages: ${missing[*]}"
   as_root apt-get update -qq

@@ -78,19 +78,27 @@ def test_another_agencys_case_with_the_same_number_gets_nothing(police, other_po
     assert case_links_for(actor=investigator(other_police), case=elsewhere) == []
 
 
-def test_the_case_page_lists_the_request_and_maps_its_cameras(police):
+def test_the_case_page_counts_the_answers_and_maps_only_answered_cameras(police):
     officer = investigator(police)
     request = _request(officer, name="Corner shop")
-    camera = request.cameras.get().camera
+    rc = request.cameras.get()
+    camera = rc.camera
     case = _open_case(officer)
 
-    links = case_links_for(actor=officer, case=case)
+    # Not answered yet: the request with its counts, and no camera named.
+    [req_link] = case_links_for(actor=officer, case=case)
+    assert req_link.kind == "footage_request" and str(request.pk) in req_link.url
+    assert "1 asked, 0 uploaded, 0 no footage, 0 declined, 1 no answer" in req_link.status
 
+    rs.footage_answer(
+        recipient=request.recipients.get(), request_camera_id=rc.pk, answer="no_footage"
+    )
+    links = case_links_for(actor=officer, case=case)
     assert [link.kind for link in links] == ["footage_request", "camera"]
+    assert "1 no footage" in links[0].status and "0 no answer" in links[0].status
     cam_link = links[1]
-    assert "Corner shop" in cam_link.label and cam_link.status == "Sent"
+    assert "Corner shop" in cam_link.label and cam_link.status == "No footage"
     assert (cam_link.lat, cam_link.lon) == pytest.approx((camera.location.y, camera.location.x))
-    assert str(request.pk) in links[0].url
 
 
 def test_a_failing_listener_never_loses_the_file(police):

@@ -331,7 +331,7 @@ def test_arrived_files_make_the_camera_uploaded_and_show_on_the_receipt(police, 
     rc.refresh_from_db()
     assert rc.status == Status.UPLOADED and rc.answered_at is not None
     assert rs.link_state(recipient) == "answered"
-    rows = sel.request_camera_rows(actor=officer, request=request)
+    rows = sel.answered_camera_rows(actor=officer, request=request)
     assert [i.pk for i in rows[0].items] == [receipt[0]["items"][0].pk]
     assert sel.time_to_first_answer(request) is not None
 
