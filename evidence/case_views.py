@@ -247,7 +247,7 @@ def share_create(request, case_id):
     if not policies.can_share_case(request.user, case):
         raise PermissionDenied
     shareable, withheld = services.share_disclosable_items(case=case)
-    form = ShareForm(request.POST or None, case=case, shareable=shareable)
+    form = ShareForm(request.POST or None, case=case, shareable=shareable, actor=request.user)
     if form.is_bound and form.is_valid():
         try:
             share = services.share_create(actor=request.user, case=case, **form.values())

@@ -19,6 +19,7 @@ from evidence.models import (
     ValueSource,
 )
 from evidence.policies import (
+    VIEW_SHARED,
     can_edit_case,
     can_see_all_cases,
     can_see_identifying_metadata,
@@ -26,7 +27,8 @@ from evidence.policies import (
     can_view_evidence,
     can_view_shared,
 )
-from portal.models import AuditEvent
+from portal.models import AuditEvent, User
+from portal.roles import Role, capabilities_of
 
 ITEM_TARGET_TYPE = EvidenceItem._meta.label_lower
 
@@ -178,6 +180,12 @@ def case_for_number(*, agency, number: str) -> Case | None:
 
 
 # Shares, seen by the prosecuting office
+
+
+def prosecutors_of(office) -> QuerySet[User]:
+    """The active users of a prosecuting office who may read what is shared with it."""
+    roles = [role for role in Role if VIEW_SHARED in capabilities_of(role)]
+    return User.objects.filter(agency=office, role__in=roles, is_active=True)
 
 
 def shares_received(*, actor) -> QuerySet[Share]:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from redis import Redis
 
 from evidence import audit_actions as actions
-from evidence import case_links, policies
+from evidence import case_links, policies, selectors
 from evidence.models import (
     Case,
     CaseItem,
@@ -569,6 +569,44 @@ def share_disclosable_items(*, case: Case) -> tuple[list[EvidenceItem], list[Evi
     return ok, withheld
 
 
+def _recipients_refused_message(count: int) -> str:
+    # The same words whoever the ids belong to (or if no one): the refusal is no directory.
+    if count == 1:
+        return "1 recipient is not a prosecutor of this office."
+    return f"{count} recipients are not prosecutors of this office."
+
+
+def share_recipients_resolve(*, actor, case: Case, office, ids) -> list:
+    """The prosecutors of `office` the ids name, for the API and the staff share form alike.
+
+    Any id that is not an active prosecutor of that office (a resident, another agency's
+    staff, nobody at all) refuses the lot with one message that names no one, and the
+    attempt is audited with counts and the ids sent, never names or addresses.
+    """
+    if not policies.can_share_case(actor, case):
+        raise PermissionDenied
+    wanted = list(dict.fromkeys(int(i) for i in ids))
+    found = {u.pk: u for u in selectors.prosecutors_of(office).filter(pk__in=wanted)}
+    refused = [i for i in wanted if i not in found]
+    if refused:
+        audit_record(
+            action=actions.SHARE_RECIPIENTS_REFUSED.name,
+            actor=actor,
+            target=case,
+            agency=case.agency,
+            case_ref=case.number,
+            outcome=AuditEvent.Outcome.DENIED,
+            details={
+                "office_id": office.pk,
+                "requested": len(wanted),
+                "refused": len(refused),
+                "refused_ids": refused[:100],
+            },
+        )
+        raise ValidationError(_recipients_refused_message(len(refused)))
+    return [found[i] for i in wanted]
+
+
 @transaction.atomic
 def share_create(
     *,
@@ -593,9 +631,14 @@ def share_create(
     if level not in Share.Level.values:
         raise ValidationError("Unknown share level.")
     recipients = list(recipients)
-    for user in recipients:
-        if user.agency_id != recipient_agency.pk or not has_capability(user, policies.VIEW_SHARED):
-            raise ValidationError(f"{user.label} is not a prosecutor of {recipient_agency.name}.")
+    allowed = set(
+        selectors.prosecutors_of(recipient_agency)
+        .filter(pk__in=[u.pk for u in recipients])
+        .values_list("pk", flat=True)
+    )
+    refused = sum(1 for u in recipients if u.pk not in allowed)
+    if refused:
+        raise ValidationError(_recipients_refused_message(refused))
     now = timezone.now()
     expires_at = expires_at or now + dt.timedelta(days=SHARE_DEFAULT_DAYS)
     if expires_at <= now:
