@@ -118,12 +118,19 @@ class TipCreateSerializer(serializers.Serializer):
     )
 
     def validate_occurred_at(self, value):
-        parsed = parse_datetime(value.strip())
+        try:
+            # ValueError: well formed but no such time (30 February, year 0, offset +99:00).
+            parsed = parse_datetime(value.strip())
+        except ValueError:
+            parsed = None
         if parsed is None:
             raise serializers.ValidationError(
                 _("Give the time as ISO 8601, e.g. 2025-05-01T14:30.")
             )
-        return parsed
+        try:
+            return services.occurred_at_checked(parsed)
+        except ValidationError as error:
+            raise serializers.ValidationError(error.messages) from error
 
 
 class TipCreatedSerializer(serializers.Serializer):

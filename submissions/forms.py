@@ -70,6 +70,9 @@ class TipForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["category"].queryset = TipCategory.objects.filter(agency=agency, active=True)
 
+    def clean_occurred_at(self):
+        return services.occurred_at_checked(self.cleaned_data["occurred_at"])
+
 
 class ReceiptForm(forms.Form):
     receipt = forms.CharField(
