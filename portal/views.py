@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from PIL import Image, ImageDraw
 from redis import Redis
 
-from portal import policies, selectors, services
+from portal import policies, ratelimit, selectors, services
 from portal.decorators import requires
 from portal.forms import AuditFilterForm, CodeForm, LoginForm, SignupForm
 from portal.models import User
@@ -185,15 +185,28 @@ def logout_view(request):
 # --- public accounts ---------------------------------------------------------------------
 
 
+def _too_many(request, limit: ratelimit.Limit):
+    response = render(request, "portal/too_many.html", status=429)
+    response["Retry-After"] = str(limit.retry_after)
+    return response
+
+
 def signup(request):
+    """A new address and one that has an account (a resident's or staff's) get the same page."""
     form = SignupForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.public_user_signup(**form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error("email", exc)
-        else:
-            return render(request, "portal/signup_sent.html", {"email": form.cleaned_data["email"]})
+    if request.method == "POST":
+        valid = form.is_valid()
+        email = form.cleaned_data["email"] if valid else None
+        limit = ratelimit.hit_all("signup", request=request, email=email)
+        if not limit.allowed:
+            return _too_many(request, limit)
+        if valid:
+            try:
+                services.public_user_signup(**form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                return render(request, "portal/signup_sent.html", {"email": email})
     return render(request, "portal/signup.html", {"form": form})
 
 
@@ -231,6 +244,24 @@ def account_mfa(request):
         return redirect("portal:account")
 
     return _enrol(request, request.user, "portal/account_mfa.html", done)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset (same answer whether the address is known), limited per client and
+    per hashed address so it cannot be used to flood someone's inbox."""
+
+    template_name = "portal/password_reset.html"
+    email_template_name = "portal/email/password_reset.txt"
+    success_url = reverse_lazy("portal:password_reset_done")
+
+    def post(self, request, *args, **kwargs):
+        form = self.get_form()
+        valid = form.is_valid()
+        email = form.cleaned_data["email"] if valid else None
+        limit = ratelimit.hit_all("reset", request=request, email=email)
+        if not limit.allowed:
+            return _too_many(request, limit)
+        return self.form_valid(form) if valid else self.form_invalid(form)
 
 
 class PasswordSetView(auth_views.PasswordResetConfirmView):
