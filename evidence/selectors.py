@@ -1,6 +1,7 @@
 """Evidence reads, scoped to the person asking: other agencies' items do not exist for them."""
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -26,6 +27,7 @@ from evidence.policies import (
     can_upload_evidence,
     can_view_evidence,
     can_view_shared,
+    metadata_sealed_at_source,
 )
 from portal.models import AuditEvent, User
 from portal.roles import Role, capabilities_of
@@ -344,6 +346,33 @@ def custody_details_for(*, actor, item: EvidenceItem, details: dict) -> dict:
     if can_see_identifying_metadata(actor, item):
         return details
     return {k: v for k, v in details.items() if k not in _IDENTIFYING_DETAILS}
+
+
+WITHHELD_FILE_DETAILS = "(withheld: tipster did not share file details)"
+
+
+def audit_details_for_reader(*, actor, events) -> None:
+    """The audit log's filter for item rows (registered in apps.py): where the sender did not
+    share file details and `actor` may not see them, the file's name, time and place in the
+    details are replaced, as custody_details_for leaves them out of the item's own pages."""
+    ids = set()
+    for event in events:
+        try:
+            ids.add(uuid.UUID(event.target_id))
+        except ValueError:
+            continue
+    items = EvidenceItem.objects.filter(pk__in=ids).only("id", "agency_id", "source", "source_ref")
+    hidden = {
+        str(item.pk)
+        for item in items
+        if metadata_sealed_at_source(item) and not can_see_identifying_metadata(actor, item)
+    }
+    for event in events:
+        if event.target_id in hidden and isinstance(event.details, dict):
+            event.details = {
+                k: WITHHELD_FILE_DETAILS if k in _IDENTIFYING_DETAILS else v
+                for k, v in event.details.items()
+            }
 
 
 def items_with_facts(*, actor, items) -> list[EvidenceItem]:

@@ -116,7 +116,7 @@ def item_create_from_upload(*, upload: Upload, declared_checksum: str = "") -> E
             "upload": str(upload.id),
             "size": item.size,
             "source": item.source,
-            "client_filename": item.original_filename,
+            **_received_filename(item),
             "client_type": item.declared_type,
             "client_checksum": item.declared_checksum,
         },
@@ -124,6 +124,16 @@ def item_create_from_upload(*, upload: Upload, declared_checksum: str = "") -> E
     _tell_listeners(item)
     transaction.on_commit(lambda: _queue_processing(item.pk))
     return item
+
+
+def _received_filename(item: EvidenceItem) -> dict:
+    # The audit log outlives any policy change and is read by people the sender never chose:
+    # when the sender did not share file details, the name stays on the item (where the
+    # metadata policy guards it) and the received row only says it was withheld. Custody is
+    # intact: the row still names the upload, size and checksums.
+    if policies.metadata_sealed_at_source(item):
+        return {"client_filename_withheld": True}
+    return {"client_filename": item.original_filename}
 
 
 def _grant_label(grant: UploadGrant) -> str:

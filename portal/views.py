@@ -283,7 +283,9 @@ class PasswordSetView(auth_views.PasswordResetConfirmView):
 def dashboard(request):
     context = {"sign_ins": selectors.recent_sign_ins_of(user=request.user)}
     if policies.can_view_audit_log(request.user):
-        context["recent_events"] = list(selectors.audit_events_for(actor=request.user)[:15])
+        context["recent_events"] = selectors.audit_events_readable(
+            actor=request.user, events=selectors.audit_events_for(actor=request.user)[:15]
+        )
         services.audit_log_record_read(
             actor=request.user, view="dashboard", rows=len(context["recent_events"])
         )
@@ -304,6 +306,7 @@ def audit_log(request):
         "agency"
     )
     page = Paginator(events, 50).get_page(request.GET.get("page"))
+    page.object_list = selectors.audit_events_readable(actor=request.user, events=page.object_list)
     services.audit_log_record_read(
         actor=request.user, view="audit_log", filters=filters.__dict__, page=page.number
     )
@@ -351,6 +354,17 @@ def _csv_safe(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def _chunks(iterable, size: int):
+    chunk = []
+    for value in iterable:
+        chunk.append(value)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 @requires(policies.can_export_audit_log)
 def audit_export(request):
     _, filters = _audit_filters(request)
@@ -362,10 +376,11 @@ def audit_export(request):
 
     def rows():
         yield writer.writerow(CSV_COLUMNS)
-        for event in events.iterator(chunk_size=2000):
-            values = {c: getattr(event, c) for c in CSV_COLUMNS}
-            values["at"] = event.at.isoformat(timespec="microseconds")
-            yield writer.writerow([_csv_safe(values[c]) for c in CSV_COLUMNS])
+        for chunk in _chunks(events.iterator(chunk_size=2000), 2000):
+            for event in selectors.audit_events_readable(actor=request.user, events=chunk):
+                values = {c: getattr(event, c) for c in CSV_COLUMNS}
+                values["at"] = event.at.isoformat(timespec="microseconds")
+                yield writer.writerow([_csv_safe(values[c]) for c in CSV_COLUMNS])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="canvass-audit-log.csv"'
