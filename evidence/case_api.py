@@ -17,6 +17,7 @@ from evidence.models import Case, EvidenceItem, Share
 from portal.api.permissions import IsVerifiedUser
 from portal.models import Agency
 from portal.roles import AgencyKind
+from portal.text import CleanTextSerializerMixin
 
 
 class CanViewShared(IsVerifiedUser):
@@ -90,7 +91,7 @@ class ShareSerializer(serializers.ModelSerializer):
         return "expired" if share.expires_at <= timezone.now() else "active"
 
 
-class ShareCreateSerializer(serializers.Serializer):
+class ShareCreateSerializer(CleanTextSerializerMixin, serializers.Serializer):
     office = serializers.PrimaryKeyRelatedField(
         queryset=Agency.objects.filter(kind=AgencyKind.PROSECUTION)
     )

@@ -25,6 +25,7 @@ from evidence.models import Case, EvidenceItem
 from portal import storage
 from portal.decorators import requires
 from portal.models import User
+from portal.text import clean_text
 
 
 def _errors(exc: ValidationError) -> str:
@@ -390,7 +391,9 @@ def deletion_decide(request, request_id):
             messages.success(request, "Deleted. The item's tombstone and custody remain.")
         else:
             services.deletion_refuse(
-                actor=request.user, request=deletion, reason=request.POST.get("reason", "")
+                actor=request.user,
+                request=deletion,
+                reason=clean_text(request.POST.get("reason", "")),
             )
             messages.success(request, "Deletion refused.")
     except PermissionDenied as exc:

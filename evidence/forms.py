@@ -9,6 +9,7 @@ from evidence import selectors, services
 from evidence.models import Case, EvidenceItem, MediaKind, RetentionCategory, Share, Source
 from portal.geometry import BadGeometry, geometry_from_text
 from portal.models import Agency, User
+from portal.text import CleanTextFormMixin, visible_controls
 
 
 class ItemFilterForm(forms.Form):
@@ -27,7 +28,7 @@ class ItemFilterForm(forms.Form):
     )
 
 
-class MetadataChangeForm(forms.Form):
+class MetadataChangeForm(CleanTextFormMixin, forms.Form):
     """A person's correction of capture time or place; the reason is required and kept."""
 
     capture_time = forms.DateTimeField(
@@ -62,7 +63,7 @@ def _utc(value):
     return value.replace(tzinfo=None).replace(tzinfo=dt.UTC) if value else value
 
 
-class CaseForm(forms.Form):
+class CaseForm(CleanTextFormMixin, forms.Form):
     """A case's details; the incident place is a point (lat/lon) and optionally an area."""
 
     number = forms.CharField(max_length=50, label="Case number")
@@ -177,7 +178,7 @@ class RecipientIdsField(forms.TypedMultipleChoiceField):
         return str(value).isdigit()
 
 
-class ShareForm(forms.Form):
+class ShareForm(CleanTextFormMixin, forms.Form):
     """Share a case with a prosecuting office: everything shareable, or the items ticked."""
 
     office = forms.ModelChoiceField(queryset=Agency.objects.none(), label="Prosecuting office")
@@ -229,7 +230,7 @@ class ShareForm(forms.Form):
         # Every item of the case is a choice, so a withheld one is refused by the service with its reason.
         self.fields["items"].queryset = case.items.all()
         self.fields["items"].label_from_instance = lambda i: (
-            f"{i.original_filename or i.pk} ({i.get_media_kind_display() or 'item'})"
+            f"{visible_controls(i.original_filename) or i.pk} ({i.get_media_kind_display() or 'item'})"
         )
         self.shareable = shareable
         if not self.is_bound:
@@ -262,7 +263,7 @@ class ShareForm(forms.Form):
         }
 
 
-class ShareLinkForm(forms.Form):
+class ShareLinkForm(CleanTextFormMixin, forms.Form):
     recipient_label = forms.CharField(
         max_length=300, label="For (name and firm of defence counsel)"
     )
@@ -277,7 +278,7 @@ class ShareLinkForm(forms.Form):
         return dt.datetime.combine(self.cleaned_data["expires_on"], dt.time(23, 59, 59), dt.UTC)
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(CleanTextFormMixin, forms.Form):
     reason = forms.CharField(max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
@@ -287,7 +288,7 @@ class FlagForm(ReasonForm):
     on = forms.BooleanField(required=False)
 
 
-class RetentionCategoryForm(forms.Form):
+class RetentionCategoryForm(CleanTextFormMixin, forms.Form):
     name = forms.CharField(max_length=100)
     days = forms.IntegerField(
         required=False, min_value=1, max_value=36500, help_text="Empty keeps items indefinitely."

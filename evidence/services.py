@@ -43,6 +43,7 @@ from portal.audit import audit_record
 from portal.models import Agency, AuditEvent
 from portal.roles import AgencyKind, Cap, has_capability
 from portal.storage import new_object_key
+from portal.text import visible_controls
 
 logger = logging.getLogger(__name__)
 
@@ -668,7 +669,7 @@ def share_create(
             raise ValidationError(
                 "These items cannot be shared: "
                 + "; ".join(
-                    f"{i.original_filename or i.pk} ("
+                    f"{visible_controls(i.original_filename) or i.pk} ("
                     + (
                         f"do not disclose: {i.do_not_disclose_reason}"
                         if i.do_not_disclose

@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from portal import geocoding
 from portal.models import Agency
+from portal.text import CleanTextSerializerMixin
 from submissions import abuse, services
 from submissions.limits import rate_limited, refuse_if_limited
 from submissions.models import Tip, TipCategory, TipMessage
@@ -92,7 +93,7 @@ class GrantOfferSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-class TipCreateSerializer(serializers.Serializer):
+class TipCreateSerializer(CleanTextSerializerMixin, serializers.Serializer):
     agency = serializers.SlugField(max_length=60)
     category = serializers.SlugField(max_length=60)
     description = serializers.CharField(max_length=services.MAX_DESCRIPTION, trim_whitespace=True)
@@ -154,7 +155,7 @@ class MineSerializer(serializers.Serializer):
     messages = MessageSerializer(many=True)
 
 
-class MessageCreateSerializer(serializers.Serializer):
+class MessageCreateSerializer(CleanTextSerializerMixin, serializers.Serializer):
     body = serializers.CharField(max_length=services.MAX_MESSAGE)
 
 
