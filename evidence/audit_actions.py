@@ -50,6 +50,10 @@ SHARE_CREATED = register_action("share.created", "A case was shared with a prose
 SHARE_REVOKED = register_action("share.revoked", "A share was revoked")
 SHARE_VIEWED = register_action("share.viewed", "A prosecutor viewed a shared case")
 SHARE_REFUSED = register_action("share.refused", "A prosecutor was refused an action on a share")
+# Names no one: only counts and the ids the caller sent, so the log is no directory either.
+SHARE_RECIPIENTS_REFUSED = register_action(
+    "share.recipients_refused", "A share named recipients who are not prosecutors of the office"
+)
 SHARE_ACKNOWLEDGED = register_action("share.acknowledged", "A prosecutor acknowledged receipt")
 SHARE_LINK_CREATED = register_action(
     "share.link_created", "A prosecutor reshared a case as a download link"

@@ -15,8 +15,9 @@ from evidence import policies, selectors, services
 from evidence.api import CanViewEvidence, ItemSerializer
 from evidence.models import Case, EvidenceItem, Share
 from portal.api.permissions import IsVerifiedUser
-from portal.models import Agency, User
+from portal.models import Agency
 from portal.roles import AgencyKind
+from portal.text import CleanTextSerializerMixin
 
 
 class CanViewShared(IsVerifiedUser):
@@ -90,12 +91,14 @@ class ShareSerializer(serializers.ModelSerializer):
         return "expired" if share.expires_at <= timezone.now() else "active"
 
 
-class ShareCreateSerializer(serializers.Serializer):
+class ShareCreateSerializer(CleanTextSerializerMixin, serializers.Serializer):
     office = serializers.PrimaryKeyRelatedField(
         queryset=Agency.objects.filter(kind=AgencyKind.PROSECUTION)
     )
-    recipients = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.all(), many=True, required=False
+    # Plain ids, resolved against the chosen office only (services.share_recipients_resolve):
+    # a lookup over every user would say whose id each is.
+    recipients = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=500
     )
     items = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=10000)
     level = serializers.ChoiceField(choices=Share.Level.choices, default=Share.Level.VIEW)
@@ -150,11 +153,19 @@ class CaseShares(generics.ListCreateAPIView):
             if len(items) != len(set(data["items"])):
                 raise ApiValidationError({"items": ["Only items of this case can be shared."]})
         try:
+            recipients = services.share_recipients_resolve(
+                actor=request.user, case=case, office=data["office"], ids=data.get("recipients", [])
+            )
+        except PermissionDenied as exc:
+            raise ApiPermissionDenied("You cannot share this case.") from exc
+        except ValidationError as exc:
+            raise ApiValidationError({"recipients": exc.messages}) from exc
+        try:
             share = services.share_create(
                 actor=request.user,
                 case=case,
                 recipient_agency=data["office"],
-                recipients=data.get("recipients", []),
+                recipients=recipients,
                 items=items,
                 level=data["level"],
                 reshare_allowed=data["reshare_allowed"],

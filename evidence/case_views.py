@@ -25,6 +25,7 @@ from evidence.models import Case, EvidenceItem
 from portal import storage
 from portal.decorators import requires
 from portal.models import User
+from portal.text import clean_text
 
 
 def _errors(exc: ValidationError) -> str:
@@ -247,7 +248,7 @@ def share_create(request, case_id):
     if not policies.can_share_case(request.user, case):
         raise PermissionDenied
     shareable, withheld = services.share_disclosable_items(case=case)
-    form = ShareForm(request.POST or None, case=case, shareable=shareable)
+    form = ShareForm(request.POST or None, case=case, shareable=shareable, actor=request.user)
     if form.is_bound and form.is_valid():
         try:
             share = services.share_create(actor=request.user, case=case, **form.values())
@@ -390,7 +391,9 @@ def deletion_decide(request, request_id):
             messages.success(request, "Deleted. The item's tombstone and custody remain.")
         else:
             services.deletion_refuse(
-                actor=request.user, request=deletion, reason=request.POST.get("reason", "")
+                actor=request.user,
+                request=deletion,
+                reason=clean_text(request.POST.get("reason", "")),
             )
             messages.success(request, "Deletion refused.")
     except PermissionDenied as exc:

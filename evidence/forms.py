@@ -2,11 +2,14 @@ import datetime as dt
 
 from django import forms
 from django.contrib.gis.geos import MultiPolygon, Point
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from evidence import selectors, services
 from evidence.models import Case, EvidenceItem, MediaKind, RetentionCategory, Share, Source
 from portal.geometry import BadGeometry, geometry_from_text
 from portal.models import Agency, User
+from portal.text import CleanTextFormMixin, visible_controls
 
 
 class ItemFilterForm(forms.Form):
@@ -25,7 +28,7 @@ class ItemFilterForm(forms.Form):
     )
 
 
-class MetadataChangeForm(forms.Form):
+class MetadataChangeForm(CleanTextFormMixin, forms.Form):
     """A person's correction of capture time or place; the reason is required and kept."""
 
     capture_time = forms.DateTimeField(
@@ -60,7 +63,7 @@ def _utc(value):
     return value.replace(tzinfo=None).replace(tzinfo=dt.UTC) if value else value
 
 
-class CaseForm(forms.Form):
+class CaseForm(CleanTextFormMixin, forms.Form):
     """A case's details; the incident place is a point (lat/lon) and optionally an area."""
 
     number = forms.CharField(max_length=50, label="Case number")
@@ -164,12 +167,22 @@ class ItemAddForm(forms.Form):
     )
 
 
-class ShareForm(forms.Form):
+class RecipientIdsField(forms.TypedMultipleChoiceField):
+    """User ids, offered as the prosecutors' checkboxes but resolved by the service against
+    the chosen office only (services.share_recipients_resolve), which audits a refusal."""
+
+    def __init__(self, **kwargs):
+        super().__init__(coerce=int, **kwargs)
+
+    def valid_value(self, value):
+        return str(value).isdigit()
+
+
+class ShareForm(CleanTextFormMixin, forms.Form):
     """Share a case with a prosecuting office: everything shareable, or the items ticked."""
 
     office = forms.ModelChoiceField(queryset=Agency.objects.none(), label="Prosecuting office")
-    recipients = forms.ModelMultipleChoiceField(
-        queryset=User.objects.none(),
+    recipients = RecipientIdsField(
         required=False,
         label="Only these prosecutors",
         help_text="Leave empty to share with every prosecutor of the office.",
@@ -201,19 +214,23 @@ class ShareForm(forms.Form):
         max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    def __init__(self, *args, case, shareable, **kwargs):
+    def __init__(self, *args, case, shareable, actor, **kwargs):
         super().__init__(*args, **kwargs)
-        from portal.roles import AgencyKind, Role
+        from portal.roles import AgencyKind
 
-        self.fields["office"].queryset = Agency.objects.filter(kind=AgencyKind.PROSECUTION)
-        self.fields["recipients"].queryset = User.objects.filter(
-            role=Role.PROSECUTOR, is_active=True, agency__kind=AgencyKind.PROSECUTION
-        ).select_related("agency")
-        self.fields["recipients"].label_from_instance = lambda u: f"{u.label} · {u.agency.name}"
+        offices = Agency.objects.filter(kind=AgencyKind.PROSECUTION)
+        self.fields["office"].queryset = offices
+        self.fields["recipients"].choices = [
+            (u.pk, f"{u.label} · {office.name}")
+            for office in offices
+            for u in selectors.prosecutors_of(office)
+        ]
+        self.case = case
+        self.actor = actor
         # Every item of the case is a choice, so a withheld one is refused by the service with its reason.
         self.fields["items"].queryset = case.items.all()
         self.fields["items"].label_from_instance = lambda i: (
-            f"{i.original_filename or i.pk} ({i.get_media_kind_display() or 'item'})"
+            f"{visible_controls(i.original_filename) or i.pk} ({i.get_media_kind_display() or 'item'})"
         )
         self.shareable = shareable
         if not self.is_bound:
@@ -222,8 +239,13 @@ class ShareForm(forms.Form):
     def clean(self):
         data = super().clean()
         office = data.get("office")
-        if office and any(u.agency_id != office.pk for u in data.get("recipients", [])):
-            self.add_error("recipients", "Choose prosecutors of the office you share with.")
+        if office and "recipients" in data:
+            try:
+                data["recipients"] = services.share_recipients_resolve(
+                    actor=self.actor, case=self.case, office=office, ids=data["recipients"]
+                )
+            except ValidationError as exc:
+                self.add_error("recipients", exc.messages)
         if data.get("scope") == "some" and not data.get("items"):
             self.add_error("items", "Tick the items to share, or share every item.")
         return data
@@ -241,7 +263,7 @@ class ShareForm(forms.Form):
         }
 
 
-class ShareLinkForm(forms.Form):
+class ShareLinkForm(CleanTextFormMixin, forms.Form):
     recipient_label = forms.CharField(
         max_length=300, label="For (name and firm of defence counsel)"
     )
@@ -256,7 +278,7 @@ class ShareLinkForm(forms.Form):
         return dt.datetime.combine(self.cleaned_data["expires_on"], dt.time(23, 59, 59), dt.UTC)
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(CleanTextFormMixin, forms.Form):
     reason = forms.CharField(max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
@@ -266,7 +288,7 @@ class FlagForm(ReasonForm):
     on = forms.BooleanField(required=False)
 
 
-class RetentionCategoryForm(forms.Form):
+class RetentionCategoryForm(CleanTextFormMixin, forms.Form):
     name = forms.CharField(max_length=100)
     days = forms.IntegerField(
         required=False, min_value=1, max_value=36500, help_text="Empty keeps items indefinitely."

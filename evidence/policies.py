@@ -122,3 +122,19 @@ def can_see_identifying_metadata(user, item) -> bool:
     """
     policy = _METADATA_POLICIES.get(item.source)
     return True if policy is None else bool(policy(user, item))
+
+
+# source -> fn(item) -> bool: True when whoever sent the item chose not to share what its
+# files say (e.g. a tipster who said no). Such details are then withheld even where the
+# metadata policy is not asked: the audit log's outputs and the item's received row.
+_SEALED_AT_SOURCE: dict[str, Callable] = {}
+
+
+def register_sealed_at_source(source: str, fn: Callable) -> Callable:
+    _SEALED_AT_SOURCE[source] = fn
+    return fn
+
+
+def metadata_sealed_at_source(item) -> bool:
+    fn = _SEALED_AT_SOURCE.get(item.source)
+    return False if fn is None else bool(fn(item))

@@ -1,6 +1,7 @@
 """Evidence reads, scoped to the person asking: other agencies' items do not exist for them."""
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,14 +20,17 @@ from evidence.models import (
     ValueSource,
 )
 from evidence.policies import (
+    VIEW_SHARED,
     can_edit_case,
     can_see_all_cases,
     can_see_identifying_metadata,
     can_upload_evidence,
     can_view_evidence,
     can_view_shared,
+    metadata_sealed_at_source,
 )
-from portal.models import AuditEvent
+from portal.models import AuditEvent, User
+from portal.roles import Role, capabilities_of
 
 ITEM_TARGET_TYPE = EvidenceItem._meta.label_lower
 
@@ -178,6 +182,12 @@ def case_for_number(*, agency, number: str) -> Case | None:
 
 
 # Shares, seen by the prosecuting office
+
+
+def prosecutors_of(office) -> QuerySet[User]:
+    """The active users of a prosecuting office who may read what is shared with it."""
+    roles = [role for role in Role if VIEW_SHARED in capabilities_of(role)]
+    return User.objects.filter(agency=office, role__in=roles, is_active=True)
 
 
 def shares_received(*, actor) -> QuerySet[Share]:
@@ -336,6 +346,33 @@ def custody_details_for(*, actor, item: EvidenceItem, details: dict) -> dict:
     if can_see_identifying_metadata(actor, item):
         return details
     return {k: v for k, v in details.items() if k not in _IDENTIFYING_DETAILS}
+
+
+WITHHELD_FILE_DETAILS = "(withheld: tipster did not share file details)"
+
+
+def audit_details_for_reader(*, actor, events) -> None:
+    """The audit log's filter for item rows (registered in apps.py): where the sender did not
+    share file details and `actor` may not see them, the file's name, time and place in the
+    details are replaced, as custody_details_for leaves them out of the item's own pages."""
+    ids = set()
+    for event in events:
+        try:
+            ids.add(uuid.UUID(event.target_id))
+        except ValueError:
+            continue
+    items = EvidenceItem.objects.filter(pk__in=ids).only("id", "agency_id", "source", "source_ref")
+    hidden = {
+        str(item.pk)
+        for item in items
+        if metadata_sealed_at_source(item) and not can_see_identifying_metadata(actor, item)
+    }
+    for event in events:
+        if event.target_id in hidden and isinstance(event.details, dict):
+            event.details = {
+                k: WITHHELD_FILE_DETAILS if k in _IDENTIFYING_DETAILS else v
+                for k, v in event.details.items()
+            }
 
 
 def items_with_facts(*, actor, items) -> list[EvidenceItem]:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from redis import Redis
 
 from evidence import audit_actions as actions
-from evidence import case_links, policies
+from evidence import case_links, policies, selectors
 from evidence.models import (
     Case,
     CaseItem,
@@ -43,6 +43,7 @@ from portal.audit import audit_record
 from portal.models import Agency, AuditEvent
 from portal.roles import AgencyKind, Cap, has_capability
 from portal.storage import new_object_key
+from portal.text import visible_controls
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ def item_create_from_upload(*, upload: Upload, declared_checksum: str = "") -> E
             "upload": str(upload.id),
             "size": item.size,
             "source": item.source,
-            "client_filename": item.original_filename,
+            **_received_filename(item),
             "client_type": item.declared_type,
             "client_checksum": item.declared_checksum,
         },
@@ -124,6 +125,16 @@ def item_create_from_upload(*, upload: Upload, declared_checksum: str = "") -> E
     _tell_listeners(item)
     transaction.on_commit(lambda: _queue_processing(item.pk))
     return item
+
+
+def _received_filename(item: EvidenceItem) -> dict:
+    # The audit log outlives any policy change and is read by people the sender never chose:
+    # when the sender did not share file details, the name stays on the item (where the
+    # metadata policy guards it) and the received row only says it was withheld. Custody is
+    # intact: the row still names the upload, size and checksums.
+    if policies.metadata_sealed_at_source(item):
+        return {"client_filename_withheld": True}
+    return {"client_filename": item.original_filename}
 
 
 def _grant_label(grant: UploadGrant) -> str:
@@ -569,6 +580,44 @@ def share_disclosable_items(*, case: Case) -> tuple[list[EvidenceItem], list[Evi
     return ok, withheld
 
 
+def _recipients_refused_message(count: int) -> str:
+    # The same words whoever the ids belong to (or if no one): the refusal is no directory.
+    if count == 1:
+        return "1 recipient is not a prosecutor of this office."
+    return f"{count} recipients are not prosecutors of this office."
+
+
+def share_recipients_resolve(*, actor, case: Case, office, ids) -> list:
+    """The prosecutors of `office` the ids name, for the API and the staff share form alike.
+
+    Any id that is not an active prosecutor of that office (a resident, another agency's
+    staff, nobody at all) refuses the lot with one message that names no one, and the
+    attempt is audited with counts and the ids sent, never names or addresses.
+    """
+    if not policies.can_share_case(actor, case):
+        raise PermissionDenied
+    wanted = list(dict.fromkeys(int(i) for i in ids))
+    found = {u.pk: u for u in selectors.prosecutors_of(office).filter(pk__in=wanted)}
+    refused = [i for i in wanted if i not in found]
+    if refused:
+        audit_record(
+            action=actions.SHARE_RECIPIENTS_REFUSED.name,
+            actor=actor,
+            target=case,
+            agency=case.agency,
+            case_ref=case.number,
+            outcome=AuditEvent.Outcome.DENIED,
+            details={
+                "office_id": office.pk,
+                "requested": len(wanted),
+                "refused": len(refused),
+                "refused_ids": refused[:100],
+            },
+        )
+        raise ValidationError(_recipients_refused_message(len(refused)))
+    return [found[i] for i in wanted]
+
+
 @transaction.atomic
 def share_create(
     *,
@@ -593,9 +642,14 @@ def share_create(
     if level not in Share.Level.values:
         raise ValidationError("Unknown share level.")
     recipients = list(recipients)
-    for user in recipients:
-        if user.agency_id != recipient_agency.pk or not has_capability(user, policies.VIEW_SHARED):
-            raise ValidationError(f"{user.label} is not a prosecutor of {recipient_agency.name}.")
+    allowed = set(
+        selectors.prosecutors_of(recipient_agency)
+        .filter(pk__in=[u.pk for u in recipients])
+        .values_list("pk", flat=True)
+    )
+    refused = sum(1 for u in recipients if u.pk not in allowed)
+    if refused:
+        raise ValidationError(_recipients_refused_message(refused))
     now = timezone.now()
     expires_at = expires_at or now + dt.timedelta(days=SHARE_DEFAULT_DAYS)
     if expires_at <= now:
@@ -615,7 +669,7 @@ def share_create(
             raise ValidationError(
                 "These items cannot be shared: "
                 + "; ".join(
-                    f"{i.original_filename or i.pk} ("
+                    f"{visible_controls(i.original_filename) or i.pk} ("
                     + (
                         f"do not disclose: {i.do_not_disclose_reason}"
                         if i.do_not_disclose

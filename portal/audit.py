@@ -6,10 +6,12 @@ Appends are serialised with a transaction-scoped advisory lock, so concurrent wr
 cannot fork the chain; the lock is released when the writer's transaction ends.
 """
 
+import copy
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -158,6 +160,35 @@ def audit_record(
         event.hash = compute_hash(event, event.prev_hash)
         event.save(force_insert=True)
     return event
+
+
+# --- reading: what a reader may see of stored rows -------------------------------------------
+
+# target_type -> fn(*, actor, events) -> None, which may replace `details` of the (copied)
+# events that `actor` may not read in full. Apps register these, as they do their actions.
+_DETAILS_FILTERS: dict[str, Callable] = {}
+
+
+def register_details_filter(target_type: str, fn: Callable) -> Callable:
+    """Let the app that owns `target_type` withhold parts of its rows' details from a reader."""
+    _DETAILS_FILTERS[target_type] = fn
+    return fn
+
+
+def events_for_reader(*, actor, events: Iterable[AuditEvent]) -> list[AuditEvent]:
+    """The events as `actor` may read them, for every output (page, API, CSV export).
+
+    Rows are hash-chained and stay exactly as stored: withheld details are replaced on copies
+    made here, never written back, so the chain (and `verify_chain`) is untouched.
+    """
+    events = [copy.copy(event) for event in events]
+    by_type: dict[str, list[AuditEvent]] = defaultdict(list)
+    for event in events:
+        if event.target_type in _DETAILS_FILTERS:
+            by_type[event.target_type].append(event)
+    for target_type, group in by_type.items():
+        _DETAILS_FILTERS[target_type](actor=actor, events=group)
+    return events
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,9 @@ MFA_RESET = register_action(
 )
 PASSWORD_CHANGED = register_action("auth.password_changed", "Password set or changed")
 ACCOUNT_CREATED = register_action("account.created", "An account was created")
+ACCOUNT_SIGNUP_EXISTING = register_action(
+    "account.signup_existing", "Someone signed up with an existing account's email (owner told)"
+)
 ACCOUNT_EMAIL_VERIFIED = register_action(
     "account.email_verified", "A public account verified its email"
 )

@@ -45,6 +45,20 @@ def send_email_verification(*, user, token: str) -> None:
     )
 
 
+def send_signup_existing(*, user) -> None:
+    """Someone signed up with an address that has an account: tell its owner, not the form."""
+    _send(
+        to=user.email,
+        subject="Someone tried to sign up to Canvass with your email",
+        template="portal/email/signup_existing.txt",
+        context={
+            "user": user,
+            "login": _absolute(reverse("portal:login")),
+            "reset": _absolute(reverse("portal:password_reset")),
+        },
+    )
+
+
 def send_integrity_alert(*, user, item_id: str, expected: str, found: str, problem: str) -> None:
     """An original no longer matches its hash: tell the agency's admins at once."""
     _send(

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.audit import registered_actions
 from portal.roles import Role
+from portal.text import CleanTextFormMixin
 
 
 class LoginForm(forms.Form):
@@ -35,7 +36,7 @@ class CodeForm(forms.Form):
     )
 
 
-class SignupForm(forms.Form):
+class SignupForm(CleanTextFormMixin, forms.Form):
     full_name = forms.CharField(label=_("Full name"), max_length=200)
     email = forms.EmailField(label=_("Email"), max_length=254)
     role = forms.ChoiceField(

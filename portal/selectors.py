@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
+from portal.audit import events_for_reader
 from portal.models import AuditEvent, User
 from portal.policies import can_use_admin, can_view_audit_log
 
@@ -41,6 +42,12 @@ def audit_events_for(*, actor: User, filters: AuditFilters | None = None) -> Que
     if f.date_to:
         events = events.filter(at__date__lte=f.date_to)
     return events.order_by("-seq")
+
+
+def audit_events_readable(*, actor: User, events) -> list[AuditEvent]:
+    """A page (or chunk) of audit_events_for as `actor` may read it: details other apps
+    withhold from this reader (e.g. a tip file's name) are replaced, on output only."""
+    return events_for_reader(actor=actor, events=events)
 
 
 def recent_sign_ins_of(*, user: User, limit: int = 5) -> QuerySet[AuditEvent]:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import login, logout
+from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -393,12 +394,19 @@ def user_set_active(*, actor: User, user: User, active: bool) -> None:
 
 
 @transaction.atomic
-def public_user_signup(*, email: str, password: str, full_name: str, role: str) -> User:
-    """A resident or business signs up; the account opens once the email is confirmed."""
+def public_user_signup(*, email: str, password: str, full_name: str, role: str) -> User | None:
+    """A resident or business signs up; the account opens once the email is confirmed.
+
+    An address that already has an account (a resident's or staff's) gets no new one and no
+    different answer: its owner is emailed instead, and None is returned. The caller shows
+    the same page either way, so the form cannot be used to learn who has an account.
+    """
     if role not in PUBLIC_ROLES:
         raise ValidationError(_("Choose resident or business."))
-    if User.objects.filter(email__iexact=email).exists():
-        raise ValidationError(_("An account with this email already exists."))
+    existing = User.objects.filter(email__iexact=email).first()
+    if existing is not None:
+        _signup_with_existing_address(user=existing, password=password)
+        return None
     user = User.objects.create_user(email, password, full_name=full_name, role=role)
     audit_record(
         action=actions.ACCOUNT_CREATED.name,
@@ -410,6 +418,19 @@ def public_user_signup(*, email: str, password: str, full_name: str, role: str) 
         lambda: emails.send_email_verification(user=user, token=email_verification_token(user))
     )
     return user
+
+
+def _signup_with_existing_address(*, user: User, password: str) -> None:
+    # Hash the password anyway (and discard it): the same work as a new account, so the
+    # time taken says nothing about whether the address is known.
+    make_password(password)
+    audit_record(
+        action=actions.ACCOUNT_SIGNUP_EXISTING.name,
+        actor_label="self sign-up",
+        target=user,
+        agency=user.agency,
+    )
+    transaction.on_commit(lambda: emails.send_signup_existing(user=user))
 
 
 def email_verification_token(user: User) -> str:

@@ -122,6 +122,16 @@ LOCKOUT_FAILURE_LIMIT = env.int("LOCKOUT_FAILURE_LIMIT", default=5)
 LOCKOUT_WINDOW_SECONDS = env.int("LOCKOUT_WINDOW_SECONDS", default=15 * 60)
 INACTIVE_ACCOUNT_DAYS = env.int("INACTIVE_ACCOUNT_DAYS", default=90)
 EMAIL_VERIFICATION_MAX_AGE_SECONDS = 3 * 24 * 3600
+# Sign-up and password reset, per client and per hashed email address, in fixed windows
+# (portal/ratelimit.py): the pages answer the same for known and unknown addresses, and
+# these stop them being used to flood someone's inbox or to probe at speed.
+ACCOUNT_RATE_WINDOW_SECONDS = env.int("ACCOUNT_RATE_WINDOW_SECONDS", default=3600)
+ACCOUNT_RATE_SIGNUP_PER_CLIENT = env.int("ACCOUNT_RATE_SIGNUP_PER_CLIENT", default=20)
+ACCOUNT_RATE_SIGNUP_PER_ADDRESS = env.int("ACCOUNT_RATE_SIGNUP_PER_ADDRESS", default=3)
+ACCOUNT_RATE_RESET_PER_CLIENT = env.int("ACCOUNT_RATE_RESET_PER_CLIENT", default=20)
+ACCOUNT_RATE_RESET_PER_ADDRESS = env.int("ACCOUNT_RATE_RESET_PER_ADDRESS", default=3)
+# Prefix of those counters in Redis; tests give each test its own (as TIPS_RATE_NAMESPACE).
+ACCOUNT_RATE_NAMESPACE = ""
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Canvass")
 
 LANGUAGE_CODE = "en"

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from PIL import Image, ImageDraw
 from redis import Redis
 
-from portal import policies, selectors, services
+from portal import policies, ratelimit, selectors, services
 from portal.decorators import requires
 from portal.forms import AuditFilterForm, CodeForm, LoginForm, SignupForm
 from portal.models import User
@@ -185,15 +185,28 @@ def logout_view(request):
 # --- public accounts ---------------------------------------------------------------------
 
 
+def _too_many(request, limit: ratelimit.Limit):
+    response = render(request, "portal/too_many.html", status=429)
+    response["Retry-After"] = str(limit.retry_after)
+    return response
+
+
 def signup(request):
+    """A new address and one that has an account (a resident's or staff's) get the same page."""
     form = SignupForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.public_user_signup(**form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error("email", exc)
-        else:
-            return render(request, "portal/signup_sent.html", {"email": form.cleaned_data["email"]})
+    if request.method == "POST":
+        valid = form.is_valid()
+        email = form.cleaned_data["email"] if valid else None
+        limit = ratelimit.hit_all("signup", request=request, email=email)
+        if not limit.allowed:
+            return _too_many(request, limit)
+        if valid:
+            try:
+                services.public_user_signup(**form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                return render(request, "portal/signup_sent.html", {"email": email})
     return render(request, "portal/signup.html", {"form": form})
 
 
@@ -233,6 +246,24 @@ def account_mfa(request):
     return _enrol(request, request.user, "portal/account_mfa.html", done)
 
 
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset (same answer whether the address is known), limited per client and
+    per hashed address so it cannot be used to flood someone's inbox."""
+
+    template_name = "portal/password_reset.html"
+    email_template_name = "portal/email/password_reset.txt"
+    success_url = reverse_lazy("portal:password_reset_done")
+
+    def post(self, request, *args, **kwargs):
+        form = self.get_form()
+        valid = form.is_valid()
+        email = form.cleaned_data["email"] if valid else None
+        limit = ratelimit.hit_all("reset", request=request, email=email)
+        if not limit.allowed:
+            return _too_many(request, limit)
+        return self.form_valid(form) if valid else self.form_invalid(form)
+
+
 class PasswordSetView(auth_views.PasswordResetConfirmView):
     """Set a password from an emailed link (new staff, forgotten password); audited."""
 
@@ -252,7 +283,9 @@ class PasswordSetView(auth_views.PasswordResetConfirmView):
 def dashboard(request):
     context = {"sign_ins": selectors.recent_sign_ins_of(user=request.user)}
     if policies.can_view_audit_log(request.user):
-        context["recent_events"] = list(selectors.audit_events_for(actor=request.user)[:15])
+        context["recent_events"] = selectors.audit_events_readable(
+            actor=request.user, events=selectors.audit_events_for(actor=request.user)[:15]
+        )
         services.audit_log_record_read(
             actor=request.user, view="dashboard", rows=len(context["recent_events"])
         )
@@ -273,6 +306,7 @@ def audit_log(request):
         "agency"
     )
     page = Paginator(events, 50).get_page(request.GET.get("page"))
+    page.object_list = selectors.audit_events_readable(actor=request.user, events=page.object_list)
     services.audit_log_record_read(
         actor=request.user, view="audit_log", filters=filters.__dict__, page=page.number
     )
@@ -320,6 +354,17 @@ def _csv_safe(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def _chunks(iterable, size: int):
+    chunk = []
+    for value in iterable:
+        chunk.append(value)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 @requires(policies.can_export_audit_log)
 def audit_export(request):
     _, filters = _audit_filters(request)
@@ -331,10 +376,11 @@ def audit_export(request):
 
     def rows():
         yield writer.writerow(CSV_COLUMNS)
-        for event in events.iterator(chunk_size=2000):
-            values = {c: getattr(event, c) for c in CSV_COLUMNS}
-            values["at"] = event.at.isoformat(timespec="microseconds")
-            yield writer.writerow([_csv_safe(values[c]) for c in CSV_COLUMNS])
+        for chunk in _chunks(events.iterator(chunk_size=2000), 2000):
+            for event in selectors.audit_events_readable(actor=request.user, events=chunk):
+                values = {c: getattr(event, c) for c in CSV_COLUMNS}
+                values["at"] = event.at.isoformat(timespec="microseconds")
+                yield writer.writerow([_csv_safe(values[c]) for c in CSV_COLUMNS])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="canvass-audit-log.csv"'

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.gis.geos import Polygon
 
 from portal.geometry import BadGeometry, geometry_from_text
+from portal.text import CleanTextFormMixin
 from registry.models import CameraKind, ContactMethod, Participation, Placement
 
 TIME_ZONES = sorted(zoneinfo.available_timezones())
@@ -26,7 +27,7 @@ def refuse_formula(value: str) -> str:
     return value
 
 
-class CameraForm(forms.Form):
+class CameraForm(CleanTextFormMixin, forms.Form):
     """Everything an owner says about one camera."""
 
     name = forms.CharField(max_length=120, widget=forms.TextInput(attrs={"id": "id_name"}))

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from evidence.tus import GrantSerializer
 from evidence.uploads import GRANT_HEADER, grant_header_value
 from portal.api.permissions import IsVerifiedUser
+from portal.text import CleanTextSerializerMixin
 from registry import requests_selectors as sel
 from registry import requests_services as rs
 from registry.models import FootageRequest
@@ -35,7 +36,7 @@ class CanRequestFootage(IsVerifiedUser):
         return super().has_permission(request, view) and can_view_footage_requests(request.user)
 
 
-class CreateSerializer(serializers.Serializer):
+class CreateSerializer(CleanTextSerializerMixin, serializers.Serializer):
     search = serializers.UUIDField(help_text="The camera search the cameras were chosen from.")
     cameras = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=100)
     case_number = serializers.CharField(max_length=100)
@@ -182,7 +183,7 @@ class RequestDetail(APIView):
         )
 
 
-class RefuseSerializer(serializers.Serializer):
+class RefuseSerializer(CleanTextSerializerMixin, serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
@@ -299,7 +300,7 @@ class OwnerRequest(OwnerView):
         return Response(OwnerRequestSerializer(_owner_view(recipient)).data)
 
 
-class AnswerSerializer(serializers.Serializer):
+class AnswerSerializer(CleanTextSerializerMixin, serializers.Serializer):
     camera = serializers.IntegerField(help_text="The camera's id in this request.")
     answer = serializers.ChoiceField(choices=sorted(rs.ANSWERS))
 

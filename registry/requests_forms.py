@@ -2,10 +2,11 @@
 
 from django import forms
 
+from portal.text import CleanTextFormMixin
 from registry.forms import refuse_formula
 
 
-class FootageRequestForm(forms.Form):
+class FootageRequestForm(CleanTextFormMixin, forms.Form):
     """What an investigator asks the owners of the chosen cameras."""
 
     cameras = forms.MultipleChoiceField(
@@ -49,7 +50,7 @@ class FootageRequestForm(forms.Form):
         return refuse_formula(self.cleaned_data["case_number"].strip())
 
 
-class RefuseForm(forms.Form):
+class RefuseForm(CleanTextFormMixin, forms.Form):
     reason = forms.CharField(
         label="Why it is refused",
         max_length=2000,

@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from portal import geocoding
 from portal.models import Agency
+from portal.text import CleanTextSerializerMixin
 from submissions import abuse, services
 from submissions.limits import rate_limited, refuse_if_limited
 from submissions.models import Tip, TipCategory, TipMessage
@@ -92,7 +93,7 @@ class GrantOfferSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-class TipCreateSerializer(serializers.Serializer):
+class TipCreateSerializer(CleanTextSerializerMixin, serializers.Serializer):
     agency = serializers.SlugField(max_length=60)
     category = serializers.SlugField(max_length=60)
     description = serializers.CharField(max_length=services.MAX_DESCRIPTION, trim_whitespace=True)
@@ -118,12 +119,19 @@ class TipCreateSerializer(serializers.Serializer):
     )
 
     def validate_occurred_at(self, value):
-        parsed = parse_datetime(value.strip())
+        try:
+            # ValueError: well formed but no such time (30 February, year 0, offset +99:00).
+            parsed = parse_datetime(value.strip())
+        except ValueError:
+            parsed = None
         if parsed is None:
             raise serializers.ValidationError(
                 _("Give the time as ISO 8601, e.g. 2025-05-01T14:30.")
             )
-        return parsed
+        try:
+            return services.occurred_at_checked(parsed)
+        except ValidationError as error:
+            raise serializers.ValidationError(error.messages) from error
 
 
 class TipCreatedSerializer(serializers.Serializer):
@@ -147,7 +155,7 @@ class MineSerializer(serializers.Serializer):
     messages = MessageSerializer(many=True)
 
 
-class MessageCreateSerializer(serializers.Serializer):
+class MessageCreateSerializer(CleanTextSerializerMixin, serializers.Serializer):
     body = serializers.CharField(max_length=services.MAX_MESSAGE)
 
 

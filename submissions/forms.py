@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.text import CleanTextFormMixin
 from submissions import services
 from submissions.models import Disposition, Priority, TipCategory, TipStatus
 
@@ -15,7 +16,7 @@ SHARE_CHOICES = [
 ]
 
 
-class TipForm(forms.Form):
+class TipForm(CleanTextFormMixin, forms.Form):
     category = forms.ModelChoiceField(
         queryset=TipCategory.objects.none(),
         to_field_name="slug",
@@ -70,6 +71,9 @@ class TipForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["category"].queryset = TipCategory.objects.filter(agency=agency, active=True)
 
+    def clean_occurred_at(self):
+        return services.occurred_at_checked(self.cleaned_data["occurred_at"])
+
 
 class ReceiptForm(forms.Form):
     receipt = forms.CharField(
@@ -81,7 +85,7 @@ class ReceiptForm(forms.Form):
     )
 
 
-class TipsterMessageForm(forms.Form):
+class TipsterMessageForm(CleanTextFormMixin, forms.Form):
     body = forms.CharField(
         label=_("Your answer or anything to add"),
         max_length=services.MAX_MESSAGE,
@@ -114,7 +118,7 @@ class InboxFilterForm(forms.Form):
         ]
 
 
-class TransitionForm(forms.Form):
+class TransitionForm(CleanTextFormMixin, forms.Form):
     to = forms.ChoiceField(label="Move to", choices=TipStatus.choices)
     disposition = forms.ChoiceField(
         label="Disposition (when closing)",
@@ -136,7 +140,7 @@ class AssignForm(forms.Form):
         ).order_by("full_name")
 
 
-class TipDetailsForm(forms.Form):
+class TipDetailsForm(CleanTextFormMixin, forms.Form):
     priority = forms.TypedChoiceField(label="Priority", coerce=int, choices=Priority.choices)
     case_number = forms.CharField(label="Case number", required=False, max_length=60)
     public_message = forms.CharField(
@@ -147,7 +151,7 @@ class TipDetailsForm(forms.Form):
     )
 
 
-class NoteForm(forms.Form):
+class NoteForm(CleanTextFormMixin, forms.Form):
     body = forms.CharField(
         label="Internal note",
         max_length=services.MAX_MESSAGE,
@@ -155,7 +159,7 @@ class NoteForm(forms.Form):
     )
 
 
-class QuestionForm(forms.Form):
+class QuestionForm(CleanTextFormMixin, forms.Form):
     body = forms.CharField(
         label="Question to the tipster",
         max_length=services.MAX_MESSAGE,

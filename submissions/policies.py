@@ -57,6 +57,18 @@ def sees_tip_item_identifying_metadata(user, item) -> bool:
     return sees_identifying_metadata(user, tip)
 
 
+def tip_item_sealed(item) -> bool:
+    """The tipster did not share file details for this item (registered in apps.py)."""
+    from submissions.models import Tip
+
+    shared = (
+        Tip.objects.filter(agency_id=item.agency_id, reference=item.source_ref)
+        .values_list("share_file_metadata", flat=True)
+        .first()
+    )
+    return shared is not True
+
+
 def _reaches_items_only_through_shares(user) -> bool:
     agency = getattr(user, "agency", None)
     return agency is not None and agency.kind == AgencyKind.PROSECUTION

@@ -42,6 +42,8 @@ MAX_CONTACT = 300
 TIP_MEDIA_TYPES = ["video/", "image/"]
 UPLOAD_GRANT_TTL = dt.timedelta(hours=24)
 FUTURE_SLACK = dt.timedelta(minutes=10)
+# Nothing a tip reports happened before this year; earlier is a typo (or a probe).
+MIN_OCCURRED_YEAR = 1900
 _REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 TIP_TARGET = "submissions.tip"
 _EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
@@ -154,6 +156,22 @@ def _grant_for(tip: Tip, tip_settings: SubmissionSettings) -> UploadGrantOffer:
     )
 
 
+def occurred_at_checked(value: dt.datetime) -> dt.datetime:
+    """Refuse a time no tip can report: before 1900, or in the future.
+
+    The years are checked before any time-zone arithmetic, which overflows at year 1 or 9999.
+    A naive value (read later in the agency's zone) gets the exact future check in tip_create.
+    """
+    now = timezone.now()
+    if value.year < MIN_OCCURRED_YEAR:
+        raise ValidationError(
+            _("The time it happened cannot be before %(year)s.") % {"year": MIN_OCCURRED_YEAR}
+        )
+    if value.year > now.year + 1 or (timezone.is_aware(value) and value > now + FUTURE_SLACK):
+        raise ValidationError(_("The time it happened cannot be in the future."))
+    return value
+
+
 def tip_create(
     *,
     agency: Agency,
@@ -182,8 +200,7 @@ def tip_create(
     contact = _validated_text(contact, limit=MAX_CONTACT, field=_("contact details"))
     if timezone.is_naive(occurred_at):
         raise ValidationError(_("The time needs a time zone."))
-    if occurred_at > timezone.now() + FUTURE_SLACK:
-        raise ValidationError(_("The time it happened cannot be in the future."))
+    occurred_at_checked(occurred_at)
     location = _point(latitude, longitude)
     receipt = receipts.new_receipt(tip_settings.receipt_style)
     receipt_hash = receipts.receipt_hash(receipt)  # slow-ish CPU work, before the transaction

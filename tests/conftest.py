@@ -45,6 +45,7 @@ def _fresh_tip_rate_limits(settings):
     the same time (whose counters it would otherwise share, or wipe) out of this test's counts.
     """
     settings.TIPS_RATE_NAMESPACE = f"test-{uuid.uuid4().hex}:"
+    settings.ACCOUNT_RATE_NAMESPACE = settings.TIPS_RATE_NAMESPACE  # sign-up, password reset
 
 
 @pytest.fixture

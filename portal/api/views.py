@@ -76,3 +76,10 @@ class AuditEventList(generics.ListAPIView):
             actor=self.request.user, view="api", filters=filters.__dict__
         )
         return selectors.audit_events_for(actor=self.request.user, filters=filters)
+
+    def get_serializer(self, *args, **kwargs):
+        # Every row serialized passes the readers' filter (a page, or all when unpaginated).
+        if args:
+            events = selectors.audit_events_readable(actor=self.request.user, events=args[0])
+            args = (events, *args[1:])
+        return super().get_serializer(*args, **kwargs)

@@ -1,0 +1,114 @@
+"""Sign-up and password reset say nothing about which addresses have accounts, tell the
+existing owner instead, and are rate-limited per client and per hashed address."""
+
+import re
+import uuid
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from portal.models import AuditEvent, User
+from portal.roles import Role
+from tests.factories import PASSWORD, PublicUserFactory
+
+pytestmark = pytest.mark.django_db
+
+SIGNUP = reverse("portal:signup")
+RESET = reverse("portal:password_reset")
+
+
+def _form(email: str) -> dict:
+    return {
+        "full_name": "Sam Probe",
+        "email": email,
+        "role": Role.RESIDENT,
+        "password": "a long enough passphrase",
+    }
+
+
+def _client() -> Client:
+    # An address of its own per client, so the per-client limit is this test's alone.
+    return Client(REMOTE_ADDR=f"203.0.113.{uuid.uuid4().int % 250 + 1}")
+
+
+def _comparable(response, email: str) -> tuple:
+    body = response.content.decode()
+    body = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "CSRF", body)
+    body = re.sub(r'nonce="[^"]*"', "NONCE", body)
+    body = body.replace(email, "EMAIL")
+    return response.status_code, response.get("Location"), body
+
+
+@pytest.fixture
+def owners(make_staff):
+    resident = PublicUserFactory(email="rosa@example.com", full_name="Rosa Resident")
+    staff = make_staff(role=Role.INVESTIGATOR, email="det.jones@riverton.example")
+    return {"resident": resident, "staff": staff}
+
+
+@pytest.mark.parametrize("who", ["resident", "staff"])
+def test_an_existing_address_gets_the_same_answer_as_a_new_one(
+    owners, who, django_capture_on_commit_callbacks
+):
+    owner = owners[who]
+    new_email = f"new-{uuid.uuid4().hex[:8]}@example.com"
+    with django_capture_on_commit_callbacks(execute=True):
+        new = _client().post(SIGNUP, _form(new_email))
+        # Typed in another case, as a prober would try.
+        known = _client().post(SIGNUP, _form(owner.email.upper()))
+    assert new.status_code == 200
+    assert _comparable(known, owner.email.upper()) == _comparable(new, new_email)
+    assert b"already" not in known.content
+    assert User.objects.filter(email__iexact=owner.email).count() == 1
+    role = owner.role
+    owner.refresh_from_db()
+    assert owner.check_password(PASSWORD) and owner.role == role  # nothing changed
+    # The owner, not the form, is told.
+    told = [m for m in mail.outbox if m.to == [owner.email]]
+    assert len(told) == 1
+    assert "tried to sign up" in told[0].subject
+    assert "/password/reset/" in told[0].body and "/login/" in told[0].body
+    assert "a long enough passphrase" not in told[0].body
+    assert User.objects.filter(email=new_email).exists()
+    assert AuditEvent.objects.filter(
+        action="account.signup_existing", target_id=str(owner.pk)
+    ).exists()
+
+
+def test_sign_up_is_limited_per_address_whatever_the_client(owners, settings):
+    settings.ACCOUNT_RATE_SIGNUP_PER_ADDRESS = 2
+    codes = [_client().post(SIGNUP, _form(owners["staff"].email)).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    # Another address from yet another client is unaffected.
+    assert _client().post(SIGNUP, _form("someone.else@example.com")).status_code == 200
+
+
+def test_sign_up_is_limited_per_client_whatever_the_address(settings):
+    settings.ACCOUNT_RATE_SIGNUP_PER_CLIENT = 3
+    client = _client()
+    codes = [client.post(SIGNUP, _form(f"n{i}@example.com")).status_code for i in range(4)]
+    assert codes == [200, 200, 200, 429]
+    assert User.objects.count() == 3
+    refused = client.post(SIGNUP, _form("late@example.com"), HTTP_ACCEPT_LANGUAGE="es")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert "Demasiados intentos" in refused.content.decode()
+    assert not User.objects.filter(email="late@example.com").exists()
+
+
+def test_password_reset_answers_alike_and_is_limited(owners, settings):
+    settings.ACCOUNT_RATE_RESET_PER_ADDRESS = 2
+    settings.ACCOUNT_RATE_RESET_PER_CLIENT = 5
+    known = _client().post(RESET, {"email": owners["staff"].email})
+    unknown = _client().post(RESET, {"email": "nobody-here@example.com"})
+    assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"])
+    assert [m.to for m in mail.outbox] == [[owners["staff"].email]]
+    # Per address: the third request for the same address is refused, from any client.
+    assert _client().post(RESET, {"email": owners["staff"].email}).status_code == 302
+    assert _client().post(RESET, {"email": owners["staff"].email}).status_code == 429
+    assert len(mail.outbox) == 2
+    # Per client: the sixth request from one client is refused, whatever the address.
+    client = _client()
+    codes = [client.post(RESET, {"email": f"x{i}@example.com"}).status_code for i in range(6)]
+    assert codes == [302] * 5 + [429]
