@@ -19,6 +19,7 @@ default), made on first use; several hosts must share that file (or be given the
 """
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -123,10 +124,9 @@ def _write_new_key(path: Path) -> None:
         os.write(fd, pem)
         os.fsync(fd)
         os.close(fd)
-        try:
+        # Another process linked its key first: keep that one.
+        with contextlib.suppress(FileExistsError):
             os.link(temp, path)
-        except FileExistsError:
-            pass
     finally:
         os.unlink(temp)
 

@@ -191,7 +191,11 @@ def verify(proof, public_key_text=None):
         except ProofError as exc:
             raise ProofError(f"withheld row {row.get('seq')}: {exc}") from None
         lines.append(f"ok   row {row['seq']} withheld: in the log; content not shown to you")
-    raw = public_key_raw(public_key_text if public_key_text else proof["public_key"])
+    raw = public_key_raw(proof["public_key"])
+    if public_key_text:
+        given = public_key_raw(public_key_text)
+        if given != raw:
+            raise ProofError("the proof carries another key than the published one you gave")
     signed = check_signature(checkpoint, raw)
     lines.append(
         f"ok   checkpoint: {checkpoint['tree_size']} rows, root {checkpoint['root_hash']}, "
