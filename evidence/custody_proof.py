@@ -27,6 +27,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -92,13 +93,24 @@ def inclusion_path(levels: list[list[bytes]], index: int) -> list[bytes]:
 
 
 def log_leaves(tree_size: int) -> list[bytes]:
-    """The leaves of the first `tree_size` audit rows; the rows must run 1..tree_size."""
+    """The leaves of the first `tree_size` audit rows; the rows must run 1..tree_size.
+
+    Rows are read as plain values (no model instances: about twice as fast at a million rows,
+    bench/custody_proof.py) and written by the audit log's own canonical_json.
+    """
+    fields = verify_custody.ROW_FIELDS
+    rows = (
+        AuditEvent.objects.filter(seq__lte=tree_size)
+        .order_by("seq")
+        .values_list(*fields)
+        .iterator(chunk_size=10000)
+    )
     leaves = []
-    rows = AuditEvent.objects.filter(seq__lte=tree_size).order_by("seq").iterator(chunk_size=5000)
-    for event in rows:
-        if event.seq != len(leaves) + 1:
-            raise CustodyProofError(f"the audit log skips from row {len(leaves)} to {event.seq}")
-        leaves.append(leaf_of(event))
+    for values in rows:
+        row = SimpleNamespace(**dict(zip(fields, values, strict=True)))
+        if row.seq != len(leaves) + 1:
+            raise CustodyProofError(f"the audit log skips from row {len(leaves)} to {row.seq}")
+        leaves.append(verify_custody.leaf_hash(canonical_json(row)))
     if len(leaves) != tree_size:
         raise CustodyProofError(f"the audit log has {len(leaves)} rows, not {tree_size}")
     return leaves
