@@ -248,11 +248,14 @@ def checkpoint_sign_if_new() -> int:
 def checkpoint_covering(seq: int) -> tuple[Checkpoint, list[list[bytes]]]:
     """A checkpoint whose tree holds row `seq`, with the tree rebuilt from the log.
 
-    The latest checkpoint is reused when it covers the row (after checking that the log
-    still gives its root); otherwise a new one is signed now.
+    The latest checkpoint is reused when it covers the row and was signed with the current
+    key (after checking that the log still gives its root); otherwise one is signed now.
     """
     found = latest_checkpoint()
-    if found is None or found.tree_size < seq:
+    current_key = verify_custody.key_id_of(public_key_raw())
+    # After a key change, old checkpoints still verify with the old key, but a proof carries
+    # the current one: sign anew.
+    if found is None or found.tree_size < seq or found.key_id != current_key:
         found = checkpoint_sign(why="export")
     levels = tree_levels(log_leaves(found.tree_size))
     if levels[-1][0].hex() != found.root_hash:

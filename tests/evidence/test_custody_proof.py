@@ -309,3 +309,20 @@ def test_proof_routes_are_scoped_audited_and_in_the_schema(
     assert key == custody_proof.public_key_pem()
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     assert "/api/evidence/{item_id}/custody/proof" in schema["paths"]
+
+
+def test_the_key_is_made_once_kept_private_and_a_new_key_gets_a_new_checkpoint(
+    busy_item, settings, tmp_path
+):
+    settings.CUSTODY_CHECKPOINT_KEY_FILE = tmp_path / "keys" / "checkpoint.key"
+    first = custody_proof.public_key_pem()
+    assert custody_proof.public_key_pem() == first
+    assert (settings.CUSTODY_CHECKPOINT_KEY_FILE.stat().st_mode & 0o777) == 0o600
+    user, item, _ = busy_item
+    old = custody_proof.item_proof(actor=user, item=item, events=custody_of(item=item))
+    settings.CUSTODY_CHECKPOINT_KEY_FILE = tmp_path / "keys" / "rotated.key"
+    new = custody_proof.item_proof(actor=user, item=item, events=custody_of(item=item))
+    assert new["public_key"] != old["public_key"]
+    assert new["checkpoint"]["audit_seq"] > old["checkpoint"]["audit_seq"]
+    for proof in (old, new):
+        assert VERIFIER.verify(proof, None)[0] is True
