@@ -4,8 +4,9 @@ What an export costs today (evidence.custody_proof): every row's canonical JSON 
 leaf, the RFC 9162 tree built over all leaves, then one inclusion path per row of the item.
 First in memory (rows shaped like real custody rows: evidence.viewed with details), then, as
 an export really runs, read from PostgreSQL: the same number of rows is written with one
-INSERT ... SELECT into the bench's own database (canvass_bench_custody) and log_leaves reads
-them. The limit: an export made at request time should answer within 30 s (a usual proxy
+INSERT ... SELECT into the bench's own database (canvass_bench_custody); log_leaves derives
+and keeps their leaves once, an export then reads the kept leaves, and the hourly checkpoint
+re-derives them all. The limit: an export made at request time should answer within 30 s (a usual proxy
 timeout). Prints one JSON line.
 
     BENCH_CUSTODY_ROWS=1000000 .venv/bin/python bench/custody_proof.py
@@ -70,7 +71,7 @@ def fill_log(count: int) -> None:
     """`count` audit rows like the in-memory ones (their chain hashes are not real: the leaves
     do not need them), written by the database itself."""
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE portal_auditevent")
+        cursor.execute("TRUNCATE portal_auditevent, evidence_auditleaf")
         cursor.execute(
             """
             INSERT INTO portal_auditevent (seq, at, actor_label, actor_role, actor_agency,
@@ -93,10 +94,19 @@ def from_database(count: int) -> dict:
     t0 = time.perf_counter()
     fill_log(count)
     t1 = time.perf_counter()
-    levels = tree_levels(log_leaves(count))
+    first = tree_levels(log_leaves(count))  # derives every leaf and keeps it
     t2 = time.perf_counter()
-    assert len(levels[0]) == count
-    return {"db_fill_s": round(t1 - t0, 1), "db_leaves_and_tree_s": round(t2 - t1, 3)}
+    kept = tree_levels(log_leaves(count))  # an export once leaves are kept
+    t3 = time.perf_counter()
+    tree_levels(log_leaves(count, rederive=True))  # the hourly checkpoint's full check
+    t4 = time.perf_counter()
+    assert first[-1] == kept[-1] and len(kept[0]) == count
+    return {
+        "db_fill_s": round(t1 - t0, 1),
+        "db_first_derive_keep_and_tree_s": round(t2 - t1, 3),
+        "db_export_kept_leaves_and_tree_s": round(t3 - t2, 3),
+        "db_hourly_rederive_and_tree_s": round(t4 - t3, 3),
+    }
 
 
 def main() -> None:
@@ -115,7 +125,7 @@ def main() -> None:
     t4 = time.perf_counter()
     in_memory = t3 - t0
     db = from_database(N)
-    total = db["db_leaves_and_tree_s"]
+    total = db["db_export_kept_leaves_and_tree_s"]
     print(
         json.dumps(
             {
@@ -133,7 +143,7 @@ def main() -> None:
                 "limit_s": LIMIT_SECONDS,
                 "ratio": round(total / LIMIT_SECONDS, 3),
                 "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
-                "ours_is": "db_leaves_and_tree_s: what an export or checkpoint spends",
+                "ours_is": "db_export_kept_leaves_and_tree_s: what an export spends",
             }
         )
     )

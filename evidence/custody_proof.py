@@ -8,6 +8,8 @@ also a leaf of an RFC 9162 (Certificate Transparency) Merkle tree, leaf index se
     leaf = SHA-256(0x00 || canonical JSON of the row)        (portal.audit.canonical_json)
     node = SHA-256(0x01 || left || right)
 
+Leaves are kept (evidence.custody_leaves.AuditLeaf) so an export reads 32 bytes a row rather
+than re-encoding the whole log; the hourly checkpoint re-derives them all from the rows.
 A checkpoint (tree size, root, time, key id) is signed with the deployment's Ed25519 key and
 recorded as an audit row itself (audit.checkpoint_signed), hourly and when a proof is made.
 A proof gives each of the item's rows with every field its hash covers and its inclusion
@@ -35,6 +37,7 @@ from django.conf import settings
 
 from evidence import verify_custody
 from evidence.audit_actions import CHECKPOINT_SIGNED, CUSTODY_PROOF_EXPORTED
+from evidence.custody_leaves import AuditLeaf
 from evidence.selectors import ITEM_TARGET_TYPE, custody_details_for, custody_of
 from portal.audit import audit_record, canonical_json
 from portal.models import AuditEvent
@@ -92,15 +95,15 @@ def inclusion_path(levels: list[list[bytes]], index: int) -> list[bytes]:
     return path
 
 
-def log_leaves(tree_size: int) -> list[bytes]:
-    """The leaves of the first `tree_size` audit rows; the rows must run 1..tree_size.
+def _derived_leaves(after: int, upto: int) -> list[bytes]:
+    """Leaves of rows after..upto, computed from the rows, which must follow on without gaps.
 
-    Rows are read as plain values (no model instances: about twice as fast at a million rows,
-    bench/custody_proof.py) and written by the audit log's own canonical_json.
+    Rows are read as plain values (no model instances) and written by the audit log's own
+    canonical_json.
     """
     fields = verify_custody.ROW_FIELDS
     rows = (
-        AuditEvent.objects.filter(seq__lte=tree_size)
+        AuditEvent.objects.filter(seq__gt=after, seq__lte=upto)
         .order_by("seq")
         .values_list(*fields)
         .iterator(chunk_size=10000)
@@ -108,12 +111,55 @@ def log_leaves(tree_size: int) -> list[bytes]:
     leaves = []
     for values in rows:
         row = SimpleNamespace(**dict(zip(fields, values, strict=True)))
-        if row.seq != len(leaves) + 1:
-            raise CustodyProofError(f"the audit log skips from row {len(leaves)} to {row.seq}")
+        if row.seq != after + len(leaves) + 1:
+            raise CustodyProofError(
+                f"the audit log skips from row {after + len(leaves)} to {row.seq}"
+            )
         leaves.append(verify_custody.leaf_hash(canonical_json(row)))
-    if len(leaves) != tree_size:
-        raise CustodyProofError(f"the audit log has {len(leaves)} rows, not {tree_size}")
+    if len(leaves) != upto - after:
+        raise CustodyProofError(f"the audit log has {after + len(leaves)} rows, not {upto}")
     return leaves
+
+
+def _stored_leaves(upto: int) -> list[bytes]:
+    """The kept leaves of rows 1..k (k <= upto), the longest run without a gap."""
+    leaves = []
+    for seq, leaf in (
+        AuditLeaf.objects.filter(seq__lte=upto)
+        .order_by("seq")
+        .values_list("seq", "leaf")
+        .iterator(chunk_size=50000)
+    ):
+        if seq != len(leaves) + 1:
+            break
+        leaves.append(bytes(leaf))
+    return leaves
+
+
+def _keep_leaves(first_seq: int, leaves: list[bytes]) -> None:
+    AuditLeaf.objects.bulk_create(
+        (AuditLeaf(seq=first_seq + n, leaf=leaf) for n, leaf in enumerate(leaves)),
+        batch_size=5000,
+        ignore_conflicts=True,  # another export kept the same leaves a moment ago
+    )
+
+
+def log_leaves(tree_size: int, *, rederive: bool = False) -> list[bytes]:
+    """The leaves of audit rows 1..tree_size: the kept ones, and the rest derived and kept.
+
+    With `rederive`, every leaf is computed again from its row and must equal the kept one:
+    a row changed after its leaf was kept is found here (CustodyProofError).
+    """
+    kept = _stored_leaves(tree_size)
+    fresh = _derived_leaves(0 if rederive else len(kept), tree_size)
+    if rederive:
+        changed = next((n for n, leaf in enumerate(kept) if fresh[n] != leaf), None)
+        if changed is not None:
+            raise CustodyProofError(f"audit row {changed + 1} no longer gives its kept leaf")
+        _keep_leaves(len(kept) + 1, fresh[len(kept) :])
+        return fresh
+    _keep_leaves(len(kept) + 1, fresh)
+    return kept + fresh
 
 
 # The key
@@ -207,13 +253,14 @@ def _log_size() -> int:
     return last or 0
 
 
-def checkpoint_sign(*, why: str) -> Checkpoint:
+def checkpoint_sign(*, why: str, rederive: bool = False) -> Checkpoint:
     """Sign the tree of every row written so far and record the checkpoint as an audit row.
 
     Rows are appended under a lock held to commit, so the committed rows are always 1..n.
+    With `rederive` (hourly), every leaf is computed again from its row first.
     """
     tree_size = _log_size()
-    root = tree_levels(log_leaves(tree_size))[-1][0]
+    root = tree_levels(log_leaves(tree_size, rederive=rederive))[-1][0]
     key = signing_key()
     public_raw = key.public_key().public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
@@ -238,11 +285,13 @@ def checkpoint_sign(*, why: str) -> Checkpoint:
 
 
 def checkpoint_sign_if_new() -> int:
-    """The hourly checkpoint; none when nothing but the last checkpoint was written since."""
+    """The hourly checkpoint, every leaf re-derived from its row (a changed row stops it);
+    none when nothing but the last checkpoint was written since."""
     found = latest_checkpoint()
     if found is not None and _log_size() == found.audit_seq:
+        log_leaves(found.tree_size, rederive=True)
         return found.tree_size
-    return checkpoint_sign(why="hourly").tree_size
+    return checkpoint_sign(why="hourly", rederive=True).tree_size
 
 
 def checkpoint_covering(seq: int) -> tuple[Checkpoint, list[list[bytes]]]:

@@ -175,10 +175,10 @@ def verify(proof, public_key_text=None):
     root = _hex32(checkpoint["root_hash"], "the checkpoint's root hash")
     lines = []
     for row in proof["rows"]:
-        seq = row.get("fields", {}).get("seq")
+        seq = row.get("fields", {}).get("seq") if isinstance(row, dict) else None
         try:
             check_row(row, item_id, checkpoint, root)
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, AttributeError) as exc:
             raise ProofError(f"row {seq}: malformed ({exc})") from None
         except ProofError as exc:
             raise ProofError(f"row {seq}: {exc}") from None
@@ -225,7 +225,7 @@ def main(argv=None):
         return 2
     try:
         signed, lines = verify(proof, key_text)
-    except (ProofError, KeyError, TypeError, ValueError) as exc:
+    except (ProofError, KeyError, TypeError, ValueError, AttributeError) as exc:
         print(f"FAILED: {exc}")
         return 1
     print("\n".join(lines))

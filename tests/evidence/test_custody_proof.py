@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from evidence import custody_proof, policies, services
 from evidence.audit_actions import CHECKPOINT_SIGNED, CUSTODY_PROOF_EXPORTED
+from evidence.custody_leaves import AuditLeaf
 from evidence.models import Source
 from evidence.selectors import custody_of
 from portal.models import AuditEvent
@@ -268,18 +269,36 @@ def test_hourly_checkpoint_is_an_audit_row_and_is_skipped_when_nothing_new(busy_
     assert sign_custody_checkpoint() == first.audit_seq + 1
 
 
-def test_an_altered_log_no_longer_gives_the_signed_root(busy_item):
-    custody_proof.checkpoint_sign(why="test")
-    _, item, _ = busy_item
-    row = custody_of(item=item).first()
-    # The way someone with table rights could: the append-only trigger off.
+def _alter_reason(pk):
+    """The way someone with table rights could: the append-only trigger off."""
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("ALTER TABLE portal_auditevent DISABLE TRIGGER audit_append_only")
-        cursor.execute("UPDATE portal_auditevent SET reason = 'edited' WHERE id = %s", [row.pk])
+        cursor.execute("UPDATE portal_auditevent SET reason = 'edited' WHERE id = %s", [pk])
         cursor.execute("ALTER TABLE portal_auditevent ENABLE TRIGGER audit_append_only")
-    with pytest.raises(custody_proof.CustodyProofError):
-        custody_proof.checkpoint_covering(row.seq)
+
+
+def test_a_row_altered_after_signing_fails_offline_and_stops_the_hourly_checkpoint(busy_item):
+    from evidence.tasks import sign_custody_checkpoint
+
+    user, item, _ = busy_item
+    custody_proof.checkpoint_sign(why="test")
+    row = custody_of(item=item).first()
+    _alter_reason(row.pk)
+    # The export still answers (its leaves are kept), but the altered row does not verify.
+    proof = custody_proof.item_proof(actor=user, item=item, events=custody_of(item=item))
+    with pytest.raises(VERIFIER.ProofError, match=f"row {row.seq}:"):
+        VERIFIER.verify(proof, None)
+    with pytest.raises(custody_proof.CustodyProofError, match=f"audit row {row.seq} "):
+        sign_custody_checkpoint()
+
+
+def test_kept_leaves_that_no_longer_give_the_signed_root_stop_the_export(busy_item):
+    user, item, _ = busy_item
+    checkpoint = custody_proof.checkpoint_sign(why="test")
+    AuditLeaf.objects.filter(seq=1).update(leaf=b"\x00" * 32)
+    with pytest.raises(custody_proof.CustodyProofError, match="no longer gives the root"):
+        custody_proof.checkpoint_covering(checkpoint.tree_size)
 
 
 def test_proof_routes_are_scoped_audited_and_in_the_schema(
