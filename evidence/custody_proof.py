@@ -288,6 +288,8 @@ def checkpoint_sign_if_new() -> int:
     """The hourly checkpoint, every leaf re-derived from its row (a changed row stops it);
     none when nothing but the last checkpoint was written since."""
     found = latest_checkpoint()
+    if found is None and _log_size() == 0:
+        return 0  # an empty log has no root to sign
     if found is not None and _log_size() == found.audit_seq:
         log_leaves(found.tree_size, rederive=True)
         return found.tree_size

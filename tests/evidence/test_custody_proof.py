@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+from django.conf import settings as settings_module
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -257,6 +258,9 @@ def test_rows_hidden_from_the_reader_are_proven_by_leaf_only(busy_item, make_sta
 def test_hourly_checkpoint_is_an_audit_row_and_is_skipped_when_nothing_new(busy_item):
     from evidence.tasks import sign_custody_checkpoint
 
+    assert settings_module.CELERY_BEAT_SCHEDULE["sign-custody-checkpoint"]["task"] == (
+        "evidence.tasks.sign_custody_checkpoint"
+    )
     size = sign_custody_checkpoint()
     first = custody_proof.latest_checkpoint()
     assert first.tree_size == size == first.audit_seq - 1
@@ -345,3 +349,11 @@ def test_the_key_is_made_once_kept_private_and_a_new_key_gets_a_new_checkpoint(
     assert new["checkpoint"]["audit_seq"] > old["checkpoint"]["audit_seq"]
     for proof in (old, new):
         assert VERIFIER.verify(proof, None)[0] is True
+
+
+def test_the_hourly_checkpoint_on_an_empty_log_signs_nothing():
+    from evidence.tasks import sign_custody_checkpoint
+
+    assert not AuditEvent.objects.exists()
+    assert sign_custody_checkpoint() == 0
+    assert custody_proof.latest_checkpoint() is None
