@@ -30,7 +30,7 @@ setup-test:
 	scripts/setup.sh test
 
 # Each prints one JSON line (bench/hello_*.py are the tips bench's peer, not benches).
-BENCHES := audit_append upload media tips registry package
+BENCHES := audit_append upload media tips registry package custody_proof
 
 bench: setup-test
 	for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done

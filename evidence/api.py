@@ -1,13 +1,14 @@
 """The evidence API: list, detail, custody, download and derivative URLs. All scoped and audited."""
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from evidence import selectors, services
+from evidence import custody_proof, selectors, services
 from evidence.forms import ItemFilterForm
 from evidence.models import Derivative, EvidenceItem
 from evidence.policies import can_see_identifying_metadata, can_view_evidence
@@ -167,6 +168,18 @@ class ItemCustody(generics.ListAPIView):
                 actor=request.user, item=self.item, details=event["details"]
             )
         return response
+
+
+class ItemCustodyProof(APIView):
+    """The item's custody proof: every hashed field of its rows with Merkle inclusion paths to
+    a signed checkpoint, checked offline by verify_custody.py (/evidence/verify_custody.py)."""
+
+    permission_classes = [CanViewEvidence]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, item_id):
+        item = selectors.item_get_for(actor=request.user, id=item_id)
+        return Response(custody_proof.item_proof_export(actor=request.user, item=item, via="api"))
 
 
 class DownloadRequestSerializer(serializers.Serializer):

@@ -7,6 +7,11 @@ urlpatterns = [
     path("<uuid:item_id>/", api.ItemDetail.as_view(), name="api-evidence-detail"),
     path("<uuid:item_id>/custody", api.ItemCustody.as_view(), name="api-evidence-custody"),
     path(
+        "<uuid:item_id>/custody/proof",
+        api.ItemCustodyProof.as_view(),
+        name="api-evidence-custody-proof",
+    ),
+    path(
         "<uuid:item_id>/download-url", api.DownloadUrl.as_view(), name="api-evidence-download-url"
     ),
 ]

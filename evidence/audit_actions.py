@@ -23,6 +23,13 @@ INTEGRITY_FAILED = register_action(
 )
 LISTED = register_action("evidence.listed", "The evidence list was viewed")
 CUSTODY_VIEWED = register_action("evidence.custody_viewed", "An item's custody record was viewed")
+CUSTODY_PROOF_EXPORTED = register_action(
+    "evidence.custody_proof_exported", "An item's custody proof (offline-verifiable) was exported"
+)
+# The audit log's own Merkle checkpoints (evidence.custody_proof), kept in the log they sign.
+CHECKPOINT_SIGNED = register_action(
+    "audit.checkpoint_signed", "A signed checkpoint of the audit log's Merkle tree was made"
+)
 UPLOAD_GRANTED = register_action("upload.granted", "An upload grant was issued")
 UPLOAD_GRANTS_REVOKED = register_action(
     "upload.grants_revoked", "Upload grants were revoked (replaced by a new one)"

@@ -446,4 +446,6 @@ class DeletionRequest(models.Model):
 
 
 # Receipt signing keys live in their own module; imported here so Django registers the model.
+# The audit log's Merkle leaves (custody proofs); imported here so Django registers the model.
+from evidence.custody_leaves import AuditLeaf  # noqa: E402, F401
 from evidence.signing import SigningKey  # noqa: E402, F401

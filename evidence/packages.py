@@ -7,6 +7,11 @@ Layout (every name chosen by the server; a user's filename is only ever in the m
     SHA256SUMS         `sha256sum -c SHA256SUMS` after extracting checks every other file
     custody.html       the chain of custody as a self-contained page
     case.jsonld        the case as a CASE/UCO bundle (evidence.caseuco)
+    custody-proof/<item-id>.json    each item's custody rows with every hashed field and a
+                       Merkle inclusion path to a signed checkpoint (evidence.custody_proof)
+    verify_custody.py  checks those proofs offline: `python3 verify_custody.py
+                       custody-proof/<item-id>.json --public-key custody-checkpoint-key.pem`
+    custody-checkpoint-key.pem      the public key the checkpoints are signed with
     originals/<item-id>.<ext>
     proxies/<item-id>.<kind>.<ext>      (with include_proxies, and always for a sealed original)
 
@@ -42,7 +47,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from zipstream import ZIP_STORED, ZipStream
 
-from evidence import audit_actions
+from evidence import audit_actions, custody_proof
 from evidence.caseuco import case_bundle
 from evidence.models import Case, Derivative, EvidenceItem, Share
 from evidence.selectors import (
@@ -251,6 +256,31 @@ def _custody_for(*, actor, item: EvidenceItem, share: Share | None) -> list[dict
     return entries
 
 
+def _custody_proof_documents(
+    *, actor, items: list[EvidenceItem], share: Share | None
+) -> dict[str, bytes]:
+    """Per item, the proof of the custody rows the package shows (as the recipient may read
+    them), the verifier and the public key: custody that checks without Canvass."""
+    events = {
+        item.pk: list(
+            custody_of(item=item)
+            if share is None
+            else custody_through_share(item=item, share=share)
+        )
+        for item in items
+    }
+    # One checkpoint and one tree for the whole package: the log is read once.
+    last = max((e.seq for rows in events.values() for e in rows), default=1)
+    tree = custody_proof.checkpoint_covering(last)
+    documents = {}
+    for item in items:
+        proof = custody_proof.item_proof(actor=actor, item=item, events=events[item.pk], tree=tree)
+        documents[f"custody-proof/{item.pk}.json"] = custody_proof.proof_bytes(proof)
+    documents["verify_custody.py"] = custody_proof.VERIFIER_PATH.read_bytes()
+    documents[custody_proof.PUBLIC_KEY_NAME] = custody_proof.public_key_pem()
+    return documents
+
+
 def _verified_chunks(file: PackageFile) -> Iterator[bytes]:
     """The stored bytes of one file, re-hashed as they stream.
 
@@ -359,6 +389,7 @@ def package_stream(
         indent=2,
         ensure_ascii=False,
     ).encode()
+    proofs = _custody_proof_documents(actor=actor, items=items, share=share)
     manifest = {
         "format": "canvass-case-package",
         "version": 1,
@@ -378,6 +409,7 @@ def package_stream(
         "documents": {
             "custody.html": hashlib.sha256(custody_html).hexdigest(),
             "case.jsonld": hashlib.sha256(jsonld).hexdigest(),
+            **{name: hashlib.sha256(data).hexdigest() for name, data in proofs.items()},
         },
     }
     if share is not None:
@@ -389,6 +421,7 @@ def package_stream(
             ("manifest.json", hashlib.sha256(manifest_bytes).hexdigest()),
             ("custody.html", manifest["documents"]["custody.html"]),
             ("case.jsonld", manifest["documents"]["case.jsonld"]),
+            *((name, manifest["documents"][name]) for name in proofs),
             *((f.path, f.sha256) for f in sent),
         ]
     )
@@ -398,6 +431,8 @@ def package_stream(
     zip_stream.add(sums, "SHA256SUMS")
     zip_stream.add(custody_html, "custody.html")
     zip_stream.add(jsonld, "case.jsonld")
+    for name, data in proofs.items():
+        zip_stream.add(data, name)
     for file in sent:
         zip_stream.add(_verified_chunks(file), file.path, size=file.size)
     number = re.sub(r"[^A-Za-z0-9._-]+", "-", case.number).strip("-.") or "case"

@@ -1,11 +1,15 @@
-"""Evidence pages without a Canvass account: defence counsel's reshare link."""
+"""Evidence pages without a Canvass account: defence counsel's reshare link, and the custody
+verifier script with the checkpoint key it checks against."""
 
 from django.urls import path
 
-from evidence import share_views
+from evidence import share_views, views
 
 app_name = "evidence_public"
 
 urlpatterns = [
     path("link/", share_views.link_download, name="link"),
+    # Custody proofs are checked offline with this script against this published key.
+    path("verify_custody.py", views.custody_verifier, name="custody_verifier"),
+    path("custody-key.pem", views.custody_public_key, name="custody_key"),
 ]

@@ -59,3 +59,11 @@ def apply_retention() -> int:
     from evidence.services import retention_apply
 
     return sum(len(rows) for rows in retention_apply().values())
+
+
+@shared_task
+def sign_custody_checkpoint() -> int:
+    """Hourly: sign a checkpoint of the audit log's Merkle tree (custody proofs); its size."""
+    from evidence.custody_proof import checkpoint_sign_if_new
+
+    return checkpoint_sign_if_new()

@@ -6,10 +6,11 @@ from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from evidence import custody_proof as custody_proof_service
 from evidence import policies, selectors, services
 from evidence.forms import ItemFilterForm, ItemRetentionForm, MetadataChangeForm
 from evidence.models import Derivative, EvidenceItem
@@ -115,6 +116,38 @@ def custody_report(request, item_id):
         "derivatives": item.derivatives.all(),
     }
     return render(request, "evidence/custody_report.html", context)
+
+
+@requires(policies.can_view_evidence)
+def custody_proof(request, item_id):
+    """The item's custody proof as a file, to check offline with verify_custody.py."""
+    item = selectors.item_get_for(actor=request.user, id=item_id)
+    proof = custody_proof_service.item_proof_export(actor=request.user, item=item, via="page")
+    response = HttpResponse(
+        custody_proof_service.proof_bytes(proof), content_type="application/json"
+    )
+    response["Content-Disposition"] = f'attachment; filename="custody-proof-{item.pk}.json"'
+    return response
+
+
+def custody_verifier(request):
+    """The standalone verifier script (public: it is code, and holds no secret)."""
+    response = HttpResponse(
+        custody_proof_service.VERIFIER_PATH.read_bytes(), content_type="text/x-python"
+    )
+    response["Content-Disposition"] = 'attachment; filename="verify_custody.py"'
+    return response
+
+
+def custody_public_key(request):
+    """The public half of the key that signs the audit log's checkpoints (published)."""
+    response = HttpResponse(
+        custody_proof_service.public_key_pem(), content_type="application/x-pem-file"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="{custody_proof_service.PUBLIC_KEY_NAME}"'
+    )
+    return response
 
 
 @require_POST

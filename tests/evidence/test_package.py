@@ -5,6 +5,7 @@ import io
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import zipfile
 from contextlib import closing
@@ -48,8 +49,11 @@ def test_sha256sum_checks_every_extracted_file(case_with_items, tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     checked = [line for line in result.stdout.splitlines() if line.endswith(": OK")]
-    # Three originals plus manifest.json, custody.html and case.jsonld.
-    assert len(checked) == 6
+    # Three originals, manifest.json, custody.html, case.jsonld, a custody proof per item,
+    # verify_custody.py and the checkpoint key.
+    assert len(checked) == 11
+    assert {f"custody-proof/{item.pk}.json: OK" for item in items} <= set(checked)
+    assert {"verify_custody.py: OK", "custody-checkpoint-key.pem: OK"} <= set(checked)
     for item in items:
         original = next((folder / "originals").glob(f"{item.pk}.*"))
         assert hashlib.sha256(original.read_bytes()).hexdigest() == item.sha256
@@ -79,11 +83,38 @@ def test_zip_names_are_chosen_by_the_server_and_the_manifest_keeps_the_user_file
         manifest = json.loads(archive.read("manifest.json"))
         infos = {info.filename: info for info in archive.infolist()}
     assert names[:4] == ["manifest.json", "SHA256SUMS", "custody.html", "case.jsonld"]
-    assert sorted(names[4:]) == sorted(f"originals/{item.pk}.mp4" for item in items)
+    assert sorted(names[4:]) == sorted(
+        [f"custody-proof/{item.pk}.json" for item in items]
+        + ["verify_custody.py", "custody-checkpoint-key.pem"]
+        + [f"originals/{item.pk}.mp4" for item in items]
+    )
     assert all(infos[n].compress_type == zipfile.ZIP_STORED for n in names)
     assert not any(".." in n or "script" in n for n in names)
     by_item = {f["item_id"]: f for f in manifest["files"]}
     assert by_item[str(items[0].pk)]["original_filename"] == MALICIOUS
+
+
+def test_each_items_custody_proof_verifies_offline_with_the_packaged_script(
+    case_with_items, tmp_path
+):
+    lead, case, items, _, _ = case_with_items
+    package_record_download(actor=lead, case=case, items=items, via="test")
+    folder = extract(package_bytes(actor=lead, case=case, items=items), tmp_path / "pkg")
+    for item in items:
+        proof = json.loads((folder / f"custody-proof/{item.pk}.json").read_text())
+        # The proof holds the same rows as the manifest's custody, every hashed field included.
+        entry = next(f for f in json.loads((folder / "manifest.json").read_text())["files"]
+                     if f["item_id"] == str(item.pk))  # fmt: skip
+        assert [r["hash"] for r in proof["rows"]] == [e["audit_hash"] for e in entry["custody"]]
+        result = subprocess.run(  # noqa: S603 - the packaged script, isolated (-I)
+            [sys.executable, "-I", "verify_custody.py", f"custody-proof/{item.pk}.json"]
+            + ["--public-key", "custody-checkpoint-key.pem"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            env={"PATH": "/usr/bin:/bin"},
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_manifest_has_path_size_hash_source_capture_and_custody(case_with_items):
