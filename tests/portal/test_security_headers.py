@@ -138,3 +138,13 @@ def test_a_refused_form_gets_the_site_page_in_the_visitors_language(language, ti
     assert 'id="csrf-failure"' in page and '<header class="top">' in page  # base.html
     assert "CSRF verification failed" not in page  # not Django's bare page
     assert_strict(response)
+
+
+def test_my_cameras_asks_before_delete_without_an_inline_handler(signed_in):
+    resident = owner()
+    camera_facing_incident(resident)
+    response = signed_in(resident).get(reverse("cameras:mine"))
+    assert response.status_code == 200
+    assert_strict(response)
+    assert_no_inline_code(response)
+    assert 'data-confirm="Delete this camera?' in response.content.decode()
