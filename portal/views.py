@@ -409,6 +409,14 @@ def error_403(request, exception=None):
     return render(request, "403.html", status=403)
 
 
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: a page in the site's look and language instead of Django's raw one.
+
+    The reason stays in the server's log (django.security.csrf); the page only says what to do.
+    """
+    return render(request, "403_csrf.html", status=403)
+
+
 def error_404(request, exception=None):
     return render(request, "404.html", status=404)
 

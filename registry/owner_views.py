@@ -24,14 +24,17 @@ def _token(request) -> str:
 
 
 def with_recipient(view):
-    """Resolve the link to its recipient (404 otherwise); never cache or leak the page."""
+    """Resolve the link to its recipient (404 otherwise); never cache the page or leak its link."""
 
     @wraps(view)
     def wrapped(request, request_id, *args, **kwargs):
         recipient = rs.recipient_for_link(request_id=request_id, token=_token(request))
         response = view(request, recipient, *args, **kwargs)
         response["Cache-Control"] = "no-store"
-        response["Referrer-Policy"] = "no-referrer"
+        # same-origin, not no-referrer: the token stays off any other site's Referer, and the
+        # owner's own form posts carry their real Origin (with no-referrer Chromium sends
+        # `Origin: null`, which Django's CSRF check refuses).
+        response["Referrer-Policy"] = "same-origin"
         return response
 
     return wrapped

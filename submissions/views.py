@@ -253,13 +253,14 @@ def return_tip(request):
             else:
                 return redirect(f"{request.path}?sent=1")
         status = 400
-    messages = list(tip.messages.all())
+    # `conversation`, not `messages`: that name is Django's flash messages, which base.html shows.
+    conversation = list(tip.messages.all())
     context = {
         "tip": tip,
         "status": services.public_status(tip),
-        "messages": messages,
-        "waiting_question": bool(messages)
-        and messages[-1].direction == TipMessage.Direction.TO_TIPSTER,
+        "conversation": conversation,
+        "waiting_question": bool(conversation)
+        and conversation[-1].direction == TipMessage.Direction.TO_TIPSTER,
         "form": form,
         "sent": request.GET.get("sent") == "1",
         "js_strings": _js_strings(),

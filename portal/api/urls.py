@@ -7,7 +7,10 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="api-schema"),
     path(
         "docs/",
-        SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[]),
+        # Our own template: drf-spectacular's inlines its script and style, which the CSP refuses.
+        SpectacularSwaggerView.as_view(
+            url_name="api-schema", permission_classes=[], template_name="portal/swagger_ui.html"
+        ),
         name="api-docs",
     ),
     path("me/", views.MeView.as_view(), name="api-me"),

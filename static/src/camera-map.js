@@ -57,9 +57,16 @@ function ownerMap(el) {
   redraw();
 }
 
+// Text for a popup or icon as a DOM node: camera names are typed by residents, never HTML.
+function textPopup(text) {
+  const box = document.createElement("span");
+  box.textContent = text;
+  return box;
+}
+
 function countIcon(n) {
   const size = n < 10 ? 26 : n < 100 ? 32 : n < 1000 ? 38 : 46;
-  return L.divIcon({ className: "cell-count", html: String(n), iconSize: [size, size] });
+  return L.divIcon({ className: "cell-count", html: textPopup(String(n)), iconSize: [size, size] });
 }
 
 function gridMap(el, extraParams) {
@@ -90,7 +97,7 @@ function gridMap(el, extraParams) {
     for (const c of body.cameras) {
       total += 1;
       L.polygon(cone(c.lat, c.lon, c.direction_deg, c.fov_angle_deg, c.range_m), { weight: 1, fillOpacity: 0.2 }).addTo(layer);
-      L.circleMarker([c.lat, c.lon], { radius: 6 }).bindPopup(`${c.name} (${c.kind}, ${c.participation.replace(/_/g, " ")}, keeps ${c.retention_days} days)`).addTo(layer);
+      L.circleMarker([c.lat, c.lon], { radius: 6 }).bindPopup(textPopup(`${c.name} (${c.kind}, ${c.participation.replace(/_/g, " ")}, keeps ${c.retention_days} days)`)).addTo(layer);
     }
     if (status) status.textContent = `${total} camera${total === 1 ? "" : "s"} in view.`;
     el.dataset.loaded = String(seq);
@@ -184,7 +191,7 @@ function searchMap(el) {
     const colours = ["#2b7a3b", "#b7791f", "#5b6675"];
     for (const h of JSON.parse(hits.textContent)) {
       L.polygon(cone(h.lat, h.lon, h.direction_deg, h.fov_angle_deg, h.range_m), { color: colours[h.coverage], weight: 1, fillOpacity: 0.2 }).addTo(map);
-      L.circleMarker([h.lat, h.lon], { radius: 5, color: colours[h.coverage] }).bindPopup(h.name).addTo(map);
+      L.circleMarker([h.lat, h.lon], { radius: 5, color: colours[h.coverage] }).bindPopup(textPopup(h.name)).addTo(map);
     }
   }
 }

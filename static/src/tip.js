@@ -3,6 +3,10 @@
 // solved in the browser, the tip sent through the API, then photos and videos sent with Uppy +
 // tus under the grant the API returned. Everything is bundled; nothing is fetched elsewhere.
 import "altcha";
+// The widget's styles go into tip.css: the widget would inject them as a <style> element, which
+// the Content-Security-Policy refuses. It skips that when the page has an element with the id
+// "altcha-css" (the <link> to tip.css on the tip pages).
+import "altcha/altcha.css";
 // The widget's own words in Spanish (it picks them from its `language` attribute / <html lang>).
 import "altcha/i18n/es-es";
 import Uppy from "@uppy/core";

@@ -1,5 +1,6 @@
 """Debian's Chromium driven by Playwright (no `playwright install`), on a phone-sized screen."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,64 @@ CHROMIUM_ARGS = [
 ]
 
 
+# Every page reports Content-Security-Policy violations on its console, where the watch below
+# sees them (Chromium also logs most of them as console errors itself).
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`
+    + ` at ${e.sourceFile || document.location.href}:${e.lineNumber}`);
+});
+"""
+
+
+# A Playwright wait given as a bare expression ("document.x > 1") is run with eval() in the page,
+# which the site's CSP refuses (no 'unsafe-eval'); given as a function it is not. The watched
+# pages turn bare expressions into arrow functions, so such waits keep working under the CSP.
+_FUNCTION = re.compile(r"^\s*(async\s+)?(function\b|\([^)]*\)\s*=>|[A-Za-z_$][\w$]*\s*=>)")
+
+
+def _waits_without_eval(page) -> None:
+    wait = page.wait_for_function
+
+    def wait_for_function(expression, *args, **kwargs):
+        if not _FUNCTION.match(expression):
+            expression = f"() => ({expression})"
+        return wait(expression, *args, **kwargs)
+
+    page.wait_for_function = wait_for_function
+
+
+class WatchedBrowser:
+    """The browser, whose every new context records console errors and uncaught page errors.
+
+    The list is emptied before each test and checked after it (_no_console_errors below).
+    """
+
+    def __init__(self, browser):
+        self._browser = browser
+        self.trouble: list[str] = []
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+    def new_context(self, **kwargs):
+        context = self._browser.new_context(**kwargs)
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
+        context.on("console", self._console)
+        context.on("page", _waits_without_eval)
+        context.on("weberror", lambda error: self.trouble.append(f"page error: {error.error}"))
+        return context
+
+    def new_page(self, **kwargs):
+        return self.new_context(**kwargs).new_page()
+
+    def _console(self, message):
+        # A failed load is the server's answer, which tests check where it matters; a page
+        # may well ask for something that is not there (a 404 page, a refused API call).
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.trouble.append(f"console error: {message.text}")
+
+
 @pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as playwright:
@@ -25,9 +84,27 @@ def browser():
             executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
         )
         try:
-            yield browser
+            yield WatchedBrowser(browser)
         finally:
             browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_console_errors(request):
+    """Fail an e2e test whose pages logged an error or broke the Content-Security-Policy.
+
+    A test that provokes a violation on purpose is marked csp_violations_expected; one that
+    makes a page log an error on purpose (a refused upload), console_errors_expected.
+    """
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    watched = request.getfixturevalue("browser")
+    watched.trouble.clear()
+    yield
+    expected = ("csp_violations_expected", "console_errors_expected")
+    if not any(request.node.get_closest_marker(name) for name in expected):
+        assert not watched.trouble, "\n".join(watched.trouble)
 
 
 @pytest.fixture

@@ -224,6 +224,7 @@ def test_investigator_uploads_a_video_from_a_phone_and_plays_it(
     assert trouble == []
 
 
+@pytest.mark.console_errors_expected  # Uppy logs the refused upload as an error
 def test_a_refused_upload_shows_the_servers_reason(live_server, make_staff, phone, tmp_path):
     investigator = make_staff()
     clip = _make_clip(tmp_path)

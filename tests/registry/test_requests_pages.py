@@ -49,7 +49,7 @@ def test_the_owner_link_shows_who_asks_and_the_window_and_escapes_their_words(cl
     assert EVIL not in body and "&lt;script&gt;" in body
     assert "Riverton PD (Investigator)" in body
     assert "(America/New_York)" in body and "UTC" in body
-    assert page["Cache-Control"] == "no-store" and page["Referrer-Policy"] == "no-referrer"
+    assert page["Cache-Control"] == "no-store" and page["Referrer-Policy"] == "same-origin"
     # Opening is the one thing the agency learns while the request is open.
     assert set(request.cameras.values_list("status", flat=True)) == {Status.OPENED}
 
