@@ -100,6 +100,7 @@ class Detected:
     media_type: str
     kind: str  # "video", "image", "audio" or "other"
     run: ToolRun | None = None
+    why: str = ""  # for "other": why no type could be given, when there is more to say
 
 
 @dataclass(frozen=True)
@@ -349,7 +350,8 @@ def _sniff(head: bytes) -> str | None:
         return "text/html"
     try:
         matches = puremagic.magic_string(head)
-    except puremagic.PureError:
+    except (puremagic.PureError, ValueError):
+        # PureError: no known signature. ValueError: no bytes at all.
         return None
     return next((m.mime_type for m in matches if m.mime_type), None)
 
@@ -373,6 +375,9 @@ def _av_media_type(probe: Probe, head: bytes) -> str:
     return _FORMAT_TYPES.get(family, "application/octet-stream")
 
 
+_UNTYPED = "No image, audio or video format could be recognised in the content."
+
+
 def detect(path: Path) -> Detected:
     """What the file is by its content: magic bytes first, then ffprobe for audio and video.
 
@@ -382,6 +387,8 @@ def detect(path: Path) -> Detected:
     """
     with open(path, "rb") as f:
         head = f.read(_SNIFF_BYTES)
+    if not head:
+        return Detected("application/x-empty", "other", why="The file is empty (0 bytes).")
     sniffed = _sniff(head)
     if sniffed and sniffed.startswith("image/") and sniffed not in _NOT_IMAGES:
         return Detected(sniffed, "image")
@@ -391,7 +398,7 @@ def detect(path: Path) -> Detected:
         found = probe(path)
     except MediaError:
         if sniffed is None:
-            return Detected("application/octet-stream", "other")
+            return Detected("application/octet-stream", "other", why=_UNTYPED)
         return Detected(sniffed, "audio" if sniffed.startswith("audio/") else "video")
     return Detected(_av_media_type(found, head), found.kind, found.run)
 

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.files import File
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from evidence import audit_actions as actions
@@ -43,6 +43,41 @@ def _claim(item_id) -> EvidenceItem | None:
     if not claimed:
         return None
     return EvidenceItem.objects.select_related("agency", "upload__grant").get(pk=item_id)
+
+
+def _count_attempt(item: EvidenceItem) -> int:
+    """Count this run against the item's bounded attempts; returns this run's number.
+
+    Counted at the start, so a run that never returns (the worker killed by a poison file)
+    still counts: the stalled-items job offers the item again, and it ends `failed` instead of
+    being retried forever.
+    """
+    EvidenceItem.objects.filter(pk=item.pk).update(processing_attempts=F("processing_attempts") + 1)
+    item.processing_attempts = EvidenceItem.objects.values_list(
+        "processing_attempts", flat=True
+    ).get(pk=item.pk)
+    return item.processing_attempts
+
+
+def _fail(item: EvidenceItem, reason: str) -> str:
+    """End the item `failed` after its last allowed attempt; the original stays as it is."""
+    reason = reason[:1000]
+    with transaction.atomic():
+        updated = EvidenceItem.objects.filter(pk=item.pk, state=State.PROCESSING).update(
+            state=State.FAILED,
+            state_reason=reason,
+            processed_at=timezone.now(),
+            **_when_and_where(item, None, False, None),
+        )
+        if updated:
+            audit_record(
+                action=actions.FAILED.name,
+                actor_label="system (media pipeline)",
+                target=item,
+                agency=item.agency,
+                details={"reason": reason, "attempts": item.processing_attempts},
+            )
+    return State.FAILED
 
 
 # --- storing the original (one pass: hash while copying) ------------------------------
@@ -367,7 +402,9 @@ def _process_media(item: EvidenceItem, original: Path, work: Path) -> str:
         "provenance_details": checked.details,
     }
     if detected.kind == MediaKind.OTHER or not _allowed(item, detected.media_type):
-        reason = f"The content is {detected.media_type}, which this upload does not accept."
+        reason = detected.why or (
+            f"The content is {detected.media_type}, which this upload does not accept."
+        )
         return _finish_without_derivatives(item, State.REJECTED, reason, facts)
     try:
         if detected.kind == MediaKind.IMAGE:
@@ -438,7 +475,20 @@ def process(item_id) -> str:
     item = _claim(item_id)
     if item is None:
         return "skipped"
-    _store_original(item)
-    with media.scratch_dir() as work:
-        original = _local_original(item, work)
-        return _process_media(item, original, work)
+    attempt = _count_attempt(item)
+    limit = settings.MEDIA_MAX_ATTEMPTS
+    if attempt > limit:
+        # An earlier run died without saying why (e.g. the worker was killed): stop here.
+        last = item.state_reason or "the worker running it stopped"
+        return _fail(item, f"Processing did not finish in {limit} attempts. Last problem: {last}")
+    try:
+        _store_original(item)
+        with media.scratch_dir() as work:
+            original = _local_original(item, work)
+            return _process_media(item, original, work)
+    except Exception as exc:
+        if attempt < limit:
+            raise  # transient (storage, a bug, a missing tool): the task retries
+        log.warning("item %s failed on its last attempt: %s", item.pk, type(exc).__name__)
+        why = f"{type(exc).__name__}: {exc}"
+        return _fail(item, f"Processing failed on each of {limit} attempts. Last problem: {why}")

@@ -199,6 +199,9 @@ MEDIA_MAX_PIXELS = env.int("MEDIA_MAX_PIXELS", default=8192 * 8192)
 MEDIA_MAX_STREAMS = env.int("MEDIA_MAX_STREAMS", default=16)
 MEDIA_TOOL_TIMEOUT_SECONDS = env.int("MEDIA_TOOL_TIMEOUT_SECONDS", default=3 * 3600)
 MEDIA_TOOL_MEMORY_BYTES = env.int("MEDIA_TOOL_MEMORY_BYTES", default=4 * 1024**3)
+# Runs of the media pipeline per item (a crash, a timeout of storage, a worker killed mid-run
+# each count); after the last one the item ends `failed` with the reason instead of looping.
+MEDIA_MAX_ATTEMPTS = env.int("MEDIA_MAX_ATTEMPTS", default=5)
 MEDIA_SCRATCH_DIR = BASE_DIR / env.str("MEDIA_SCRATCH_DIR", default=str(DATA_DIR / "scratch"))
 # C2PA provenance: a PEM bundle of the signers' root certificates the agency trusts. Without
 # it a valid manifest still shows as valid (unaltered since signing), its signer as unchecked.
