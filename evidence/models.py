@@ -146,6 +146,9 @@ class EvidenceItem(models.Model):
     capture_time_confidence = models.CharField(
         max_length=10, choices=Confidence.choices, blank=True
     )
+    # The metadata tag the capture time was read from (e.g. "DateTimeDigitized" when a photo
+    # has no DateTimeOriginal); empty for an uploader's claim or the time received.
+    capture_time_tag = models.CharField(max_length=40, blank=True)
     location = gis_models.PointField(geography=True, srid=4326, null=True, blank=True)
     location_source = models.CharField(max_length=20, choices=ValueSource.choices, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
