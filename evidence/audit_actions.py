@@ -11,6 +11,9 @@ UNPLAYABLE = register_action(
 REJECTED = register_action(
     "evidence.rejected", "The original broke a limit or an allowed type; kept, not processed"
 )
+FAILED = register_action(
+    "evidence.failed", "Processing failed every allowed attempt; the original is kept"
+)
 VIEWED = register_action("evidence.viewed", "An item's page or record was viewed")
 PLAYED = register_action("evidence.played", "An item's media was played")
 DOWNLOADED = register_action("evidence.downloaded", "An original or derivative was downloaded")

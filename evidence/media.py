@@ -100,6 +100,7 @@ class Detected:
     media_type: str
     kind: str  # "video", "image", "audio" or "other"
     run: ToolRun | None = None
+    why: str = ""  # for "other": why no type could be given, when there is more to say
 
 
 @dataclass(frozen=True)
@@ -137,23 +138,40 @@ class Probe:
 
 
 @dataclass(frozen=True)
+class TimeReading:
+    """One capture time an image states, and the tag it came from.
+
+    `value` is timezone-aware (UTC) when the file also says its offset (or the tag is UTC by
+    definition, as GPS time is); otherwise naive, meaning "wall-clock time, offset unknown".
+    """
+
+    tag: str  # e.g. "DateTimeOriginal"
+    value: datetime
+
+
+@dataclass(frozen=True)
 class ImageInfo:
     """What an image's header and EXIF say.
 
-    `capture_time` is EXIF DateTimeOriginal: timezone-aware (UTC) when the camera also wrote
-    OffsetTimeOriginal, otherwise naive, meaning "wall-clock time, offset unknown"; the caller
-    decides which zone to assume and how far to trust it. `orientation` is the EXIF value (1-8);
-    width/height are as stored, before that orientation is applied.
+    `capture_times` are the capture times the EXIF states, best first: DateTimeOriginal,
+    DateTimeDigitized, DateTime (each with its offset and sub-seconds when present), then the
+    GPS date and time stamp; the caller decides which to believe and how far.
+    `capture_time` is the first of them. `orientation` is the EXIF value (1-8); width/height
+    are as stored, before that orientation is applied.
     """
 
     format: str
     width: int
     height: int
-    capture_time: datetime | None
+    capture_times: tuple[TimeReading, ...]
     location: tuple[float, float] | None
     make: str | None
     model: str | None
     orientation: int
+
+    @property
+    def capture_time(self) -> datetime | None:
+        return self.capture_times[0].value if self.capture_times else None
 
 
 # --- running tools ---------------------------------------------------------------------
@@ -349,7 +367,8 @@ def _sniff(head: bytes) -> str | None:
         return "text/html"
     try:
         matches = puremagic.magic_string(head)
-    except puremagic.PureError:
+    except (puremagic.PureError, ValueError):
+        # PureError: no known signature. ValueError: no bytes at all.
         return None
     return next((m.mime_type for m in matches if m.mime_type), None)
 
@@ -373,6 +392,9 @@ def _av_media_type(probe: Probe, head: bytes) -> str:
     return _FORMAT_TYPES.get(family, "application/octet-stream")
 
 
+_UNTYPED = "No image, audio or video format could be recognised in the content."
+
+
 def detect(path: Path) -> Detected:
     """What the file is by its content: magic bytes first, then ffprobe for audio and video.
 
@@ -382,6 +404,8 @@ def detect(path: Path) -> Detected:
     """
     with open(path, "rb") as f:
         head = f.read(_SNIFF_BYTES)
+    if not head:
+        return Detected("application/x-empty", "other", why="The file is empty (0 bytes).")
     sniffed = _sniff(head)
     if sniffed and sniffed.startswith("image/") and sniffed not in _NOT_IMAGES:
         return Detected(sniffed, "image")
@@ -391,7 +415,7 @@ def detect(path: Path) -> Detected:
         found = probe(path)
     except MediaError:
         if sniffed is None:
-            return Detected("application/octet-stream", "other")
+            return Detected("application/octet-stream", "other", why=_UNTYPED)
         return Detected(sniffed, "audio" if sniffed.startswith("audio/") else "video")
     return Detected(_av_media_type(found, head), found.kind, found.run)
 
@@ -774,19 +798,37 @@ def _exif_location(gps: dict) -> tuple[float, float] | None:
     return _valid_point(lat, lon)
 
 
-def _exif_time(exif_ifd: dict) -> datetime | None:
-    """DateTimeOriginal (+ SubSecTimeOriginal), in UTC if OffsetTimeOriginal says the zone."""
-    raw = str(exif_ifd.get(ExifTags.Base.DateTimeOriginal, "")).strip("\x00 ")
+# The EXIF time tags in the order we trust them, each with its sub-second and offset tags.
+# DateTimeOriginal is when the shutter fired; DateTimeDigitized when it was stored (the same
+# for a camera, the scan for a scanner); DateTime when the file was last changed, by any
+# software that rewrote it. DateTime lives in IFD0, the others in the Exif IFD.
+_EXIF_TIME_TAGS = (
+    ("DateTimeOriginal", "SubsecTimeOriginal", "OffsetTimeOriginal"),
+    ("DateTimeDigitized", "SubsecTimeDigitized", "OffsetTimeDigitized"),
+    ("DateTime", "SubsecTime", "OffsetTime"),
+)
+
+
+def _exif_text(*ifds: dict, tag: str) -> str:
+    number = ExifTags.Base[tag].value
+    for ifd in ifds:
+        if number in ifd:
+            return str(ifd[number]).strip("\x00 ")
+    return ""
+
+
+def _exif_time(exif_ifd: dict, ifd0: dict, names: tuple[str, str, str]) -> datetime | None:
+    """One EXIF time (+ its sub-seconds), in UTC if its offset tag says the zone."""
+    date_tag, subsec_tag, offset_tag = names
+    raw = _exif_text(exif_ifd, ifd0, tag=date_tag)
     try:
         taken = datetime.strptime(raw, "%Y:%m:%d %H:%M:%S")
     except ValueError:
         return None
-    subsec = str(exif_ifd.get(ExifTags.Base.SubsecTimeOriginal, "")).strip("\x00 ")
-    if subsec.isdigit():
+    subsec = _exif_text(exif_ifd, ifd0, tag=subsec_tag)
+    if subsec.isdigit() and len(subsec) <= 9:
         taken += timedelta(seconds=float(f"0.{subsec}"))
-    offset = re.fullmatch(
-        r"([+-])(\d\d):(\d\d)", str(exif_ifd.get(ExifTags.Base.OffsetTimeOriginal, "")).strip()
-    )
+    offset = re.fullmatch(r"([+-])(\d\d):(\d\d)", _exif_text(exif_ifd, ifd0, tag=offset_tag))
     if offset:
         sign = -1 if offset.group(1) == "-" else 1
         try:
@@ -798,6 +840,31 @@ def _exif_time(exif_ifd: dict) -> datetime | None:
             # An impossible offset ("+25:00") or a date at the edge of the calendar: no time.
             return None
     return taken if taken.year > 1970 else None
+
+
+def _gps_time(gps: dict) -> datetime | None:
+    """GPSDateStamp + GPSTimeStamp: UTC by definition (the time of the last satellite fix)."""
+    try:
+        day = datetime.strptime(
+            str(gps[ExifTags.GPS.GPSDateStamp]).strip("\x00 "), "%Y:%m:%d"
+        ).replace(tzinfo=UTC)
+        hours, minutes, seconds = (float(x) for x in gps[ExifTags.GPS.GPSTimeStamp])
+        if not (0 <= hours < 24 and 0 <= minutes < 60 and 0 <= seconds < 61):
+            return None
+        taken = day + timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return None
+    return taken if taken.year > 1970 else None
+
+
+def _capture_times(exif: Image.Exif, exif_ifd: dict, gps: dict) -> tuple[TimeReading, ...]:
+    readings = []
+    for names in _EXIF_TIME_TAGS:
+        if (value := _exif_time(exif_ifd, exif, names)) is not None:
+            readings.append(TimeReading(names[0], value))
+    if (value := _gps_time(gps)) is not None:
+        readings.append(TimeReading("GPSDateStamp+GPSTimeStamp", value))
+    return tuple(readings)
 
 
 def _text(value) -> str | None:
@@ -816,7 +883,7 @@ def image_info(path: Path, *, max_pixels: int | None = None) -> ImageInfo:
             format=img.format or "",
             width=img.width,
             height=img.height,
-            capture_time=_exif_time(exif_ifd),
+            capture_times=_capture_times(exif, exif_ifd, gps),
             location=_exif_location(gps),
             make=_text(exif.get(ExifTags.Base.Make)),
             model=_text(exif.get(ExifTags.Base.Model)),

@@ -119,6 +119,8 @@ class EvidenceItem(models.Model):
         READY = "ready", "Ready"
         UNPLAYABLE = "unplayable", "Unplayable"
         REJECTED = "rejected", "Rejected"
+        # Processing kept failing (MEDIA_MAX_ATTEMPTS runs); the original is kept, the reason says why.
+        FAILED = "failed", "Failed"
         # A tombstone: original and derivatives removed from storage; hash, size and custody kept.
         DELETED = "deleted", "Deleted"
 
@@ -144,6 +146,9 @@ class EvidenceItem(models.Model):
     capture_time_confidence = models.CharField(
         max_length=10, choices=Confidence.choices, blank=True
     )
+    # The metadata tag the capture time was read from (e.g. "DateTimeDigitized" when a photo
+    # has no DateTimeOriginal); empty for an uploader's claim or the time received.
+    capture_time_tag = models.CharField(max_length=40, blank=True)
     location = gis_models.PointField(geography=True, srid=4326, null=True, blank=True)
     location_source = models.CharField(max_length=20, choices=ValueSource.choices, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
@@ -158,6 +163,8 @@ class EvidenceItem(models.Model):
     uploaded_by_label = models.CharField(max_length=300)
     received_at = models.DateTimeField()
     processing_started_at = models.DateTimeField(null=True, blank=True)
+    # Runs of the pipeline started for this item; past MEDIA_MAX_ATTEMPTS it ends `failed`.
+    processing_attempts = models.PositiveIntegerField(default=0)
     processed_at = models.DateTimeField(null=True, blank=True)
     last_verified_at = models.DateTimeField(null=True, blank=True)
     # Never handed to a prosecuting office (e.g. an informant's identity); the reason says why.

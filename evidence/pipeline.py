@@ -10,6 +10,7 @@ import hashlib
 import logging
 import shutil
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,7 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.files import File
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from evidence import audit_actions as actions
@@ -43,6 +44,41 @@ def _claim(item_id) -> EvidenceItem | None:
     if not claimed:
         return None
     return EvidenceItem.objects.select_related("agency", "upload__grant").get(pk=item_id)
+
+
+def _count_attempt(item: EvidenceItem) -> int:
+    """Count this run against the item's bounded attempts; returns this run's number.
+
+    Counted at the start, so a run that never returns (the worker killed by a poison file)
+    still counts: the stalled-items job offers the item again, and it ends `failed` instead of
+    being retried forever.
+    """
+    EvidenceItem.objects.filter(pk=item.pk).update(processing_attempts=F("processing_attempts") + 1)
+    item.processing_attempts = EvidenceItem.objects.values_list(
+        "processing_attempts", flat=True
+    ).get(pk=item.pk)
+    return item.processing_attempts
+
+
+def _fail(item: EvidenceItem, reason: str) -> str:
+    """End the item `failed` after its last allowed attempt; the original stays as it is."""
+    reason = reason[:1000]
+    with transaction.atomic():
+        updated = EvidenceItem.objects.filter(pk=item.pk, state=State.PROCESSING).update(
+            state=State.FAILED,
+            state_reason=reason,
+            processed_at=timezone.now(),
+            **_when_and_where(item, [], None),
+        )
+        if updated:
+            audit_record(
+                action=actions.FAILED.name,
+                actor_label="system (media pipeline)",
+                target=item,
+                agency=item.agency,
+                details={"reason": reason, "attempts": item.processing_attempts},
+            )
+    return State.FAILED
 
 
 # --- storing the original (one pass: hash while copying) ------------------------------
@@ -151,7 +187,7 @@ def _finish_without_derivatives(item: EvidenceItem, state: str, reason: str, fac
             provenance_status=facts["provenance_status"],
             provenance_details=facts["provenance_details"],
             # Undecodable files still get a time and place: the uploader's claim or receipt.
-            **_when_and_where(item, None, False, None),
+            **_when_and_where(item, [], None),
         )
         if updated:
             audit_record(
@@ -175,35 +211,87 @@ def _uploader_claims(item: EvidenceItem) -> dict:
     return item.upload.metadata if item.upload_id else {}
 
 
-def _when_and_where(item: EvidenceItem, taken, taken_is_device: bool, location) -> dict:
+@dataclass(frozen=True)
+class Stated:
+    """A capture time the file states, how far we trust it, and the tag it was read from.
+
+    `confidence` is for a value that carries its zone; a wall-clock value without one is
+    placed in the agency's zone and trusted one step less.
+    """
+
+    value: dt.datetime
+    source: str
+    confidence: str
+    tag: str
+
+
+# EXIF times, best first (media.image_info reads them in this order). DateTime is rewritten by
+# any software that saves the file, so it is file metadata, not the device's; GPS time is UTC
+# from the satellites but is the time of the last fix, which can be stale.
+_IMAGE_TIME_TRUST = {
+    "DateTimeOriginal": (ValueSource.DEVICE_METADATA, Confidence.HIGH),
+    "DateTimeDigitized": (ValueSource.DEVICE_METADATA, Confidence.MEDIUM),
+    "DateTime": (ValueSource.FILE_METADATA, Confidence.LOW),
+    "GPSDateStamp+GPSTimeStamp": (ValueSource.DEVICE_METADATA, Confidence.MEDIUM),
+}
+_LESS_SURE = {Confidence.HIGH: Confidence.MEDIUM, Confidence.MEDIUM: Confidence.LOW}
+
+
+def _image_times(info: media.ImageInfo) -> list[Stated]:
+    return [Stated(r.value, *_IMAGE_TIME_TRUST[r.tag], r.tag) for r in info.capture_times]
+
+
+def _video_times(probe: media.Probe) -> list[Stated]:
+    if probe.creation_time is None:
+        return []
+    if probe.make:  # a camera or phone wrote it
+        return [
+            Stated(
+                probe.creation_time, ValueSource.DEVICE_METADATA, Confidence.HIGH, "creation_time"
+            )
+        ]
+    return [
+        Stated(probe.creation_time, ValueSource.FILE_METADATA, Confidence.MEDIUM, "creation_time")
+    ]
+
+
+def _first_believable(item: EvidenceItem, stated: list[Stated]) -> Stated | None:
+    """The first stated time that is plausible once placed in a zone."""
+    for each in stated:
+        value, confidence = each.value, each.confidence
+        if value.tzinfo is None:
+            # A camera clock without a zone: assume the agency's local time, and say so.
+            value = value.replace(tzinfo=ZoneInfo(item.agency.time_zone))
+            confidence = _LESS_SURE.get(confidence, Confidence.LOW)
+        if _plausible(value) is not None:
+            return Stated(value, each.source, confidence, each.tag)
+    return None
+
+
+def _when_and_where(item: EvidenceItem, stated: list[Stated], location) -> dict:
     """Pick capture time and location from the best source available, saying which."""
     facts = {}
     claims = _uploader_claims(item)
-    taken = _plausible(taken)
-    if taken is not None:
-        confident = taken_is_device and taken.tzinfo is not None
-        if taken.tzinfo is None:
-            # A camera clock without a zone: assume the agency's local time, and say so.
-            taken = _plausible(taken.replace(tzinfo=ZoneInfo(item.agency.time_zone)))
-    if taken is not None:
+    if believed := _first_believable(item, stated):
         facts.update(
-            capture_time=taken,
-            capture_time_source=ValueSource.DEVICE_METADATA
-            if taken_is_device
-            else ValueSource.FILE_METADATA,
-            capture_time_confidence=Confidence.HIGH if confident else Confidence.MEDIUM,
+            capture_time=believed.value,
+            capture_time_source=believed.source,
+            capture_time_confidence=believed.confidence,
+            capture_time_tag=believed.tag,
         )
     elif _parse_time(claims.get("capture_time")):
         facts.update(
             capture_time=_parse_time(claims["capture_time"]),
             capture_time_source=ValueSource.UPLOADER_CLAIM,
             capture_time_confidence=Confidence.LOW,
+            capture_time_tag="",
         )
     else:
         facts.update(
             capture_time=item.received_at,
             capture_time_source=ValueSource.TIME_RECEIVED,
             capture_time_confidence=Confidence.LOW,
+            capture_time_tag="",
         )
     if location is not None:
         lat, lon = location
@@ -367,16 +455,18 @@ def _process_media(item: EvidenceItem, original: Path, work: Path) -> str:
         "provenance_details": checked.details,
     }
     if detected.kind == MediaKind.OTHER or not _allowed(item, detected.media_type):
-        reason = f"The content is {detected.media_type}, which this upload does not accept."
+        reason = detected.why or (
+            f"The content is {detected.media_type}, which this upload does not accept."
+        )
         return _finish_without_derivatives(item, State.REJECTED, reason, facts)
     try:
         if detected.kind == MediaKind.IMAGE:
             info = media.image_info(original)
             metadata = {
-                k: v for k, v in info.__dict__.items() if k not in ("capture_time", "location")
+                k: v for k, v in info.__dict__.items() if k not in ("capture_times", "location")
             }
             outputs = [media.image_preview(original, work)]
-            when_where = _when_and_where(item, info.capture_time, True, info.location)
+            when_where = _when_and_where(item, _image_times(info), info.location)
         else:
             probe = media.probe(original)
             metadata = {
@@ -398,9 +488,7 @@ def _process_media(item: EvidenceItem, original: Path, work: Path) -> str:
                 outputs = _video_outputs(original, work, probe)
             else:
                 outputs = [media.audio_proxy(original, work)]
-            when_where = _when_and_where(
-                item, probe.creation_time, bool(probe.make), probe.location
-            )
+            when_where = _when_and_where(item, _video_times(probe), probe.location)
     except media.MediaError as exc:
         facts.setdefault("metadata", {})
         return _finish_without_derivatives(item, State.UNPLAYABLE, exc.reason, facts)
@@ -438,7 +526,20 @@ def process(item_id) -> str:
     item = _claim(item_id)
     if item is None:
         return "skipped"
-    _store_original(item)
-    with media.scratch_dir() as work:
-        original = _local_original(item, work)
-        return _process_media(item, original, work)
+    attempt = _count_attempt(item)
+    limit = settings.MEDIA_MAX_ATTEMPTS
+    if attempt > limit:
+        # An earlier run died without saying why (e.g. the worker was killed): stop here.
+        last = item.state_reason or "the worker running it stopped"
+        return _fail(item, f"Processing did not finish in {limit} attempts. Last problem: {last}")
+    try:
+        _store_original(item)
+        with media.scratch_dir() as work:
+            original = _local_original(item, work)
+            return _process_media(item, original, work)
+    except Exception as exc:
+        if attempt < limit:
+            raise  # transient (storage, a bug, a missing tool): the task retries
+        log.warning("item %s failed on its last attempt: %s", item.pk, type(exc).__name__)
+        why = f"{type(exc).__name__}: {exc}"
+        return _fail(item, f"Processing failed on each of {limit} attempts. Last problem: {why}")

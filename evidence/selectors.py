@@ -286,6 +286,7 @@ class ItemFacts:
     capture_time: dt.datetime | None
     capture_time_source: str
     capture_time_confidence: str
+    capture_time_tag: str
     location: object
     location_source: str
     metadata: dict
@@ -313,6 +314,7 @@ def item_facts_for(*, actor, item: EvidenceItem) -> ItemFacts:
             capture_time=item.capture_time,
             capture_time_source=item.capture_time_source,
             capture_time_confidence=item.capture_time_confidence,
+            capture_time_tag=item.capture_time_tag,
             location=item.location,
             location_source=item.location_source,
             metadata=item.metadata,
@@ -332,6 +334,7 @@ def item_facts_for(*, actor, item: EvidenceItem) -> ItemFacts:
         capture_time=None if time_hidden else item.capture_time,
         capture_time_source="" if time_hidden else item.capture_time_source,
         capture_time_confidence="" if time_hidden else item.capture_time_confidence,
+        capture_time_tag="" if time_hidden else item.capture_time_tag,
         location=None if place_hidden else item.location,
         location_source="" if place_hidden else item.location_source,
         metadata={k: v for k, v in item.metadata.items() if k in _PLAIN_METADATA},

@@ -265,6 +265,7 @@ def item_metadata_change(*, actor, item: EvidenceItem, reason: str, **changes) -
         setattr(locked, source_field, ValueSource.UPLOADER_CLAIM)
         if field == "capture_time":
             locked.capture_time_confidence = Confidence.LOW
+            locked.capture_time_tag = ""  # a person's value, read from no tag
         audit_record(
             action=actions.METADATA_CHANGED.name,
             actor=actor,

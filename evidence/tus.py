@@ -179,7 +179,8 @@ def _options_reply() -> HttpResponse:
         headers={
             "Tus-Version": TUS_VERSION,
             "Tus-Extension": TUS_EXTENSIONS,
-            "Tus-Max-Size": str(settings.UPLOAD_MAX_BYTES),
+            # The largest any flow takes; each grant's own limit is enforced at creation.
+            "Tus-Max-Size": str(max(settings.UPLOAD_MAX_BYTES_BY_FLOW.values())),
             "Tus-Checksum-Algorithm": ",".join(uploads.CHECKSUM_ALGORITHMS),
         },
     )

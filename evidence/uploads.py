@@ -160,14 +160,26 @@ def _hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def flow_max_bytes(flow: str) -> int:
+    """The largest single file the upload flow takes (UPLOAD_MAX_BYTES_BY_FLOW)."""
+    return settings.UPLOAD_MAX_BYTES_BY_FLOW[str(flow)]
+
+
+def _bytes_text(size: int) -> str:
+    """'1000 bytes', or '4294967296 bytes (4 GiB)' when a reader needs the unit."""
+    return f"{size} bytes ({size / 1024**3:.3g} GiB)" if size >= 1024**3 else f"{size} bytes"
+
+
 def _validate_grant_limits(
-    *, max_files: int, max_file_bytes: int, media_types, expires_at: datetime
+    *, flow: str, max_files: int, max_file_bytes: int, media_types, expires_at: datetime
 ) -> list[str]:
     if not 1 <= max_files <= MAX_FILES_PER_GRANT:
         raise ValidationError(f"A grant allows from 1 to {MAX_FILES_PER_GRANT} files.")
-    if not 1 <= max_file_bytes <= settings.UPLOAD_MAX_BYTES:
+    limit = flow_max_bytes(flow)
+    if not 1 <= max_file_bytes <= limit:
         raise ValidationError(
-            f"A grant's file size limit is from 1 to {settings.UPLOAD_MAX_BYTES} bytes."
+            f"A {UploadGrant.Flow(flow).label.lower()} grant's file size limit is from 1 to "
+            f"{_bytes_text(limit)}."
         )
     types = [str(t).strip().lower() for t in media_types]
     if not types or not all(_MEDIA_TYPE_PREFIX.fullmatch(t) for t in types):
@@ -200,9 +212,11 @@ def grant_create_for_staff(
     """Let a verified investigator's own session upload evidence for their agency."""
     if not can_upload_evidence(actor):
         raise PermissionDenied("Only verified investigators and supervisors upload evidence.")
-    max_file_bytes = settings.UPLOAD_MAX_BYTES if max_file_bytes is None else max_file_bytes
+    if max_file_bytes is None:
+        max_file_bytes = flow_max_bytes(UploadGrant.Flow.STAFF_UPLOAD)
     expires_at = timezone.now() + ttl
     types = _validate_grant_limits(
+        flow=UploadGrant.Flow.STAFF_UPLOAD,
         max_files=max_files,
         max_file_bytes=max_file_bytes,
         media_types=media_types,
@@ -245,6 +259,7 @@ def grant_create_with_secret(
     time it can be read. The client sends `Canvass-Upload-Grant: <grant id>.<secret>`.
     """
     types = _validate_grant_limits(
+        flow=flow,
         max_files=max_files,
         max_file_bytes=max_file_bytes,
         media_types=media_types,
@@ -435,9 +450,19 @@ def _check_declared_type(grant: UploadGrant, filetype: str) -> None:
 
 
 def _check_length(grant: UploadGrant, length: int) -> None:
-    limit = min(grant.max_file_bytes, settings.UPLOAD_MAX_BYTES)
+    """Refuse a file over the grant's limit or its flow's (whichever is lower) with both sizes."""
+    flow_limit = flow_max_bytes(grant.flow)
+    limit = min(grant.max_file_bytes, flow_limit)
     if length > limit:
-        raise UploadTooLarge(f"The file is {length} bytes; the limit is {limit} bytes.")
+        whose = (
+            f"{UploadGrant.Flow(grant.flow).label.lower()} uploads"
+            if limit == flow_limit
+            else "this upload grant"
+        )
+        raise UploadTooLarge(
+            f"The file is {_bytes_text(length)}; the limit is {_bytes_text(limit)} for {whose}. "
+            "Nothing was stored."
+        )
 
 
 def _upload_expiry(grant: UploadGrant) -> datetime:
@@ -696,6 +721,8 @@ def upload_append(
     with _writer_lock(upload_id):
         upload = upload_get_for(grant=grant, id=upload_id)
         if upload.state == Upload.State.OPEN:
+            # Checked again on every PATCH: a limit lowered since creation stops the upload.
+            _check_length(grant, upload.length)
             _recover_lost_tail(upload)
         _check_offset(upload, offset)
         room = upload.length - upload.offset

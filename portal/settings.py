@@ -207,13 +207,28 @@ GEOCODER_TIMEOUT_SECONDS = env.float("GEOCODER_TIMEOUT_SECONDS", default=3.0)
 # Evidence intake: tus uploads are staged on local disk until the pipeline moves them to storage.
 UPLOAD_STAGING_DIR = BASE_DIR / env.str("UPLOAD_STAGING_DIR", default=str(DATA_DIR / "staging"))
 UPLOAD_EXPIRY_SECONDS = env.int("UPLOAD_EXPIRY_SECONDS", default=24 * 3600)
-UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=4 * 1024**3)
+# Largest single file per upload flow; there is no global cap. A tip is a phone clip, a
+# footage request a business's DVR export, a staff upload anything an investigator brings in,
+# a body camera a whole shift. Each overrides as UPLOAD_MAX_BYTES_<FLOW> (e.g. _BODYCAM); a
+# grant (and an agency's tip settings) may only lower its flow's limit.
+UPLOAD_MAX_BYTES_BY_FLOW = {
+    flow: env.int(f"UPLOAD_MAX_BYTES_{flow.upper()}", default=default)
+    for flow, default in {
+        "tip": 4 * 1024**3,
+        "footage_request": 32 * 1024**3,
+        "staff_upload": 64 * 1024**3,
+        "bodycam": 256 * 1024**3,
+    }.items()
+}
 # Media pipeline limits (untrusted input: see ../shared/standards.md on ffmpeg hardening).
 MEDIA_MAX_DURATION_SECONDS = env.int("MEDIA_MAX_DURATION_SECONDS", default=6 * 3600)
 MEDIA_MAX_PIXELS = env.int("MEDIA_MAX_PIXELS", default=8192 * 8192)
 MEDIA_MAX_STREAMS = env.int("MEDIA_MAX_STREAMS", default=16)
 MEDIA_TOOL_TIMEOUT_SECONDS = env.int("MEDIA_TOOL_TIMEOUT_SECONDS", default=3 * 3600)
 MEDIA_TOOL_MEMORY_BYTES = env.int("MEDIA_TOOL_MEMORY_BYTES", default=4 * 1024**3)
+# Runs of the media pipeline per item (a crash, a timeout of storage, a worker killed mid-run
+# each count); after the last one the item ends `failed` with the reason instead of looping.
+MEDIA_MAX_ATTEMPTS = env.int("MEDIA_MAX_ATTEMPTS", default=5)
 MEDIA_SCRATCH_DIR = BASE_DIR / env.str("MEDIA_SCRATCH_DIR", default=str(DATA_DIR / "scratch"))
 # C2PA provenance: a PEM bundle of the signers' root certificates the agency trusts. Without
 # it a valid manifest still shows as valid (unaltered since signing), its signer as unchecked.

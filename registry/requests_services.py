@@ -13,7 +13,6 @@ import zoneinfo
 from collections import defaultdict
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -185,7 +184,7 @@ def footage_request_create(
         window_end=window_end,
         deadline=deadline,
         max_files=max_files,
-        max_file_bytes=settings.UPLOAD_MAX_BYTES,
+        max_file_bytes=uploads.flow_max_bytes(UploadGrant.Flow.FOOTAGE_REQUEST),
         status=FootageRequest.Status.AWAITING_APPROVAL if over_cap else FootageRequest.Status.SENT,
     )
     recipients: dict[int, FootageRequestRecipient] = {}
@@ -540,7 +539,9 @@ def footage_upload_grant(
             flow=UploadGrant.Flow.FOOTAGE_REQUEST,
             source_ref=source_ref,
             max_files=left,
-            max_file_bytes=min(request.max_file_bytes, settings.UPLOAD_MAX_BYTES),
+            max_file_bytes=min(
+                request.max_file_bytes, uploads.flow_max_bytes(UploadGrant.Flow.FOOTAGE_REQUEST)
+            ),
             media_types=list(FOOTAGE_MEDIA_TYPES),
             expires_at=request.deadline,
             actor_label=OWNER_LABEL,

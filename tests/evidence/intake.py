@@ -35,7 +35,9 @@ def ingest(
 
 
 def wait_for(
-    item: EvidenceItem, states=(State.READY, State.UNPLAYABLE, State.REJECTED), timeout=120
+    item: EvidenceItem,
+    states=(State.READY, State.UNPLAYABLE, State.REJECTED, State.FAILED),
+    timeout=120,
 ):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -74,9 +74,8 @@ def test_one_byte_changed_after_signing_is_invalid_and_the_item_is_kept(
     client = signed_in(make_staff())
     page = client.get(reverse("evidence:detail", args=[item.pk])).content.decode()
     assert "Invalid" in page and "assertion.bmffHash.mismatch" in page
-    assert client.get(reverse("api-evidence-list")).json()["results"][0]["provenance_status"] in (
-        "invalid"
-    )
+    listed = client.get(reverse("api-evidence-list")).json()["results"][0]
+    assert listed["provenance_status"] == "invalid"
 
 
 def test_unsigned_files_have_no_manifest(celery_worker, police, tmp_path, make_staff, signed_in):
@@ -94,7 +93,11 @@ def test_unsigned_files_have_no_manifest(celery_worker, police, tmp_path, make_s
 def test_a_rejected_file_is_still_checked(celery_worker, police, tmp_path):
     item = wait_for(ingest(samples.html_named_mp4(tmp_path), police))
     assert item.state == State.REJECTED
-    assert item.provenance_status in ("none", "unchecked")
+    # "unchecked" is also the default before any check: only the check's own details (the SDK
+    # that ran and why it could not read a manifest in HTML) prove it ran.
+    assert item.provenance_status == "unchecked"
+    assert item.provenance_details["checked_with"] == provenance.sdk_version()
+    assert "Not a format C2PA covers" in item.provenance_details["reason"]
     rejected = AuditEvent.objects.get(target_id=str(item.pk), action="evidence.rejected")
     assert rejected.details["provenance"] == item.provenance_status
 

@@ -240,9 +240,11 @@ def test_length_over_the_grant_limit_gets_413_and_stores_nothing(
     _, value = secret_grant(max_file_bytes=1000)
     response = create(client, value, 1001)
     assert response.status_code == 413
-    assert b"limit is 1000 bytes" in response.content
-    settings.UPLOAD_MAX_BYTES = 500
-    assert create(client, value, 501).status_code == 413
+    assert b"limit is 1000 bytes for this upload grant" in response.content
+    settings.UPLOAD_MAX_BYTES_BY_FLOW = {**settings.UPLOAD_MAX_BYTES_BY_FLOW, "tip": 500}
+    response = create(client, value, 501)
+    assert response.status_code == 413
+    assert b"limit is 500 bytes for tip uploads" in response.content
     assert not Upload.objects.exists()
     assert not staging.exists() or not any(staging.iterdir())
 
@@ -672,7 +674,7 @@ def test_residents_and_strangers_get_no_grant(resident, signed_in, client):
 def test_grant_api_refuses_limits_over_the_server_maximum(make_staff, signed_in, settings):
     response = signed_in(make_staff()).post(
         reverse("uploads:grants"),
-        {"max_file_bytes": settings.UPLOAD_MAX_BYTES + 1},
+        {"max_file_bytes": settings.UPLOAD_MAX_BYTES_BY_FLOW["staff_upload"] + 1},
         content_type="application/json",
     )
     assert response.status_code == 400 and "limit" in response.json()["detail"]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('evidence', '0004_evidence_item_c2pa_provenance'),
+        ('evidence', '0007_item_capture_time_tag'),
     ]
 
     operations = [
