@@ -2,9 +2,11 @@
 existing owner instead, and are rate-limited per client and per hashed address."""
 
 import re
+import time
 import uuid
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
@@ -155,3 +157,21 @@ def test_sign_up_queues_one_task_with_the_id_alone_known_address_or_not(
     newcomer = User.objects.get(email="fresh@example.com")
     assert task_queue.messages() == [("portal.tasks.email_signup_verification", [newcomer.pk], {})]
     assert _comparable(known, owner.email) == _comparable(new, "fresh@example.com")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_sends_the_reset_link_after_the_request_answered(
+    owners, worker_pool, tmp_path
+):
+    from redis import Redis
+
+    response = _client().post(RESET, {"email": owners["resident"].email})
+    assert response.status_code == 302 and mail.outbox == []
+    assert Redis.from_url(settings.REDIS_URL).llen(worker_pool.queue) == 1
+    # Only now a worker starts, its mail going to files here.
+    worker_pool.start(EMAIL_URL=f"filemail:///{tmp_path}")  # the URL's path drops one "/"
+    deadline = time.monotonic() + 30
+    while not list(tmp_path.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    [sent] = [path.read_text() for path in tmp_path.iterdir()]
+    assert f"To: {owners['resident'].email}" in sent and "/password/set/" in sent
