@@ -190,15 +190,21 @@ def _validate_grant_limits(
     return types
 
 
-def _grant_details(grant: UploadGrant) -> dict:
+def _grant_details(grant: UploadGrant, audit_source: dict | None = None) -> dict:
     return {
         "flow": grant.flow,
-        "source_ref": grant.source_ref,
+        **_audited_source(grant.source_ref, audit_source),
         "max_files": grant.max_files,
         "max_file_bytes": grant.max_file_bytes,
         "media_types": grant.media_types,
         "expires_at": grant.expires_at.isoformat(),
     }
+
+
+def _audited_source(source_ref: str, audit_source: dict | None) -> dict:
+    # What a grant's audit rows say it is for. A flow whose source_ref would single someone
+    # out before they have sent anything (a footage request's camera) passes something coarser.
+    return {"source_ref": source_ref} if audit_source is None else dict(audit_source)
 
 
 def grant_create_for_staff(
@@ -252,11 +258,14 @@ def grant_create_with_secret(
     media_types,
     expires_at: datetime,
     actor_label: str,
+    audit_source: dict | None = None,
 ) -> tuple[UploadGrant, str]:
     """A grant carried by a secret instead of a session (tips, footage links, devices).
 
     Returns the grant and its secret; only the secret's SHA-256 is stored, so this is the one
     time it can be read. The client sends `Canvass-Upload-Grant: <grant id>.<secret>`.
+    `audit_source` replaces `{"source_ref": source_ref}` in the audit row (see _audited_source);
+    the grant itself, and the evidence received through it, keep the full source_ref.
     """
     types = _validate_grant_limits(
         flow=flow,
@@ -282,7 +291,7 @@ def grant_create_with_secret(
             actor_label=actor_label,
             target=grant,
             agency=agency,
-            details=_grant_details(grant),
+            details=_grant_details(grant, audit_source),
         )
     return grant, secret
 
@@ -292,7 +301,9 @@ def grant_header_value(grant: UploadGrant, secret: str = "") -> str:
     return f"{grant.id}.{secret}" if secret else str(grant.id)
 
 
-def grants_revoke_for_source(*, flow: str, source_ref: str, actor_label: str) -> int:
+def grants_revoke_for_source(
+    *, flow: str, source_ref: str, actor_label: str, audit_source: dict | None = None
+) -> int:
     """Revoke the live secret-bearing grants of one flow and source (a new one replaces them).
 
     Uploads already complete stay evidence; unfinished ones under these grants stop.
@@ -315,7 +326,10 @@ def grants_revoke_for_source(*, flow: str, source_ref: str, actor_label: str) ->
                 action=actions.UPLOAD_GRANTS_REVOKED.name,
                 actor_label=actor_label,
                 agency=revoked[0].agency,
-                details={"grants": [str(g.pk) for g in revoked], "source_ref": source_ref},
+                details={
+                    "grants": [str(g.pk) for g in revoked],
+                    **_audited_source(source_ref, audit_source),
+                },
             )
     return len(revoked)
 

@@ -33,6 +33,21 @@ def send_set_password(*, user) -> None:
     )
 
 
+def send_password_reset(*, user) -> None:
+    """A forgotten password: a one-time link to choose a new one (Django's reset token)."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    _send(
+        to=user.email,
+        subject="Reset your Canvass password",
+        template="portal/email/password_reset.txt",
+        context={
+            "email": user.email,
+            "link": _absolute(reverse("portal:password_reset_confirm", args=[uid, token])),
+        },
+    )
+
+
 def send_email_verification(*, user, token: str) -> None:
     """A public sign-up confirms its address before the account opens."""
     # The token rides in the query string, which the access log leaves out.

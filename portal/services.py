@@ -414,9 +414,7 @@ def public_user_signup(*, email: str, password: str, full_name: str, role: str) 
         target=user,
         details={"role": role},
     )
-    transaction.on_commit(
-        lambda: emails.send_email_verification(user=user, token=email_verification_token(user))
-    )
+    _email_later("email_signup_verification", user.pk)
     return user
 
 
@@ -430,7 +428,54 @@ def _signup_with_existing_address(*, user: User, password: str) -> None:
         target=user,
         agency=user.agency,
     )
-    transaction.on_commit(lambda: emails.send_signup_existing(user=user))
+    _email_later("email_signup_existing", user.pk)
+
+
+def _email_later(task_name: str, user_id: int) -> None:
+    """Queue an account email once the transaction commits; the request never sends it.
+
+    Sending takes a mail server's time, and only some answers send one: left in the request,
+    that time would tell a prober which addresses have accounts. The task gets the id alone.
+    robust: a broker hiccup must not turn the (already committed) answer into an error page.
+    """
+    from portal import tasks
+
+    task = getattr(tasks, task_name)
+    transaction.on_commit(lambda: task.delay(user_id), robust=True)
+
+
+def _reset_recipients(email: str) -> list[User]:
+    # Django's rule: active accounts with a usable password, the address compared casefolded.
+    from django.contrib.auth.forms import PasswordResetForm
+
+    return list(PasswordResetForm().get_users(email))
+
+
+@transaction.atomic
+def password_reset_request(*, email: str) -> None:
+    """Queue a reset link for each account at this address; the same work for an unknown one."""
+    for user in _reset_recipients(email):
+        _email_later("email_password_reset", user.pk)
+
+
+def account_email_send(*, kind: str, user_id: int) -> bool:
+    """Send a queued account email, reading the account now (it may have changed or gone)."""
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        return False
+    if kind == "verify":
+        if not user.is_active or user.email_verified_at is not None:
+            return False
+        emails.send_email_verification(user=user, token=email_verification_token(user))
+    elif kind == "signup_existing":
+        emails.send_signup_existing(user=user)
+    elif kind == "password_reset":
+        if user not in _reset_recipients(user.email):
+            return False
+        emails.send_password_reset(user=user)
+    else:
+        raise ValueError(kind)
+    return True
 
 
 def email_verification_token(user: User) -> str:

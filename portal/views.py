@@ -263,6 +263,12 @@ class PasswordResetView(auth_views.PasswordResetView):
             return _too_many(request, limit)
         return self.form_valid(form) if valid else self.form_invalid(form)
 
+    def form_valid(self, form):
+        # Not form.save(): that sends the email inside the request, so a known address would
+        # take longer to answer than an unknown one. The link is queued for a worker instead.
+        services.password_reset_request(email=form.cleaned_data["email"])
+        return redirect(self.get_success_url())
+
 
 class PasswordSetView(auth_views.PasswordResetConfirmView):
     """Set a password from an emailed link (new staff, forgotten password); audited."""

@@ -522,9 +522,15 @@ def footage_upload_grant(
         raise LinkClosed(f"You already answered for {rc.camera.name}.")
     request = recipient.request
     source_ref = str(rc.pk)
+    # The grant's rows name the request, never the camera: an owner who opens the uploader
+    # and then sends nothing has not answered, and staff must not learn who engaged.
+    audit_source = {"request": str(request.pk)}
     with transaction.atomic():
         uploads.grants_revoke_for_source(
-            flow=UploadGrant.Flow.FOOTAGE_REQUEST, source_ref=source_ref, actor_label=OWNER_LABEL
+            flow=UploadGrant.Flow.FOOTAGE_REQUEST,
+            source_ref=source_ref,
+            actor_label=OWNER_LABEL,
+            audit_source=audit_source,
         )
         received = uploads.uploads_completed_for_source(
             flow=UploadGrant.Flow.FOOTAGE_REQUEST, source_ref=source_ref
@@ -545,6 +551,7 @@ def footage_upload_grant(
             media_types=list(FOOTAGE_MEDIA_TYPES),
             expires_at=request.deadline,
             actor_label=OWNER_LABEL,
+            audit_source=audit_source,
         )
 
 

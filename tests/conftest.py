@@ -173,5 +173,61 @@ def celery_worker(worker_pool):
     return worker_pool.start()
 
 
+class TaskQueue:
+    """The tasks a test queued, read off the real broker (a queue of this test's own)."""
+
+    def __init__(self, pool: WorkerPool):
+        from redis import Redis
+
+        self.pool = pool
+        self.redis = Redis.from_url(pool.app.conf.broker_url)
+
+    @staticmethod
+    def _decode(raw: bytes) -> tuple[str, list, dict]:
+        import base64
+        import json
+
+        message = json.loads(raw)
+        args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+        return message["headers"]["task"], args, kwargs
+
+    def messages(self) -> list[tuple[str, list, dict]]:
+        """(task name, args, kwargs) of each queued message, oldest first, as a worker gets them."""
+        return [self._decode(raw) for raw in reversed(self.redis.lrange(self.pool.queue, 0, -1))]
+
+    def run_all(self) -> list:
+        """Take every queued task off the queue and run it here, with the arguments it was sent."""
+        results = []
+        while (raw := self.redis.rpop(self.pool.queue)) is not None:
+            name, args, kwargs = self._decode(raw)
+            results.append(self.pool.app.tasks[name].apply(args, kwargs).get())
+        return results
+
+
+@pytest.fixture
+def task_queue(settings):
+    """Tasks queued by the code under test, kept on a queue of this test's own, no worker."""
+    pool = WorkerPool(settings)
+    queue = TaskQueue(pool)
+    yield queue
+    queue.redis.delete(pool.queue, f"{pool.queue}-media")
+    pool.stop()
+
+
+@pytest.fixture
+def run_queued_emails(task_queue, django_capture_on_commit_callbacks):
+    """A context manager: commit what the block did, then run the tasks it queued (emails land
+    in mail.outbox). For tests about an email's content, not about how it is sent."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def run():
+        with django_capture_on_commit_callbacks(execute=True):
+            yield
+        task_queue.run_all()
+
+    return run
+
+
 from tests.geocoder import geocoder, geocoder_server  # noqa: E402, F401 - address search stand-in
 from tests.s3server import s3_endpoint  # noqa: E402, F401 - a session fixture for every test

@@ -27,8 +27,8 @@ def verification_link():
 
 
 @pytest.fixture
-def signed_up(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
+def signed_up(run_queued_emails):
+    with run_queued_emails():
         response = Client().post(SIGNUP, GOOD)
     assert response.status_code == 200 and b"Check your email" in response.content
     return User.objects.get(email="rosa@example.com")

@@ -2,9 +2,11 @@
 existing owner instead, and are rate-limited per client and per hashed address."""
 
 import re
+import time
 import uuid
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
@@ -49,12 +51,10 @@ def owners(make_staff):
 
 
 @pytest.mark.parametrize("who", ["resident", "staff"])
-def test_an_existing_address_gets_the_same_answer_as_a_new_one(
-    owners, who, django_capture_on_commit_callbacks
-):
+def test_an_existing_address_gets_the_same_answer_as_a_new_one(owners, who, run_queued_emails):
     owner = owners[who]
     new_email = f"new-{uuid.uuid4().hex[:8]}@example.com"
-    with django_capture_on_commit_callbacks(execute=True):
+    with run_queued_emails():
         new = _client().post(SIGNUP, _form(new_email))
         # Typed in another case, as a prober would try.
         known = _client().post(SIGNUP, _form(owner.email.upper()))
@@ -97,18 +97,81 @@ def test_sign_up_is_limited_per_client_whatever_the_address(settings):
     assert not User.objects.filter(email="late@example.com").exists()
 
 
-def test_password_reset_answers_alike_and_is_limited(owners, settings):
+def test_password_reset_answers_alike_and_is_limited(owners, settings, run_queued_emails):
     settings.ACCOUNT_RATE_RESET_PER_ADDRESS = 2
     settings.ACCOUNT_RATE_RESET_PER_CLIENT = 5
-    known = _client().post(RESET, {"email": owners["staff"].email})
-    unknown = _client().post(RESET, {"email": "nobody-here@example.com"})
+    with run_queued_emails():
+        known = _client().post(RESET, {"email": owners["staff"].email})
+        unknown = _client().post(RESET, {"email": "nobody-here@example.com"})
     assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"])
     assert [m.to for m in mail.outbox] == [[owners["staff"].email]]
+    assert "/password/set/" in mail.outbox[0].body
     # Per address: the third request for the same address is refused, from any client.
-    assert _client().post(RESET, {"email": owners["staff"].email}).status_code == 302
-    assert _client().post(RESET, {"email": owners["staff"].email}).status_code == 429
+    with run_queued_emails():
+        assert _client().post(RESET, {"email": owners["staff"].email}).status_code == 302
+        assert _client().post(RESET, {"email": owners["staff"].email}).status_code == 429
     assert len(mail.outbox) == 2
     # Per client: the sixth request from one client is refused, whatever the address.
     client = _client()
     codes = [client.post(RESET, {"email": f"x{i}@example.com"}).status_code for i in range(6)]
     assert codes == [302] * 5 + [429]
+
+
+# --- the request sends nothing itself: a worker does, so timing tells nothing -------------
+
+
+def test_reset_for_a_known_address_queues_one_task_with_the_id_alone(
+    owners, task_queue, django_capture_on_commit_callbacks
+):
+    owner = owners["resident"]
+    with django_capture_on_commit_callbacks(execute=True):
+        known = _client().post(RESET, {"email": owner.email.upper()})
+    assert mail.outbox == []  # nothing sent by the request itself
+    assert task_queue.messages() == [("portal.tasks.email_password_reset", [owner.pk], {})]
+    with django_capture_on_commit_callbacks(execute=True):
+        unknown = _client().post(RESET, {"email": "nobody-here@example.com"})
+    assert mail.outbox == []
+    assert len(task_queue.messages()) == 1  # nothing queued for the unknown address
+    assert _comparable(known, owner.email.upper()) == _comparable(
+        unknown, "nobody-here@example.com"
+    )
+    # The worker's run sends the link to the owner.
+    assert task_queue.run_all() == [True]
+    assert [m.to for m in mail.outbox] == [[owner.email]]
+    assert "/password/set/" in mail.outbox[0].body
+
+
+@pytest.mark.parametrize("who", ["resident", "staff"])
+def test_sign_up_queues_one_task_with_the_id_alone_known_address_or_not(
+    owners, who, task_queue, django_capture_on_commit_callbacks
+):
+    owner = owners[who]
+    with django_capture_on_commit_callbacks(execute=True):
+        known = _client().post(SIGNUP, _form(owner.email))
+    assert mail.outbox == []
+    assert task_queue.messages() == [("portal.tasks.email_signup_existing", [owner.pk], {})]
+    task_queue.run_all()
+    with django_capture_on_commit_callbacks(execute=True):
+        new = _client().post(SIGNUP, _form("fresh@example.com"))
+    assert len(mail.outbox) == 1  # the owner's, sent by the task; the new one is still queued
+    newcomer = User.objects.get(email="fresh@example.com")
+    assert task_queue.messages() == [("portal.tasks.email_signup_verification", [newcomer.pk], {})]
+    assert _comparable(known, owner.email) == _comparable(new, "fresh@example.com")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_sends_the_reset_link_after_the_request_answered(
+    owners, worker_pool, tmp_path
+):
+    from redis import Redis
+
+    response = _client().post(RESET, {"email": owners["resident"].email})
+    assert response.status_code == 302 and mail.outbox == []
+    assert Redis.from_url(settings.REDIS_URL).llen(worker_pool.queue) == 1
+    # Only now a worker starts, its mail going to files here.
+    worker_pool.start(EMAIL_URL=f"filemail:///{tmp_path}")  # the URL's path drops one "/"
+    deadline = time.monotonic() + 30
+    while not list(tmp_path.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    [sent] = [path.read_text() for path in tmp_path.iterdir()]
+    assert f"To: {owners['resident'].email}" in sent and "/password/set/" in sent

@@ -25,6 +25,7 @@ from tests.registry.requests_helpers import (
     links_in_outbox,
     path_of,
     search,
+    token_of,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -153,3 +154,81 @@ def test_reminders_and_expiry_leave_no_audit_row_naming_a_silent_owner(asked, se
             assert needle not in text, (row.action, needle)
     detail = signed_in(officer).get(reverse("registry_requests:detail", args=[request.pk]))
     assert "Emails that could not be sent" not in detail.content.decode()
+
+
+def _staff_readable_rows(auditor) -> list[dict]:
+    """Every audit row an auditor can read, through the API and the CSV export."""
+    import ast
+    import csv
+    import io
+
+    rows, url = [], "/api/audit-events/?page_size=500"
+    while url:
+        page = auditor.get(url).json()
+        rows += page["results"]
+        url = page.get("next")
+    export = auditor.get(reverse("portal:audit_export"))
+    text = b"".join(export.streaming_content).decode()
+    for line in csv.DictReader(io.StringIO(text)):
+        # The CSV cell is the details dict as Python writes it.
+        rows.append(line | {"details": ast.literal_eval(line["details"] or "{}")})
+    return rows
+
+
+def _naming(value, ids: set[str], key: str = "") -> bool:
+    """Does this details value (walked recursively) hold one of the ids?"""
+    if isinstance(value, dict):
+        return any(_naming(v, ids, k) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_naming(v, ids, key) for v in value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        # Counts are integers too: an integer names a row only under an id-like key.
+        id_like = key.endswith("_id") or key in ("source_ref", "recipient", "camera", "owner")
+        return id_like and str(value) in ids
+    return str(value) in ids
+
+
+def test_an_owner_who_starts_an_upload_and_stops_is_not_named_in_any_audit_row(
+    asked, make_staff, signed_in, client
+):
+    from evidence import uploads
+    from portal.roles import Role
+
+    request, _, cameras, _ = asked
+    camera = cameras["Delta looked"]
+    rc = request.cameras.select_related("recipient__owner").get(camera=camera)
+    [link] = links_in_outbox(camera.owner.email)
+    grant_url = reverse("registry_owner:grant", args=[request.pk, rc.pk])
+    token = {"t": token_of(link)}
+    # The owner opens the uploader twice (the second grant revokes the first), starts a file
+    # and cancels it: engaged, but no answer.
+    assert client.post(grant_url, token).status_code == 201
+    made = client.post(grant_url, token).json()
+    grant = uploads.UploadGrant.objects.get(pk=made["id"])
+    started = uploads.upload_create(grant=grant, length=100, metadata={"filename": "a.mp4"})
+    uploads.upload_terminate(grant=grant, upload_id=started.id)
+    assert AuditEvent.objects.filter(action="upload.granted").count() == 3  # Alpha's and two
+    assert AuditEvent.objects.filter(action="upload.grants_revoked").count() == 1
+
+    ids = {str(rc.pk), str(rc.recipient_id), str(camera.pk), str(camera.owner_id)}
+    ids.add(camera.owner.email)
+    auditor = signed_in(make_staff(role=Role.AUDITOR))
+    rows = _staff_readable_rows(auditor)
+    grant_rows = [r for r in rows if r["action"].startswith("upload.")]
+    assert len(grant_rows) == 2 * 5  # granted x3, revoked, terminated; API and CSV
+    for row in rows:
+        if row["action"] in ASKING_ACTIONS:
+            continue
+        assert not _naming(row["details"], ids), (row["action"], row["details"])
+        assert str(row["target_id"]) not in ids, row["action"]
+    # The rows still say which request the grants were for.
+    delta_grant_rows = [r for r in grant_rows if r["target_id"] == str(grant.pk)]
+    assert delta_grant_rows and all(
+        r["details"]["request"] == str(request.pk) for r in delta_grant_rows
+    )
+    page = auditor.get(reverse("portal:audit_log")).content.decode()
+    assert camera.owner.email not in page
+    for row in page.split("<tr>")[1:]:
+        if str(camera.pk) in row:  # only the rows of the agency's own asking
+            assert any(action in row for action in ASKING_ACTIONS), row
+    assert f'"source_ref": "{rc.pk}"' not in page and f"source_ref: {rc.pk}" not in page
