@@ -419,32 +419,48 @@ def worker_kill(canvass: Canvass, client: Client, clip: bytes, count: int, data_
     }
 
 
+def resume(client: Client, location: str, data: bytes) -> tuple:
+    """As tus clients do: ask the offset, send the rest; on a conflict (the cut request still
+    holds the upload) or a dropped link, wait and ask again. (first offset, final, tries)."""
+    first = None
+    for tries in range(1, 21):
+        try:
+            offset = client.tus_offset(location)
+            first = offset if first is None else first
+            if offset is not None:
+                resumed = client.tus_patch(location, offset, data[offset:])
+                if resumed == len(data):
+                    return first, resumed, tries
+        except OSError:
+            pass
+        time.sleep(0.25)
+    return first, None, tries
+
+
 def tus_cut(client: Client, count: int, wait_s):
-    matched, completed, locations, digests, failures = 0, 0, [], {}, []
+    completed, retries, locations, digests, failures = 0, 0, [], {}, []
     for n in range(count):
         data = os.urandom(random.randint(256 << 10, 4 << 20))
         location = client.tus_create(len(data), f"cut-{n}.bin")
         cut = random.randint(1, len(data) - 1)
         client.tus_patch_cut(location, 0, data, cut)
-        offset = None
-        for _ in range(50):  # the server may still be reading the cut request
-            offset = client.tus_offset(location)
-            if offset is not None:
-                break
-            time.sleep(0.1)
-        if offset is None or offset > cut:
-            failures.append({"cut": cut, "offset": offset})
-            continue
-        resumed = client.tus_patch(location, offset, data[offset:])
-        if resumed != len(data):
+        offset, resumed, tries = resume(client, location, data)
+        retries += tries - 1
+        if offset is None or offset > cut or resumed != len(data):
             failures.append({"cut": cut, "offset": offset, "resumed": resumed})
-        else:
-            completed += 1
-            locations.append(location)
-            digests[location.rstrip("/").rsplit("/", 1)[1]] = hashlib.sha256(data).hexdigest()
+            continue
+        completed += 1
+        locations.append(location)
+        digests[location.rstrip("/").rsplit("/", 1)[1]] = hashlib.sha256(data).hexdigest()
     found = wait_final(locations, wait_s)
     matched = sum(1 for upload, v in found.items() if v[1] and v[1] == digests[upload])
-    return {"completed": completed, "sha256_match": matched, "of": count, "failures": failures}
+    return {
+        "completed": completed,
+        "sha256_match": matched,
+        "of": count,
+        "client_retries": retries,
+        "failures": failures,
+    }
 
 
 class Load:
@@ -539,12 +555,13 @@ def postgres_restart(pg: Postgres, client, agency, payloads, clip, wait_s):
     found = wait_final(load.uploads, wait_s)
     stored, _ = tips_state(load.tips)
     processed = sum(1 for v in found.values() if v[0] in FINAL_STATES)
-    recovered = all(v["sent"] and v["accepted"] for v in after.values())
+    failed_after = sum(v["sent"] - v["accepted"] for v in after.values())
     return {
         "restart_s": round(back - began, 2),
         "during": load.between(began, back),
         "after_restart": after,
-        "recovered_without_operator": recovered,
+        "failed_after_restart": failed_after,
+        "recovered_without_operator": all(v["accepted"] for v in after.values()),
         "uploads_accepted": len(load.uploads),
         "uploads_in_db": len(found),
         "uploads_processed": processed,
