@@ -37,8 +37,9 @@ _RETRY_REDIS_AFTER = 5.0
 
 def redis() -> Redis:
     client = getattr(_local, "redis", None)
-    if client is None:
+    if client is None or _local.url != settings.REDIS_URL:
         client = _local.redis = Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+        _local.url = settings.REDIS_URL
     return client
 
 
@@ -111,11 +112,18 @@ class _Fallback:
             return True
 
 
-_fallback = _Fallback()
+_fallbacks: dict[str, _Fallback] = {}
+
+
+def _state() -> _Fallback:
+    """The fallback of the Redis in the settings (tests point the settings elsewhere)."""
+    with _salts_lock:
+        return _fallbacks.setdefault(settings.REDIS_URL, _Fallback())
 
 
 def _with_redis(use_redis, use_memory):
     """use_redis(client) when Redis answers, else use_memory() (and Redis rests a while)."""
+    _fallback = _state()
     if _fallback.redis_usable():
         try:
             result = use_redis(redis())
@@ -201,7 +209,7 @@ def hit(bucket: str, key: str, limit: int) -> Limit:
 
     count = _with_redis(shared, lambda: None)
     if count is None:
-        count, limit = _fallback.incr(name, expiry), _fallback_limit(limit)
+        count, limit = _state().incr(name, expiry), _fallback_limit(limit)
     if count > limit:
         return Limit(False, expiry)
     return Limit(True, 0)
@@ -212,7 +220,7 @@ def peek(bucket: str, key: str, limit: int) -> Limit:
     name = _counter_name(bucket, key)
     count = _with_redis(lambda client: int(client.get(name) or 0), lambda: None)
     if count is None:
-        count, limit = _fallback.get(name), _fallback_limit(limit)
+        count, limit = _state().get(name), _fallback_limit(limit)
     if count >= limit:
         return Limit(False, _seconds_left_in_hour(key))
     return Limit(True, 0)
@@ -255,8 +263,8 @@ def pow_spend(payload: str) -> None:
     name = _POW_USED_KEY.format(signature=signature)
     # A proof spent in this process's memory while Redis was away stays spent once it is back.
     first_use = _with_redis(
-        lambda client: bool(client.set(name, 1, nx=True, ex=ttl)) and not _fallback.was_spent(name),
-        lambda: _fallback.spend(name, ttl),
+        lambda client: bool(client.set(name, 1, nx=True, ex=ttl)) and not _state().was_spent(name),
+        lambda: _state().spend(name, ttl),
     )
     if not first_use:
         raise PowRefused(_("This anti-spam check was already used. Try sending again."))
