@@ -29,6 +29,7 @@ production defaults are in portal/settings.py. Prints one JSON line.
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -96,7 +97,8 @@ class Postgres:
         argv = [str(a) for a in argv]
         if self._as_postgres:
             argv = ["runuser", "-u", "postgres", "--", *argv]
-        return subprocess.run(argv, check=check, capture_output=True, cwd="/tmp")
+        # A directory the postgres user may enter (it cannot read /root).
+        return subprocess.run(argv, check=check, capture_output=True, cwd=self.dir)
 
     def _ctl(self, action: str, *extra: str):
         opts = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c max_connections=60"
@@ -185,10 +187,8 @@ class Canvass:
     def kill_worker(self):
         """SIGKILL the worker's whole session: the main process, the pool child and ffmpeg."""
         for pid in session_pids(self.worker.pid):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.worker.wait()
 
     def stop(self):
@@ -648,7 +648,7 @@ def main():
     kills, cuts, down_s = args.kills or kills, args.cuts or cuts, args.redis_down or down_s
     only = set(args.only.split(",")) if args.only else None
     base = Path(tempfile.mkdtemp(prefix="canvass-faults-"))
-    os.chmod(base, 0o755)
+    os.chmod(base, 0o755)  # noqa: S103 - the postgres user must reach its data directory
     pg = redis = canvass = None
     result = {"bench": "faults", "quick": args.quick}
     try:
