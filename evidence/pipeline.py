@@ -9,21 +9,19 @@ import datetime as dt
 import hashlib
 import logging
 import shutil
-import threading
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.files import File
-from django.db import DatabaseError, connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from evidence import audit_actions as actions
-from evidence import media, provenance
+from evidence import leases, media, provenance
 from evidence.models import Confidence, Derivative, EvidenceItem, MediaKind, ValueSource
 from evidence.uploads import staged_path
 from portal import storage
@@ -41,11 +39,11 @@ def _claim(item_id) -> EvidenceItem | None:
     """Claim the item unless it is finished or a live run holds it; None means nothing to do.
 
     A claim is a lease (MEDIA_CLAIM_LEASE_SECONDS) that the run renews while it works (see
-    `claims_renewed`): a run whose worker was killed stops renewing, and once its lease runs out
+    evidence/leases.py): a run whose worker was killed stops renewing, and once its lease runs out
     the sweep offers the item again and the next run takes it over.
     """
     now = timezone.now()
-    expires = now + _lease_length()
+    expires = now + leases.lease_length()
     free = Q(state=State.RECEIVED) | Q(state=State.PROCESSING) & (
         Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
     )
@@ -54,89 +52,8 @@ def _claim(item_id) -> EvidenceItem | None:
     )
     if not claimed:
         return None
-    _lease_taken(item_id, expires)
+    leases.taken(item_id, expires)
     return EvidenceItem.objects.select_related("agency", "upload__grant").get(pk=item_id)
-
-
-# --- claim leases: renewed while a run lives, released when it fails ------------------------
-
-
-def _lease_length() -> dt.timedelta:
-    return dt.timedelta(seconds=settings.MEDIA_CLAIM_LEASE_SECONDS)
-
-
-class _LeaseKeeper:
-    """Renews one run's claim from a thread every third of the lease, until the run ends.
-
-    Each renewal is a compare-and-set on the expiry this run last wrote, so a run that lost its
-    claim (its lease ran out and another run took the item) never extends the new owner's.
-    """
-
-    def __init__(self):
-        self.item_id = None
-        self.expires = None
-        self._stop = threading.Event()
-        self._thread = None
-
-    def take(self, item_id, expires: dt.datetime) -> None:
-        self.item_id, self.expires = item_id, expires
-        self._thread = threading.Thread(target=self._renew, name="claim-lease", daemon=True)
-        self._thread.start()
-
-    def _renew(self) -> None:
-        try:
-            while not self._stop.wait(settings.MEDIA_CLAIM_LEASE_SECONDS / 3):
-                expires = timezone.now() + _lease_length()
-                try:
-                    renewed = EvidenceItem.objects.filter(
-                        pk=self.item_id, state=State.PROCESSING, lease_expires_at=self.expires
-                    ).update(lease_expires_at=expires)
-                except DatabaseError:
-                    # The database is restarting: try again next time; the lease has slack.
-                    log.warning("item %s: could not renew its claim", self.item_id)
-                    connection.close()
-                    continue
-                if not renewed:
-                    log.warning("item %s: this run lost its claim", self.item_id)
-                    return
-                self.expires = expires
-        finally:
-            connection.close()  # this thread's own connection
-
-    def end(self, *, failed: bool) -> None:
-        if self._thread is None:
-            return
-        self._stop.set()
-        self._thread.join()
-        if failed:
-            # Hand the item back at once, so the task's retry can claim it without waiting.
-            EvidenceItem.objects.filter(
-                pk=self.item_id, state=State.PROCESSING, lease_expires_at=self.expires
-            ).update(lease_expires_at=timezone.now())
-
-
-_keepers = threading.local()
-
-
-def _lease_taken(item_id, expires: dt.datetime) -> None:
-    keeper = getattr(_keepers, "current", None)
-    if keeper is not None:
-        keeper.take(item_id, expires)
-
-
-@contextmanager
-def claims_renewed():
-    """Around one run (the task): keeps the claim it makes renewed until the run returns."""
-    keeper = _keepers.current = _LeaseKeeper()
-    try:
-        yield
-    except BaseException:
-        keeper.end(failed=True)
-        raise
-    else:
-        keeper.end(failed=False)
-    finally:
-        _keepers.current = None
 
 
 # --- storing the original (one pass: hash while copying) ------------------------------

@@ -5,7 +5,7 @@ import datetime as dt
 from celery import Task, shared_task
 from django.conf import settings
 
-from evidence import integrity, pipeline, uploads
+from evidence import integrity, leases, pipeline, uploads
 from portal import queueing
 
 
@@ -26,7 +26,7 @@ class _ProcessItem(Task):
 )
 def process_item(item_id: str) -> str:
     """Store, hash, probe and make derivatives of one item. Safe to run again."""
-    with pipeline.claims_renewed():
+    with leases.claims_renewed():
         return pipeline.process(item_id)
 
 
