@@ -158,10 +158,10 @@ class EvidenceItem(models.Model):
     uploaded_by_label = models.CharField(max_length=300)
     received_at = models.DateTimeField()
     processing_started_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
     # The claim of the run processing the item lasts until then; the run renews it while it
     # works, so a claim left to run out belongs to a dead worker (see pipeline.requeue_stalled).
     lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
-    processed_at = models.DateTimeField(null=True, blank=True)
     last_verified_at = models.DateTimeField(null=True, blank=True)
     # Never handed to a prosecuting office (e.g. an informant's identity); the reason says why.
     do_not_disclose = models.BooleanField(default=False)
