@@ -208,14 +208,6 @@ MEDIA_SCRATCH_DIR = BASE_DIR / env.str("MEDIA_SCRATCH_DIR", default=str(DATA_DIR
 # it a valid manifest still shows as valid (unaltered since signing), its signer as unchecked.
 C2PA_TRUST_ANCHORS = env.str("C2PA_TRUST_ANCHORS", default="")
 EVIDENCE_VERIFY_EVERY_DAYS = env.int("EVIDENCE_VERIFY_EVERY_DAYS", default=7)
-# A worker's claim on an item lasts this long and is renewed every third of it while the work
-# goes on; a claim that runs out means the worker died, and the sweep offers the item again.
-MEDIA_CLAIM_LEASE_SECONDS = env.int("MEDIA_CLAIM_LEASE_SECONDS", default=120)
-# How often beat sweeps for items whose claim ran out or whose processing was never queued
-# (the broker was down when they arrived), and for tips whose reviewers were never told.
-MEDIA_SWEEP_SECONDS = env.int("MEDIA_SWEEP_SECONDS", default=60)
-# An item still `received` after this long is queued again (its first task may have been lost).
-MEDIA_REQUEUE_RECEIVED_AFTER_SECONDS = env.int("MEDIA_REQUEUE_RECEIVED_AFTER_SECONDS", default=600)
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = REDIS_URL
@@ -228,6 +220,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=4 * 3600)
 }
+# A worker's claim on an item lasts this long and is renewed every third of it while the work
+# goes on; a claim that runs out means the worker died, and the sweep offers the item again.
+MEDIA_CLAIM_LEASE_SECONDS = env.int("MEDIA_CLAIM_LEASE_SECONDS", default=120)
+# How often beat sweeps for items whose claim ran out or whose processing was never queued
+# (the broker was down when they arrived), and for tips whose reviewers were never told.
+MEDIA_SWEEP_SECONDS = env.int("MEDIA_SWEEP_SECONDS", default=60)
+# An item still `received` after this long is queued again (its first task may have been lost).
+MEDIA_REQUEUE_RECEIVED_AFTER_SECONDS = env.int("MEDIA_REQUEUE_RECEIVED_AFTER_SECONDS", default=600)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 # Media work has its own queue so a long transcode never delays a beat job or an email.
