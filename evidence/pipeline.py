@@ -437,11 +437,14 @@ def release(item_id, *, why: str) -> None:
 def requeue_stalled(*, received_for: dt.timedelta, processing_for: dt.timedelta) -> list:
     """Items waiting too long in `received`, or in `processing` under a claim that ran out.
 
+    Each is handed back as `received` and offered once per `received_for` (its lease field
+    then says when it may be offered again), so a backlog is not queued again at every sweep.
     `processing_for` is for claims made before leases existed (no expiry recorded).
     """
     now = timezone.now()
+    not_offered = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
     stalled = EvidenceItem.objects.filter(
-        Q(state=State.RECEIVED, received_at__lt=now - received_for)
+        Q(state=State.RECEIVED, received_at__lt=now - received_for) & not_offered
         | Q(state=State.PROCESSING, lease_expires_at__lt=now)
         | Q(
             state=State.PROCESSING,
@@ -449,7 +452,11 @@ def requeue_stalled(*, received_for: dt.timedelta, processing_for: dt.timedelta)
             processing_started_at__lt=now - processing_for,
         )
     )
-    return list(stalled.values_list("pk", flat=True))
+    ids = list(stalled.values_list("pk", flat=True))
+    EvidenceItem.objects.filter(pk__in=ids, state__in=[State.RECEIVED, State.PROCESSING]).filter(
+        not_offered | Q(state=State.PROCESSING, processing_started_at__lt=now - processing_for)
+    ).update(state=State.RECEIVED, lease_expires_at=now + received_for)
+    return ids
 
 
 def process(item_id) -> str:
