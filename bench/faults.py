@@ -389,6 +389,13 @@ def one_set(kinds: list[str]) -> bool:
     )
 
 
+def task_runs(log: Path) -> dict:
+    """How often process_item ran, and how often it found nothing to do (a duplicate offer)."""
+    runs = [line for line in log.read_text().splitlines() if "process_item[" in line]
+    done = [line for line in runs if "succeeded in" in line]
+    return {"finished": len(done), "skipped": sum("'skipped'" in line for line in done)}
+
+
 # --- scenarios -----------------------------------------------------------------------------
 
 
@@ -686,6 +693,7 @@ def main():
             result["postgres_restart"] = postgres_restart(
                 pg, client, agency, payloads, short, wait_s
             )
+        result["process_item_runs"] = task_runs(canvass.logs / "worker.log")
         result["settings"] = {k: SERVICE_ENV[k] for k in SERVICE_ENV if k.startswith("MEDIA_")}
     finally:
         if canvass:
