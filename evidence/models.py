@@ -166,6 +166,9 @@ class EvidenceItem(models.Model):
     # Runs of the pipeline started for this item; past MEDIA_MAX_ATTEMPTS it ends `failed`.
     processing_attempts = models.PositiveIntegerField(default=0)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # The claim of the run processing the item lasts until then; the run renews it while it
+    # works, so a claim left to run out belongs to a dead worker (see pipeline.requeue_stalled).
+    lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_verified_at = models.DateTimeField(null=True, blank=True)
     # Never handed to a prosecuting office (e.g. an informant's identity); the reason says why.
     do_not_disclose = models.BooleanField(default=False)

@@ -22,7 +22,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from evidence import audit_actions as actions
-from evidence import media, provenance
+from evidence import leases, media, provenance
 from evidence.models import Confidence, Derivative, EvidenceItem, MediaKind, ValueSource
 from evidence.uploads import staged_path
 from portal import storage
@@ -37,12 +37,23 @@ _CHUNK = 8 << 20
 
 
 def _claim(item_id) -> EvidenceItem | None:
-    """Mark the item processing unless it is already finished; None means nothing to do."""
-    claimed = EvidenceItem.objects.filter(
-        pk=item_id, state__in=[State.RECEIVED, State.PROCESSING]
-    ).update(state=State.PROCESSING, processing_started_at=timezone.now())
+    """Claim the item unless it is finished or a live run holds it; None means nothing to do.
+
+    A claim is a lease (MEDIA_CLAIM_LEASE_SECONDS) that the run renews while it works (see
+    evidence/leases.py): a run whose worker was killed stops renewing, and once its lease runs out
+    the sweep offers the item again and the next run takes it over.
+    """
+    now = timezone.now()
+    expires = now + leases.lease_length()
+    free = Q(state=State.RECEIVED) | Q(state=State.PROCESSING) & (
+        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+    )
+    claimed = EvidenceItem.objects.filter(free, pk=item_id).update(
+        state=State.PROCESSING, processing_started_at=now, lease_expires_at=expires
+    )
     if not claimed:
         return None
+    leases.taken(item_id, expires)
     return EvidenceItem.objects.select_related("agency", "upload__grant").get(pk=item_id)
 
 
@@ -512,13 +523,28 @@ def release(item_id, *, why: str) -> None:
 
 
 def requeue_stalled(*, received_for: dt.timedelta, processing_for: dt.timedelta) -> list:
-    """Items waiting too long in `received`, or stuck in `processing` past any live run."""
+    """Items waiting too long in `received`, or in `processing` under a claim that ran out.
+
+    Each is handed back as `received` and offered once per `received_for` (its lease field
+    then says when it may be offered again), so a backlog is not queued again at every sweep.
+    `processing_for` is for claims made before leases existed (no expiry recorded).
+    """
     now = timezone.now()
+    not_offered = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
     stalled = EvidenceItem.objects.filter(
-        Q(state=State.RECEIVED, received_at__lt=now - received_for)
-        | Q(state=State.PROCESSING, processing_started_at__lt=now - processing_for)
+        Q(state=State.RECEIVED, received_at__lt=now - received_for) & not_offered
+        | Q(state=State.PROCESSING, lease_expires_at__lt=now)
+        | Q(
+            state=State.PROCESSING,
+            lease_expires_at__isnull=True,
+            processing_started_at__lt=now - processing_for,
+        )
     )
-    return list(stalled.values_list("pk", flat=True))
+    ids = list(stalled.values_list("pk", flat=True))
+    EvidenceItem.objects.filter(pk__in=ids, state__in=[State.RECEIVED, State.PROCESSING]).filter(
+        not_offered | Q(state=State.PROCESSING, processing_started_at__lt=now - processing_for)
+    ).update(state=State.RECEIVED, lease_expires_at=now + received_for)
+    return ids
 
 
 def process(item_id) -> str:

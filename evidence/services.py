@@ -38,7 +38,7 @@ from evidence.models import (
     ValueSource,
 )
 from evidence.policies import VIEW_EVIDENCE, can_upload_evidence
-from portal import emails, storage
+from portal import emails, queueing, storage
 from portal.audit import audit_record
 from portal.models import Agency, AuditEvent
 from portal.roles import AgencyKind, Cap, has_capability
@@ -123,7 +123,7 @@ def item_create_from_upload(*, upload: Upload, declared_checksum: str = "") -> E
         },
     )
     _tell_listeners(item)
-    transaction.on_commit(lambda: _queue_processing(item.pk))
+    transaction.on_commit(lambda: _queue_processing(item.pk), robust=True)
     return item
 
 
@@ -146,7 +146,8 @@ def _grant_label(grant: UploadGrant) -> str:
 def _queue_processing(item_id) -> None:
     from evidence.tasks import process_item
 
-    process_item.delay(str(item_id))
+    # Never fails the upload: with the broker down the sweep queues the item later.
+    queueing.send(process_item, str(item_id))
 
 
 def item_record_view(*, actor, item: EvidenceItem, via: str) -> None:

@@ -5,7 +5,8 @@ import datetime as dt
 from celery import Task, shared_task
 from django.conf import settings
 
-from evidence import integrity, pipeline, uploads
+from evidence import integrity, leases, pipeline, uploads
+from portal import queueing
 
 
 class _ProcessItem(Task):
@@ -25,20 +26,19 @@ class _ProcessItem(Task):
 )
 def process_item(item_id: str) -> str:
     """Store, hash, probe and make derivatives of one item. Safe to run again."""
-    return pipeline.process(item_id)
+    with leases.claims_renewed():
+        return pipeline.process(item_id)
 
 
 @shared_task
 def requeue_stalled_items() -> int:
-    """Every 30 minutes: queue items that waited too long or whose worker vanished."""
+    """Every MEDIA_SWEEP_SECONDS: queue items never queued, or whose worker's claim ran out."""
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
     stalled = pipeline.requeue_stalled(
-        received_for=dt.timedelta(minutes=10),
+        received_for=dt.timedelta(seconds=settings.MEDIA_REQUEUE_RECEIVED_AFTER_SECONDS),
         processing_for=dt.timedelta(seconds=visibility + 600),
     )
-    for item_id in stalled:
-        process_item.delay(str(item_id))
-    return len(stalled)
+    return sum(queueing.send(process_item, str(item_id)) for item_id in stalled)
 
 
 @shared_task

@@ -1,5 +1,6 @@
 """Canvass settings: everything that differs between machines comes from the environment."""
 
+import datetime as dt
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -102,6 +103,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] != "django.contrib.gis.db.backends.postgis":
     raise ImproperlyConfigured("DATABASE_URL must use the postgis:// scheme.")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+# A kept connection is checked before each request reuses it: after PostgreSQL restarts, the
+# first request on a stale connection gets a new one instead of a 500.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Lets two test runs on one machine use separate test databases.
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="") or None}
 
@@ -251,6 +255,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=4 * 3600)
 }
+# A worker's claim on an item lasts this long and is renewed every third of it while the work
+# goes on; a claim that runs out means the worker died, and the sweep offers the item again.
+MEDIA_CLAIM_LEASE_SECONDS = env.int("MEDIA_CLAIM_LEASE_SECONDS", default=120)
+# How often beat sweeps for items whose claim ran out or whose processing was never queued
+# (the broker was down when they arrived), and for tips whose reviewers were never told.
+MEDIA_SWEEP_SECONDS = env.int("MEDIA_SWEEP_SECONDS", default=60)
+# An item still `received` after this long is queued again (its first task may have been lost).
+MEDIA_REQUEUE_RECEIVED_AFTER_SECONDS = env.int("MEDIA_REQUEUE_RECEIVED_AFTER_SECONDS", default=600)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 # Media work has its own queue so a long transcode never delays a beat job or an email.
@@ -259,7 +271,11 @@ CELERY_TASK_ROUTES = {"evidence.tasks.process_item": {"queue": CELERY_MEDIA_QUEU
 CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-items": {
         "task": "evidence.tasks.requeue_stalled_items",
-        "schedule": crontab(minute="*/30"),
+        "schedule": dt.timedelta(seconds=MEDIA_SWEEP_SECONDS),
+    },
+    "notify-missed-tips": {
+        "task": "submissions.tasks.notify_missed_tips",
+        "schedule": dt.timedelta(seconds=MEDIA_SWEEP_SECONDS),
     },
     "expire-uploads": {
         "task": "evidence.tasks.expire_uploads",

@@ -19,6 +19,7 @@ from evidence import selectors as evidence_selectors
 from evidence import services as evidence_services
 from evidence.models import EvidenceItem, Source, UploadGrant
 from evidence.uploads import GRANT_HEADER, grant_create_with_secret, grant_header_value
+from portal import queueing
 from portal.audit import audit_record
 from portal.models import Agency, User
 from submissions import audit_actions as actions
@@ -238,7 +239,7 @@ def tip_create(
                 )
                 from submissions.tasks import notify_new_tip
 
-                notify_new_tip.delay_on_commit(str(tip.pk))
+                queueing.send_on_commit(notify_new_tip, str(tip.pk))
             return NewTip(tip=tip, receipt=receipt, upload=offer)
         except IntegrityError:
             # A reference (or, at 1 in 10^16, a receipt) clash: draw again.
@@ -498,5 +499,5 @@ def tip_question_send(*, actor, tip: Tip, body: str) -> TipMessage:
     if email:
         from submissions.tasks import email_tipster_question
 
-        email_tipster_question.delay_on_commit(message.pk)
+        queueing.send_on_commit(email_tipster_question, message.pk)
     return message

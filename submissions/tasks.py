@@ -1,10 +1,12 @@
 """Emails about tips, sent by Celery after the tip or question is committed."""
 
+import datetime as dt
+
 from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from portal import emails
+from portal import emails, queueing
 from portal.audit import audit_record
 from submissions import audit_actions as actions
 from submissions.models import Tip, TipMessage
@@ -73,3 +75,25 @@ def email_tipster_question(message_id: int) -> bool:
         message.emailed_at = timezone.now()
         message.save(update_fields=["emailed_at"])
     return True
+
+
+# Tips younger than this may still have their notification in the queue; older than a day,
+# telling reviewers now is noise (and tips from before notifications existed stay untold).
+_MISSED_AFTER = dt.timedelta(minutes=2)
+_MISSED_BEFORE = dt.timedelta(days=1)
+
+
+@shared_task
+def notify_missed_tips() -> int:
+    """Every MEDIA_SWEEP_SECONDS: queue the notification of tips whose task never ran.
+
+    The tip is accepted even when the broker is down (portal/queueing.py); this is how its
+    reviewers still hear of it. notify_new_tip runs once per tip, so a late duplicate is harmless.
+    """
+    now = timezone.now()
+    missed = Tip.objects.filter(
+        notified_at__isnull=True,
+        received_at__lt=now - _MISSED_AFTER,
+        received_at__gt=now - _MISSED_BEFORE,
+    ).values_list("pk", flat=True)
+    return sum(queueing.send(notify_new_tip, str(pk)) for pk in missed)

@@ -125,7 +125,8 @@ def _alive(pid: int) -> bool:
 
 def test_a_worker_killed_mid_transcode_leaves_one_set_of_derivatives(worker_pool, police, tmp_path):
     clip = samples.phone_clip_mov(tmp_path, seconds=12, size="1920x1080")
-    first = worker_pool.start(CELERY_VISIBILITY_TIMEOUT="4")
+    # A claim that runs out before the broker hands the killed task out again (4 s).
+    first = worker_pool.start(CELERY_VISIBILITY_TIMEOUT="4", MEDIA_CLAIM_LEASE_SECONDS="1")
     item = ingest(clip, police)
     deadline = time.monotonic() + 60
     while not (ffmpeg := _children_named(first.pid, "ffmpeg")):
@@ -138,7 +139,7 @@ def test_a_worker_killed_mid_transcode_leaves_one_set_of_derivatives(worker_pool
     item.refresh_from_db()
     assert item.state == State.PROCESSING
 
-    worker_pool.start(CELERY_VISIBILITY_TIMEOUT="4")
+    worker_pool.start(CELERY_VISIBILITY_TIMEOUT="4", MEDIA_CLAIM_LEASE_SECONDS="1")
     item = wait_for(item, timeout=180)
     assert item.state == State.READY, item.state_reason
     assert item.derivatives.filter(kind=Derivative.Kind.PROXY_MP4).count() == 1

@@ -1,0 +1,34 @@
+"""Queueing Celery tasks after a commit without letting a broker outage undo the request.
+
+The committed row is the record of the work to do; the task is only a nudge. When Redis is
+unreachable the nudge is logged and dropped, the request still succeeds, and a beat sweep
+(evidence.tasks.requeue_stalled_items, submissions.tasks.notify_missed_tips) finds the work
+from the database once the broker is back.
+"""
+
+import logging
+
+from django.db import transaction
+from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+
+def send(task, *args) -> bool:
+    """Queue `task` now; False (logged) when the broker cannot take it."""
+    try:
+        task.apply_async(args=args)
+    except (OperationalError, RedisError, OSError) as exc:
+        log.warning(
+            "could not queue %s (%s); the sweep will pick the work up later",
+            task.name,
+            type(exc).__name__,
+        )
+        return False
+    return True
+
+
+def send_on_commit(task, *args) -> None:
+    """Queue `task` once the current transaction commits, never failing the request."""
+    transaction.on_commit(lambda: send(task, *args), robust=True)
