@@ -4,10 +4,10 @@ Counters are keyed by a hash, never by the raw value: an email address becomes a
 (keyed with SECRET_KEY) of its normalised form, a client address an HMAC of the address, so
 Redis holds no list of who tried what. Each counter lives for one fixed window
 (ACCOUNT_RATE_WINDOW_SECONDS) and then expires by itself. The tips line keeps its own,
-hour-salted limiter (submissions/abuse.py); this one is for signed-out account pages.
+hour-salted limiter (submissions/abuse.py); this one is for signed-out account pages. Both
+fall back to this process's memory while Redis is unreachable (portal.redis_fallback).
 """
 
-import threading
 import time
 from dataclasses import dataclass
 
@@ -15,15 +15,9 @@ from django.conf import settings
 from django.utils.crypto import salted_hmac
 from redis import Redis
 
+from portal.redis_fallback import fallback_limit, memory, with_redis
+
 _COUNTER_KEY = "accounts:rate:{namespace}{bucket}:{window}:{key}"
-_local = threading.local()
-
-
-def _redis() -> Redis:
-    client = getattr(_local, "redis", None)
-    if client is None:
-        client = _local.redis = Redis.from_url(settings.REDIS_URL, socket_timeout=2)
-    return client
 
 
 def normalised_email(email: str) -> str:
@@ -68,10 +62,17 @@ def hit(bucket: str, key: str, limit: int) -> Limit:
     name = _COUNTER_KEY.format(
         namespace=settings.ACCOUNT_RATE_NAMESPACE, bucket=bucket, window=window, key=key
     )
-    pipe = _redis().pipeline()
-    pipe.incr(name)
-    pipe.expire(name, retry_after + 1, nx=True)
-    count = pipe.execute()[0]
+
+    def shared(client: Redis) -> int:
+        pipe = client.pipeline()
+        pipe.incr(name)
+        pipe.expire(name, retry_after + 1, nx=True)
+        return pipe.execute()[0]
+
+    count = with_redis(shared, lambda: None)
+    if count is None:
+        # Redis is away: count in this process, with half the allowance, rather than fail.
+        count, limit = memory().incr(name, retry_after + 1), fallback_limit(limit)
     return Limit(count <= limit, 0 if count <= limit else retry_after)
 
 

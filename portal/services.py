@@ -436,12 +436,11 @@ def _email_later(task_name: str, user_id: int) -> None:
 
     Sending takes a mail server's time, and only some answers send one: left in the request,
     that time would tell a prober which addresses have accounts. The task gets the id alone.
-    robust: a broker hiccup must not turn the (already committed) answer into an error page.
+    A broker outage must not turn the (already committed) answer into an error page.
     """
-    from portal import tasks
+    from portal import queueing, tasks
 
-    task = getattr(tasks, task_name)
-    transaction.on_commit(lambda: task.delay(user_id), robust=True)
+    queueing.send_on_commit(getattr(tasks, task_name), user_id)
 
 
 def _reset_recipients(email: str) -> list[User]:

@@ -6,11 +6,10 @@ hour, so after that hour no one (us included) can link a key back to an address.
 live in Redis too and never outlive the hour of their salt.
 
 When Redis cannot be reached, tips and uploads are still accepted: the salt, the counters and
-the proof-of-work replay guard fall back to this process's memory (`_Fallback`), with half the
-allowance, since each web process then counts on its own. Redis is tried again after a pause.
+the proof-of-work replay guard fall back to this process's memory (portal.redis_fallback), with
+half the allowance, since each web process then counts on its own.
 """
 
-import logging
 import secrets
 import threading
 import time
@@ -21,123 +20,17 @@ from django.conf import settings
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from redis import Redis
-from redis.exceptions import RedisError
+
+from portal.redis_fallback import fallback_limit as _fallback_limit
+from portal.redis_fallback import memory as _state
+from portal.redis_fallback import with_redis as _with_redis
 
 HOUR = 3600
 _SALT_KEY = "tips:salt:{hour}"
 _COUNTER_KEY = "tips:rate:{namespace}{bucket}:{key}"
 _POW_USED_KEY = "tips:pow-used:{signature}"
-_local = threading.local()
 _salts: dict[int, bytes] = {}
 _salts_lock = threading.Lock()
-log = logging.getLogger(__name__)
-# After Redis fails, this process uses its own memory this long before trying Redis again.
-_RETRY_REDIS_AFTER = 5.0
-
-
-def redis() -> Redis:
-    client = getattr(_local, "redis", None)
-    if client is None or _local.url != settings.REDIS_URL:
-        client = _local.redis = Redis.from_url(settings.REDIS_URL, socket_timeout=2)
-        _local.url = settings.REDIS_URL
-    return client
-
-
-class _Fallback:
-    """Salts, counters and spent proofs in this process's memory while Redis is unreachable.
-
-    Everything here expires with its hour as it would in Redis. `down_until` is when Redis
-    is tried again; the switch both ways is logged once.
-    """
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.down_until = 0.0
-        self.counters: dict[str, tuple[int, float]] = {}  # name -> (count, expires at)
-        self.spent: dict[str, float] = {}  # signature -> expires at
-        self.pruned_at = 0.0
-
-    def redis_usable(self) -> bool:
-        return time.monotonic() >= self.down_until
-
-    def redis_failed(self, exc: Exception) -> None:
-        with self.lock:
-            if self.down_until == 0.0:
-                log.warning(
-                    "Redis unreachable (%s): tip rate limits use this process's memory",
-                    type(exc).__name__,
-                )
-            self.down_until = time.monotonic() + _RETRY_REDIS_AFTER
-
-    def redis_worked(self) -> None:
-        if self.down_until:
-            with self.lock:
-                if self.down_until:
-                    log.warning("Redis reachable again: tip rate limits use it again")
-                self.down_until = 0.0
-
-    def _prune(self, now: float) -> None:
-        # At most once a minute: tables only grow while Redis is away, and then slowly.
-        if now < self.pruned_at + 60:
-            return
-        self.pruned_at = now
-        self.counters = {n: v for n, v in self.counters.items() if v[1] >= now}
-        self.spent = {n: t for n, t in self.spent.items() if t >= now}
-
-    def incr(self, name: str, expiry: int) -> int:
-        now = time.time()
-        with self.lock:
-            self._prune(now)
-            count, expires = self.counters.get(name, (0, 0.0))
-            if expires < now:
-                count, expires = 0, now + expiry
-            self.counters[name] = (count + 1, expires)
-            return count + 1
-
-    def get(self, name: str) -> int:
-        with self.lock:
-            count, expires = self.counters.get(name, (0, 0.0))
-            return count if expires >= time.time() else 0
-
-    def was_spent(self, signature: str) -> bool:
-        return self.spent.get(signature, 0.0) >= time.time()
-
-    def spend(self, signature: str, ttl: int) -> bool:
-        now = time.time()
-        with self.lock:
-            self._prune(now)
-            if self.spent.get(signature, 0.0) >= now:
-                return False
-            self.spent[signature] = now + ttl
-            return True
-
-
-_fallbacks: dict[str, _Fallback] = {}
-
-
-def _state() -> _Fallback:
-    """The fallback of the Redis in the settings (tests point the settings elsewhere)."""
-    with _salts_lock:
-        return _fallbacks.setdefault(settings.REDIS_URL, _Fallback())
-
-
-def _with_redis(use_redis, use_memory):
-    """use_redis(client) when Redis answers, else use_memory() (and Redis rests a while)."""
-    _fallback = _state()
-    if _fallback.redis_usable():
-        try:
-            result = use_redis(redis())
-        except (RedisError, OSError) as exc:
-            _fallback.redis_failed(exc)
-        else:
-            _fallback.redis_worked()
-            return result
-    return use_memory()
-
-
-def _fallback_limit(limit: int) -> int:
-    # Each web process counts alone while Redis is away: half the allowance keeps it strict.
-    return max(1, limit // 2)
 
 
 def _hour_salt(hour: int) -> bytes:

@@ -175,3 +175,17 @@ def test_a_real_worker_sends_the_reset_link_after_the_request_answered(
         time.sleep(0.2)
     [sent] = [path.read_text() for path in tmp_path.iterdir()]
     assert f"To: {owners['resident'].email}" in sent and "/password/set/" in sent
+
+
+def test_sign_up_and_reset_still_answer_and_limit_while_redis_is_down(owners, settings):
+    """The limiter falls back to this process's memory (half the allowance), never a 500."""
+    from tests.outage import redis_unreachable
+
+    settings.ACCOUNT_RATE_SIGNUP_PER_CLIENT = 4  # two while counted in memory
+    client = _client()
+    with redis_unreachable(settings):
+        codes = [client.post(SIGNUP, _form(f"down{i}@example.com")).status_code for i in range(3)]
+        reset = _client().post(RESET, {"email": owners["resident"].email})
+    assert codes == [200, 200, 429]
+    assert User.objects.filter(email__startswith="down").count() == 2
+    assert reset.status_code in (200, 302)
