@@ -69,10 +69,15 @@ class _LeaseKeeper:
         self._stop.set()
         self._thread.join()
         if failed:
-            # Hand the item back at once, so the task's retry can claim it without waiting.
+            # Hand the item back as `received`, so the task's own retry claims it at once, and
+            # mark it offered (as the sweep does): a run that failed is not a dead worker, and
+            # the sweep queueing a second run beside the retry would spend its attempts twice.
+            offered_until = timezone.now() + dt.timedelta(
+                seconds=settings.MEDIA_REQUEUE_RECEIVED_AFTER_SECONDS
+            )
             EvidenceItem.objects.filter(
                 pk=self.item_id, state=State.PROCESSING, lease_expires_at=self.expires
-            ).update(lease_expires_at=timezone.now())
+            ).update(state=State.RECEIVED, lease_expires_at=offered_until)
 
 
 _keepers = threading.local()

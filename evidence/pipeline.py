@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.files import File
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -71,6 +72,12 @@ def _count_attempt(item: EvidenceItem) -> int:
     return item.processing_attempts
 
 
+def _uncount_attempt(item: EvidenceItem) -> None:
+    EvidenceItem.objects.filter(pk=item.pk, processing_attempts__gt=0).update(
+        processing_attempts=F("processing_attempts") - 1
+    )
+
+
 def _fail(item: EvidenceItem, reason: str) -> str:
     """End the item `failed` after its last allowed attempt; the original stays as it is."""
     reason = reason[:1000]
@@ -115,6 +122,11 @@ class _HashingFile(File):
 
 class OriginalNotStored(Exception):
     """The original could not be stored intact; the staged copy is kept for another try."""
+
+
+# Errors of the database or the object store: never the file's fault, so they do not use up
+# its attempts. (OriginalNotStored does: staged bytes that are gone will not come back.)
+_INFRASTRUCTURE_ERRORS = (DatabaseError, OSError, BotoCoreError, ClientError)
 
 
 def _copy_into_storage(staged: Path, key: str, *, retry: bool = True) -> str:
@@ -517,7 +529,8 @@ def _process_media(item: EvidenceItem, original: Path, work: Path) -> str:
 
 def release(item_id, *, why: str) -> None:
     """Hand an item whose run failed unexpectedly back to the queue of work to do."""
-    EvidenceItem.objects.filter(pk=item_id, state=State.PROCESSING).update(
+    # `received` already when the run's lease was handed back (evidence/leases.py).
+    EvidenceItem.objects.filter(pk=item_id, state__in=[State.PROCESSING, State.RECEIVED]).update(
         state=State.RECEIVED, state_reason=f"Processing failed and will be retried: {why}"[:1000]
     )
 
@@ -563,9 +576,20 @@ def process(item_id) -> str:
         with media.scratch_dir() as work:
             original = _local_original(item, work)
             return _process_media(item, original, work)
+    except _INFRASTRUCTURE_ERRORS:
+        # The database or the store is away, not the file at fault: this run does not count
+        # against the file, so an outage never ends an item `failed`; it is retried until the
+        # store is back (the task's retries, then the stalled-items sweep).
+        _uncount_attempt(item)
+        raise
     except Exception as exc:
         if attempt < limit:
-            raise  # transient (storage, a bug, a missing tool): the task retries
-        log.warning("item %s failed on its last attempt: %s", item.pk, type(exc).__name__)
-        why = f"{type(exc).__name__}: {exc}"
+            raise  # a bug or a missing tool: the task retries
+        # Only our own message is stored; another's is logged: it can name hosts and paths.
+        log.warning("item %s failed on its last attempt", item.pk, exc_info=True)
+        why = (
+            f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, OriginalNotStored)
+            else type(exc).__name__
+        )
         return _fail(item, f"Processing failed on each of {limit} attempts. Last problem: {why}")

@@ -1181,8 +1181,11 @@ def retention_due(*, now=None) -> list[EvidenceItem]:
                     EvidenceItem.State.DELETED,
                     EvidenceItem.State.RECEIVED,
                     EvidenceItem.State.PROCESSING,
+                    # Not processed: someone must look at it before any schedule removes it.
+                    EvidenceItem.State.FAILED,
                 ]
             )
+            .exclude(sha256="")  # the original is not in the store yet
             .exclude(case_items__case__status=Case.Status.OPEN)
             .select_related("agency", "retention_category")
         )

@@ -13,7 +13,8 @@ class _ProcessItem(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         # Out of retries on an unexpected error (storage down, a bug): the item goes back to
         # `received` with the reason, and the stalled-items job offers it again later.
-        pipeline.release(args[0], why=f"{type(exc).__name__}: {exc}")
+        # Only the error's class: its message can name hosts and paths (it is in the log).
+        pipeline.release(args[0], why=type(exc).__name__)
 
 
 @shared_task(

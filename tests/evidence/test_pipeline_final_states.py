@@ -83,3 +83,64 @@ def test_an_item_whose_runs_died_silently_ends_failed_when_offered_again(
     assert "the worker running it stopped" in item.state_reason
     # The original was never touched: its staged bytes are still there for a person to look at.
     assert staged_path(item.upload).exists()
+
+
+def test_an_outage_of_the_store_never_uses_up_an_items_attempts(
+    police, tmp_path, settings, monkeypatch
+):
+    """The store or the database being away is not the file's fault: retried, never failed."""
+    from portal import storage
+
+    settings.MEDIA_MAX_ATTEMPTS = 2
+    item = ingest(samples.photo_with_exif_gps(tmp_path), police)
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionRefusedError("connect to s3.internal.example:9000 refused")
+
+    monkeypatch.setattr(storage, "save_once", unreachable)
+    for _ in range(4):
+        with pytest.raises(ConnectionRefusedError):
+            pipeline.process(item.pk)
+        pipeline.release(item.pk, why="ConnectionRefusedError")
+    item.refresh_from_db()
+    assert item.state == State.RECEIVED and item.processing_attempts == 0
+    monkeypatch.undo()
+    assert pipeline.process(item.pk) == State.READY
+
+
+def test_a_failed_runs_message_is_logged_not_shown(police, tmp_path, settings, monkeypatch):
+    """Staff see the error's kind; its message (hosts, paths) stays in the log."""
+    settings.MEDIA_MAX_ATTEMPTS = 1
+    item = ingest(samples.photo_with_exif_gps(tmp_path), police)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret-host.internal:5432 /srv/keys/agency.pem")
+
+    monkeypatch.setattr(pipeline, "_process_media", broken)
+    assert pipeline.process(item.pk) == State.FAILED
+    item.refresh_from_db()
+    assert item.state_reason.endswith("Last problem: RuntimeError")
+    failed = AuditEvent.objects.get(target_id=str(item.pk), action="evidence.failed")
+    assert "secret-host" not in str(failed.details)
+
+
+def test_a_run_that_failed_is_retried_by_its_task_not_also_by_the_sweep(police, tmp_path):
+    """A failed run hands its item back offered: the sweep must not queue a second run beside
+    the task's own retry (two runs would spend the item's attempts twice)."""
+    from evidence import leases
+
+    item = ingest(samples.photo_with_exif_gps(tmp_path), police)
+
+    def failing_run():
+        with leases.claims_renewed():
+            assert pipeline._claim(item.pk) is not None
+            raise RuntimeError("the run failed")
+
+    with pytest.raises(RuntimeError):
+        failing_run()
+    item.refresh_from_db()
+    assert item.state == State.RECEIVED
+    now = dt.timedelta(0)
+    assert item.pk not in pipeline.requeue_stalled(received_for=now, processing_for=now)
+    # The task's own retry claims it at once.
+    assert pipeline.process(item.pk) == State.READY

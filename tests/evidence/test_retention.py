@@ -193,3 +193,11 @@ def test_retention_category_names_and_days_are_checked(supervisors):
         services.retention_category_create(actor=supervisor, name="Bad", days=0)
     with pytest.raises(ValidationError):
         services.retention_category_create(actor=supervisor, name="  ", days=3)
+
+
+def test_an_item_that_failed_or_whose_original_is_not_stored_is_never_due(police, one_year):
+    """Retention removes evidence someone could have looked at, never a run's leftovers."""
+    due = _old_item(police, one_year, days_old=400)
+    _old_item(police, one_year, days_old=400, state=EvidenceItem.State.FAILED)
+    _old_item(police, one_year, days_old=400, sha256="", state=EvidenceItem.State.REJECTED)
+    assert [item.pk for item in services.retention_due()] == [due.pk]
