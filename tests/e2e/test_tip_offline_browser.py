@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from evidence.models import EvidenceItem
 from submissions.demo import seed_categories
 from submissions.models import Tip, TipCategory
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("transactional_db")]
 
@@ -47,7 +47,7 @@ def _photo(directory) -> str:
 def _kept_tips(page) -> int:
     return page.evaluate(
         """() => new Promise((resolve) => {
-            const open = indexedDB.open("canvass-tips", 1);
+            const open = indexedDB.open("canvass-tips");
             open.onsuccess = () => {
               const count = open.result.transaction("outbox").objectStore("outbox").count();
               count.onsuccess = () => resolve(count.result);
@@ -138,8 +138,8 @@ def test_a_tip_whose_post_is_lost_while_online_is_kept_and_sent_later(
     page = phone
     url = f"{live_server.url}/tips/{police.slug}/"
     page.goto(url)
-    page.wait_for_function(
-        "typeof document.getElementById('tip-form').canvassKeepForLater === 'function'"
+    wait_until(
+        page, "() => typeof document.getElementById('tip-form').canvassKeepForLater === 'function'"
     )
 
     # The network drops the request itself (as a lost signal does), from before the form is
