@@ -166,6 +166,9 @@ def _play(page, url: str) -> str:
     page.goto(url)
     video = page.locator("video#player")
     expect(video).to_be_visible()
+    # The video is on screen before the deferred player.js has given it its stream; a play()
+    # before that can be lost. HAVE_METADATA means the player is attached.
+    wait_until(page, "() => document.getElementById('player').readyState >= 1", timeout=30_000)
     page.evaluate(
         "() => { const v = document.getElementById('player'); v.muted = true; v.play(); }"
     )
