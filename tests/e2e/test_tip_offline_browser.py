@@ -107,6 +107,10 @@ def test_a_tip_written_offline_is_kept_then_sent_with_its_file(
     expect(page.locator("#tip-offline-status")).to_contain_text("Your saved tip was sent.")
     page.screenshot(path=str(ARTIFACTS / "tip-offline-sent.png"), full_page=True)
     shown = receipt.inner_text().strip()
+    # Its file is sent from the phone's uploads store after the receipt is shown.
+    expect(page.locator("#tip-uploads [data-role=uploads-status]")).to_have_text(
+        "All files were received.", timeout=60_000
+    )
 
     tip = Tip.objects.get()
     assert tip.description == DESCRIPTION and tip.agency == police
