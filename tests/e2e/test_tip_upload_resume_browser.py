@@ -80,8 +80,11 @@ def _send_tip_with(page, video: str) -> SignalCut:
     page.route("**/api/uploads/**", cut)
     page.click("[data-role=submit]")
     expect(page.locator("#tip-receipt [data-role=receipt]")).not_to_be_empty(timeout=60_000)
+    deadline = time.monotonic() + 60
     while not cut.cut:
-        page.wait_for_timeout(100)
+        if time.monotonic() > deadline:
+            pytest.fail(f"the upload never reached piece {PIECES_BEFORE_THE_CUT + 1}")
+        page.wait_for_timeout(100)  # lets the route handler see the requests
     return cut
 
 
