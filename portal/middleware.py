@@ -13,6 +13,11 @@ from django.http import JsonResponse
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 _VALID_INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 LAST_SEEN_KEY = "canvass_last_seen"
+# "Last seen" is written to the session at most this often. Writing it on every request made
+# every request save the session, and concurrent ones (HLS segments, API fetches) raced each
+# other's saves: 404s on segments and spurious sign-outs. The cost: a session can end up to
+# this many seconds before the full idle timeout, never after it.
+LAST_SEEN_WRITE_INTERVAL_SECONDS = 60
 
 
 def current_request_id() -> str:
@@ -39,6 +44,11 @@ class RequestIdMiddleware:
         return response
 
 
+def _last_seen_is_stale(last_seen: float | None, now: float) -> bool:
+    """Whether "last seen" is missing or old enough to be written again (see the interval)."""
+    return last_seen is None or now - last_seen >= LAST_SEEN_WRITE_INTERVAL_SECONDS
+
+
 class StaffIdleTimeoutMiddleware:
     """Ends a staff session that has been idle longer than STAFF_IDLE_TIMEOUT_SECONDS."""
 
@@ -58,5 +68,6 @@ class StaffIdleTimeoutMiddleware:
                     return JsonResponse({"detail": "Session expired after inactivity."}, status=401)
                 messages.info(request, "Your session ended after a period without activity.")
                 return redirect_to_login(request.get_full_path())
-            request.session[LAST_SEEN_KEY] = now
+            if _last_seen_is_stale(last_seen, now):
+                request.session[LAST_SEEN_KEY] = now
         return self.get_response(request)

@@ -426,6 +426,9 @@ TIPS_RATE_GEOCODE_PER_HOUR = env.int("TIPS_RATE_GEOCODE_PER_HOUR", default=60)
 # Prefix of the rate-limit counters in Redis; tests give each test its own, so concurrent runs
 # against the same Redis neither share nor wipe each other's counters.
 TIPS_RATE_NAMESPACE = ""
+# Size of each tus PATCH a tipster's phone sends (the tip page reads it): smaller pieces lose
+# less on a flaky signal; each piece is one request.
+TIPS_UPLOAD_CHUNK_BYTES = env.int("TIPS_UPLOAD_CHUNK_BYTES", default=8 * 1024 * 1024)
 TIPS_RETURN_SESSION_SECONDS = env.int("TIPS_RETURN_SESSION_SECONDS", default=30 * 60)
 
 OTP_TOTP_THROTTLE_FACTOR = 0  # our own lockout counts wrong codes; a delay on top would hide it

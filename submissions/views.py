@@ -62,6 +62,14 @@ def _js_strings() -> dict:
         "offline": _("The server could not be reached."),
         "filesDone": _("All files were received."),
         "filesNone": _("No files were added."),
+        "fileWaiting": _(
+            "1 file waiting to upload — keep this page open or come back to it later."
+        ),
+        "filesWaiting": _(
+            "%(count)s files waiting to upload — keep this page open or come back to it later."
+        ),
+        "fileRefused": _("Not received: %(name)s — %(reason)s. It stays on this phone."),
+        "removeFile": _("Remove it from this phone"),
     }
 
 
@@ -163,6 +171,7 @@ def tip_form(request, slug):
         "form": form,
         "max_file_bytes": tip_settings.max_file_bytes,
         "max_files": tip_settings.max_files,
+        "upload_chunk_bytes": settings.TIPS_UPLOAD_CHUNK_BYTES,
         "tile_url": settings.MAP_TILE_URL,
         "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
         "geocoding": geocoding.is_configured(),

@@ -1,17 +1,15 @@
 // Tips written without a connection. When the phone is offline, sending the tip form keeps the
 // text and the files in this browser's IndexedDB and says so; when the connection returns (the
 // `online` event, or the next time the tip page opens) each kept tip is sent: a fresh ALTCHA
-// challenge is solved here, the tip goes to the API, its files follow with tus, and the receipt
-// is shown. The receipt stays in IndexedDB only until the person says they wrote it down.
+// challenge is solved here, the tip goes to the API and the receipt is shown; its files move to
+// the uploads store and are sent from there with tus (tip-uploads.js), kept until the server
+// has all of each. The receipt stays in IndexedDB only until the person says they wrote it down.
 // Also registers the service worker that keeps the tip page and its files for offline use.
 import { pbkdf2, sha, solveChallenge } from "altcha/lib";
-import * as tus from "tus-js-client";
 import { tipFields } from "./tip-fields.js";
+import { OUTBOX, allIn, deleteIn, putIn } from "./tip-store.js";
+import { tipUploads } from "./tip-uploads.js";
 
-const DB_NAME = "canvass-tips";
-const OUTBOX = "outbox";
-const CHUNK_BYTES = 8 * 1024 * 1024;
-const RETRY_DELAYS_MS = [0, 1000, 3000, 5000, 10000, 15000, 30000];
 const RETRY_FLUSH_MS = 60 * 1000;
 
 // Set in this bundle so the page says something even before its words arrive; replaced by the
@@ -25,7 +23,6 @@ const T = {
   savedAfterFailure:
     "The server could not be reached, so your tip is saved on this phone. It will be sent by itself when the connection works — keep this page open or come back to it.",
   sending: "You are back online. Sending the tip you saved…",
-  sendingFiles: "Sending the files of your saved tip: %(done)s of %(total)s…",
   sent: "Your saved tip was sent.",
   receipt: "Your receipt:",
   writeDown: "Write it down or take a photo of it now. Without it there is no way back to your tip.",
@@ -33,7 +30,6 @@ const T = {
   failed: "Your saved tip could not be sent yet (%(reason)s). It stays on this phone; we will try again.",
   refused:
     "Your saved tip was not accepted: %(reason)s It is back in the form: correct it and send it again.",
-  filesFailed: "Some files could not be sent (%(reason)s). Add them later with your receipt.",
 };
 
 async function loadStrings() {
@@ -49,36 +45,11 @@ function fmt(template, values) {
   return template.replace(/%\((\w+)\)s/g, (_, key) => String(values[key] ?? ""));
 }
 
-// --- IndexedDB ------------------------------------------------------------------------------
+// --- IndexedDB (tip-store.js) ------------------------------------------------------------------
 
-function openDb() {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB_NAME, 1);
-    request.onupgradeneeded = () => {
-      request.result.createObjectStore(OUTBOX, { keyPath: "id", autoIncrement: true });
-    };
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-}
-
-async function withStore(mode, work) {
-  const db = await openDb();
-  return new Promise((resolve, reject) => {
-    const tx = db.transaction(OUTBOX, mode);
-    const result = work(tx.objectStore(OUTBOX));
-    tx.oncomplete = () => {
-      db.close();
-      resolve(result && "result" in result ? result.result : result);
-    };
-    tx.onerror = () => reject(tx.error);
-    tx.onabort = () => reject(tx.error);
-  });
-}
-
-const allKept = () => withStore("readonly", (store) => store.getAll());
-const keep = (record) => withStore("readwrite", (store) => store.put(record));
-const forget = (id) => withStore("readwrite", (store) => store.delete(id));
+const allKept = () => allIn(OUTBOX);
+const keep = (record) => putIn(OUTBOX, record);
+const forget = (id) => deleteIn(OUTBOX, id);
 
 // --- what the person wrote and picked ----------------------------------------------------------
 
@@ -179,39 +150,6 @@ async function serverMessage(response) {
   }
 }
 
-function uploadOne(file, upload) {
-  return new Promise((resolve, reject) => {
-    const sending = new tus.Upload(file, {
-      endpoint: upload.endpoint,
-      headers: { [upload.header]: upload.grant },
-      metadata: { filename: file.name || "file", filetype: file.type || "application/octet-stream" },
-      chunkSize: CHUNK_BYTES,
-      retryDelays: RETRY_DELAYS_MS,
-      storeFingerprintForResuming: false,
-      onSuccess: resolve,
-      onError: reject,
-    });
-    sending.start();
-  });
-}
-
-async function sendFiles(record) {
-  const files = record.files || [];
-  let failure = "";
-  for (let i = record.filesSent || 0; i < files.length; i += 1) {
-    say(fmt(T.sendingFiles, { done: i, total: files.length }));
-    try {
-      await uploadOne(files[i], record.upload);
-    } catch (error) {
-      failure = error.message || String(error);
-      continue;
-    }
-    record.filesSent = i + 1;
-    await keep({ ...record, files: record.files });
-  }
-  return failure;
-}
-
 // Answers that refuse the tip itself (not the moment): bad fields, unknown agency, too large.
 const REFUSED = new Set([400, 404, 413]);
 
@@ -285,15 +223,14 @@ async function flush(form) {
           return;
         }
       }
-      let note = "";
-      if ((record.files || []).length > (record.filesSent || 0)) {
-        const failure = await sendFiles(record);
-        if (failure) note = fmt(T.filesFailed, { reason: failure });
+      // The files move to the uploads store (in one transaction with this record losing them)
+      // and are sent from there; this record keeps nothing but the receipt until it is noted.
+      const files = (record.files || []).slice(record.filesSent || 0);
+      if (files.length) {
+        await tipUploads().enqueue(files, record.upload, record);
+        record.files = [];
       }
-      // The files are sent (or given up on): keep nothing but the receipt until it is noted.
-      record.files = [];
-      await keep(record);
-      showReceipt(record, note);
+      showReceipt(record, "");
     }
   } finally {
     flushing = false;

@@ -16,6 +16,7 @@ import esES from "@uppy/locales/lib/es_ES.js";
 import "@uppy/core/css/style.min.css";
 import "@uppy/dashboard/css/style.min.css";
 import { tipFields } from "./tip-fields.js";
+import { tipUploads } from "./tip-uploads.js";
 
 const CHUNK_BYTES = 8 * 1024 * 1024;
 // Keep retrying through a lost signal for about two minutes before giving up on a chunk.
@@ -308,16 +309,80 @@ function showReceipt(form, created, files) {
   form.hidden = true;
   section.hidden = false;
   section.scrollIntoView({ block: "start" });
-  const status = section.querySelector("[data-role=files-status]");
-  if (!files.uppy.getFiles().length) {
-    status.textContent = T.filesNone;
+  const picked = files.uppy.getFiles();
+  if (!picked.length) {
+    section.querySelector("[data-role=files-status]").textContent = T.filesNone;
     return;
   }
-  files.grant.current = created.upload;
-  files.uppy.on("complete", (result) => {
-    if (!result.failed.length) status.textContent = T.filesDone;
+  // Stored on the phone first, sent from there: a lost signal, a reload or a closed browser
+  // only delays them (tip-uploads.js).
+  const kept = picked.map((file) =>
+    file.data instanceof File ? file.data : new File([file.data], file.name, { type: file.type }),
+  );
+  tipUploads().enqueue(kept, created.upload);
+}
+
+// --- files kept on the phone until the server has them -----------------------------------
+
+function showUploads(form) {
+  const box = document.getElementById("tip-uploads");
+  const receipt = document.getElementById("tip-receipt");
+  if (!box) return;
+  const status = box.querySelector("[data-role=uploads-status]");
+  // Rows go under the receipt while it is shown, otherwise in the box of their own.
+  const list = () => (receipt && !receipt.hidden ? receipt : box).querySelector("[data-role=files]");
+  const keyOf = (record) => String(record.id ?? record.name);
+  const row = (record) => fileRow(list(), { id: keyOf(record), name: record.name });
+  let received = 0;
+  const queue = tipUploads();
+  queue.setChunkBytes(Number(form.dataset.chunkBytes));
+  queue.subscribe((event) => {
+    if (event.type === "progress" && event.total) {
+      row(event.record).querySelector("progress").value = Math.floor((100 * event.sent) / event.total);
+    } else if (event.type === "received") {
+      received += 1;
+      const done = row(event.record);
+      done.className = "received";
+      done.querySelector("progress").value = 100;
+      done.querySelector(".status").textContent = fmt(T.receivedFile, { name: event.record.name });
+    } else if (event.type === "state") {
+      showUploadState(box, status, receipt, event, received, queue, row);
+    }
   });
-  files.uppy.upload();
+  queue.run();
+}
+
+function showUploadState(box, status, receipt, state, received, queue, row) {
+  for (const record of state.refused) {
+    const refused = row(record);
+    refused.className = "failed";
+    refused.querySelector(".status").textContent = fmt(T.fileRefused, {
+      name: record.name,
+      reason: record.refused,
+    });
+    if (!refused.querySelector("button")) {
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "secondary";
+      remove.textContent = T.removeFile;
+      remove.addEventListener("click", () => {
+        refused.remove();
+        queue.drop(record);
+      });
+      refused.append(remove);
+    }
+  }
+  if (state.waiting) {
+    status.textContent =
+      state.waiting === 1 ? T.fileWaiting : fmt(T.filesWaiting, { count: state.waiting });
+  } else if (received && !state.refused.length) {
+    status.textContent = T.filesDone;
+    const filesStatus = receipt?.querySelector("[data-role=files-status]");
+    if (filesStatus && !receipt.hidden) filesStatus.textContent = T.filesDone;
+  } else {
+    status.textContent = "";
+  }
+  box.hidden = !status.textContent && !state.refused.length;
 }
 
 // --- the return page ----------------------------------------------------------------------
@@ -349,6 +414,9 @@ function startReturnUploader(root) {
 }
 
 const tipForm = document.getElementById("tip-form");
-if (tipForm) startTipForm(tipForm);
+if (tipForm) {
+  startTipForm(tipForm);
+  showUploads(tipForm);
+}
 const returnUploader = document.getElementById("return-uploader");
 if (returnUploader) startReturnUploader(returnUploader);

@@ -116,3 +116,18 @@ def phone(browser):
         yield page
     finally:
         context.close()
+
+
+def wait_until(page, predicate: str, *, timeout: float = 15_000) -> None:
+    """Wait until the JavaScript arrow function `predicate` returns something truthy.
+
+    A bare wait_for_function throws at once when the predicate dereferences an element the
+    parser has not reached yet (`null.dataset`); here a TypeError means "not yet, poll again".
+    """
+    page.wait_for_function(
+        f"""() => {{
+            try {{ return ({predicate})(); }}
+            catch (error) {{ if (error instanceof TypeError) return false; throw error; }}
+        }}""",
+        timeout=timeout,
+    )

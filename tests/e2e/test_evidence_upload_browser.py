@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from evidence.models import EvidenceItem, Upload, UploadGrant
 from tests.conftest import totp_code
-from tests.e2e.conftest import ARTIFACTS, PHONE
+from tests.e2e.conftest import ARTIFACTS, PHONE, wait_until
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("transactional_db")]
@@ -166,10 +166,13 @@ def _play(page, url: str) -> str:
     page.goto(url)
     video = page.locator("video#player")
     expect(video).to_be_visible()
+    # The video is on screen before the deferred player.js has given it its stream; a play()
+    # before that can be lost. HAVE_METADATA means the player is attached.
+    wait_until(page, "() => document.getElementById('player').readyState >= 1", timeout=30_000)
     page.evaluate(
         "() => { const v = document.getElementById('player'); v.muted = true; v.play(); }"
     )
-    page.wait_for_function("document.getElementById('player').currentTime > 0.5", timeout=30_000)
+    wait_until(page, "() => document.getElementById('player').currentTime > 0.5", timeout=30_000)
     expect(page.locator(".player-error")).to_have_count(0)
     return page.evaluate("document.getElementById('player').currentSrc")
 

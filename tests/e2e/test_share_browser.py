@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from evidence.models import EvidenceItem, Share
 from portal.models import AuditEvent
 from portal.roles import Role
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, wait_until
 from tests.e2e.test_evidence_upload_browser import (
     _assert_fits_the_phone,
     _make_clip,
@@ -68,8 +68,8 @@ def test_investigator_shares_and_the_prosecutor_plays_and_downloads_the_package(
     phone.get_by_role("link", name="Cases").click()
     phone.get_by_role("link", name="26-0417").click()
     expect(phone.get_by_role("heading", level=1)).to_contain_text("Case 26-0417")
-    phone.wait_for_function("document.getElementById('case-map').dataset.markers === '1'")
-    phone.wait_for_function("() => document.querySelector('#case-map img.leaflet-tile-loaded')")
+    wait_until(phone, "() => document.getElementById('case-map').dataset.markers === '1'")
+    wait_until(phone, "() => document.querySelector('#case-map img.leaflet-tile-loaded')")
     assert tiles and all("/test-tiles/" in url for url in tiles)
     _assert_fits_the_phone(phone)
     phone.get_by_role("link", name="Share with a prosecuting office").click()

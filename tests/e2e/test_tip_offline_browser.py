@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from evidence.models import EvidenceItem
 from submissions.demo import seed_categories
 from submissions.models import Tip, TipCategory
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("transactional_db")]
 
@@ -47,7 +47,7 @@ def _photo(directory) -> str:
 def _kept_tips(page) -> int:
     return page.evaluate(
         """() => new Promise((resolve) => {
-            const open = indexedDB.open("canvass-tips", 1);
+            const open = indexedDB.open("canvass-tips");
             open.onsuccess = () => {
               const count = open.result.transaction("outbox").objectStore("outbox").count();
               count.onsuccess = () => resolve(count.result);
@@ -107,6 +107,10 @@ def test_a_tip_written_offline_is_kept_then_sent_with_its_file(
     expect(page.locator("#tip-offline-status")).to_contain_text("Your saved tip was sent.")
     page.screenshot(path=str(ARTIFACTS / "tip-offline-sent.png"), full_page=True)
     shown = receipt.inner_text().strip()
+    # Its file is sent from the phone's uploads store after the receipt is shown.
+    expect(page.locator("#tip-uploads [data-role=uploads-status]")).to_have_text(
+        "All files were received.", timeout=60_000
+    )
 
     tip = Tip.objects.get()
     assert tip.description == DESCRIPTION and tip.agency == police
@@ -138,8 +142,8 @@ def test_a_tip_whose_post_is_lost_while_online_is_kept_and_sent_later(
     page = phone
     url = f"{live_server.url}/tips/{police.slug}/"
     page.goto(url)
-    page.wait_for_function(
-        "typeof document.getElementById('tip-form').canvassKeepForLater === 'function'"
+    wait_until(
+        page, "() => typeof document.getElementById('tip-form').canvassKeepForLater === 'function'"
     )
 
     # The network drops the request itself (as a lost signal does), from before the form is

@@ -52,3 +52,22 @@ def test_public_sessions_are_not_cut_at_30_minutes(resident, signed_in):
         client = signed_in(resident)
         clock.shift(dt.timedelta(minutes=45))
         assert client.get(reverse("portal:account")).status_code == 200
+
+
+def test_last_seen_is_written_at_most_once_a_minute(make_staff, signed_in):
+    """Saving the session on every request raced concurrent requests (HLS segments, fetches):
+    a request within the minute leaves the session untouched (no save, no new cookie)."""
+    from portal.middleware import LAST_SEEN_KEY
+
+    with time_machine.travel(START, tick=False) as clock:
+        client = signed_in(make_staff())
+        client.get(DASHBOARD)
+        first = client.session[LAST_SEEN_KEY]
+        clock.shift(dt.timedelta(seconds=30))
+        response = client.get(reverse("api-me"))
+        assert response.status_code == 200
+        assert client.session[LAST_SEEN_KEY] == first
+        assert "sessionid" not in response.cookies
+        clock.shift(dt.timedelta(seconds=31))
+        client.get(reverse("api-me"))
+        assert client.session[LAST_SEEN_KEY] == first + 61

@@ -1,0 +1,203 @@
+"""A tip's video survives a lost signal, a reload and a closed browser.
+
+Real everything: Debian's Chromium with its IndexedDB and service worker, the tips API with a
+real ALTCHA challenge, our tus server. The network is cut half-way through the video (every
+request to the upload URL fails from the Nth piece on, and then the phone goes offline); the
+upload must carry on from the stored tus URL and the stored original must be byte-exact.
+"""
+
+import hashlib
+import subprocess
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from evidence.models import EvidenceItem, Upload
+from portal import storage
+from submissions.demo import seed_categories
+from submissions.models import Tip
+from tests.e2e.conftest import CHROMIUM_ARGS, PHONE
+from tests.e2e.test_tip_offline_browser import _wait_until_page_is_kept
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("transactional_db")]
+
+CHUNK_BYTES = 256 * 1024
+PIPELINE_TIMEOUT_SECONDS = 120
+PIECES_BEFORE_THE_CUT = 4
+WAITING = "1 file waiting to upload — keep this page open or come back to it later."
+DONE = "All files were received."
+
+
+@pytest.fixture
+def tip_settings(settings):
+    settings.TIPS_UPLOAD_CHUNK_BYTES = CHUNK_BYTES
+    # The real ALTCHA code path with a cheap challenge; limits are not the subject here.
+    settings.TIPS_POW_COST = 10
+    settings.TIPS_POW_KEY_PREFIX = "0"
+    settings.TIPS_RATE_CREATE_PER_HOUR = 10_000
+    settings.TIPS_RATE_CHALLENGES_PER_HOUR = 10_000
+
+
+def _video(directory) -> tuple[str, str]:
+    """A few MB of H.264 (lossless, so it is large for its length) and its SHA-256."""
+    target = directory / "signal-drop.mp4"
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
+         "-i", "testsrc2=size=640x360:rate=30", "-t", "6", "-c:v", "libx264",
+         "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p", str(target)],
+        check=True, timeout=120,
+    )  # fmt: skip
+    assert target.stat().st_size > 10 * CHUNK_BYTES
+    return str(target), hashlib.sha256(target.read_bytes()).hexdigest()
+
+
+class SignalCut:
+    """Lets the first N tus PATCHes through, then fails every upload request as a lost signal."""
+
+    def __init__(self, pieces: int):
+        self.pieces = pieces
+        self.patches = 0
+        self.cut = False
+
+    def __call__(self, route):
+        if route.request.method == "PATCH":
+            self.patches += 1
+            self.cut = self.cut or self.patches > self.pieces
+        if self.cut:
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+
+def _send_tip_with(page, video: str) -> SignalCut:
+    page.select_option("select[name=category]", index=1)
+    page.fill("textarea[name=description]", "A van without plates, filmed as it drove off.")
+    page.fill("input[name=occurred_at]", "2026-01-15T21:30")
+    page.locator('input.uppy-Dashboard-input[name="files[]"]').first.set_input_files(video)
+    expect(page.locator(".uppy-Dashboard-Item-name")).to_contain_text("signal-drop")
+    cut = SignalCut(PIECES_BEFORE_THE_CUT)
+    page.route("**/api/uploads/**", cut)
+    page.click("[data-role=submit]")
+    expect(page.locator("#tip-receipt [data-role=receipt]")).not_to_be_empty(timeout=60_000)
+    deadline = time.monotonic() + 60
+    while not cut.cut:
+        if time.monotonic() > deadline:
+            pytest.fail(f"the upload never reached piece {PIECES_BEFORE_THE_CUT + 1}")
+        page.wait_for_timeout(100)  # lets the route handler see the requests
+    return cut
+
+
+def _kept_uploads(page) -> int:
+    return page.evaluate(
+        """() => new Promise((resolve, reject) => {
+            const open = indexedDB.open("canvass-tips");
+            open.onerror = () => reject(open.error);
+            open.onsuccess = () => {
+              const db = open.result;
+              if (!db.objectStoreNames.contains("uploads")) { db.close(); resolve(-1); return; }
+              const count = db.transaction("uploads").objectStore("uploads").count();
+              count.onsuccess = () => { db.close(); resolve(count.result); };
+            };
+          })"""
+    )
+
+
+def _assert_half_way() -> None:
+    upload = Upload.objects.get()
+    assert 0 < upload.offset < upload.length, (upload.offset, upload.length)
+
+
+def _sealed(tip: Tip) -> EvidenceItem:
+    """The tip's item once the worker has sealed its original (hashed and stored)."""
+    deadline = time.monotonic() + PIPELINE_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        item = EvidenceItem.objects.filter(source="tip", source_ref=tip.reference).first()
+        if item and item.sha256:
+            return item
+        time.sleep(0.5)
+    pytest.fail(f"no sealed original for {tip.reference}")
+
+
+def _assert_byte_exact(sha256: str) -> None:
+    # One tus upload, resumed (not a second one started from zero), and the original as sent.
+    assert Upload.objects.count() == 1
+    item = _sealed(Tip.objects.get())
+    assert item.original_filename == "signal-drop.mp4"
+    assert item.sha256 == sha256
+    assert storage.object_sha256(item.original_key) == sha256
+
+
+def test_a_video_cut_half_way_resumes_after_a_reload_offline(
+    live_server, celery_worker, police, tip_settings, phone, tmp_path
+):
+    seed_categories(police)
+    video, sha256 = _video(tmp_path)
+    page = phone
+    url = f"{live_server.url}/tips/{police.slug}/"
+    page.goto(url)
+    # The first visit installs the service worker, which keeps the page for a visit offline.
+    page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
+    page.reload()
+    _wait_until_page_is_kept(page)
+
+    _send_tip_with(page, video)
+    page.context.set_offline(True)
+    _assert_half_way()
+    assert _kept_uploads(page) == 1
+
+    # Reloaded with no signal: the page comes from the phone and says the file waits.
+    page.reload()
+    status = page.locator("#tip-uploads [data-role=uploads-status]")
+    expect(status).to_have_text(WAITING)
+    assert _kept_uploads(page) == 1
+    assert not EvidenceItem.objects.exists()
+
+    page.unroute("**/api/uploads/**")
+    page.context.set_offline(False)
+    expect(status).to_have_text(DONE, timeout=60_000)
+    expect(page.locator("#tip-uploads [data-role=files] li.received")).to_contain_text(
+        "Received: signal-drop.mp4"
+    )
+    assert _kept_uploads(page) == 0
+    _assert_byte_exact(sha256)
+
+
+def test_a_video_cut_half_way_resumes_after_the_browser_is_closed(
+    live_server, celery_worker, police, tip_settings, browser, tmp_path
+):
+    seed_categories(police)
+    video, sha256 = _video(tmp_path)
+    profile = tmp_path / "profile"
+    url = f"{live_server.url}/tips/{police.slug}/"
+
+    def open_browser():
+        # A persistent profile: IndexedDB outlives the browser, as on a phone.
+        context = browser.browser_type.launch_persistent_context(
+            str(profile), executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS,
+            viewport=PHONE, device_scale_factor=2, is_mobile=True,
+        )  # fmt: skip
+        page = context.pages[0] if context.pages else context.new_page()
+        page.set_default_timeout(20_000)
+        return context, page
+
+    context, page = open_browser()
+    try:
+        page.goto(url)
+        _send_tip_with(page, video)
+        _assert_half_way()
+        assert _kept_uploads(page) == 1
+    finally:
+        context.close()
+    assert not EvidenceItem.objects.exists()
+
+    context, page = open_browser()
+    try:
+        page.goto(url)
+        expect(page.locator("#tip-uploads [data-role=uploads-status]")).to_have_text(
+            DONE, timeout=60_000
+        )
+        assert _kept_uploads(page) == 0
+    finally:
+        context.close()
+    _assert_byte_exact(sha256)
