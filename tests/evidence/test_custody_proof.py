@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from evidence import custody_proof, policies, services
-from evidence.audit_actions import CHECKPOINT_SIGNED, CUSTODY_PROOF_EXPORTED
+from evidence.audit_actions import CHECKPOINT_SIGNED, CUSTODY_PROOF_EXPORTED, CUSTODY_PROOF_REFUSED
 from evidence.custody_leaves import AuditLeaf
 from evidence.models import Source
 from evidence.selectors import custody_of
@@ -357,3 +357,39 @@ def test_the_hourly_checkpoint_on_an_empty_log_signs_nothing():
     assert not AuditEvent.objects.exists()
     assert sign_custody_checkpoint() == 0
     assert custody_proof.latest_checkpoint() is None
+
+
+def test_past_the_hourly_allowance_both_routes_answer_429_per_user(
+    busy_item, make_staff, signed_in, settings
+):
+    settings.CUSTODY_PROOF_EXPORTS_PER_HOUR = 2
+    user, item, _ = busy_item
+    page = reverse("evidence:custody_proof", args=[item.pk])
+    api = reverse("api-evidence-custody-proof", args=[item.pk])
+    mine = signed_in(user)
+    assert mine.get(page).status_code == 200
+    assert mine.get(api).status_code == 200
+    signed = AuditEvent.objects.filter(action=CHECKPOINT_SIGNED.name).count()
+
+    refused_page = mine.get(page)
+    assert refused_page.status_code == 429
+    assert int(refused_page["Retry-After"]) > 0
+    assert "exported 2 custody proofs this hour" in refused_page.content.decode()
+    refused_api = mine.get(api)
+    assert refused_api.status_code == 429
+    assert int(refused_api["Retry-After"]) > 0
+    assert "Try again in" in refused_api.json()["detail"]
+
+    # Refused: no export row, no checkpoint over the log, and the refusal is audited.
+    exports = AuditEvent.objects.filter(action=CUSTODY_PROOF_EXPORTED.name, actor=user)
+    assert exports.count() == 2
+    assert AuditEvent.objects.filter(action=CHECKPOINT_SIGNED.name).count() == signed
+    refusals = AuditEvent.objects.filter(action=CUSTODY_PROOF_REFUSED.name, actor=user)
+    assert sorted(refusals.values_list("details__via", flat=True)) == ["api", "page"]
+    assert set(refusals.values_list("outcome", flat=True)) == {AuditEvent.Outcome.DENIED}
+
+    # The allowance is the user's own: a colleague is not held up by it.
+    colleague = signed_in(verified(make_staff(agency=item.agency)))
+    assert colleague.get(page).status_code == 200
+    assert colleague.get(api).status_code == 200
+    assert colleague.get(api).status_code == 429
