@@ -9,10 +9,12 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 from django.conf import settings as settings_module
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -393,3 +395,53 @@ def test_past_the_hourly_allowance_both_routes_answer_429_per_user(
     assert colleague.get(page).status_code == 200
     assert colleague.get(api).status_code == 200
     assert colleague.get(api).status_code == 429
+
+
+def _waiting_for_the_tree() -> int:
+    """Sessions waiting (not granted) on the custody-tree advisory lock."""
+    key = custody_proof._TREE_LOCK_KEY
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND classid = %s AND objid = %s AND objsubid = 1",
+            [key >> 32, key & 0xFFFFFFFF],
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_exports_arriving_together_queue_and_share_one_checkpoint(busy_item, make_staff):
+    user, item, _ = busy_item
+    colleague = verified(make_staff(agency=item.agency))
+    before = AuditEvent.objects.filter(action=CHECKPOINT_SIGNED.name).count()
+    proofs, errors = {}, []
+
+    def export(actor):
+        try:
+            proofs[actor.pk] = custody_proof.item_proof_export(actor=actor, item=item, via="api")
+        except Exception as exc:  # noqa: BLE001 - reported below, not lost in the thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=export, args=(actor,)) for actor in (user, colleague)]
+    # A tree being built elsewhere: this session holds the lock, as an export would.
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [custody_proof._TREE_LOCK_KEY])
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while _waiting_for_the_tree() < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _waiting_for_the_tree() == 2, "both exports should wait for the tree lock"
+        assert not proofs and not errors
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors and len(proofs) == 2
+    # Both export rows were written before either tree was built: the first export's
+    # checkpoint covers the second's row, which reuses it.
+    assert AuditEvent.objects.filter(action=CHECKPOINT_SIGNED.name).count() == before + 1
+    assert len({p["checkpoint"]["audit_seq"] for p in proofs.values()}) == 1
+    for proof in proofs.values():
+        assert VERIFIER.verify(proof, None)[0] is True
