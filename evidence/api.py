@@ -178,10 +178,16 @@ class ItemCustodyProof(APIView):
 
     permission_classes = [CanViewEvidence]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 429: OpenApiTypes.OBJECT})
     def get(self, request, item_id):
         item = selectors.item_get_for(actor=request.user, id=item_id)
-        return Response(custody_proof.item_proof_export(actor=request.user, item=item, via="api"))
+        try:
+            proof = custody_proof.item_proof_export(actor=request.user, item=item, via="api")
+        except custody_proof.ProofExportsExceeded as exc:
+            return Response(
+                {"detail": str(exc)}, status=429, headers={"Retry-After": str(exc.retry_after)}
+            )
+        return Response(proof)
 
 
 class DownloadRequestSerializer(serializers.Serializer):

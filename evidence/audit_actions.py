@@ -29,6 +29,10 @@ CUSTODY_VIEWED = register_action("evidence.custody_viewed", "An item's custody r
 CUSTODY_PROOF_EXPORTED = register_action(
     "evidence.custody_proof_exported", "An item's custody proof (offline-verifiable) was exported"
 )
+CUSTODY_PROOF_REFUSED = register_action(
+    "evidence.custody_proof_refused",
+    "An item's custody proof was refused: the user's hourly allowance of exports was used up",
+)
 # The audit log's own Merkle checkpoints (evidence.custody_proof), kept in the log they sign.
 CHECKPOINT_SIGNED = register_action(
     "audit.checkpoint_signed", "A signed checkpoint of the audit log's Merkle tree was made"

@@ -16,6 +16,13 @@ A proof gives each of the item's rows with every field its hash covers and its i
 path to the checkpoint's root. It proves inclusion, not completeness: a row about the item
 that the exporter left out is not detected (a later consistency or per-item index would be).
 
+An export writes its own row before the proof is made, so the latest checkpoint never covers
+it and each export signs a new one over the whole log. Two things keep that from being a lever
+against the server: a user may export CUSTODY_PROOF_EXPORTS_PER_HOUR proofs an hour (case
+packages are not counted: one tree serves a whole package), and trees are built one at a time
+across processes (a PostgreSQL advisory lock), so exports arriving together queue, and the
+ones after the first reuse the checkpoint the one before them signed.
+
 The key lives in a 0600 PEM file (settings.CUSTODY_CHECKPOINT_KEY_FILE, under DATA_DIR by
 default), made on first use; several hosts must share that file (or be given the same one).
 """
@@ -34,11 +41,17 @@ from types import SimpleNamespace
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
+from django.db import connection, transaction
 
 from evidence import verify_custody
-from evidence.audit_actions import CHECKPOINT_SIGNED, CUSTODY_PROOF_EXPORTED
+from evidence.audit_actions import (
+    CHECKPOINT_SIGNED,
+    CUSTODY_PROOF_EXPORTED,
+    CUSTODY_PROOF_REFUSED,
+)
 from evidence.custody_leaves import AuditLeaf
 from evidence.selectors import ITEM_TARGET_TYPE, custody_details_for, custody_of
+from portal import ratelimit
 from portal.audit import audit_record, canonical_json
 from portal.models import AuditEvent
 
@@ -51,8 +64,28 @@ WITHHELD_WHY = (
 )
 
 
+# An arbitrary constant naming the custody-tree lock among PostgreSQL advisory locks (the
+# audit log's append lock is portal.audit's own, another constant).
+_TREE_LOCK_KEY = 0x437573746F647954
+_EXPORTS_BUCKET = "custody-proof"
+_EXPORTS_WINDOW_SECONDS = 3600
+
+
 class CustodyProofError(Exception):
     """The log no longer gives the root a checkpoint signed: rows were changed or removed."""
+
+
+class ProofExportsExceeded(Exception):
+    """The user has used up this hour's custody proof exports."""
+
+    def __init__(self, retry_after: int, allowed: int):
+        self.retry_after = retry_after
+        self.allowed = allowed
+        minutes = max(1, -(-retry_after // 60))
+        super().__init__(
+            f"You have exported {allowed} custody proofs this hour, the most allowed: each one "
+            f"signs the whole audit log. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
+        )
 
 
 # The tree
@@ -253,14 +286,28 @@ def _log_size() -> int:
     return last or 0
 
 
-def checkpoint_sign(*, why: str, rederive: bool = False) -> Checkpoint:
-    """Sign the tree of every row written so far and record the checkpoint as an audit row.
+@contextlib.contextmanager
+def _one_tree_at_a_time():
+    """A transaction holding the custody-tree lock: one tree is built at a time across
+    processes, and the others wait here rather than each read and hash the whole log at once.
 
-    Rows are appended under a lock held to commit, so the committed rows are always 1..n.
-    With `rederive` (hourly), every leaf is computed again from its row first.
+    A checkpoint's audit row must be the last write inside it: audit_record's append lock is
+    then held only until this commits, not while a tree is built. Not to be entered with the
+    append lock already held (an audit row written earlier in an open transaction): the
+    holder of this lock could then wait on it forever.
     """
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_TREE_LOCK_KEY])
+        yield
+
+
+def _signed_tree(*, why: str, rederive: bool = False) -> tuple[Checkpoint, list[list[bytes]]]:
+    """Sign the tree of every row written so far (in _one_tree_at_a_time), recording the
+    checkpoint as an audit row last; the tree's levels are returned for proofs to use."""
     tree_size = _log_size()
-    root = tree_levels(log_leaves(tree_size, rederive=rederive))[-1][0]
+    levels = tree_levels(log_leaves(tree_size, rederive=rederive))
+    root = levels[-1][0]
     key = signing_key()
     public_raw = key.public_key().public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
@@ -281,34 +328,48 @@ def checkpoint_sign(*, why: str, rederive: bool = False) -> Checkpoint:
         actor_label="custody checkpoint",
         details={**fields, "why": why},
     )
-    return _checkpoint_of(event)
+    return _checkpoint_of(event), levels
+
+
+def checkpoint_sign(*, why: str, rederive: bool = False) -> Checkpoint:
+    """Sign the tree of every row written so far and record the checkpoint as an audit row.
+
+    Rows are appended under a lock held to commit, so the committed rows are always 1..n.
+    With `rederive` (hourly), every leaf is computed again from its row first.
+    """
+    with _one_tree_at_a_time():
+        return _signed_tree(why=why, rederive=rederive)[0]
 
 
 def checkpoint_sign_if_new() -> int:
     """The hourly checkpoint, every leaf re-derived from its row (a changed row stops it);
     none when nothing but the last checkpoint was written since."""
-    found = latest_checkpoint()
-    if found is None and _log_size() == 0:
-        return 0  # an empty log has no root to sign
-    if found is not None and _log_size() == found.audit_seq:
-        log_leaves(found.tree_size, rederive=True)
-        return found.tree_size
-    return checkpoint_sign(why="hourly", rederive=True).tree_size
+    with _one_tree_at_a_time():
+        found = latest_checkpoint()
+        if found is None and _log_size() == 0:
+            return 0  # an empty log has no root to sign
+        if found is not None and _log_size() == found.audit_seq:
+            log_leaves(found.tree_size, rederive=True)
+            return found.tree_size
+        return _signed_tree(why="hourly", rederive=True)[0].tree_size
 
 
 def checkpoint_covering(seq: int) -> tuple[Checkpoint, list[list[bytes]]]:
     """A checkpoint whose tree holds row `seq`, with the tree rebuilt from the log.
 
     The latest checkpoint is reused when it covers the row and was signed with the current
-    key (after checking that the log still gives its root); otherwise one is signed now.
+    key (after checking that the log still gives its root); otherwise one is signed now. It
+    is looked for once this holds the tree lock, so an export that waited for another finds
+    the checkpoint that one signed, which covers its row when written before that signing.
     """
-    found = latest_checkpoint()
     current_key = verify_custody.key_id_of(public_key_raw())
-    # After a key change, old checkpoints still verify with the old key, but a proof carries
-    # the current one: sign anew.
-    if found is None or found.tree_size < seq or found.key_id != current_key:
-        found = checkpoint_sign(why="export")
-    levels = tree_levels(log_leaves(found.tree_size))
+    with _one_tree_at_a_time():
+        found = latest_checkpoint()
+        # After a key change, old checkpoints still verify with the old key, but a proof
+        # carries the current one: sign anew.
+        if found is None or found.tree_size < seq or found.key_id != current_key:
+            return _signed_tree(why="export")
+        levels = tree_levels(log_leaves(found.tree_size))
     if levels[-1][0].hex() != found.root_hash:
         raise CustodyProofError(
             f"the audit log no longer gives the root signed at {found.signed_at}"
@@ -393,8 +454,31 @@ def item_proof_record_export(*, actor, item, via: str) -> None:
     )
 
 
+def _count_export(*, actor, item, via: str) -> None:
+    """Count one export against the user's hourly allowance; past it, audit the refusal and
+    raise ProofExportsExceeded. Keyed by the user's id: the limit is per user, whatever the
+    connection or the route."""
+    allowed = settings.CUSTODY_PROOF_EXPORTS_PER_HOUR
+    limit = ratelimit.hit(
+        _EXPORTS_BUCKET, f"u:{actor.pk}", allowed, window_seconds=_EXPORTS_WINDOW_SECONDS
+    )
+    if limit.allowed:
+        return
+    audit_record(
+        action=CUSTODY_PROOF_REFUSED.name,
+        actor=actor,
+        target=item,
+        agency=item.agency,
+        outcome=AuditEvent.Outcome.DENIED,
+        details={"via": via, "allowed_per_hour": allowed, "retry_after": limit.retry_after},
+    )
+    raise ProofExportsExceeded(limit.retry_after, allowed)
+
+
 def item_proof_export(*, actor, item, via: str) -> dict:
-    """An item (from the scoped getter) as its custody proof: audited, then proven, so the
-    export's own row is among the rows the proof covers."""
+    """An item (from the scoped getter) as its custody proof: counted against the user's
+    hourly allowance (ProofExportsExceeded past it), audited, then proven, so the export's
+    own row is among the rows the proof covers."""
+    _count_export(actor=actor, item=item, via=via)
     item_proof_record_export(actor=actor, item=item, via=via)
     return item_proof(actor=actor, item=item, events=custody_of(item=item))

@@ -122,7 +122,17 @@ def custody_report(request, item_id):
 def custody_proof(request, item_id):
     """The item's custody proof as a file, to check offline with verify_custody.py."""
     item = selectors.item_get_for(actor=request.user, id=item_id)
-    proof = custody_proof_service.item_proof_export(actor=request.user, item=item, via="page")
+    try:
+        proof = custody_proof_service.item_proof_export(actor=request.user, item=item, via="page")
+    except custody_proof_service.ProofExportsExceeded as exc:
+        response = render(
+            request,
+            "evidence/custody_proof_refused.html",
+            {"item": item, "message": str(exc)},
+            status=429,
+        )
+        response["Retry-After"] = str(exc.retry_after)
+        return response
     response = HttpResponse(
         custody_proof_service.proof_bytes(proof), content_type="application/json"
     )

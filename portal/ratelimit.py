@@ -4,8 +4,9 @@ Counters are keyed by a hash, never by the raw value: an email address becomes a
 (keyed with SECRET_KEY) of its normalised form, a client address an HMAC of the address, so
 Redis holds no list of who tried what. Each counter lives for one fixed window
 (ACCOUNT_RATE_WINDOW_SECONDS) and then expires by itself. The tips line keeps its own,
-hour-salted limiter (submissions/abuse.py); this one is for signed-out account pages. Both
-fall back to this process's memory while Redis is unreachable (portal.redis_fallback).
+hour-salted limiter (submissions/abuse.py); this one is for signed-out account pages (and
+counts custody proof exports per user, evidence.custody_proof). Both fall back to this
+process's memory while Redis is unreachable (portal.redis_fallback).
 """
 
 import time
@@ -53,9 +54,10 @@ class Limit:
     retry_after: int
 
 
-def hit(bucket: str, key: str, limit: int) -> Limit:
-    """Count one event of `bucket` for `key`; refused once `limit` events happened this window."""
-    window_seconds = settings.ACCOUNT_RATE_WINDOW_SECONDS
+def hit(bucket: str, key: str, limit: int, *, window_seconds: int | None = None) -> Limit:
+    """Count one event of `bucket` for `key`; refused once `limit` events happened this window
+    (ACCOUNT_RATE_WINDOW_SECONDS unless `window_seconds` is given)."""
+    window_seconds = window_seconds or settings.ACCOUNT_RATE_WINDOW_SECONDS
     now = int(time.time())
     window = now // window_seconds
     retry_after = max((window + 1) * window_seconds - now, 1)

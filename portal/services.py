@@ -431,7 +431,7 @@ def _signup_with_existing_address(*, user: User, password: str) -> None:
     _email_later("email_signup_existing", user.pk)
 
 
-def _email_later(task_name: str, user_id: int) -> None:
+def _email_later(task_name: str, user_id: int | None) -> None:
     """Queue an account email once the transaction commits; the request never sends it.
 
     Sending takes a mail server's time, and only some answers send one: left in the request,
@@ -452,14 +452,20 @@ def _reset_recipients(email: str) -> list[User]:
 
 @transaction.atomic
 def password_reset_request(*, email: str) -> None:
-    """Queue a reset link for each account at this address; the same work for an unknown one."""
-    for user in _reset_recipients(email):
-        _email_later("email_password_reset", user.pk)
+    """Queue one reset task, known address or not: with the account's id, or with None when
+    no account may reset at this address (the task then sends nothing). Queueing only for a
+    known address would cost the request one broker round-trip more, which a prober can time.
+
+    Addresses are unique regardless of case, so there is at most one account to email.
+    """
+    recipient = next(iter(_reset_recipients(email)), None)
+    _email_later("email_password_reset", recipient.pk if recipient else None)
 
 
-def account_email_send(*, kind: str, user_id: int) -> bool:
-    """Send a queued account email, reading the account now (it may have changed or gone)."""
-    user = User.objects.filter(pk=user_id).first()
+def account_email_send(*, kind: str, user_id: int | None) -> bool:
+    """Send a queued account email, reading the account now (it may have changed or gone).
+    None is a reset asked for an address with no account: nothing is sent."""
+    user = User.objects.filter(pk=user_id).first() if user_id is not None else None
     if user is None:
         return False
     if kind == "verify":

@@ -243,6 +243,9 @@ EVIDENCE_VERIFY_EVERY_DAYS = env.int("EVIDENCE_VERIFY_EVERY_DAYS", default=7)
 CUSTODY_CHECKPOINT_KEY_FILE = BASE_DIR / env.str(
     "CUSTODY_CHECKPOINT_KEY_FILE", default=str(DATA_DIR / "custody-checkpoint.key")
 )
+# Custody proof exports per user per hour (page and API; case packages are not counted): each
+# one signs a checkpoint over the whole audit log, so past this the routes answer 429.
+CUSTODY_PROOF_EXPORTS_PER_HOUR = env.int("CUSTODY_PROOF_EXPORTS_PER_HOUR", default=30)
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = REDIS_URL

@@ -14,7 +14,8 @@ def disable_inactive_accounts() -> int:
 
 # Sign-up and password reset hand their emails to these tasks, known address or not, so that
 # the time a request takes says nothing about whether an account exists. They carry a user id
-# only; the address and everything else is read here, at sending time.
+# only (a reset for an unknown address carries None and sends nothing), never the address:
+# everything else is read here, at sending time.
 
 
 @shared_task
@@ -28,5 +29,5 @@ def email_signup_existing(user_id: int) -> bool:
 
 
 @shared_task
-def email_password_reset(user_id: int) -> bool:
+def email_password_reset(user_id: int | None) -> bool:
     return services.account_email_send(kind="password_reset", user_id=user_id)

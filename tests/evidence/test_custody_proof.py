@@ -9,15 +9,17 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 from django.conf import settings as settings_module
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from evidence import custody_proof, policies, services
-from evidence.audit_actions import CHECKPOINT_SIGNED, CUSTODY_PROOF_EXPORTED
+from evidence.audit_actions import CHECKPOINT_SIGNED, CUSTODY_PROOF_EXPORTED, CUSTODY_PROOF_REFUSED
 from evidence.custody_leaves import AuditLeaf
 from evidence.models import Source
 from evidence.selectors import custody_of
@@ -357,3 +359,89 @@ def test_the_hourly_checkpoint_on_an_empty_log_signs_nothing():
     assert not AuditEvent.objects.exists()
     assert sign_custody_checkpoint() == 0
     assert custody_proof.latest_checkpoint() is None
+
+
+def test_past_the_hourly_allowance_both_routes_answer_429_per_user(
+    busy_item, make_staff, signed_in, settings
+):
+    settings.CUSTODY_PROOF_EXPORTS_PER_HOUR = 2
+    user, item, _ = busy_item
+    page = reverse("evidence:custody_proof", args=[item.pk])
+    api = reverse("api-evidence-custody-proof", args=[item.pk])
+    mine = signed_in(user)
+    assert mine.get(page).status_code == 200
+    assert mine.get(api).status_code == 200
+    signed = AuditEvent.objects.filter(action=CHECKPOINT_SIGNED.name).count()
+
+    refused_page = mine.get(page)
+    assert refused_page.status_code == 429
+    assert int(refused_page["Retry-After"]) > 0
+    assert "exported 2 custody proofs this hour" in refused_page.content.decode()
+    refused_api = mine.get(api)
+    assert refused_api.status_code == 429
+    assert int(refused_api["Retry-After"]) > 0
+    assert "Try again in" in refused_api.json()["detail"]
+
+    # Refused: no export row, no checkpoint over the log, and the refusal is audited.
+    exports = AuditEvent.objects.filter(action=CUSTODY_PROOF_EXPORTED.name, actor=user)
+    assert exports.count() == 2
+    assert AuditEvent.objects.filter(action=CHECKPOINT_SIGNED.name).count() == signed
+    refusals = AuditEvent.objects.filter(action=CUSTODY_PROOF_REFUSED.name, actor=user)
+    assert sorted(refusals.values_list("details__via", flat=True)) == ["api", "page"]
+    assert set(refusals.values_list("outcome", flat=True)) == {AuditEvent.Outcome.DENIED}
+
+    # The allowance is the user's own: a colleague is not held up by it.
+    colleague = signed_in(verified(make_staff(agency=item.agency)))
+    assert colleague.get(page).status_code == 200
+    assert colleague.get(api).status_code == 200
+    assert colleague.get(api).status_code == 429
+
+
+def _waiting_for_the_tree() -> int:
+    """Sessions waiting (not granted) on the custody-tree advisory lock."""
+    key = custody_proof._TREE_LOCK_KEY
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND classid = %s AND objid = %s AND objsubid = 1",
+            [key >> 32, key & 0xFFFFFFFF],
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_exports_arriving_together_queue_and_share_one_checkpoint(busy_item, make_staff):
+    user, item, _ = busy_item
+    colleague = verified(make_staff(agency=item.agency))
+    before = AuditEvent.objects.filter(action=CHECKPOINT_SIGNED.name).count()
+    proofs, errors = {}, []
+
+    def export(actor):
+        try:
+            proofs[actor.pk] = custody_proof.item_proof_export(actor=actor, item=item, via="api")
+        except Exception as exc:  # noqa: BLE001 - reported below, not lost in the thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=export, args=(actor,)) for actor in (user, colleague)]
+    # A tree being built elsewhere: this session holds the lock, as an export would.
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [custody_proof._TREE_LOCK_KEY])
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while _waiting_for_the_tree() < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _waiting_for_the_tree() == 2, "both exports should wait for the tree lock"
+        assert not proofs and not errors
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors and len(proofs) == 2
+    # Both export rows were written before either tree was built: the first export's
+    # checkpoint covers the second's row, which reuses it.
+    assert AuditEvent.objects.filter(action=CHECKPOINT_SIGNED.name).count() == before + 1
+    assert len({p["checkpoint"]["audit_seq"] for p in proofs.values()}) == 1
+    for proof in proofs.values():
+        assert VERIFIER.verify(proof, None)[0] is True

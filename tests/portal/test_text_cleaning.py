@@ -2,8 +2,10 @@
 user text are replaced by U+FFFD on input, through forms and the API alike; an evidence
 file's name is left as sent and its tricks shown as codes on display."""
 
+import io
 import json
 import re
+import zipfile
 
 import pytest
 from django.urls import reverse
@@ -16,6 +18,7 @@ from submissions.demo import seed_categories
 from submissions.models import Tip, TipMessage, TipNote
 from tests.conftest import sign_in
 from tests.evidence.cases_helpers import case_with_items
+from tests.evidence.packaging import package_bytes
 from tests.factories import PublicUserFactory, stored_item
 from tests.registry.cameras import INCIDENT, camera_data
 from tests.submissions.helpers import send_tip, tipster_client
@@ -153,3 +156,19 @@ def test_an_evidence_file_name_is_kept_and_marked_on_display(make_staff, police,
     html = page.content.decode()
     assert "photo[U+202E]gpj.exe" in html
     assert RLO not in html
+
+
+def test_a_file_name_is_marked_in_the_case_packages_custody_report(make_staff, police):
+    lead, case, items = case_with_items(make_staff=make_staff, police=police)
+    name = f"photo{RLO}gpj.exe"
+    items[0].original_filename = name
+    items[0].save(update_fields=["original_filename"])
+    data = package_bytes(actor=lead, case=case, items=items)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        html = archive.read("custody.html").decode()
+        manifest = json.loads(archive.read("manifest.json"))
+    # Both places the report names the file (the file table and the item's custody heading).
+    assert html.count("photo[U+202E]gpj.exe") == 2
+    assert RLO not in html
+    # The manifest keeps the name as sent: only its display is marked.
+    assert name in [f.get("original_filename") for f in manifest["files"]]
