@@ -14,6 +14,9 @@ REJECTED = register_action(
 FAILED = register_action(
     "evidence.failed", "Processing failed every allowed attempt; the original is kept"
 )
+RETRIED = register_action(
+    "evidence.retried", "A failed item was offered to the pipeline again by an operator"
+)
 VIEWED = register_action("evidence.viewed", "An item's page or record was viewed")
 PLAYED = register_action("evidence.played", "An item's media was played")
 DOWNLOADED = register_action("evidence.downloaded", "An original or derivative was downloaded")

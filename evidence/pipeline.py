@@ -89,6 +89,8 @@ def _fail(item: EvidenceItem, reason: str) -> str:
             **_when_and_where(item, [], None),
         )
         if updated:
+            # An error, not a warning: an operator must look (then `manage.py evidence_retry`).
+            log.error("item %s ended failed: %s", item.pk, reason)
             audit_record(
                 action=actions.FAILED.name,
                 actor_label="system (media pipeline)",
@@ -525,6 +527,38 @@ def _process_media(item: EvidenceItem, original: Path, work: Path) -> str:
         **when_where,
     }
     return _record_ready(item, rows, facts)
+
+
+def failed_retry(item_id, *, operator: str) -> bool:
+    """Offer a `failed` item to the pipeline again, once its cause is fixed (a missing tool, a
+    bug): its attempts start from zero, and custody says who did it. False if it is not failed."""
+    with transaction.atomic():
+        item = EvidenceItem.objects.select_for_update().filter(pk=item_id).first()
+        if item is None or item.state != State.FAILED:
+            return False
+        EvidenceItem.objects.filter(pk=item.pk).update(
+            state=State.RECEIVED,
+            state_reason="",
+            processing_attempts=0,
+            lease_expires_at=None,
+        )
+        audit_record(
+            action=actions.RETRIED.name,
+            actor_label=f"operator ({operator})"[:200],
+            target=item,
+            agency=item.agency,
+            details={"previous_reason": item.state_reason, "attempts": item.processing_attempts},
+        )
+        from evidence.tasks import process_item
+
+        transaction.on_commit(lambda: _offer(process_item, item.pk), robust=True)
+    return True
+
+
+def _offer(task, item_id) -> None:
+    from portal import queueing
+
+    queueing.send(task, str(item_id))  # the sweep queues it later if the broker is away
 
 
 def release(item_id, *, why: str) -> None:

@@ -144,3 +144,29 @@ def test_a_run_that_failed_is_retried_by_its_task_not_also_by_the_sweep(police, 
     assert item.pk not in pipeline.requeue_stalled(received_for=now, processing_for=now)
     # The task's own retry claims it at once.
     assert pipeline.process(item.pk) == State.READY
+
+
+def test_an_operator_offers_a_failed_item_again_and_custody_says_so(police, tmp_path, settings):
+    """`manage.py evidence_retry`: a failed item (its cause fixed) runs again from zero."""
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    settings.MEDIA_MAX_ATTEMPTS = 1
+    item = ingest(samples.photo_with_exif_gps(tmp_path), police)
+    EvidenceItem.objects.filter(pk=item.pk).update(
+        state=State.FAILED, processing_attempts=1, state_reason="Processing failed: ToolMissing"
+    )
+    with pytest.raises(CommandError, match="not failed"):
+        call_command("evidence_retry", "not-a-uuid")
+    call_command("evidence_retry", str(item.pk))
+    item.refresh_from_db()
+    assert item.state == State.RECEIVED and item.processing_attempts == 0
+    retried = AuditEvent.objects.get(target_id=str(item.pk), action="evidence.retried")
+    assert retried.details["previous_reason"] == "Processing failed: ToolMissing"
+    assert retried.actor_label.startswith("operator (")
+    assert pipeline.process(item.pk) == State.READY
+    # Only failed items: a ready one is refused and left as it is.
+    with pytest.raises(CommandError, match="not failed"):
+        call_command("evidence_retry", str(item.pk))
+    item.refresh_from_db()
+    assert item.state == State.READY
