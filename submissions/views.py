@@ -272,6 +272,8 @@ def return_tip(request):
         and conversation[-1].direction == TipMessage.Direction.TO_TIPSTER,
         "form": form,
         "sent": request.GET.get("sent") == "1",
+        # The return page sends files in pieces of this size, as the tip form does.
+        "upload_chunk_bytes": settings.TIPS_UPLOAD_CHUNK_BYTES,
         "js_strings": _js_strings(),
     }
     return _no_store(render(request, "submissions/return_tip.html", context, status=status))

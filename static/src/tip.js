@@ -72,9 +72,8 @@ function fileRow(list, file) {
   return row;
 }
 
-// Uppy with its Dashboard and tus; `grant.current` names the upload grant once there is one.
-function makeUppy(target, { maxFileBytes, maxFiles, showUploadButton }, list) {
-  const grant = { current: null };
+// Uppy with its Dashboard: where files are chosen (and previewed, and checked).
+function makePicker(target, { maxFileBytes, maxFiles, showUploadButton }) {
   const uppy = new Uppy({
     locale: UPPY_LOCALES[pageLanguage()],
     autoProceed: false,
@@ -94,6 +93,13 @@ function makeUppy(target, { maxFileBytes, maxFiles, showUploadButton }, list) {
     hideUploadButton: !showUploadButton,
     showRemoveButtonAfterComplete: false,
   });
+  return uppy;
+}
+
+// The picker with tus; `grant.current` names the upload grant once there is one.
+function makeUppy(target, options, list) {
+  const grant = { current: null };
+  const uppy = makePicker(target, options);
   uppy.use(Tus, {
     endpoint: "/api/uploads/",
     headers: () => ({ [grant.current.header]: grant.current.grant }),
@@ -324,18 +330,17 @@ function showReceipt(form, created, files) {
 
 // --- files kept on the phone until the server has them -----------------------------------
 
-function showUploads(form) {
-  const box = document.getElementById("tip-uploads");
-  const receipt = document.getElementById("tip-receipt");
+// Shows the queue of tip-uploads.js in `box` (its [data-role=uploads-status] and
+// [data-role=files]); on the tip page the rows go under the receipt while it is shown.
+function showUploads(box, chunkBytes, receipt = null) {
   if (!box) return;
   const status = box.querySelector("[data-role=uploads-status]");
-  // Rows go under the receipt while it is shown, otherwise in the box of their own.
   const list = () => (receipt && !receipt.hidden ? receipt : box).querySelector("[data-role=files]");
   const keyOf = (record) => String(record.id ?? record.name);
   const row = (record) => fileRow(list(), { id: keyOf(record), name: record.name });
   let received = 0;
   const queue = tipUploads();
-  queue.setChunkBytes(Number(form.dataset.chunkBytes));
+  queue.setChunkBytes(chunkBytes);
   queue.subscribe((event) => {
     if (event.type === "progress" && event.total) {
       row(event.record).querySelector("progress").value = Math.floor((100 * event.sent) / event.total);
@@ -387,17 +392,17 @@ function showUploadState(box, status, receipt, state, received, queue, row) {
 
 // --- the return page ----------------------------------------------------------------------
 
+// Files chosen here are stored on the phone and sent from there, like the tip form's
+// (tip-uploads.js): a lost signal or a reload of this page only delays them. What is stored is
+// the file, the grant and the tus URL; never the receipt.
 function startReturnUploader(root) {
   reveal(root.parentElement);
   const error = root.querySelector("[data-role=error]");
-  const files = makeUppy(
-    root.querySelector("[data-role=dashboard]"),
-    { showUploadButton: true },
-    () => root.querySelector("[data-role=files]"),
-  );
+  const uppy = makePicker(root.querySelector("[data-role=dashboard]"), { showUploadButton: true });
+  let grant = null;
   // The grant is asked for when the person presses Upload, so an idle page holds none.
-  files.uppy.addPreProcessor(async () => {
-    if (files.grant.current) return;
+  async function grantForFiles() {
+    if (grant) return grant;
     const response = await fetch(root.dataset.grantUrl, {
       method: "POST",
       credentials: "same-origin",
@@ -409,14 +414,33 @@ function startReturnUploader(root) {
       error.hidden = false;
       throw new Error(message);
     }
-    files.grant.current = await response.json();
+    grant = await response.json();
+    return grant;
+  }
+  uppy.addUploader(async (fileIDs) => {
+    const upload = await grantForFiles();
+    error.hidden = true;
+    const kept = fileIDs.map((id) => {
+      const file = uppy.getFile(id);
+      return file.data instanceof File ? file.data : new File([file.data], file.name, { type: file.type });
+    });
+    await tipUploads().enqueue(kept, upload);
   });
+  // Handed to the queue, which shows their progress below: the picker is ready for more.
+  uppy.on("complete", (result) => {
+    if (result.successful?.length) uppy.cancelAll();
+  });
+  showUploads(root.querySelector("[data-role=uploads]"), Number(root.dataset.chunkBytes));
 }
 
 const tipForm = document.getElementById("tip-form");
 if (tipForm) {
   startTipForm(tipForm);
-  showUploads(tipForm);
+  showUploads(
+    document.getElementById("tip-uploads"),
+    Number(tipForm.dataset.chunkBytes),
+    document.getElementById("tip-receipt"),
+  );
 }
 const returnUploader = document.getElementById("return-uploader");
 if (returnUploader) startReturnUploader(returnUploader);

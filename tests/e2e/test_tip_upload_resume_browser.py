@@ -6,6 +6,7 @@ request to the upload URL fails from the Nth piece on, and then the phone goes o
 upload must carry on from the stored tus URL and the stored original must be byte-exact.
 """
 
+import datetime as dt
 import hashlib
 import subprocess
 import time
@@ -15,8 +16,9 @@ from playwright.sync_api import expect
 
 from evidence.models import EvidenceItem, Upload
 from portal import storage
+from submissions import services as tip_services
 from submissions.demo import seed_categories
-from submissions.models import Tip
+from submissions.models import Tip, TipCategory
 from tests.e2e.conftest import CHROMIUM_ARGS, PHONE
 from tests.e2e.test_tip_offline_browser import _wait_until_page_is_kept
 
@@ -70,6 +72,14 @@ class SignalCut:
             route.continue_()
 
 
+def _wait_for_the_cut(page, cut: SignalCut) -> None:
+    deadline = time.monotonic() + 60
+    while not cut.cut:
+        if time.monotonic() > deadline:
+            pytest.fail(f"the upload never reached piece {PIECES_BEFORE_THE_CUT + 1}")
+        page.wait_for_timeout(100)  # lets the route handler see the requests
+
+
 def _send_tip_with(page, video: str) -> SignalCut:
     page.select_option("select[name=category]", index=1)
     page.fill("textarea[name=description]", "A van without plates, filmed as it drove off.")
@@ -80,11 +90,7 @@ def _send_tip_with(page, video: str) -> SignalCut:
     page.route("**/api/uploads/**", cut)
     page.click("[data-role=submit]")
     expect(page.locator("#tip-receipt [data-role=receipt]")).not_to_be_empty(timeout=60_000)
-    deadline = time.monotonic() + 60
-    while not cut.cut:
-        if time.monotonic() > deadline:
-            pytest.fail(f"the upload never reached piece {PIECES_BEFORE_THE_CUT + 1}")
-        page.wait_for_timeout(100)  # lets the route handler see the requests
+    _wait_for_the_cut(page, cut)
     return cut
 
 
@@ -200,4 +206,73 @@ def test_a_video_cut_half_way_resumes_after_the_browser_is_closed(
         assert _kept_uploads(page) == 0
     finally:
         context.close()
+    _assert_byte_exact(sha256)
+
+
+def _open_tip_with_its_receipt(page, base: str, police) -> str:
+    new = tip_services.tip_create(
+        agency=police,
+        category=TipCategory.objects.filter(agency=police).first(),
+        description="A van without plates, filmed as it drove off.",
+        occurred_at=dt.datetime(2026, 1, 15, 21, 30, tzinfo=dt.UTC),
+    )
+    page.goto(f"{base}/tips/return/")
+    page.get_by_label("Your receipt").fill(new.receipt)
+    page.get_by_role("button", name="Open my tip").click()
+    expect(page).to_have_url(f"{base}/tips/return/tip/")
+    return new.receipt
+
+
+def _kept_upload_fields(page) -> str:
+    """What the phone keeps with each file, the file itself left out, as JSON."""
+    return page.evaluate(
+        """() => new Promise((resolve, reject) => {
+            const open = indexedDB.open("canvass-tips");
+            open.onerror = () => reject(open.error);
+            open.onsuccess = () => {
+              const db = open.result;
+              const all = db.transaction("uploads").objectStore("uploads").getAll();
+              all.onsuccess = () => {
+                db.close();
+                resolve(JSON.stringify(all.result.map(({ file, ...kept }) => kept)));
+              };
+            };
+          })"""
+    )
+
+
+def test_a_video_added_on_the_return_page_resumes_after_a_reload(
+    live_server, celery_worker, police, tip_settings, phone, tmp_path
+):
+    seed_categories(police)
+    video, sha256 = _video(tmp_path)
+    page = phone
+    receipt = _open_tip_with_its_receipt(page, live_server.url, police)
+
+    uploader = page.locator("#return-uploader")
+    uploader.locator('input[type=file][name="files[]"]').first.set_input_files(video)
+    cut = SignalCut(PIECES_BEFORE_THE_CUT)
+    page.route("**/api/uploads/**", cut)
+    uploader.get_by_role("button", name="Upload 1 file").click()
+    _wait_for_the_cut(page, cut)
+    _assert_half_way()
+    assert _kept_uploads(page) == 1
+    # Anonymity: the phone keeps the file, its grant and its tus URL, never the receipt.
+    kept = _kept_upload_fields(page)
+    assert "/api/uploads/" in kept
+    assert receipt not in kept and receipt.replace(" ", "") not in kept
+
+    # Reloaded with the upload URL still unreachable: the file is still on the phone, waiting.
+    page.reload()
+    status = page.locator("#return-uploader [data-role=uploads-status]")
+    expect(status).to_have_text(WAITING)
+    assert _kept_uploads(page) == 1
+    assert not EvidenceItem.objects.exists()
+
+    page.unroute("**/api/uploads/**")
+    expect(status).to_have_text(DONE, timeout=90_000)
+    expect(uploader.locator("[data-role=files] li.received")).to_contain_text(
+        "Received: signal-drop.mp4"
+    )
+    assert _kept_uploads(page) == 0
     _assert_byte_exact(sha256)
