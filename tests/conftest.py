@@ -59,6 +59,22 @@ def other_police():
 
 
 @pytest.fixture
+def cheap_pow(settings):
+    """The real ALTCHA code path, with a challenge a test solves in milliseconds."""
+    settings.TIPS_POW_COST = 10
+    settings.TIPS_POW_KEY_PREFIX = "0"
+
+
+@pytest.fixture
+def tips_agency(police):
+    """The police agency with the tips line's categories."""
+    from submissions.demo import seed_categories
+
+    seed_categories(police)
+    return police
+
+
+@pytest.fixture
 def prosecution():
     return AgencyFactory(name="Riverton DA", slug="riverton-da", kind=AgencyKind.PROSECUTION)
 

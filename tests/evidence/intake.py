@@ -55,3 +55,22 @@ def upload_bytes(grant: UploadGrant, data: bytes, *, filename: str) -> EvidenceI
         grant=grant, upload_id=upload.id, offset=0, body=io.BytesIO(data), body_length=len(data)
     )
     return EvidenceItem.objects.get(upload=upload)
+
+
+def children_named(pid: int, name: str) -> list[int]:
+    """Processes called `name` whose parent is `pid` (a worker's ffmpeg, say)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm, rest = (
+            stat[stat.index("(") + 1 : stat.rindex(")")],
+            stat[stat.rindex(")") + 2 :].split(),
+        )
+        if comm == name and int(rest[1]) == pid:
+            found.append(int(entry.name))
+    return found

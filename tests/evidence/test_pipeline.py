@@ -14,7 +14,7 @@ from evidence.models import Derivative, EvidenceItem
 from evidence.uploads import staged_path
 from portal import storage
 from portal.models import AuditEvent
-from tests.evidence.intake import ingest, sha256_of, wait_for
+from tests.evidence.intake import children_named, ingest, sha256_of, wait_for
 
 State = EvidenceItem.State
 
@@ -96,24 +96,6 @@ def test_a_video_outside_the_grants_types_is_rejected(celery_worker, police, tmp
     assert item.state == State.REJECTED
 
 
-def _children_named(pid: int, name: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        comm, rest = (
-            stat[stat.index("(") + 1 : stat.rindex(")")],
-            stat[stat.rindex(")") + 2 :].split(),
-        )
-        if comm == name and int(rest[1]) == pid:
-            found.append(int(entry.name))
-    return found
-
-
 def _alive(pid: int) -> bool:
     """Running, as opposed to gone or a zombie waiting for init to reap it."""
     try:
@@ -129,7 +111,7 @@ def test_a_worker_killed_mid_transcode_leaves_one_set_of_derivatives(worker_pool
     first = worker_pool.start(CELERY_VISIBILITY_TIMEOUT="4", MEDIA_CLAIM_LEASE_SECONDS="1")
     item = ingest(clip, police)
     deadline = time.monotonic() + 60
-    while not (ffmpeg := _children_named(first.pid, "ffmpeg")):
+    while not (ffmpeg := children_named(first.pid, "ffmpeg")):
         assert time.monotonic() < deadline, "no transcode started"
         time.sleep(0.05)
     os.kill(first.pid, signal.SIGKILL)

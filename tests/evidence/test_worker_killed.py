@@ -17,7 +17,7 @@ from evidence import samples
 from evidence.models import Derivative, EvidenceItem
 from evidence.tasks import requeue_stalled_items
 from portal.models import AuditEvent
-from tests.evidence.intake import ingest, sha256_of, wait_for
+from tests.evidence.intake import children_named, ingest, sha256_of, wait_for
 
 State = EvidenceItem.State
 LEASE = "3"  # seconds; the worker renews it every second while it works
@@ -26,16 +26,12 @@ LEASE = "3"  # seconds; the worker renews it every second while it works
 def _x264_children(pid: int) -> list[int]:
     """ffmpeg processes encoding the proxy whose parent is `pid`."""
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for child in children_named(pid, "ffmpeg"):
         try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
+            if b"libx264" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
         except OSError:
-            continue
-        if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid and b"libx264" in cmdline:
-            found.append(int(entry.name))
+            continue  # it ended meanwhile
     return found
 
 

@@ -9,8 +9,6 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from submissions.demo import seed_categories
-
 PO = Path(settings.BASE_DIR) / "locale" / "es" / "LC_MESSAGES" / "django.po"
 MO = PO.with_suffix(".mo")
 
@@ -52,12 +50,6 @@ def test_the_compiled_catalog_is_the_po_file():
         compiled = gettext.GNUTranslations(f)._catalog
     expected = {e["msgid"]: e["msgstr"] for e in po_entries(PO) if e["msgid"]}
     assert {k: v for k, v in compiled.items() if k} == expected
-
-
-@pytest.fixture
-def tips_agency(police):
-    seed_categories(police)
-    return police
 
 
 @pytest.mark.django_db

@@ -14,7 +14,6 @@ from evidence.models import Case, Share
 from portal.roles import Role
 from portal.text import REPLACEMENT, clean_text
 from registry.models import Camera
-from submissions.demo import seed_categories
 from submissions.models import Tip, TipMessage, TipNote
 from tests.conftest import sign_in
 from tests.evidence.cases_helpers import case_with_items
@@ -23,7 +22,7 @@ from tests.factories import PublicUserFactory, stored_item
 from tests.registry.cameras import INCIDENT, camera_data
 from tests.submissions.helpers import send_tip, tipster_client
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("cheap_pow")]
 
 RLO, LRI, PDI, LRM, ALM = "\u202e", "\u2066", "\u2069", "\u200e", "\u061c"
 ESC_RED = "\x1b[31m"
@@ -31,19 +30,6 @@ C1_CSI = "\x9b"
 # Every kind the issue names, between words (NUL is refused outright by forms and the API).
 TRICKY = f"plate {RLO}ABC123{PDI} {LRI}x{LRM}y{ALM} {ESC_RED}red{C1_CSI}csi\x07bell\x7fdel\x0bvt"
 UNSAFE = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-@pytest.fixture(autouse=True)
-def _cheap_pow(settings):
-    # The real ALTCHA code path, with a challenge a test solves in milliseconds.
-    settings.TIPS_POW_COST = 10
-    settings.TIPS_POW_KEY_PREFIX = "0"
-
-
-@pytest.fixture
-def tips_agency(police):
-    seed_categories(police)
-    return police
 
 
 def _assert_clean(text: str):

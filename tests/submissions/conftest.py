@@ -4,16 +4,8 @@ from submissions.demo import seed_categories
 
 
 @pytest.fixture(autouse=True)
-def _cheap_pow(settings):
-    # The real ALTCHA code path, with a challenge a test solves in milliseconds.
-    settings.TIPS_POW_COST = 10
-    settings.TIPS_POW_KEY_PREFIX = "0"
-
-
-@pytest.fixture
-def tips_agency(police):
-    seed_categories(police)
-    return police
+def _cheap_pow(cheap_pow):
+    """Every tips-line test solves its proof-of-work in milliseconds (tests/conftest.py)."""
 
 
 @pytest.fixture
