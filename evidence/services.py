@@ -1,7 +1,6 @@
 """Evidence writes: items from finished uploads, and the custody events of reading them."""
 
 import datetime as dt
-import hashlib
 import logging
 import secrets
 from collections import defaultdict
@@ -44,6 +43,7 @@ from portal.models import Agency, AuditEvent
 from portal.roles import AgencyKind, Cap, has_capability
 from portal.storage import new_object_key
 from portal.text import visible_controls
+from portal.tokens import token_digest, token_issue
 
 logger = logging.getLogger(__name__)
 
@@ -798,10 +798,6 @@ SHARE_LINK_MAX_DOWNLOADS = 20
 SHARE_LINK_MAX_DAYS = 30
 
 
-def share_link_token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def share_link_create(
     *, actor, share: Share, recipient_label: str, expires_at, max_downloads: int
 ) -> tuple[ShareLink, str]:
@@ -828,10 +824,10 @@ def share_link_create(
     if not 1 <= max_downloads <= SHARE_LINK_MAX_DOWNLOADS:
         raise ValidationError(f"Allow between 1 and {SHARE_LINK_MAX_DOWNLOADS} downloads.")
     with transaction.atomic():
-        token = secrets.token_urlsafe(32)
+        token, digest = token_issue()
         link = ShareLink.objects.create(
             share=share,
-            token_hash=share_link_token_hash(token),
+            token_hash=digest,
             recipient_label=recipient_label[:300],
             expires_at=expires_at,
             max_downloads=max_downloads,
@@ -870,7 +866,7 @@ def share_link_peek(*, token: str) -> tuple[ShareLink | None, str]:
     """The link a token names and why it cannot be used ("" if it can), without spending it."""
     link = (
         ShareLink.objects.select_related("share", "share__case", "share__case__agency")
-        .filter(token_hash=share_link_token_hash(token or ""))
+        .filter(token_hash=token_digest(token or ""))
         .first()
     )
     if link is None:
@@ -883,7 +879,7 @@ def share_link_use(*, token: str) -> ShareLink:
     take the last one) and record it; LinkUnusable says why when it cannot be used."""
     link = (
         ShareLink.objects.select_related("share", "share__case")
-        .filter(token_hash=share_link_token_hash(token or ""))
+        .filter(token_hash=token_digest(token or ""))
         .first()
     )
     if link is None:

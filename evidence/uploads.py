@@ -30,7 +30,6 @@ import hmac
 import logging
 import os
 import re
-import secrets
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
@@ -53,6 +52,7 @@ from evidence.policies import can_upload_evidence
 from evidence.services import item_create_from_upload
 from portal.audit import audit_record
 from portal.models import Agency
+from portal.tokens import token_issue, token_matches
 
 log = logging.getLogger(__name__)
 
@@ -153,11 +153,6 @@ class Readable(Protocol):
 
 
 # --- grants -------------------------------------------------------------------------------
-
-
-def _hash_secret(secret: str) -> str:
-    # The secret is 256 random bits, so a fast hash is enough: there is nothing to brute-force.
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def flow_max_bytes(flow: str) -> int:
@@ -274,12 +269,12 @@ def grant_create_with_secret(
         media_types=media_types,
         expires_at=expires_at,
     )
-    secret = secrets.token_urlsafe(32)  # URL-safe base64 has no "." so the header splits cleanly
+    secret, secret_digest = token_issue()
     with transaction.atomic():
         grant = UploadGrant.objects.create(
             flow=UploadGrant.Flow(flow),
             agency=agency,
-            secret_hash=_hash_secret(secret),
+            secret_hash=secret_digest,
             source_ref=source_ref,
             max_files=max_files,
             max_file_bytes=max_file_bytes,
@@ -374,7 +369,7 @@ def grant_from_header(request) -> UploadGrant | None:
     if grant is None or not _grant_is_live(grant, timezone.now()):
         return None
     if grant.secret_hash:
-        usable = bool(secret) and hmac.compare_digest(_hash_secret(secret), grant.secret_hash)
+        usable = token_matches(secret, grant.secret_hash)
     else:
         usable = not secret and _staff_may_use(request.user, grant)
     return grant if usable else None

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from portal.middleware import current_request_id
+from portal.context import current_request_id
 from portal.models import AuditEvent
 
 GENESIS_HASH = "0" * 64

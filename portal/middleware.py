@@ -1,6 +1,5 @@
 """Request id for every request, and the staff idle timeout (CJIS 5.9.5: 30 minutes)."""
 
-import contextvars
 import re
 import time
 import uuid
@@ -10,7 +9,8 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
 
-_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+from portal.context import request_id_reset, request_id_set
+
 _VALID_INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 LAST_SEEN_KEY = "canvass_last_seen"
 # "Last seen" is written to the session at most this often. Writing it on every request made
@@ -18,11 +18,6 @@ LAST_SEEN_KEY = "canvass_last_seen"
 # other's saves: 404s on segments and spurious sign-outs. The cost: a session can end up to
 # this many seconds before the full idle timeout, never after it.
 LAST_SEEN_WRITE_INTERVAL_SECONDS = 60
-
-
-def current_request_id() -> str:
-    """The id of the request being served, or "" outside a request (tasks, commands)."""
-    return _request_id.get()
 
 
 class RequestIdMiddleware:
@@ -35,11 +30,11 @@ class RequestIdMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _VALID_INCOMING_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
-        token = _request_id.set(request_id)
+        token = request_id_set(request_id)
         try:
             response = self.get_response(request)
         finally:
-            _request_id.reset(token)
+            request_id_reset(token)
         response["X-Request-ID"] = request_id
         return response
 

@@ -6,9 +6,7 @@ Reminders carry a fresh token of their own, so the first email's link keeps work
 """
 
 import datetime as dt
-import hashlib
 import logging
-import secrets
 import zoneinfo
 from collections import defaultdict
 from urllib.parse import urlencode
@@ -25,6 +23,7 @@ from evidence import uploads
 from evidence.models import Source, UploadGrant
 from portal import emails
 from portal.audit import audit_record
+from portal.tokens import token_digest, token_issue
 from registry import requests_audit_actions as actions
 from registry.models import (
     Camera,
@@ -53,11 +52,6 @@ MAX_CAMERAS = 100
 DEFAULT_MAX_FILES = 20
 FOOTAGE_MEDIA_TYPES = ("video/", "image/")
 OWNER_LABEL = "camera owner (footage request link)"
-
-
-def _hash_token(token: str) -> str:
-    # 256 random bits: a fast hash is enough, there is nothing to brute-force.
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def duration_text(delta: dt.timedelta) -> str:
@@ -275,8 +269,8 @@ def footage_request_refuse(*, actor, request: FootageRequest, reason: str) -> Fo
 
 
 def _new_link(recipient: FootageRequestRecipient) -> str:
-    token = secrets.token_urlsafe(32)
-    FootageRequestLink.objects.create(recipient=recipient, token_hash=_hash_token(token))
+    token, digest = token_issue()
+    FootageRequestLink.objects.create(recipient=recipient, token_hash=digest)
     return token
 
 
@@ -413,7 +407,7 @@ def recipient_for_link(*, request_id, token: str) -> FootageRequestRecipient:
     if not token or len(token) > 200:
         raise Http404("No such footage request.")
     link = (
-        FootageRequestLink.objects.filter(token_hash=_hash_token(token))
+        FootageRequestLink.objects.filter(token_hash=token_digest(token))
         .select_related("recipient__request__agency", "recipient__owner")
         .first()
     )
