@@ -12,11 +12,15 @@ For every route with a builder:
   stranger check pass for nothing);
 - a stranger (same role, another agency; another resident for a resident's camera) gets 404
   on every method, and no success audit row names the object while they ask;
-- a read-only colleague (same agency, a role that may look but not change) gets 403 on each
-  write;
+- a colleague in the same role reads it too;
+- a read-only colleague (same agency, a role that may look but not change; where no role only
+  looks, one that may do nothing there) gets 403 on each write;
 - anonymous is sent to sign in (pages: 302 to the sign-in page) or refused (API: 403, as DRF's
   session authentication answers: it sends no WWW-Authenticate challenge, so never 401);
-- residents and businesses get 403 or 404 on staff routes.
+- residents and businesses get 403 or 404 on staff routes, staff on a resident's routes.
+
+The Django admin says "no" its own way, and the checks accept exactly that: a missing object
+is a 302 to the admin's index, and whoever may not use the admin is sent to its sign-in.
 """
 
 import dataclasses
@@ -30,7 +34,7 @@ import re
 from collections.abc import Callable
 
 import pytest
-from django.conf import settings
+from django.conf import settings as django_settings
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
@@ -45,33 +49,39 @@ from portal.models import Agency, AuditEvent, User
 from portal.roles import PUBLIC_ROLES, AgencyKind, Role
 from tests.conftest import client_for
 from tests.evidence.cases_helpers import make_case, make_share, verified
-from tests.factories import AgencyFactory, PublicUserFactory, UserFactory, stored_item
+from tests.factories import (
+    AgencyFactory,
+    PublicUserFactory,
+    UserFactory,
+    add_totp_device,
+    stored_item,
+)
 from tests.registry.cameras import INCIDENT, camera_data, register
 from tests.registry.requests_helpers import ask, camera_facing_incident, search
 
 PAGE, API, ADMIN = "page", "api", "admin"
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 # --- the routes -------------------------------------------------------------------------------
 
 
-def _walk(resolver, namespace=None, prefix=""):
+def _walk(resolver, namespace=None, prefix="", groups=0):
     for pattern in resolver.url_patterns:
+        # Any group in the pattern or in an include's prefix (path converters and regex groups
+        # alike) takes a value from the URL.
+        found = groups + pattern.pattern.regex.groups
         if isinstance(pattern, URLResolver):
             inner = namespace
             if pattern.namespace:
                 inner = f"{namespace}:{pattern.namespace}" if namespace else pattern.namespace
-            yield from _walk(pattern, inner, prefix + str(pattern.pattern))
+            yield from _walk(pattern, inner, prefix + str(pattern.pattern), found)
         elif isinstance(pattern, URLPattern):
             route = prefix + str(pattern.pattern)
             if pattern.name:
                 key = f"{namespace}:{pattern.name}" if namespace else pattern.name
             else:  # unnamed: keyed by its pattern, so it can still be named in the tables
                 key = f"{namespace or ''}:<{route}>"
-            # Any group in the pattern (path converters and regex groups alike) takes a value
-            # from the URL.
-            if pattern.pattern.regex.groups or re.search(r"\(\?P<", route):
+            if found:
                 yield key, route
 
 
@@ -123,17 +133,17 @@ def joins(name: str, build: Callable, **spec) -> None:
 # cover it. Keep this small: an agency's object addressed by id belongs in BUILDERS.
 EXEMPT = {
     # Bearer tokens: the URL id alone opens nothing, the token (header or `t`) decides.
-    "portal:password_reset_confirm": "Django's password reset token; tests/portal/test_sign_in.py",
+    "portal:password_reset_confirm": "Django's password reset token; tests/portal/test_lockout.py",
     "uploads:upload": "tus upload, opened by its upload grant header; tests/evidence/test_tus.py",
     "registry_owner:respond": "owner's emailed link token; tests/registry/test_requests_pages.py",
     "registry_owner:answer": "owner's emailed link token; tests/registry/test_requests_pages.py",
     "registry_owner:upload": "owner's emailed link token; tests/registry/test_requests_pages.py",
     "registry_owner:grant": "owner's emailed link token; tests/registry/test_requests_pages.py",
     "registry_owner:receipt": "owner's emailed link token; tests/registry/test_requests_pages.py",
-    "api-footage-owner": "owner's link token in a header; tests/registry/test_requests.py",
-    "api-footage-owner-answer": "owner's link token in a header; tests/registry/test_requests.py",
-    "api-footage-owner-grant": "owner's link token in a header; tests/registry/test_requests.py",
-    "api-footage-owner-receipt": "owner's link token in a header; tests/registry/test_requests.py",
+    "api-footage-owner": "owner's link token in a header; tests/registry/test_requests_pages.py",
+    "api-footage-owner-answer": "owner's link token in a header; tests/registry/test_requests_pages.py",
+    "api-footage-owner-grant": "owner's link token in a header; tests/registry/test_requests_pages.py",
+    "api-footage-owner-receipt": "owner's link token in a header; tests/registry/test_requests_pages.py",
     # Public by design: the value names no agency's object.
     "portal:placeholder_tile": "map tile coordinates; tests/portal/test_geocoding_and_tiles.py",
     "submissions:pwa_icon": "an icon size; tests/submissions/test_pwa.py",
@@ -141,7 +151,7 @@ EXEMPT = {
     "tips_api:categories": "an agency's public tip categories; tests/submissions/test_api.py",
     "receipts:keys": "an agency's published receipt keys; tests/evidence/test_receipt.py",
     "receipts:public_key": "a published public key; tests/evidence/test_receipt.py",
-    "admin:app_list": "an app label, not an object; admin access in tests/portal/test_admin.py",
+    "admin:app_list": "an app label, not an object; who gets in: tests/portal/test_admin.py",
     # Django admin's own redirects: they load nothing, they send to the named change URLs above.
     "admin:<admin/auth/group/<path:object_id>/>": "redirect to admin:auth_group_change",
     "admin:<admin/otp_totp/totpdevice/<path:object_id>/>": "redirect to ...totpdevice_change",
@@ -220,7 +230,7 @@ def case_item(p) -> Built:
     return built
 
 
-def _office(name="Riverton DA") -> Agency:
+def _office(name="Matrix DA") -> Agency:
     return AgencyFactory(
         name=name, slug=name.lower().replace(" ", "-"), kind=AgencyKind.PROSECUTION
     )
@@ -354,10 +364,11 @@ joins("api-case-shares", case, kind=API, writes=("POST",), body={})
 joins("api-share-revoke", share_only, kind=API, reads=(), writes=("POST",))
 
 # Shares, seen by the prosecuting office they were made to. Every prosecutor of the office may
-# do all of it (acknowledge, download, make a link), and no role there reads without that.
+# do all of it (acknowledge, download, make a link); no role there reads without that, so the
+# "read-only" colleague is one who may do none of it.
 PROSECUTOR = {
     "role": Role.PROSECUTOR,
-    "read_only_role": None,
+    "read_only_role": Role.AUDITOR,  # the office's auditor: reads the audit log, not the shares
     "agency_kind": AgencyKind.PROSECUTION,
 }
 joins("evidence:shared_case", received_share, **PROSECUTOR)
@@ -454,13 +465,22 @@ def tip(p) -> Built:
         description="Someone is selling stolen bikes behind the station.",
         occurred_at=timezone.now() - dt.timedelta(hours=1),
     ).tip
-    return Built({"reference": created.reference}, [created.reference, created.pk])
+    return Built(
+        {"reference": created.reference},
+        [created.reference, created.pk],
+        {"assignee": p.colleague},
+    )
 
 
 TIP_WRITE = {"reads": (), "writes": ("POST",)}
 joins("submissions_staff:tip", tip)
 joins("submissions_staff:transition", tip, body={"to": "in_review"}, **TIP_WRITE)
-joins("submissions_staff:assign", tip, body=lambda b: {"assignee": ""}, **TIP_WRITE)
+joins(
+    "submissions_staff:assign",
+    tip,
+    body=lambda b: {"assignee": b.objects["assignee"].pk},
+    **TIP_WRITE,
+)
 joins("submissions_staff:details", tip, body={"priority": 3}, **TIP_WRITE)
 joins("submissions_staff:note", tip, body={"body": "Matrix check"}, **TIP_WRITE)
 joins("submissions_staff:question", tip, body={"body": "Which way?"}, **TIP_WRITE)
@@ -500,7 +520,8 @@ def admin_view_on_site(p) -> Built:
     )
 
 
-ADMIN_OF = {"kind": ADMIN, "role": Role.AGENCY_ADMIN, "read_only_role": None}
+# The owner is the agency's admin; the read-only colleague, its auditor (no admin at all).
+ADMIN_OF = {"kind": ADMIN, "role": Role.AGENCY_ADMIN, "read_only_role": Role.AUDITOR}
 joins("admin:portal_user_change", admin_user, writes=("POST",), body={}, **ADMIN_OF)
 joins("admin:portal_user_history", admin_user, **ADMIN_OF)
 # Accounts are never deleted, agencies never changed by agency admins: the owner is refused too.
@@ -613,6 +634,22 @@ def test_owner_gets_the_object(world):
 
 
 @pytest.mark.django_db
+@_by_route(
+    [
+        n
+        for n in JOINED
+        if BUILDERS[n].reads and BUILDERS[n].kind != ADMIN and not BUILDERS[n].public
+    ]
+)
+def test_colleague_with_the_same_role_reads_it_too(world):
+    """What the owner reads, a colleague in the same role reads too (for a case: one who works
+    it), so the owner's answer does not hang on who made the object."""
+    for method in world.route.reads:
+        status = world.ask(world.people.colleague, method).status_code
+        assert status < 400, (method, status)
+
+
+@pytest.mark.django_db
 @_by_route(JOINED)
 def test_stranger_gets_404(world):
     before = _last_seq()
@@ -634,6 +671,10 @@ def test_stranger_gets_404(world):
 def test_read_only_colleague_gets_403_on_writes(world):
     for method in world.route.writes:
         response = world.ask(world.people.read_only, method)
+        if world.route.kind == ADMIN and response.status_code == 302:
+            # The admin turns away whoever may not use it by sending them to sign in.
+            assert response["Location"].split("?")[0] == reverse("admin:login"), method
+            continue
         assert response.status_code == 403, (method, response.status_code)
 
 
@@ -650,9 +691,19 @@ def test_anonymous_is_sent_to_sign_in(world):
             login = (
                 reverse("admin:login")
                 if world.route.kind == ADMIN
-                else resolve_url(settings.LOGIN_URL)
+                else resolve_url(django_settings.LOGIN_URL)
             )
             assert response["Location"].split("?")[0] == login, method
+
+
+@pytest.mark.django_db
+@_by_route([n for n in JOINED if BUILDERS[n].public])
+def test_staff_are_refused_a_residents_routes(world):
+    investigator = UserFactory(role=Role.INVESTIGATOR, agency=world.people.police)
+    add_totp_device(investigator)
+    for method in world.methods:
+        status = world.ask(investigator, method).status_code
+        assert status in (403, 404), (method, status)
 
 
 @pytest.mark.django_db
