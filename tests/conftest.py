@@ -137,10 +137,11 @@ def client_for(user) -> Client:
 class People:
     """Who asks for an object: its owner, a colleague with the same role, a read-only
     colleague (same agency, a role that may look but not change), a stranger (same role,
-    another agency of the same kind) and anonymous."""
+    another agency of the same kind) and anonymous (None). `police` is the police agency, for
+    objects a prosecuting office receives from one."""
 
-    def __init__(self, *, role, read_only_role, agency, other_agency):
-        self.agency, self.other_agency = agency, other_agency
+    def __init__(self, *, role, read_only_role, agency, other_agency, police):
+        self.agency, self.other_agency, self.police = agency, other_agency, police
         if role in PUBLIC_ROLES:
             self.owner = PublicUserFactory(role=role)
             self.colleague = self.read_only = None
@@ -166,9 +167,15 @@ def people(police, other_police):
         if kind == AgencyKind.POLICE:
             agency, other = police, other_police
         else:
-            agency = AgencyFactory(name="Riverton DA", slug="riverton-da", kind=kind)
-            other = AgencyFactory(name="Elsewhere DA", slug="elsewhere-da", kind=kind)
-        return People(role=role, read_only_role=read_only_role, agency=agency, other_agency=other)
+            agency = AgencyFactory(name="Riverton County DA", slug="riverton-county-da", kind=kind)
+            other = AgencyFactory(name="Elsewhere County DA", slug="elsewhere-county-da", kind=kind)
+        return People(
+            role=role,
+            read_only_role=read_only_role,
+            agency=agency,
+            other_agency=other,
+            police=police,
+        )
 
     return make
 
