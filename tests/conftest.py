@@ -10,7 +10,7 @@ from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal.roles import AgencyKind, Role
+from portal.roles import PUBLIC_ROLES, AgencyKind, Role
 from tests.factories import PASSWORD, AgencyFactory, PublicUserFactory, UserFactory, add_totp_device
 
 
@@ -111,6 +111,101 @@ def sign_in(client: Client, user, password: str = PASSWORD) -> Client:
 def signed_in():
     """signed_in(user) -> a test client past both factors."""
     return lambda user: sign_in(Client(), user)
+
+
+def client_for(user) -> Client:
+    """A test client signed in as `user`, past the second factor if the user has one.
+
+    `sign_in` walks the real two-step form; this skips the forms (no password hashing, no
+    TOTP step) for tests that sign many people in and are not about signing in: the session
+    holds what django-otp's `login` puts there after a good code.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    client = Client()
+    if user is None:
+        return client
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is not None:
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client
+
+
+class People:
+    """Who asks for an object: its owner, a colleague with the same role, a read-only
+    colleague (same agency, a role that may look but not change), a stranger (same role,
+    another agency of the same kind) and anonymous (None). `police` is the police agency, for
+    objects a prosecuting office receives from one."""
+
+    def __init__(self, *, role, read_only_role, agency, other_agency, police):
+        self.agency, self.other_agency, self.police = agency, other_agency, police
+        if role in PUBLIC_ROLES:
+            self.owner = PublicUserFactory(role=role)
+            self.colleague = self.read_only = None
+            self.stranger = PublicUserFactory(role=role)
+        else:
+            self.owner = self._staff(role, agency)
+            self.colleague = self._staff(role, agency)
+            self.read_only = self._staff(read_only_role, agency) if read_only_role else None
+            self.stranger = self._staff(role, other_agency)
+
+    @staticmethod
+    def _staff(role, agency):
+        user = UserFactory(role=role, agency=agency)
+        add_totp_device(user)
+        return user
+
+
+@pytest.fixture
+def people(police, other_police):
+    """people(role=..., read_only_role=..., kind=...) -> People of two agencies of that kind."""
+
+    def make(role=Role.INVESTIGATOR, read_only_role=Role.DISPATCHER, kind=AgencyKind.POLICE):
+        if kind == AgencyKind.POLICE:
+            agency, other = police, other_police
+        else:
+            agency = AgencyFactory(name="Riverton County DA", slug="riverton-county-da", kind=kind)
+            other = AgencyFactory(name="Elsewhere County DA", slug="elsewhere-county-da", kind=kind)
+        return People(
+            role=role,
+            read_only_role=read_only_role,
+            agency=agency,
+            other_agency=other,
+            police=police,
+        )
+
+    return make
+
+
+@pytest.fixture
+def owner(people):
+    """An investigator of `police` (with colleagues: see `people`)."""
+    return people().owner
+
+
+@pytest.fixture
+def colleague(make_staff):
+    return make_staff(role=Role.INVESTIGATOR)
+
+
+@pytest.fixture
+def read_only_colleague(make_staff):
+    """A dispatcher of `police`: sees evidence and tips, changes neither."""
+    return make_staff(role=Role.DISPATCHER)
+
+
+@pytest.fixture
+def stranger(make_staff, other_police):
+    """An investigator of another police agency."""
+    return make_staff(role=Role.INVESTIGATOR, agency=other_police)
+
+
+@pytest.fixture
+def anonymous():
+    return Client()
 
 
 class WorkerPool:

@@ -1,0 +1,815 @@
+"""The access matrix: every route whose URL carries an object id, asked by everyone who must
+not get the object.
+
+The routes come from Django's URL resolver, so a new route with an id joins by itself and
+fails `test_route_has_a_builder` until someone registers a builder for it below (one call to
+`joins`, keyed by the namespaced URL name). A builder makes the object(s) for the owner's
+agency and returns the URL kwargs; `joins` says what the route is (page, API or admin; who
+owns it; which methods read and which write; a minimal POST body).
+
+For every route with a builder:
+- the owner gets a real answer (so the object exists: a 404 for everyone would make the
+  stranger check pass for nothing);
+- a stranger (same role, another agency; another resident for a resident's camera) gets 404
+  on every method, and no success audit row names the object while they ask;
+- a colleague in the same role reads it too;
+- a read-only colleague (same agency, a role that may look but not change; where no role only
+  looks, one that may do nothing there) gets 403 on each write;
+- anonymous is sent to sign in (pages: 302 to the sign-in page) or refused (API: 403, as DRF's
+  session authentication answers: it sends no WWW-Authenticate challenge, so never 401);
+- residents and businesses get 403 or 404 on staff routes, staff on a resident's routes.
+
+The Django admin says "no" its own way, and the checks accept exactly that: a missing object
+is a 302 to the admin's index, and whoever may not use the admin is sent to its sign-in.
+"""
+
+import dataclasses
+import datetime as dt
+import hashlib
+import importlib
+import inspect
+import json
+import pkgutil
+import re
+from collections.abc import Callable
+
+import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.core.files.base import ContentFile
+from django.shortcuts import resolve_url
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from evidence.models import CaseMember, Derivative, RetentionCategory, Share
+from portal import storage
+from portal.models import Agency, AuditEvent, User
+from portal.roles import PUBLIC_ROLES, AgencyKind, Role
+from tests.conftest import client_for
+from tests.evidence.cases_helpers import make_case, make_share, verified
+from tests.factories import (
+    AgencyFactory,
+    PublicUserFactory,
+    UserFactory,
+    add_totp_device,
+    stored_item,
+)
+from tests.registry.cameras import INCIDENT, camera_data, register
+from tests.registry.requests_helpers import ask, camera_facing_incident, search
+
+PAGE, API, ADMIN = "page", "api", "admin"
+
+
+# --- the routes -------------------------------------------------------------------------------
+
+
+def _walk(resolver, namespace=None, prefix="", groups=0):
+    for pattern in resolver.url_patterns:
+        # Any group in the pattern or in an include's prefix (path converters and regex groups
+        # alike) takes a value from the URL.
+        found = groups + pattern.pattern.regex.groups
+        if isinstance(pattern, URLResolver):
+            inner = namespace
+            if pattern.namespace:
+                inner = f"{namespace}:{pattern.namespace}" if namespace else pattern.namespace
+            yield from _walk(pattern, inner, prefix + str(pattern.pattern), found)
+        elif isinstance(pattern, URLPattern):
+            route = prefix + str(pattern.pattern)
+            if pattern.name:
+                key = f"{namespace}:{pattern.name}" if namespace else pattern.name
+            else:  # unnamed: keyed by its pattern, so it can still be named in the tables
+                key = f"{namespace or ''}:<{route}>"
+            if found:
+                yield key, route
+
+
+def routes_with_ids() -> dict[str, str]:
+    """Namespaced URL name -> the full pattern, for every route that takes a value from its URL."""
+    return dict(_walk(get_resolver()))
+
+
+# --- what each route is -----------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Built:
+    """What a builder made: the URL kwargs and the ids an audit row would name."""
+
+    kwargs: dict
+    targets: list
+    objects: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    build: Callable
+    kind: str = PAGE
+    role: str = Role.INVESTIGATOR  # the owner's (and the stranger's) role
+    read_only_role: str | None = Role.DISPATCHER  # None: no role of that agency reads only
+    agency_kind: str = AgencyKind.POLICE
+    reads: tuple = ("GET",)
+    writes: tuple = ()
+    body: dict | Callable = dataclasses.field(default_factory=dict)  # for POST/PUT; may use Built
+    owner_status: int | None = None  # a route no agency user may use: what the owner gets
+
+    @property
+    def public(self) -> bool:
+        """Owned by a resident or business (their cameras), not by an agency."""
+        return self.role in PUBLIC_ROLES
+
+
+BUILDERS: dict[str, Route] = {}
+
+
+def joins(name: str, build: Callable, **spec) -> None:
+    assert name not in BUILDERS, f"{name} joins the matrix twice"
+    BUILDERS[name] = Route(build=build, **spec)
+
+
+# Routes that take a value from the URL but address no object of an agency, or reach the object
+# through a bearer token instead of a signed-in user. Each names its reason and the tests that
+# cover it. Keep this small: an agency's object addressed by id belongs in BUILDERS.
+EXEMPT = {
+    # Bearer tokens: the URL id alone opens nothing, the token (header or `t`) decides.
+    "portal:password_reset_confirm": "Django's password reset token; tests/portal/test_lockout.py",
+    "uploads:upload": "tus upload, opened by its upload grant header; tests/evidence/test_tus.py",
+    "registry_owner:respond": "owner's emailed link token; tests/registry/test_requests_pages.py",
+    "registry_owner:answer": "owner's emailed link token; tests/registry/test_requests_pages.py",
+    "registry_owner:upload": "owner's emailed link token; tests/registry/test_requests_pages.py",
+    "registry_owner:grant": "owner's emailed link token; tests/registry/test_requests_pages.py",
+    "registry_owner:receipt": "owner's emailed link token; tests/registry/test_requests_pages.py",
+    "api-footage-owner": "owner's link token in a header; tests/registry/test_requests_pages.py",
+    "api-footage-owner-answer": "owner's link token in a header; tests/registry/test_requests_pages.py",
+    "api-footage-owner-grant": "owner's link token in a header; tests/registry/test_requests_pages.py",
+    "api-footage-owner-receipt": "owner's link token in a header; tests/registry/test_requests_pages.py",
+    # Public by design: the value names no agency's object.
+    "portal:placeholder_tile": "map tile coordinates; tests/portal/test_geocoding_and_tiles.py",
+    "submissions:pwa_icon": "an icon size; tests/submissions/test_pwa.py",
+    "submissions:tip_form": "an agency's public tip form; tests/submissions/test_public_pages.py",
+    "tips_api:categories": "an agency's public tip categories; tests/submissions/test_api.py",
+    "receipts:keys": "an agency's published receipt keys; tests/evidence/test_receipt.py",
+    "receipts:public_key": "a published public key; tests/evidence/test_receipt.py",
+    "admin:app_list": "an app label, not an object; who gets in: tests/portal/test_admin.py",
+    # Django admin's own redirects: they load nothing, they send to the named change URLs above.
+    "admin:<admin/auth/group/<path:object_id>/>": "redirect to admin:auth_group_change",
+    "admin:<admin/otp_totp/totpdevice/<path:object_id>/>": "redirect to ...totpdevice_change",
+    "admin:<admin/portal/agency/<path:object_id>/>": "redirect to admin:portal_agency_change",
+    "admin:<admin/portal/user/<path:object_id>/>": "redirect to admin:portal_user_change",
+    "admin:<admin/(?P<url>.*)$>": "admin's catch-all 404 for unknown admin URLs",
+}
+
+
+# --- builders: evidence -----------------------------------------------------------------------
+
+
+def _media(item, name="poster.jpg", kind=Derivative.Kind.POSTER) -> Derivative:
+    content = b"\xff\xd8\xff poster bytes"
+    key = storage.new_object_key(f"evidence/{item.agency.slug}/derivatives")
+    storage.save_once(key, ContentFile(content))
+    return Derivative.objects.create(
+        item=item,
+        kind=kind,
+        name=name,
+        key=key,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        media_type="image/jpeg",
+    )
+
+
+def item(p) -> Built:
+    """An evidence item of the owner's agency (with a poster image)."""
+    it = stored_item(agency=p.agency)
+    poster = _media(it)
+    return Built({"item_id": it.pk}, [it.pk], {"item": it, "poster": poster})
+
+
+def item_media(p) -> Built:
+    built = item(p)
+    built.kwargs["name"] = built.objects["poster"].name
+    return built
+
+
+def deletion_request(p) -> Built:
+    """An item whose deletion a second supervisor asked for (the owner decides)."""
+    from evidence import services
+
+    built = item(p)
+    asker = verified(UserFactory(role=Role.SUPERVISOR, agency=p.agency))
+    request = services.deletion_request(actor=asker, item=built.objects["item"], reason="Dup")
+    return Built({"request_id": request.pk}, [request.pk, *built.targets])
+
+
+def case(p) -> Built:
+    """A case the owner leads, with an item; the colleague and the read-only one work it."""
+    it = stored_item(agency=p.agency)
+    c = make_case(lead=p.owner, items=[it])
+    for member in (p.colleague, p.read_only):
+        if member is not None:
+            CaseMember.objects.create(case=c, user=member, added_by_label="test")
+    spare = stored_item(agency=p.agency, content=b"another original")
+    spare_user = UserFactory(role=Role.INVESTIGATOR, agency=p.agency)
+    return Built(
+        {"case_id": c.pk},
+        [c.pk, it.pk],
+        {"case": c, "item": it, "spare": spare, "spare_user": spare_user},
+    )
+
+
+def case_member(p) -> Built:
+    built = case(p)
+    built.kwargs["user_id"] = p.colleague.pk
+    return built
+
+
+def case_item(p) -> Built:
+    built = case(p)
+    built.kwargs["item_id"] = built.objects["item"].pk
+    return built
+
+
+def _office(name="Matrix DA") -> Agency:
+    return AgencyFactory(
+        name=name, slug=name.lower().replace(" ", "-"), kind=AgencyKind.PROSECUTION
+    )
+
+
+def case_share(p) -> Built:
+    """A share of the owner's case with a prosecuting office."""
+    built = case(p)
+    share = make_share(case=built.objects["case"], by=p.owner, office=_office())
+    built.kwargs["share_id"] = share.pk
+    built.targets.append(share.pk)
+    return built
+
+
+def share_only(p) -> Built:
+    built = case_share(p)
+    return Built({"share_id": built.kwargs["share_id"]}, built.targets, built.objects)
+
+
+def received_share(p) -> Built:
+    """A share a police case made to the owner's prosecuting office (downloads allowed), with
+    an item that has a poster."""
+    lead = UserFactory(role=Role.INVESTIGATOR, agency=p.police)
+    it = stored_item(agency=p.police)
+    poster = _media(it)
+    c = make_case(lead=lead, items=[it])
+    share = make_share(case=c, by=lead, office=p.agency, level=Share.Level.DOWNLOAD)
+    Share.objects.filter(pk=share.pk).update(
+        acknowledged_at=timezone.now(), acknowledged_by=p.owner
+    )
+    return Built({"share_id": share.pk}, [share.pk, c.pk, it.pk], {"item": it, "poster": poster})
+
+
+def acknowledged_share(p) -> Built:
+    """A received share whose receipt the owner acknowledged (through the page's button)."""
+    built = received_share(p)
+    url = reverse("evidence:shared_acknowledge", kwargs=built.kwargs)
+    assert client_for(p.owner).post(url).status_code == 302
+    return built
+
+
+def received_share_item(p) -> Built:
+    built = received_share(p)
+    built.kwargs["item_id"] = built.objects["item"].pk
+    return built
+
+
+def received_share_media(p) -> Built:
+    built = received_share_item(p)
+    built.kwargs["name"] = built.objects["poster"].name
+    return built
+
+
+def _retention_body(built) -> dict:
+    category = RetentionCategory.objects.create(
+        agency=built.objects["item"].agency, name="Homicide", days=36500
+    )
+    return {"category": category.pk}
+
+
+REASON = {"on": "on", "reason": "Matrix check"}
+
+joins("evidence:detail", item)
+joins("evidence:custody_report", item)
+joins("evidence:custody_proof", item)
+joins("evidence:media", item_media)
+joins("evidence:download_issue", item, reads=("POST",))
+joins(
+    "evidence:metadata",
+    item,
+    reads=(),
+    writes=("POST",),
+    body={"lat": "40.75", "lon": "-73.95", "reason": "Matrix check"},
+)
+joins("evidence:item_disclosure", item, reads=(), writes=("POST",), body=REASON)
+joins("evidence:item_retention", item, reads=(), writes=("POST",), body=_retention_body)
+joins(
+    "evidence:item_legal_hold",
+    item,
+    role=Role.SUPERVISOR,
+    read_only_role=Role.INVESTIGATOR,
+    reads=(),
+    writes=("POST",),
+    body=REASON,
+)
+joins(
+    "evidence:item_delete",
+    item,
+    role=Role.SUPERVISOR,
+    read_only_role=Role.INVESTIGATOR,
+    reads=(),
+    writes=("POST",),
+    body={"reason": "Matrix check"},
+)
+joins(
+    "evidence:deletion_decide",
+    deletion_request,
+    role=Role.SUPERVISOR,
+    read_only_role=Role.INVESTIGATOR,
+    reads=(),
+    writes=("POST",),
+    body={"decision": "refuse", "reason": "Matrix check"},
+)
+joins("evidence:case_detail", case)
+joins("evidence:case_edit", case, writes=("POST",), body={})
+joins("evidence:case_package", case)
+joins(
+    "evidence:case_member_add",
+    case,
+    reads=(),
+    writes=("POST",),
+    body=lambda b: {"user": b.objects["spare_user"].pk},
+)
+joins("evidence:case_member_remove", case_member, reads=(), writes=("POST",))
+joins(
+    "evidence:case_item_add",
+    case,
+    reads=(),
+    writes=("POST",),
+    body=lambda b: {"item": str(b.objects["spare"].pk)},
+)
+joins("evidence:case_item_remove", case_item, reads=(), writes=("POST",))
+joins("evidence:share_create", case, writes=("POST",), body={})
+joins("evidence:share_revoke", case_share, reads=(), writes=("POST",))
+joins("api-evidence-detail", item, kind=API)
+joins("api-evidence-custody", item, kind=API)
+joins("api-evidence-custody-proof", item, kind=API)
+joins("api-evidence-download-url", item, kind=API, reads=("POST",))
+joins("api-case-detail", case, kind=API)
+joins("api-case-shares", case, kind=API, writes=("POST",), body={})
+joins("api-share-revoke", share_only, kind=API, reads=(), writes=("POST",))
+
+# Shares, seen by the prosecuting office they were made to. Every prosecutor of the office may
+# do all of it (acknowledge, download, make a link); no role there reads without that, so the
+# "read-only" colleague is one who may do none of it.
+PROSECUTOR = {
+    "role": Role.PROSECUTOR,
+    "read_only_role": Role.AUDITOR,  # the office's auditor: reads the audit log, not the shares
+    "agency_kind": AgencyKind.PROSECUTION,
+}
+joins("evidence:shared_case", received_share, **PROSECUTOR)
+joins("evidence:shared_package", received_share, **PROSECUTOR)
+joins("evidence:shared_receipt", acknowledged_share, **PROSECUTOR)
+joins("evidence:shared_acknowledge", received_share, reads=(), writes=("POST",), **PROSECUTOR)
+joins("evidence:shared_link", received_share, reads=(), writes=("POST",), **PROSECUTOR)
+joins("evidence:shared_item", received_share_item, **PROSECUTOR)
+joins("evidence:shared_item_download", received_share_item, reads=("POST",), **PROSECUTOR)
+joins("evidence:shared_media", received_share_media, **PROSECUTOR)
+joins("api-shared-case", received_share, kind=API, **PROSECUTOR)
+
+
+# --- builders: registry -----------------------------------------------------------------------
+
+
+def camera_search(p) -> Built:
+    """A camera search the owner ran (a resident's camera faces the incident)."""
+    camera = camera_facing_incident(PublicUserFactory())
+    found = search(verified(p.owner))
+    return Built({"search_id": found.pk}, [found.pk], {"search": found, "camera": camera})
+
+
+def footage_request(p) -> Built:
+    """A footage request the owner sent to the owner of one camera."""
+    built = camera_search(p)
+    request = ask(verified(p.owner), built.objects["search"], [built.objects["camera"]])
+    recipient = request.recipients.get()
+    return Built({"request_id": request.pk}, [request.pk], {"recipient": recipient})
+
+
+def footage_recipient(p) -> Built:
+    built = footage_request(p)
+    built.kwargs["recipient_id"] = built.objects["recipient"].pk
+    return built
+
+
+def camera(p) -> Built:
+    """A camera the owner (a resident) registered."""
+    cam = register(p.owner, *INCIDENT)
+    return Built({"camera_id": cam.pk}, [cam.pk], {"camera": cam})
+
+
+joins("registry:search_results", camera_search)
+joins("api-registry-search-detail", camera_search, kind=API)
+joins("registry_requests:detail", footage_request)
+joins("registry_requests:approve", footage_request, reads=(), writes=("POST",))
+joins("registry_requests:refuse", footage_request, reads=(), writes=("POST",), body={"reason": "x"})
+joins("registry_requests:resend", footage_recipient, reads=(), writes=("POST",))
+joins("api-footage-request", footage_request, kind=API)
+joins("api-footage-request-approve", footage_request, kind=API, reads=(), writes=("POST",))
+joins(
+    "api-footage-request-refuse",
+    footage_request,
+    kind=API,
+    reads=(),
+    writes=("POST",),
+    body={"reason": "Matrix check"},
+)
+
+# A resident's own cameras: the stranger is another resident; no one reads them without
+# being their owner.
+RESIDENT = {"role": Role.RESIDENT, "read_only_role": None}
+joins("cameras:edit", camera, writes=("POST",), body={}, **RESIDENT)
+joins("cameras:pause", camera, reads=(), writes=("POST",), **RESIDENT)
+joins("cameras:resume", camera, reads=(), writes=("POST",), **RESIDENT)
+joins("cameras:delete", camera, reads=(), writes=("POST",), **RESIDENT)
+joins("camera_history:camera", camera, **RESIDENT)
+joins(
+    "api-registry-camera",
+    camera,
+    kind=API,
+    writes=("PUT", "DELETE"),
+    body=camera_data(*INCIDENT, name="Renamed"),
+    **RESIDENT,
+)
+joins("api-registry-camera-pause", camera, kind=API, reads=(), writes=("POST",), **RESIDENT)
+joins("api-registry-camera-resume", camera, kind=API, reads=(), writes=("POST",), **RESIDENT)
+
+
+# --- builders: submissions --------------------------------------------------------------------
+
+
+def tip(p) -> Built:
+    """A tip sent to the owner's agency."""
+    from submissions import services
+    from submissions.demo import seed_categories
+    from submissions.models import TipCategory
+
+    seed_categories(p.agency)
+    created = services.tip_create(
+        agency=p.agency,
+        category=TipCategory.objects.filter(agency=p.agency).first(),
+        description="Someone is selling stolen bikes behind the station.",
+        occurred_at=timezone.now() - dt.timedelta(hours=1),
+    ).tip
+    return Built(
+        {"reference": created.reference},
+        [created.reference, created.pk],
+        {"assignee": p.colleague},
+    )
+
+
+TIP_WRITE = {"reads": (), "writes": ("POST",)}
+joins("submissions_staff:tip", tip)
+joins("submissions_staff:transition", tip, body={"to": "in_review"}, **TIP_WRITE)
+joins(
+    "submissions_staff:assign",
+    tip,
+    body=lambda b: {"assignee": b.objects["assignee"].pk},
+    **TIP_WRITE,
+)
+joins("submissions_staff:details", tip, body={"priority": 3}, **TIP_WRITE)
+joins("submissions_staff:note", tip, body={"body": "Matrix check"}, **TIP_WRITE)
+joins("submissions_staff:question", tip, body={"body": "Which way?"}, **TIP_WRITE)
+
+
+# --- builders: the admin ----------------------------------------------------------------------
+
+
+def admin_user(p) -> Built:
+    """A staff user of the owner's agency (the owner is its agency admin)."""
+    return Built({"object_id": p.colleague.pk}, [p.colleague.pk])
+
+
+def admin_agency(p) -> Built:
+    return Built({"object_id": p.agency.pk}, [p.agency.pk])
+
+
+def admin_device(p) -> Built:
+    device = TOTPDevice.objects.get(user=p.colleague)
+    return Built({"object_id": device.pk}, [device.pk], {"device": device})
+
+
+def admin_device_pk(p) -> Built:
+    built = admin_device(p)
+    return Built({"pk": built.objects["device"].pk}, built.targets)
+
+
+def admin_group(p) -> Built:
+    group = Group.objects.create(name="Matrix group")
+    return Built({"object_id": group.pk}, [group.pk])
+
+
+def admin_view_on_site(p) -> Built:
+    content_type = ContentType.objects.get_for_model(User)
+    return Built(
+        {"content_type_id": content_type.pk, "object_id": p.colleague.pk}, [p.colleague.pk]
+    )
+
+
+# The owner is the agency's admin; the read-only colleague, its auditor (no admin at all).
+ADMIN_OF = {"kind": ADMIN, "role": Role.AGENCY_ADMIN, "read_only_role": Role.AUDITOR}
+joins("admin:portal_user_change", admin_user, writes=("POST",), body={}, **ADMIN_OF)
+joins("admin:portal_user_history", admin_user, **ADMIN_OF)
+# Accounts are never deleted, agencies never changed by agency admins: the owner is refused too.
+joins("admin:portal_user_delete", admin_user, writes=("POST",), owner_status=403, **ADMIN_OF)
+joins("admin:portal_agency_change", admin_agency, writes=("POST",), body={}, **ADMIN_OF)
+joins("admin:portal_agency_history", admin_agency, **ADMIN_OF)
+joins("admin:portal_agency_delete", admin_agency, writes=("POST",), owner_status=403, **ADMIN_OF)
+# TOTP devices and groups are superusers' business: agency admins hold no model permission.
+for _name in ("change", "history", "delete"):
+    joins(f"admin:otp_totp_totpdevice_{_name}", admin_device, owner_status=403, **ADMIN_OF)
+    joins(f"admin:auth_group_{_name}", admin_group, owner_status=403, **ADMIN_OF)
+joins("admin:otp_totp_totpdevice_config", admin_device_pk, owner_status=403, **ADMIN_OF)
+joins("admin:otp_totp_totpdevice_qrcode", admin_device_pk, owner_status=403, **ADMIN_OF)
+# No model of ours has a public page to send to: the shortcut says 404 to the owner as well.
+joins("admin:view_on_site", admin_view_on_site, owner_status=404, **ADMIN_OF)
+
+
+# --- the checks -------------------------------------------------------------------------------
+
+
+ROUTES = routes_with_ids()
+JOINED = sorted(name for name in ROUTES if name in BUILDERS)
+
+
+class World:
+    """The route's people and objects, made once per test."""
+
+    def __init__(self, name, people):
+        self.name, self.route = name, BUILDERS[name]
+        route = self.route
+        self.people = people(
+            role=route.role, read_only_role=route.read_only_role, kind=route.agency_kind
+        )
+        self.built = route.build(self.people)
+        self.url = reverse(name, kwargs=self.built.kwargs)
+        self.body = route.body(self.built) if callable(route.body) else route.body
+
+    def ask(self, user, method: str):
+        client = client_for(user)
+        if method == "GET":
+            return client.get(self.url)
+        if self.route.kind == API:
+            return client.generic(
+                method, self.url, json.dumps(self.body, default=str), "application/json"
+            )
+        if method == "POST":
+            return client.post(self.url, self.body)
+        return client.generic(method, self.url)
+
+    @property
+    def methods(self) -> tuple:
+        return self.route.reads + self.route.writes
+
+    def success_rows_since(self, seq: int) -> list[AuditEvent]:
+        targets = [str(t) for t in self.built.targets]
+        return list(
+            AuditEvent.objects.filter(
+                seq__gt=seq, target_id__in=targets, outcome=AuditEvent.Outcome.SUCCESS
+            )
+        )
+
+
+def _last_seq() -> int:
+    last = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+    return last or 0
+
+
+@pytest.fixture
+def world(request, people, settings):
+    # Many people per test, none of whom types a password: hash them the cheap way.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    return World(request.param, people)
+
+
+def _by_route(names):
+    return pytest.mark.parametrize("world", names, ids=names, indirect=True)
+
+
+@pytest.mark.parametrize("name", sorted(ROUTES), ids=sorted(ROUTES))
+def test_route_has_a_builder(name):
+    if name not in BUILDERS and name not in EXEMPT:
+        pytest.fail(
+            f"The route {name} ({ROUTES[name]}) takes an id from its URL but has no builder in the "
+            "access matrix: add one with joins(...) in tests/test_access_matrix.py (or, for a "
+            "route opened by a bearer token rather than a signed-in user, an EXEMPT entry naming "
+            "the test that covers it)."
+        )
+
+
+def test_the_tables_name_only_real_routes():
+    stale = sorted((set(BUILDERS) | set(EXEMPT)) - set(ROUTES))
+    assert not stale, f"Builders or exemptions for routes that no longer exist: {stale}"
+    both = sorted(set(BUILDERS) & set(EXEMPT))
+    assert not both, f"Routes both built and exempt: {both}"
+
+
+@pytest.mark.django_db
+@_by_route(JOINED)
+def test_owner_gets_the_object(world):
+    route = world.route
+    for method in route.reads or route.writes[:1]:
+        status = world.ask(world.people.owner, method).status_code
+        if route.owner_status is not None:
+            assert status == route.owner_status, (method, status)
+        elif route.reads:
+            assert status < 400, (method, status)
+        else:  # a write with a minimal body may be refused as invalid, never as not found
+            assert status < 500 and status not in (401, 403, 404, 405), (method, status)
+
+
+@pytest.mark.django_db
+@_by_route(
+    [
+        n
+        for n in JOINED
+        if BUILDERS[n].reads and BUILDERS[n].kind != ADMIN and not BUILDERS[n].public
+    ]
+)
+def test_colleague_with_the_same_role_reads_it_too(world):
+    """What the owner reads, a colleague in the same role reads too (for a case: one who works
+    it), so the owner's answer does not hang on who made the object."""
+    for method in world.route.reads:
+        status = world.ask(world.people.colleague, method).status_code
+        assert status < 400, (method, status)
+
+
+@pytest.mark.django_db
+@_by_route(JOINED)
+def test_stranger_gets_404(world):
+    before = _last_seq()
+    for method in world.methods:
+        response = world.ask(world.people.stranger, method)
+        if world.route.kind == ADMIN:
+            # The admin says "not found" its own way: a 302 to its index, or 403 where even
+            # the owner is refused.
+            assert response.status_code in (403, 404, 302), (method, response.status_code)
+            if response.status_code == 302:
+                assert response["Location"] == reverse("admin:index"), method
+        else:
+            assert response.status_code == 404, (method, response.status_code)
+    assert world.success_rows_since(before) == []
+
+
+@pytest.mark.django_db
+@_by_route([n for n in JOINED if BUILDERS[n].writes and BUILDERS[n].read_only_role])
+def test_read_only_colleague_gets_403_on_writes(world):
+    for method in world.route.writes:
+        response = world.ask(world.people.read_only, method)
+        if world.route.kind == ADMIN and response.status_code == 302:
+            # The admin turns away whoever may not use it by sending them to sign in.
+            assert response["Location"].split("?")[0] == reverse("admin:login"), method
+            continue
+        assert response.status_code == 403, (method, response.status_code)
+
+
+@pytest.mark.django_db
+@_by_route(JOINED)
+def test_anonymous_is_sent_to_sign_in(world):
+    for method in world.methods:
+        response = world.ask(None, method)
+        if world.route.kind == API:
+            assert response.status_code == 403, (method, response.status_code)
+            assert "detail" in response.json()
+        else:
+            assert response.status_code == 302, (method, response.status_code)
+            login = (
+                reverse("admin:login")
+                if world.route.kind == ADMIN
+                else resolve_url(django_settings.LOGIN_URL)
+            )
+            assert response["Location"].split("?")[0] == login, method
+
+
+@pytest.mark.django_db
+@_by_route([n for n in JOINED if BUILDERS[n].public])
+def test_staff_are_refused_a_residents_routes(world):
+    investigator = UserFactory(role=Role.INVESTIGATOR, agency=world.people.police)
+    add_totp_device(investigator)
+    for method in world.methods:
+        status = world.ask(investigator, method).status_code
+        assert status in (403, 404), (method, status)
+
+
+@pytest.mark.django_db
+@_by_route([n for n in JOINED if not BUILDERS[n].public])
+def test_residents_and_businesses_are_refused(world):
+    for role in (Role.RESIDENT, Role.BUSINESS):
+        public_user = PublicUserFactory(role=role)
+        for method in world.methods:
+            response = world.ask(public_user, method)
+            if world.route.kind == ADMIN and response.status_code == 302:
+                # The admin turns away whoever may not use it by sending them to sign in.
+                assert response["Location"].split("?")[0] == reverse("admin:login"), method
+                continue
+            assert response.status_code in (403, 404), (role, method, response.status_code)
+
+
+# --- the guard: no serializer or form field looks users or agencies up unscoped ---------------
+
+OUR_APPS = ("portal", "evidence", "registry", "submissions", "devices", "livefeeds")
+GUARDED_NAMES = re.compile(r"(^|_)(api|forms|serializers)$")
+
+# Class-level querysets over users or agencies that are right as they are, with why.
+UNSCOPED_ALLOWED = {
+    # Any police agency may share with any prosecuting office: the office list is public to
+    # sharers (the share form lists the same offices). Recipients are plain ids resolved
+    # against the chosen office only (share_recipients_resolve).
+    "evidence.case_api.ShareCreateSerializer.office": "every prosecuting office",
+}
+
+
+def _guarded_modules():
+    from django.apps import apps
+
+    for app in OUR_APPS:
+        if not apps.is_installed(app):
+            continue  # an app that has not arrived yet
+        package = importlib.import_module(app)
+        yield package
+        for info in pkgutil.walk_packages(package.__path__, prefix=f"{app}."):
+            parts = info.name.split(".")
+            if "migrations" in parts or "tests" in parts:
+                continue
+            if any(GUARDED_NAMES.search(part) for part in parts[1:]):
+                yield importlib.import_module(info.name)
+
+
+def _our_classes(base):
+    seen, todo = set(), [base]
+    while todo:
+        cls = todo.pop()
+        for sub in cls.__subclasses__():
+            if sub not in seen:
+                seen.add(sub)
+                todo.append(sub)
+    return [c for c in seen if c.__module__.split(".")[0] in OUR_APPS and not inspect.isabstract(c)]
+
+
+def _querysets_of(field):
+    """The querysets a form or serializer field resolves ids through, if any."""
+    for candidate in (field, getattr(field, "child_relation", None), getattr(field, "child", None)):
+        queryset = getattr(candidate, "queryset", None)
+        if queryset is not None and hasattr(queryset, "model"):
+            yield queryset
+
+
+def unscoped_fields() -> list[str]:
+    from django import forms
+    from rest_framework import serializers
+
+    list(_guarded_modules())  # importing them defines their classes
+    found = []
+    for cls in _our_classes(serializers.BaseSerializer):
+        fields = dict(getattr(cls, "_declared_fields", {}))
+        if issubclass(cls, serializers.ModelSerializer):
+            # The fields a ModelSerializer makes from its model's foreign keys, too.
+            fields.update(cls().get_fields())
+        found += _unscoped(cls, fields)
+    for cls in _our_classes(forms.BaseForm):
+        found += _unscoped(cls, getattr(cls, "base_fields", {}))
+    return sorted(set(found))
+
+
+def _unscoped(cls, fields) -> list[str]:
+    hits = []
+    for field_name, field in fields.items():
+        for queryset in _querysets_of(field):
+            if not issubclass(queryset.model, (User, Agency)):
+                continue
+            if queryset.query.is_empty():  # .none(): the view scopes it per request
+                continue
+            key = f"{cls.__module__}.{cls.__qualname__}.{field_name}"
+            if key not in UNSCOPED_ALLOWED:
+                hits.append(f"{key}: {queryset.model.__name__}")
+    return hits
+
+
+def test_no_form_or_serializer_field_resolves_users_or_agencies_unscoped():
+    found = unscoped_fields()
+    assert not found, (
+        "These fields look up users or agencies by id across every agency. Declare them with "
+        ".none() and set the queryset per request, scoped to the actor's agency (see "
+        "evidence's share_recipients_resolve / prosecutors_of):\n" + "\n".join(found)
+    )
+
+
+def test_the_guard_sees_the_modules_it_should():
+    names = {module.__name__ for module in _guarded_modules()}
+    for app in ("evidence", "registry", "submissions"):
+        assert any(n.startswith(f"{app}.") and "api" in n for n in names), (app, names)
+    assert any(n.startswith("evidence.") and "forms" in n for n in names), names
