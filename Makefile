@@ -15,9 +15,11 @@ test: setup-test lint
 	SECRET_KEY=only-for-the-migrations-check $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
 
+# mypy loads portal.settings (django-stubs' plugin), which wants a SECRET_KEY.
 lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	SECRET_KEY=only-for-the-type-check ENV_FILE=/nonexistent .venv/bin/mypy
 
 format:
 	.venv/bin/ruff check --fix .

@@ -13,12 +13,16 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from portal.context import current_request_id
-from portal.models import AuditEvent
+from portal.models import AuditEvent, User
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
 GENESIS_HASH = "0" * 64
 # An arbitrary constant naming the audit-append lock among PostgreSQL advisory locks.
@@ -62,8 +66,8 @@ def _target_of(target) -> tuple[str, str]:
     return target._meta.label_lower, str(target.pk)
 
 
-def _actor_fields(actor, actor_label: str) -> dict:
-    if actor is None or not getattr(actor, "is_authenticated", False):
+def _actor_fields(actor: "User | AnonymousUser | None", actor_label: str) -> dict[str, Any]:
+    if actor is None or not actor.is_authenticated:
         return {
             "actor": None,
             "actor_label": actor_label or "anonymous",
@@ -74,7 +78,7 @@ def _actor_fields(actor, actor_label: str) -> dict:
         "actor": actor,
         "actor_label": actor.label,
         "actor_role": actor.role,
-        "actor_agency": actor.agency.name if actor.agency_id else "",
+        "actor_agency": actor.agency.name if actor.agency is not None else "",
     }
 
 
@@ -112,7 +116,7 @@ def compute_hash(event: AuditEvent, prev_hash: str) -> str:
 def audit_record(
     *,
     action: str,
-    actor=None,
+    actor: "User | AnonymousUser | None" = None,
     actor_label: str = "",
     target=None,
     agency=None,
@@ -133,7 +137,7 @@ def audit_record(
     if spec.needs_case and not case_ref.strip():
         raise AuditError(f"Audit action {action!r} needs a case reference.")
     target_type, target_id = _target_of(target)
-    if agency is None and actor is not None and getattr(actor, "agency_id", None):
+    if agency is None and actor is not None and actor.is_authenticated and actor.agency_id:
         agency = actor.agency
     # Round-trip through JSON so the hashed form is what jsonb gives back.
     clean_details = json.loads(json.dumps(details or {}, default=str, sort_keys=True))
@@ -175,7 +179,7 @@ def register_details_filter(target_type: str, fn: Callable) -> Callable:
     return fn
 
 
-def events_for_reader(*, actor, events: Iterable[AuditEvent]) -> list[AuditEvent]:
+def events_for_reader(*, actor: User, events: Iterable[AuditEvent]) -> list[AuditEvent]:
     """The events as `actor` may read them, for every output (page, API, CSV export).
 
     Rows are hash-chained and stay exactly as stored: withheld details are replaced on copies

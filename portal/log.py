@@ -2,7 +2,8 @@
 
 import logging
 import time
+from collections.abc import Callable
 
 
 class UTCFormatter(logging.Formatter):
-    converter = time.gmtime
+    converter: Callable[[float | None], time.struct_time] = time.gmtime

@@ -37,7 +37,7 @@ class MemoryStore:
     Everything here expires as it would in Redis. `down_until` is when Redis is tried again.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.lock = threading.Lock()
         self.down_until = 0.0
         self.counters: dict[str, tuple[int, float]] = {}  # name -> (count, expires at)

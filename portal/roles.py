@@ -27,7 +27,7 @@ PUBLIC_ROLES = frozenset({Role.RESIDENT, Role.BUSINESS})
 STAFF_ROLES = frozenset(set(Role) - PUBLIC_ROLES)
 
 # Which kind of agency each staff role can belong to. Auditors and admins exist in both.
-ROLE_AGENCY_KINDS = {
+ROLE_AGENCY_KINDS: dict[str, set[str]] = {
     Role.INVESTIGATOR: {AgencyKind.POLICE},
     Role.SUPERVISOR: {AgencyKind.POLICE},
     Role.DISPATCHER: {AgencyKind.POLICE},

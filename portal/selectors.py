@@ -1,6 +1,7 @@
 """Platform reads, already scoped to the person asking."""
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
@@ -27,7 +28,7 @@ def audit_events_for(*, actor: User, filters: AuditFilters | None = None) -> Que
         raise PermissionDenied
     events = AuditEvent.objects.all()
     if not actor.is_superuser:
-        events = events.filter(agency_id=actor.agency_id)
+        events = events.filter(agency=actor.agency_id)
     f = filters or AuditFilters()
     if f.actor:
         events = events.filter(actor_label__icontains=f.actor)
@@ -44,7 +45,7 @@ def audit_events_for(*, actor: User, filters: AuditFilters | None = None) -> Que
     return events.order_by("-seq")
 
 
-def audit_events_readable(*, actor: User, events) -> list[AuditEvent]:
+def audit_events_readable(*, actor: User, events: Iterable[AuditEvent]) -> list[AuditEvent]:
     """A page (or chunk) of audit_events_for as `actor` may read it: details other apps
     withhold from this reader (e.g. a tip file's name) are replaced, on output only."""
     return events_for_reader(actor=actor, events=events)
@@ -63,4 +64,4 @@ def users_for(*, actor: User) -> QuerySet[User]:
     users = User.objects.select_related("agency")
     if actor.is_superuser:
         return users
-    return users.filter(agency_id=actor.agency_id)
+    return users.filter(agency=actor.agency_id)

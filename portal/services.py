@@ -2,6 +2,7 @@
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import login, logout
@@ -10,7 +11,9 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_otp import login as otp_login
@@ -35,7 +38,7 @@ class PasswordCheck:
     """What the first sign-in step decided."""
 
     user: User | None
-    error: str = ""
+    error: str | Promise = ""  # a translated message, lazy for the generic one
 
     @property
     def ok(self) -> bool:
@@ -145,7 +148,7 @@ def login_record_failure(*, user: User, stage: str) -> bool:
 
 
 @transaction.atomic
-def login_complete(*, request, user: User, device: TOTPDevice | None) -> None:
+def login_complete(*, request: HttpRequest, user: User, device: TOTPDevice | None) -> None:
     """Both factors passed: open the session, reset the failure count, audit the success."""
     login(request, user, backend=_BACKEND)
     if device is not None:
@@ -159,14 +162,14 @@ def login_complete(*, request, user: User, device: TOTPDevice | None) -> None:
     )
 
 
-def logout_user(*, request) -> None:
+def logout_user(*, request: HttpRequest) -> None:
     """Close the session (audited)."""
     if request.user.is_authenticated:
         audit_record(action=actions.LOGOUT.name, actor=request.user, target=request.user)
     logout(request)
 
 
-def session_expire(*, request, idle_seconds: int) -> None:
+def session_expire(*, request: HttpRequest, idle_seconds: int) -> None:
     """The idle timeout fired: audit it as the user's own session ending, then log out."""
     audit_record(
         action=actions.SESSION_EXPIRED.name,
@@ -522,14 +525,14 @@ def password_changed(*, user: User) -> None:
 # --- reading the audit log is audited too (CJIS, ASVS V7) ---------------------------------
 
 
-def audit_log_record_read(*, actor: User, view: str, **details) -> None:
+def audit_log_record_read(*, actor: User, view: str, **details: Any) -> None:
     """Someone read the audit log (a page, the dashboard or the API), with their filters."""
     audit_record(
         action=actions.AUDIT_LOG_VIEWED.name, actor=actor, details={"view": view, **details}
     )
 
 
-def audit_log_record_export(*, actor: User, filters: dict, rows: int) -> None:
+def audit_log_record_export(*, actor: User, filters: dict[str, Any], rows: int) -> None:
     """Someone exported the audit log as CSV."""
     audit_record(
         action=actions.AUDIT_LOG_EXPORTED.name,

@@ -7,6 +7,7 @@ set (with file_overwrite=False, private objects and signed URLs; see settings).
 import hashlib
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote
 
 from django.core.exceptions import SuspiciousFileOperation
@@ -85,7 +86,9 @@ def signed_download_url(key: str, *, filename: str, seconds: int = 300) -> str |
     """A short-lived URL that downloads the object as an attachment, or None on local storage."""
     if not hasattr(default_storage, "bucket_name"):
         return None
-    return default_storage.url(
+    # S3Storage.url takes these arguments; the stubs know only Storage.url(name).
+    s3: Any = default_storage
+    return s3.url(
         key,
         parameters={
             "ResponseContentDisposition": attachment_disposition(filename),

@@ -14,6 +14,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import altcha
 from django.conf import settings
@@ -41,9 +42,10 @@ def _hour_salt(hour: int) -> bytes:
     key = _SALT_KEY.format(hour=hour)
     ttl = (hour + 1) * HOUR - int(time.time()) + 1
 
-    def shared(client: Redis) -> bytes:
+    def shared(client: Redis) -> bytes | None:
         client.set(key, secrets.token_bytes(32), nx=True, ex=max(ttl, 1))
-        return client.get(key)
+        # The client does not decode responses (bytes, not str); None if the key just expired.
+        return cast(bytes | None, client.get(key))
 
     salt = _with_redis(shared, lambda: None)
     if salt is None:

@@ -8,11 +8,12 @@ from evidence import selectors as evidence_selectors
 from evidence import services as evidence_services
 from evidence.case_links import CaseLink
 from evidence.models import EvidenceItem, Source
+from portal.models import User
 from submissions import selectors, services
 from submissions.models import Tip
 
 
-def tip_links(*, actor, case) -> list[CaseLink]:
+def tip_links(*, actor: User, case) -> list[CaseLink]:
     """The agency's tips filed under the case's number, as the case page lists them."""
     try:
         tips = list(selectors.tips_for_case_number(actor=actor, case_number=case.number))

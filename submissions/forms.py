@@ -1,11 +1,16 @@
 """Forms of the public tip pages and the inbox. Every label a tipster reads is translatable."""
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from portal.text import CleanTextFormMixin
 from submissions import services
 from submissions.models import Disposition, Priority, TipCategory, TipStatus
+
+if TYPE_CHECKING:
+    from portal.models import User
 
 SHARE_CHOICES = [
     (
@@ -99,12 +104,12 @@ class TipsterMessageForm(CleanTextFormMixin, forms.Form):
 class InboxFilterForm(forms.Form):
     q = forms.CharField(label="Search", required=False, max_length=200)
     status = forms.ChoiceField(
-        label="Status", required=False, choices=[("", "Any")] + TipStatus.choices
+        label="Status", required=False, choices=[("", "Any"), *TipStatus.choices]
     )
     category = forms.ChoiceField(label="Category", required=False, choices=[("", "Any")])
     priority = forms.TypedChoiceField(
         label="Priority", required=False, coerce=int, empty_value=None,
-        choices=[("", "Any")] + Priority.choices,
+        choices=[("", "Any"), *Priority.choices],
     )  # fmt: skip
     assigned = forms.ChoiceField(
         label="Assigned", required=False,
@@ -123,12 +128,15 @@ class TransitionForm(CleanTextFormMixin, forms.Form):
     disposition = forms.ChoiceField(
         label="Disposition (when closing)",
         required=False,
-        choices=[("", "—")] + Disposition.choices,
+        choices=[("", "—"), *Disposition.choices],
     )
 
 
 class AssignForm(forms.Form):
-    assignee = forms.ModelChoiceField(label="Assign to", queryset=None)
+    # The queryset is the agency's reviewers, set per form in __init__.
+    assignee: "forms.ModelChoiceField[User]" = forms.ModelChoiceField(
+        label="Assign to", queryset=None
+    )
 
     def __init__(self, *args, agency, **kwargs):
         from portal.models import User

@@ -1,7 +1,16 @@
 """Who may do what with tips."""
 
+from typing import TYPE_CHECKING
+
 from portal.policies import is_verified_staff
 from portal.roles import AgencyKind, Cap, Role, grant, has_capability
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from evidence.models import EvidenceItem
+    from portal.models import User
+    from submissions.models import Tip
 
 VIEW_TIPS = "submissions.view_tips"
 WORK_TIPS = "submissions.work_tips"
@@ -13,7 +22,7 @@ grant(Role.DISPATCHER, VIEW_TIPS)
 REVIEWER_ROLES = (Role.INVESTIGATOR, Role.SUPERVISOR)
 
 
-def can_view_tips(user) -> bool:
+def can_view_tips(user: "User | AnonymousUser") -> bool:
     return (
         is_verified_staff(user)
         and has_capability(user, Cap.POLICE_AREA)
@@ -21,12 +30,12 @@ def can_view_tips(user) -> bool:
     )
 
 
-def can_work_tips(user) -> bool:
+def can_work_tips(user: "User | AnonymousUser") -> bool:
     """Triage, assign, prioritise, write notes and questions."""
     return can_view_tips(user) and has_capability(user, WORK_TIPS)
 
 
-def sees_identifying_metadata(user, tip) -> bool:
+def sees_identifying_metadata(user: "User", tip: "Tip") -> bool:
     """Whether `user` may see time and place stored in the tip's files (originals and full copies).
 
     The assigned investigator always may; other colleagues only when the tipster chose to share.
@@ -38,7 +47,7 @@ def sees_identifying_metadata(user, tip) -> bool:
     )
 
 
-def sees_tip_item_identifying_metadata(user, item) -> bool:
+def sees_tip_item_identifying_metadata(user: "User", item: "EvidenceItem") -> bool:
     """The evidence store's metadata policy for items sent with a tip (registered in apps.py)."""
     from submissions.models import Tip
 
@@ -57,7 +66,7 @@ def sees_tip_item_identifying_metadata(user, item) -> bool:
     return sees_identifying_metadata(user, tip)
 
 
-def tip_item_sealed(item) -> bool:
+def tip_item_sealed(item: "EvidenceItem") -> bool:
     """The tipster did not share file details for this item (registered in apps.py)."""
     from submissions.models import Tip
 
@@ -69,6 +78,6 @@ def tip_item_sealed(item) -> bool:
     return shared is not True
 
 
-def _reaches_items_only_through_shares(user) -> bool:
+def _reaches_items_only_through_shares(user: "User") -> bool:
     agency = getattr(user, "agency", None)
     return agency is not None and agency.kind == AgencyKind.PROSECUTION

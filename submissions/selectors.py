@@ -9,6 +9,7 @@ from django.http import Http404
 
 from evidence.models import EvidenceItem, Source
 from evidence.selectors import items_for
+from portal.models import User
 from submissions.models import Tip
 from submissions.policies import can_view_tips, can_work_tips
 
@@ -37,11 +38,11 @@ def _with_attachment_counts(tips: QuerySet[Tip]) -> QuerySet[Tip]:
     )
 
 
-def tips_for(*, actor, filters: TipFilters | None = None) -> QuerySet[Tip]:
+def tips_for(*, actor: User, filters: TipFilters | None = None) -> QuerySet[Tip]:
     """The tips of the actor's agency, newest first, filtered and searched."""
     if not can_view_tips(actor):
         raise PermissionDenied
-    tips = Tip.objects.filter(agency_id=actor.agency_id).select_related("category", "assigned_to")
+    tips = Tip.objects.filter(agency=actor.agency_id).select_related("category", "assigned_to")
     f = filters or TipFilters()
     if f.status:
         tips = tips.filter(status=f.status)
@@ -64,7 +65,7 @@ def tips_for(*, actor, filters: TipFilters | None = None) -> QuerySet[Tip]:
     return _with_attachment_counts(tips).order_by("-received_at")
 
 
-def tip_get_for(*, actor, id, write: bool = False) -> Tip:
+def tip_get_for(*, actor: User, id: str, write: bool = False) -> Tip:
     """One tip by reference: 404 for anyone outside its agency, 403 for a reader asking to write."""
     try:
         tip = tips_for(actor=actor).get(reference=str(id))
@@ -75,7 +76,7 @@ def tip_get_for(*, actor, id, write: bool = False) -> Tip:
     return tip
 
 
-def tip_items_for(*, actor, tip: Tip) -> QuerySet[EvidenceItem]:
+def tip_items_for(*, actor: User, tip: Tip) -> QuerySet[EvidenceItem]:
     """The evidence items sent with a tip (source = tip, source_ref = its reference)."""
     return (
         items_for(actor=actor)
@@ -84,7 +85,7 @@ def tip_items_for(*, actor, tip: Tip) -> QuerySet[EvidenceItem]:
     )
 
 
-def tips_for_case_number(*, actor, case_number: str) -> QuerySet[Tip]:
+def tips_for_case_number(*, actor: User, case_number: str) -> QuerySet[Tip]:
     """Tips of the actor's agency carrying `case_number` (callers record the lookup in the audit)."""
     case_number = case_number.strip()
     if not case_number:

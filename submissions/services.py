@@ -8,6 +8,7 @@ import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,7 +21,7 @@ from evidence import services as evidence_services
 from evidence.models import EvidenceItem, Source, UploadGrant
 from evidence.uploads import GRANT_HEADER, grant_create_with_secret, grant_header_value
 from portal import queueing
-from portal.audit import audit_record
+from portal.audit import AuditAction, audit_record
 from portal.models import Agency, User
 from submissions import audit_actions as actions
 from submissions import receipts
@@ -89,7 +90,7 @@ class UploadGrantOffer:
     media_types: list[str]
     expires_at: dt.datetime
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "endpoint": self.endpoint,
             "header": self.header,
@@ -124,7 +125,7 @@ def _validated_text(value: str, *, limit: int, field: str, required: bool = Fals
     return value
 
 
-def _point(latitude, longitude) -> Point | None:
+def _point(latitude: float | None, longitude: float | None) -> Point | None:
     if latitude is None and longitude is None:
         return None
     if latitude is None or longitude is None:
@@ -319,30 +320,30 @@ def tipster_upload_grant(*, tip: Tip) -> UploadGrantOffer:
 # --- the inbox ----------------------------------------------------------------------------
 
 
-def _require_work(actor, tip: Tip) -> None:
+def _require_work(actor: User, tip: Tip) -> None:
     if not can_work_tips(actor) or actor.agency_id != tip.agency_id:
         raise PermissionDenied
 
 
-def _audit_staff(action, actor, tip: Tip, **details) -> None:
+def _audit_staff(action: AuditAction, actor: User, tip: Tip, **details: Any) -> None:
     audit_record(
         action=action.name, actor=actor, target=(TIP_TARGET, tip.reference), agency=tip.agency,
         details=details,
     )  # fmt: skip
 
 
-def tip_record_view(*, actor, tip: Tip) -> None:
+def tip_record_view(*, actor: User, tip: Tip) -> None:
     """Opening a tip is an access: audited."""
     _audit_staff(actions.TIP_VIEWED, actor, tip)
 
 
-def tips_record_list(*, actor, filters: dict, count: int) -> None:
+def tips_record_list(*, actor: User, filters: dict[str, Any], count: int) -> None:
     audit_record(
         action=actions.TIPS_LISTED.name, actor=actor, details={"filters": filters, "rows": count}
     )
 
 
-def tips_record_case_lookup(*, actor, case_number: str, count: int) -> None:
+def tips_record_case_lookup(*, actor: User, case_number: str, count: int) -> None:
     audit_record(
         action=actions.TIPS_CASE_LOOKUP.name,
         actor=actor,
@@ -356,7 +357,7 @@ def _locked(tip: Tip) -> Tip:
 
 
 @transaction.atomic
-def tip_transition(*, actor, tip: Tip, to: str, disposition: str = "") -> Tip:
+def tip_transition(*, actor: User, tip: Tip, to: str, disposition: str = "") -> Tip:
     """Move a tip along the workflow; only the allowed steps, closing only with a disposition."""
     _require_work(actor, tip)
     locked = _locked(tip)
@@ -387,7 +388,7 @@ def tip_transition(*, actor, tip: Tip, to: str, disposition: str = "") -> Tip:
 
 
 @transaction.atomic
-def tip_assign(*, actor, tip: Tip, assignee: User) -> Tip:
+def tip_assign(*, actor: User, tip: Tip, assignee: User) -> Tip:
     """Give the tip to an investigator or supervisor of its agency."""
     _require_work(actor, tip)
     locked = _locked(tip)
@@ -414,7 +415,7 @@ def tip_assign(*, actor, tip: Tip, assignee: User) -> Tip:
 @transaction.atomic
 def tip_update(
     *,
-    actor,
+    actor: User,
     tip: Tip,
     priority: int | None = None,
     case_number: str | None = None,
@@ -423,7 +424,7 @@ def tip_update(
     """Change priority, case number or the status message the tipster sees."""
     _require_work(actor, tip)
     locked = _locked(tip)
-    changes = {}
+    changes: dict[str, int | str] = {}
     if priority is not None:
         if priority not in Priority.values:
             raise ValidationError(_("Unknown priority."))
@@ -471,7 +472,7 @@ def tip_items_file_into_case(*, tip: Tip) -> int:
 
 
 @transaction.atomic
-def tip_note_add(*, actor, tip: Tip, body: str) -> TipNote:
+def tip_note_add(*, actor: User, tip: Tip, body: str) -> TipNote:
     """An internal note, for colleagues only."""
     _require_work(actor, tip)
     body = _validated_text(body, limit=MAX_MESSAGE, field=_("the note"), required=True)
@@ -487,7 +488,7 @@ def contact_email(tip: Tip) -> str:
 
 
 @transaction.atomic
-def tip_question_send(*, actor, tip: Tip, body: str) -> TipMessage:
+def tip_question_send(*, actor: User, tip: Tip, body: str) -> TipMessage:
     """A question for the tipster: shown when they return; emailed only if they left an address."""
     _require_work(actor, tip)
     body = _validated_text(body, limit=MAX_MESSAGE, field=_("the question"), required=True)
