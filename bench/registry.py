@@ -127,7 +127,7 @@ def load(agency, owner) -> float:
                     copy.write(buf.getvalue())
                     buf = io.StringIO()
             copy.write(buf.getvalue())
-        # The cone as registry.geometry builds it (apex + 17 arc points), geodesically.
+        # The cone as registry.mapshapes builds it (apex + 17 arc points), geodesically.
         cursor.execute(
             """
             INSERT INTO registry_camera (id, owner_id, kind, name, location, location_merc,

@@ -21,10 +21,10 @@ from evidence.tus import GrantSerializer
 from evidence.uploads import GRANT_HEADER, grant_header_value
 from portal.api.permissions import IsVerifiedUser
 from portal.text import CleanTextSerializerMixin
-from registry import requests_selectors as sel
-from registry import requests_services as rs
+from registry.footage import selectors as sel
+from registry.footage import services as rs
+from registry.footage.policies import can_request_footage, can_view_footage_requests
 from registry.models import FootageRequest
-from registry.requests_policies import can_request_footage, can_view_footage_requests
 
 TOKEN_HEADER = "Canvass-Footage-Token"  # noqa: S105 - a header name, not a secret
 

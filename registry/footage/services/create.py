@@ -24,7 +24,14 @@ from evidence.models import Source, UploadGrant
 from portal import emails
 from portal.audit import audit_record
 from portal.tokens import token_digest, token_issue
-from registry import requests_audit_actions as actions
+from registry.footage import audit_actions as actions
+from registry.footage.policies import can_approve_footage_request, can_request_footage
+from registry.footage.selectors import (
+    asking_party,
+    overwrite_at,
+    registry_policy_for,
+    window_in_zones,
+)
 from registry.models import (
     Camera,
     CameraSearch,
@@ -32,13 +39,6 @@ from registry.models import (
     FootageRequestCamera,
     FootageRequestLink,
     FootageRequestRecipient,
-)
-from registry.requests_policies import can_approve_footage_request, can_request_footage
-from registry.requests_selectors import (
-    asking_party,
-    overwrite_at,
-    registry_policy_for,
-    window_in_zones,
 )
 
 Status = FootageRequestCamera.Status

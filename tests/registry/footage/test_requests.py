@@ -14,8 +14,8 @@ from evidence.models import Upload, UploadGrant
 from evidence.uploads import upload_append, upload_create
 from portal.models import AuditEvent
 from portal.roles import Role
-from registry import requests_selectors as sel
-from registry import requests_services as rs
+from registry.footage import selectors as sel
+from registry.footage import services as rs
 from registry.models import FootageRequest, FootageRequestCamera, RegistryPolicy
 from tests.factories import UserFactory, add_totp_device
 from tests.registry.cameras import investigator, owner, verified

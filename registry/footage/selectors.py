@@ -13,6 +13,7 @@ from evidence import selectors as evidence_selectors
 from evidence.models import EvidenceItem, Source
 from portal.models import AuditEvent, User
 from portal.roles import Role
+from registry.footage.policies import can_view_footage_requests
 from registry.models import (
     Camera,
     CameraSearch,
@@ -21,7 +22,6 @@ from registry.models import (
     FootageRequestRecipient,
     RegistryPolicy,
 )
-from registry.requests_policies import can_view_footage_requests
 
 Status = FootageRequestCamera.Status
 # The audit actions that tell an owner their camera was looked at or asked for.
