@@ -276,8 +276,10 @@ def cameras_near(
     return hits
 
 
-def camera_search_get_for(*, actor, id) -> CameraSearch:
-    """A search run in the actor's agency; 404 for anyone else (and for a malformed id)."""
+def camera_search_get_for_searcher(*, actor, id) -> CameraSearch:
+    """A search run in the actor's agency, for someone who may search cameras
+    (can_search_cameras: the search results page and API); 404 for anyone else (and for a
+    malformed id). Footage requests use footage.selectors.camera_search_get_for_footage_viewer."""
     if not can_search_cameras(actor):
         raise Http404("No such search.")
     try:

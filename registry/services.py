@@ -19,6 +19,7 @@ from registry import mapshapes, selectors
 from registry.forms import CameraForm
 from registry.models import RETENTION_STEPS, Camera, CameraSearch, retention_bucket
 from registry.policies import can_own_cameras, can_search_cameras
+from registry.search import SearchOutcome, SearchQuery, SearchRefused
 
 CAMERA_FIELDS = (
     "kind",
@@ -410,29 +411,6 @@ def cameras_import_csv(*, actor, raw: bytes) -> list[Camera]:
 
 
 # --- cameras near an incident ---------------------------------------------------------------
-
-
-class SearchRefused(ValueError):
-    """A search that may not run: the message says why, plainly."""
-
-
-@dataclass(frozen=True)
-class SearchQuery:
-    case_number: str
-    reason: str
-    window_start: dt.datetime
-    window_end: dt.datetime
-    latitude: float | None = None
-    longitude: float | None = None
-    address: str = ""
-    area: object = None
-    radius_m: int = 300
-
-
-@dataclass
-class SearchOutcome:
-    search: CameraSearch
-    results: list
 
 
 def _incident_point(query: SearchQuery) -> tuple[Point, str]:

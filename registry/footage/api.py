@@ -164,7 +164,7 @@ class RequestListCreate(generics.GenericAPIView):
         asked = CreateSerializer(data=request.data)
         asked.is_valid(raise_exception=True)
         data = asked.validated_data
-        found = sel.camera_search_get_for(actor=request.user, id=data.pop("search"))
+        found = sel.camera_search_get_for_footage_viewer(actor=request.user, id=data.pop("search"))
         made = rs.footage_request_create(
             actor=request.user, search=found, camera_ids=data.pop("cameras"), **data
         )
@@ -366,5 +366,5 @@ class OwnerReceipt(OwnerView):
 
     @extend_schema(parameters=[_TOKEN_PARAM], responses=ReceiptCameraSerializer(many=True), auth=[])
     def get(self, request, request_id):
-        rows = rs.receipt_for(recipient=self.recipient(request, request_id))
+        rows = rs.footage_receipt_record(recipient=self.recipient(request, request_id))
         return Response(ReceiptCameraSerializer(rows, many=True).data)

@@ -15,6 +15,7 @@ from portal.roles import Role
 from registry import services
 from registry.footage import services as footage_services
 from registry.models import Camera, FootageRequest
+from registry.search import SearchQuery
 
 DEMO_CASE = "RPD-DEMO-0007"
 
@@ -36,7 +37,7 @@ def seed_footage_request(*, agencies, users, stdout) -> None:
     window = (now - dt.timedelta(hours=20), now - dt.timedelta(hours=19))
     found = services.camera_search(
         actor=investigator,
-        query=services.SearchQuery(
+        query=SearchQuery(
             case_number=DEMO_CASE,
             reason="Bicycle theft outside the corner shop (demo)",
             latitude=shop.location.y,

@@ -140,7 +140,7 @@ def grant(request, recipient, rc_id):
 @require_GET
 @with_recipient
 def receipt(request, recipient):
-    rows = rs.receipt_for(recipient=recipient)
+    rows = rs.footage_receipt_record(recipient=recipient)
     computing = any(not item.sha256 for row in rows for item in row["items"])
     context = _context(recipient, _token(request)) | {"rows": rows, "computing": computing}
     return render(request, "registry/footage/owner_receipt.html", context)

@@ -30,7 +30,9 @@ def _camera_label(camera) -> str:
 @requires(can_request_footage)
 def request_new(request):
     """Ask the owners of cameras chosen from a search (`?search=<id>&camera=<id>...`)."""
-    found = sel.camera_search_get_for(actor=request.user, id=request.GET.get("search", ""))
+    found = sel.camera_search_get_for_footage_viewer(
+        actor=request.user, id=request.GET.get("search", "")
+    )
     cameras = sel.search_cameras(search=found)
     choices = [(str(c.pk), _camera_label(c)) for c in cameras]
     if request.method == "POST":

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from registry import services
 from registry.footage import services as footage_services
-from registry.services import SearchQuery
+from registry.search import SearchQuery
 from tests.registry.cameras import INCIDENT, offset, register
 
 LINK = re.compile(r"^(http://\S+/footage/\S+)$", re.MULTILINE)
