@@ -54,6 +54,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 from portal.models import Agency, User  # noqa: E402
 from portal.roles import AgencyKind, Role  # noqa: E402
 from registry import selectors, services  # noqa: E402
+from registry.search import SearchQuery  # noqa: E402
 
 N = int(os.environ.get("BENCH_CAMERAS", "1000000"))
 SEARCHES = int(os.environ.get("BENCH_SEARCHES", "200"))
@@ -127,7 +128,7 @@ def load(agency, owner) -> float:
                     copy.write(buf.getvalue())
                     buf = io.StringIO()
             copy.write(buf.getvalue())
-        # The cone as registry.geometry builds it (apex + 17 arc points), geodesically.
+        # The cone as registry.mapshapes builds it (apex + 17 arc points), geodesically.
         cursor.execute(
             """
             INSERT INTO registry_camera (id, owner_id, kind, name, location, location_merc,
@@ -180,7 +181,7 @@ def bench_search(staff):
     service, selector, raw, counts = [], [], [], []
     for _ in range(SEARCHES):
         lat, lon = incident()
-        q = services.SearchQuery(
+        q = SearchQuery(
             case_number="BENCH-1", reason="bench", latitude=lat, longitude=lon,
             window_start=window_start, window_end=window_end, radius_m=500,
         )  # fmt: skip

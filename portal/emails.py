@@ -113,7 +113,7 @@ def send_footage_request(*, to: str, path: str, context: dict) -> None:
     _send(
         to=to,
         subject=f"{context['asking']['agency']} asks for footage from your camera",
-        template="registry/requests/email_request.txt",
+        template="registry/footage/email_request.txt",
         context=context | {"link": _absolute(path)},
     )
 
@@ -123,7 +123,7 @@ def send_footage_reminder(*, to: str, path: str, context: dict) -> None:
     _send(
         to=to,
         subject=f"Reminder: {context['asking']['agency']} asked for footage from your camera",
-        template="registry/requests/email_reminder.txt",
+        template="registry/footage/email_reminder.txt",
         context=context | {"link": _absolute(path)},
     )
 

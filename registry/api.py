@@ -20,6 +20,7 @@ from registry import selectors, services
 from registry.forms import CameraForm, SearchForm
 from registry.models import RETENTION_STEPS, Camera, CameraKind, Participation
 from registry.policies import can_own_cameras, can_search_cameras, can_view_camera_map
+from registry.search import SearchRefused
 from registry.selectors import MapFilters, MapQueryError
 
 
@@ -368,7 +369,7 @@ class CameraSearchView(APIView):
                 actor=request.user,
                 query=form.query(),
             )
-        except services.SearchRefused as exc:
+        except SearchRefused as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(
             {
@@ -395,7 +396,7 @@ class CameraSearchDetail(APIView):
         ),
     )
     def get(self, request, search_id):
-        found = selectors.camera_search_get_for(actor=request.user, id=search_id)
+        found = selectors.camera_search_get_for_searcher(actor=request.user, id=search_id)
         outcome = services.camera_search_view(actor=request.user, search=found)
         return Response(
             {

@@ -11,17 +11,12 @@ class RegistryConfig(AppConfig):
         from evidence.models import Source
         from evidence.services import register_item_received_listener
         from portal.demo import register_seeder
-        from registry import (  # noqa: F401
-            audit_actions,
-            cases,
-            policies,
-            requests_audit_actions,
-            requests_policies,
-            requests_tasks,
-            tasks,
-        )
+        from registry import audit_actions, cases, policies, tasks  # noqa: F401
         from registry.demo import seed_cameras
-        from registry.requests_demo import seed_footage_request
+        from registry.footage import audit_actions as footage_audit_actions  # noqa: F401
+        from registry.footage import policies as footage_policies  # noqa: F401
+        from registry.footage import tasks as footage_tasks  # noqa: F401
+        from registry.footage.demo import seed_footage_request
 
         register_case_link_provider(cases.footage_request_links)
         register_case_item_finder(cases.footage_items_filed_under)

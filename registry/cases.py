@@ -7,9 +7,9 @@ from evidence import selectors as evidence_selectors
 from evidence import services as evidence_services
 from evidence.case_links import CaseLink
 from evidence.models import EvidenceItem, Source
+from registry.footage.selectors import answer_counts, footage_requests_for_case_number
+from registry.footage.services import footage_uploads_record
 from registry.models import FootageRequestCamera
-from registry.requests_selectors import answer_counts, footage_requests_for_case_number
-from registry.requests_services import footage_uploads_record
 
 
 def footage_request_links(*, actor, case) -> list[CaseLink]:

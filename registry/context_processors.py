@@ -1,4 +1,5 @@
-from registry import policies, requests_policies
+from registry import policies
+from registry.footage import policies as footage_policies
 
 
 def navigation(request):
@@ -10,6 +11,6 @@ def navigation(request):
         "registry_nav": {
             "mine": policies.can_own_cameras(user),
             "search": policies.can_search_cameras(user),
-            "requests": requests_policies.can_view_footage_requests(user),
+            "requests": footage_policies.can_view_footage_requests(user),
         }
     }

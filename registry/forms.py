@@ -8,6 +8,7 @@ from django.contrib.gis.geos import Polygon
 from portal.geometry import BadGeometry, geometry_from_text
 from portal.text import CleanTextFormMixin
 from registry.models import CameraKind, ContactMethod, Participation, Placement
+from registry.search import SearchQuery
 
 TIME_ZONES = sorted(zoneinfo.available_timezones())
 # A cell starting with one of these is run as a formula by spreadsheet programs (OWASP CSV injection).
@@ -133,8 +134,6 @@ class SearchForm(forms.Form):
 
     def query(self):
         """The cleaned form as the search service takes it (the page and the API alike)."""
-        from registry.services import SearchQuery  # services validate with this module's forms
-
         data = self.cleaned_data
         return SearchQuery(
             case_number=data["case_number"],

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from registry import requests_views as views
+from registry.footage import views
 
 app_name = "camera_history"
 

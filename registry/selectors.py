@@ -17,7 +17,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 from django.http import Http404
 
-from registry import geometry
+from registry import mapshapes
 from registry.models import (
     RETENTION_STEPS,
     Camera,
@@ -276,8 +276,10 @@ def cameras_near(
     return hits
 
 
-def camera_search_get_for(*, actor, id) -> CameraSearch:
-    """A search run in the actor's agency; 404 for anyone else (and for a malformed id)."""
+def camera_search_get_for_searcher(*, actor, id) -> CameraSearch:
+    """A search run in the actor's agency, for someone who may search cameras
+    (can_search_cameras: the search results page and API); 404 for anyone else (and for a
+    malformed id). Footage requests use footage.selectors.camera_search_get_for_footage_viewer."""
     if not can_search_cameras(actor):
         raise Http404("No such search.")
     try:
@@ -348,18 +350,18 @@ def parse_zoom(text: str) -> int:
         zoom = int(text)
     except (TypeError, ValueError) as exc:
         raise MapQueryError(
-            f"zoom must be a whole number from {geometry.MIN_ZOOM} to {geometry.MAX_ZOOM}."
+            f"zoom must be a whole number from {mapshapes.MIN_ZOOM} to {mapshapes.MAX_ZOOM}."
         ) from exc
-    if not geometry.MIN_ZOOM <= zoom <= geometry.MAX_ZOOM:
-        raise MapQueryError(f"zoom must be from {geometry.MIN_ZOOM} to {geometry.MAX_ZOOM}.")
+    if not mapshapes.MIN_ZOOM <= zoom <= mapshapes.MAX_ZOOM:
+        raise MapQueryError(f"zoom must be from {mapshapes.MIN_ZOOM} to {mapshapes.MAX_ZOOM}.")
     return zoom
 
 
 def _cell_range(bbox, level: int) -> tuple[int, int, int, int]:
     west, south, east, north = bbox
-    sw, ne = geometry.to_mercator(west, south), geometry.to_mercator(east, north)
-    cx0, cy0 = geometry.cell_of(sw.x, sw.y, level)
-    cx1, cy1 = geometry.cell_of(ne.x, ne.y, level)
+    sw, ne = mapshapes.to_mercator(west, south), mapshapes.to_mercator(east, north)
+    cx0, cy0 = mapshapes.cell_of(sw.x, sw.y, level)
+    cx1, cy1 = mapshapes.cell_of(ne.x, ne.y, level)
     if cx1 - cx0 + 1 > MAX_CELLS_PER_SIDE or cy1 - cy0 + 1 > MAX_CELLS_PER_SIDE:
         raise MapQueryError("bbox is too large for this zoom: zoom out or send the visible area.")
     return cx0, cy0, cx1, cy1
@@ -368,7 +370,7 @@ def _cell_range(bbox, level: int) -> tuple[int, int, int, int]:
 def _cells_json(rows, level: int) -> list[dict]:
     cells = []
     for cx, cy, count in rows:
-        lon, lat = geometry.cell_centre(cx, cy, level)
+        lon, lat = mapshapes.cell_centre(cx, cy, level)
         cells.append({"lon": round(lon, 6), "lat": round(lat, 6), "count": int(count)})
     return cells
 
@@ -441,8 +443,8 @@ def _envelope(cells, level: int) -> dict:
     # Whole cells only: a count that changed as the viewport's edge crossed a cell would
     # give away where in the cell a camera is.
     cx0, cy0, cx1, cy1 = cells
-    size = geometry.cell_size(level)
-    half = geometry.HALF_WORLD_M
+    size = mapshapes.cell_size(level)
+    half = mapshapes.HALF_WORLD_M
     return {
         "x0": cx0 * size - half,
         "y0": cy0 * size - half,
@@ -461,15 +463,15 @@ def _live_cells(agency_id, level: int, cells, filters: MapFilters) -> list:
 
 def public_map(*, bbox, zoom: int) -> dict:
     """Public cameras as counts per grid cell; a cell's centre is the only position given."""
-    level = min(geometry.level_for_zoom(zoom), geometry.PUBLIC_MAX_LEVEL)
+    level = min(mapshapes.level_for_zoom(zoom), mapshapes.PUBLIC_MAX_LEVEL)
     cells = _cell_range(bbox, level)
-    if level in geometry.STORED_LEVELS:
+    if level in mapshapes.STORED_LEVELS:
         rows = _stored_cells(0, level, cells, MapFilters())
     else:
         rows = _live_cells(None, level, cells, MapFilters())
     return {
         "zoom": zoom,
-        "cell_size_m": round(geometry.cell_size(level), 1),
+        "cell_size_m": round(mapshapes.cell_size(level), 1),
         "cells": _cells_json(rows, level),
         "cameras": [],
     }
@@ -479,24 +481,24 @@ def agency_map(*, actor, bbox, zoom: int, filters: MapFilters) -> dict:
     """The agency's cameras in its jurisdiction: clusters per cell, or each camera when zoomed in."""
     if not can_view_camera_map(actor):
         raise PermissionDenied
-    level = geometry.level_for_zoom(zoom)
+    level = mapshapes.level_for_zoom(zoom)
     cells = _cell_range(bbox, level)
     if zoom >= EXACT_ZOOM:
         cameras = _exact_cameras(actor.agency_id, cells, level, filters)
         if cameras is not None:
             return {
                 "zoom": zoom,
-                "cell_size_m": round(geometry.cell_size(level), 1),
+                "cell_size_m": round(mapshapes.cell_size(level), 1),
                 "cells": [],
                 "cameras": cameras,
             }
-    if level in geometry.STORED_LEVELS:
+    if level in mapshapes.STORED_LEVELS:
         rows = _stored_cells(actor.agency_id, level, cells, filters)
     else:
         rows = _live_cells(actor.agency_id, level, cells, filters)
     return {
         "zoom": zoom,
-        "cell_size_m": round(geometry.cell_size(level), 1),
+        "cell_size_m": round(mapshapes.cell_size(level), 1),
         "cells": _cells_json(rows, level),
         "cameras": [],
     }

@@ -15,10 +15,11 @@ from portal import geocoding
 from portal.audit import audit_record
 from portal.models import Agency
 from registry import audit_actions as actions
-from registry import geometry, selectors
+from registry import mapshapes, selectors
 from registry.forms import CameraForm
 from registry.models import RETENTION_STEPS, Camera, CameraSearch, retention_bucket
 from registry.policies import can_own_cameras, can_search_cameras
+from registry.search import SearchOutcome, SearchQuery, SearchRefused
 
 CAMERA_FIELDS = (
     "kind",
@@ -52,8 +53,8 @@ def _cell_keys(camera: Camera) -> list[tuple]:
     x, y = camera.location_merc.x, camera.location_merc.y
     bucket = retention_bucket(camera.retention_days)
     keys = []
-    for level in geometry.STORED_LEVELS:
-        cx, cy = geometry.cell_of(x, y, level)
+    for level in mapshapes.STORED_LEVELS:
+        cx, cy = mapshapes.cell_of(x, y, level)
         keys += [(s, level, cx, cy, camera.kind, camera.participation, bucket) for s in scopes]
     return keys
 
@@ -82,9 +83,9 @@ def _cells_move(before: list[tuple], after: list[tuple]) -> None:
 @transaction.atomic
 def cells_rebuild() -> int:
     """Recount every stored cell from the cameras (after a bulk load); returns the rows written."""
-    finest = max(geometry.STORED_LEVELS)
-    size = geometry.cell_size(finest)
-    half = geometry.HALF_WORLD_M
+    finest = max(mapshapes.STORED_LEVELS)
+    size = mapshapes.cell_size(finest)
+    half = mapshapes.HALF_WORLD_M
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM registry_cameracell")
         cursor.execute(
@@ -103,7 +104,7 @@ def cells_rebuild() -> int:
             """,
             [finest, half, size, half, size, list(RETENTION_STEPS)],
         )
-        for level in reversed(geometry.STORED_LEVELS[:-1]):
+        for level in reversed(mapshapes.STORED_LEVELS[:-1]):
             cursor.execute(
                 """
                 INSERT INTO registry_cameracell
@@ -165,8 +166,8 @@ def default_time_zone_text(latitude: str, longitude: str) -> str:
 
 def _place(camera: Camera, *, latitude: float, longitude: float) -> None:
     camera.location = Point(longitude, latitude, srid=4326)
-    camera.location_merc = geometry.to_mercator(longitude, latitude)
-    camera.fov = geometry.fov_polygon(
+    camera.location_merc = mapshapes.to_mercator(longitude, latitude)
+    camera.fov = mapshapes.fov_polygon(
         longitude=longitude,
         latitude=latitude,
         direction_deg=camera.direction_deg,
@@ -410,29 +411,6 @@ def cameras_import_csv(*, actor, raw: bytes) -> list[Camera]:
 
 
 # --- cameras near an incident ---------------------------------------------------------------
-
-
-class SearchRefused(ValueError):
-    """A search that may not run: the message says why, plainly."""
-
-
-@dataclass(frozen=True)
-class SearchQuery:
-    case_number: str
-    reason: str
-    window_start: dt.datetime
-    window_end: dt.datetime
-    latitude: float | None = None
-    longitude: float | None = None
-    address: str = ""
-    area: object = None
-    radius_m: int = 300
-
-
-@dataclass
-class SearchOutcome:
-    search: CameraSearch
-    results: list
 
 
 def _incident_point(query: SearchQuery) -> tuple[Point, str]:

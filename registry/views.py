@@ -9,6 +9,7 @@ from registry import selectors, services
 from registry.forms import SearchForm
 from registry.models import RETENTION_STEPS, CameraKind, Participation
 from registry.policies import can_search_cameras, can_view_camera_map
+from registry.search import SearchRefused
 
 
 def _map_context() -> dict:
@@ -71,7 +72,7 @@ def search(request):
         return _search_page(request, form=form, status=400)
     try:
         outcome = services.camera_search(actor=request.user, query=form.query())
-    except services.SearchRefused as exc:
+    except SearchRefused as exc:
         return _search_page(request, form=form, error=str(exc), status=400)
     except ValidationError as exc:
         return _search_page(request, form=form, error=exc.messages[0], status=400)
@@ -81,7 +82,7 @@ def search(request):
 @requires(can_search_cameras)
 def search_results(request, search_id):
     """A stored search's answer (audited as a view of it), with the form to search again."""
-    found = selectors.camera_search_get_for(actor=request.user, id=search_id)
+    found = selectors.camera_search_get_for_searcher(actor=request.user, id=search_id)
     outcome = services.camera_search_view(actor=request.user, search=found)
     form = SearchForm(
         initial={

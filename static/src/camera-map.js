@@ -5,7 +5,7 @@
 const STEPS = 16;
 const M_PER_DEG = 111320;
 
-// The same cone as registry/geometry.py: apex at the camera, an arc at `range` metres.
+// The same cone as registry/mapshapes.py: apex at the camera, an arc at `range` metres.
 export function cone(lat, lon, direction, angle, range) {
   const at = (bearing) => {
     const b = (bearing * Math.PI) / 180;

@@ -7,8 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 from django.core import mail
 from django.utils import timezone
 
-from registry import requests_services, services
-from registry.services import SearchQuery
+from registry import services
+from registry.footage import services as footage_services
+from registry.search import SearchQuery
 from tests.registry.cameras import INCIDENT, offset, register
 
 LINK = re.compile(r"^(http://\S+/footage/\S+)$", re.MULTILINE)
@@ -45,7 +46,7 @@ def ask(actor, found, cameras, **overrides):
         "window_end": now - dt.timedelta(hours=2),
         "deadline": now + dt.timedelta(days=3),
     } | overrides
-    return requests_services.footage_request_create(
+    return footage_services.footage_request_create(
         actor=actor, search=found, camera_ids=[c.pk for c in cameras], **fields
     )
 

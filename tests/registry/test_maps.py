@@ -2,7 +2,7 @@
 
 import pytest
 
-from registry import geometry, selectors
+from registry import mapshapes, selectors
 from registry.selectors import MapFilters, MapQueryError
 from tests.registry.cameras import INCIDENT, agency_elsewhere, investigator, offset, owner, register
 
@@ -24,10 +24,10 @@ def test_public_grid_counts_public_cameras_at_cell_centres_only(police, zoom):
     answer = selectors.public_map(bbox=BBOX, zoom=zoom)
     assert [c["count"] for c in answer["cells"]] == [1]
     [cell] = answer["cells"]
-    level = min(geometry.level_for_zoom(zoom), geometry.PUBLIC_MAX_LEVEL)
+    level = min(mapshapes.level_for_zoom(zoom), mapshapes.PUBLIC_MAX_LEVEL)
     merc = public.location_merc
-    cx, cy = geometry.cell_of(merc.x, merc.y, level)
-    centre = geometry.cell_centre(cx, cy, level)
+    cx, cy = mapshapes.cell_of(merc.x, merc.y, level)
+    centre = mapshapes.cell_centre(cx, cy, level)
     assert (cell["lon"], cell["lat"]) == (round(centre[0], 6), round(centre[1], 6))
     # Never the camera's own coordinates, and never finer than about 150 m.
     assert abs(cell["lon"] - public.location.x) + abs(cell["lat"] - public.location.y) > 1e-6

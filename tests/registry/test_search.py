@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from portal.models import AuditEvent
 from registry import services
 from registry.models import CameraSearch
-from registry.services import SearchQuery, SearchRefused
+from registry.search import SearchQuery, SearchRefused
 from tests.registry.cameras import (
     INCIDENT,
     agency_elsewhere,

@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from registry import services
-from registry.services import SearchQuery
+from registry.search import SearchQuery
 from tests.conftest import sign_in
 from tests.registry.cameras import INCIDENT, investigator, offset, owner, register
 

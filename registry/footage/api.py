@@ -21,10 +21,10 @@ from evidence.tus import GrantSerializer
 from evidence.uploads import GRANT_HEADER, grant_header_value
 from portal.api.permissions import IsVerifiedUser
 from portal.text import CleanTextSerializerMixin
-from registry import requests_selectors as sel
-from registry import requests_services as rs
+from registry.footage import selectors as sel
+from registry.footage import services as rs
+from registry.footage.policies import can_request_footage, can_view_footage_requests
 from registry.models import FootageRequest
-from registry.requests_policies import can_request_footage, can_view_footage_requests
 
 TOKEN_HEADER = "Canvass-Footage-Token"  # noqa: S105 - a header name, not a secret
 
@@ -164,7 +164,7 @@ class RequestListCreate(generics.GenericAPIView):
         asked = CreateSerializer(data=request.data)
         asked.is_valid(raise_exception=True)
         data = asked.validated_data
-        found = sel.camera_search_get_for(actor=request.user, id=data.pop("search"))
+        found = sel.camera_search_get_for_footage_viewer(actor=request.user, id=data.pop("search"))
         made = rs.footage_request_create(
             actor=request.user, search=found, camera_ids=data.pop("cameras"), **data
         )
@@ -366,5 +366,5 @@ class OwnerReceipt(OwnerView):
 
     @extend_schema(parameters=[_TOKEN_PARAM], responses=ReceiptCameraSerializer(many=True), auth=[])
     def get(self, request, request_id):
-        rows = rs.receipt_for(recipient=self.recipient(request, request_id))
+        rows = rs.footage_receipt_record(recipient=self.recipient(request, request_id))
         return Response(ReceiptCameraSerializer(rows, many=True).data)

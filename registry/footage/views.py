@@ -8,15 +8,15 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from portal.decorators import requires
-from registry import requests_selectors as sel
-from registry import requests_services as rs
-from registry.policies import can_own_cameras
-from registry.requests_forms import FootageRequestForm, RefuseForm
-from registry.requests_policies import (
+from registry.footage import selectors as sel
+from registry.footage import services as rs
+from registry.footage.forms import FootageRequestForm, RefuseForm
+from registry.footage.policies import (
     can_approve_footage_request,
     can_request_footage,
     can_view_footage_requests,
 )
+from registry.policies import can_own_cameras
 
 
 def _camera_label(camera) -> str:
@@ -30,7 +30,9 @@ def _camera_label(camera) -> str:
 @requires(can_request_footage)
 def request_new(request):
     """Ask the owners of cameras chosen from a search (`?search=<id>&camera=<id>...`)."""
-    found = sel.camera_search_get_for(actor=request.user, id=request.GET.get("search", ""))
+    found = sel.camera_search_get_for_footage_viewer(
+        actor=request.user, id=request.GET.get("search", "")
+    )
     cameras = sel.search_cameras(search=found)
     choices = [(str(c.pk), _camera_label(c)) for c in cameras]
     if request.method == "POST":
@@ -76,7 +78,7 @@ def request_new(request):
     cap = sel.registry_policy_for(request.user.agency).max_window_minutes
     return render(
         request,
-        "registry/requests/new.html",
+        "registry/footage/new.html",
         {"form": form, "search": found, "cap_minutes": cap},
     )
 
@@ -95,7 +97,7 @@ def request_list(request):
     ]
     return render(
         request,
-        "registry/requests/list.html",
+        "registry/footage/list.html",
         {
             "rows": rows,
             "awaiting": sel.awaiting_my_approval(actor=request.user)
@@ -114,7 +116,7 @@ def request_detail(request, request_id):
     )
     return render(
         request,
-        "registry/requests/detail.html",
+        "registry/footage/detail.html",
         {
             "req": req,
             "cameras": cameras,
@@ -195,4 +197,4 @@ def access_history(request, camera_id=None):
     entries = sel.camera_access_history_for(owner=request.user, camera_id=camera_id)
     if camera_id is not None and not sel.owns_camera(owner=request.user, camera_id=camera_id):
         raise Http404("No such camera.")
-    return render(request, "registry/requests/history.html", {"entries": entries})
+    return render(request, "registry/footage/history.html", {"entries": entries})

@@ -1,30 +1,33 @@
-"""Footage requests: asking camera owners for footage, their no-account answers, reminders.
+"""Footage requests, the agency's side: making, approving and sending them (and its reads).
 
 An owner is reached by email with a link carrying a random token; only the token's SHA-256 is
 stored (FootageRequestLink), bound to one request and one owner, usable until the deadline.
-Reminders carry a fresh token of their own, so the first email's link keeps working too.
+Reminders (sweep.py) carry a fresh token of their own, so the first email's link keeps working too.
 """
 
 import datetime as dt
 import logging
-import zoneinfo
-from collections import defaultdict
 from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence import selectors as evidence_selectors
 from evidence import uploads
-from evidence.models import Source, UploadGrant
+from evidence.models import UploadGrant
 from portal import emails
 from portal.audit import audit_record
-from portal.tokens import token_digest, token_issue
-from registry import requests_audit_actions as actions
+from portal.tokens import token_issue
+from registry.footage import audit_actions as actions
+from registry.footage.policies import can_approve_footage_request, can_request_footage
+from registry.footage.selectors import (
+    asking_party,
+    overwrite_at,
+    registry_policy_for,
+    window_in_zones,
+)
 from registry.models import (
     Camera,
     CameraSearch,
@@ -33,24 +36,16 @@ from registry.models import (
     FootageRequestLink,
     FootageRequestRecipient,
 )
-from registry.requests_policies import can_approve_footage_request, can_request_footage
-from registry.requests_selectors import (
-    asking_party,
-    overwrite_at,
-    registry_policy_for,
-    window_in_zones,
-)
 
 Status = FootageRequestCamera.Status
 EmailStatus = FootageRequestRecipient.EmailStatus
 logger = logging.getLogger(__name__)
-REMINDER_LEAD = dt.timedelta(hours=24)
 # An upload grant lives at most 30 days (evidence.uploads.MAX_GRANT_TTL), and so does a request.
 MAX_DEADLINE = uploads.MAX_GRANT_TTL
 MIN_DEADLINE = dt.timedelta(hours=1)
 MAX_CAMERAS = 100
 DEFAULT_MAX_FILES = 20
-FOOTAGE_MEDIA_TYPES = ("video/", "image/")
+# The audit label of what is done through an owner's link (owner.py, and arrivals in sweep.py).
 OWNER_LABEL = "camera owner (footage request link)"
 
 
@@ -397,323 +392,6 @@ def footage_request_resend(*, actor, request: FootageRequest, recipient_id) -> b
         path=link_path(request, token),
         context=_owner_email_context(recipient),
     )
-
-
-# --- the owner's link ------------------------------------------------------------------------
-
-
-def recipient_for_link(*, request_id, token: str) -> FootageRequestRecipient:
-    """The recipient a link names: 404 for a wrong token or a token of another request."""
-    if not token or len(token) > 200:
-        raise Http404("No such footage request.")
-    link = (
-        FootageRequestLink.objects.filter(token_hash=token_digest(token))
-        .select_related("recipient__request__agency", "recipient__owner")
-        .first()
-    )
-    if link is None or str(link.recipient.request_id) != str(request_id):
-        raise Http404("No such footage request.")
-    return link.recipient
-
-
-class LinkClosed(ValidationError):
-    """The link can no longer answer: it expired, or everything was answered already."""
-
-
-def link_state(recipient: FootageRequestRecipient, now: dt.datetime | None = None) -> str:
-    """`open`, `answered` (every camera has its answer) or `expired` (the deadline passed)."""
-    statuses = list(recipient.cameras.values_list("status", flat=True))
-    if statuses and all(s in FootageRequestCamera.ANSWERED for s in statuses):
-        return "answered"
-    if (now or timezone.now()) >= recipient.request.deadline:
-        return "expired"
-    return "open"
-
-
-def _expired_message(recipient: FootageRequestRecipient) -> str:
-    return (
-        f"This link expired on {recipient.request.deadline:%Y-%m-%d %H:%M} UTC. "
-        "The request is closed and nothing more can be sent."
-    )
-
-
-def _require_open(recipient: FootageRequestRecipient) -> None:
-    state = link_state(recipient)
-    if state == "expired":
-        raise LinkClosed(_expired_message(recipient))
-    if state == "answered":
-        raise LinkClosed("This link was already used: every camera in it has been answered.")
-
-
-def _request_camera(recipient: FootageRequestRecipient, request_camera_id) -> FootageRequestCamera:
-    try:
-        return recipient.cameras.select_related("camera").get(pk=int(request_camera_id))
-    except (FootageRequestCamera.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404("No such camera in this request.") from exc
-
-
-def recipient_open(*, recipient: FootageRequestRecipient) -> None:
-    """The owner opened their link: the agency sees `opened` (and nothing else) while it is open."""
-    if recipient.opened_at is not None:
-        return
-    now = timezone.now()
-    with transaction.atomic():
-        first = FootageRequestRecipient.objects.filter(
-            pk=recipient.pk, opened_at__isnull=True
-        ).update(opened_at=now)
-        if first:
-            recipient.cameras.filter(status=Status.SENT).update(status=Status.OPENED)
-    recipient.opened_at = now
-
-
-ANSWERS = {"no_footage": Status.NO_FOOTAGE, "declined": Status.DECLINED}
-
-
-@transaction.atomic
-def footage_answer(
-    *, recipient: FootageRequestRecipient, request_camera_id, answer: str
-) -> FootageRequestCamera:
-    """The owner answers for one camera: "no footage of that time" or "I decline"."""
-    if answer not in ANSWERS:
-        raise ValidationError("Answer with 'no_footage' or 'declined'.")
-    _require_open(recipient)
-    rc = _request_camera(recipient, request_camera_id)
-    now = timezone.now()
-    answered = FootageRequestCamera.objects.filter(
-        pk=rc.pk, status__in=[Status.SENT, Status.OPENED]
-    ).update(status=ANSWERS[answer], answered_at=now)
-    if not answered:
-        rc.refresh_from_db()
-        raise ValidationError(
-            f"{rc.camera.name} was already answered ({rc.get_status_display().lower()})."
-        )
-    rc.status, rc.answered_at = ANSWERS[answer], now
-    audit_record(
-        action=actions.FOOTAGE_REQUEST_ANSWERED.name,
-        actor_label=OWNER_LABEL,
-        target=rc.request,
-        agency=recipient.request.agency,
-        details={"camera_id": str(rc.camera_id), "answer": rc.status},
-    )
-    return rc
-
-
-def footage_upload_grant(
-    *, recipient: FootageRequestRecipient, request_camera_id
-) -> tuple[UploadGrant, str]:
-    """An upload grant for one camera of the request: its types, sizes, remaining count, deadline.
-
-    Each call revokes the camera's earlier grants, so reloading the page never adds files:
-    the new grant allows what is left of the request's count.
-    """
-    rc = _request_camera(recipient, request_camera_id)
-    if rc.status != Status.UPLOADED:
-        _require_open(recipient)
-    elif timezone.now() >= recipient.request.deadline:
-        # An owner who already sent files may add more until the deadline, up to the count.
-        raise LinkClosed(_expired_message(recipient))
-    if rc.status in (Status.NO_FOOTAGE, Status.DECLINED):
-        raise LinkClosed(f"You already answered for {rc.camera.name}.")
-    request = recipient.request
-    source_ref = str(rc.pk)
-    # The grant's rows name the request, never the camera: an owner who opens the uploader
-    # and then sends nothing has not answered, and staff must not learn who engaged.
-    audit_source = {"request": str(request.pk)}
-    with transaction.atomic():
-        uploads.grants_revoke_for_source(
-            flow=UploadGrant.Flow.FOOTAGE_REQUEST,
-            source_ref=source_ref,
-            actor_label=OWNER_LABEL,
-            audit_source=audit_source,
-        )
-        received = uploads.uploads_completed_for_source(
-            flow=UploadGrant.Flow.FOOTAGE_REQUEST, source_ref=source_ref
-        )
-        left = request.max_files - received
-        if left <= 0:
-            raise LinkClosed(
-                f"This request allows {request.max_files} file(s) per camera and all were sent."
-            )
-        return uploads.grant_create_with_secret(
-            agency=request.agency,
-            flow=UploadGrant.Flow.FOOTAGE_REQUEST,
-            source_ref=source_ref,
-            max_files=left,
-            max_file_bytes=min(
-                request.max_file_bytes, uploads.flow_max_bytes(UploadGrant.Flow.FOOTAGE_REQUEST)
-            ),
-            media_types=list(FOOTAGE_MEDIA_TYPES),
-            expires_at=request.deadline,
-            actor_label=OWNER_LABEL,
-            audit_source=audit_source,
-        )
-
-
-def _items_by_camera(request_cameras) -> dict[int, list]:
-    by_ref = defaultdict(list)
-    refs = [str(rc.pk) for rc in request_cameras]
-    for item in evidence_selectors.items_from_source(source=Source.FOOTAGE_REQUEST, refs=refs):
-        by_ref[int(item.source_ref)].append(item)
-    return by_ref
-
-
-def footage_uploads_record(*, request_cameras) -> int:
-    """Cameras whose owner's files arrived become `uploaded` (once); returns how many changed."""
-    pending = [rc for rc in request_cameras if rc.status in (Status.SENT, Status.OPENED)]
-    if not pending:
-        return 0
-    changed = 0
-    items = _items_by_camera(pending)
-    for rc in pending:
-        arrived = items.get(rc.pk)
-        if not arrived:
-            continue
-        first = min(item.received_at for item in arrived)
-        with transaction.atomic():
-            if FootageRequestCamera.objects.filter(
-                pk=rc.pk, status__in=[Status.SENT, Status.OPENED]
-            ).update(status=Status.UPLOADED, answered_at=first):
-                rc.status, rc.answered_at = Status.UPLOADED, first
-                changed += 1
-                audit_record(
-                    action=actions.FOOTAGE_REQUEST_ANSWERED.name,
-                    actor_label=OWNER_LABEL,
-                    target=rc.request,
-                    agency=rc.request.agency,
-                    details={
-                        "camera_id": str(rc.camera_id),
-                        "answer": Status.UPLOADED,
-                        "items": [str(i.pk) for i in arrived],
-                    },
-                )
-    return changed
-
-
-def receipt_for(*, recipient: FootageRequestRecipient) -> list[dict]:
-    """What the owner sent, camera by camera, each file with its SHA-256 once it is computed."""
-    request_cameras = list(recipient.cameras.select_related("camera", "request__agency"))
-    footage_uploads_record(request_cameras=request_cameras)
-    items = _items_by_camera(request_cameras)
-    return [{"rc": rc, "items": items.get(rc.pk, [])} for rc in request_cameras]
-
-
-# --- the beat job: uploads noticed, deadlines passed, reminders ------------------------------
-
-
-def _in_quiet_hours(cameras, now: dt.datetime) -> bool:
-    for camera in cameras:
-        if camera.quiet_from is None or camera.quiet_until is None:
-            continue
-        local = now.astimezone(zoneinfo.ZoneInfo(camera.time_zone)).time()
-        start, end = camera.quiet_from, camera.quiet_until
-        inside = start <= local < end if start <= end else (local >= start or local < end)
-        if inside:
-            return True
-    return False
-
-
-def _expire(now: dt.datetime) -> int:
-    due = list(
-        FootageRequestCamera.objects.filter(
-            status__in=[Status.SENT, Status.OPENED], request__deadline__lte=now
-        ).values_list("pk", "request_id", "request__agency_id")
-    )
-    by_agency = defaultdict(list)
-    for pk, request_id, agency_id in due:
-        by_agency[agency_id].append((pk, request_id))
-    expired = 0
-    for rows in by_agency.values():
-        with transaction.atomic():
-            count = FootageRequestCamera.objects.filter(
-                pk__in=[pk for pk, _ in rows], status__in=[Status.SENT, Status.OPENED]
-            ).update(status=Status.EXPIRED)
-            if count:
-                request = FootageRequest.objects.select_related("agency").get(pk=rows[0][1])
-                audit_record(
-                    action=actions.FOOTAGE_REQUESTS_EXPIRED.name,
-                    actor_label="footage request expiry",
-                    agency=request.agency,
-                    details={"requests": sorted({str(r) for _, r in rows}), "cameras": count},
-                )
-            expired += count
-    return expired
-
-
-def _reminders_due(recipient: FootageRequestRecipient, now: dt.datetime) -> list[str]:
-    request = recipient.request
-    unanswered = [rc for rc in recipient.cameras.all() if rc.status in (Status.SENT, Status.OPENED)]
-    if not unanswered or request.deadline <= now:
-        return []
-    due = []
-    if recipient.deadline_reminder_at is None and request.deadline - now <= REMINDER_LEAD:
-        due.append("deadline")
-    if recipient.overwrite_reminder_at is None and any(
-        now < overwrite_at(request, rc.camera) <= now + REMINDER_LEAD for rc in unanswered
-    ):
-        due.append("overwrite")
-    return due
-
-
-def _remind(recipient: FootageRequestRecipient, kinds: list[str], now: dt.datetime) -> bool:
-    """Claim the reminder flags with one conditional UPDATE, then email after commit (once)."""
-    claim = Q(pk=recipient.pk)
-    fields = {}
-    if "deadline" in kinds:
-        claim &= Q(deadline_reminder_at__isnull=True)
-        fields["deadline_reminder_at"] = now
-    if "overwrite" in kinds:
-        claim &= Q(overwrite_reminder_at__isnull=True)
-        fields["overwrite_reminder_at"] = now
-    with transaction.atomic():
-        if not FootageRequestRecipient.objects.filter(claim).update(**fields):
-            return False
-        token = _new_link(recipient)
-        path = link_path(recipient.request, token)
-        audit_record(
-            action=actions.FOOTAGE_REMINDER_SENT.name,
-            actor_label="footage request reminders",
-            target=recipient.request,
-            agency=recipient.request.agency,
-            # Not the recipient: only owners who have not answered are reminded, so naming one
-            # would tell the agency who ignored its request.
-            details={"kinds": kinds},
-        )
-        context = _owner_email_context(recipient) | {"kinds": kinds}
-        to = recipient.owner.email
-        transaction.on_commit(
-            lambda: _deliver(recipient, "reminder", to=to, path=path, context=context)
-        )
-    return True
-
-
-def footage_requests_sweep(now: dt.datetime | None = None) -> dict[str, int]:
-    """Record arrived uploads, expire past deadlines, send due reminders. Safe to run again."""
-    now = now or timezone.now()
-    live = FootageRequestCamera.objects.filter(
-        status__in=[Status.SENT, Status.OPENED], request__status=FootageRequest.Status.SENT
-    ).select_related("request__agency")
-    uploaded = footage_uploads_record(request_cameras=list(live))
-    expired = _expire(now)
-    reminded = 0
-    recipients = (
-        FootageRequestRecipient.objects.filter(
-            request__status=FootageRequest.Status.SENT,
-            request__deadline__gt=now,
-            cameras__status__in=[Status.SENT, Status.OPENED],
-        )
-        .filter(Q(deadline_reminder_at__isnull=True) | Q(overwrite_reminder_at__isnull=True))
-        .distinct()
-        .select_related("request__agency", "owner")
-        .prefetch_related("cameras__camera")
-    )
-    for recipient in recipients:
-        kinds = _reminders_due(recipient, now)
-        if not kinds:
-            continue
-        if _in_quiet_hours([rc.camera for rc in recipient.cameras.all()], now):
-            continue  # the next run after the quiet hours sends it
-        reminded += _remind(recipient, kinds, now)
-    return {"uploaded": uploaded, "expired": expired, "reminded": reminded}
 
 
 # --- reading is an access too ------------------------------------------------------------------

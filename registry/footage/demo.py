@@ -12,8 +12,10 @@ from evidence.models import EvidenceItem
 from evidence.uploads import upload_append, upload_create
 from portal.models import User
 from portal.roles import Role
-from registry import requests_services, services
+from registry import services
+from registry.footage import services as footage_services
 from registry.models import Camera, FootageRequest
+from registry.search import SearchQuery
 
 DEMO_CASE = "RPD-DEMO-0007"
 
@@ -35,7 +37,7 @@ def seed_footage_request(*, agencies, users, stdout) -> None:
     window = (now - dt.timedelta(hours=20), now - dt.timedelta(hours=19))
     found = services.camera_search(
         actor=investigator,
-        query=services.SearchQuery(
+        query=SearchQuery(
             case_number=DEMO_CASE,
             reason="Bicycle theft outside the corner shop (demo)",
             latitude=shop.location.y,
@@ -45,7 +47,7 @@ def seed_footage_request(*, agencies, users, stdout) -> None:
             window_end=window[1],
         ),
     ).search
-    request = requests_services.footage_request_create(
+    request = footage_services.footage_request_create(
         actor=investigator,
         search=found,
         camera_ids=[c.pk for c in (shop, door) if str(c.pk) in map(str, found.camera_ids)],
@@ -58,7 +60,7 @@ def seed_footage_request(*, agencies, users, stdout) -> None:
     )
     recipient = request.recipients.get(owner=shop.owner)
     rc = recipient.cameras.get(camera=shop)
-    grant, _ = requests_services.footage_upload_grant(recipient=recipient, request_camera_id=rc.pk)
+    grant, _ = footage_services.footage_upload_grant(recipient=recipient, request_camera_id=rc.pk)
     with tempfile.TemporaryDirectory() as tmp:
         clip = samples.phone_clip_mov(
             Path(tmp), seconds=4, size="1280x720", lat=shop.location.y, lon=shop.location.x
@@ -69,7 +71,7 @@ def seed_footage_request(*, agencies, users, stdout) -> None:
             upload_append(grant=grant, upload_id=upload.id, offset=0, body=body, body_length=size)
     item = EvidenceItem.objects.get(upload=upload)
     state = pipeline.process(item.pk)
-    requests_services.footage_uploads_record(request_cameras=[rc])
+    footage_services.footage_uploads_record(request_cameras=[rc])
     stdout.write(
         f"Demo footage request {DEMO_CASE}: {request.cameras.count()} camera(s) asked, "
         f"the shop answered with a clip -> {state}."

@@ -14,8 +14,8 @@ from evidence.models import Upload, UploadGrant
 from evidence.uploads import upload_append, upload_create
 from portal.models import AuditEvent
 from portal.roles import Role
-from registry import requests_selectors as sel
-from registry import requests_services as rs
+from registry.footage import selectors as sel
+from registry.footage import services as rs
 from registry.models import FootageRequest, FootageRequestCamera, RegistryPolicy
 from tests.factories import UserFactory, add_totp_device
 from tests.registry.cameras import investigator, owner, verified
@@ -325,7 +325,7 @@ def test_arrived_files_make_the_camera_uploaded_and_show_on_the_receipt(police, 
         grant=grant, upload_id=upload.id, offset=0, body=io.BytesIO(b"abc"), body_length=3
     )
 
-    receipt = rs.receipt_for(recipient=recipient)
+    receipt = rs.footage_receipt_record(recipient=recipient)
     assert [i.original_filename for i in receipt[0]["items"]] == ["clip.mp4"]
     assert receipt[0]["items"][0].source == "footage_request"
     rc.refresh_from_db()

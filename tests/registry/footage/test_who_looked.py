@@ -9,8 +9,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from portal.models import AuditEvent
-from registry import requests_selectors as sel
-from registry import requests_services as rs
+from registry.footage import selectors as sel
+from registry.footage import services as rs
 from registry.models import FootageRequest, FootageRequestCamera, RegistryPolicy
 from tests.registry.cameras import investigator, owner
 from tests.registry.requests_helpers import ask, camera_facing_incident, links_in_outbox, search

@@ -5,7 +5,7 @@ Every URL names the request; the owner's token rides in the `t` query parameter.
 
 from django.urls import path
 
-from registry import owner_views
+from registry.footage import owner_views
 
 app_name = "registry_owner"
 

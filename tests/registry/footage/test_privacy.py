@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from evidence import services as evidence_services
 from portal.models import AuditEvent
-from registry import requests_services as rs
+from registry.footage import services as rs
 from registry.models import FootageRequest
 from tests.evidence.intake import upload_bytes
 from tests.registry.cameras import investigator, owner
@@ -136,7 +136,7 @@ def test_staff_see_answers_and_only_counts_of_the_rest_while_open_and_after_expi
 def test_reminders_and_expiry_leave_no_audit_row_naming_a_silent_owner(asked, settings, signed_in):
     request, officer, cameras, _ = asked
     # The reminders fail too: a failed reminder must not single its owner out either.
-    settings.EMAIL_BACKEND = "tests.registry.failing_mail.FailingBackend"
+    settings.EMAIL_BACKEND = "tests.registry.footage.failing_mail.FailingBackend"
     assert rs.footage_requests_sweep()["reminded"] == 2  # Delta and Echo
     FootageRequest.objects.filter(pk=request.pk).update(deadline=timezone.now())
     assert rs.footage_requests_sweep()["expired"] == 2

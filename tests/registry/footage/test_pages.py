@@ -12,7 +12,7 @@ from evidence import pipeline
 from evidence.models import EvidenceItem
 from portal.models import AuditEvent
 from portal.roles import Role
-from registry import requests_services as rs
+from registry.footage import services as rs
 from registry.models import FootageRequest, FootageRequestCamera, FootageRequestRecipient
 from tests.registry.cameras import investigator, owner
 from tests.registry.requests_helpers import (
@@ -336,7 +336,7 @@ def test_the_owner_api_answers_by_token_header(client, sent):
 
 # --- emails that cannot be sent -------------------------------------------------------------
 
-FAILING = "tests.registry.failing_mail.FailingBackend"
+FAILING = "tests.registry.footage.failing_mail.FailingBackend"
 LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
 EmailStatus = FootageRequestRecipient.EmailStatus
 

@@ -13,6 +13,7 @@ from evidence import selectors as evidence_selectors
 from evidence.models import EvidenceItem, Source
 from portal.models import AuditEvent, User
 from portal.roles import Role
+from registry.footage.policies import can_view_footage_requests
 from registry.models import (
     Camera,
     CameraSearch,
@@ -21,7 +22,6 @@ from registry.models import (
     FootageRequestRecipient,
     RegistryPolicy,
 )
-from registry.requests_policies import can_view_footage_requests
 
 Status = FootageRequestCamera.Status
 # The audit actions that tell an owner their camera was looked at or asked for.
@@ -323,8 +323,10 @@ def camera_access_history_for(*, owner: User, camera_id=None) -> list[AccessEntr
     return entries
 
 
-def camera_search_get_for(*, actor, id) -> CameraSearch:
-    """A search of the actor's agency (the one footage requests start from); 404 otherwise."""
+def camera_search_get_for_footage_viewer(*, actor, id) -> CameraSearch:
+    """A search of the actor's agency (the one footage requests start from), for someone who may
+    view footage requests (can_view_footage_requests); 404 otherwise. The search pages use
+    registry.selectors.camera_search_get_for_searcher."""
     if not can_view_footage_requests(actor):
         raise Http404("No such search.")
     try:

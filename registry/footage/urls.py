@@ -1,8 +1,8 @@
-"""Staff pages of footage requests, mounted at /staff/registry/requests/."""
+"""Staff pages of footage requests, mounted at /staff/registry/footage/."""
 
 from django.urls import path
 
-from registry import requests_views as views
+from registry.footage import views
 
 app_name = "registry_requests"
 

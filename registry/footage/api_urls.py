@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from registry import requests_api as api
+from registry.footage import api
 
 urlpatterns = [
     path("requests/", api.RequestListCreate.as_view(), name="api-footage-requests"),

@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from evidence.uploads import GRANT_HEADER, grant_header_value
-from registry import requests_selectors as sel
-from registry import requests_services as rs
+from registry.footage import selectors as sel
+from registry.footage import services as rs
 
 
 def _token(request) -> str:
@@ -74,7 +74,7 @@ def respond(request, recipient):
     if context["state"] == "open":
         rs.recipient_open(recipient=recipient)
     status = 410 if context["state"] == "expired" else 200
-    return render(request, "registry/requests/owner_respond.html", context, status=status)
+    return render(request, "registry/footage/owner_respond.html", context, status=status)
 
 
 @require_POST
@@ -112,7 +112,7 @@ def upload_page(request, recipient, rc_id):
         "grant_url": _url("registry_owner:grant", recipient, token, rc_id),
         "receipt_url": _url("registry_owner:receipt", recipient, token),
     }
-    return render(request, "registry/requests/owner_upload.html", context)
+    return render(request, "registry/footage/owner_upload.html", context)
 
 
 @require_POST
@@ -140,7 +140,7 @@ def grant(request, recipient, rc_id):
 @require_GET
 @with_recipient
 def receipt(request, recipient):
-    rows = rs.receipt_for(recipient=recipient)
+    rows = rs.footage_receipt_record(recipient=recipient)
     computing = any(not item.sha256 for row in rows for item in row["items"])
     context = _context(recipient, _token(request)) | {"rows": rows, "computing": computing}
-    return render(request, "registry/requests/owner_receipt.html", context)
+    return render(request, "registry/footage/owner_receipt.html", context)

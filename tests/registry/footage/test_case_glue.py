@@ -6,7 +6,7 @@ import pytest
 from evidence import services as evidence_services
 from evidence.case_links import case_links_for
 from evidence.models import CaseItem, EvidenceItem, Source
-from registry import requests_services as rs
+from registry.footage import services as rs
 from registry.models import FootageRequestCamera
 from tests.evidence.intake import upload_bytes
 from tests.registry.cameras import investigator, owner

@@ -1,0 +1,32 @@
+"""The values of a search for cameras near an incident: what is asked, what came back, a refusal.
+
+Plain data, no database access: the search form builds a SearchQuery, registry.services runs it.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from registry.models import CameraSearch
+
+
+class SearchRefused(ValueError):
+    """A search that may not run: the message says why, plainly."""
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    case_number: str
+    reason: str
+    window_start: dt.datetime
+    window_end: dt.datetime
+    latitude: float | None = None
+    longitude: float | None = None
+    address: str = ""
+    area: object = None
+    radius_m: int = 300
+
+
+@dataclass
+class SearchOutcome:
+    search: CameraSearch
+    results: list
