@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from evidence import selectors as evidence_selectors
-from evidence import uploads
+from evidence.intake import grants
 from evidence.models import Source, UploadGrant
 from portal import emails
 from portal.audit import audit_record
@@ -46,7 +46,7 @@ EmailStatus = FootageRequestRecipient.EmailStatus
 logger = logging.getLogger(__name__)
 REMINDER_LEAD = dt.timedelta(hours=24)
 # An upload grant lives at most 30 days (evidence.uploads.MAX_GRANT_TTL), and so does a request.
-MAX_DEADLINE = uploads.MAX_GRANT_TTL
+MAX_DEADLINE = grants.MAX_GRANT_TTL
 MIN_DEADLINE = dt.timedelta(hours=1)
 MAX_CAMERAS = 100
 DEFAULT_MAX_FILES = 20
@@ -164,7 +164,7 @@ def footage_request_create(
         ask_approval=ask_approval,
         now=now,
     )
-    if not 1 <= max_files <= uploads.MAX_FILES_PER_GRANT:
+    if not 1 <= max_files <= grants.MAX_FILES_PER_GRANT:
         raise ValidationError({"max_files": "A request allows from 1 to 1000 files per camera."})
     cameras = _cameras_for(search=search, camera_ids=camera_ids)
     request = FootageRequest.objects.create(
@@ -178,7 +178,7 @@ def footage_request_create(
         window_end=window_end,
         deadline=deadline,
         max_files=max_files,
-        max_file_bytes=uploads.flow_max_bytes(UploadGrant.Flow.FOOTAGE_REQUEST),
+        max_file_bytes=grants.flow_max_bytes(UploadGrant.Flow.FOOTAGE_REQUEST),
         status=FootageRequest.Status.AWAITING_APPROVAL if over_cap else FootageRequest.Status.SENT,
     )
     recipients: dict[int, FootageRequestRecipient] = {}
@@ -520,13 +520,13 @@ def footage_upload_grant(
     # and then sends nothing has not answered, and staff must not learn who engaged.
     audit_source = {"request": str(request.pk)}
     with transaction.atomic():
-        uploads.grants_revoke_for_source(
+        grants.grants_revoke_for_source(
             flow=UploadGrant.Flow.FOOTAGE_REQUEST,
             source_ref=source_ref,
             actor_label=OWNER_LABEL,
             audit_source=audit_source,
         )
-        received = uploads.uploads_completed_for_source(
+        received = grants.uploads_completed_for_source(
             flow=UploadGrant.Flow.FOOTAGE_REQUEST, source_ref=source_ref
         )
         left = request.max_files - received
@@ -534,13 +534,13 @@ def footage_upload_grant(
             raise LinkClosed(
                 f"This request allows {request.max_files} file(s) per camera and all were sent."
             )
-        return uploads.grant_create_with_secret(
+        return grants.grant_create_with_secret(
             agency=request.agency,
             flow=UploadGrant.Flow.FOOTAGE_REQUEST,
             source_ref=source_ref,
             max_files=left,
             max_file_bytes=min(
-                request.max_file_bytes, uploads.flow_max_bytes(UploadGrant.Flow.FOOTAGE_REQUEST)
+                request.max_file_bytes, grants.flow_max_bytes(UploadGrant.Flow.FOOTAGE_REQUEST)
             ),
             media_types=list(FOOTAGE_MEDIA_TYPES),
             expires_at=request.deadline,

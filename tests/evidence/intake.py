@@ -8,8 +8,9 @@ from pathlib import Path
 
 from django.utils import timezone
 
+from evidence.intake.grants import grant_create_with_secret
+from evidence.intake.uploads import upload_append, upload_create
 from evidence.models import EvidenceItem, UploadGrant
-from evidence.uploads import grant_create_with_secret, upload_append, upload_create
 
 State = EvidenceItem.State
 

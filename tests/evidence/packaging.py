@@ -8,9 +8,10 @@ from pathlib import Path
 from django.contrib.gis.geos import Point
 from django.utils import timezone
 
-from evidence import services
+from evidence.cases import services as case_services
+from evidence.disclosure import services as share_services
+from evidence.disclosure.packages import package_stream
 from evidence.models import Case, Share, ValueSource
-from evidence.packages import package_stream
 from tests.factories import stored_item
 
 
@@ -21,7 +22,7 @@ def verified(user):
 
 
 def make_case(*, lead, title="Burglary on Elm Street", number="2026-0042") -> Case:
-    return services.case_create(
+    return case_services.case_create(
         actor=verified(lead),
         number=number,
         title=title,
@@ -42,13 +43,13 @@ def add_items(case: Case, contents: list[bytes], **fields) -> list:
             location_source=ValueSource.FILE_METADATA,
             **fields,
         )
-        services.case_item_add(actor=case.lead, case=case, item=item)
+        case_services.case_item_add(actor=case.lead, case=case, item=item)
         items.append(item)
     return items
 
 
 def make_share(*, case: Case, items, recipient_agency, by) -> Share:
-    return services.share_create(
+    return share_services.share_create(
         actor=verified(by),
         case=case,
         recipient_agency=recipient_agency,

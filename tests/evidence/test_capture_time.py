@@ -12,8 +12,8 @@ from django.urls import reverse
 from PIL import ExifTags, Image
 from PIL.TiffImagePlugin import IFDRational
 
-from evidence import pipeline
 from evidence.models import EvidenceItem
+from evidence.processing import pipeline
 from tests.evidence.intake import ingest
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -19,7 +19,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence import services
+from evidence.cases import services as case_services
 from evidence.models import Derivative, Share, Source, ValueSource
 from portal import storage
 from portal.models import AuditEvent
@@ -90,7 +90,7 @@ def world(make_staff, police, prosecution):
         agency=police, content=b"a staff upload " * 30, original_filename="cam2.mp4"
     )
     case = make_case(lead=assigned, items=[tip_item, plain])
-    services.case_member_add(actor=assigned, case=case, user=member)
+    case_services.case_member_add(actor=assigned, case=case, user=member)
     prosecutor = verified(make_staff(role=Role.PROSECUTOR, agency=prosecution))
     share = make_share(
         case=case, by=assigned, office=prosecution, level=Share.Level.DOWNLOAD,

@@ -5,9 +5,9 @@ from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from evidence import services
-from evidence.case_links import CaseLink, register_case_link_provider, unregister_case_link_provider
+from evidence.cases import services as case_services
 from evidence.models import CaseItem
+from evidence.sources import CaseLink, register_case_link_provider, unregister_case_link_provider
 from portal.models import AuditEvent
 from portal.roles import Role
 from tests.evidence.cases_helpers import case_with_items, make_case, verified
@@ -26,7 +26,7 @@ def test_lead_member_and_supervisor_see_the_case_other_staff_get_404(
 ):
     lead, case, _ = setup
     member = make_staff()
-    services.case_member_add(actor=lead, case=case, user=member)
+    case_services.case_member_add(actor=lead, case=case, user=member)
     url = reverse("evidence:case_detail", args=[case.pk])
     for user in (lead, member, make_staff(role=Role.SUPERVISOR)):
         assert signed_in(user).get(url).status_code == 200, user.role
@@ -42,7 +42,7 @@ def test_lead_member_and_supervisor_see_the_case_other_staff_get_404(
 def test_removed_member_loses_access_at_once(setup, make_staff, signed_in):
     lead, case, _ = setup
     member = make_staff()
-    services.case_member_add(actor=lead, case=case, user=member)
+    case_services.case_member_add(actor=lead, case=case, user=member)
     client = signed_in(member)
     url = reverse("evidence:case_detail", args=[case.pk])
     assert client.get(url).status_code == 200
@@ -108,7 +108,7 @@ def test_an_item_of_another_agency_cannot_be_added(setup, other_police, signed_i
     assert "No such item" in response.content.decode()
     assert not CaseItem.objects.filter(item=foreign).exists()
     with pytest.raises(ValidationError):
-        services.case_item_add(actor=lead, case=case, item=foreign)
+        case_services.case_item_add(actor=lead, case=case, item=foreign)
 
 
 def test_case_form_creates_and_rejects_bad_input(make_staff, signed_in, police):
@@ -146,15 +146,15 @@ def test_dispatcher_and_prosecutor_cannot_open_cases(make_staff, prosecution, si
 def test_case_item_link_by_number_puts_the_item_in_the_matching_case(setup, police, other_police):
     _, case, _ = setup
     item = stored_item(agency=police)
-    assert services.case_item_link_by_number(
+    assert case_services.case_item_link_by_number(
         agency=police, case_number=f" {case.number} ", item=item, actor_label="Tip 7"
     )
     assert CaseItem.objects.get(case=case, item=item).added_by_label == "Tip 7"
-    assert not services.case_item_link_by_number(
+    assert not case_services.case_item_link_by_number(
         agency=other_police, case_number=case.number, item=stored_item(agency=other_police),
         actor_label="Tip 8",
     )  # fmt: skip
-    assert not services.case_item_link_by_number(
+    assert not case_services.case_item_link_by_number(
         agency=police, case_number="no-such-case", item=item, actor_label="Tip 9"
     )
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.files.base import ContentFile
 
-from evidence import services
+from evidence.disclosure import services as share_services
 from evidence.models import Derivative
 from portal import storage
 from portal.roles import Role
@@ -49,7 +49,7 @@ def bundle_path(make_staff, prosecution, tmp_path):
     )  # fmt: skip
     prosecutor = make_staff(role=Role.PROSECUTOR, agency=prosecution)
     share = make_share(case=case, items=items, recipient_agency=prosecution, by=lead)
-    share = services.share_acknowledge(actor=verified(prosecutor), share=share)
+    share = share_services.share_acknowledge(actor=verified(prosecutor), share=share)
     data = package_bytes(actor=prosecutor, case=case, items=items, include_proxies=True)
     return extract(data, tmp_path / "pkg") / "case.jsonld", items, share
 

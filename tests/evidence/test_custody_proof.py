@@ -18,10 +18,11 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence import custody_proof, policies, services
+from evidence import policies, services
 from evidence.audit_actions import CHECKPOINT_SIGNED, CUSTODY_PROOF_EXPORTED, CUSTODY_PROOF_REFUSED
-from evidence.custody_leaves import AuditLeaf
+from evidence.custody import proof as custody_proof
 from evidence.models import Source
+from evidence.models.custody import AuditLeaf
 from evidence.selectors import custody_of
 from portal.models import AuditEvent
 from tests.evidence.packaging import verified
@@ -258,7 +259,7 @@ def test_rows_hidden_from_the_reader_are_proven_by_leaf_only(busy_item, make_sta
 
 
 def test_hourly_checkpoint_is_an_audit_row_and_is_skipped_when_nothing_new(busy_item):
-    from evidence.tasks import sign_custody_checkpoint
+    from evidence.processing.tasks import sign_custody_checkpoint
 
     assert settings_module.CELERY_BEAT_SCHEDULE["sign-custody-checkpoint"]["task"] == (
         "evidence.tasks.sign_custody_checkpoint"
@@ -285,7 +286,7 @@ def _alter_reason(pk):
 
 
 def test_a_row_altered_after_signing_fails_offline_and_stops_the_hourly_checkpoint(busy_item):
-    from evidence.tasks import sign_custody_checkpoint
+    from evidence.processing.tasks import sign_custody_checkpoint
 
     user, item, _ = busy_item
     custody_proof.checkpoint_sign(why="test")
@@ -354,7 +355,7 @@ def test_the_key_is_made_once_kept_private_and_a_new_key_gets_a_new_checkpoint(
 
 
 def test_the_hourly_checkpoint_on_an_empty_log_signs_nothing():
-    from evidence.tasks import sign_custody_checkpoint
+    from evidence.processing.tasks import sign_custody_checkpoint
 
     assert not AuditEvent.objects.exists()
     assert sign_custody_checkpoint() == 0

@@ -3,7 +3,7 @@ from django.core import mail
 from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 
-from evidence.integrity import originals_verify
+from evidence.processing.integrity import originals_verify
 from portal import storage
 from portal.models import AuditEvent
 from portal.roles import Role

@@ -1,4 +1,4 @@
-"""evidence.media against the real ffmpeg, ffprobe and Pillow: what it reads, what it makes,
+"""portal.media against the real ffmpeg, ffprobe and Pillow: what it reads, what it makes,
 and the fences around every tool run. No database: these are pure functions over files."""
 
 import dataclasses
@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from evidence import media, samples
+from evidence import samples
+from portal import media
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ import hashlib
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from evidence import pipeline
 from evidence.models import EvidenceItem
+from evidence.processing import pipeline
 from tests.evidence.intake import ingest
 
 pytestmark = pytest.mark.django_db

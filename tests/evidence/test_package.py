@@ -15,8 +15,12 @@ import pytest
 from botocore.response import StreamingBody
 from django.test import override_settings
 
+from evidence.disclosure.packages import (
+    PackageIntegrityError,
+    package_record_download,
+    package_stream,
+)
 from evidence.models import Derivative
-from evidence.packages import PackageIntegrityError, package_record_download, package_stream
 from evidence.selectors import custody_of
 from portal import storage
 from portal.audit import verify_chain
@@ -256,7 +260,7 @@ def test_package_from_s3_streams_the_objects_without_a_temporary_copy(
 def test_zip_extension_comes_from_the_detected_type_then_a_safe_suffix(
     filename, media_type, expected
 ):
-    from evidence.packages import _extension
+    from evidence.disclosure.packages import _extension
 
     assert _extension(filename, media_type) == expected
 

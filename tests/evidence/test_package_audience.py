@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence import selectors
+from evidence.disclosure import selectors as share_selectors
 from evidence.models import Share
 from portal.roles import AgencyKind, Role
 from tests.evidence.cases_helpers import case_with_items, make_share, verified
@@ -91,7 +91,7 @@ def test_every_view_play_and_download_through_a_share_is_in_the_disclosure_log(
     w = two_offices
     share, item = w["share_ours"], w["items"][0]
     client = signed_in(w["ours"])
-    before = selectors.disclosure_log(case=w["case"]).count()
+    before = share_selectors.disclosure_log(case=w["case"]).count()
     client.get(reverse("evidence:shared_case", args=[share.pk]))
     client.get(reverse("evidence:shared_item", args=[share.pk, item.pk]))
     client.get(reverse("api-shared-case", args=[share.pk]))
@@ -111,7 +111,7 @@ def test_every_view_play_and_download_through_a_share_is_in_the_disclosure_log(
     token = parse_qs(urlparse(made.context["url"]).query)["t"][0]
     _files(Client().post(reverse("evidence_public:link"), {"t": token}))
 
-    log = list(selectors.disclosure_log(case=w["case"]))
+    log = list(share_selectors.disclosure_log(case=w["case"]))
     assert len(log) > before
     seen = [(e.action, e.target_id, e.details.get("via", "")) for e in log]
     for action, target in (

@@ -11,9 +11,9 @@ import requests
 from django.db import connection
 from django.utils import timezone
 
-from evidence import services
+from evidence.cases import services as case_services
+from evidence.disclosure.packages import package_stream
 from evidence.models import EvidenceItem, Source
-from evidence.packages import package_stream
 from portal import storage
 from portal.roles import Role
 from tests.evidence.bigcase import (
@@ -95,7 +95,7 @@ def test_server_memory_does_not_grow_from_200_mb_to_2_gb_package(make_staff, set
     big = [write_random_original(agency=agency, size=1024 * MiB, block=block) for _ in range(2)]
     for case, items in ((small_case, small), (big_case, big)):
         for item in items:
-            services.case_item_add(actor=lead, case=case, item=item)
+            case_services.case_item_add(actor=lead, case=case, item=item)
     db = connection.settings_dict
     env = {
         **os.environ,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from evidence import samples
+from evidence.intake.staging import staged_path
 from evidence.models import Derivative, EvidenceItem
-from evidence.uploads import staged_path
 from portal import storage
 from portal.models import AuditEvent
 from tests.evidence.intake import children_named, ingest, sha256_of, wait_for

@@ -8,10 +8,11 @@ import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from evidence import pipeline, samples
+from evidence import samples
+from evidence.intake.staging import staged_path
 from evidence.models import EvidenceItem
+from evidence.processing import pipeline
 from evidence.services import item_metadata_change
-from evidence.uploads import staged_path
 from portal import storage
 from portal.models import AuditEvent
 from tests.evidence.intake import ingest, sha256_of

@@ -8,9 +8,10 @@ import datetime as dt
 
 import pytest
 
-from evidence import pipeline, samples
+from evidence import samples
+from evidence.intake.staging import staged_path
 from evidence.models import EvidenceItem
-from evidence.uploads import staged_path
+from evidence.processing import pipeline
 from portal.models import AuditEvent
 from tests.evidence.intake import ingest
 
@@ -127,7 +128,7 @@ def test_a_failed_runs_message_is_logged_not_shown(police, tmp_path, settings, m
 def test_a_run_that_failed_is_retried_by_its_task_not_also_by_the_sweep(police, tmp_path):
     """A failed run hands its item back offered: the sweep must not queue a second run beside
     the task's own retry (two runs would spend the item's attempts twice)."""
-    from evidence import leases
+    from evidence.processing import leases
 
     item = ingest(samples.photo_with_exif_gps(tmp_path), police)
 

@@ -6,8 +6,9 @@ import subprocess
 import pytest
 from django.urls import reverse
 
-from evidence import provenance, samples
+from evidence import samples
 from evidence.models import EvidenceItem
+from evidence.processing import provenance
 from portal.models import AuditEvent
 from tests.evidence.c2pa_signing import flip_content_byte, make_signer
 from tests.evidence.intake import ingest, sha256_of, wait_for

@@ -15,9 +15,10 @@ from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
 
-from evidence import services
-from evidence.receipts import receipt_for, receipt_issue, receipt_verify
-from evidence.signing import SigningKey, private_key_of, signing_key_for
+from evidence.disclosure import services as share_services
+from evidence.disclosure.receipts import receipt_for, receipt_issue, receipt_verify
+from evidence.disclosure.signing import private_key_of, signing_key_for
+from evidence.models import SigningKey
 from portal.models import AuditEvent
 from portal.roles import Role
 from tests.evidence.packaging import add_items, make_case, make_share, verified
@@ -36,7 +37,7 @@ def acknowledged(make_staff, prosecution):
     items = add_items(case, [os.urandom(100), os.urandom(200)], original_filename=EVIL_NAME)
     prosecutor = verified(make_staff(role=Role.PROSECUTOR, agency=prosecution))
     share = make_share(case=case, items=items, recipient_agency=prosecution, by=lead)
-    share = services.share_acknowledge(actor=prosecutor, share=share)
+    share = share_services.share_acknowledge(actor=prosecutor, share=share)
     return share, items, prosecutor
 
 

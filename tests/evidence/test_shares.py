@@ -12,7 +12,8 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence import services
+from evidence.cases import services as case_services
+from evidence.disclosure import services as share_services
 from evidence.models import Derivative, Share, ShareLink
 from portal import storage
 from portal.models import AuditEvent
@@ -173,7 +174,7 @@ def test_download_share_gives_the_original_byte_for_byte(world, signed_in):
 def test_the_prosecutor_downloads_the_package_of_the_shared_items_only(world, police, signed_in):
     extra = stored_item(agency=police, content=b"added after the share")
     share = _share(world, level=Share.Level.DOWNLOAD)
-    services.case_item_add(actor=world["lead"], case=world["case"], item=extra)
+    case_services.case_item_add(actor=world["lead"], case=world["case"], item=extra)
     response = signed_in(world["prosecutor"]).get(
         reverse("evidence:shared_package", args=[share.pk])
     )
@@ -189,7 +190,7 @@ def test_the_prosecutor_downloads_the_package_of_the_shared_items_only(world, po
 
 def test_do_not_disclose_items_cannot_be_shared_and_the_page_says_why(world, signed_in):
     secret = world["items"][1]
-    services.item_do_not_disclose_set(
+    share_services.item_do_not_disclose_set(
         actor=world["lead"], item=secret, flag=True, reason="Names a confidential informant"
     )
     page = signed_in(world["lead"]).get(reverse("evidence:share_create", args=[world["case"].pk]))
@@ -223,7 +224,7 @@ def test_share_form_refuses_a_police_agency_and_a_past_expiry(world, other_polic
 
 def test_a_member_without_share_rights_cannot_share(world, make_staff, signed_in):
     dispatcher = make_staff(role=Role.DISPATCHER)
-    services.case_member_add(actor=world["lead"], case=world["case"], user=dispatcher)
+    case_services.case_member_add(actor=world["lead"], case=world["case"], user=dispatcher)
     url = reverse("evidence:share_create", args=[world["case"].pk])
     assert signed_in(dispatcher).get(url).status_code == 403
 
@@ -287,11 +288,11 @@ def test_defence_link_expires_and_dies_with_its_share(world, client, signed_in):
     response = client.post(path, {"t": token})
     assert response.status_code == 410 and "expired" in response.content.decode()
     token = _make_link(world, prosecutor, share).split("t=", 1)[1]
-    services.share_revoke(actor=world["lead"], share=share)
+    share_services.share_revoke(actor=world["lead"], share=share)
     response = client.post(path, {"t": token})
     assert response.status_code == 410 and "withdrawn" in response.content.decode()
     with pytest.raises(ValidationError, match="no later than"):
-        services.share_link_create(
+        share_services.share_link_create(
             actor=verified(world["prosecutor"]), share=_share(world, level="download", reshare_allowed=True),
             recipient_label="x", max_downloads=1,
             expires_at=timezone.now() + dt.timedelta(days=400),
@@ -330,7 +331,7 @@ def test_every_prosecutor_action_appears_in_the_disclosure_log(world, signed_in)
 
 
 def services_log(case):
-    from evidence.selectors import disclosure_log
+    from evidence.disclosure.selectors import disclosure_log
 
     return list(disclosure_log(case=case))
 
@@ -360,8 +361,8 @@ def test_shares_api_create_list_revoke_and_shared_with_me(world, signed_in):
 
 
 def test_acknowledging_issues_a_signed_receipt_that_verifies_and_lists_the_items(world, signed_in):
-    from evidence.receipts import receipt_verify
-    from evidence.signing import private_key_of, signing_key_for
+    from evidence.disclosure.receipts import receipt_verify
+    from evidence.disclosure.signing import private_key_of, signing_key_for
 
     share = _share(world)
     client = signed_in(world["prosecutor"])

@@ -23,8 +23,10 @@ from tusclient.client import TusClient
 from tusclient.exceptions import TusCommunicationError
 from tusclient.uploader import Uploader
 
-from evidence import services, tus, uploads
+from evidence.intake import grants, tus, uploads
+from evidence.intake import staging as staged_files
 from evidence.models import EvidenceItem, Upload, UploadGrant
+from evidence.processing import queue
 from portal.models import AuditEvent
 from portal.roles import Role
 from tests.conftest import sign_in
@@ -49,7 +51,7 @@ def staging(settings, tmp_path):
 def queued(monkeypatch):
     """Item ids whose processing was queued; the pipeline itself is not the subject here."""
     ids = []
-    monkeypatch.setattr(services, "_queue_processing", ids.append)
+    monkeypatch.setattr(queue, "item_processing_queue", ids.append)
     return ids
 
 
@@ -69,8 +71,8 @@ def secret_grant(police):
             "actor_label": "tip form",
             **overrides,
         }
-        grant, secret = uploads.grant_create_with_secret(**kwargs)
-        return grant, uploads.grant_header_value(grant, secret)
+        grant, secret = grants.grant_create_with_secret(**kwargs)
+        return grant, grants.grant_header_value(grant, secret)
 
     return make
 
@@ -180,8 +182,8 @@ def test_creation_answers_201_with_location_and_expiry(client, secret_grant, sta
     assert response["Tus-Resumable"] == "1.0.0" and response["Upload-Expires"].endswith("GMT")
     assert upload.metadata == {"filename": "clip 1.mp4", "filetype": "video/mp4"}
     assert upload.grant == grant and upload.length == 1000 and upload.offset == 0
-    assert uploads.staged_path(upload) == staging / str(upload.id)
-    assert uploads.staged_path(upload).stat().st_size == 0
+    assert staged_files.staged_path(upload) == staging / str(upload.id)
+    assert staged_files.staged_path(upload).stat().st_size == 0
 
 
 def test_head_reports_offset_length_metadata_and_is_not_cached(client, secret_grant):
@@ -296,7 +298,7 @@ def test_patches_complete_the_upload_into_a_received_item(
     assert item.original_filename == "door.jpg"
     assert item.declared_checksum == checksum("sha256", data[1000:])
     assert queued == [item.pk]
-    assert uploads.staged_path(upload).read_bytes() == data  # kept for the pipeline
+    assert staged_files.staged_path(upload).read_bytes() == data  # kept for the pipeline
 
 
 def test_patch_on_a_complete_upload_changes_nothing(client, secret_grant):
@@ -317,7 +319,7 @@ def test_wrong_offset_gets_409_without_change(client, secret_grant):
     assert response.status_code == 409
     assert b"at 5" in response.content
     upload = upload_of(url)
-    assert upload.offset == 5 and uploads.staged_path(upload).read_bytes() == b"12345"
+    assert upload.offset == 5 and staged_files.staged_path(upload).read_bytes() == b"12345"
 
 
 @pytest.mark.parametrize("algorithm", ["sha1", "sha256"])
@@ -330,7 +332,7 @@ def test_bad_checksum_gets_460_and_the_chunk_is_discarded(client, secret_grant, 
     assert response.reason_phrase == "Checksum Mismatch"
     upload = upload_of(url)
     assert upload.offset == 5
-    assert uploads.staged_path(upload).stat().st_size == 5
+    assert staged_files.staged_path(upload).stat().st_size == 5
     good = patch(client, url, value, b"67890", 5, Upload_Checksum=checksum(algorithm, b"67890"))
     assert good.status_code == 204 and good["Upload-Offset"] == "10"
 
@@ -346,14 +348,14 @@ def test_unsupported_or_malformed_checksum_gets_400_and_stores_nothing(
     response = patch(client, url, value, b"12345", 0, Upload_Checksum=header)
     assert response.status_code == 400
     upload = upload_of(url)
-    assert upload.offset == 0 and uploads.staged_path(upload).stat().st_size == 0
+    assert upload.offset == 0 and staged_files.staged_path(upload).stat().st_size == 0
 
 
 def test_bytes_lost_in_a_crash_are_asked_for_again(client, secret_grant):
     _, value = secret_grant()
     url = upload_url(create(client, value, 10))
     patch(client, url, value, b"01234", 0)
-    path = uploads.staged_path(upload_of(url))
+    path = staged_files.staged_path(upload_of(url))
     # A power cut after the offset was recorded but before the page cache reached the disk.
     with open(path, "r+b") as staged:
         staged.truncate(3)
@@ -369,10 +371,10 @@ def test_a_lost_staged_file_means_starting_from_zero(client, secret_grant):
     _, value = secret_grant()
     url = upload_url(create(client, value, 4))
     patch(client, url, value, b"ab", 0)
-    uploads.staged_path(upload_of(url)).unlink()
+    staged_files.staged_path(upload_of(url)).unlink()
     assert client.head(url, headers=tus_headers(value))["Upload-Offset"] == "0"
     assert patch(client, url, value, b"abcd", 0).status_code == 204
-    assert uploads.staged_path(upload_of(url)).read_bytes() == b"abcd"
+    assert staged_files.staged_path(upload_of(url)).read_bytes() == b"abcd"
 
 
 def test_patch_past_the_length_gets_413_and_stores_nothing(client, secret_grant):
@@ -382,7 +384,7 @@ def test_patch_past_the_length_gets_413_and_stores_nothing(client, secret_grant)
     response = patch(client, url, value, b"123456", 5)
     assert response.status_code == 413
     upload = upload_of(url)
-    assert upload.offset == 5 and uploads.staged_path(upload).stat().st_size == 5
+    assert upload.offset == 5 and staged_files.staged_path(upload).stat().st_size == 5
 
 
 def test_patch_needs_the_offset_octet_stream_type(client, secret_grant):
@@ -496,7 +498,7 @@ def test_termination_answers_204_then_404_and_removes_the_bytes(client, secret_g
     _, value = secret_grant()
     url = upload_url(create(client, value, 10))
     patch(client, url, value, b"12345", 0)
-    path = uploads.staged_path(upload_of(url))
+    path = staged_files.staged_path(upload_of(url))
     response = client.delete(url, headers=tus_headers(value))
     assert response.status_code == 204 and response["Tus-Resumable"] == "1.0.0"
     assert not path.exists()
@@ -514,7 +516,7 @@ def test_a_complete_upload_cannot_be_terminated(client, secret_grant):
     patch(client, url, value, b"ok", 0)
     response = client.delete(url, headers=tus_headers(value))
     assert response.status_code == 403 and b"evidence" in response.content
-    assert uploads.staged_path(upload_of(url)).exists()
+    assert staged_files.staged_path(upload_of(url)).exists()
 
 
 def test_expired_upload_is_gone_and_its_bytes_removed(client, secret_grant, settings):
@@ -522,7 +524,7 @@ def test_expired_upload_is_gone_and_its_bytes_removed(client, secret_grant, sett
     url = upload_url(create(client, value, 10))
     patch(client, url, value, b"12345", 0)
     upload = upload_of(url)
-    path = uploads.staged_path(upload)
+    path = staged_files.staged_path(upload)
     finished = upload_url(create(client, value, 1))
     patch(client, finished, value, b"x", 0)
     with time_machine.travel(upload.expires_at + timedelta(seconds=1), tick=False):
@@ -535,7 +537,7 @@ def test_expired_upload_is_gone_and_its_bytes_removed(client, secret_grant, sett
         assert patch(client, url, value, b"67890", 5).status_code == 410
         # Complete uploads are evidence: they never expire.
         assert upload_of(finished).state == Upload.State.COMPLETE
-        assert uploads.staged_path(upload_of(finished)).exists()
+        assert staged_files.staged_path(upload_of(finished)).exists()
         assert uploads.uploads_expire() == 0
     event = AuditEvent.objects.get(action="upload.expired")
     assert event.details["uploads"] == [str(upload.id)] and event.details["bytes_removed"] == 5
@@ -546,9 +548,9 @@ def test_expiry_removes_bytes_left_by_a_crash_after_the_commit(client, secret_gr
     url = upload_url(create(client, value, 10))
     upload = upload_of(url)
     Upload.objects.filter(pk=upload.pk).update(state=Upload.State.TERMINATED)
-    assert uploads.staged_path(upload).exists()
+    assert staged_files.staged_path(upload).exists()
     uploads.uploads_expire()
-    assert not uploads.staged_path(upload).exists()
+    assert not staged_files.staged_path(upload).exists()
 
 
 def test_creation_with_upload_stores_the_first_chunk(client, secret_grant):
@@ -562,7 +564,7 @@ def test_creation_with_upload_stores_the_first_chunk(client, secret_grant):
     assert response.status_code == 201 and response["Upload-Offset"] == "5"
     url = upload_url(response)
     assert patch(client, url, value, b" world", 5).status_code == 204
-    assert uploads.staged_path(upload_of(url)).read_bytes() == b"hello world"
+    assert staged_files.staged_path(upload_of(url)).read_bytes() == b"hello world"
 
 
 def test_creation_with_a_bad_chunk_still_creates_the_upload_at_offset_0(client, secret_grant):
@@ -574,7 +576,7 @@ def test_creation_with_a_bad_chunk_still_creates_the_upload_at_offset_0(client, 
         headers=tus_headers(value, Upload_Length="11", Upload_Checksum=checksum("sha1", b"nope")),
     )
     assert response.status_code == 201 and response["Upload-Offset"] == "0"
-    assert uploads.staged_path(upload_of(upload_url(response))).stat().st_size == 0
+    assert staged_files.staged_path(upload_of(upload_url(response))).stat().st_size == 0
 
 
 def test_creation_with_a_body_longer_than_the_upload_is_413(client, secret_grant):
@@ -707,7 +709,7 @@ def test_appending_64_mib_keeps_traced_memory_under_8_mib(secret_grant):
     digest = hashlib.sha256()
     for _ in range(total // MiB):
         digest.update(block)
-    claimed = uploads.Checksum("sha256", digest.digest())
+    claimed = staged_files.Checksum("sha256", digest.digest())
 
     tracemalloc.start()
     try:
@@ -776,7 +778,7 @@ def test_tuspy_uploads_50_mb_in_4_mb_chunks_with_checksums(
     assert item.state == EvidenceItem.State.RECEIVED and item.size == 50 * MiB
     assert item.uploaded_by == user and item.original_filename == "camera 3.mp4"
     assert item.declared_checksum.startswith(uploader.checksum_algorithm_name + " ")
-    assert sha256_file(uploads.staged_path(upload)) == source_sha256
+    assert sha256_file(staged_files.staged_path(upload)) == source_sha256
     assert queued == [item.pk]
 
 
@@ -807,7 +809,7 @@ def test_interrupted_upload_is_resumed_by_a_new_client(
     resumed.upload()
     upload = upload_of(url)
     assert upload.state == Upload.State.COMPLETE
-    assert sha256_file(uploads.staged_path(upload)) == source_sha256
+    assert sha256_file(staged_files.staged_path(upload)) == source_sha256
 
 
 def test_tuspy_sees_a_refusal_when_the_grant_is_used_up(
@@ -824,7 +826,7 @@ def test_tuspy_sees_a_refusal_when_the_grant_is_used_up(
 
 
 def _lock_held(upload_id) -> bool:
-    key = uploads._lock_key(upload_id) & 0xFFFFFFFFFFFFFFFF
+    key = staged_files._lock_key(upload_id) & 0xFFFFFFFFFFFFFFFF
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
@@ -875,7 +877,7 @@ def test_two_patches_at_once_one_writes_the_other_gets_409(
     slow.close()
     upload.refresh_from_db()
     assert upload.offset == len(ours)
-    assert uploads.staged_path(upload).read_bytes() == ours
+    assert staged_files.staged_path(upload).read_bytes() == ours
 
 
 def test_a_staff_member_resumes_their_upload_with_a_new_grant_after_a_reload(

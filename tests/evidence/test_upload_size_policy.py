@@ -23,8 +23,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from evidence import pipeline, uploads
+from evidence.intake import grants
 from evidence.models import EvidenceItem, Upload, UploadGrant
+from evidence.processing import pipeline
 from portal import storage
 from tests.evidence.bigcase import BLOCK, MiB, RssWatch, Server, rss_kib
 
@@ -33,7 +34,7 @@ Flow = UploadGrant.Flow
 
 
 def grant(police, flow, max_file_bytes):
-    return uploads.grant_create_with_secret(
+    return grants.grant_create_with_secret(
         agency=police, flow=flow, source_ref="size-policy", max_files=3,
         max_file_bytes=max_file_bytes, media_types=["video/", "image/"],
         expires_at=timezone.now() + timedelta(hours=2), actor_label="test",
@@ -64,30 +65,30 @@ def test_each_flow_has_its_own_limit_and_there_is_no_global_cap(police, client):
     # A body camera's 200 GiB shift is creatable (only its length is declared here) ...
     body, value = grant(police, Flow.BODYCAM, 256 * GiB)
     assert (
-        tus_create(client, f"{uploads.grant_header_value(body, value)}", 200 * GiB).status_code
+        tus_create(client, f"{grants.grant_header_value(body, value)}", 200 * GiB).status_code
         == 201
     )
     # ... a tip's is not, and the answer says which limit and how large, in bytes and GiB.
     with pytest.raises(ValidationError, match="tip grant's file size limit is from 1 to"):
         grant(police, Flow.TIP, 5 * GiB)
     tip, value = grant(police, Flow.TIP, 4 * GiB)
-    refused = tus_create(client, uploads.grant_header_value(tip, value), 4 * GiB + 1)
+    refused = tus_create(client, grants.grant_header_value(tip, value), 4 * GiB + 1)
     assert refused.status_code == 413
     assert refused.content.decode().startswith(
         "The file is 4294967297 bytes (4 GiB); the limit is 4294967296 bytes (4 GiB) for tip "
         "uploads."
     )
     staff, value = grant(police, Flow.STAFF_UPLOAD, 64 * GiB)
-    assert tus_create(client, uploads.grant_header_value(staff, value), 5 * GiB).status_code == 201
+    assert tus_create(client, grants.grant_header_value(staff, value), 5 * GiB).status_code == 201
     footage, value = grant(police, Flow.FOOTAGE_REQUEST, 32 * GiB)
-    too_big = tus_create(client, uploads.grant_header_value(footage, value), 33 * GiB)
+    too_big = tus_create(client, grants.grant_header_value(footage, value), 33 * GiB)
     assert too_big.status_code == 413 and "footage request uploads" in too_big.content.decode()
 
 
 @pytest.mark.django_db
 def test_a_limit_lowered_after_creation_stops_the_next_patch(police, client, settings):
     staff, value = grant(police, Flow.STAFF_UPLOAD, 64 * GiB)
-    header = uploads.grant_header_value(staff, value)
+    header = grants.grant_header_value(staff, value)
     created = tus_create(client, header, 2000)
     assert created.status_code == 201
     settings.UPLOAD_MAX_BYTES_BY_FLOW = {**settings.UPLOAD_MAX_BYTES_BY_FLOW, "staff_upload": 1000}
@@ -197,8 +198,8 @@ def test_a_4_1_gib_staff_upload_arrives_whole_with_flat_server_memory(police, se
     free = shutil.disk_usage(settings.DATA_DIR).free
     # Staged copy plus the stored original: both exist until the pipeline drops the staged one.
     assert free > 2 * BIG + 4 * GiB, f"only {free / GiB:.1f} GiB free under {settings.DATA_DIR}"
-    staff, secret = grant(police, Flow.STAFF_UPLOAD, uploads.flow_max_bytes(Flow.STAFF_UPLOAD))
-    header = uploads.grant_header_value(staff, secret)
+    staff, secret = grant(police, Flow.STAFF_UPLOAD, grants.flow_max_bytes(Flow.STAFF_UPLOAD))
+    header = grants.grant_header_value(staff, secret)
     db = connection.settings_dict
     queue = f"test-size-{uuid.uuid4().hex[:12]}"  # nobody consumes it: the test runs the pipeline
     env = {

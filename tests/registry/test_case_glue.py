@@ -4,8 +4,9 @@ case page lists the request and maps its cameras, and a failing listener never l
 import pytest
 
 from evidence import services as evidence_services
-from evidence.case_links import case_links_for
+from evidence.cases import services as case_services
 from evidence.models import CaseItem, EvidenceItem, Source
+from evidence.sources import case_links_for
 from registry import requests_services as rs
 from registry.models import FootageRequestCamera
 from tests.evidence.intake import upload_bytes
@@ -29,7 +30,7 @@ def _request(officer, **camera_fields):
 
 
 def _open_case(officer, number=CASE_NUMBER):
-    return evidence_services.case_create(actor=officer, number=number, title="Burglary")
+    return case_services.case_create(actor=officer, number=number, title="Burglary")
 
 
 def test_an_answer_joins_the_open_case_and_marks_the_camera_uploaded_at_once(police):

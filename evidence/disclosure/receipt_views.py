@@ -4,13 +4,14 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from evidence.receipts import (
+from evidence.disclosure.receipts import (
     MAX_RECEIPT_BYTES,
     ReceiptError,
     receipt_parse,
     receipt_verify,
 )
-from evidence.signing import SigningKey, published_keys
+from evidence.disclosure.signing import published_keys
+from evidence.models import SigningKey
 from portal.models import Agency
 
 

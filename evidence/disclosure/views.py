@@ -15,11 +15,17 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from evidence import audit_actions as actions
-from evidence import policies, receipts, selectors, services
-from evidence.case_views import package_response
-from evidence.forms import ShareLinkForm
+from evidence import policies, selectors
+from evidence.cases import policies as case_policies
+from evidence.cases import selectors as case_selectors
+from evidence.cases.views import package_response
+from evidence.disclosure import policies as share_policies
+from evidence.disclosure import receipts
+from evidence.disclosure import selectors as share_selectors
+from evidence.disclosure import services as share_services
+from evidence.disclosure.forms import ShareForm, ShareLinkForm
 from evidence.models import Derivative
-from evidence.views import PLAYED_KEY
+from evidence.views import PLAYED_KEY, errors_text
 from portal import storage
 from portal.decorators import requires
 
@@ -36,7 +42,7 @@ SEALED_MESSAGE = (
 
 
 def _refuse_download(request, share, what: str):
-    services.share_refuse(actor=request.user, share=share, what=what, why="view-only share")
+    share_services.share_refuse(actor=request.user, share=share, what=what, why="view-only share")
     return render(
         request,
         "evidence/share_refused.html",
@@ -45,17 +51,19 @@ def _refuse_download(request, share, what: str):
     )
 
 
-@requires(policies.can_view_shared)
+@requires(share_policies.can_view_shared)
 def shared_list(request):
-    shares = selectors.shares_received(actor=request.user)
+    shares = share_selectors.shares_received(actor=request.user)
     return render(request, "evidence/shared_list.html", {"shares": shares})
 
 
-@requires(policies.can_view_shared)
+@requires(share_policies.can_view_shared)
 def shared_case(request, share_id):
-    share = selectors.received_share_get_for(actor=request.user, id=share_id)
-    services.share_record_access(actor=request.user, share=share, action=actions.SHARE_VIEWED.name)
-    can_reshare = policies.can_reshare(request.user, share)
+    share = share_selectors.received_share_get_for(actor=request.user, id=share_id)
+    share_services.share_record_access(
+        actor=request.user, share=share, action=actions.SHARE_VIEWED.name
+    )
+    can_reshare = share_policies.can_reshare(request.user, share)
     return render(
         request,
         "evidence/shared_case.html",
@@ -63,22 +71,22 @@ def shared_case(request, share_id):
             "share": share,
             "case": share.case,
             "items": selectors.items_with_facts(
-                actor=request.user, items=selectors.shared_items(share=share)
+                actor=request.user, items=share_selectors.shared_items(share=share)
             ),
-            "can_download": policies.can_download_share(request.user, share),
+            "can_download": share_policies.can_download_share(request.user, share),
             "can_reshare": can_reshare,
             "link_form": ShareLinkForm() if can_reshare else None,
-            "links": selectors.share_links_of(share=share) if can_reshare else (),
+            "links": share_selectors.share_links_of(share=share) if can_reshare else (),
         },
     )
 
 
-@requires(policies.can_view_shared)
+@requires(share_policies.can_view_shared)
 def shared_item(request, share_id, item_id):
-    share, item = selectors.shared_item_get_for(
+    share, item = share_selectors.shared_item_get_for(
         actor=request.user, share_id=share_id, item_id=item_id
     )
-    services.share_record_access(
+    share_services.share_record_access(
         actor=request.user,
         share=share,
         item=item,
@@ -87,7 +95,7 @@ def shared_item(request, share_id, item_id):
     )
     derivatives = {d.kind: d for d in item.derivatives.exclude(kind=Derivative.Kind.HLS_SEGMENT)}
     facts = selectors.item_facts_for(actor=request.user, item=item)
-    custody = selectors.custody_through_share(item=item, share=share)
+    custody = share_selectors.custody_through_share(item=item, share=share)
     for event in custody:
         event.details = selectors.custody_details_for(
             actor=request.user, item=item, details=event.details
@@ -101,16 +109,16 @@ def shared_item(request, share_id, item_id):
             "facts": facts,
             "derivatives": derivatives,
             "custody": custody,
-            "can_download": policies.can_download_share(request.user, share),
+            "can_download": share_policies.can_download_share(request.user, share),
         },
     )
 
 
-@requires(policies.can_view_shared)
+@requires(share_policies.can_view_shared)
 def shared_media(request, share_id, item_id, name):
     """Playback through the share, on the same terms as the agency's own player (see
     evidence.views.media_file): each fetch recorded, HLS segments only after the playlist."""
-    share, derivative = selectors.shared_derivative_get_for(
+    share, derivative = share_selectors.shared_derivative_get_for(
         actor=request.user, share_id=share_id, item_id=item_id, name=name
     )
     item_key = str(derivative.item_id)
@@ -123,7 +131,7 @@ def shared_media(request, share_id, item_id, name):
             Derivative.Kind.PROXY_MP4,
             Derivative.Kind.AUDIO_PROXY,
         )
-        services.share_record_access(
+        share_services.share_record_access(
             actor=request.user,
             share=share,
             item=derivative.item,
@@ -139,15 +147,15 @@ def shared_media(request, share_id, item_id, name):
 
 
 @require_POST
-@requires(policies.can_view_shared)
+@requires(share_policies.can_view_shared)
 def shared_item_download(request, share_id, item_id):
-    share, item = selectors.shared_item_get_for(
+    share, item = share_selectors.shared_item_get_for(
         actor=request.user, share_id=share_id, item_id=item_id
     )
-    if not policies.can_download_share(request.user, share):
+    if not share_policies.can_download_share(request.user, share):
         return _refuse_download(request, share, "download original")
     if not policies.can_see_identifying_metadata(request.user, item):
-        services.share_refuse(
+        share_services.share_refuse(
             actor=request.user,
             share=share,
             what=f"download original {item.pk}",
@@ -159,7 +167,7 @@ def shared_item_download(request, share_id, item_id):
             {"share": share, "message": SEALED_MESSAGE},
             status=403,
         )
-    services.share_record_access(
+    share_services.share_record_access(
         actor=request.user,
         share=share,
         item=item,
@@ -178,15 +186,15 @@ def shared_item_download(request, share_id, item_id):
     return response
 
 
-@requires(policies.can_view_shared)
+@requires(share_policies.can_view_shared)
 def shared_package(request, share_id):
-    share = selectors.received_share_get_for(actor=request.user, id=share_id)
-    if not policies.can_download_share(request.user, share):
+    share = share_selectors.received_share_get_for(actor=request.user, id=share_id)
+    if not share_policies.can_download_share(request.user, share):
         return _refuse_download(request, share, "download package")
-    items = list(selectors.shared_items(share=share))
+    items = list(share_selectors.shared_items(share=share))
     if not items:
         raise Http404("Nothing in this share can be packaged.")
-    services.share_record_access(
+    share_services.share_record_access(
         actor=request.user,
         share=share,
         action=actions.SHARE_PACKAGE_DOWNLOADED.name,
@@ -198,19 +206,19 @@ def shared_package(request, share_id):
 
 
 @require_POST
-@requires(policies.can_view_shared)
+@requires(share_policies.can_view_shared)
 def shared_acknowledge(request, share_id):
-    share = selectors.received_share_get_for(actor=request.user, id=share_id)
-    services.share_acknowledge(actor=request.user, share=share)
+    share = share_selectors.received_share_get_for(actor=request.user, id=share_id)
+    share_services.share_acknowledge(actor=request.user, share=share)
     receipts.receipt_issue(actor=request.user, share=share)
     messages.success(request, "Receipt acknowledged: the signed receipt is ready to download.")
     return redirect("evidence:shared_case", share.pk)
 
 
-@requires(policies.can_view_shared)
+@requires(share_policies.can_view_shared)
 def shared_receipt(request, share_id):
     """The signed receipt (JSON) of an acknowledged share, for the prosecutor's records."""
-    share = selectors.received_share_get_for(actor=request.user, id=share_id)
+    share = share_selectors.received_share_get_for(actor=request.user, id=share_id)
     document = receipts.receipt_for(share=share)
     if document is None:
         raise Http404("Acknowledge receipt first.")
@@ -224,15 +232,15 @@ def shared_receipt(request, share_id):
 
 
 @require_POST
-@requires(policies.can_view_shared)
+@requires(share_policies.can_view_shared)
 def shared_link_create(request, share_id):
-    share = selectors.received_share_get_for(actor=request.user, id=share_id)
+    share = share_selectors.received_share_get_for(actor=request.user, id=share_id)
     form = ShareLinkForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
         return redirect("evidence:shared_case", share.pk)
     try:
-        link, token = services.share_link_create(
+        link, token = share_services.share_link_create(
             actor=request.user,
             share=share,
             recipient_label=form.cleaned_data["recipient_label"],
@@ -260,11 +268,11 @@ def link_download(request):
     token = request.POST.get("t") or request.GET.get("t", "")
     if request.method == "POST":
         try:
-            link = services.share_link_use(token=token)
-        except services.LinkUnusable as exc:
+            link = share_services.share_link_use(token=token)
+        except share_services.LinkUnusable as exc:
             return render(request, "evidence/link_unusable.html", {"message": str(exc)}, status=410)
         share = link.share
-        items = list(selectors.shared_items(share=share))
+        items = list(share_selectors.shared_items(share=share))
         return package_response(
             actor=link.created_by,
             case=share.case,
@@ -272,7 +280,7 @@ def link_download(request):
             via=f"reshare link {link.pk} for {link.recipient_label}",
             share=share,
         )
-    link, why = services.share_link_peek(token=token)
+    link, why = share_services.share_link_peek(token=token)
     if why:
         return render(
             request,
@@ -281,3 +289,42 @@ def link_download(request):
             status=404 if link is None else 410,
         )
     return render(request, "evidence/link_download.html", {"link": link, "token": token})
+
+
+@requires(case_policies.can_manage_cases)
+def share_create(request, case_id):
+    case = case_selectors.case_get_for(actor=request.user, id=case_id, write=True)
+    if not share_policies.can_share_case(request.user, case):
+        raise PermissionDenied
+    shareable, withheld = share_services.share_disclosable_items(case=case)
+    form = ShareForm(request.POST or None, case=case, shareable=shareable, actor=request.user)
+    if form.is_bound and form.is_valid():
+        try:
+            share = share_services.share_create(actor=request.user, case=case, **form.values())
+        except ValidationError as exc:
+            form.add_error(None, errors_text(exc))
+        else:
+            messages.success(
+                request,
+                f"Shared {share.share_items.count()} item(s) with {share.recipient_agency} "
+                f"until {share.expires_at:%Y-%m-%d} UTC.",
+            )
+            return redirect("evidence:case_detail", case.pk)
+    return render(
+        request,
+        "evidence/share_form.html",
+        {"case": case, "form": form, "shareable": shareable, "withheld": withheld},
+    )
+
+
+@require_POST
+@requires(case_policies.can_manage_cases)
+def share_revoke(request, case_id, share_id):
+    share = share_selectors.share_get_for(actor=request.user, id=share_id, write=True)
+    if str(share.case_id) != str(case_id) or not share_policies.can_share_case(
+        request.user, share.case
+    ):
+        raise PermissionDenied
+    share_services.share_revoke(actor=request.user, share=share)
+    messages.success(request, f"The share with {share.recipient_agency} is revoked.")
+    return redirect("evidence:case_detail", share.case_id)

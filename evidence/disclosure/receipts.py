@@ -22,17 +22,18 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from evidence.models import Share
-from evidence.packages import iso
-from evidence.policies import can_view_shared
-from evidence.selectors import item_facts_for, shared_items
-from evidence.signing import (
+from evidence.disclosure.packages import iso
+from evidence.disclosure.policies import can_view_shared
+from evidence.disclosure.selectors import shared_items
+from evidence.disclosure.signing import (
     key_id_of,
     private_key_of,
     public_key_from_hex,
     public_raw,
     signing_key_for,
 )
+from evidence.models import Share
+from evidence.selectors import item_facts_for
 from portal.audit import audit_record, register_action
 from portal.models import AuditEvent
 

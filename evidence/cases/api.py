@@ -11,8 +11,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from evidence import audit_actions as actions
-from evidence import policies, selectors, services
 from evidence.api import CanViewEvidence, ItemSerializer
+from evidence.cases import selectors as case_selectors
+from evidence.cases import services as case_services
+from evidence.disclosure import policies as share_policies
+from evidence.disclosure import selectors as share_selectors
+from evidence.disclosure import services as share_services
 from evidence.models import Case, EvidenceItem, Share
 from portal.api.permissions import IsVerifiedUser
 from portal.models import Agency
@@ -24,7 +28,9 @@ class CanViewShared(IsVerifiedUser):
     message = "Only prosecutors see what is shared with their office."
 
     def has_permission(self, request, view):
-        return super().has_permission(request, view) and policies.can_view_shared(request.user)
+        return super().has_permission(request, view) and share_policies.can_view_shared(
+            request.user
+        )
 
 
 class CaseSerializer(serializers.ModelSerializer):
@@ -57,7 +63,7 @@ class CaseDetailSerializer(CaseSerializer):
     def get_items(self, case) -> list[dict]:
         # The viewer's request rides along: each item shows only the metadata they may see.
         return ItemSerializer(
-            selectors.items_of_case(case=case), many=True, context=self.context
+            case_selectors.items_of_case(case=case), many=True, context=self.context
         ).data
 
     def get_members(self, case) -> list[str]:
@@ -95,7 +101,7 @@ class ShareCreateSerializer(CleanTextSerializerMixin, serializers.Serializer):
     office = serializers.PrimaryKeyRelatedField(
         queryset=Agency.objects.filter(kind=AgencyKind.PROSECUTION)
     )
-    # Plain ids, resolved against the chosen office only (services.share_recipients_resolve):
+    # Plain ids, resolved against the chosen office only (share_services.share_recipients_resolve):
     # a lookup over every user would say whose id each is.
     recipients = serializers.ListField(
         child=serializers.IntegerField(min_value=1), required=False, max_length=500
@@ -114,8 +120,8 @@ class CaseList(generics.ListAPIView):
     serializer_class = CaseSerializer
 
     def get_queryset(self):
-        cases = selectors.cases_for(actor=self.request.user)
-        services.cases_record_list(actor=self.request.user, count=cases.count())
+        cases = case_selectors.cases_for(actor=self.request.user)
+        case_services.cases_record_list(actor=self.request.user, count=cases.count())
         return cases
 
 
@@ -126,8 +132,8 @@ class CaseDetail(APIView):
 
     @extend_schema(responses=CaseDetailSerializer)
     def get(self, request, case_id):
-        case = selectors.case_get_for(actor=request.user, id=case_id)
-        services.case_record_view(actor=request.user, case=case, via="api")
+        case = case_selectors.case_get_for(actor=request.user, id=case_id)
+        case_services.case_record_view(actor=request.user, case=case, via="api")
         return Response(CaseDetailSerializer(case, context={"request": request}).data)
 
 
@@ -138,12 +144,12 @@ class CaseShares(generics.ListCreateAPIView):
     serializer_class = ShareSerializer
 
     def get_queryset(self):
-        case = selectors.case_get_for(actor=self.request.user, id=self.kwargs["case_id"])
-        return selectors.shares_of_case(case=case)
+        case = case_selectors.case_get_for(actor=self.request.user, id=self.kwargs["case_id"])
+        return share_selectors.shares_of_case(case=case)
 
     @extend_schema(request=ShareCreateSerializer, responses={201: ShareSerializer})
     def post(self, request, case_id):
-        case = selectors.case_get_for(actor=request.user, id=case_id, write=True)
+        case = case_selectors.case_get_for(actor=request.user, id=case_id, write=True)
         body = ShareCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -153,7 +159,7 @@ class CaseShares(generics.ListCreateAPIView):
             if len(items) != len(set(data["items"])):
                 raise ApiValidationError({"items": ["Only items of this case can be shared."]})
         try:
-            recipients = services.share_recipients_resolve(
+            recipients = share_services.share_recipients_resolve(
                 actor=request.user, case=case, office=data["office"], ids=data.get("recipients", [])
             )
         except PermissionDenied as exc:
@@ -161,7 +167,7 @@ class CaseShares(generics.ListCreateAPIView):
         except ValidationError as exc:
             raise ApiValidationError({"recipients": exc.messages}) from exc
         try:
-            share = services.share_create(
+            share = share_services.share_create(
                 actor=request.user,
                 case=case,
                 recipient_agency=data["office"],
@@ -186,9 +192,9 @@ class ShareRevoke(APIView):
 
     @extend_schema(request=None, responses=ShareSerializer)
     def post(self, request, share_id):
-        share = selectors.share_get_for(actor=request.user, id=share_id, write=True)
+        share = share_selectors.share_get_for(actor=request.user, id=share_id, write=True)
         try:
-            services.share_revoke(actor=request.user, share=share)
+            share_services.share_revoke(actor=request.user, share=share)
         except PermissionDenied as exc:
             raise ApiPermissionDenied("You cannot revoke this share.") from exc
         return Response(ShareSerializer(share).data)
@@ -206,7 +212,7 @@ class SharedWithMe(generics.ListAPIView):
     serializer_class = ShareSerializer
 
     def get_queryset(self):
-        return selectors.shares_received(actor=self.request.user)
+        return share_selectors.shares_received(actor=self.request.user)
 
 
 class SharedCase(APIView):
@@ -216,14 +222,14 @@ class SharedCase(APIView):
 
     @extend_schema(responses={200: {"type": "object", "properties": {"share": {}, "items": {}}}})
     def get(self, request, share_id):
-        share = selectors.received_share_get_for(actor=request.user, id=share_id)
-        services.share_record_access(
+        share = share_selectors.received_share_get_for(actor=request.user, id=share_id)
+        share_services.share_record_access(
             actor=request.user,
             share=share,
             action=actions.SHARE_VIEWED.name,
             details={"via": "api"},
         )
-        items: list[EvidenceItem] = list(selectors.shared_items(share=share))
+        items: list[EvidenceItem] = list(share_selectors.shared_items(share=share))
         return Response(
             {
                 "share": ShareSerializer(share).data,

@@ -43,13 +43,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.db import connection, transaction
 
-from evidence import verify_custody
 from evidence.audit_actions import (
     CHECKPOINT_SIGNED,
     CUSTODY_PROOF_EXPORTED,
     CUSTODY_PROOF_REFUSED,
 )
-from evidence.custody_leaves import AuditLeaf
+from evidence.custody import verify_custody
+from evidence.models.custody import AuditLeaf
 from evidence.selectors import ITEM_TARGET_TYPE, custody_details_for, custody_of
 from portal import ratelimit
 from portal.audit import audit_record, canonical_json

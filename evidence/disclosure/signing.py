@@ -11,7 +11,6 @@ old keys readable as long as the old value stays in SECRET_KEY_FALLBACKS.
 import base64
 import hashlib
 import os
-import uuid
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
@@ -19,39 +18,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, transaction
+from django.db.models import F
 
+from evidence.models import SigningKey
 from portal.models import Agency
 
 _SEAL_INFO = b"canvass receipt signing key seal v1"
 _SEAL_PREFIX = "v1:"
-
-
-class SigningKey(models.Model):
-    """An agency's Ed25519 key pair for signing receipts; the private half sealed, never plain."""
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="signing_keys")
-    key_id = models.CharField(max_length=32, unique=True)
-    public_key = models.CharField(max_length=64)
-    private_key_sealed = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    retired_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        app_label = "evidence"
-        ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["agency"],
-                condition=Q(retired_at__isnull=True),
-                name="signing_key_one_active_per_agency",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"signing key {self.key_id} of {self.agency_id}"
 
 
 def key_id_of(public_raw: bytes) -> str:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from evidence import tus
+from evidence.intake import tus
 
 app_name = "uploads"
 

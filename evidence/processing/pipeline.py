@@ -23,10 +23,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from evidence import audit_actions as actions
-from evidence import leases, media, provenance
+from evidence.intake.staging import staged_path
 from evidence.models import Confidence, Derivative, EvidenceItem, MediaKind, ValueSource
-from evidence.uploads import staged_path
-from portal import storage
+from evidence.processing import leases, provenance, queue
+from portal import media, storage
 from portal.audit import audit_record
 
 log = logging.getLogger(__name__)
@@ -549,16 +549,8 @@ def failed_retry(item_id, *, operator: str) -> bool:
             agency=item.agency,
             details={"previous_reason": item.state_reason, "attempts": item.processing_attempts},
         )
-        from evidence.tasks import process_item
-
-        transaction.on_commit(lambda: _offer(process_item, item.pk), robust=True)
+        transaction.on_commit(lambda: queue.item_processing_queue(item.pk), robust=True)
     return True
-
-
-def _offer(task, item_id) -> None:
-    from portal import queueing
-
-    queueing.send(task, str(item_id))  # the sweep queues it later if the broker is away
 
 
 def release(item_id, *, why: str) -> None:

@@ -32,7 +32,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from evidence import uploads
+from evidence.intake import errors as upload_errors
+from evidence.intake import grants, staging, uploads
 from evidence.models import Upload
 from evidence.policies import can_upload_evidence
 from portal.api.permissions import IsVerifiedUser
@@ -45,21 +46,21 @@ _NON_NEGATIVE = re.compile(r"[0-9]{1,18}")
 _METADATA_KEY = re.compile(r"[!-+\--~]+")
 
 
-class WrongContentType(uploads.UploadError):
+class WrongContentType(upload_errors.UploadError):
     """A body that is not application/offset+octet-stream."""
 
 
 _STATUS = {
     WrongContentType: (415, "Unsupported Media Type"),
-    uploads.UploadLengthRequired: (411, "Length Required"),
-    uploads.UploadInvalid: (400, "Bad Request"),
-    uploads.UploadNotFound: (404, "Not Found"),
-    uploads.UploadGone: (410, "Gone"),
-    uploads.UploadConflict: (409, "Conflict"),
-    uploads.UploadTooLarge: (413, "Request Entity Too Large"),
-    uploads.UploadTypeRefused: (415, "Unsupported Media Type"),
-    uploads.UploadRefused: (403, "Forbidden"),
-    uploads.ChecksumMismatch: (460, "Checksum Mismatch"),
+    upload_errors.UploadLengthRequired: (411, "Length Required"),
+    upload_errors.UploadInvalid: (400, "Bad Request"),
+    upload_errors.UploadNotFound: (404, "Not Found"),
+    upload_errors.UploadGone: (410, "Gone"),
+    upload_errors.UploadConflict: (409, "Conflict"),
+    upload_errors.UploadTooLarge: (413, "Request Entity Too Large"),
+    upload_errors.UploadTypeRefused: (415, "Unsupported Media Type"),
+    upload_errors.UploadRefused: (403, "Forbidden"),
+    upload_errors.ChecksumMismatch: (460, "Checksum Mismatch"),
 }
 NOT_FOUND = "Upload not found."
 
@@ -75,20 +76,22 @@ def parse_metadata(header: str) -> dict[str, str]:
     for pair in header.split(","):
         key, _, encoded = pair.strip().partition(" ")
         if not _METADATA_KEY.fullmatch(key):
-            raise uploads.UploadInvalid(
+            raise upload_errors.UploadInvalid(
                 "Upload-Metadata must be comma-separated 'key base64value' pairs; "
                 "keys are non-empty ASCII without spaces or commas."
             )
         if key in metadata:
-            raise uploads.UploadInvalid(f"Upload-Metadata repeats the key {key[:50]!r}.")
+            raise upload_errors.UploadInvalid(f"Upload-Metadata repeats the key {key[:50]!r}.")
         try:
             value = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            raise uploads.UploadInvalid(
+            raise upload_errors.UploadInvalid(
                 f"The Upload-Metadata value of {key[:50]!r} is not base64-encoded UTF-8 text."
             ) from None
         if "\x00" in value:  # PostgreSQL's jsonb cannot hold it, and no real name has one
-            raise uploads.UploadInvalid(f"The Upload-Metadata value of {key[:50]!r} has a NUL.")
+            raise upload_errors.UploadInvalid(
+                f"The Upload-Metadata value of {key[:50]!r} has a NUL."
+            )
         metadata[key] = value
     return metadata
 
@@ -103,20 +106,20 @@ def encode_metadata(metadata: dict) -> str:
 
 def _non_negative(value: str | None, name: str) -> int:
     if value is None or not _NON_NEGATIVE.fullmatch(value.strip()):
-        raise uploads.UploadInvalid(f"{name} must be a non-negative integer.")
+        raise upload_errors.UploadInvalid(f"{name} must be a non-negative integer.")
     return int(value)
 
 
-def _checksum(request: HttpRequest) -> uploads.Checksum | None:
+def _checksum(request: HttpRequest) -> staging.Checksum | None:
     value = request.headers.get("Upload-Checksum")
-    return None if value is None else uploads.parse_checksum(value)
+    return None if value is None else staging.parse_checksum(value)
 
 
 @dataclass(frozen=True)
 class Body:
     """A request body to stream: the stream and its Content-Length (None when chunked)."""
 
-    stream: uploads.Readable
+    stream: staging.Readable
     length: int | None
 
     @property
@@ -133,7 +136,7 @@ def _body(request: HttpRequest) -> Body:
         # says so with wsgi.input_terminated, so we read its input directly.
         if request.META.get("wsgi.input_terminated"):
             return Body(request.META["wsgi.input"], None)
-        raise uploads.UploadLengthRequired("Send a Content-Length with the body.")
+        raise upload_errors.UploadLengthRequired("Send a Content-Length with the body.")
     return Body(request, 0)
 
 
@@ -167,7 +170,7 @@ def _reply(
     return response
 
 
-def _error_reply(error: uploads.UploadError) -> HttpResponse:
+def _error_reply(error: upload_errors.UploadError) -> HttpResponse:
     kind = next(k for k in type(error).__mro__ if k in _STATUS)
     status_code, reason = _STATUS[kind]
     return _reply(status_code, str(error), reason=reason)
@@ -181,7 +184,7 @@ def _options_reply() -> HttpResponse:
             "Tus-Extension": TUS_EXTENSIONS,
             # The largest any flow takes; each grant's own limit is enforced at creation.
             "Tus-Max-Size": str(max(settings.UPLOAD_MAX_BYTES_BY_FLOW.values())),
-            "Tus-Checksum-Algorithm": ",".join(uploads.CHECKSUM_ALGORITHMS),
+            "Tus-Checksum-Algorithm": ",".join(staging.CHECKSUM_ALGORITHMS),
         },
     )
 
@@ -208,14 +211,14 @@ def _dispatch(request: HttpRequest, handlers: dict, **kwargs) -> HttpResponse:
         )
     try:
         return handler(request, **kwargs)
-    except uploads.UploadError as error:
+    except upload_errors.UploadError as error:
         return _error_reply(error)
 
 
 def _grant_or_not_found(request: HttpRequest):
-    grant = uploads.grant_from_header(request)
+    grant = grants.grant_from_header(request)
     if grant is None:
-        raise uploads.UploadNotFound(NOT_FOUND)
+        raise upload_errors.UploadNotFound(NOT_FOUND)
     return grant
 
 
@@ -223,21 +226,21 @@ def _grant_or_not_found(request: HttpRequest):
 
 
 def _create(request: HttpRequest) -> HttpResponse:
-    grant = uploads.grant_from_header(request)
+    grant = grants.grant_from_header(request)
     if grant is None:
         return _reply(
             403,
-            f"Uploading needs a valid {uploads.GRANT_HEADER} header; "
+            f"Uploading needs a valid {grants.GRANT_HEADER} header; "
             "the grant may have expired or been revoked.",
         )
     if "Upload-Defer-Length" in request.headers:
-        raise uploads.UploadInvalid("Deferred length is not supported; send Upload-Length.")
+        raise upload_errors.UploadInvalid("Deferred length is not supported; send Upload-Length.")
     length = _non_negative(request.headers.get("Upload-Length"), "Upload-Length")
     metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
     checksum = _checksum(request)
     body = _stream_body(request)
     if body.length is not None and body.length > length:
-        raise uploads.UploadTooLarge("The body is longer than Upload-Length.")
+        raise upload_errors.UploadTooLarge("The body is longer than Upload-Length.")
     upload = uploads.upload_create(grant=grant, length=length, metadata=metadata)
     headers = {"Location": request.build_absolute_uri(reverse("uploads:upload", args=[upload.id]))}
     if body.present:
@@ -259,7 +262,7 @@ def _append_at_creation(grant, upload: Upload, body: Body, checksum) -> Upload:
             body_length=body.length,
             checksum=checksum,
         )
-    except (uploads.ChecksumMismatch, uploads.UploadInvalid):
+    except (upload_errors.ChecksumMismatch, upload_errors.UploadInvalid):
         return uploads.upload_get_for(grant=grant, id=upload.id)
 
 
@@ -325,7 +328,7 @@ class CanUploadEvidence(IsVerifiedUser):
 
 class GrantRequestSerializer(serializers.Serializer):
     max_files = serializers.IntegerField(
-        min_value=1, max_value=uploads.MAX_FILES_PER_GRANT, required=False
+        min_value=1, max_value=grants.MAX_FILES_PER_GRANT, required=False
     )
     max_file_bytes = serializers.IntegerField(min_value=1, required=False)
     media_types = serializers.ListField(
@@ -352,12 +355,12 @@ class GrantCreate(APIView):
     def post(self, request):
         asked = GrantRequestSerializer(data=request.data)
         asked.is_valid(raise_exception=True)
-        grant = uploads.grant_create_for_staff(actor=request.user, **asked.validated_data)
+        grant = grants.grant_create_for_staff(actor=request.user, **asked.validated_data)
         body = GrantSerializer(
             {
                 "id": grant.id,
-                "header": uploads.GRANT_HEADER,
-                "value": uploads.grant_header_value(grant),
+                "header": grants.GRANT_HEADER,
+                "value": grants.grant_header_value(grant),
                 "max_files": grant.max_files,
                 "max_file_bytes": grant.max_file_bytes,
                 "media_types": grant.media_types,

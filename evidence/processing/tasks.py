@@ -5,7 +5,10 @@ import datetime as dt
 from celery import Task, shared_task
 from django.conf import settings
 
-from evidence import integrity, leases, pipeline, uploads
+from evidence.custody.proof import checkpoint_sign_if_new
+from evidence.intake import uploads
+from evidence.processing import integrity, leases, pipeline
+from evidence.services import retention_apply
 from portal import queueing
 
 
@@ -18,6 +21,7 @@ class _ProcessItem(Task):
 
 
 @shared_task(
+    name="evidence.tasks.process_item",
     base=_ProcessItem,
     acks_late=True,
     reject_on_worker_lost=True,
@@ -31,7 +35,7 @@ def process_item(item_id: str) -> str:
         return pipeline.process(item_id)
 
 
-@shared_task
+@shared_task(name="evidence.tasks.requeue_stalled_items")
 def requeue_stalled_items() -> int:
     """Every MEDIA_SWEEP_SECONDS: queue items never queued, or whose worker's claim ran out."""
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
@@ -42,29 +46,25 @@ def requeue_stalled_items() -> int:
     return sum(queueing.send(process_item, str(item_id)) for item_id in stalled)
 
 
-@shared_task
+@shared_task(name="evidence.tasks.expire_uploads")
 def expire_uploads() -> int:
     """Every 15 minutes: drop unfinished uploads past their expiry and their staged bytes."""
     return uploads.uploads_expire()
 
 
-@shared_task
+@shared_task(name="evidence.tasks.verify_originals")
 def verify_originals() -> int:
     """Weekly: re-hash originals not verified for EVIDENCE_VERIFY_EVERY_DAYS."""
     return len(integrity.originals_verify(older_than_days=settings.EVIDENCE_VERIFY_EVERY_DAYS))
 
 
-@shared_task
+@shared_task(name="evidence.tasks.apply_retention")
 def apply_retention() -> int:
     """Nightly: delete items past retention (never in an open case or under legal hold) and report."""
-    from evidence.services import retention_apply
-
     return sum(len(rows) for rows in retention_apply().values())
 
 
-@shared_task
+@shared_task(name="evidence.tasks.sign_custody_checkpoint")
 def sign_custody_checkpoint() -> int:
     """Hourly: sign a checkpoint of the audit log's Merkle tree (custody proofs); its size."""
-    from evidence.custody_proof import checkpoint_sign_if_new
-
     return checkpoint_sign_if_new()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from evidence import receipt_views
+from evidence.disclosure import receipt_views
 
 app_name = "receipts"
 

@@ -47,15 +47,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from zipstream import ZIP_STORED, ZipStream
 
-from evidence import audit_actions, custody_proof
-from evidence.caseuco import case_bundle
+from evidence import audit_actions
+from evidence.custody import proof as custody_proof
+from evidence.disclosure.caseuco import case_bundle
+from evidence.disclosure.selectors import custody_through_share
 from evidence.models import Case, Derivative, EvidenceItem, Share
-from evidence.selectors import (
-    custody_details_for,
-    custody_of,
-    custody_through_share,
-    item_facts_for,
-)
+from evidence.selectors import custody_details_for, custody_of, item_facts_for
 from portal import storage
 from portal.audit import audit_record
 from portal.models import AuditEvent
