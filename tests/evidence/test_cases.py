@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from evidence.cases import services as case_services
 from evidence.models import CaseItem
-from evidence.sources import CaseLink, register_case_link_provider, unregister_case_link_provider
+from evidence.sources import CaseLink
 from portal.models import AuditEvent
 from portal.roles import Role
 from tests.evidence.cases_helpers import case_with_items, make_case, verified
@@ -160,7 +160,7 @@ def test_case_item_link_by_number_puts_the_item_in_the_matching_case(setup, poli
 
 
 def test_linked_tips_and_footage_requests_come_from_registered_providers(
-    setup, signed_in, make_staff
+    setup, signed_in, make_staff, source_hooks
 ):
     lead, case, _ = setup
     seen = []
@@ -174,11 +174,8 @@ def test_linked_tips_and_footage_requests_come_from_registered_providers(
             ),
         ]
 
-    register_case_link_provider(provider)
-    try:
-        body = signed_in(lead).get(reverse("evidence:case_detail", args=[case.pk])).content.decode()
-    finally:
-        unregister_case_link_provider(provider)
+    source_hooks("a-test-source", case_links=provider)
+    body = signed_in(lead).get(reverse("evidence:case_detail", args=[case.pk])).content.decode()
     assert seen == [lead.pk]
     assert "Tip T-123" in body and "/staff/tips/123/" in body
     assert "Camera at 5th Ave" in body  # on the map, not in the list

@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence import policies, services
+from evidence import services
 from evidence.audit_actions import CHECKPOINT_SIGNED, CUSTODY_PROOF_EXPORTED, CUSTODY_PROOF_REFUSED
 from evidence.custody import proof as custody_proof
 from evidence.models import Source
@@ -236,17 +236,12 @@ def test_the_verifier_runs_alone_without_django_or_a_database(busy_item, signed_
         assert "FAILED" in result.stdout
 
 
-def test_rows_hidden_from_the_reader_are_proven_by_leaf_only(busy_item, make_staff):
+def test_rows_hidden_from_the_reader_are_proven_by_leaf_only(busy_item, make_staff, source_hooks):
     user, item, _ = busy_item
     item.source = Source.TIP
     item.save(update_fields=["source"])
-    saved = dict(policies._METADATA_POLICIES)
-    policies.register_metadata_policy(Source.TIP, lambda u, i: False)
-    try:
-        proof = custody_proof.item_proof(actor=user, item=item, events=custody_of(item=item))
-    finally:
-        policies._METADATA_POLICIES.clear()
-        policies._METADATA_POLICIES.update(saved)
+    source_hooks(Source.TIP, sees_identifying_metadata=lambda u, i: False)
+    proof = custody_proof.item_proof(actor=user, item=item, events=custody_of(item=item))
     changed = AuditEvent.objects.get(target_id=str(item.pk), action="evidence.metadata_changed")
     assert [w["seq"] for w in proof["withheld"]] == [changed.seq]
     assert changed.seq not in [r["fields"]["seq"] for r in proof["rows"]]

@@ -57,12 +57,9 @@ def assert_no_exif(data: bytes) -> None:
 
 
 @pytest.fixture
-def metadata_policy():
+def metadata_policy(source_hooks):
     """Register a policy for a source for one test, restoring whatever was there."""
-    saved = dict(policies._METADATA_POLICIES)
-    yield policies.register_metadata_policy
-    policies._METADATA_POLICIES.clear()
-    policies._METADATA_POLICIES.update(saved)
+    return lambda source, fn: source_hooks(source, sees_identifying_metadata=fn)
 
 
 def test_video_derivatives_carry_no_gps_time_or_device_and_the_original_is_exact(
