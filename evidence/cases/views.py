@@ -35,7 +35,7 @@ def case_list(request):
     case_services.cases_record_list(actor=request.user, count=page.paginator.count)
     return render(
         request,
-        "evidence/case_list.html",
+        "evidence/cases/case_list.html",
         {
             "page": page,
             "status": status,
@@ -55,7 +55,7 @@ def case_create(request):
         else:
             messages.success(request, f"Case {case.number} opened.")
             return redirect("evidence:case_detail", case.pk)
-    return render(request, "evidence/case_form.html", {"form": form, "case": None})
+    return render(request, "evidence/cases/case_form.html", {"form": form, "case": None})
 
 
 @requires(case_policies.can_manage_cases)
@@ -72,7 +72,7 @@ def case_edit(request, case_id):
         else:
             messages.success(request, f"Changed: {', '.join(changed) or 'nothing'}.")
             return redirect("evidence:case_detail", case.pk)
-    return render(request, "evidence/case_form.html", {"form": form, "case": case})
+    return render(request, "evidence/cases/case_form.html", {"form": form, "case": case})
 
 
 def _map_points(items, case) -> list[dict]:
@@ -141,7 +141,7 @@ def case_detail(request, case_id):
         "item_form": ItemAddForm() if editable else None,
         "package_available": editable and any(i.state != EvidenceItem.State.DELETED for i in items),
     }
-    return render(request, "evidence/case_detail.html", context)
+    return render(request, "evidence/cases/case_detail.html", context)
 
 
 @requires(case_policies.can_manage_cases)

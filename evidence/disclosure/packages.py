@@ -380,7 +380,7 @@ def package_stream(
         "shares": shares,
         "sealed_count": sum(1 for f in files if f.sealed),
     }
-    custody_html = render_to_string("evidence/package_custody.html", context).encode()
+    custody_html = render_to_string("evidence/disclosure/package_custody.html", context).encode()
     jsonld = json.dumps(
         case_bundle(case=case, files=files, shares=shares, generated_at=generated_at),
         indent=2,

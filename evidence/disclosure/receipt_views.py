@@ -58,8 +58,10 @@ def verify(request):
                     context["checked_with"] = checked_with
                     receipt = document["receipt"] if ok else None
         context.update(ok=ok, reason=reason, receipt=receipt, checked=True)
-        return render(request, "evidence/receipt_verify.html", context, status=200 if ok else 422)
-    return render(request, "evidence/receipt_verify.html", context)
+        return render(
+            request, "evidence/disclosure/receipt_verify.html", context, status=200 if ok else 422
+        )
+    return render(request, "evidence/disclosure/receipt_verify.html", context)
 
 
 @require_GET
@@ -68,7 +70,7 @@ def keys(request, agency_slug):
     agency = get_object_or_404(Agency, slug=agency_slug)
     return render(
         request,
-        "evidence/receipt_keys.html",
+        "evidence/disclosure/receipt_keys.html",
         {"agency": agency, "keys": list(published_keys(agency=agency))},
     )
 

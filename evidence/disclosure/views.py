@@ -45,7 +45,7 @@ def _refuse_download(request, share, what: str):
     share_services.share_refuse(actor=request.user, share=share, what=what, why="view-only share")
     return render(
         request,
-        "evidence/share_refused.html",
+        "evidence/disclosure/share_refused.html",
         {"share": share, "message": VIEW_ONLY_MESSAGE},
         status=403,
     )
@@ -54,7 +54,7 @@ def _refuse_download(request, share, what: str):
 @requires(share_policies.can_view_shared)
 def shared_list(request):
     shares = share_selectors.shares_received(actor=request.user)
-    return render(request, "evidence/shared_list.html", {"shares": shares})
+    return render(request, "evidence/disclosure/shared_list.html", {"shares": shares})
 
 
 @requires(share_policies.can_view_shared)
@@ -66,7 +66,7 @@ def shared_case(request, share_id):
     can_reshare = share_policies.can_reshare(request.user, share)
     return render(
         request,
-        "evidence/shared_case.html",
+        "evidence/disclosure/shared_case.html",
         {
             "share": share,
             "case": share.case,
@@ -102,7 +102,7 @@ def shared_item(request, share_id, item_id):
         )
     return render(
         request,
-        "evidence/shared_item.html",
+        "evidence/disclosure/shared_item.html",
         {
             "share": share,
             "item": item,
@@ -163,7 +163,7 @@ def shared_item_download(request, share_id, item_id):
         )
         return render(
             request,
-            "evidence/share_refused.html",
+            "evidence/disclosure/share_refused.html",
             {"share": share, "message": SEALED_MESSAGE},
             status=403,
         )
@@ -250,7 +250,7 @@ def shared_link_create(request, share_id):
     except PermissionDenied as exc:
         return render(
             request,
-            "evidence/share_refused.html",
+            "evidence/disclosure/share_refused.html",
             {"share": share, "message": str(exc)},
             status=403,
         )
@@ -259,7 +259,9 @@ def shared_link_create(request, share_id):
         return redirect("evidence:shared_case", share.pk)
     url = request.build_absolute_uri(f"{reverse('evidence_public:link')}?{urlencode({'t': token})}")
     return render(
-        request, "evidence/share_link_made.html", {"share": share, "link": link, "url": url}
+        request,
+        "evidence/disclosure/share_link_made.html",
+        {"share": share, "link": link, "url": url},
     )
 
 
@@ -270,7 +272,9 @@ def link_download(request):
         try:
             link = share_services.share_link_use(token=token)
         except share_services.LinkUnusable as exc:
-            return render(request, "evidence/link_unusable.html", {"message": str(exc)}, status=410)
+            return render(
+                request, "evidence/disclosure/link_unusable.html", {"message": str(exc)}, status=410
+            )
         share = link.share
         items = list(share_selectors.shared_items(share=share))
         return package_response(
@@ -284,11 +288,11 @@ def link_download(request):
     if why:
         return render(
             request,
-            "evidence/link_unusable.html",
+            "evidence/disclosure/link_unusable.html",
             {"message": why},
             status=404 if link is None else 410,
         )
-    return render(request, "evidence/link_download.html", {"link": link, "token": token})
+    return render(request, "evidence/disclosure/link_download.html", {"link": link, "token": token})
 
 
 @requires(case_policies.can_manage_cases)
@@ -312,7 +316,7 @@ def share_create(request, case_id):
             return redirect("evidence:case_detail", case.pk)
     return render(
         request,
-        "evidence/share_form.html",
+        "evidence/disclosure/share_form.html",
         {"case": case, "form": form, "shareable": shareable, "withheld": withheld},
     )
 

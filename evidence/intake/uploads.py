@@ -48,6 +48,7 @@ from evidence.intake.errors import (
     UploadTypeRefused,
 )
 from evidence.intake.grants import _UNDECLARED_TYPES, _bytes_text, _claim_file_slot, flow_max_bytes
+from evidence.intake.received import item_create_from_upload
 from evidence.intake.staging import (
     READ_SIZE,
     Checksum,
@@ -64,7 +65,6 @@ from evidence.intake.staging import (
     staged_path,
 )
 from evidence.models import Upload, UploadGrant
-from evidence.services import item_create_from_upload
 from portal.audit import audit_record
 from portal.models import Agency
 

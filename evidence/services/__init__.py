@@ -6,12 +6,23 @@ through `upload_grant_issue` (a client uploads, resumably) and `item_ingest_file
 on the server); they never import `evidence.intake` or `evidence.processing`.
 """
 
+from evidence.services.intake import (
+    GRANT_HEADER,
+    MAX_FILES_PER_GRANT,
+    MAX_GRANT_TTL,
+    UPLOAD_ENDPOINT,
+    UploadGrantIssued,
+    item_ingest_file,
+    upload_flow_max_bytes,
+    upload_grant_issue,
+    upload_grants_revoke,
+    uploads_completed_count,
+)
 from evidence.services.items import (
     DOWNLOAD_SECONDS,
     EDITABLE_FIELDS,
     download_token_read,
     download_url_issue,
-    item_create_from_upload,
     item_metadata_change,
     item_record_media_fetch,
     item_record_view,
@@ -30,6 +41,16 @@ from evidence.services.retention import (
 )
 
 __all__ = [
+    "GRANT_HEADER",
+    "MAX_FILES_PER_GRANT",
+    "MAX_GRANT_TTL",
+    "UPLOAD_ENDPOINT",
+    "UploadGrantIssued",
+    "item_ingest_file",
+    "upload_flow_max_bytes",
+    "upload_grant_issue",
+    "upload_grants_revoke",
+    "uploads_completed_count",
     "DOWNLOAD_SECONDS",
     "EDITABLE_FIELDS",
     "deletion_approve",
@@ -37,7 +58,6 @@ __all__ = [
     "deletion_request",
     "download_token_read",
     "download_url_issue",
-    "item_create_from_upload",
     "item_legal_hold_set",
     "item_metadata_change",
     "item_protection",

@@ -7,7 +7,7 @@ from django.db import IntegrityError, connection, transaction
 
 from evidence.models import EvidenceItem
 from evidence.processing import pipeline
-from tests.evidence.intake import ingest
+from tests.evidence.helpers import ingest
 
 pytestmark = pytest.mark.django_db
 

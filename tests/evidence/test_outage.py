@@ -13,7 +13,7 @@ from evidence import samples
 from evidence.intake import grants
 from evidence.models import EvidenceItem, Upload, UploadGrant
 from evidence.processing.tasks import requeue_stalled_items
-from tests.evidence.intake import sha256_of, wait_for
+from tests.evidence.helpers import sha256_of, wait_for
 from tests.outage import redis_unreachable
 
 State = EvidenceItem.State

@@ -96,7 +96,7 @@ def test_an_item_linked_to_an_open_case_after_the_jobs_selection_is_kept(
         case_services.case_item_add(actor=lead, case=case, item=item)  # between select and delete
         return chosen
 
-    monkeypatch.setattr(services, "retention_due", due_then_linked)
+    monkeypatch.setattr(retention_services, "retention_due", due_then_linked)
     assert services.retention_apply() == {}
     item.refresh_from_db()
     assert item.state == EvidenceItem.State.READY
@@ -120,7 +120,7 @@ def test_linking_while_the_job_deletes_waits_and_is_refused(
         assert release.wait(30)  # still inside the job's transaction, row locked
         return keys
 
-    monkeypatch.setattr(services, "_tombstone", slow_tombstone)
+    monkeypatch.setattr(retention_services, "_tombstone", slow_tombstone)
     results: dict = {}
     job = _in_thread(services.retention_apply, results, "job")
     assert tombstoned.wait(30)

@@ -8,7 +8,7 @@ from evidence.models import CaseItem, EvidenceItem, Source
 from evidence.sources import case_links_for
 from registry import requests_services as rs
 from registry.models import FootageRequestCamera
-from tests.evidence.intake import upload_bytes
+from tests.evidence.helpers import upload_bytes
 from tests.registry.cameras import investigator, owner
 from tests.registry.requests_helpers import ask, camera_facing_incident, search
 

@@ -17,7 +17,7 @@ from evidence.cases import services as case_services
 from portal.models import AuditEvent
 from registry import requests_services as rs
 from registry.models import FootageRequest
-from tests.evidence.intake import upload_bytes
+from tests.evidence.helpers import upload_bytes
 from tests.registry.cameras import investigator, owner
 from tests.registry.requests_helpers import (
     ask,

@@ -10,7 +10,7 @@ from portal.models import AuditEvent
 from portal.roles import Role
 from submissions import services
 from submissions.models import Tip
-from tests.evidence.intake import upload_bytes
+from tests.evidence.helpers import upload_bytes
 from tests.submissions.helpers import send_tip, tipster_client
 
 pytestmark = pytest.mark.django_db(transaction=True)

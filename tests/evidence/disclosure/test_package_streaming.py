@@ -26,7 +26,7 @@ from tests.evidence.bigcase import (
     sign_in,
     write_random_original,
 )
-from tests.evidence.packaging import make_case, verified
+from tests.evidence.disclosure.packaging import make_case, verified
 
 KEEP_TAIL = 1 * MiB
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from evidence import samples
 from evidence.models import Derivative, EvidenceItem
-from tests.evidence.intake import ingest, sha256_of, wait_for
+from tests.evidence.helpers import ingest, sha256_of, wait_for
 from tests.s3server import ACCESS_KEY, BUCKET, SECRET_KEY, s3_client, s3_storages
 
 

@@ -14,7 +14,7 @@ from PIL.TiffImagePlugin import IFDRational
 
 from evidence.models import EvidenceItem
 from evidence.processing import pipeline
-from tests.evidence.intake import ingest
+from tests.evidence.helpers import ingest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Base, GPS = ExifTags.Base, ExifTags.GPS

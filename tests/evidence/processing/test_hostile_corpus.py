@@ -16,8 +16,8 @@ import pytest
 from evidence.models import EvidenceItem
 from portal import storage
 from portal.models import AuditEvent
-from tests.evidence.hostile import corpus
-from tests.evidence.intake import ingest, sha256_of, wait_for
+from tests.evidence.helpers import ingest, sha256_of, wait_for
+from tests.evidence.processing.hostile import corpus
 
 State = EvidenceItem.State
 FINAL = (State.READY, State.UNPLAYABLE, State.REJECTED, State.FAILED)

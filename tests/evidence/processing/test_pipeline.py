@@ -14,7 +14,7 @@ from evidence.intake.staging import staged_path
 from evidence.models import Derivative, EvidenceItem
 from portal import storage
 from portal.models import AuditEvent
-from tests.evidence.intake import children_named, ingest, sha256_of, wait_for
+from tests.evidence.helpers import children_named, ingest, sha256_of, wait_for
 
 State = EvidenceItem.State
 

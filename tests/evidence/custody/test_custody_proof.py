@@ -25,7 +25,7 @@ from evidence.models import Source
 from evidence.models.custody import AuditLeaf
 from evidence.selectors import custody_of
 from portal.models import AuditEvent
-from tests.evidence.packaging import verified
+from tests.evidence.disclosure.packaging import verified
 from tests.factories import stored_item
 
 pytestmark = pytest.mark.django_db

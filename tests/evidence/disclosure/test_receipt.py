@@ -21,12 +21,12 @@ from evidence.disclosure.signing import private_key_of, signing_key_for
 from evidence.models import SigningKey
 from portal.models import AuditEvent
 from portal.roles import Role
-from tests.evidence.packaging import add_items, make_case, make_share, verified
+from tests.evidence.disclosure.packaging import add_items, make_case, make_share, verified
 from tests.factories import AgencyFactory
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EVIL_NAME = '<script>alert("r")</script>.mp4'
 
 

@@ -25,7 +25,13 @@ from evidence.selectors import custody_of
 from portal import storage
 from portal.audit import verify_chain
 from portal.roles import Role
-from tests.evidence.packaging import add_items, extract, make_case, make_share, package_bytes
+from tests.evidence.disclosure.packaging import (
+    add_items,
+    extract,
+    make_case,
+    make_share,
+    package_bytes,
+)
 from tests.s3server import s3_storages
 
 pytestmark = pytest.mark.django_db

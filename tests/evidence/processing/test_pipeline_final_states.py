@@ -13,7 +13,7 @@ from evidence.intake.staging import staged_path
 from evidence.models import EvidenceItem
 from evidence.processing import pipeline
 from portal.models import AuditEvent
-from tests.evidence.intake import ingest
+from tests.evidence.helpers import ingest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 State = EvidenceItem.State

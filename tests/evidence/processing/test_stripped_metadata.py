@@ -13,7 +13,7 @@ from PIL import ExifTags, Image
 from evidence import policies, samples
 from evidence.models import Derivative, EvidenceItem
 from portal import storage
-from tests.evidence.intake import ingest, sha256_of, wait_for
+from tests.evidence.helpers import ingest, sha256_of, wait_for
 
 State = EvidenceItem.State
 IDENTIFYING_TAGS = ("location", "creation_time", "make", "model", "com.apple", "com.android")

@@ -17,7 +17,7 @@ from evidence import samples
 from evidence.models import Derivative, EvidenceItem
 from evidence.processing.tasks import requeue_stalled_items
 from portal.models import AuditEvent
-from tests.evidence.intake import children_named, ingest, sha256_of, wait_for
+from tests.evidence.helpers import children_named, ingest, sha256_of, wait_for
 
 State = EvidenceItem.State
 LEASE = "3"  # seconds; the worker renews it every second while it works

@@ -15,7 +15,7 @@ from evidence.processing import pipeline
 from evidence.services import item_metadata_change
 from portal import storage
 from portal.models import AuditEvent
-from tests.evidence.intake import ingest, sha256_of
+from tests.evidence.helpers import ingest, sha256_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 State = EvidenceItem.State

@@ -15,7 +15,7 @@ from evidence.disclosure import services as share_services
 from evidence.models import Derivative
 from portal import storage
 from portal.roles import Role
-from tests.evidence.packaging import (
+from tests.evidence.disclosure.packaging import (
     add_items,
     extract,
     make_case,

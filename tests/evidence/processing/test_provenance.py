@@ -10,8 +10,8 @@ from evidence import samples
 from evidence.models import EvidenceItem
 from evidence.processing import provenance
 from portal.models import AuditEvent
-from tests.evidence.c2pa_signing import flip_content_byte, make_signer
-from tests.evidence.intake import ingest, sha256_of, wait_for
+from tests.evidence.helpers import ingest, sha256_of, wait_for
+from tests.evidence.processing.c2pa_signing import flip_content_byte, make_signer
 
 State = EvidenceItem.State
 
