@@ -39,8 +39,8 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from evidence import verify_custody  # noqa: E402
-from evidence.custody_proof import inclusion_path, log_leaves, tree_levels  # noqa: E402
+from evidence.custody import verify_custody  # noqa: E402
+from evidence.custody.proof import inclusion_path, log_leaves, tree_levels  # noqa: E402
 from portal.audit import canonical_json  # noqa: E402
 
 N = int(os.environ.get("BENCH_CUSTODY_ROWS", "1000000"))

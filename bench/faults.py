@@ -625,7 +625,7 @@ def bench_fixtures() -> tuple[str, str]:
 
     from django.utils import timezone
 
-    from evidence import uploads
+    from evidence.intake import grants
     from evidence.models import UploadGrant
     from portal.models import Agency
     from portal.roles import AgencyKind
@@ -635,12 +635,12 @@ def bench_fixtures() -> tuple[str, str]:
         slug="faults-pd", defaults={"name": "Faults PD", "kind": AgencyKind.POLICE}
     )
     seed_categories(agency)
-    grant, secret = uploads.grant_create_with_secret(
+    grant, secret = grants.grant_create_with_secret(
         agency=agency, flow=UploadGrant.Flow.TIP, source_ref="faults-bench", max_files=1000,
         max_file_bytes=64 << 20, media_types=["video/", "image/", "audio/"],
         expires_at=timezone.now() + timedelta(hours=6), actor_label="faults bench",
     )  # fmt: skip
-    return agency.slug, uploads.grant_header_value(grant, secret)
+    return agency.slug, grants.grant_header_value(grant, secret)
 
 
 def main():

@@ -30,8 +30,8 @@ import django  # noqa: E402
 
 django.setup()
 
-from evidence import media  # noqa: E402
 from evidence.samples import phone_clip_mov  # noqa: E402
+from portal import media  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_MEDIA_SECONDS", "60"))
 ROUNDS = int(os.environ.get("BENCH_MEDIA_ROUNDS", "2"))

@@ -59,7 +59,7 @@ django.setup()
 import requests  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from evidence import services  # noqa: E402
+from evidence.cases import services as case_services  # noqa: E402
 from evidence.models import EvidenceItem  # noqa: E402
 from portal import storage  # noqa: E402
 from portal.models import Agency  # noqa: E402
@@ -103,12 +103,12 @@ def make_case():
     user = UserFactory(role=Role.INVESTIGATOR, agency=agency, email=f"bench-{tag}@example.org")
     add_totp_device(user)
     user.is_verified = lambda: True
-    case = services.case_create(actor=user, number=f"BENCH-{tag}", title="Package bench")
+    case = case_services.case_create(actor=user, number=f"BENCH-{tag}", title="Package bench")
     block = os.urandom(16 * MiB)
     items = []
     for _ in range(FILES):
         item = write_random_original(agency=agency, size=FILE_MIB * MiB, block=block)
-        services.case_item_add(actor=user, case=case, item=item)
+        case_services.case_item_add(actor=user, case=case, item=item)
         items.append(item)
     return user, case, items
 

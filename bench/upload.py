@@ -62,7 +62,7 @@ from django.utils import timezone  # noqa: E402
 from tusclient.client import TusClient  # noqa: E402
 from tusclient.uploader import Uploader  # noqa: E402
 
-from evidence import uploads  # noqa: E402
+from evidence.intake import grants  # noqa: E402
 from evidence.models import UploadGrant  # noqa: E402
 from portal.models import Agency  # noqa: E402
 from portal.roles import AgencyKind  # noqa: E402
@@ -153,7 +153,7 @@ def bench_grant() -> str:
     agency, _ = Agency.objects.get_or_create(
         slug="bench-pd", defaults={"name": "Bench PD", "kind": AgencyKind.POLICE}
     )
-    grant, secret = uploads.grant_create_with_secret(
+    grant, secret = grants.grant_create_with_secret(
         agency=agency,
         flow=UploadGrant.Flow.TIP,
         source_ref="bench",
@@ -163,7 +163,7 @@ def bench_grant() -> str:
         expires_at=timezone.now() + timedelta(hours=2),
         actor_label="bench",
     )
-    return uploads.grant_header_value(grant, secret)
+    return grants.grant_header_value(grant, secret)
 
 
 def start_canvass(staging: Path) -> tuple[subprocess.Popen, str]:
@@ -202,7 +202,7 @@ def race(staging: Path, store: Path) -> tuple[float, float, float]:
     try:
         wait_for(canvass_url, canvass)
         wait_for(node_url, node)
-        headers = {uploads.GRANT_HEADER: bench_grant()}
+        headers = {grants.GRANT_HEADER: bench_grant()}
         canvass_best = node_best = float("inf")
         # Alternating keeps slow drift of a shared machine from favouring either server.
         for _ in range(RUNS):

@@ -8,7 +8,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from evidence import custody_proof, selectors, services
+from evidence import selectors, services
+from evidence.custody import proof as custody_proof
 from evidence.forms import ItemFilterForm
 from evidence.models import Derivative, EvidenceItem
 from evidence.policies import can_see_identifying_metadata, can_view_evidence

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from evidence import api, case_api
+from evidence import api
+from evidence.cases import api as case_api
 
 urlpatterns = [
     path("", api.ItemList.as_view(), name="api-evidence-list"),

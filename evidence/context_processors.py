@@ -1,4 +1,5 @@
 from evidence import policies
+from evidence.disclosure import policies as share_policies
 
 
 def navigation(request):
@@ -11,6 +12,6 @@ def navigation(request):
             "list": policies.can_view_evidence(user),
             "upload": policies.can_upload_evidence(user),
             "cases": policies.can_view_evidence(user),
-            "shared": policies.can_view_shared(user),
+            "shared": share_policies.can_view_shared(user),
         }
     }

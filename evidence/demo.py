@@ -7,9 +7,13 @@ from pathlib import Path
 from django.contrib.gis.geos import Point
 from django.utils import timezone
 
-from evidence import pipeline, samples, services
+from evidence import samples
+from evidence.cases import services as case_services
+from evidence.disclosure import services as share_services
+from evidence.intake.grants import grant_create_with_secret
+from evidence.intake.uploads import upload_append, upload_create
 from evidence.models import Case, EvidenceItem, Share, UploadGrant
-from evidence.uploads import grant_create_with_secret, upload_append, upload_create
+from evidence.processing import pipeline
 from portal.roles import Role
 
 DEMO_REF = "demo"
@@ -77,7 +81,7 @@ def _seed_case(*, agencies, users, stdout) -> None:
     if investigator is None or Case.objects.filter(agency=police, number=DEMO_CASE_NUMBER).exists():
         return
     lead = _as_verified(investigator)
-    case = services.case_create(
+    case = case_services.case_create(
         actor=lead,
         number=DEMO_CASE_NUMBER,
         title="Vehicle break-ins, East 60s",
@@ -85,11 +89,11 @@ def _seed_case(*, agencies, users, stdout) -> None:
         incident_point=Point(-73.9590, 40.7570, srid=4326),
     )
     for item in EvidenceItem.objects.filter(agency=police, source_ref=DEMO_REF):
-        services.case_item_add(actor=lead, case=case, item=item)
+        case_services.case_item_add(actor=lead, case=case, item=item)
     if supervisor := users.get(Role.SUPERVISOR):
-        services.case_member_add(actor=lead, case=case, user=supervisor)
+        case_services.case_member_add(actor=lead, case=case, user=supervisor)
     if prosecutor is not None:
-        services.share_create(
+        share_services.share_create(
             actor=lead,
             case=case,
             recipient_agency=agencies["prosecution"],

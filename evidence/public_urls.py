@@ -3,7 +3,8 @@ verifier script with the checkpoint key it checks against."""
 
 from django.urls import path
 
-from evidence import share_views, views
+from evidence import views
+from evidence.disclosure import views as share_views
 
 app_name = "evidence_public"
 

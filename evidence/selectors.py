@@ -5,32 +5,23 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
-from django.utils import timezone
 
 from evidence.models import (
-    Case,
     DeletionRequest,
     Derivative,
     EvidenceItem,
     RetentionCategory,
-    Share,
-    ShareLink,
     ValueSource,
 )
 from evidence.policies import (
-    VIEW_SHARED,
-    can_edit_case,
-    can_see_all_cases,
     can_see_identifying_metadata,
     can_upload_evidence,
     can_view_evidence,
-    can_view_shared,
     metadata_sealed_at_source,
 )
-from portal.models import AuditEvent, User
-from portal.roles import Role, capabilities_of
+from portal.models import AuditEvent
 
 ITEM_TARGET_TYPE = EvidenceItem._meta.label_lower
 
@@ -99,148 +90,10 @@ def custody_of(*, item: EvidenceItem) -> QuerySet[AuditEvent]:
     )
 
 
-def custody_through_share(*, item: EvidenceItem, share) -> list[AuditEvent]:
-    """The item's custody as a share's recipient reads it: collection, processing, the agency's
-    own handling and what happened under this share; other shares' events are left out."""
-    own = str(share.pk)
-    return [
-        event
-        for event in custody_of(item=item)
-        if not isinstance(event.details, dict) or event.details.get("share", own) == own
-    ]
-
-
 # Cases
-
-CASE_TARGET_TYPE = Case._meta.label_lower
-SHARE_TARGET_TYPE = Share._meta.label_lower
-
-
-def cases_for(*, actor) -> QuerySet[Case]:
-    """The cases the actor may see: all of the agency's for supervisors, else lead or member."""
-    if not can_view_evidence(actor):
-        raise PermissionDenied
-    cases = Case.objects.filter(agency_id=actor.agency_id).select_related("agency", "lead")
-    if not can_see_all_cases(actor):
-        cases = cases.filter(Q(lead=actor) | Q(memberships__user=actor)).distinct()
-    return cases.order_by("-created_at")
-
-
-def case_get_for(*, actor, id, write: bool = False) -> Case:
-    """One case: 404 for anyone who may not see it, 403 for a viewer asking to change it."""
-    try:
-        case = cases_for(actor=actor).get(pk=id)
-    except (Case.DoesNotExist, ValueError, PermissionDenied) as exc:
-        raise Http404("No such case.") from exc
-    if write and not can_edit_case(actor, case):
-        raise PermissionDenied
-    return case
-
-
-def items_of_case(*, case: Case) -> QuerySet[EvidenceItem]:
-    """The case's items as a timeline: by capture time (unknown last), then time received."""
-    return case.items.order_by(
-        F("capture_time").asc(nulls_last=True), "received_at"
-    ).select_related("retention_category")
-
-
-def case_activity(*, case: Case, limit: int = 300) -> QuerySet[AuditEvent]:
-    """Audit rows about the case or its items (and items once in it), newest first."""
-    item_ids = [str(pk) for pk in case.case_items.values_list("item_id", flat=True)]
-    return AuditEvent.objects.filter(
-        Q(target_type=CASE_TARGET_TYPE, target_id=str(case.pk))
-        | Q(target_type=ITEM_TARGET_TYPE, target_id__in=item_ids)
-        | Q(details__case=str(case.pk))
-    ).order_by("-seq")[:limit]
-
-
-def disclosure_log(*, case: Case) -> QuerySet[AuditEvent]:
-    """Everything done with the case's shares: made, revoked, and each prosecutor's access."""
-    share_ids = [str(pk) for pk in case.shares.values_list("pk", flat=True)]
-    return AuditEvent.objects.filter(
-        Q(target_type=SHARE_TARGET_TYPE, target_id__in=share_ids) | Q(details__share__in=share_ids)
-    ).order_by("-seq")
-
-
-def shares_of_case(*, case: Case) -> QuerySet[Share]:
-    return case.shares.select_related("recipient_agency").prefetch_related("recipients")
-
-
-def share_get_for(*, actor, id, write: bool = False) -> Share:
-    """A share, seen from the sharing agency: through the case it belongs to."""
-    try:
-        share = Share.objects.select_related("case").get(pk=id)
-    except (Share.DoesNotExist, ValueError, ValidationError) as exc:
-        raise Http404("No such share.") from exc
-    case_get_for(actor=actor, id=share.case_id, write=write)
-    return share
-
-
-def case_for_number(*, agency, number: str) -> Case | None:
-    """System lookup for other apps (a tip or footage request naming a case number)."""
-    return Case.objects.filter(agency=agency, number=number.strip()).first()
 
 
 # Shares, seen by the prosecuting office
-
-
-def prosecutors_of(office) -> QuerySet[User]:
-    """The active users of a prosecuting office who may read what is shared with it."""
-    roles = [role for role in Role if VIEW_SHARED in capabilities_of(role)]
-    return User.objects.filter(agency=office, role__in=roles, is_active=True)
-
-
-def shares_received(*, actor) -> QuerySet[Share]:
-    """Live shares addressed to the actor: their office, to everyone there or to them by name."""
-    if not can_view_shared(actor):
-        raise PermissionDenied
-    return (
-        Share.objects.filter(
-            recipient_agency_id=actor.agency_id,
-            revoked_at__isnull=True,
-            expires_at__gt=timezone.now(),
-        )
-        .filter(Q(recipients=None) | Q(recipients=actor))
-        .select_related("case", "case__agency")
-        .distinct()
-        .order_by("-created_at")
-    )
-
-
-def received_share_get_for(*, actor, id) -> Share:
-    """A share the actor received and may still use: revoked or expired ones are 404 at once."""
-    try:
-        return shares_received(actor=actor).get(pk=id)
-    except (Share.DoesNotExist, ValueError, ValidationError, PermissionDenied) as exc:
-        raise Http404("No such share.") from exc
-
-
-def shared_items(*, share: Share) -> QuerySet[EvidenceItem]:
-    """What the share discloses, by capture time; deleted items drop out."""
-    return share.items.exclude(state=EvidenceItem.State.DELETED).order_by(
-        F("capture_time").asc(nulls_last=True), "received_at"
-    )
-
-
-def shared_item_get_for(*, actor, share_id, item_id) -> tuple[Share, EvidenceItem]:
-    """An item through a live share addressed to the actor; anything else is 404."""
-    share = received_share_get_for(actor=actor, id=share_id)
-    try:
-        return share, shared_items(share=share).get(pk=item_id)
-    except (EvidenceItem.DoesNotExist, ValueError, ValidationError) as exc:
-        raise Http404("No such item in this share.") from exc
-
-
-def shared_derivative_get_for(*, actor, share_id, item_id, name: str):
-    share, item = shared_item_get_for(actor=actor, share_id=share_id, item_id=item_id)
-    try:
-        return share, item.derivatives.get(name=name)
-    except Derivative.DoesNotExist as exc:
-        raise Http404("No such file.") from exc
-
-
-def share_links_of(*, share: Share) -> QuerySet[ShareLink]:
-    return share.links.all()
 
 
 # Retention

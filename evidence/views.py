@@ -10,13 +10,29 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from evidence import custody_proof as custody_proof_service
 from evidence import policies, selectors, services
-from evidence.forms import ItemFilterForm, ItemRetentionForm, MetadataChangeForm
+from evidence.cases import policies as case_policies
+from evidence.custody import proof as custody_proof_service
+from evidence.disclosure import services as share_services
+from evidence.forms import (
+    FlagForm,
+    ItemFilterForm,
+    ItemRetentionForm,
+    MetadataChangeForm,
+    ReasonForm,
+    RetentionCategoryForm,
+)
 from evidence.models import Derivative, EvidenceItem
 from evidence.selectors import ItemFilters
 from portal import storage
 from portal.decorators import requires
+from portal.text import clean_text
+
+
+def errors_text(exc: ValidationError) -> str:
+    """A refused change's messages as one line for the page."""
+    return " ".join(exc.messages)
+
 
 PLAYBACK_KINDS = (
     Derivative.Kind.HLS_PLAYLIST,
@@ -75,7 +91,7 @@ def item_detail(request, item_id):
             "can_hold": policies.can_manage_retention(request.user),
             "can_delete": policies.can_request_deletion(request.user),
         }
-        if policies.can_manage_cases(request.user)
+        if case_policies.can_manage_cases(request.user)
         else None,
     }
     return render(request, "evidence/item_detail.html", context)
@@ -221,3 +237,124 @@ def media_file(request, item_id, name):
     response["Cache-Control"] = "private, no-store"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+def _item_for_write(request, item_id) -> EvidenceItem:
+    return selectors.item_get_for(actor=request.user, id=item_id)
+
+
+@require_POST
+@requires(case_policies.can_manage_cases)
+def item_do_not_disclose(request, item_id):
+    item = _item_for_write(request, item_id)
+    form = FlagForm(request.POST)
+    if form.is_valid():
+        share_services.item_do_not_disclose_set(
+            actor=request.user,
+            item=item,
+            flag=form.cleaned_data["on"],
+            reason=form.cleaned_data["reason"],
+        )
+        messages.success(request, "Disclosure flag saved.")
+    else:
+        messages.error(request, "Say why.")
+    return redirect("evidence:detail", item.pk)
+
+
+@require_POST
+@requires(policies.can_manage_retention)
+def item_legal_hold(request, item_id):
+    item = _item_for_write(request, item_id)
+    form = FlagForm(request.POST)
+    if form.is_valid():
+        services.item_legal_hold_set(
+            actor=request.user,
+            item=item,
+            hold=form.cleaned_data["on"],
+            reason=form.cleaned_data["reason"],
+        )
+        messages.success(request, "Legal hold saved.")
+    else:
+        messages.error(request, "Say why.")
+    return redirect("evidence:detail", item.pk)
+
+
+@require_POST
+@requires(case_policies.can_manage_cases)
+def item_retention(request, item_id):
+    item = _item_for_write(request, item_id)
+    form = ItemRetentionForm(request.POST, agency=item.agency)
+    if form.is_valid():
+        services.item_retention_set(
+            actor=request.user, item=item, category=form.cleaned_data["category"]
+        )
+        messages.success(request, "Retention category saved.")
+    else:
+        messages.error(request, "Choose one of your agency's categories.")
+    return redirect("evidence:detail", item.pk)
+
+
+@require_POST
+@requires(policies.can_request_deletion)
+def item_deletion_request(request, item_id):
+    item = _item_for_write(request, item_id)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say why the item should be deleted.")
+        return redirect("evidence:detail", item.pk)
+    try:
+        services.deletion_request(actor=request.user, item=item, reason=form.cleaned_data["reason"])
+    except ValidationError as exc:
+        messages.error(request, errors_text(exc))
+    else:
+        messages.success(request, "Deletion requested: a second person must approve it.")
+    return redirect("evidence:detail", item.pk)
+
+
+@requires(policies.can_view_evidence)
+def retention_page(request):
+    can_manage = policies.can_manage_retention(request.user)
+    form = RetentionCategoryForm(request.POST or None) if can_manage else None
+    if request.method == "POST":
+        if not can_manage:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.retention_category_create(actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, errors_text(exc))
+            else:
+                messages.success(request, "Category created.")
+                return redirect("evidence:retention")
+    requests = selectors.deletion_requests_for(actor=request.user)[:100]
+    return render(
+        request,
+        "evidence/retention.html",
+        {
+            "categories": selectors.retention_categories_for(actor=request.user),
+            "form": form,
+            "requests": [(r, policies.can_approve_deletion(request.user, r)) for r in requests],
+        },
+    )
+
+
+@require_POST
+@requires(policies.can_request_deletion)
+def deletion_decide(request, request_id):
+    deletion = selectors.deletion_request_get_for(actor=request.user, id=request_id)
+    try:
+        if request.POST.get("decision") == "approve":
+            services.deletion_approve(actor=request.user, request=deletion)
+            messages.success(request, "Deleted. The item's tombstone and custody remain.")
+        else:
+            services.deletion_refuse(
+                actor=request.user,
+                request=deletion,
+                reason=clean_text(request.POST.get("reason", "")),
+            )
+            messages.success(request, "Deletion refused.")
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or "You cannot decide this request.")
+    except ValidationError as exc:
+        messages.error(request, errors_text(exc))
+    return redirect("evidence:retention")

@@ -32,3 +32,20 @@ def send(task, *args) -> bool:
 def send_on_commit(task, *args) -> None:
     """Queue `task` once the current transaction commits, never failing the request."""
     transaction.on_commit(lambda: send(task, *args), robust=True)
+
+
+def send_named(name: str, *args) -> bool:
+    """Queue the task registered under `name`, for a caller the task's module imports (so it
+    cannot import the task); False (logged) when the broker cannot take it."""
+    from celery import current_app
+
+    try:
+        current_app.send_task(name, args=args)
+    except (OperationalError, RedisError, OSError) as exc:
+        log.warning(
+            "could not queue %s (%s); the sweep will pick the work up later",
+            name,
+            type(exc).__name__,
+        )
+        return False
+    return True

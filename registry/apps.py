@@ -7,10 +7,8 @@ class RegistryConfig(AppConfig):
 
     def ready(self):
         # Importing these registers audit actions, capabilities and the footage-request beat task.
-        from evidence.case_links import register_case_item_finder, register_case_link_provider
         from evidence.models import Source
-        from evidence.services import register_item_received_listener
-        from portal.demo import register_seeder
+        from evidence.sources import SourceHooks, source_register
         from registry import audit_actions, cases, policies, tasks  # noqa: F401
         from registry.demo import seed_cameras
         from registry.footage import audit_actions as footage_audit_actions  # noqa: F401
@@ -18,8 +16,13 @@ class RegistryConfig(AppConfig):
         from registry.footage import tasks as footage_tasks  # noqa: F401
         from registry.footage.demo import seed_footage_request
 
-        register_case_link_provider(cases.footage_request_links)
-        register_case_item_finder(cases.footage_items_filed_under)
-        register_item_received_listener(Source.FOOTAGE_REQUEST, cases.footage_item_received)
-        register_seeder(seed_cameras)
-        register_seeder(seed_footage_request)  # after the cameras it asks about
+        source_register(
+            SourceHooks(
+                source=Source.FOOTAGE_REQUEST,
+                item_received=cases.footage_item_received,
+                case_links=cases.footage_request_links,
+                case_items=cases.footage_items_filed_under,
+                # the footage request asks about the cameras, so they come first
+                demo_seeders=(seed_cameras, seed_footage_request),
+            )
+        )

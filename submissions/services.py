@@ -17,9 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from evidence import selectors as evidence_selectors
-from evidence import services as evidence_services
+from evidence.cases import services as case_services
+from evidence.intake.grants import GRANT_HEADER, grant_create_with_secret, grant_header_value
 from evidence.models import EvidenceItem, Source, UploadGrant
-from evidence.uploads import GRANT_HEADER, grant_create_with_secret, grant_header_value
 from portal import queueing
 from portal.audit import AuditAction, audit_record
 from portal.models import Agency, User
@@ -463,7 +463,7 @@ def tip_items_file_into_case(*, tip: Tip) -> int:
         agency=tip.agency
     )
     return sum(
-        evidence_services.case_item_link_by_number(
+        case_services.case_item_link_by_number(
             agency=tip.agency, case_number=tip.case_number, item=item, actor_label=tip_label(tip)
         )
         for item in items

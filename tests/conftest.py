@@ -342,3 +342,29 @@ def run_queued_emails(task_queue, django_capture_on_commit_callbacks):
 
 from tests.geocoder import geocoder, geocoder_server  # noqa: E402, F401 - address search stand-in
 from tests.s3server import s3_endpoint  # noqa: E402, F401 - a session fixture for every test
+
+
+@pytest.fixture
+def source_hooks():
+    """Change one source's hooks (evidence.sources) for a test; every change is undone after.
+
+    `source_hooks("tip", sees_identifying_metadata=fn)` keeps the source's other hooks.
+    """
+    import dataclasses
+
+    from evidence import sources
+
+    saved = {}
+
+    def change(source: str, **hooks):
+        current = sources.source_hooks(source)
+        saved.setdefault(source, current)
+        base = current or sources.SourceHooks(source=source)
+        sources.source_register(dataclasses.replace(base, **hooks))
+
+    yield change
+    for source, hooks in saved.items():
+        if hooks is None:
+            sources.source_unregister(source)
+        else:
+            sources.source_register(hooks)

@@ -17,8 +17,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from evidence.tus import GrantSerializer
-from evidence.uploads import GRANT_HEADER, grant_header_value
+from evidence.intake.grants import GRANT_HEADER, grant_header_value
+from evidence.intake.tus import GrantSerializer
 from portal.api.permissions import IsVerifiedUser
 from portal.text import CleanTextSerializerMixin
 from registry.footage import selectors as sel

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from evidence import pipeline, samples
+from evidence import samples
+from evidence.intake.uploads import upload_append, upload_create
 from evidence.models import EvidenceItem
-from evidence.uploads import upload_append, upload_create
+from evidence.processing import pipeline
 from portal.models import User
 from portal.roles import Role
 from registry import services

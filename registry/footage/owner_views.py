@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from evidence.uploads import GRANT_HEADER, grant_header_value
+from evidence.intake.grants import GRANT_HEADER, grant_header_value
 from registry.footage import selectors as sel
 from registry.footage import services as rs
 

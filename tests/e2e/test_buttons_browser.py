@@ -11,7 +11,7 @@ import datetime as dt
 import pytest
 from playwright.sync_api import expect
 
-from evidence import services as evidence_services
+from evidence.cases import services as case_services
 from evidence.models import CaseMember
 from registry import services as registry_services
 from registry.models import Camera
@@ -110,7 +110,7 @@ def test_case_remove_buttons_are_readable_and_ask_first(live_server, phone, make
     colleague = make_staff()
     item = stored_item(agency=police, original_filename="doorbell.mp4")
     case = make_case(lead=lead, items=[item])
-    evidence_services.case_member_add(actor=verified(lead), case=case, user=colleague)
+    case_services.case_member_add(actor=verified(lead), case=case, user=colleague)
     _sign_in(phone, live_server.url, lead)
     phone.goto(f"{live_server.url}/staff/evidence/cases/{case.pk}/")
     remove_item = phone.get_by_role("button", name="Remove from case")

@@ -25,7 +25,7 @@ from tests.e2e.test_evidence_upload_browser import (
     _throttle_uploads,
     _watch_for_trouble,
 )
-from tests.evidence.intake import sha256_of
+from tests.evidence.helpers import sha256_of
 from tests.factories import PASSWORD, PublicUserFactory
 from tests.registry.requests_helpers import LINK, path_of
 

@@ -24,7 +24,7 @@ from tests.e2e.test_evidence_upload_browser import (
     _watch_for_trouble,
 )
 from tests.evidence.cases_helpers import make_case, verified
-from tests.evidence.intake import ingest, wait_for
+from tests.evidence.helpers import ingest, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("transactional_db")]
 

@@ -2,7 +2,8 @@
 
 import itertools
 
-from evidence import services
+from evidence.cases import services as case_services
+from evidence.disclosure import services as share_services
 from portal.roles import Role
 from tests.factories import stored_item
 
@@ -16,19 +17,21 @@ def verified(user):
 
 
 def make_case(*, lead, items=(), number=None, **fields):
-    case = services.case_create(
+    case = case_services.case_create(
         actor=verified(lead),
         number=number or f"24-{next(_numbers):05d}",
         title="Burglary",
         **fields,
     )
     for item in items:
-        services.case_item_add(actor=lead, case=case, item=item)
+        case_services.case_item_add(actor=lead, case=case, item=item)
     return case
 
 
 def make_share(*, case, by, office, **fields):
-    return services.share_create(actor=verified(by), case=case, recipient_agency=office, **fields)
+    return share_services.share_create(
+        actor=verified(by), case=case, recipient_agency=office, **fields
+    )
 
 
 def case_with_items(*, make_staff, police, n=2):

@@ -5,9 +5,9 @@ import hashlib
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from evidence import pipeline
 from evidence.models import EvidenceItem
-from tests.evidence.intake import ingest
+from evidence.processing import pipeline
+from tests.evidence.helpers import ingest
 
 pytestmark = pytest.mark.django_db
 

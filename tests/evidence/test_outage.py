@@ -9,22 +9,23 @@ import datetime as dt
 from django.test import Client
 from django.utils import timezone
 
-from evidence import samples, uploads
+from evidence import samples
+from evidence.intake import grants
 from evidence.models import EvidenceItem, Upload, UploadGrant
-from evidence.tasks import requeue_stalled_items
-from tests.evidence.intake import sha256_of, wait_for
+from evidence.processing.tasks import requeue_stalled_items
+from tests.evidence.helpers import sha256_of, wait_for
 from tests.outage import redis_unreachable
 
 State = EvidenceItem.State
 
 
 def _tip_grant_header(agency) -> str:
-    grant, secret = uploads.grant_create_with_secret(
+    grant, secret = grants.grant_create_with_secret(
         agency=agency, flow=UploadGrant.Flow.TIP, source_ref="tip-outage", max_files=1,
         max_file_bytes=1 << 30, media_types=["video/"],
         expires_at=timezone.now() + dt.timedelta(hours=1), actor_label="tip form",
     )  # fmt: skip
-    return uploads.grant_header_value(grant, secret)
+    return grants.grant_header_value(grant, secret)
 
 
 def _tus_upload(client: Client, grant: str, data: bytes):

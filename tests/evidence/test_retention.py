@@ -9,8 +9,9 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from evidence import services
+from evidence.cases import services as case_services
 from evidence.models import Case, Derivative, EvidenceItem
-from evidence.tasks import apply_retention
+from evidence.processing.tasks import apply_retention
 from portal import storage
 from portal.models import AuditEvent
 from portal.roles import Role
@@ -78,7 +79,7 @@ def test_item_in_an_open_case_outlives_its_category_and_goes_once_the_case_close
     assert len(mail.outbox) == 2  # both supervisors of the agency
     assert str(loose.pk) in mail.outbox[0].body
 
-    services.case_update(actor=lead, case=case, status=Case.Status.CLOSED)
+    case_services.case_update(actor=lead, case=case, status=Case.Status.CLOSED)
     assert apply_retention() == 1
     kept.refresh_from_db()
     assert kept.state == EvidenceItem.State.DELETED

@@ -14,7 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from evidence import services
+from evidence.cases import services as case_services
 from evidence.models import CaseItem, DeletionRequest, EvidenceItem
+from evidence.services import retention as retention_services
 from portal.models import AuditEvent
 from portal.roles import Role
 from tests.evidence.cases_helpers import make_case, verified
@@ -91,10 +93,10 @@ def test_an_item_linked_to_an_open_case_after_the_jobs_selection_is_kept(
     def due_then_linked(**kwargs):
         chosen = real_due(**kwargs)
         assert item.pk in {i.pk for i in chosen}
-        services.case_item_add(actor=lead, case=case, item=item)  # between select and delete
+        case_services.case_item_add(actor=lead, case=case, item=item)  # between select and delete
         return chosen
 
-    monkeypatch.setattr(services, "retention_due", due_then_linked)
+    monkeypatch.setattr(retention_services, "retention_due", due_then_linked)
     assert services.retention_apply() == {}
     item.refresh_from_db()
     assert item.state == EvidenceItem.State.READY
@@ -110,7 +112,7 @@ def test_linking_while_the_job_deletes_waits_and_is_refused(
     lead = verified(make_staff())
     case = make_case(lead=lead)
     tombstoned, release = threading.Event(), threading.Event()
-    real_tombstone = services._tombstone
+    real_tombstone = retention_services._tombstone
 
     def slow_tombstone(**kwargs):
         keys = real_tombstone(**kwargs)
@@ -118,12 +120,12 @@ def test_linking_while_the_job_deletes_waits_and_is_refused(
         assert release.wait(30)  # still inside the job's transaction, row locked
         return keys
 
-    monkeypatch.setattr(services, "_tombstone", slow_tombstone)
+    monkeypatch.setattr(retention_services, "_tombstone", slow_tombstone)
     results: dict = {}
     job = _in_thread(services.retention_apply, results, "job")
     assert tombstoned.wait(30)
     link = _in_thread(
-        lambda: services.case_item_add(actor=lead, case=case, item=item), results, "link"
+        lambda: case_services.case_item_add(actor=lead, case=case, item=item), results, "link"
     )
     link.join(1.5)
     assert link.is_alive(), "the link did not wait for the deleting transaction"

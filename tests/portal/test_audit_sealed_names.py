@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from evidence import services as evidence_services
+from evidence.intake.uploads import upload_append, upload_create
 from evidence.models import EvidenceItem, UploadGrant
-from evidence.uploads import upload_append, upload_create
 from portal.audit import audit_record, verify_chain
 from portal.models import AuditEvent
 from portal.roles import Role

@@ -17,7 +17,7 @@ from registry.models import Camera
 from submissions.models import Tip, TipMessage, TipNote
 from tests.conftest import sign_in
 from tests.evidence.cases_helpers import case_with_items
-from tests.evidence.packaging import package_bytes
+from tests.evidence.disclosure.packaging import package_bytes
 from tests.factories import PublicUserFactory, stored_item
 from tests.registry.cameras import INCIDENT, camera_data
 from tests.submissions.helpers import send_tip, tipster_client

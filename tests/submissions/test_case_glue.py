@@ -3,14 +3,14 @@ first (the number, the file or the case), and the case page lists the tip."""
 
 import pytest
 
-from evidence import services as evidence_services
-from evidence.case_links import case_links_for
+from evidence.cases import services as case_services
 from evidence.models import CaseItem, EvidenceItem, UploadGrant
+from evidence.sources import case_links_for
 from portal.models import AuditEvent
 from portal.roles import Role
 from submissions import services
 from submissions.models import Tip
-from tests.evidence.intake import upload_bytes
+from tests.evidence.helpers import upload_bytes
 from tests.submissions.helpers import send_tip, tipster_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,7 +32,7 @@ def _tip_with_a_file(tips_agency) -> tuple[Tip, EvidenceItem]:
 
 
 def test_giving_a_tip_a_case_number_files_its_items_into_that_case(tips_agency, investigator):
-    case = evidence_services.case_create(actor=investigator, number=NUMBER, title="Van")
+    case = case_services.case_create(actor=investigator, number=NUMBER, title="Van")
     tip, item = _tip_with_a_file(tips_agency)
     assert not CaseItem.objects.filter(item=item).exists()
 
@@ -44,7 +44,7 @@ def test_giving_a_tip_a_case_number_files_its_items_into_that_case(tips_agency, 
 
 
 def test_a_file_added_to_a_numbered_tip_joins_the_case_as_it_arrives(tips_agency, investigator):
-    case = evidence_services.case_create(actor=investigator, number=NUMBER, title="Van")
+    case = case_services.case_create(actor=investigator, number=NUMBER, title="Van")
     tip, first = _tip_with_a_file(tips_agency)
     services.tip_update(actor=investigator, tip=tip, case_number=NUMBER)
     grant = UploadGrant.objects.filter(source_ref=tip.reference).first()
@@ -56,13 +56,13 @@ def test_a_case_opened_after_the_tip_got_its_number_takes_the_tips_files(tips_ag
     tip, item = _tip_with_a_file(tips_agency)
     services.tip_update(actor=investigator, tip=tip, case_number=NUMBER)
 
-    case = evidence_services.case_create(actor=investigator, number=NUMBER, title="Van")
+    case = case_services.case_create(actor=investigator, number=NUMBER, title="Van")
 
     assert list(case.items.all()) == [item]
 
 
 def test_the_case_page_lists_the_tip_and_the_lookup_is_audited(tips_agency, investigator):
-    case = evidence_services.case_create(actor=investigator, number=NUMBER, title="Van")
+    case = case_services.case_create(actor=investigator, number=NUMBER, title="Van")
     tip, _ = _tip_with_a_file(tips_agency)
     services.tip_update(actor=investigator, tip=tip, case_number=NUMBER)
 
@@ -81,7 +81,7 @@ def test_another_agencys_case_with_the_same_number_gets_nothing(
     stranger = make_staff(Role.INVESTIGATOR, agency=other_police)
     stranger.is_verified = lambda: True
 
-    elsewhere = evidence_services.case_create(actor=stranger, number=NUMBER, title="Other")
+    elsewhere = case_services.case_create(actor=stranger, number=NUMBER, title="Other")
 
     assert not elsewhere.items.exists()
     assert case_links_for(actor=stranger, case=elsewhere) == []

@@ -3,8 +3,8 @@ import getpass
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from evidence import pipeline
 from evidence.models import EvidenceItem
+from evidence.processing import pipeline
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from evidence.integrity import originals_verify
+from evidence.processing.integrity import originals_verify
 
 
 class Command(BaseCommand):

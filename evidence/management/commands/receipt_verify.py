@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from evidence.receipts import ReceiptError, receipt_parse, receipt_verify
+from evidence.disclosure.receipts import ReceiptError, receipt_parse, receipt_verify
 
 
 class Command(BaseCommand):
@@ -43,7 +43,7 @@ class Command(BaseCommand):
         return value
 
     def _published(self, document: dict) -> str:
-        from evidence.signing import SigningKey
+        from evidence.models import SigningKey
 
         key_id = str(document["signature"].get("key_id"))
         key = SigningKey.objects.filter(key_id=key_id).first()

@@ -15,7 +15,8 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence import uploads
+from evidence.intake import grants as grants
+from evidence.intake import uploads
 from evidence.models import UploadGrant
 from portal import emails
 from portal.audit import audit_record
@@ -41,7 +42,7 @@ Status = FootageRequestCamera.Status
 EmailStatus = FootageRequestRecipient.EmailStatus
 logger = logging.getLogger(__name__)
 # An upload grant lives at most 30 days (evidence.uploads.MAX_GRANT_TTL), and so does a request.
-MAX_DEADLINE = uploads.MAX_GRANT_TTL
+MAX_DEADLINE = grants.MAX_GRANT_TTL
 MIN_DEADLINE = dt.timedelta(hours=1)
 MAX_CAMERAS = 100
 DEFAULT_MAX_FILES = 20
@@ -159,7 +160,7 @@ def footage_request_create(
         ask_approval=ask_approval,
         now=now,
     )
-    if not 1 <= max_files <= uploads.MAX_FILES_PER_GRANT:
+    if not 1 <= max_files <= grants.MAX_FILES_PER_GRANT:
         raise ValidationError({"max_files": "A request allows from 1 to 1000 files per camera."})
     cameras = _cameras_for(search=search, camera_ids=camera_ids)
     request = FootageRequest.objects.create(

@@ -11,7 +11,8 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from evidence import uploads
+from evidence.intake import grants as grants
+from evidence.intake import uploads
 from evidence.models import UploadGrant
 from portal.audit import audit_record
 from portal.tokens import token_digest
@@ -142,13 +143,13 @@ def footage_upload_grant(
     # and then sends nothing has not answered, and staff must not learn who engaged.
     audit_source = {"request": str(request.pk)}
     with transaction.atomic():
-        uploads.grants_revoke_for_source(
+        grants.grants_revoke_for_source(
             flow=UploadGrant.Flow.FOOTAGE_REQUEST,
             source_ref=source_ref,
             actor_label=OWNER_LABEL,
             audit_source=audit_source,
         )
-        received = uploads.uploads_completed_for_source(
+        received = grants.uploads_completed_for_source(
             flow=UploadGrant.Flow.FOOTAGE_REQUEST, source_ref=source_ref
         )
         left = request.max_files - received
@@ -156,7 +157,7 @@ def footage_upload_grant(
             raise LinkClosed(
                 f"This request allows {request.max_files} file(s) per camera and all were sent."
             )
-        return uploads.grant_create_with_secret(
+        return grants.grant_create_with_secret(
             agency=request.agency,
             flow=UploadGrant.Flow.FOOTAGE_REQUEST,
             source_ref=source_ref,

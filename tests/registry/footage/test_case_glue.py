@@ -3,9 +3,9 @@ case page lists the request and maps its cameras, and a failing listener never l
 
 import pytest
 
-from evidence import services as evidence_services
-from evidence.case_links import case_links_for
+from evidence.cases import services as case_services
 from evidence.models import CaseItem, EvidenceItem, Source
+from evidence.sources import case_links_for
 from registry.footage import services as rs
 from registry.models import FootageRequestCamera
 from tests.evidence.intake import upload_bytes
@@ -29,7 +29,7 @@ def _request(officer, **camera_fields):
 
 
 def _open_case(officer, number=CASE_NUMBER):
-    return evidence_services.case_create(actor=officer, number=number, title="Burglary")
+    return case_services.case_create(actor=officer, number=number, title="Burglary")
 
 
 def test_an_answer_joins_the_open_case_and_marks_the_camera_uploaded_at_once(police):
@@ -101,18 +101,15 @@ def test_the_case_page_counts_the_answers_and_maps_only_answered_cameras(police)
     assert (cam_link.lat, cam_link.lon) == pytest.approx((camera.location.y, camera.location.x))
 
 
-def test_a_failing_listener_never_loses_the_file(police):
+def test_a_failing_listener_never_loses_the_file(police, source_hooks):
     officer = investigator(police)
     request = _request(officer)
 
     def broken(item):
         raise RuntimeError("listener bug")
 
-    evidence_services.register_item_received_listener(Source.FOOTAGE_REQUEST, broken)
-    try:
-        item = _owner_uploads(request, data=b"still kept")
-    finally:
-        evidence_services._RECEIVED_LISTENERS[Source.FOOTAGE_REQUEST].remove(broken)
+    source_hooks(Source.FOOTAGE_REQUEST, item_received=broken)
+    item = _owner_uploads(request, data=b"still kept")
 
     assert item.size == len(b"still kept")
     assert item.state == EvidenceItem.State.RECEIVED

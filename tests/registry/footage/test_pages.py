@@ -8,8 +8,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from evidence import pipeline
 from evidence.models import EvidenceItem
+from evidence.processing import pipeline
 from portal.models import AuditEvent
 from portal.roles import Role
 from registry.footage import services as rs

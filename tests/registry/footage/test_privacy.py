@@ -13,11 +13,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence import services as evidence_services
+from evidence.cases import services as case_services
 from portal.models import AuditEvent
 from registry.footage import services as rs
 from registry.models import FootageRequest
-from tests.evidence.intake import upload_bytes
+from tests.evidence.helpers import upload_bytes
 from tests.registry.cameras import investigator, owner
 from tests.registry.requests_helpers import (
     ask,
@@ -73,7 +73,7 @@ def asked(police, client):
         )
     [delta_link] = links_in_outbox(cameras["Delta looked"].owner.email)
     assert client.get(path_of(delta_link)).status_code == 200  # opened, then nothing
-    case = evidence_services.case_create(actor=officer, number=request.case_number, title="B")
+    case = case_services.case_create(actor=officer, number=request.case_number, title="B")
     return request, officer, cameras, case
 
 
@@ -191,7 +191,7 @@ def _naming(value, ids: set[str], key: str = "") -> bool:
 def test_an_owner_who_starts_an_upload_and_stops_is_not_named_in_any_audit_row(
     asked, make_staff, signed_in, client
 ):
-    from evidence import uploads
+    from evidence.intake import uploads
     from portal.roles import Role
 
     request, _, cameras, _ = asked

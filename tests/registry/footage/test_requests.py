@@ -10,8 +10,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import timezone
 
+from evidence.intake.uploads import upload_append, upload_create
 from evidence.models import Upload, UploadGrant
-from evidence.uploads import upload_append, upload_create
 from portal.models import AuditEvent
 from portal.roles import Role
 from registry.footage import selectors as sel

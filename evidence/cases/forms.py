@@ -1,0 +1,114 @@
+"""Forms of the case pages: the case itself, its members and its items."""
+
+from django import forms
+from django.contrib.gis.geos import MultiPolygon, Point
+
+from evidence.forms import _utc
+from evidence.models import Case
+from portal.geometry import BadGeometry, geometry_from_text
+from portal.models import User
+from portal.text import CleanTextFormMixin
+
+
+class CaseForm(CleanTextFormMixin, forms.Form):
+    """A case's details; the incident place is a point (lat/lon) and optionally an area."""
+
+    number = forms.CharField(max_length=50, label="Case number")
+    title = forms.CharField(max_length=200)
+    status = forms.ChoiceField(choices=Case.Status.choices, initial=Case.Status.OPEN)
+    lead = forms.ModelChoiceField(queryset=User.objects.none(), label="Lead investigator")
+    incident_time = forms.DateTimeField(
+        required=False,
+        label="Incident time (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    lat = forms.FloatField(required=False, min_value=-90, max_value=90, label="Incident latitude")
+    lon = forms.FloatField(
+        required=False, min_value=-180, max_value=180, label="Incident longitude"
+    )
+    area = forms.CharField(
+        required=False,
+        max_length=20000,
+        label="Incident area (optional)",
+        help_text="A GeoJSON Polygon or MultiPolygon in WGS 84, e.g. drawn in a GIS tool.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, agency, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lead"].queryset = case_staff_of(agency)
+
+    def clean_area(self):
+        try:
+            geom = geometry_from_text(self.cleaned_data["area"])
+        except BadGeometry as exc:
+            raise forms.ValidationError("The area is not valid GeoJSON.") from exc
+        if geom is None:
+            return None
+        if geom.geom_type == "Polygon":
+            geom = MultiPolygon(geom, srid=4326)
+        if geom.geom_type != "MultiPolygon" or not geom.valid:
+            raise forms.ValidationError("The area must be a valid Polygon or MultiPolygon.")
+        if geom.num_coords > 5000:
+            raise forms.ValidationError("The area has too many points (at most 5000).")
+        return geom
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("lat") is None) != (data.get("lon") is None):
+            raise forms.ValidationError("Give both latitude and longitude, or neither.")
+        return data
+
+    def values(self) -> dict:
+        data = self.cleaned_data
+        point = None
+        if data.get("lat") is not None:
+            point = Point(data["lon"], data["lat"], srid=4326)
+        return {
+            "number": data["number"],
+            "title": data["title"],
+            "lead": data["lead"],
+            "incident_time": _utc(data.get("incident_time")),
+            "incident_point": point,
+            "incident_area": data.get("area"),
+        }
+
+    @classmethod
+    def initial_for(cls, case: Case) -> dict:
+        return {
+            "number": case.number,
+            "title": case.title,
+            "status": case.status,
+            "lead": case.lead_id,
+            "incident_time": case.incident_time.replace(tzinfo=None)
+            if case.incident_time
+            else None,
+            "lat": case.incident_point.y if case.incident_point else None,
+            "lon": case.incident_point.x if case.incident_point else None,
+            "area": case.incident_area.geojson if case.incident_area else "",
+        }
+
+
+def case_staff_of(agency):
+    """Who may lead or join a case: active police staff of the agency whose role sees evidence."""
+    from evidence.policies import VIEW_EVIDENCE
+    from portal.roles import Role, capabilities_of
+
+    roles = [r for r in Role.values if VIEW_EVIDENCE in capabilities_of(r)]
+    return User.objects.filter(agency=agency, is_active=True, role__in=roles).order_by("full_name")
+
+
+class MemberAddForm(forms.Form):
+    user = forms.ModelChoiceField(queryset=User.objects.none(), label="Add a member")
+
+    def __init__(self, *args, case, **kwargs):
+        super().__init__(*args, **kwargs)
+        taken = [case.lead_id, *case.memberships.values_list("user_id", flat=True)]
+        self.fields["user"].queryset = case_staff_of(case.agency).exclude(pk__in=taken)
+
+
+class ItemAddForm(forms.Form):
+    item = forms.UUIDField(
+        label="Add an item by its id",
+        help_text="The id is in the item's address: /staff/evidence/&lt;id&gt;/",
+    )

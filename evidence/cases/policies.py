@@ -1,0 +1,34 @@
+"""Who may open, edit and see cases."""
+
+from evidence.policies import can_view_evidence
+from portal.roles import Role, grant, has_capability
+
+MANAGE_CASES = "evidence.manage_cases"
+
+
+SEE_ALL_CASES = "evidence.see_all_cases"
+
+
+grant(Role.INVESTIGATOR, MANAGE_CASES)
+grant(Role.SUPERVISOR, MANAGE_CASES, SEE_ALL_CASES)
+
+
+def can_manage_cases(user) -> bool:
+    return can_view_evidence(user) and has_capability(user, MANAGE_CASES)
+
+
+def can_see_all_cases(user) -> bool:
+    return can_view_evidence(user) and has_capability(user, SEE_ALL_CASES)
+
+
+def can_view_case(user, case) -> bool:
+    """Supervisors see every case of their agency; other staff only the cases they work on."""
+    if not can_view_evidence(user) or case.agency_id != user.agency_id:
+        return False
+    if can_see_all_cases(user) or case.lead_id == user.pk:
+        return True
+    return case.memberships.filter(user=user).exists()
+
+
+def can_edit_case(user, case) -> bool:
+    return can_manage_cases(user) and can_view_case(user, case)

@@ -1,0 +1,59 @@
+"""Case reads, scoped to the actor: the cases they may see, their items and activity."""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, Q, QuerySet
+from django.http import Http404
+
+from evidence.cases.policies import can_edit_case, can_see_all_cases
+from evidence.models import (
+    Case,
+    EvidenceItem,
+)
+from evidence.policies import can_view_evidence
+from evidence.selectors import ITEM_TARGET_TYPE
+from portal.models import AuditEvent
+
+CASE_TARGET_TYPE = Case._meta.label_lower
+
+
+def cases_for(*, actor) -> QuerySet[Case]:
+    """The cases the actor may see: all of the agency's for supervisors, else lead or member."""
+    if not can_view_evidence(actor):
+        raise PermissionDenied
+    cases = Case.objects.filter(agency_id=actor.agency_id).select_related("agency", "lead")
+    if not can_see_all_cases(actor):
+        cases = cases.filter(Q(lead=actor) | Q(memberships__user=actor)).distinct()
+    return cases.order_by("-created_at")
+
+
+def case_get_for(*, actor, id, write: bool = False) -> Case:
+    """One case: 404 for anyone who may not see it, 403 for a viewer asking to change it."""
+    try:
+        case = cases_for(actor=actor).get(pk=id)
+    except (Case.DoesNotExist, ValueError, PermissionDenied) as exc:
+        raise Http404("No such case.") from exc
+    if write and not can_edit_case(actor, case):
+        raise PermissionDenied
+    return case
+
+
+def items_of_case(*, case: Case) -> QuerySet[EvidenceItem]:
+    """The case's items as a timeline: by capture time (unknown last), then time received."""
+    return case.items.order_by(
+        F("capture_time").asc(nulls_last=True), "received_at"
+    ).select_related("retention_category")
+
+
+def case_activity(*, case: Case, limit: int = 300) -> QuerySet[AuditEvent]:
+    """Audit rows about the case or its items (and items once in it), newest first."""
+    item_ids = [str(pk) for pk in case.case_items.values_list("item_id", flat=True)]
+    return AuditEvent.objects.filter(
+        Q(target_type=CASE_TARGET_TYPE, target_id=str(case.pk))
+        | Q(target_type=ITEM_TARGET_TYPE, target_id__in=item_ids)
+        | Q(details__case=str(case.pk))
+    ).order_by("-seq")[:limit]
+
+
+def case_for_number(*, agency, number: str) -> Case | None:
+    """System lookup for other apps (a tip or footage request naming a case number)."""
+    return Case.objects.filter(agency=agency, number=number.strip()).first()

@@ -1,0 +1,271 @@
+"""Case writes: open and edit cases, their members and items, each audited in its transaction."""
+
+from django.contrib.gis.geos import MultiPolygon
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from evidence import audit_actions as actions
+from evidence import sources as case_links
+from evidence.cases import policies as case_policies
+from evidence.models import (
+    Case,
+    CaseItem,
+    CaseMember,
+    EvidenceItem,
+)
+from evidence.policies import VIEW_EVIDENCE
+from portal.audit import audit_record
+from portal.roles import Cap, has_capability
+
+
+def _case_details(case: Case) -> dict:
+    return {"case": str(case.pk), "number": case.number}
+
+
+def _check_case_staff(*, agency, user, what: str) -> None:
+    if user.agency_id != agency.pk or not can_view_evidence_role(user):
+        raise ValidationError(
+            f"The {what} must be police staff of {agency.name} who can see evidence."
+        )
+
+
+def can_view_evidence_role(user) -> bool:
+    """A staff user whose role sees evidence (checked without their current session's MFA)."""
+    return (
+        user.is_active
+        and has_capability(user, VIEW_EVIDENCE)
+        and has_capability(user, Cap.POLICE_AREA)
+    )
+
+
+@transaction.atomic
+def case_create(
+    *,
+    actor,
+    number: str,
+    title: str,
+    lead=None,
+    incident_time=None,
+    incident_point=None,
+    incident_area=None,
+) -> Case:
+    """Open a case in the actor's agency; the lead defaults to the actor."""
+    if not case_policies.can_manage_cases(actor):
+        raise PermissionDenied
+    agency = actor.agency
+    number, title = number.strip(), title.strip()
+    if not number or not title:
+        raise ValidationError("A case needs a number and a title.")
+    lead = lead or actor
+    _check_case_staff(agency=agency, user=lead, what="lead investigator")
+    if Case.objects.filter(agency=agency, number=number).exists():
+        raise ValidationError(f"Case number {number} is already used in {agency.name}.")
+    case = Case.objects.create(
+        agency=agency,
+        number=number,
+        title=title,
+        lead=lead,
+        incident_time=incident_time,
+        incident_point=incident_point,
+        incident_area=_as_multi(incident_area),
+        created_by_label=actor.label,
+    )
+    audit_record(
+        action=actions.CASE_CREATED.name,
+        actor=actor,
+        target=case,
+        case_ref=case.number,
+        details={**_case_details(case), "title": title, "lead": lead.label},
+    )
+    for item in case_links.items_filed_under(case=case):
+        _link_item(case=case, item=item, actor_label=f"filed under {case.number} before it opened")
+    return case
+
+
+def _as_multi(area):
+    if area is None or isinstance(area, MultiPolygon):
+        return area
+    return MultiPolygon(area, srid=area.srid or 4326)
+
+
+CASE_FIELDS = (
+    "number",
+    "title",
+    "status",
+    "lead",
+    "incident_time",
+    "incident_point",
+    "incident_area",
+)
+
+
+@transaction.atomic
+def case_update(*, actor, case: Case, **changes) -> list[str]:
+    """Change a case's details; each changed field's old and new value goes into the audit row."""
+    if not case_policies.can_edit_case(actor, case):
+        raise PermissionDenied
+    unknown = set(changes) - set(CASE_FIELDS)
+    if unknown:
+        raise ValidationError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    if "incident_area" in changes:
+        changes["incident_area"] = _as_multi(changes["incident_area"])
+    if "number" in changes:
+        changes["number"] = changes["number"].strip()
+        clash = Case.objects.filter(agency_id=locked.agency_id, number=changes["number"])
+        if not changes["number"] or clash.exclude(pk=locked.pk).exists():
+            raise ValidationError(f"Case number {changes['number']!r} is empty or already used.")
+    if "title" in changes and not changes["title"].strip():
+        raise ValidationError("A case needs a title.")
+    if "status" in changes and changes["status"] not in Case.Status.values:
+        raise ValidationError("Unknown case status.")
+    if changes.get("lead") is not None:
+        _check_case_staff(agency=locked.agency, user=changes["lead"], what="lead investigator")
+    elif "lead" in changes:
+        raise ValidationError("A case needs a lead investigator.")
+    diff = {}
+    for field, new in changes.items():
+        old = getattr(locked, field)
+        if _describe_any(old) != _describe_any(new):
+            diff[field] = {"old": _describe_any(old), "new": _describe_any(new)}
+            setattr(locked, field, new)
+    if diff:
+        locked.save()
+        audit_record(
+            action=actions.CASE_UPDATED.name,
+            actor=actor,
+            target=locked,
+            case_ref=locked.number,
+            details={**_case_details(locked), "changes": diff},
+        )
+    case.refresh_from_db()
+    return sorted(diff)
+
+
+def _describe_any(value):
+    if value is None:
+        return None
+    if hasattr(value, "wkt"):
+        return value.wkt
+    if hasattr(value, "label"):
+        return value.label
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+@transaction.atomic
+def case_member_add(*, actor, case: Case, user) -> CaseMember:
+    """Let a colleague of the same agency see and work the case."""
+    if not case_policies.can_edit_case(actor, case):
+        raise PermissionDenied
+    _check_case_staff(agency=case.agency, user=user, what="member")
+    member, created = CaseMember.objects.get_or_create(
+        case=case, user=user, defaults={"added_by_label": actor.label}
+    )
+    if created:
+        audit_record(
+            action=actions.CASE_MEMBER_ADDED.name,
+            actor=actor,
+            target=case,
+            case_ref=case.number,
+            details={**_case_details(case), "member": user.label, "member_id": user.pk},
+        )
+    return member
+
+
+@transaction.atomic
+def case_member_remove(*, actor, case: Case, user) -> bool:
+    """Take a member off the case: they stop seeing it at once."""
+    if not case_policies.can_edit_case(actor, case):
+        raise PermissionDenied
+    removed, _ = CaseMember.objects.filter(case=case, user=user).delete()
+    if removed:
+        audit_record(
+            action=actions.CASE_MEMBER_REMOVED.name,
+            actor=actor,
+            target=case,
+            case_ref=case.number,
+            details={**_case_details(case), "member": user.label, "member_id": user.pk},
+        )
+    return bool(removed)
+
+
+def _link_item(*, case: Case, item: EvidenceItem, actor=None, actor_label: str = "") -> bool:
+    if item.agency_id != case.agency_id:
+        raise ValidationError("Only items of the case's own agency can be added.")
+    # The item's row, locked against a deletion running now (retention or two-person): either
+    # the deletion finished first and the item is refused here, or it waits for this link and
+    # then sees the open case that protects the item.
+    item = EvidenceItem.objects.select_for_update(no_key=True).get(pk=item.pk)
+    if item.state == EvidenceItem.State.DELETED:
+        raise ValidationError("This item was deleted; only its tombstone remains.")
+    _, created = CaseItem.objects.get_or_create(
+        case=case, item=item, defaults={"added_by_label": actor.label if actor else actor_label}
+    )
+    if created:
+        audit_record(
+            action=actions.CASE_ITEM_ADDED.name,
+            actor=actor,
+            actor_label=actor_label,
+            target=item,
+            agency=case.agency,
+            case_ref=case.number,
+            details=_case_details(case),
+        )
+    return created
+
+
+@transaction.atomic
+def case_item_add(*, actor, case: Case, item: EvidenceItem) -> bool:
+    """Link an item to the case (audited in the item's custody); False if it was already there."""
+    if not case_policies.can_edit_case(actor, case):
+        raise PermissionDenied
+    return _link_item(case=case, item=item, actor=actor)
+
+
+@transaction.atomic
+def case_item_remove(*, actor, case: Case, item: EvidenceItem) -> bool:
+    """Unlink an item from the case (audited); the item itself stays in the store."""
+    if not case_policies.can_edit_case(actor, case):
+        raise PermissionDenied
+    removed, _ = CaseItem.objects.filter(case=case, item=item).delete()
+    if removed:
+        audit_record(
+            action=actions.CASE_ITEM_REMOVED.name,
+            actor=actor,
+            target=item,
+            agency=case.agency,
+            case_ref=case.number,
+            details=_case_details(case),
+        )
+    return bool(removed)
+
+
+@transaction.atomic
+def case_item_link_by_number(
+    *, agency, case_number: str, item: EvidenceItem, actor_label: str
+) -> bool:
+    """System link for other apps: put the item in the agency's case with this number, if any.
+
+    Returns True when the item is (now) in such a case. Nobody's session is involved: the
+    caller (a tip, a footage request) is named in `actor_label` for the audit row.
+    """
+    case = Case.objects.filter(agency=agency, number=case_number.strip()).first()
+    if case is None or not case_number.strip():
+        return False
+    _link_item(case=case, item=item, actor_label=actor_label)
+    return True
+
+
+def case_record_view(*, actor, case: Case, via: str) -> None:
+    audit_record(
+        action=actions.CASE_VIEWED.name,
+        actor=actor,
+        target=case,
+        agency=case.agency,
+        case_ref=case.number,
+        details={**_case_details(case), "via": via},
+    )
+
+
+def cases_record_list(*, actor, count: int) -> None:
+    audit_record(action=actions.CASE_LISTED.name, actor=actor, details={"rows": count})

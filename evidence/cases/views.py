@@ -1,0 +1,245 @@
+"""Staff pages for cases: list, form, members, items, timeline, map, custody, activity,
+shares with prosecuting offices and their disclosure log; retention and deletion."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from evidence import policies, selectors
+from evidence.cases import policies as case_policies
+from evidence.cases import selectors as case_selectors
+from evidence.cases import services as case_services
+from evidence.cases.forms import CaseForm, ItemAddForm, MemberAddForm
+from evidence.disclosure import packages
+from evidence.disclosure import policies as share_policies
+from evidence.disclosure import selectors as share_selectors
+from evidence.models import Case, EvidenceItem
+from evidence.sources import case_links_for
+from evidence.views import errors_text
+from portal import storage
+from portal.decorators import requires
+from portal.models import User
+
+
+@requires(policies.can_view_evidence)
+def case_list(request):
+    cases = case_selectors.cases_for(actor=request.user)
+    status = request.GET.get("status", "")
+    if status in Case.Status.values:
+        cases = cases.filter(status=status)
+    page = Paginator(cases, 25).get_page(request.GET.get("page"))
+    case_services.cases_record_list(actor=request.user, count=page.paginator.count)
+    return render(
+        request,
+        "evidence/cases/case_list.html",
+        {
+            "page": page,
+            "status": status,
+            "can_create": case_policies.can_manage_cases(request.user),
+        },
+    )
+
+
+@requires(case_policies.can_manage_cases)
+def case_create(request):
+    form = CaseForm(request.POST or None, agency=request.user.agency)
+    if form.is_bound and form.is_valid():
+        try:
+            case = case_services.case_create(actor=request.user, **form.values())
+        except ValidationError as exc:
+            form.add_error(None, errors_text(exc))
+        else:
+            messages.success(request, f"Case {case.number} opened.")
+            return redirect("evidence:case_detail", case.pk)
+    return render(request, "evidence/cases/case_form.html", {"form": form, "case": None})
+
+
+@requires(case_policies.can_manage_cases)
+def case_edit(request, case_id):
+    case = case_selectors.case_get_for(actor=request.user, id=case_id, write=True)
+    form = CaseForm(request.POST or None, agency=case.agency, initial=CaseForm.initial_for(case))
+    if form.is_bound and form.is_valid():
+        try:
+            changed = case_services.case_update(
+                actor=request.user, case=case, status=form.cleaned_data["status"], **form.values()
+            )
+        except ValidationError as exc:
+            form.add_error(None, errors_text(exc))
+        else:
+            messages.success(request, f"Changed: {', '.join(changed) or 'nothing'}.")
+            return redirect("evidence:case_detail", case.pk)
+    return render(request, "evidence/cases/case_form.html", {"form": form, "case": case})
+
+
+def _map_points(items, case) -> list[dict]:
+    """Item places as this viewer may see them (`.facts`): a place read from a file whose
+    sender withheld its metadata is not on the map."""
+    points = [
+        {
+            "lat": i.facts.location.y,
+            "lon": i.facts.location.x,
+            "label": i.facts.original_filename or str(i.pk),
+            "url": f"/staff/evidence/{i.pk}/",
+            "kind": "item",
+        }
+        for i in items
+        if i.facts.location
+    ]
+    if case.incident_point:
+        points.append(
+            {
+                "lat": case.incident_point.y,
+                "lon": case.incident_point.x,
+                "label": "Incident",
+                "kind": "incident",
+            }
+        )
+    return points
+
+
+@requires(policies.can_view_evidence)
+def case_detail(request, case_id):
+    case = case_selectors.case_get_for(actor=request.user, id=case_id)
+    case_services.case_record_view(actor=request.user, case=case, via="page")
+    items = selectors.items_with_facts(
+        actor=request.user, items=case_selectors.items_of_case(case=case)
+    )
+    links = case_links_for(actor=request.user, case=case)
+    editable = case_policies.can_edit_case(request.user, case)
+    context = {
+        "case": case,
+        "items": items,
+        "timeline": [(i, list(selectors.custody_of(item=i))) for i in items],
+        "any_withheld": any(i.facts.identifying_hidden for i in items),
+        "members": case.memberships.select_related("user"),
+        "activity": case_selectors.case_activity(case=case),
+        "shares": share_selectors.shares_of_case(case=case),
+        "disclosure_log": share_selectors.disclosure_log(case=case)[:300],
+        "case_links": [link for link in links if link.kind != "camera"],
+        "map_points": _map_points(items, case)
+        + [
+            {
+                "lat": link.lat,
+                "lon": link.lon,
+                "label": link.label,
+                "url": link.url,
+                "kind": "camera",
+            }
+            for link in links
+            if link.lat is not None
+        ],
+        "incident_area": case.incident_area.geojson if case.incident_area else "",
+        "tile_url": settings.MAP_TILE_URL,
+        "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
+        "editable": editable,
+        "can_share": share_policies.can_share_case(request.user, case),
+        "member_form": MemberAddForm(case=case) if editable else None,
+        "item_form": ItemAddForm() if editable else None,
+        "package_available": editable and any(i.state != EvidenceItem.State.DELETED for i in items),
+    }
+    return render(request, "evidence/cases/case_detail.html", context)
+
+
+@requires(case_policies.can_manage_cases)
+def case_package(request, case_id):
+    """The investigator's case package: every item of the case, streamed (custody per item)."""
+    case = case_selectors.case_get_for(actor=request.user, id=case_id, write=True)
+    items = [
+        i for i in case_selectors.items_of_case(case=case) if i.state != EvidenceItem.State.DELETED
+    ]
+    if not items:
+        raise Http404("This case has no items to package.")
+    return package_response(
+        actor=request.user,
+        case=case,
+        items=items,
+        via="case page",
+        include_proxies=request.GET.get("proxies") == "1",
+    )
+
+
+@require_POST
+@requires(case_policies.can_manage_cases)
+def case_member_add(request, case_id):
+    case = case_selectors.case_get_for(actor=request.user, id=case_id, write=True)
+    form = MemberAddForm(request.POST, case=case)
+    if form.is_valid():
+        try:
+            case_services.case_member_add(
+                actor=request.user, case=case, user=form.cleaned_data["user"]
+            )
+        except ValidationError as exc:
+            messages.error(request, errors_text(exc))
+        else:
+            messages.success(request, f"{form.cleaned_data['user']} now works this case.")
+    else:
+        messages.error(request, "Choose a colleague of your agency who can see evidence.")
+    return redirect("evidence:case_detail", case.pk)
+
+
+@require_POST
+@requires(case_policies.can_manage_cases)
+def case_member_remove(request, case_id, user_id):
+    case = case_selectors.case_get_for(actor=request.user, id=case_id, write=True)
+    member = get_object_or_404(User, pk=user_id, agency_id=case.agency_id)
+    case_services.case_member_remove(actor=request.user, case=case, user=member)
+    messages.success(request, f"{member} no longer sees this case.")
+    return redirect("evidence:case_detail", case.pk)
+
+
+@require_POST
+@requires(case_policies.can_manage_cases)
+def case_item_add(request, case_id):
+    case = case_selectors.case_get_for(actor=request.user, id=case_id, write=True)
+    form = ItemAddForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "That is not an item id.")
+        return redirect("evidence:case_detail", case.pk)
+    try:
+        # Scoped: an item of another agency is simply not found.
+        item = selectors.item_get_for(actor=request.user, id=form.cleaned_data["item"])
+        added = case_services.case_item_add(actor=request.user, case=case, item=item)
+    except ValidationError as exc:
+        messages.error(request, errors_text(exc))
+    except Http404:
+        messages.error(request, "No such item in your agency's evidence.")
+    else:
+        messages.success(request, "Item added." if added else "The item was already in the case.")
+    return redirect("evidence:case_detail", case.pk)
+
+
+@require_POST
+@requires(case_policies.can_manage_cases)
+def case_item_remove(request, case_id, item_id):
+    case = case_selectors.case_get_for(actor=request.user, id=case_id, write=True)
+    item = get_object_or_404(case.items, pk=item_id)
+    case_services.case_item_remove(actor=request.user, case=case, item=item)
+    messages.success(request, "Item removed from the case (it stays in the evidence store).")
+    return redirect("evidence:case_detail", case.pk)
+
+
+def package_response(*, actor, case, items, via: str, include_proxies: bool = False, share=None):
+    """A streaming download of the case package; its download is recorded first.
+
+    Through a share, the package speaks of that share only and every custody row it writes
+    carries the share's id (the case's disclosure log)."""
+    package = packages.package_stream(
+        actor=actor, case=case, items=items, include_proxies=include_proxies, share=share
+    )
+    packages.package_record_download(
+        actor=actor,
+        case=case,
+        items=items,
+        via=via,
+        share=share,
+        sealed=[f["item_id"] for f in package.manifest["files"] if f.get("sealed")],
+    )
+    response = StreamingHttpResponse(package, content_type="application/zip")
+    response["Content-Length"] = str(package.size)
+    response["Content-Disposition"] = storage.attachment_disposition(package.filename)
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,114 @@
+"""Share reads: the shares of a case, what a prosecutor received, and the disclosure log."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from evidence.cases.selectors import case_get_for
+from evidence.disclosure.policies import VIEW_SHARED, can_view_shared
+from evidence.models import (
+    Case,
+    Derivative,
+    EvidenceItem,
+    Share,
+    ShareLink,
+)
+from evidence.selectors import custody_of
+from portal.models import AuditEvent, User
+from portal.roles import Role, capabilities_of
+
+
+def custody_through_share(*, item: EvidenceItem, share) -> list[AuditEvent]:
+    """The item's custody as a share's recipient reads it: collection, processing, the agency's
+    own handling and what happened under this share; other shares' events are left out."""
+    own = str(share.pk)
+    return [
+        event
+        for event in custody_of(item=item)
+        if not isinstance(event.details, dict) or event.details.get("share", own) == own
+    ]
+
+
+SHARE_TARGET_TYPE = Share._meta.label_lower
+
+
+def disclosure_log(*, case: Case) -> QuerySet[AuditEvent]:
+    """Everything done with the case's shares: made, revoked, and each prosecutor's access."""
+    share_ids = [str(pk) for pk in case.shares.values_list("pk", flat=True)]
+    return AuditEvent.objects.filter(
+        Q(target_type=SHARE_TARGET_TYPE, target_id__in=share_ids) | Q(details__share__in=share_ids)
+    ).order_by("-seq")
+
+
+def shares_of_case(*, case: Case) -> QuerySet[Share]:
+    return case.shares.select_related("recipient_agency").prefetch_related("recipients")
+
+
+def share_get_for(*, actor, id, write: bool = False) -> Share:
+    """A share, seen from the sharing agency: through the case it belongs to."""
+    try:
+        share = Share.objects.select_related("case").get(pk=id)
+    except (Share.DoesNotExist, ValueError, ValidationError) as exc:
+        raise Http404("No such share.") from exc
+    case_get_for(actor=actor, id=share.case_id, write=write)
+    return share
+
+
+def prosecutors_of(office) -> QuerySet[User]:
+    """The active users of a prosecuting office who may read what is shared with it."""
+    roles = [role for role in Role if VIEW_SHARED in capabilities_of(role)]
+    return User.objects.filter(agency=office, role__in=roles, is_active=True)
+
+
+def shares_received(*, actor) -> QuerySet[Share]:
+    """Live shares addressed to the actor: their office, to everyone there or to them by name."""
+    if not can_view_shared(actor):
+        raise PermissionDenied
+    return (
+        Share.objects.filter(
+            recipient_agency_id=actor.agency_id,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .filter(Q(recipients=None) | Q(recipients=actor))
+        .select_related("case", "case__agency")
+        .distinct()
+        .order_by("-created_at")
+    )
+
+
+def received_share_get_for(*, actor, id) -> Share:
+    """A share the actor received and may still use: revoked or expired ones are 404 at once."""
+    try:
+        return shares_received(actor=actor).get(pk=id)
+    except (Share.DoesNotExist, ValueError, ValidationError, PermissionDenied) as exc:
+        raise Http404("No such share.") from exc
+
+
+def shared_items(*, share: Share) -> QuerySet[EvidenceItem]:
+    """What the share discloses, by capture time; deleted items drop out."""
+    return share.items.exclude(state=EvidenceItem.State.DELETED).order_by(
+        F("capture_time").asc(nulls_last=True), "received_at"
+    )
+
+
+def shared_item_get_for(*, actor, share_id, item_id) -> tuple[Share, EvidenceItem]:
+    """An item through a live share addressed to the actor; anything else is 404."""
+    share = received_share_get_for(actor=actor, id=share_id)
+    try:
+        return share, shared_items(share=share).get(pk=item_id)
+    except (EvidenceItem.DoesNotExist, ValueError, ValidationError) as exc:
+        raise Http404("No such item in this share.") from exc
+
+
+def shared_derivative_get_for(*, actor, share_id, item_id, name: str):
+    share, item = shared_item_get_for(actor=actor, share_id=share_id, item_id=item_id)
+    try:
+        return share, item.derivatives.get(name=name)
+    except Derivative.DoesNotExist as exc:
+        raise Http404("No such file.") from exc
+
+
+def share_links_of(*, share: Share) -> QuerySet[ShareLink]:
+    return share.links.all()

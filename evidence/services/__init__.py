@@ -1,0 +1,71 @@
+"""The evidence store's public writes: what views, tasks and other apps may call.
+
+Items and retention live here; cases and disclosure have services of their own
+(`evidence.cases.services`, `evidence.disclosure.services`). Other apps bring files in only
+through `upload_grant_issue` (a client uploads, resumably) and `item_ingest_file` (a file made
+on the server); they never import `evidence.intake` or `evidence.processing`.
+"""
+
+from evidence.services.intake import (
+    GRANT_HEADER,
+    MAX_FILES_PER_GRANT,
+    MAX_GRANT_TTL,
+    UPLOAD_ENDPOINT,
+    UploadGrantIssued,
+    item_ingest_file,
+    upload_flow_max_bytes,
+    upload_grant_issue,
+    upload_grants_revoke,
+    uploads_completed_count,
+)
+from evidence.services.items import (
+    DOWNLOAD_SECONDS,
+    EDITABLE_FIELDS,
+    download_token_read,
+    download_url_issue,
+    item_metadata_change,
+    item_record_media_fetch,
+    item_record_view,
+    items_record_list,
+)
+from evidence.services.retention import (
+    deletion_approve,
+    deletion_refuse,
+    deletion_request,
+    item_legal_hold_set,
+    item_protection,
+    item_retention_set,
+    retention_apply,
+    retention_category_create,
+    retention_due,
+)
+
+__all__ = [
+    "GRANT_HEADER",
+    "MAX_FILES_PER_GRANT",
+    "MAX_GRANT_TTL",
+    "UPLOAD_ENDPOINT",
+    "UploadGrantIssued",
+    "item_ingest_file",
+    "upload_flow_max_bytes",
+    "upload_grant_issue",
+    "upload_grants_revoke",
+    "uploads_completed_count",
+    "DOWNLOAD_SECONDS",
+    "EDITABLE_FIELDS",
+    "deletion_approve",
+    "deletion_refuse",
+    "deletion_request",
+    "download_token_read",
+    "download_url_issue",
+    "item_legal_hold_set",
+    "item_metadata_change",
+    "item_protection",
+    "item_record_media_fetch",
+    "item_record_view",
+    "item_retention_set",
+    "items_record_list",
+    "retention_apply",
+    "retention_category_create",
+    "retention_due",
+]

@@ -1,0 +1,173 @@
+"""Evidence writes: items from finished uploads, and the custody events of reading them."""
+
+import logging
+import secrets
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.urls import reverse
+from redis import Redis
+
+from evidence import audit_actions as actions
+from evidence.models import (
+    Confidence,
+    Derivative,
+    EvidenceItem,
+    ValueSource,
+)
+from evidence.policies import can_upload_evidence
+from portal import storage
+from portal.audit import audit_record
+
+logger = logging.getLogger(__name__)
+
+DOWNLOAD_SECONDS = 300
+_DOWNLOAD_SALT = "canvass.evidence-download"
+
+
+def item_record_view(*, actor, item: EvidenceItem, via: str) -> None:
+    """Custody: someone looked at the item (page, API record or custody report)."""
+    action = actions.CUSTODY_VIEWED if via == "custody" else actions.VIEWED
+    audit_record(
+        action=action.name, actor=actor, target=item, agency=item.agency, details={"via": via}
+    )
+
+
+_PLAYBACK_KINDS = (
+    Derivative.Kind.HLS_PLAYLIST,
+    Derivative.Kind.PROXY_MP4,
+    Derivative.Kind.AUDIO_PROXY,
+)
+
+
+def item_record_media_fetch(*, actor, item: EvidenceItem, derivative: Derivative) -> None:
+    """Custody: a playable copy was fetched (played) or a still was shown (viewed)."""
+    audit_record(
+        action=(actions.PLAYED if derivative.kind in _PLAYBACK_KINDS else actions.VIEWED).name,
+        actor=actor,
+        target=item,
+        agency=item.agency,
+        details={"derivative": derivative.name, "sha256": derivative.sha256},
+    )
+
+
+def items_record_list(*, actor, filters: dict, count: int) -> None:
+    """Searching the evidence list is an access too."""
+    audit_record(
+        action=actions.LISTED.name, actor=actor, details={"filters": filters, "rows": count}
+    )
+
+
+def download_url_issue(
+    *, actor, item: EvidenceItem, derivative: Derivative | None = None
+) -> tuple[str, int]:
+    """A short-lived URL for the original (or a derivative), audited as a download.
+
+    On S3 it is a presigned URL; on local storage a signed link to our own download view.
+    """
+    key = derivative.key if derivative else item.original_key
+    name = derivative.name if derivative else (item.original_filename or f"{item.pk}")
+    sha256 = derivative.sha256 if derivative else item.sha256
+    audit_record(
+        action=actions.DOWNLOADED.name,
+        actor=actor,
+        target=item,
+        agency=item.agency,
+        details={
+            "what": derivative.kind if derivative else "original",
+            "name": name,
+            "sha256": sha256,
+        },
+    )
+    url = storage.signed_download_url(key, filename=name, seconds=DOWNLOAD_SECONDS)
+    if url is None:
+        nonce = secrets.token_urlsafe(16)
+        token = signing.dumps({"k": key, "n": name, "u": actor.pk, "x": nonce}, salt=_DOWNLOAD_SALT)
+        url = f"{reverse('evidence:download')}?{urlencode({'t': token})}"
+    return url, DOWNLOAD_SECONDS
+
+
+def download_token_read(*, token: str, actor) -> tuple[str, str]:
+    """The (key, filename) a local download link grants, if it is fresh and the same user's."""
+    data = signing.loads(token, salt=_DOWNLOAD_SALT, max_age=DOWNLOAD_SECONDS)
+    if data.get("u") != actor.pk:
+        raise signing.BadSignature("This link was issued to someone else.")
+    # One audited issue, one download: the nonce is spent in Redis, shared by every web worker.
+    first_use = Redis.from_url(settings.REDIS_URL).set(
+        f"canvass:download:{data['x']}", 1, nx=True, ex=DOWNLOAD_SECONDS
+    )
+    if not first_use:
+        raise signing.BadSignature("This link was already used.")
+    return data["k"], data["n"]
+
+
+EDITABLE_FIELDS = ("capture_time", "location")
+
+
+def _describe(value) -> str | None:
+    if value is None:
+        return None
+    if hasattr(value, "coords"):
+        return f"{value.y:.6f},{value.x:.6f}"
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+@transaction.atomic
+def item_metadata_change(*, actor, item: EvidenceItem, reason: str, **changes) -> list[str]:
+    """Correct capture time or location by hand: the old and new values go into custody.
+
+    The original is untouched. The new value is a person's statement, so its source becomes
+    "uploader's claim" with low confidence, and the reason is kept with the custody event.
+    """
+    if not can_upload_evidence(actor) or item.agency_id != actor.agency_id:
+        raise PermissionDenied
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    if not reason.strip():
+        raise ValidationError("Say why the value is being changed.")
+    if item.state in (EvidenceItem.State.RECEIVED, EvidenceItem.State.PROCESSING):
+        # The pipeline is about to write what the file itself says; correct it afterwards.
+        raise ValidationError("This item is still being processed: correct it once that is done.")
+    locked = EvidenceItem.objects.select_for_update().get(pk=item.pk)
+    changed = []
+    for field, new in changes.items():
+        old = getattr(locked, field)
+        if _describe(old) == _describe(new):
+            continue
+        setattr(locked, field, new)
+        source_field = f"{field}_source"
+        old_source = getattr(locked, source_field)
+        setattr(locked, source_field, ValueSource.UPLOADER_CLAIM)
+        if field == "capture_time":
+            locked.capture_time_confidence = Confidence.LOW
+            locked.capture_time_tag = ""  # a person's value, read from no tag
+        audit_record(
+            action=actions.METADATA_CHANGED.name,
+            actor=actor,
+            target=locked,
+            agency=locked.agency,
+            reason=reason,
+            details={
+                "field": field,
+                "old": _describe(old),
+                "old_source": old_source,
+                "new": _describe(new),
+            },
+        )
+        changed.append(field)
+    if changed:
+        locked.save()
+    return changed
+
+
+# Cases
+
+
+# Shares with prosecuting offices
+
+
+# Retention, legal hold and two-person deletion
