@@ -222,3 +222,15 @@ class DownloadUrl(APIView):
             actor=request.user, item=item, derivative=derivative
         )
         return Response({"url": request.build_absolute_uri(url), "expires_in": seconds})
+
+
+class GrantSerializer(serializers.Serializer):
+    """An upload grant as every upload API hands it to a client (`UploadGrantIssued.offer()`)."""
+
+    id = serializers.UUIDField()
+    header = serializers.CharField(help_text="The request header that carries the grant.")
+    value = serializers.CharField(help_text="The header's value for this grant.")
+    max_files = serializers.IntegerField()
+    max_file_bytes = serializers.IntegerField()
+    media_types = serializers.ListField(child=serializers.CharField())
+    expires_at = serializers.DateTimeField()

@@ -4,7 +4,7 @@ filed into the case with the same number as they arrive."""
 from django.urls import reverse
 
 from evidence import selectors as evidence_selectors
-from evidence.cases import services as case_services
+from evidence import services as evidence_services
 from evidence.models import EvidenceItem, Source
 from evidence.sources import CaseLink
 from registry.footage.selectors import answer_counts, footage_requests_for_case_number
@@ -60,7 +60,7 @@ def footage_item_received(item: EvidenceItem) -> None:
     if rc.request.agency_id != item.agency_id:
         return
     footage_uploads_record(request_cameras=[rc])
-    case_services.case_item_link_by_number(
+    evidence_services.case_item_link_by_number(
         agency=item.agency,
         case_number=rc.request.case_number,
         item=item,

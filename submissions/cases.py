@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from evidence import selectors as evidence_selectors
-from evidence.cases import services as case_services
+from evidence import services as evidence_services
 from evidence.models import EvidenceItem, Source
 from evidence.sources import CaseLink
 from portal.models import User
@@ -36,7 +36,7 @@ def tip_item_received(item: EvidenceItem) -> None:
     """A file sent with (or added to) a tip joins the tip's case, if it has one."""
     tip = Tip.objects.filter(agency_id=item.agency_id, reference=item.source_ref).first()
     if tip is not None and tip.case_number:
-        case_services.case_item_link_by_number(
+        evidence_services.case_item_link_by_number(
             agency=tip.agency,
             case_number=tip.case_number,
             item=item,

@@ -17,8 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from evidence import selectors as evidence_selectors
-from evidence.cases import services as case_services
-from evidence.intake.grants import GRANT_HEADER, grant_create_with_secret, grant_header_value
+from evidence import services as evidence_services
 from evidence.models import EvidenceItem, Source, UploadGrant
 from portal import queueing
 from portal.audit import AuditAction, audit_record
@@ -137,7 +136,7 @@ def _point(latitude: float | None, longitude: float | None) -> Point | None:
 
 
 def _grant_for(tip: Tip, tip_settings: SubmissionSettings) -> UploadGrantOffer:
-    grant, secret = grant_create_with_secret(
+    issued = evidence_services.upload_grant_issue(
         agency=tip.agency,
         flow=UploadGrant.Flow.TIP,
         source_ref=tip.reference,
@@ -147,10 +146,11 @@ def _grant_for(tip: Tip, tip_settings: SubmissionSettings) -> UploadGrantOffer:
         expires_at=timezone.now() + UPLOAD_GRANT_TTL,
         actor_label=tipster_label(tip),
     )
+    grant = issued.grant
     return UploadGrantOffer(
-        endpoint="/api/uploads/",
-        header=GRANT_HEADER,
-        grant=grant_header_value(grant, secret),
+        endpoint=issued.endpoint,
+        header=issued.header,
+        grant=issued.value,
         max_files=grant.max_files,
         max_file_bytes=grant.max_file_bytes,
         media_types=list(grant.media_types),
@@ -463,7 +463,7 @@ def tip_items_file_into_case(*, tip: Tip) -> int:
         agency=tip.agency
     )
     return sum(
-        case_services.case_item_link_by_number(
+        evidence_services.case_item_link_by_number(
             agency=tip.agency, case_number=tip.case_number, item=item, actor_label=tip_label(tip)
         )
         for item in items

@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from evidence import audit_actions as actions
-from evidence import sources as case_links
+from evidence import sources
 from evidence.cases import policies as case_policies
 from evidence.models import (
     Case,
@@ -77,7 +77,7 @@ def case_create(
         case_ref=case.number,
         details={**_case_details(case), "title": title, "lead": lead.label},
     )
-    for item in case_links.items_filed_under(case=case):
+    for item in sources.items_filed_under(case=case):
         _link_item(case=case, item=item, actor_label=f"filed under {case.number} before it opened")
     return case
 

@@ -32,6 +32,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from evidence.api import GrantSerializer
 from evidence.intake import errors as upload_errors
 from evidence.intake import grants, staging, uploads
 from evidence.models import Upload
@@ -334,16 +335,6 @@ class GrantRequestSerializer(serializers.Serializer):
     media_types = serializers.ListField(
         child=serializers.CharField(max_length=100), min_length=1, max_length=20, required=False
     )
-
-
-class GrantSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    header = serializers.CharField(help_text="The request header that carries the grant.")
-    value = serializers.CharField(help_text="The header's value for this grant.")
-    max_files = serializers.IntegerField()
-    max_file_bytes = serializers.IntegerField()
-    media_types = serializers.ListField(child=serializers.CharField())
-    expires_at = serializers.DateTimeField()
 
 
 class GrantCreate(APIView):

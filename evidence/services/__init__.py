@@ -6,6 +6,7 @@ through `upload_grant_issue` (a client uploads, resumably) and `item_ingest_file
 on the server); they never import `evidence.intake` or `evidence.processing`.
 """
 
+from evidence.cases.services import case_item_link_by_number
 from evidence.services.intake import (
     GRANT_HEADER,
     MAX_FILES_PER_GRANT,
@@ -13,6 +14,7 @@ from evidence.services.intake import (
     UPLOAD_ENDPOINT,
     UploadGrantIssued,
     item_ingest_file,
+    item_process_now,
     upload_flow_max_bytes,
     upload_grant_issue,
     upload_grants_revoke,
@@ -41,12 +43,14 @@ from evidence.services.retention import (
 )
 
 __all__ = [
+    "case_item_link_by_number",
     "GRANT_HEADER",
     "MAX_FILES_PER_GRANT",
     "MAX_GRANT_TTL",
     "UPLOAD_ENDPOINT",
     "UploadGrantIssued",
     "item_ingest_file",
+    "item_process_now",
     "upload_flow_max_bytes",
     "upload_grant_issue",
     "upload_grants_revoke",

@@ -13,6 +13,7 @@ from pathlib import Path
 from evidence.intake import grants
 from evidence.intake.uploads import upload_append, upload_create
 from evidence.models import EvidenceItem, UploadGrant
+from evidence.processing import pipeline
 from portal.models import Agency
 
 GRANT_HEADER = grants.GRANT_HEADER
@@ -106,3 +107,9 @@ def item_ingest_file(
         with open(path, "rb") as body:
             upload_append(grant=grant, upload_id=upload.id, offset=0, body=body, body_length=size)
     return EvidenceItem.objects.get(upload=upload)
+
+
+def item_process_now(*, item_id) -> str:
+    """Run the media pipeline on an item in this process rather than on a worker (demo data
+    and commands); the same steps and custody rows as a worker's run. Returns its state."""
+    return pipeline.process(item_id)

@@ -17,8 +17,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from evidence.intake.grants import GRANT_HEADER, grant_header_value
-from evidence.intake.tus import GrantSerializer
+from evidence.api import GrantSerializer
 from portal.api.permissions import IsVerifiedUser
 from portal.text import CleanTextSerializerMixin
 from registry.footage import selectors as sel
@@ -334,17 +333,8 @@ class OwnerGrant(OwnerView):
     )
     def post(self, request, request_id, rc_id):
         recipient = self.recipient(request, request_id)
-        grant, secret = rs.footage_upload_grant(recipient=recipient, request_camera_id=rc_id)
-        body = {
-            "id": grant.id,
-            "header": GRANT_HEADER,
-            "value": grant_header_value(grant, secret),
-            "max_files": grant.max_files,
-            "max_file_bytes": grant.max_file_bytes,
-            "media_types": grant.media_types,
-            "expires_at": grant.expires_at,
-        }
-        return Response(GrantSerializer(body).data, status=status.HTTP_201_CREATED)
+        issued = rs.footage_upload_grant(recipient=recipient, request_camera_id=rc_id)
+        return Response(GrantSerializer(issued.offer()).data, status=status.HTTP_201_CREATED)
 
 
 class ReceiptFileSerializer(serializers.Serializer):

@@ -8,9 +8,7 @@ from pathlib import Path
 from django.utils import timezone
 
 from evidence import samples
-from evidence.intake.uploads import upload_append, upload_create
-from evidence.models import EvidenceItem
-from evidence.processing import pipeline
+from evidence import services as evidence_services
 from portal.models import User
 from portal.roles import Role
 from registry import services
@@ -61,17 +59,15 @@ def seed_footage_request(*, agencies, users, stdout) -> None:
     )
     recipient = request.recipients.get(owner=shop.owner)
     rc = recipient.cameras.get(camera=shop)
-    grant, _ = footage_services.footage_upload_grant(recipient=recipient, request_camera_id=rc.pk)
+    issued = footage_services.footage_upload_grant(recipient=recipient, request_camera_id=rc.pk)
     with tempfile.TemporaryDirectory() as tmp:
         clip = samples.phone_clip_mov(
             Path(tmp), seconds=4, size="1280x720", lat=shop.location.y, lon=shop.location.x
         )
-        size = clip.stat().st_size
-        upload = upload_create(grant=grant, length=size, metadata={"filename": "shop-cam1.mov"})
-        with open(clip, "rb") as body:
-            upload_append(grant=grant, upload_id=upload.id, offset=0, body=body, body_length=size)
-    item = EvidenceItem.objects.get(upload=upload)
-    state = pipeline.process(item.pk)
+        item = evidence_services.item_ingest_file(
+            grant=issued.grant, path=clip, filename="shop-cam1.mov"
+        )
+    state = evidence_services.item_process_now(item_id=item.pk)
     footage_services.footage_uploads_record(request_cameras=[rc])
     stdout.write(
         f"Demo footage request {DEMO_CASE}: {request.cameras.count()} camera(s) asked, "

@@ -14,7 +14,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from evidence.intake.grants import GRANT_HEADER, grant_header_value
 from registry.footage import selectors as sel
 from registry.footage import services as rs
 
@@ -120,21 +119,12 @@ def upload_page(request, recipient, rc_id):
 def grant(request, recipient, rc_id):
     """The upload grant for one camera, as JSON for the uploader (same shape as the staff one)."""
     try:
-        made, secret = rs.footage_upload_grant(recipient=recipient, request_camera_id=rc_id)
+        issued = rs.footage_upload_grant(recipient=recipient, request_camera_id=rc_id)
     except rs.LinkClosed as exc:
         return JsonResponse({"detail": " ".join(exc.messages)}, status=410)
-    return JsonResponse(
-        {
-            "id": str(made.id),
-            "header": GRANT_HEADER,
-            "value": grant_header_value(made, secret),
-            "max_files": made.max_files,
-            "max_file_bytes": made.max_file_bytes,
-            "media_types": made.media_types,
-            "expires_at": made.expires_at.isoformat(),
-        },
-        status=201,
-    )
+    offer = issued.offer()
+    offer.update(id=str(offer["id"]), expires_at=offer["expires_at"].isoformat())
+    return JsonResponse(offer, status=201)
 
 
 @require_GET

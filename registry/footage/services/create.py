@@ -15,8 +15,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence.intake import grants as grants
-from evidence.intake import uploads
+from evidence import services as evidence_services
 from evidence.models import UploadGrant
 from portal import emails
 from portal.audit import audit_record
@@ -41,8 +40,8 @@ from registry.models import (
 Status = FootageRequestCamera.Status
 EmailStatus = FootageRequestRecipient.EmailStatus
 logger = logging.getLogger(__name__)
-# An upload grant lives at most 30 days (evidence.uploads.MAX_GRANT_TTL), and so does a request.
-MAX_DEADLINE = grants.MAX_GRANT_TTL
+# An upload grant lives at most 30 days (MAX_GRANT_TTL), and so does a request.
+MAX_DEADLINE = evidence_services.MAX_GRANT_TTL
 MIN_DEADLINE = dt.timedelta(hours=1)
 MAX_CAMERAS = 100
 DEFAULT_MAX_FILES = 20
@@ -160,7 +159,7 @@ def footage_request_create(
         ask_approval=ask_approval,
         now=now,
     )
-    if not 1 <= max_files <= grants.MAX_FILES_PER_GRANT:
+    if not 1 <= max_files <= evidence_services.MAX_FILES_PER_GRANT:
         raise ValidationError({"max_files": "A request allows from 1 to 1000 files per camera."})
     cameras = _cameras_for(search=search, camera_ids=camera_ids)
     request = FootageRequest.objects.create(
@@ -174,7 +173,7 @@ def footage_request_create(
         window_end=window_end,
         deadline=deadline,
         max_files=max_files,
-        max_file_bytes=uploads.flow_max_bytes(UploadGrant.Flow.FOOTAGE_REQUEST),
+        max_file_bytes=evidence_services.upload_flow_max_bytes(UploadGrant.Flow.FOOTAGE_REQUEST),
         status=FootageRequest.Status.AWAITING_APPROVAL if over_cap else FootageRequest.Status.SENT,
     )
     recipients: dict[int, FootageRequestRecipient] = {}

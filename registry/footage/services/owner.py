@@ -11,8 +11,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from evidence.intake import grants as grants
-from evidence.intake import uploads
+from evidence import services as evidence_services
 from evidence.models import UploadGrant
 from portal.audit import audit_record
 from portal.tokens import token_digest
@@ -123,7 +122,7 @@ def footage_answer(
 
 def footage_upload_grant(
     *, recipient: FootageRequestRecipient, request_camera_id
-) -> tuple[UploadGrant, str]:
+) -> evidence_services.UploadGrantIssued:
     """An upload grant for one camera of the request: its types, sizes, remaining count, deadline.
 
     Each call revokes the camera's earlier grants, so reloading the page never adds files:
@@ -143,13 +142,13 @@ def footage_upload_grant(
     # and then sends nothing has not answered, and staff must not learn who engaged.
     audit_source = {"request": str(request.pk)}
     with transaction.atomic():
-        grants.grants_revoke_for_source(
+        evidence_services.upload_grants_revoke(
             flow=UploadGrant.Flow.FOOTAGE_REQUEST,
             source_ref=source_ref,
             actor_label=OWNER_LABEL,
             audit_source=audit_source,
         )
-        received = grants.uploads_completed_for_source(
+        received = evidence_services.uploads_completed_count(
             flow=UploadGrant.Flow.FOOTAGE_REQUEST, source_ref=source_ref
         )
         left = request.max_files - received
@@ -157,13 +156,14 @@ def footage_upload_grant(
             raise LinkClosed(
                 f"This request allows {request.max_files} file(s) per camera and all were sent."
             )
-        return grants.grant_create_with_secret(
+        return evidence_services.upload_grant_issue(
             agency=request.agency,
             flow=UploadGrant.Flow.FOOTAGE_REQUEST,
             source_ref=source_ref,
             max_files=left,
             max_file_bytes=min(
-                request.max_file_bytes, uploads.flow_max_bytes(UploadGrant.Flow.FOOTAGE_REQUEST)
+                request.max_file_bytes,
+                evidence_services.upload_flow_max_bytes(UploadGrant.Flow.FOOTAGE_REQUEST),
             ),
             media_types=list(FOOTAGE_MEDIA_TYPES),
             expires_at=request.deadline,

@@ -8,7 +8,7 @@ from evidence.models import CaseItem, EvidenceItem, Source
 from evidence.sources import case_links_for
 from registry.footage import services as rs
 from registry.models import FootageRequestCamera
-from tests.evidence.intake import upload_bytes
+from tests.evidence.helpers import upload_bytes
 from tests.registry.cameras import investigator, owner
 from tests.registry.requests_helpers import ask, camera_facing_incident, search
 
@@ -19,7 +19,7 @@ CASE_NUMBER = "RPD-2026-0042"  # the number the helpers file their requests unde
 def _owner_uploads(request, data=b"clip") -> EvidenceItem:
     recipient = request.recipients.get()
     rc = recipient.cameras.get()
-    grant, _ = rs.footage_upload_grant(recipient=recipient, request_camera_id=rc.pk)
+    grant = rs.footage_upload_grant(recipient=recipient, request_camera_id=rc.pk).grant
     return upload_bytes(grant, data, filename="clip.mp4")
 
 

@@ -63,9 +63,9 @@ def asked(police, client):
     def recipient(name):
         return by_camera[name].recipient
 
-    grant, _ = rs.footage_upload_grant(
+    grant = rs.footage_upload_grant(
         recipient=recipient("Alpha uploads"), request_camera_id=by_camera["Alpha uploads"].pk
-    )
+    ).grant
     upload_bytes(grant, b"clip", filename="clip.mp4")
     for name, answer in (("Bravo has none", "no_footage"), ("Charlie says no", "declined")):
         rs.footage_answer(

@@ -293,7 +293,7 @@ def test_the_upload_grant_is_bound_to_the_request_and_a_reload_never_adds_files(
     request = ask(officer, search(officer), [cam], max_files=2)
     recipient = request.recipients.get()
     rc = recipient.cameras.get()
-    grant, secret = rs.footage_upload_grant(recipient=recipient, request_camera_id=rc.pk)
+    grant = rs.footage_upload_grant(recipient=recipient, request_camera_id=rc.pk).grant
     assert grant.flow == UploadGrant.Flow.FOOTAGE_REQUEST
     assert grant.source_ref == str(rc.pk)
     assert grant.max_files == 2 and grant.media_types == ["video/", "image/"]
@@ -303,7 +303,7 @@ def test_the_upload_grant_is_bound_to_the_request_and_a_reload_never_adds_files(
         grant=grant, upload_id=upload.id, offset=0, body=io.BytesIO(b"abc"), body_length=3
     )
     # A second page load revokes the first grant; the new one allows what is left.
-    again, _ = rs.footage_upload_grant(recipient=recipient, request_camera_id=rc.pk)
+    again = rs.footage_upload_grant(recipient=recipient, request_camera_id=rc.pk).grant
     grant.refresh_from_db()
     assert grant.revoked_at is not None and again.max_files == 1
     upload = upload_create(grant=again, length=1, metadata={})
@@ -319,7 +319,7 @@ def test_arrived_files_make_the_camera_uploaded_and_show_on_the_receipt(police, 
     request = ask(officer, search(officer), [cam])
     recipient = request.recipients.get()
     rc = recipient.cameras.get()
-    grant, _ = rs.footage_upload_grant(recipient=recipient, request_camera_id=rc.pk)
+    grant = rs.footage_upload_grant(recipient=recipient, request_camera_id=rc.pk).grant
     upload = upload_create(grant=grant, length=3, metadata={"filename": "clip.mp4"})
     upload_append(
         grant=grant, upload_id=upload.id, offset=0, body=io.BytesIO(b"abc"), body_length=3
