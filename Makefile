@@ -20,6 +20,7 @@ lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	SECRET_KEY=only-for-the-type-check ENV_FILE=/nonexistent .venv/bin/mypy
+	.venv/bin/lint-imports --no-cache
 
 format:
 	.venv/bin/ruff check --fix .

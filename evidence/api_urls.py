@@ -2,6 +2,7 @@ from django.urls import path
 
 from evidence import api
 from evidence.cases import api as case_api
+from evidence.disclosure import api as share_api
 
 urlpatterns = [
     path("", api.ItemList.as_view(), name="api-evidence-list"),
@@ -20,8 +21,8 @@ urlpatterns = [
 urlpatterns += [
     path("cases/", case_api.CaseList.as_view(), name="api-case-list"),
     path("cases/<uuid:case_id>/", case_api.CaseDetail.as_view(), name="api-case-detail"),
-    path("cases/<uuid:case_id>/shares/", case_api.CaseShares.as_view(), name="api-case-shares"),
-    path("shares/<uuid:share_id>/revoke", case_api.ShareRevoke.as_view(), name="api-share-revoke"),
-    path("shared/", case_api.SharedWithMe.as_view(), name="api-shared-list"),
-    path("shared/<uuid:share_id>/", case_api.SharedCase.as_view(), name="api-shared-case"),
+    path("cases/<uuid:case_id>/shares/", share_api.CaseShares.as_view(), name="api-case-shares"),
+    path("shares/<uuid:share_id>/revoke", share_api.ShareRevoke.as_view(), name="api-share-revoke"),
+    path("shared/", share_api.SharedWithMe.as_view(), name="api-shared-list"),
+    path("shared/<uuid:share_id>/", share_api.SharedCase.as_view(), name="api-shared-case"),
 ]

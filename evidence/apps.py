@@ -6,17 +6,16 @@ class EvidenceConfig(AppConfig):
     verbose_name = "Evidence"
 
     def ready(self):
-        # Importing these registers audit actions, capabilities and the Celery tasks (which
-        # live in processing/, where autodiscovery of "evidence.tasks" would not find them).
+        # Importing these registers audit actions and capabilities.
         from evidence import (
             audit_actions,  # noqa: F401
             policies,  # noqa: F401
+            tasks,  # noqa: F401
         )
         from evidence.cases import policies as case_policies  # noqa: F401
         from evidence.demo import seed_evidence
         from evidence.disclosure import policies as share_policies  # noqa: F401
         from evidence.models import EvidenceItem
-        from evidence.processing import tasks  # noqa: F401
         from evidence.selectors import audit_details_for_reader
         from portal.audit import register_details_filter
         from portal.demo import register_seeder

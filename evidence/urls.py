@@ -1,7 +1,6 @@
 from django.urls import path
 
 from evidence import views
-from evidence import views as item_views
 from evidence.cases import views as case_views
 from evidence.disclosure import views as share_views
 
@@ -17,12 +16,12 @@ urlpatterns = [
     path("<uuid:item_id>/download/", views.download, name="download_issue"),
     path("<uuid:item_id>/media/<str:name>", views.media_file, name="media"),
     path("download/", views.download_signed, name="download"),
-    path("<uuid:item_id>/disclosure/", item_views.item_do_not_disclose, name="item_disclosure"),
-    path("<uuid:item_id>/legal-hold/", item_views.item_legal_hold, name="item_legal_hold"),
-    path("<uuid:item_id>/retention/", item_views.item_retention, name="item_retention"),
-    path("<uuid:item_id>/delete/", item_views.item_deletion_request, name="item_delete"),
-    path("retention/", item_views.retention_page, name="retention"),
-    path("retention/<uuid:request_id>/", item_views.deletion_decide, name="deletion_decide"),
+    path("<uuid:item_id>/disclosure/", share_views.item_do_not_disclose, name="item_disclosure"),
+    path("<uuid:item_id>/legal-hold/", views.item_legal_hold, name="item_legal_hold"),
+    path("<uuid:item_id>/retention/", views.item_retention, name="item_retention"),
+    path("<uuid:item_id>/delete/", views.item_deletion_request, name="item_delete"),
+    path("retention/", views.retention_page, name="retention"),
+    path("retention/<uuid:request_id>/", views.deletion_decide, name="deletion_decide"),
     path("cases/", case_views.case_list, name="case_list"),
     path("cases/new/", case_views.case_create, name="case_create"),
     path("cases/<uuid:case_id>/", case_views.case_detail, name="case_detail"),
@@ -39,7 +38,7 @@ urlpatterns = [
         case_views.case_item_remove,
         name="case_item_remove",
     ),
-    path("cases/<uuid:case_id>/package/", case_views.case_package, name="case_package"),
+    path("cases/<uuid:case_id>/package/", share_views.case_package, name="case_package"),
     path("cases/<uuid:case_id>/share/", share_views.share_create, name="share_create"),
     path(
         "cases/<uuid:case_id>/shares/<uuid:share_id>/revoke/",

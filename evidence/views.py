@@ -13,7 +13,6 @@ from django.views.decorators.http import require_POST
 from evidence import policies, selectors, services
 from evidence.cases import policies as case_policies
 from evidence.custody import proof as custody_proof_service
-from evidence.disclosure import services as share_services
 from evidence.forms import (
     FlagForm,
     ItemFilterForm,
@@ -26,13 +25,7 @@ from evidence.models import Derivative, EvidenceItem
 from evidence.selectors import ItemFilters
 from portal import storage
 from portal.decorators import requires
-from portal.text import clean_text
-
-
-def errors_text(exc: ValidationError) -> str:
-    """A refused change's messages as one line for the page."""
-    return " ".join(exc.messages)
-
+from portal.text import clean_text, errors_text
 
 PLAYBACK_KINDS = (
     Derivative.Kind.HLS_PLAYLIST,
@@ -241,24 +234,6 @@ def media_file(request, item_id, name):
 
 def _item_for_write(request, item_id) -> EvidenceItem:
     return selectors.item_get_for(actor=request.user, id=item_id)
-
-
-@require_POST
-@requires(case_policies.can_manage_cases)
-def item_do_not_disclose(request, item_id):
-    item = _item_for_write(request, item_id)
-    form = FlagForm(request.POST)
-    if form.is_valid():
-        share_services.item_do_not_disclose_set(
-            actor=request.user,
-            item=item,
-            flag=form.cleaned_data["on"],
-            reason=form.cleaned_data["reason"],
-        )
-        messages.success(request, "Disclosure flag saved.")
-    else:
-        messages.error(request, "Say why.")
-    return redirect("evidence:detail", item.pk)
 
 
 @require_POST

@@ -29,7 +29,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -586,7 +586,7 @@ def _probe_from(data: dict, run: ToolRun) -> Probe:
     )
 
 
-def _creation_time(tags: dict[str, str], stream: dict) -> datetime | None:
+def _creation_time(tags: dict[str, str], stream: dict | None) -> datetime | None:
     """When recording started, in UTC.
 
     Apple's creationdate carries the camera's own offset, so it wins when it has one; the
@@ -595,7 +595,7 @@ def _creation_time(tags: dict[str, str], stream: dict) -> datetime | None:
     return (
         _parse_utc(tags.get("com.apple.quicktime.creationdate"), assume_utc=False)
         or _parse_utc(tags.get("creation_time"), assume_utc=True)
-        or _parse_utc((stream.get("tags") or {}).get("creation_time"), assume_utc=True)
+        or _parse_utc(((stream or {}).get("tags") or {}).get("creation_time"), assume_utc=True)
     )
 
 
@@ -809,7 +809,7 @@ _EXIF_TIME_TAGS = (
 )
 
 
-def _exif_text(*ifds: dict, tag: str) -> str:
+def _exif_text(*ifds: Mapping, tag: str) -> str:
     number = ExifTags.Base[tag].value
     for ifd in ifds:
         if number in ifd:
@@ -817,7 +817,7 @@ def _exif_text(*ifds: dict, tag: str) -> str:
     return ""
 
 
-def _exif_time(exif_ifd: dict, ifd0: dict, names: tuple[str, str, str]) -> datetime | None:
+def _exif_time(exif_ifd: Mapping, ifd0: Mapping, names: tuple[str, str, str]) -> datetime | None:
     """One EXIF time (+ its sub-seconds), in UTC if its offset tag says the zone."""
     date_tag, subsec_tag, offset_tag = names
     raw = _exif_text(exif_ifd, ifd0, tag=date_tag)

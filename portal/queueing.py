@@ -8,6 +8,7 @@ from the database once the broker is back.
 
 import logging
 
+from celery import current_app
 from django.db import transaction
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
@@ -37,8 +38,6 @@ def send_on_commit(task, *args) -> None:
 def send_named(name: str, *args) -> bool:
     """Queue the task registered under `name`, for a caller the task's module imports (so it
     cannot import the task); False (logged) when the broker cannot take it."""
-    from celery import current_app
-
     try:
         current_app.send_task(name, args=args)
     except (OperationalError, RedisError, OSError) as exc:
@@ -49,3 +48,8 @@ def send_named(name: str, *args) -> bool:
         )
         return False
     return True
+
+
+def send_named_on_commit(name: str, *args) -> None:
+    """Queue the task registered under `name` once the transaction commits, never failing."""
+    transaction.on_commit(lambda: send_named(name, *args), robust=True)

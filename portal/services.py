@@ -20,7 +20,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import audit_actions as actions
-from portal import emails
+from portal import emails, queueing
 from portal.audit import audit_record
 from portal.models import Agency, AuditEvent, User
 from portal.policies import can_manage_user, can_unlock_user, can_use_admin
@@ -441,9 +441,8 @@ def _email_later(task_name: str, user_id: int | None) -> None:
     that time would tell a prober which addresses have accounts. The task gets the id alone.
     A broker outage must not turn the (already committed) answer into an error page.
     """
-    from portal import queueing, tasks
-
-    queueing.send_on_commit(getattr(tasks, task_name), user_id)
+    # By name: the tasks module imports this one to do the sending.
+    queueing.send_named_on_commit(f"portal.tasks.{task_name}", user_id)
 
 
 def _reset_recipients(email: str) -> list[User]:

@@ -14,6 +14,7 @@ the `visible_controls` template filter).
 import re
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 REPLACEMENT = "\ufffd"
 # LRE RLE PDF LRO RLO, LRI RLI FSI PDI, LRM RLM, the Arabic letter mark.
@@ -76,3 +77,8 @@ class CleanTextSerializerMixin:
 
     def to_internal_value(self, data):
         return _clean_values(super().to_internal_value(data))
+
+
+def errors_text(exc: ValidationError) -> str:
+    """A refused change's messages as one line for the page."""
+    return " ".join(exc.messages)

@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from portal import geocoding
 from portal.models import Agency
 from portal.text import CleanTextSerializerMixin
-from submissions import abuse, services
+from submissions import abuse, selectors, services
 from submissions.limits import rate_limited, refuse_if_limited
 from submissions.models import Tip, TipCategory, TipMessage
 
@@ -206,7 +206,7 @@ class CategoriesView(PublicAPIView):
     )
     def get(self, request, slug):
         agency = get_object_or_404(Agency, slug=slug, kind="police")
-        tip_settings = services.settings_for(agency)
+        tip_settings = selectors.settings_for(agency)
         categories = TipCategory.objects.filter(agency=agency, active=True)
         return Response(
             {

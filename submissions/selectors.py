@@ -1,5 +1,6 @@
 """Tip reads, scoped to the person asking: other agencies' tips do not exist for them."""
 
+import re
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
@@ -9,8 +10,8 @@ from django.http import Http404
 
 from evidence.models import EvidenceItem, Source
 from evidence.selectors import items_for
-from portal.models import User
-from submissions.models import Tip
+from portal.models import Agency, User
+from submissions.models import SubmissionSettings, Tip
 from submissions.policies import can_view_tips, can_work_tips
 
 
@@ -91,3 +92,21 @@ def tips_for_case_number(*, actor: User, case_number: str) -> QuerySet[Tip]:
     if not case_number:
         return Tip.objects.none()
     return tips_for(actor=actor).filter(case_number__iexact=case_number)
+
+
+_EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
+
+
+def settings_for(agency: Agency) -> SubmissionSettings:
+    """The agency's tips-line settings, with the defaults when it never changed them."""
+    # The related object: no query when the caller loaded it with select_related.
+    try:
+        return agency.tip_settings
+    except SubmissionSettings.DoesNotExist:
+        return SubmissionSettings(agency=agency)
+
+
+def contact_email(tip: Tip) -> str:
+    """The email address in the tipster's contact details, if they left one."""
+    found = _EMAIL.search(tip.contact or "")
+    return found.group(0) if found else ""

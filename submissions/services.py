@@ -5,7 +5,6 @@ Every write records its audit row in the same transaction. On the anonymous side
 """
 
 import datetime as dt
-import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +34,8 @@ from submissions.models import (
     TipStatus,
 )
 from submissions.policies import REVIEWER_ROLES, can_work_tips
+from submissions.selectors import contact_email, settings_for
+from submissions.tasks import email_tipster_question, notify_new_tip
 
 MAX_DESCRIPTION = 10_000
 MAX_MESSAGE = 5_000
@@ -47,7 +48,6 @@ FUTURE_SLACK = dt.timedelta(minutes=10)
 MIN_OCCURRED_YEAR = 1900
 _REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 TIP_TARGET = "submissions.tip"
-_EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     TipStatus.NEW: frozenset({TipStatus.TRIAGED, TipStatus.DUPLICATE, TipStatus.NOT_ACTIONABLE}),
@@ -66,15 +66,6 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 
 def tipster_label(tip: Tip) -> str:
     return f"anonymous tipster · {tip.reference}"
-
-
-def settings_for(agency: Agency) -> SubmissionSettings:
-    """The agency's tips-line settings, with the defaults when it never changed them."""
-    # The related object: no query when the caller loaded it with select_related.
-    try:
-        return agency.tip_settings
-    except SubmissionSettings.DoesNotExist:
-        return SubmissionSettings(agency=agency)
 
 
 @dataclass(frozen=True)
@@ -238,8 +229,6 @@ def tip_create(
                         "share_file_metadata": share_file_metadata,
                     },
                 )
-                from submissions.tasks import notify_new_tip
-
                 queueing.send_on_commit(notify_new_tip, str(tip.pk))
             return NewTip(tip=tip, receipt=receipt, upload=offer)
         except IntegrityError:
@@ -481,12 +470,6 @@ def tip_note_add(*, actor: User, tip: Tip, body: str) -> TipNote:
     return note
 
 
-def contact_email(tip: Tip) -> str:
-    """The email address in the tipster's contact details, if they left one."""
-    found = _EMAIL.search(tip.contact or "")
-    return found.group(0) if found else ""
-
-
 @transaction.atomic
 def tip_question_send(*, actor: User, tip: Tip, body: str) -> TipMessage:
     """A question for the tipster: shown when they return; emailed only if they left an address."""
@@ -498,7 +481,5 @@ def tip_question_send(*, actor: User, tip: Tip, body: str) -> TipMessage:
     email = contact_email(tip)
     _audit_staff(actions.TIP_QUESTION_SENT, actor, tip, message=message.pk, emailed=bool(email))
     if email:
-        from submissions.tasks import email_tipster_question
-
         queueing.send_on_commit(email_tipster_question, message.pk)
     return message

@@ -8,15 +8,14 @@ from django.utils import timezone
 
 from portal import emails, queueing
 from portal.audit import audit_record
+from portal.models import User
 from submissions import audit_actions as actions
 from submissions.models import Tip, TipMessage
+from submissions.policies import REVIEWER_ROLES
+from submissions.selectors import contact_email, settings_for
 
 
 def _reviewers(tip: Tip):
-    from portal.models import User
-    from submissions.policies import REVIEWER_ROLES
-    from submissions.services import settings_for
-
     role = settings_for(tip.agency).reviewer_role
     roles = [role] if role else list(REVIEWER_ROLES)
     return User.objects.filter(agency=tip.agency, role__in=roles, is_active=True).order_by("pk")
@@ -53,8 +52,6 @@ def email_tipster_question(message_id: int) -> bool:
     message row is locked and marked sent in the same transaction as the sending, so a second
     run waits for the first and then finds it done; a send that fails leaves it unmarked.
     """
-    from submissions.services import contact_email
-
     with transaction.atomic():
         message = (
             TipMessage.objects.select_for_update(of=("self",))

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from portal import geocoding
 from portal.models import Agency
-from submissions import abuse, services
+from submissions import abuse, selectors, services
 from submissions.api import WRONG_RECEIPT
 from submissions.forms import ReceiptForm, TipForm, TipsterMessageForm
 from submissions.limits import rate_limited, refuse_if_limited
@@ -114,7 +114,7 @@ def tip_form(request, slug):
     """The tip page. With JavaScript the script sends through the API (with files); without
     it, this view takes a plain POST of a text-only tip under a stricter rate limit."""
     agency = get_object_or_404(_agencies_taking_tips().defer("jurisdiction"), slug=slug)
-    tip_settings = services.settings_for(agency)
+    tip_settings = selectors.settings_for(agency)
     zone = zoneinfo.ZoneInfo(agency.time_zone)
     note = ""
     with timezone.override(zone):

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -14,15 +14,13 @@ from evidence.cases import policies as case_policies
 from evidence.cases import selectors as case_selectors
 from evidence.cases import services as case_services
 from evidence.cases.forms import CaseForm, ItemAddForm, MemberAddForm
-from evidence.disclosure import packages
 from evidence.disclosure import policies as share_policies
 from evidence.disclosure import selectors as share_selectors
 from evidence.models import Case, EvidenceItem
 from evidence.sources import case_links_for
-from evidence.views import errors_text
-from portal import storage
 from portal.decorators import requires
 from portal.models import User
+from portal.text import errors_text
 
 
 @requires(policies.can_view_evidence)
@@ -144,24 +142,6 @@ def case_detail(request, case_id):
     return render(request, "evidence/cases/case_detail.html", context)
 
 
-@requires(case_policies.can_manage_cases)
-def case_package(request, case_id):
-    """The investigator's case package: every item of the case, streamed (custody per item)."""
-    case = case_selectors.case_get_for(actor=request.user, id=case_id, write=True)
-    items = [
-        i for i in case_selectors.items_of_case(case=case) if i.state != EvidenceItem.State.DELETED
-    ]
-    if not items:
-        raise Http404("This case has no items to package.")
-    return package_response(
-        actor=request.user,
-        case=case,
-        items=items,
-        via="case page",
-        include_proxies=request.GET.get("proxies") == "1",
-    )
-
-
 @require_POST
 @requires(case_policies.can_manage_cases)
 def case_member_add(request, case_id):
@@ -220,26 +200,3 @@ def case_item_remove(request, case_id, item_id):
     case_services.case_item_remove(actor=request.user, case=case, item=item)
     messages.success(request, "Item removed from the case (it stays in the evidence store).")
     return redirect("evidence:case_detail", case.pk)
-
-
-def package_response(*, actor, case, items, via: str, include_proxies: bool = False, share=None):
-    """A streaming download of the case package; its download is recorded first.
-
-    Through a share, the package speaks of that share only and every custody row it writes
-    carries the share's id (the case's disclosure log)."""
-    package = packages.package_stream(
-        actor=actor, case=case, items=items, include_proxies=include_proxies, share=share
-    )
-    packages.package_record_download(
-        actor=actor,
-        case=case,
-        items=items,
-        via=via,
-        share=share,
-        sealed=[f["item_id"] for f in package.manifest["files"] if f.get("sealed")],
-    )
-    response = StreamingHttpResponse(package, content_type="application/zip")
-    response["Content-Length"] = str(package.size)
-    response["Content-Disposition"] = storage.attachment_disposition(package.filename)
-    response["Cache-Control"] = "private, no-store"
-    return response

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -18,16 +18,17 @@ from evidence import audit_actions as actions
 from evidence import policies, selectors
 from evidence.cases import policies as case_policies
 from evidence.cases import selectors as case_selectors
-from evidence.cases.views import package_response
+from evidence.disclosure import packages, receipts
 from evidence.disclosure import policies as share_policies
-from evidence.disclosure import receipts
 from evidence.disclosure import selectors as share_selectors
 from evidence.disclosure import services as share_services
 from evidence.disclosure.forms import ShareForm, ShareLinkForm
-from evidence.models import Derivative
-from evidence.views import PLAYED_KEY, errors_text
+from evidence.forms import FlagForm
+from evidence.models import Derivative, EvidenceItem
+from evidence.views import PLAYED_KEY
 from portal import storage
 from portal.decorators import requires
+from portal.text import errors_text
 
 VIEW_ONLY_MESSAGE = (
     "This share is view only: the agency that shared it did not allow downloads. "
@@ -332,3 +333,62 @@ def share_revoke(request, case_id, share_id):
     share_services.share_revoke(actor=request.user, share=share)
     messages.success(request, f"The share with {share.recipient_agency} is revoked.")
     return redirect("evidence:case_detail", share.case_id)
+
+
+@requires(case_policies.can_manage_cases)
+def case_package(request, case_id):
+    """The investigator's case package: every item of the case, streamed (custody per item)."""
+    case = case_selectors.case_get_for(actor=request.user, id=case_id, write=True)
+    items = [
+        i for i in case_selectors.items_of_case(case=case) if i.state != EvidenceItem.State.DELETED
+    ]
+    if not items:
+        raise Http404("This case has no items to package.")
+    return package_response(
+        actor=request.user,
+        case=case,
+        items=items,
+        via="case page",
+        include_proxies=request.GET.get("proxies") == "1",
+    )
+
+
+def package_response(*, actor, case, items, via: str, include_proxies: bool = False, share=None):
+    """A streaming download of the case package; its download is recorded first.
+
+    Through a share, the package speaks of that share only and every custody row it writes
+    carries the share's id (the case's disclosure log)."""
+    package = packages.package_stream(
+        actor=actor, case=case, items=items, include_proxies=include_proxies, share=share
+    )
+    packages.package_record_download(
+        actor=actor,
+        case=case,
+        items=items,
+        via=via,
+        share=share,
+        sealed=[f["item_id"] for f in package.manifest["files"] if f.get("sealed")],
+    )
+    response = StreamingHttpResponse(package, content_type="application/zip")
+    response["Content-Length"] = str(package.size)
+    response["Content-Disposition"] = storage.attachment_disposition(package.filename)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_POST
+@requires(case_policies.can_manage_cases)
+def item_do_not_disclose(request, item_id):
+    item = selectors.item_get_for(actor=request.user, id=item_id)
+    form = FlagForm(request.POST)
+    if form.is_valid():
+        share_services.item_do_not_disclose_set(
+            actor=request.user,
+            item=item,
+            flag=form.cleaned_data["on"],
+            reason=form.cleaned_data["reason"],
+        )
+        messages.success(request, "Disclosure flag saved.")
+    else:
+        messages.error(request, "Say why.")
+    return redirect("evidence:detail", item.pk)

@@ -4,14 +4,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from evidence import audit_actions as actions
-from evidence import policies, sources
+from evidence import policies, queue, sources
 from evidence.models import (
     EvidenceItem,
     Source,
     Upload,
     UploadGrant,
 )
-from evidence.processing import queue
 from portal.audit import audit_record
 from portal.storage import new_object_key
 

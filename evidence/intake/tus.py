@@ -32,11 +32,11 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from evidence.api import GrantSerializer
 from evidence.intake import errors as upload_errors
 from evidence.intake import grants, staging, uploads
 from evidence.models import Upload
 from evidence.policies import can_upload_evidence
+from evidence.rest import GrantSerializer
 from portal.api.permissions import IsVerifiedUser
 
 TUS_VERSION = "1.0.0"

@@ -23,9 +23,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from evidence import audit_actions as actions
+from evidence import queue
 from evidence.intake.staging import staged_path
 from evidence.models import Confidence, Derivative, EvidenceItem, MediaKind, ValueSource
-from evidence.processing import leases, provenance, queue
+from evidence.processing import leases, provenance
 from portal import media, storage
 from portal.audit import audit_record
 

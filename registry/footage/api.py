@@ -17,7 +17,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from evidence.api import GrantSerializer
+from evidence.rest import GrantSerializer
 from portal.api.permissions import IsVerifiedUser
 from portal.text import CleanTextSerializerMixin
 from registry.footage import selectors as sel

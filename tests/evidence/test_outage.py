@@ -12,7 +12,7 @@ from django.utils import timezone
 from evidence import samples
 from evidence.intake import grants
 from evidence.models import EvidenceItem, Upload, UploadGrant
-from evidence.processing.tasks import requeue_stalled_items
+from evidence.tasks import requeue_stalled_items
 from tests.evidence.helpers import sha256_of, wait_for
 from tests.outage import redis_unreachable
 

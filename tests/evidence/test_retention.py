@@ -11,7 +11,7 @@ from django.utils import timezone
 from evidence import services
 from evidence.cases import services as case_services
 from evidence.models import Case, Derivative, EvidenceItem
-from evidence.processing.tasks import apply_retention
+from evidence.tasks import apply_retention
 from portal import storage
 from portal.models import AuditEvent
 from portal.roles import Role

@@ -254,7 +254,7 @@ def test_rows_hidden_from_the_reader_are_proven_by_leaf_only(busy_item, make_sta
 
 
 def test_hourly_checkpoint_is_an_audit_row_and_is_skipped_when_nothing_new(busy_item):
-    from evidence.processing.tasks import sign_custody_checkpoint
+    from evidence.tasks import sign_custody_checkpoint
 
     assert settings_module.CELERY_BEAT_SCHEDULE["sign-custody-checkpoint"]["task"] == (
         "evidence.tasks.sign_custody_checkpoint"
@@ -281,7 +281,7 @@ def _alter_reason(pk):
 
 
 def test_a_row_altered_after_signing_fails_offline_and_stops_the_hourly_checkpoint(busy_item):
-    from evidence.processing.tasks import sign_custody_checkpoint
+    from evidence.tasks import sign_custody_checkpoint
 
     user, item, _ = busy_item
     custody_proof.checkpoint_sign(why="test")
@@ -350,7 +350,7 @@ def test_the_key_is_made_once_kept_private_and_a_new_key_gets_a_new_checkpoint(
 
 
 def test_the_hourly_checkpoint_on_an_empty_log_signs_nothing():
-    from evidence.processing.tasks import sign_custody_checkpoint
+    from evidence.tasks import sign_custody_checkpoint
 
     assert not AuditEvent.objects.exists()
     assert sign_custody_checkpoint() == 0

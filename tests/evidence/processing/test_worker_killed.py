@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from evidence import samples
 from evidence.models import Derivative, EvidenceItem
-from evidence.processing.tasks import requeue_stalled_items
+from evidence.tasks import requeue_stalled_items
 from portal.models import AuditEvent
 from tests.evidence.helpers import children_named, ingest, sha256_of, wait_for
 

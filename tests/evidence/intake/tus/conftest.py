@@ -8,9 +8,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from evidence import queue
 from evidence.intake import grants
 from evidence.models import UploadGrant
-from evidence.processing import queue
 from tests.conftest import sign_in
 from tests.evidence.intake.tus.helpers import (
     MiB,
