@@ -3,6 +3,8 @@
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 
+from portal import policies
+
 
 class CanvassAdminSite(admin.AdminSite):
     site_header = "Canvass administration"
@@ -14,6 +16,5 @@ class CanvassAdminSite(admin.AdminSite):
         return redirect_to_login(request.get_full_path())
 
     def has_permission(self, request):
-        from portal import policies
 
         return policies.can_use_admin(request.user)

@@ -10,6 +10,9 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from portal.models import User
+from portal.roles import Role
+
 
 def _absolute(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
@@ -93,8 +96,6 @@ def send_integrity_alert(*, user, item_id: str, expected: str, found: str, probl
 
 def send_retention_report(*, agency, deleted: list[dict]) -> None:
     """The nightly retention run tells the agency's supervisors and admins what it deleted."""
-    from portal.models import User
-    from portal.roles import Role
 
     recipients = User.objects.filter(
         agency=agency, is_active=True, role__in=[Role.SUPERVISOR, Role.AGENCY_ADMIN]

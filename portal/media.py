@@ -35,6 +35,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import puremagic
+from django.conf import settings
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 # Demuxers ffmpeg may use on an upload. Phone, camera, body-worn and CCTV exports all fit in
@@ -179,7 +180,6 @@ class ImageInfo:
 
 def _settings():
     """Django settings, imported late so this module loads (and tests run) without setup."""
-    from django.conf import settings
 
     return settings
 

@@ -5,9 +5,11 @@ from typing import TYPE_CHECKING
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.models import User
 from portal.text import CleanTextFormMixin
 from submissions import services
 from submissions.models import Disposition, Priority, TipCategory, TipStatus
+from submissions.policies import REVIEWER_ROLES
 
 if TYPE_CHECKING:
     from portal.models import User
@@ -139,8 +141,6 @@ class AssignForm(forms.Form):
     )
 
     def __init__(self, *args, agency, **kwargs):
-        from portal.models import User
-        from submissions.policies import REVIEWER_ROLES
 
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = User.objects.filter(

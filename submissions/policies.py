@@ -4,13 +4,13 @@ from typing import TYPE_CHECKING
 
 from portal.policies import is_verified_staff
 from portal.roles import AgencyKind, Cap, Role, grant, has_capability
+from submissions.models import Tip
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
     from evidence.models import EvidenceItem
     from portal.models import User
-    from submissions.models import Tip
 
 VIEW_TIPS = "submissions.view_tips"
 WORK_TIPS = "submissions.work_tips"
@@ -49,7 +49,6 @@ def sees_identifying_metadata(user: "User", tip: "Tip") -> bool:
 
 def sees_tip_item_identifying_metadata(user: "User", item: "EvidenceItem") -> bool:
     """The evidence store's metadata policy for items sent with a tip (registered in apps.py)."""
-    from submissions.models import Tip
 
     tip = (
         Tip.objects.filter(agency_id=item.agency_id, reference=item.source_ref)

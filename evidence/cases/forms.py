@@ -5,8 +5,10 @@ from django.contrib.gis.geos import MultiPolygon, Point
 
 from evidence.forms import _utc
 from evidence.models import Case
+from evidence.policies import VIEW_EVIDENCE
 from portal.geometry import BadGeometry, geometry_from_text
 from portal.models import User
+from portal.roles import Role, capabilities_of
 from portal.text import CleanTextFormMixin
 
 
@@ -91,8 +93,6 @@ class CaseForm(CleanTextFormMixin, forms.Form):
 
 def case_staff_of(agency):
     """Who may lead or join a case: active police staff of the agency whose role sees evidence."""
-    from evidence.policies import VIEW_EVIDENCE
-    from portal.roles import Role, capabilities_of
 
     roles = [r for r in Role.values if VIEW_EVIDENCE in capabilities_of(r)]
     return User.objects.filter(agency=agency, is_active=True, role__in=roles).order_by("full_name")

@@ -10,6 +10,7 @@ from evidence.disclosure import selectors as share_selectors
 from evidence.disclosure import services as share_services
 from evidence.models import EvidenceItem, Share
 from portal.models import Agency
+from portal.roles import AgencyKind
 from portal.text import CleanTextFormMixin, visible_controls
 
 
@@ -62,7 +63,6 @@ class ShareForm(CleanTextFormMixin, forms.Form):
 
     def __init__(self, *args, case, shareable, actor, **kwargs):
         super().__init__(*args, **kwargs)
-        from portal.roles import AgencyKind
 
         offices = Agency.objects.filter(kind=AgencyKind.PROSECUTION)
         self.fields["office"].queryset = offices

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import c2pa
+from django.conf import settings
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,6 @@ class Provenance:
 
 
 def _settings():
-    from django.conf import settings
 
     return settings
 
