@@ -90,8 +90,9 @@ class CameraSerializer(serializers.ModelSerializer):
 
 
 def _with_position(camera: Camera) -> Camera:
-    camera.latitude = camera.location.y
-    camera.longitude = camera.location.x
+    # Not model fields: CameraSerializer's latitude and longitude read them from the instance.
+    camera.latitude = camera.location.y  # type: ignore[attr-defined]
+    camera.longitude = camera.location.x  # type: ignore[attr-defined]
     return camera
 
 

@@ -6,6 +6,8 @@ Plain data, no database access: the search form builds a SearchQuery, registry.s
 import datetime as dt
 from dataclasses import dataclass
 
+from django.contrib.gis.geos import Polygon
+
 from registry.models import CameraSearch
 
 
@@ -22,7 +24,7 @@ class SearchQuery:
     latitude: float | None = None
     longitude: float | None = None
     address: str = ""
-    area: object = None
+    area: Polygon | None = None
     radius_m: int = 300
 
 

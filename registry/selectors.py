@@ -7,16 +7,21 @@ do not exist for them. Owners see their own cameras only. Paused and deleted cam
 no map and no search.
 """
 
+import dataclasses
 import datetime as dt
 import math
 import zoneinfo
 from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
 
+from django.contrib.gis.geos import Point, Polygon
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 from django.http import Http404
 
+from portal.models import User
 from registry import mapshapes
 from registry.models import (
     RETENTION_STEPS,
@@ -42,14 +47,14 @@ MAX_RANGE_M = 500
 # --- owners and scoped getters --------------------------------------------------------------
 
 
-def cameras_of(*, actor) -> QuerySet[Camera]:
+def cameras_of(*, actor: User) -> QuerySet[Camera]:
     """The owner's cameras that are not deleted, by name."""
     if not can_own_cameras(actor):
         raise PermissionDenied
     return Camera.objects.filter(owner=actor, deleted_at__isnull=True).order_by("name", "id")
 
 
-def cameras_visible_to(*, actor) -> QuerySet[Camera]:
+def cameras_visible_to(*, actor: User) -> QuerySet[Camera]:
     """Cameras an investigator may see: public anywhere, private inside the agency's jurisdiction."""
     if not can_search_cameras(actor):
         raise PermissionDenied
@@ -59,7 +64,9 @@ def cameras_visible_to(*, actor) -> QuerySet[Camera]:
     )
 
 
-def camera_get_for(*, actor, id, write: bool = False, lock: bool = False) -> Camera:
+def camera_get_for(
+    *, actor: User, id: UUID | str, write: bool = False, lock: bool = False
+) -> Camera:
     """One camera: its owner reads and writes it; an investigator who may see it reads it; 404 for others."""
     if can_own_cameras(actor):
         cameras = cameras_of(actor=actor)
@@ -137,6 +144,10 @@ class SearchHit:
         return Participation(self.participation).label
 
 
+# SearchHit's fields the SELECTs below give first, in order (named, so the type checker can
+# match them; the remaining fields are computed columns).
+_HIT_COLUMNS = [f.name for f in dataclasses.fields(SearchHit)[:17]]
+
 # One statement for the whole answer, so the bench can time exactly this against the service.
 # "Footage likely overwritten at": the window start as a wall-clock time in the camera's zone,
 # plus retention_days calendar days, back to an instant (DST-correct).
@@ -200,9 +211,17 @@ _LIVE_FILTER = "AND c.deleted_at IS NULL AND c.paused_at IS NULL"
 
 
 def cameras_near_params(
-    *, agency_id, point, area, radius_m, window_start, now, limit=MAX_RESULTS, only_ids=None
-) -> tuple[str, dict]:
-    params = {
+    *,
+    agency_id: int,
+    point: Point,
+    area: Polygon | None,
+    radius_m: int,
+    window_start: dt.datetime,
+    now: dt.datetime,
+    limit: int = MAX_RESULTS,
+    only_ids: list[UUID] | None = None,
+) -> tuple[str, dict[str, Any]]:
+    params: dict[str, Any] = {
         "pt": point.ewkt,
         "near": NEAR_M,
         "margin": NEAR_MARGIN_DEG,
@@ -242,7 +261,15 @@ def _records_during(hit: SearchHit, start: dt.datetime, end: dt.datetime) -> boo
 
 
 def cameras_near(
-    *, agency_id, point, area, radius_m, window_start, window_end, now, only_ids=None
+    *,
+    agency_id: int,
+    point: Point,
+    area: Polygon | None,
+    radius_m: int,
+    window_start: dt.datetime,
+    window_end: dt.datetime,
+    now: dt.datetime,
+    only_ids: list[UUID] | None = None,
 ) -> list[SearchHit]:
     """Cameras that may have seen the incident, best first, past-retention ones last.
 
@@ -265,7 +292,7 @@ def cameras_near(
     for row in rows:
         overwritten_at = row[19]
         hit = SearchHit(
-            *row[:17],
+            **dict(zip(_HIT_COLUMNS, row[:17], strict=True)),
             distance_m=row[17],
             coverage=row[18],
             overwritten_at=overwritten_at,
@@ -276,14 +303,14 @@ def cameras_near(
     return hits
 
 
-def camera_search_get_for_searcher(*, actor, id) -> CameraSearch:
+def camera_search_get_for_searcher(*, actor: User, id: UUID | str) -> CameraSearch:
     """A search run in the actor's agency, for someone who may search cameras
     (can_search_cameras: the search results page and API); 404 for anyone else (and for a
     malformed id). Footage requests use footage.selectors.camera_search_get_for_footage_viewer."""
     if not can_search_cameras(actor):
         raise Http404("No such search.")
     try:
-        return CameraSearch.objects.get(pk=id, agency_id=actor.agency_id)
+        return CameraSearch.objects.get(pk=id, agency=actor.agency_id)
     except (CameraSearch.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
         raise Http404("No such search.") from exc
 
@@ -314,6 +341,10 @@ MAX_CELLS_PER_SIDE = 128
 # From this zoom the investigators' map shows each camera (if the viewport holds few enough).
 EXACT_ZOOM = 15
 MAX_EXACT = 1000
+
+
+BBox = tuple[float, float, float, float]  # west, south, east, north in degrees
+Cells = tuple[int, int, int, int]  # cx0, cy0, cx1, cy1 at one level
 
 
 class MapQueryError(ValueError):
@@ -357,7 +388,7 @@ def parse_zoom(text: str) -> int:
     return zoom
 
 
-def _cell_range(bbox, level: int) -> tuple[int, int, int, int]:
+def _cell_range(bbox: BBox, level: int) -> Cells:
     west, south, east, north = bbox
     sw, ne = mapshapes.to_mercator(west, south), mapshapes.to_mercator(east, north)
     cx0, cy0 = mapshapes.cell_of(sw.x, sw.y, level)
@@ -367,7 +398,7 @@ def _cell_range(bbox, level: int) -> tuple[int, int, int, int]:
     return cx0, cy0, cx1, cy1
 
 
-def _cells_json(rows, level: int) -> list[dict]:
+def _cells_json(rows: list[tuple[int, int, int]], level: int) -> list[dict[str, Any]]:
     cells = []
     for cx, cy, count in rows:
         lon, lat = mapshapes.cell_centre(cx, cy, level)
@@ -375,7 +406,9 @@ def _cells_json(rows, level: int) -> list[dict]:
     return cells
 
 
-def _stored_cells(scope: int, level: int, cells, filters: MapFilters) -> list:
+def _stored_cells(
+    scope: int, level: int, cells: Cells, filters: MapFilters
+) -> list[tuple[int, int, int]]:
     cx0, cy0, cx1, cy1 = cells
     rows = CameraCell.objects.filter(
         scope=scope,
@@ -429,7 +462,9 @@ FROM registry_camera c"""
 )
 
 
-def _map_params(agency_id, cells, level, filters: MapFilters) -> dict:
+def _map_params(
+    agency_id: int | None, cells: Cells, level: int, filters: MapFilters
+) -> dict[str, Any]:
     return {
         "agency": agency_id,
         "kind": filters.kind,
@@ -439,7 +474,7 @@ def _map_params(agency_id, cells, level, filters: MapFilters) -> dict:
     }
 
 
-def _envelope(cells, level: int) -> dict:
+def _envelope(cells: Cells, level: int) -> dict[str, float]:
     # Whole cells only: a count that changed as the viewport's edge crossed a cell would
     # give away where in the cell a camera is.
     cx0, cy0, cx1, cy1 = cells
@@ -455,13 +490,16 @@ def _envelope(cells, level: int) -> dict:
     }
 
 
-def _live_cells(agency_id, level: int, cells, filters: MapFilters) -> list:
+def _live_cells(
+    agency_id: int | None, level: int, cells: Cells, filters: MapFilters
+) -> list[tuple[int, int, int]]:
     with connection.cursor() as cursor:
         cursor.execute(_LIVE_CELLS_SQL, _map_params(agency_id, cells, level, filters))
-        return cursor.fetchall()
+        rows: list[tuple[int, int, int]] = cursor.fetchall()
+        return rows
 
 
-def public_map(*, bbox, zoom: int) -> dict:
+def public_map(*, bbox: BBox, zoom: int) -> dict[str, Any]:
     """Public cameras as counts per grid cell; a cell's centre is the only position given."""
     level = min(mapshapes.level_for_zoom(zoom), mapshapes.PUBLIC_MAX_LEVEL)
     cells = _cell_range(bbox, level)
@@ -477,9 +515,10 @@ def public_map(*, bbox, zoom: int) -> dict:
     }
 
 
-def agency_map(*, actor, bbox, zoom: int, filters: MapFilters) -> dict:
+def agency_map(*, actor: User, bbox: BBox, zoom: int, filters: MapFilters) -> dict[str, Any]:
     """The agency's cameras in its jurisdiction: clusters per cell, or each camera when zoomed in."""
-    if not can_view_camera_map(actor):
+    # The policy asks for a police agency; the second test says so to the type checker.
+    if not can_view_camera_map(actor) or actor.agency_id is None:
         raise PermissionDenied
     level = mapshapes.level_for_zoom(zoom)
     cells = _cell_range(bbox, level)
@@ -504,7 +543,9 @@ def agency_map(*, actor, bbox, zoom: int, filters: MapFilters) -> dict:
     }
 
 
-def _exact_cameras(agency_id, cells, level, filters: MapFilters) -> list[dict] | None:
+def _exact_cameras(
+    agency_id: int | None, cells: Cells, level: int, filters: MapFilters
+) -> list[dict[str, Any]] | None:
     params = {**_map_params(agency_id, cells, level, filters), "limit": MAX_EXACT + 1}
     with connection.cursor() as cursor:
         cursor.execute(_EXACT_SQL, params)

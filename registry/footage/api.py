@@ -5,6 +5,8 @@ so it stays out of access logs). They use no session, so no CSRF applies: a page
 origin cannot send that header without a CORS preflight, which we never answer.
 """
 
+from typing import Any, cast
+
 from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -120,11 +122,14 @@ class RequestDetailSerializer(RequestSerializer):
         fields = [*RequestSerializer.Meta.fields, "cameras"]
 
     @extend_schema_field(RequestCameraSerializer(many=True))
-    def get_cameras(self, req) -> list[dict]:
-        return RequestCameraSerializer(self.context["rows"], many=True).data
+    def get_cameras(self, req) -> list[dict[str, Any]]:
+        # many=True gives a list (ReturnList); the stubs type .data as one object's dict.
+        return cast(
+            list[dict[str, Any]], RequestCameraSerializer(self.context["rows"], many=True).data
+        )
 
 
-def _detail(request, req) -> Response:
+def _detail(request, req) -> dict[str, Any]:
     rows = sel.answered_camera_rows(actor=request.user, request=req)
     rs.footage_request_record_view(
         actor=request.user, request=req, items=sum(len(r.items) for r in rows), via="api"

@@ -3,6 +3,8 @@
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Min, Q, QuerySet
@@ -11,7 +13,7 @@ from django.utils import timezone
 
 from evidence import selectors as evidence_selectors
 from evidence.models import EvidenceItem, Source
-from portal.models import AuditEvent, User
+from portal.models import Agency, AuditEvent, User
 from portal.roles import Role
 from registry.footage.policies import can_view_footage_requests
 from registry.models import (
@@ -29,12 +31,12 @@ SEARCH_ACTION = "registry.camera_search"
 REQUEST_ACTION = "registry.footage_request"
 
 
-def registry_policy_for(agency) -> RegistryPolicy:
+def registry_policy_for(agency: Agency) -> RegistryPolicy:
     """The agency's registry settings, or the defaults when it never set any."""
     return RegistryPolicy.objects.filter(agency=agency).first() or RegistryPolicy(agency=agency)
 
 
-def asking_party(request: FootageRequest) -> dict:
+def asking_party(request: FootageRequest) -> dict[str, str]:
     """Who is asking, as owners are told: agency and role; the officer's name only by policy."""
     officer = request.requested_by
     show_name = registry_policy_for(request.agency).show_officer_names_to_owners
@@ -45,7 +47,7 @@ def asking_party(request: FootageRequest) -> dict:
     }
 
 
-def window_in_zones(request: FootageRequest, camera: Camera) -> dict:
+def window_in_zones(request: FootageRequest, camera: Camera) -> dict[str, Any]:
     """The request's window in the camera's own time zone and in UTC."""
     zone = zoneinfo.ZoneInfo(camera.time_zone)
     return {
@@ -81,13 +83,13 @@ def shown_status(rc: FootageRequestCamera, now: dt.datetime | None = None) -> st
 # --- the agency's side ------------------------------------------------------------------------
 
 
-def footage_requests_for(*, actor) -> QuerySet[FootageRequest]:
+def footage_requests_for(*, actor: User) -> QuerySet[FootageRequest]:
     """The actor's agency's requests, newest first, with per-status counts and first answer."""
     if not can_view_footage_requests(actor):
         raise PermissionDenied
     answered = Q(cameras__status__in=FootageRequestCamera.ANSWERED)
     return (
-        FootageRequest.objects.filter(agency_id=actor.agency_id)
+        FootageRequest.objects.filter(agency=actor.agency_id)
         .select_related("requested_by", "agency")
         .annotate(
             camera_count=Count("cameras", distinct=True),
@@ -113,7 +115,7 @@ def footage_requests_for(*, actor) -> QuerySet[FootageRequest]:
     )
 
 
-def footage_request_get_for(*, actor, id, write: bool = False) -> FootageRequest:
+def footage_request_get_for(*, actor: User, id: UUID | str, write: bool = False) -> FootageRequest:
     """One request: 404 outside its agency (and for anyone who may not see requests)."""
     try:
         return footage_requests_for(actor=actor).get(pk=id)
@@ -121,7 +123,7 @@ def footage_request_get_for(*, actor, id, write: bool = False) -> FootageRequest
         raise Http404("No such footage request.") from exc
 
 
-def footage_requests_for_case_number(*, actor, case_number: str) -> QuerySet[FootageRequest]:
+def footage_requests_for_case_number(*, actor: User, case_number: str) -> QuerySet[FootageRequest]:
     """The agency's requests filed under a case number (the cases app links them by it)."""
     return footage_requests_for(actor=actor).filter(case_number__iexact=case_number.strip())
 
@@ -160,11 +162,13 @@ class AnswerCounts:
 def answer_counts(request: FootageRequest) -> AnswerCounts:
     """Counts for a request from footage_requests_for (annotated), or counted here otherwise."""
     if hasattr(request, "no_footage_count"):
+        # footage_requests_for's annotations, which the model class does not declare.
+        annotated: Any = request
         return AnswerCounts(
-            asked=request.camera_count,
-            uploaded=request.uploaded_count,
-            no_footage=request.no_footage_count,
-            declined=request.declined_count,
+            asked=annotated.camera_count,
+            uploaded=annotated.uploaded_count,
+            no_footage=annotated.no_footage_count,
+            declined=annotated.declined_count,
         )
     by_status = dict(
         request.cameras.values_list("status").annotate(n=Count("pk")).values_list("status", "n")
@@ -186,7 +190,7 @@ class CameraRow:
 
 
 def answered_camera_rows(
-    *, actor, request: FootageRequest, with_items: bool = True
+    *, actor: User, request: FootageRequest, with_items: bool = True
 ) -> list[CameraRow]:
     """The request's ANSWERED cameras, first answer first, with the answer and the items sent.
 
@@ -198,7 +202,7 @@ def answered_camera_rows(
         .select_related("camera", "request")
         .order_by("answered_at", "pk")
     )
-    by_ref: dict[str, list] = {}
+    by_ref: dict[str, list[EvidenceItem]] = {}
     if with_items and cameras:
         refs = [str(rc.pk) for rc in cameras]
         items = evidence_selectors.items_for(actor=actor).filter(
@@ -231,13 +235,15 @@ def failed_emails(*, request: FootageRequest) -> list[FailedEmail]:
 
 
 def time_to_first_answer(request: FootageRequest) -> dt.timedelta | None:
-    first = request.cameras.filter(answered_at__isnull=False).aggregate(m=Min("answered_at"))["m"]
+    first: dt.datetime | None = request.cameras.filter(answered_at__isnull=False).aggregate(
+        m=Min("answered_at")
+    )["m"]
     if first is None or request.sent_at is None:
         return None
     return max(first - request.sent_at, dt.timedelta(0))
 
 
-def awaiting_my_approval(*, actor) -> QuerySet[FootageRequest]:
+def awaiting_my_approval(*, actor: User) -> QuerySet[FootageRequest]:
     return (
         footage_requests_for(actor=actor)
         .filter(status=FootageRequest.Status.AWAITING_APPROVAL)
@@ -262,7 +268,7 @@ class AccessEntry:
 _ROLE_LABELS = dict(Role.choices)
 
 
-def owns_camera(*, owner: User, camera_id) -> bool:
+def owns_camera(*, owner: User, camera_id: UUID | str) -> bool:
     return Camera.objects.filter(owner=owner, pk=camera_id).exists()
 
 
@@ -282,7 +288,9 @@ def access_events(*, camera_ids: list[str]) -> QuerySet[AuditEvent]:
     )
 
 
-def camera_access_history_for(*, owner: User, camera_id=None) -> list[AccessEntry]:
+def camera_access_history_for(
+    *, owner: User, camera_id: UUID | str | None = None
+) -> list[AccessEntry]:
     """Every search hit and footage request that touched the owner's cameras, newest first.
 
     Read from the audit log (JSON containment on details.camera_ids), so it shows exactly what
@@ -323,14 +331,14 @@ def camera_access_history_for(*, owner: User, camera_id=None) -> list[AccessEntr
     return entries
 
 
-def camera_search_get_for_footage_viewer(*, actor, id) -> CameraSearch:
+def camera_search_get_for_footage_viewer(*, actor: User, id: UUID | str) -> CameraSearch:
     """A search of the actor's agency (the one footage requests start from), for someone who may
     view footage requests (can_view_footage_requests); 404 otherwise. The search pages use
     registry.selectors.camera_search_get_for_searcher."""
     if not can_view_footage_requests(actor):
         raise Http404("No such search.")
     try:
-        return CameraSearch.objects.get(pk=id, agency_id=actor.agency_id)
+        return CameraSearch.objects.get(pk=id, agency=actor.agency_id)
     except (CameraSearch.DoesNotExist, ValueError, ValidationError) as exc:
         raise Http404("No such search.") from exc
 

@@ -7,7 +7,10 @@ Reminders (sweep.py) carry a fresh token of their own, so the first email's link
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlencode
+from uuid import UUID
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -19,6 +22,7 @@ from evidence import services as evidence_services
 from evidence.models import UploadGrant
 from portal import emails
 from portal.audit import audit_record
+from portal.models import Agency, User
 from portal.tokens import token_issue
 from registry.footage import audit_actions as actions
 from registry.footage.policies import can_approve_footage_request, can_request_footage
@@ -77,7 +81,15 @@ def _check_text(*, case_number: str, reason: str, message: str) -> None:
         raise ValidationError(errors)
 
 
-def _check_times(*, actor, window_start, window_end, deadline, ask_approval: bool, now) -> bool:
+def _check_times(
+    *,
+    agency: Agency,
+    window_start: dt.datetime,
+    window_end: dt.datetime,
+    deadline: dt.datetime,
+    ask_approval: bool,
+    now: dt.datetime,
+) -> bool:
     """Validate the window and deadline; True when the window needs a supervisor's approval."""
     if window_end <= window_start:
         raise ValidationError({"window_end": "The window must end after it starts."})
@@ -85,14 +97,14 @@ def _check_times(*, actor, window_start, window_end, deadline, ask_approval: boo
         raise ValidationError({"window_start": "The window must start in the past."})
     if not now + MIN_DEADLINE <= deadline <= now + MAX_DEADLINE:
         raise ValidationError({"deadline": "The deadline is from 1 hour to 30 days from now."})
-    cap = dt.timedelta(minutes=registry_policy_for(actor.agency).max_window_minutes)
+    cap = dt.timedelta(minutes=registry_policy_for(agency).max_window_minutes)
     over_cap = window_end - window_start > cap
     if over_cap and not ask_approval:
         raise ValidationError(
             {
                 "window_end": (
                     f"The time window is {duration_text(window_end - window_start)}, longer than "
-                    f"{actor.agency.name}'s limit of {duration_text(cap)}. Shorten it, or ask for a "
+                    f"{agency.name}'s limit of {duration_text(cap)}. Shorten it, or ask for a "
                     "supervisor's approval: the request is sent only once a supervisor approves it."
                 )
             }
@@ -100,7 +112,7 @@ def _check_times(*, actor, window_start, window_end, deadline, ask_approval: boo
     return over_cap
 
 
-def _cameras_for(*, search: CameraSearch, camera_ids) -> list[Camera]:
+def _cameras_for(*, search: CameraSearch, camera_ids: Iterable[UUID | str]) -> list[Camera]:
     wanted = list(dict.fromkeys(str(c) for c in camera_ids))
     if not wanted:
         raise ValidationError({"cameras": "Choose at least one camera from the search results."})
@@ -129,9 +141,9 @@ def _cameras_for(*, search: CameraSearch, camera_ids) -> list[Camera]:
 @transaction.atomic
 def footage_request_create(
     *,
-    actor,
+    actor: User,
     search: CameraSearch,
-    camera_ids,
+    camera_ids: Iterable[UUID | str],
     case_number: str,
     reason: str,
     message: str = "",
@@ -146,13 +158,18 @@ def footage_request_create(
     A window over the agency's cap is refused unless `ask_approval`; then the request waits
     for a supervisor and no email goes out until one approves it.
     """
-    if not can_request_footage(actor) or search.agency_id != actor.agency_id:
+    # The policy asks for a police agency; `actor.agency is None` says so to the type checker.
+    if (
+        not can_request_footage(actor)
+        or actor.agency is None
+        or search.agency_id != actor.agency_id
+    ):
         raise PermissionDenied("Only investigators and supervisors of the agency ask for footage.")
     case_number, reason, message = case_number.strip(), reason.strip(), message.strip()
     _check_text(case_number=case_number, reason=reason, message=message)
     now = timezone.now()
     over_cap = _check_times(
-        actor=actor,
+        agency=actor.agency,
         window_start=window_start,
         window_end=window_end,
         deadline=deadline,
@@ -207,7 +224,7 @@ def footage_request_create(
     return request
 
 
-def _lock_awaiting(*, actor, request: FootageRequest) -> FootageRequest:
+def _lock_awaiting(*, actor: User, request: FootageRequest) -> FootageRequest:
     locked = FootageRequest.objects.select_for_update().get(pk=request.pk)
     if locked.agency_id != actor.agency_id:
         raise Http404("No such footage request.")
@@ -221,7 +238,7 @@ def _lock_awaiting(*, actor, request: FootageRequest) -> FootageRequest:
 
 
 @transaction.atomic
-def footage_request_approve(*, actor, request: FootageRequest) -> FootageRequest:
+def footage_request_approve(*, actor: User, request: FootageRequest) -> FootageRequest:
     """A supervisor approves a window over the cap; the owners are emailed at once."""
     locked = _lock_awaiting(actor=actor, request=request)
     if locked.deadline <= timezone.now() + MIN_DEADLINE:
@@ -244,7 +261,7 @@ def footage_request_approve(*, actor, request: FootageRequest) -> FootageRequest
 
 
 @transaction.atomic
-def footage_request_refuse(*, actor, request: FootageRequest, reason: str) -> FootageRequest:
+def footage_request_refuse(*, actor: User, request: FootageRequest, reason: str) -> FootageRequest:
     """A supervisor refuses a request over the cap; nobody is contacted."""
     reason = reason.strip()
     if not reason:
@@ -274,7 +291,7 @@ def link_path(request: FootageRequest, token: str) -> str:
     return f"{reverse('registry_owner:respond', args=[request.pk])}?{urlencode({'t': token})}"
 
 
-def _owner_email_context(recipient: FootageRequestRecipient) -> dict:
+def _owner_email_context(recipient: FootageRequestRecipient) -> dict[str, Any]:
     request = recipient.request
     cameras = [
         {
@@ -292,7 +309,7 @@ def _owner_email_context(recipient: FootageRequestRecipient) -> dict:
     }
 
 
-def _send(request: FootageRequest, *, actor) -> None:
+def _send(request: FootageRequest, *, actor: User) -> None:
     """Inside the caller's transaction: make each owner's link, email them after commit."""
     now = timezone.now()
     request.status, request.sent_at = FootageRequest.Status.SENT, now
@@ -312,7 +329,7 @@ def _send(request: FootageRequest, *, actor) -> None:
         details={"camera_ids": camera_ids, "owners": len(outgoing)},
     )
 
-    def deliver():
+    def deliver() -> None:
         for to, path, recipient in outgoing:
             _deliver(
                 recipient, "request", to=to, path=path, context=_owner_email_context(recipient)
@@ -321,7 +338,9 @@ def _send(request: FootageRequest, *, actor) -> None:
     transaction.on_commit(deliver)
 
 
-def _deliver(recipient: FootageRequestRecipient, kind: str, *, to: str, path: str, context) -> bool:
+def _deliver(
+    recipient: FootageRequestRecipient, kind: str, *, to: str, path: str, context: dict[str, Any]
+) -> bool:
     """Send one owner's email after commit; a failure is recorded (recipient, audit), not lost.
 
     OSError covers SMTP errors (smtplib.SMTPException), refused connections and timeouts.
@@ -357,7 +376,9 @@ def _deliver(recipient: FootageRequestRecipient, kind: str, *, to: str, path: st
     return True
 
 
-def footage_request_resend(*, actor, request: FootageRequest, recipient_id) -> bool:
+def footage_request_resend(
+    *, actor: User, request: FootageRequest, recipient_id: int | str
+) -> bool:
     """Email an owner whose email failed again, with a fresh link; True if it went out."""
     if not can_request_footage(actor) or request.agency_id != actor.agency_id:
         raise PermissionDenied
@@ -397,12 +418,14 @@ def footage_request_resend(*, actor, request: FootageRequest, recipient_id) -> b
 # --- reading is an access too ------------------------------------------------------------------
 
 
-def footage_requests_record_list(*, actor, count: int) -> None:
+def footage_requests_record_list(*, actor: User, count: int) -> None:
     """The dashboard was viewed."""
     audit_record(action=actions.FOOTAGE_REQUESTS_LISTED.name, actor=actor, details={"rows": count})
 
 
-def footage_request_record_view(*, actor, request: FootageRequest, items: int, via: str) -> None:
+def footage_request_record_view(
+    *, actor: User, request: FootageRequest, items: int, via: str
+) -> None:
     """A request and the evidence list under it were viewed."""
     audit_record(
         action=actions.FOOTAGE_REQUEST_VIEWED.name,

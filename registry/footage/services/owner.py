@@ -5,6 +5,8 @@ then the receipt of what they sent.
 """
 
 import datetime as dt
+from typing import Any
+from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,7 +26,7 @@ Status = FootageRequestCamera.Status
 FOOTAGE_MEDIA_TYPES = ("video/", "image/")
 
 
-def recipient_for_link(*, request_id, token: str) -> FootageRequestRecipient:
+def recipient_for_link(*, request_id: UUID | str, token: str) -> FootageRequestRecipient:
     """The recipient a link names: 404 for a wrong token or a token of another request."""
     if not token or len(token) > 200:
         raise Http404("No such footage request.")
@@ -67,7 +69,9 @@ def _require_open(recipient: FootageRequestRecipient) -> None:
         raise LinkClosed("This link was already used: every camera in it has been answered.")
 
 
-def _request_camera(recipient: FootageRequestRecipient, request_camera_id) -> FootageRequestCamera:
+def _request_camera(
+    recipient: FootageRequestRecipient, request_camera_id: int | str
+) -> FootageRequestCamera:
     try:
         return recipient.cameras.select_related("camera").get(pk=int(request_camera_id))
     except (FootageRequestCamera.DoesNotExist, ValueError, TypeError) as exc:
@@ -93,7 +97,7 @@ ANSWERS = {"no_footage": Status.NO_FOOTAGE, "declined": Status.DECLINED}
 
 @transaction.atomic
 def footage_answer(
-    *, recipient: FootageRequestRecipient, request_camera_id, answer: str
+    *, recipient: FootageRequestRecipient, request_camera_id: int | str, answer: str
 ) -> FootageRequestCamera:
     """The owner answers for one camera: "no footage of that time" or "I decline"."""
     if answer not in ANSWERS:
@@ -121,7 +125,7 @@ def footage_answer(
 
 
 def footage_upload_grant(
-    *, recipient: FootageRequestRecipient, request_camera_id
+    *, recipient: FootageRequestRecipient, request_camera_id: int | str
 ) -> evidence_services.UploadGrantIssued:
     """An upload grant for one camera of the request: its types, sizes, remaining count, deadline.
 
@@ -172,7 +176,7 @@ def footage_upload_grant(
         )
 
 
-def footage_receipt_record(*, recipient: FootageRequestRecipient) -> list[dict]:
+def footage_receipt_record(*, recipient: FootageRequestRecipient) -> list[dict[str, Any]]:
     """Record the owner's files that arrived (as the sweep does), then return what they sent:
     camera by camera, each file with its SHA-256 once it is computed."""
     request_cameras = list(recipient.cameras.select_related("camera", "request__agency"))

@@ -6,13 +6,14 @@ footage_requests_sweep runs from the beat (registry.footage.tasks) and is safe t
 import datetime as dt
 import zoneinfo
 from collections import defaultdict
+from collections.abc import Sequence
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from evidence import selectors as evidence_selectors
-from evidence.models import Source
+from evidence.models import EvidenceItem, Source
 from portal.audit import audit_record
 from registry.footage import audit_actions as actions
 from registry.footage.selectors import overwrite_at
@@ -23,7 +24,12 @@ from registry.footage.services.create import (
     _owner_email_context,
     link_path,
 )
-from registry.models import FootageRequest, FootageRequestCamera, FootageRequestRecipient
+from registry.models import (
+    Camera,
+    FootageRequest,
+    FootageRequestCamera,
+    FootageRequestRecipient,
+)
 
 Status = FootageRequestCamera.Status
 REMINDER_LEAD = dt.timedelta(hours=24)
@@ -32,15 +38,17 @@ REMINDER_LEAD = dt.timedelta(hours=24)
 # --- uploads that arrived --------------------------------------------------------------------
 
 
-def _items_by_camera(request_cameras) -> dict[int, list]:
-    by_ref = defaultdict(list)
+def _items_by_camera(
+    request_cameras: Sequence[FootageRequestCamera],
+) -> dict[int, list[EvidenceItem]]:
+    by_ref: dict[int, list[EvidenceItem]] = defaultdict(list)
     refs = [str(rc.pk) for rc in request_cameras]
     for item in evidence_selectors.items_from_source(source=Source.FOOTAGE_REQUEST, refs=refs):
         by_ref[int(item.source_ref)].append(item)
     return by_ref
 
 
-def footage_uploads_record(*, request_cameras) -> int:
+def footage_uploads_record(*, request_cameras: Sequence[FootageRequestCamera]) -> int:
     """Cameras whose owner's files arrived become `uploaded` (once); returns how many changed."""
     pending = [rc for rc in request_cameras if rc.status in (Status.SENT, Status.OPENED)]
     if not pending:
@@ -75,7 +83,7 @@ def footage_uploads_record(*, request_cameras) -> int:
 # --- deadlines and reminders ------------------------------------------------------------------
 
 
-def _in_quiet_hours(cameras, now: dt.datetime) -> bool:
+def _in_quiet_hours(cameras: list[Camera], now: dt.datetime) -> bool:
     for camera in cameras:
         if camera.quiet_from is None or camera.quiet_until is None:
             continue
