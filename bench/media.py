@@ -1,4 +1,4 @@
-"""Media derivatives: evidence.media end to end against the same ffmpeg commands run bare.
+"""Media derivatives: portal.media end to end against the same ffmpeg commands run bare.
 
 Makes a 60 s 1080p30 H.264/AAC clip, then times what the pipeline does with a video (detect,
 probe, 720p proxy, HLS by stream copy from the source, poster) through our functions, and

@@ -6,12 +6,9 @@ class EvidenceConfig(AppConfig):
     verbose_name = "Evidence"
 
     def ready(self):
-        # Importing these registers audit actions and capabilities.
-        from evidence import (
-            audit_actions,  # noqa: F401
-            policies,  # noqa: F401
-            tasks,  # noqa: F401
-        )
+        # Importing these registers audit actions, capabilities and the Celery tasks (items are
+        # offered to workers by task name, so every process must know the tasks).
+        from evidence import audit_actions, policies, tasks  # noqa: F401
         from evidence.cases import policies as case_policies  # noqa: F401
         from evidence.demo import seed_evidence
         from evidence.disclosure import policies as share_policies  # noqa: F401

@@ -1,37 +1,21 @@
 """Synthetic media for the demo and the tests, made on the spot with the real ffmpeg and Pillow.
 
-Only trusted, generated sources go through ffmpeg here (lavfi test patterns); untrusted input
-is handled by evidence/media.py alone.
+Only trusted, generated sources go through ffmpeg here (lavfi test patterns), by way of
+portal/media.py (the one module that runs ffmpeg); untrusted input is never handled here.
 
 Small and short by default so a test pays well under a second for each; the parameters make
 bigger ones for benchmarks. Each function writes into `directory` and returns the file's path.
 """
 
 import io
-import shutil
 import struct
-import subprocess
 import zlib
 from pathlib import Path
 
 from PIL import ExifTags, Image
 from PIL.TiffImagePlugin import IFDRational
 
-
-def _ffmpeg(*args: str) -> None:
-    subprocess.run(  # noqa: S603 - trusted, generated sources only (see the module docstring)
-        [
-            shutil.which("ffmpeg") or "ffmpeg",
-            "-hide_banner",
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-y",
-            *args,
-        ],
-        check=True,
-        timeout=300,
-    )
+from portal import media
 
 
 def _picture(size: str, rate: int) -> list[str]:
@@ -78,7 +62,7 @@ def phone_clip_mov(
     }
     metadata = [arg for key, value in tags.items() for arg in ("-metadata", f"{key}={value}")]
     sound = [*_tone(), "-c:a", "aac"] if audio else []
-    _ffmpeg(
+    media.synthesize(
         *_picture(size, rate), *sound, "-t", str(seconds),
         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", str(rate),
         "-movflags", "use_metadata_tags", *metadata, str(target),
@@ -89,7 +73,7 @@ def phone_clip_mov(
 def hevc_or_mpeg4_clip(directory: Path, *, seconds: float = 2, size: str = "320x240") -> Path:
     """A clip no browser plays and HLS cannot copy: MPEG-4 Part 2 video and MP3 in AVI."""
     target = Path(directory) / "camera.avi"
-    _ffmpeg(
+    media.synthesize(
         *_picture(size, 25), *_tone(44100), "-t", str(seconds),
         "-c:v", "mpeg4", "-q:v", "5", "-c:a", "libmp3lame", str(target),
     )  # fmt: skip
@@ -105,7 +89,7 @@ def rotated_clip(directory: Path, *, seconds: float = 1, size: str = "640x360") 
     """
     plain = phone_clip_mov(directory, seconds=seconds, size=size, name="unrotated.mov")
     target = Path(directory) / "rotated.mov"
-    _ffmpeg("-i", str(plain), "-c", "copy", "-metadata:s:v:0", "rotate=270", str(target))
+    media.synthesize("-i", str(plain), "-c", "copy", "-metadata:s:v:0", "rotate=270", str(target))
     plain.unlink()
     return target
 
@@ -113,14 +97,14 @@ def rotated_clip(directory: Path, *, seconds: float = 1, size: str = "640x360") 
 def audio_clip(directory: Path, *, seconds: float = 2) -> Path:
     """A voice-memo-like MP3 (not AAC, so the audio proxy has real work to do)."""
     target = Path(directory) / "memo.mp3"
-    _ffmpeg(*_tone(44100), "-t", str(seconds), "-c:a", "libmp3lame", str(target))
+    media.synthesize(*_tone(44100), "-t", str(seconds), "-c:a", "libmp3lame", str(target))
     return target
 
 
 def truncated_clip(directory: Path, *, keep: float = 0.3) -> Path:
     """The first 30% of a real MP4 whose index (moov) was written last, so it is cut off."""
     whole = Path(directory) / "whole.mp4"
-    _ffmpeg(
+    media.synthesize(
         *_picture("320x240", 25), *_tone(), "-t", "2",
         "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(whole),
     )  # fmt: skip

@@ -239,16 +239,23 @@ def _item_for_write(request, item_id) -> EvidenceItem:
 @require_POST
 @requires(policies.can_manage_retention)
 def item_legal_hold(request, item_id):
+    return item_flag_save(
+        request,
+        item_id,
+        save=lambda item, on, reason: services.item_legal_hold_set(
+            actor=request.user, item=item, hold=on, reason=reason
+        ),
+        saved="Legal hold saved.",
+    )
+
+
+def item_flag_save(request, item_id, *, save, saved: str):
+    """An item flag set or cleared with a reason (legal hold, do not disclose), back to the item."""
     item = _item_for_write(request, item_id)
     form = FlagForm(request.POST)
     if form.is_valid():
-        services.item_legal_hold_set(
-            actor=request.user,
-            item=item,
-            hold=form.cleaned_data["on"],
-            reason=form.cleaned_data["reason"],
-        )
-        messages.success(request, "Legal hold saved.")
+        save(item, form.cleaned_data["on"], form.cleaned_data["reason"])
+        messages.success(request, saved)
     else:
         messages.error(request, "Say why.")
     return redirect("evidence:detail", item.pk)

@@ -8,7 +8,9 @@ class PortalConfig(AppConfig):
     default = True
 
     def ready(self):
-        from portal import audit_actions  # noqa: F401 - registers the platform's actions
+        # Importing these registers the platform's audit actions and its Celery tasks (queued by
+        # name from services, so every process knows them, not only a worker that autodiscovers).
+        from portal import audit_actions, tasks  # noqa: F401
 
 
 class CanvassAdminConfig(admin_apps.AdminConfig):

@@ -179,7 +179,7 @@ class ImageInfo:
 
 
 def _settings():
-    """Django settings, imported late so this module loads (and tests run) without setup."""
+    """Django settings, read at call time so this module loads (and tests run) without setup."""
 
     return settings
 
@@ -315,6 +315,12 @@ def _input(path: Path, *, seek: float | None = None) -> list[str]:
 
 def _ffmpeg(*args: str) -> list[str]:
     return [_tool("ffmpeg"), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
+
+
+def synthesize(*args: str, timeout: float = 300) -> None:
+    """Run ffmpeg on media it makes itself (lavfi test patterns, tones) and on files made that
+    way: demo data and tests. A file from outside goes through the fenced functions instead."""
+    _run(_ffmpeg(*args), timeout=timeout, what="ffmpeg (synthetic media) failed")
 
 
 @contextlib.contextmanager

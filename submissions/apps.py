@@ -8,7 +8,7 @@ class SubmissionsConfig(AppConfig):
     def ready(self):
         from evidence.models import Source
         from evidence.sources import SourceHooks, source_register
-        from submissions import audit_actions, cases, policies  # noqa: F401 - register actions and capabilities
+        from submissions import audit_actions, cases, policies, tasks  # noqa: F401 - register actions, capabilities, tasks
         from submissions.demo import seed_tips
 
         source_register(

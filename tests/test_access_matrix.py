@@ -729,7 +729,7 @@ UNSCOPED_ALLOWED = {
     # Any police agency may share with any prosecuting office: the office list is public to
     # sharers (the share form lists the same offices). Recipients are plain ids resolved
     # against the chosen office only (share_recipients_resolve).
-    "evidence.cases.api.ShareCreateSerializer.office": "every prosecuting office",
+    "evidence.disclosure.api.ShareCreateSerializer.office": "every prosecuting office",
 }
 
 

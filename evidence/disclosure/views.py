@@ -23,9 +23,8 @@ from evidence.disclosure import policies as share_policies
 from evidence.disclosure import selectors as share_selectors
 from evidence.disclosure import services as share_services
 from evidence.disclosure.forms import ShareForm, ShareLinkForm
-from evidence.forms import FlagForm
 from evidence.models import Derivative, EvidenceItem
-from evidence.views import PLAYED_KEY
+from evidence.views import PLAYED_KEY, item_flag_save
 from portal import storage
 from portal.decorators import requires
 from portal.text import errors_text
@@ -379,16 +378,11 @@ def package_response(*, actor, case, items, via: str, include_proxies: bool = Fa
 @require_POST
 @requires(case_policies.can_manage_cases)
 def item_do_not_disclose(request, item_id):
-    item = selectors.item_get_for(actor=request.user, id=item_id)
-    form = FlagForm(request.POST)
-    if form.is_valid():
-        share_services.item_do_not_disclose_set(
-            actor=request.user,
-            item=item,
-            flag=form.cleaned_data["on"],
-            reason=form.cleaned_data["reason"],
-        )
-        messages.success(request, "Disclosure flag saved.")
-    else:
-        messages.error(request, "Say why.")
-    return redirect("evidence:detail", item.pk)
+    return item_flag_save(
+        request,
+        item_id,
+        save=lambda item, on, reason: share_services.item_do_not_disclose_set(
+            actor=request.user, item=item, flag=on, reason=reason
+        ),
+        saved="Disclosure flag saved.",
+    )
