@@ -1,5 +1,7 @@
 """What the evidence APIs share: who may call them, and how items and upload grants look."""
 
+from typing import cast
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
@@ -111,7 +113,8 @@ class ItemDetailSerializer(ItemSerializer):
     @extend_schema(exclude=True)
     def get_derivatives(self, item) -> list[dict]:
         rows = item.derivatives.exclude(kind=Derivative.Kind.HLS_SEGMENT)
-        return DerivativeSerializer(rows, many=True).data
+        # many=True gives a list (ReturnList); the stubs type .data as one object's dict.
+        return cast(list[dict], DerivativeSerializer(rows, many=True).data)
 
 
 class GrantSerializer(serializers.Serializer):

@@ -2,8 +2,11 @@
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
@@ -21,7 +24,7 @@ from evidence.policies import (
     can_view_evidence,
     metadata_sealed_at_source,
 )
-from portal.models import AuditEvent
+from portal.models import AuditEvent, User
 
 ITEM_TARGET_TYPE = EvidenceItem._meta.label_lower
 
@@ -35,11 +38,11 @@ class ItemFilters:
     date_to: dt.date | None = None
 
 
-def items_for(*, actor, filters: ItemFilters | None = None) -> QuerySet[EvidenceItem]:
+def items_for(*, actor: User, filters: ItemFilters | None = None) -> QuerySet[EvidenceItem]:
     """The items of the actor's agency, newest first, filtered."""
     if not can_view_evidence(actor):
         raise PermissionDenied
-    items = EvidenceItem.objects.filter(agency_id=actor.agency_id).select_related("agency")
+    items = EvidenceItem.objects.filter(agency=actor.agency_id).select_related("agency")
     f = filters or ItemFilters()
     if f.source:
         items = items.filter(source=f.source)
@@ -63,7 +66,7 @@ def items_from_source(*, source: str, refs: list[str]) -> QuerySet[EvidenceItem]
     return EvidenceItem.objects.filter(source=source, source_ref__in=refs).order_by("received_at")
 
 
-def item_get_for(*, actor, id, write: bool = False) -> EvidenceItem:
+def item_get_for(*, actor: User, id: uuid.UUID | str, write: bool = False) -> EvidenceItem:
     """One item by id: 404 for anyone outside its agency, 403 for a reader asking to write."""
     try:
         item = items_for(actor=actor).get(pk=id)
@@ -74,7 +77,7 @@ def item_get_for(*, actor, id, write: bool = False) -> EvidenceItem:
     return item
 
 
-def derivative_get_for(*, actor, item_id, name: str) -> Derivative:
+def derivative_get_for(*, actor: User, item_id: uuid.UUID | str, name: str) -> Derivative:
     """A derivative of an item the actor may see, by its file name."""
     item = item_get_for(actor=actor, id=item_id)
     try:
@@ -99,21 +102,21 @@ def custody_of(*, item: EvidenceItem) -> QuerySet[AuditEvent]:
 # Retention
 
 
-def retention_categories_for(*, actor) -> QuerySet[RetentionCategory]:
+def retention_categories_for(*, actor: User) -> QuerySet[RetentionCategory]:
     if not can_view_evidence(actor):
         raise PermissionDenied
-    return RetentionCategory.objects.filter(agency_id=actor.agency_id)
+    return RetentionCategory.objects.filter(agency=actor.agency_id)
 
 
-def deletion_requests_for(*, actor) -> QuerySet[DeletionRequest]:
+def deletion_requests_for(*, actor: User) -> QuerySet[DeletionRequest]:
     if not can_view_evidence(actor):
         raise PermissionDenied
-    return DeletionRequest.objects.filter(item__agency_id=actor.agency_id).select_related(
+    return DeletionRequest.objects.filter(item__agency=actor.agency_id).select_related(
         "item", "requested_by", "decided_by"
     )
 
 
-def deletion_request_get_for(*, actor, id) -> DeletionRequest:
+def deletion_request_get_for(*, actor: User, id: uuid.UUID | str) -> DeletionRequest:
     try:
         return deletion_requests_for(actor=actor).get(pk=id)
     except (DeletionRequest.DoesNotExist, ValueError, ValidationError, PermissionDenied) as exc:
@@ -140,11 +143,11 @@ class ItemFacts:
     capture_time_source: str
     capture_time_confidence: str
     capture_time_tag: str
-    location: object
+    location: Point | None
     location_source: str
-    metadata: dict
+    metadata: dict[str, Any]
     original_filename: str
-    provenance_details: dict
+    provenance_details: dict[str, Any]
     original_downloadable: bool
 
     def get_capture_time_source_display(self) -> str:
@@ -154,7 +157,7 @@ class ItemFacts:
         return ValueSource(self.location_source).label if self.location_source else ""
 
 
-def item_facts_for(*, actor, item: EvidenceItem) -> ItemFacts:
+def item_facts_for(*, actor: User, item: EvidenceItem) -> ItemFacts:
     """What `actor` may see of the item: all of it, or only what identifies no one.
 
     When the metadata is not theirs to see, file-derived capture time and place, device
@@ -197,7 +200,9 @@ def item_facts_for(*, actor, item: EvidenceItem) -> ItemFacts:
     )
 
 
-def custody_details_for(*, actor, item: EvidenceItem, details: dict) -> dict:
+def custody_details_for(
+    *, actor: User, item: EvidenceItem, details: dict[str, Any]
+) -> dict[str, Any]:
     """A custody event's details, without the file's name, time or place for those not to see them."""
     if can_see_identifying_metadata(actor, item):
         return details
@@ -207,7 +212,7 @@ def custody_details_for(*, actor, item: EvidenceItem, details: dict) -> dict:
 WITHHELD_FILE_DETAILS = "(withheld: tipster did not share file details)"
 
 
-def audit_details_for_reader(*, actor, events) -> None:
+def audit_details_for_reader(*, actor: User, events: list[AuditEvent]) -> None:
     """The audit log's filter for item rows (registered in apps.py): where the sender did not
     share file details and `actor` may not see them, the file's name, time and place in the
     details are replaced, as custody_details_for leaves them out of the item's own pages."""
@@ -231,17 +236,19 @@ def audit_details_for_reader(*, actor, events) -> None:
             }
 
 
-def items_with_facts(*, actor, items) -> list[EvidenceItem]:
+def items_with_facts(*, actor: User, items: Iterable[EvidenceItem]) -> list[EvidenceItem]:
     """Items with `.facts` (item_facts_for), as a timeline by the capture time this viewer may
     see (unknown last), so the order itself does not reveal a withheld time."""
-    items = list(items)
-    for item in items:
+    # `.facts` is set on the instances for the templates; the model class does not declare it.
+    annotated: list[Any] = list(items)
+    for item in annotated:
         item.facts = item_facts_for(actor=actor, item=item)
-    return sorted(
-        items,
+    timeline: list[Any] = sorted(
+        annotated,
         key=lambda i: (
             i.facts.capture_time is None,
             i.facts.capture_time or i.received_at,
             i.received_at,
         ),
     )
+    return timeline

@@ -5,14 +5,15 @@ from django.urls import reverse
 
 from evidence import selectors as evidence_selectors
 from evidence import services as evidence_services
-from evidence.models import EvidenceItem, Source
+from evidence.models import Case, EvidenceItem, Source
 from evidence.sources import CaseLink
+from portal.models import User
 from registry.footage.selectors import answer_counts, footage_requests_for_case_number
 from registry.footage.services import footage_uploads_record
 from registry.models import FootageRequestCamera
 
 
-def footage_request_links(*, actor, case) -> list[CaseLink]:
+def footage_request_links(*, actor: User, case: Case) -> list[CaseLink]:
     """The agency's footage requests filed under the case's number, with counts of the answers,
     and the cameras whose owners answered, for the map (unanswered ones are only counted)."""
     links = []

@@ -1,6 +1,8 @@
 """The cases API: cases (list, detail), their shares (list, create, revoke) and, for
 prosecutors, what is shared with them. Scoped like the pages; views are audited."""
 
+from typing import cast
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.response import Response
@@ -41,9 +43,13 @@ class CaseDetailSerializer(CaseSerializer):
 
     def get_items(self, case) -> list[dict]:
         # The viewer's request rides along: each item shows only the metadata they may see.
-        return ItemSerializer(
-            case_selectors.items_of_case(case=case), many=True, context=self.context
-        ).data
+        # many=True gives a list (ReturnList); the stubs type .data as one object's dict.
+        return cast(
+            list[dict],
+            ItemSerializer(
+                case_selectors.items_of_case(case=case), many=True, context=self.context
+            ).data,
+        )
 
     def get_members(self, case) -> list[str]:
         return [m.user.label for m in case.memberships.select_related("user")]

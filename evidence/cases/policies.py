@@ -1,7 +1,15 @@
 """Who may open, edit and see cases."""
 
+from typing import TYPE_CHECKING
+
 from evidence.policies import can_view_evidence
 from portal.roles import Role, grant, has_capability
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from evidence.models import Case
+    from portal.models import User
 
 MANAGE_CASES = "evidence.manage_cases"
 
@@ -13,15 +21,15 @@ grant(Role.INVESTIGATOR, MANAGE_CASES)
 grant(Role.SUPERVISOR, MANAGE_CASES, SEE_ALL_CASES)
 
 
-def can_manage_cases(user) -> bool:
+def can_manage_cases(user: "User | AnonymousUser") -> bool:
     return can_view_evidence(user) and has_capability(user, MANAGE_CASES)
 
 
-def can_see_all_cases(user) -> bool:
+def can_see_all_cases(user: "User | AnonymousUser") -> bool:
     return can_view_evidence(user) and has_capability(user, SEE_ALL_CASES)
 
 
-def can_view_case(user, case) -> bool:
+def can_view_case(user: "User", case: "Case") -> bool:
     """Supervisors see every case of their agency; other staff only the cases they work on."""
     if not can_view_evidence(user) or case.agency_id != user.agency_id:
         return False
@@ -30,5 +38,5 @@ def can_view_case(user, case) -> bool:
     return case.memberships.filter(user=user).exists()
 
 
-def can_edit_case(user, case) -> bool:
+def can_edit_case(user: "User", case: "Case") -> bool:
     return can_manage_cases(user) and can_view_case(user, case)

@@ -1,5 +1,7 @@
 """Case reads, scoped to the actor: the cases they may see, their items and activity."""
 
+from uuid import UUID
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
@@ -11,22 +13,22 @@ from evidence.models import (
 )
 from evidence.policies import can_view_evidence
 from evidence.selectors import ITEM_TARGET_TYPE
-from portal.models import AuditEvent
+from portal.models import Agency, AuditEvent, User
 
 CASE_TARGET_TYPE = Case._meta.label_lower
 
 
-def cases_for(*, actor) -> QuerySet[Case]:
+def cases_for(*, actor: User) -> QuerySet[Case]:
     """The cases the actor may see: all of the agency's for supervisors, else lead or member."""
     if not can_view_evidence(actor):
         raise PermissionDenied
-    cases = Case.objects.filter(agency_id=actor.agency_id).select_related("agency", "lead")
+    cases = Case.objects.filter(agency=actor.agency_id).select_related("agency", "lead")
     if not can_see_all_cases(actor):
         cases = cases.filter(Q(lead=actor) | Q(memberships__user=actor)).distinct()
     return cases.order_by("-created_at")
 
 
-def case_get_for(*, actor, id, write: bool = False) -> Case:
+def case_get_for(*, actor: User, id: UUID | str, write: bool = False) -> Case:
     """One case: 404 for anyone who may not see it, 403 for a viewer asking to change it."""
     try:
         case = cases_for(actor=actor).get(pk=id)
@@ -54,6 +56,6 @@ def case_activity(*, case: Case, limit: int = 300) -> QuerySet[AuditEvent]:
     ).order_by("-seq")[:limit]
 
 
-def case_for_number(*, agency, number: str) -> Case | None:
+def case_for_number(*, agency: Agency, number: str) -> Case | None:
     """System lookup for other apps (a tip or footage request naming a case number)."""
     return Case.objects.filter(agency=agency, number=number.strip()).first()

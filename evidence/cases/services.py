@@ -1,6 +1,9 @@
 """Case writes: open and edit cases, their members and items, each audited in its transaction."""
 
-from django.contrib.gis.geos import MultiPolygon
+import datetime as dt
+from typing import Any
+
+from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
@@ -15,21 +18,22 @@ from evidence.models import (
 )
 from evidence.policies import VIEW_EVIDENCE
 from portal.audit import audit_record
+from portal.models import Agency, User
 from portal.roles import Cap, has_capability
 
 
-def _case_details(case: Case) -> dict:
+def _case_details(case: Case) -> dict[str, Any]:
     return {"case": str(case.pk), "number": case.number}
 
 
-def _check_case_staff(*, agency, user, what: str) -> None:
+def _check_case_staff(*, agency: Agency, user: User, what: str) -> None:
     if user.agency_id != agency.pk or not can_view_evidence_role(user):
         raise ValidationError(
             f"The {what} must be police staff of {agency.name} who can see evidence."
         )
 
 
-def can_view_evidence_role(user) -> bool:
+def can_view_evidence_role(user: User) -> bool:
     """A staff user whose role sees evidence (checked without their current session's MFA)."""
     return (
         user.is_active
@@ -41,16 +45,17 @@ def can_view_evidence_role(user) -> bool:
 @transaction.atomic
 def case_create(
     *,
-    actor,
+    actor: User,
     number: str,
     title: str,
-    lead=None,
-    incident_time=None,
-    incident_point=None,
-    incident_area=None,
+    lead: User | None = None,
+    incident_time: dt.datetime | None = None,
+    incident_point: Point | None = None,
+    incident_area: Polygon | MultiPolygon | None = None,
 ) -> Case:
     """Open a case in the actor's agency; the lead defaults to the actor."""
-    if not case_policies.can_manage_cases(actor):
+    # The policy asks for a police agency; `actor.agency is None` says so to the type checker.
+    if not case_policies.can_manage_cases(actor) or actor.agency is None:
         raise PermissionDenied
     agency = actor.agency
     number, title = number.strip(), title.strip()
@@ -82,7 +87,7 @@ def case_create(
     return case
 
 
-def _as_multi(area):
+def _as_multi(area: Polygon | MultiPolygon | None) -> MultiPolygon | None:
     if area is None or isinstance(area, MultiPolygon):
         return area
     return MultiPolygon(area, srid=area.srid or 4326)
@@ -100,7 +105,7 @@ CASE_FIELDS = (
 
 
 @transaction.atomic
-def case_update(*, actor, case: Case, **changes) -> list[str]:
+def case_update(*, actor: User, case: Case, **changes: Any) -> list[str]:
     """Change a case's details; each changed field's old and new value goes into the audit row."""
     if not case_policies.can_edit_case(actor, case):
         raise PermissionDenied
@@ -123,7 +128,7 @@ def case_update(*, actor, case: Case, **changes) -> list[str]:
         _check_case_staff(agency=locked.agency, user=changes["lead"], what="lead investigator")
     elif "lead" in changes:
         raise ValidationError("A case needs a lead investigator.")
-    diff = {}
+    diff: dict[str, dict[str, str | None]] = {}
     for field, new in changes.items():
         old = getattr(locked, field)
         if _describe_any(old) != _describe_any(new):
@@ -142,18 +147,20 @@ def case_update(*, actor, case: Case, **changes) -> list[str]:
     return sorted(diff)
 
 
-def _describe_any(value):
+def _describe_any(value: Any) -> str | None:
     if value is None:
         return None
     if hasattr(value, "wkt"):
-        return value.wkt
+        wkt: str = value.wkt
+        return wkt
     if hasattr(value, "label"):
-        return value.label
+        label: str = value.label
+        return label
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 @transaction.atomic
-def case_member_add(*, actor, case: Case, user) -> CaseMember:
+def case_member_add(*, actor: User, case: Case, user: User) -> CaseMember:
     """Let a colleague of the same agency see and work the case."""
     if not case_policies.can_edit_case(actor, case):
         raise PermissionDenied
@@ -173,7 +180,7 @@ def case_member_add(*, actor, case: Case, user) -> CaseMember:
 
 
 @transaction.atomic
-def case_member_remove(*, actor, case: Case, user) -> bool:
+def case_member_remove(*, actor: User, case: Case, user: User) -> bool:
     """Take a member off the case: they stop seeing it at once."""
     if not case_policies.can_edit_case(actor, case):
         raise PermissionDenied
@@ -189,7 +196,9 @@ def case_member_remove(*, actor, case: Case, user) -> bool:
     return bool(removed)
 
 
-def _link_item(*, case: Case, item: EvidenceItem, actor=None, actor_label: str = "") -> bool:
+def _link_item(
+    *, case: Case, item: EvidenceItem, actor: User | None = None, actor_label: str = ""
+) -> bool:
     if item.agency_id != case.agency_id:
         raise ValidationError("Only items of the case's own agency can be added.")
     # The item's row, locked against a deletion running now (retention or two-person): either
@@ -215,7 +224,7 @@ def _link_item(*, case: Case, item: EvidenceItem, actor=None, actor_label: str =
 
 
 @transaction.atomic
-def case_item_add(*, actor, case: Case, item: EvidenceItem) -> bool:
+def case_item_add(*, actor: User, case: Case, item: EvidenceItem) -> bool:
     """Link an item to the case (audited in the item's custody); False if it was already there."""
     if not case_policies.can_edit_case(actor, case):
         raise PermissionDenied
@@ -223,7 +232,7 @@ def case_item_add(*, actor, case: Case, item: EvidenceItem) -> bool:
 
 
 @transaction.atomic
-def case_item_remove(*, actor, case: Case, item: EvidenceItem) -> bool:
+def case_item_remove(*, actor: User, case: Case, item: EvidenceItem) -> bool:
     """Unlink an item from the case (audited); the item itself stays in the store."""
     if not case_policies.can_edit_case(actor, case):
         raise PermissionDenied
@@ -242,7 +251,7 @@ def case_item_remove(*, actor, case: Case, item: EvidenceItem) -> bool:
 
 @transaction.atomic
 def case_item_link_by_number(
-    *, agency, case_number: str, item: EvidenceItem, actor_label: str
+    *, agency: Agency, case_number: str, item: EvidenceItem, actor_label: str
 ) -> bool:
     """System link for other apps: put the item in the agency's case with this number, if any.
 
@@ -256,7 +265,7 @@ def case_item_link_by_number(
     return True
 
 
-def case_record_view(*, actor, case: Case, via: str) -> None:
+def case_record_view(*, actor: User, case: Case, via: str) -> None:
     audit_record(
         action=actions.CASE_VIEWED.name,
         actor=actor,
@@ -267,5 +276,5 @@ def case_record_view(*, actor, case: Case, via: str) -> None:
     )
 
 
-def cases_record_list(*, actor, count: int) -> None:
+def cases_record_list(*, actor: User, count: int) -> None:
     audit_record(action=actions.CASE_LISTED.name, actor=actor, details={"rows": count})

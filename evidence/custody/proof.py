@@ -37,6 +37,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any, cast
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -49,11 +50,12 @@ from evidence.audit_actions import (
     CUSTODY_PROOF_REFUSED,
 )
 from evidence.custody import verify_custody
+from evidence.models import EvidenceItem
 from evidence.models.custody import AuditLeaf
 from evidence.selectors import ITEM_TARGET_TYPE, custody_details_for, custody_of
 from portal import ratelimit
 from portal.audit import audit_record, canonical_json
-from portal.models import AuditEvent
+from portal.models import AuditEvent, User
 
 VERIFIER_PATH = Path(verify_custody.__file__)
 PUBLIC_KEY_NAME = "custody-checkpoint-key.pem"
@@ -141,9 +143,10 @@ def _derived_leaves(after: int, upto: int) -> list[bytes]:
         .values_list(*fields)
         .iterator(chunk_size=10000)
     )
-    leaves = []
+    leaves: list[bytes] = []
     for values in rows:
-        row = SimpleNamespace(**dict(zip(fields, values, strict=True)))
+        # The row's fields without a model instance; canonical_json reads only these attributes.
+        row: Any = SimpleNamespace(**dict(zip(fields, values, strict=True)))
         if row.seq != after + len(leaves) + 1:
             raise CustodyProofError(
                 f"the audit log skips from row {after + len(leaves)} to {row.seq}"
@@ -156,7 +159,7 @@ def _derived_leaves(after: int, upto: int) -> list[bytes]:
 
 def _stored_leaves(upto: int) -> list[bytes]:
     """The kept leaves of rows 1..k (k <= upto), the longest run without a gap."""
-    leaves = []
+    leaves: list[bytes] = []
     for seq, leaf in (
         AuditLeaf.objects.filter(seq__lte=upto)
         .order_by("seq")
@@ -227,7 +230,10 @@ def signing_key() -> Ed25519PrivateKey:
     path = _key_file()
     if not path.exists():
         _write_new_key(path)
-    return serialization.load_pem_private_key(path.read_bytes(), password=None)
+    # _write_new_key writes an Ed25519 key; the loader's type names every kind of key.
+    return cast(
+        Ed25519PrivateKey, serialization.load_pem_private_key(path.read_bytes(), password=None)
+    )
 
 
 def public_key_pem() -> bytes:
@@ -400,12 +406,12 @@ def _withheld_entry(event: AuditEvent, levels) -> dict:
     }
 
 
-def _readable_in_full(*, actor, item, event: AuditEvent) -> bool:
+def _readable_in_full(*, actor: User, item: EvidenceItem, event: AuditEvent) -> bool:
     details = event.details if isinstance(event.details, dict) else {}
     return custody_details_for(actor=actor, item=item, details=details) == details
 
 
-def item_proof(*, actor, item, events, tree=None) -> dict:
+def item_proof(*, actor: User, item: EvidenceItem, events, tree=None) -> dict:
     """The custody proof of `events` (the item's rows as `actor` may read them).
 
     A row whose details `actor` may not read (custody_details_for) is given by its leaf hash
@@ -443,7 +449,7 @@ def proof_bytes(proof: dict) -> bytes:
     return json.dumps(proof, indent=2, ensure_ascii=False).encode()
 
 
-def item_proof_record_export(*, actor, item, via: str) -> None:
+def item_proof_record_export(*, actor: User, item: EvidenceItem, via: str) -> None:
     """Custody: the item's proof is being handed out (written first, so the proof holds it)."""
     audit_record(
         action=CUSTODY_PROOF_EXPORTED.name,
@@ -454,7 +460,7 @@ def item_proof_record_export(*, actor, item, via: str) -> None:
     )
 
 
-def _count_export(*, actor, item, via: str) -> None:
+def _count_export(*, actor: User, item: EvidenceItem, via: str) -> None:
     """Count one export against the user's hourly allowance; past it, audit the refusal and
     raise ProofExportsExceeded. Keyed by the user's id: the limit is per user, whatever the
     connection or the route."""
@@ -475,7 +481,7 @@ def _count_export(*, actor, item, via: str) -> None:
     raise ProofExportsExceeded(limit.retry_after, allowed)
 
 
-def item_proof_export(*, actor, item, via: str) -> dict:
+def item_proof_export(*, actor: User, item: EvidenceItem, via: str) -> dict:
     """An item (from the scoped getter) as its custody proof: counted against the user's
     hourly allowance (ProofExportsExceeded past it), audited, then proven, so the export's
     own row is among the rows the proof covers."""

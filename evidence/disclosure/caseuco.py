@@ -52,7 +52,7 @@ def when(value: dt.datetime) -> dict:
 
 
 class _Graph:
-    def __init__(self):
+    def __init__(self) -> None:
         self.nodes: list[dict] = []
         # The UcoObjects the investigation lists; facets and hashes belong to their file.
         self.objects: list[str] = []

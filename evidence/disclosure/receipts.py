@@ -35,7 +35,7 @@ from evidence.disclosure.signing import (
 from evidence.models import Share
 from evidence.selectors import item_facts_for
 from portal.audit import audit_record, register_action
-from portal.models import AuditEvent
+from portal.models import AuditEvent, User
 
 RECEIPT_TYPE = "canvass.share-receipt"
 RECEIPT_VERSION = 1
@@ -58,6 +58,8 @@ def canonical(value) -> bytes:
 def _receipt_body(share: Share, key_id: str) -> dict:
     case = share.case
     recipient = share.acknowledged_by
+    if recipient is None:  # receipt_issue checked this already; the type checker learns it here
+        raise ValueError("The share has not been acknowledged yet.")
     items = shared_items(share=share)  # what the prosecutor could see and acknowledged
     return {
         "type": RECEIPT_TYPE,
@@ -107,7 +109,7 @@ def receipt_for(*, share: Share) -> dict | None:
     return event.details["receipt"] if event is not None else None
 
 
-def _may_receive(actor, share: Share) -> bool:
+def _may_receive(actor: User, share: Share) -> bool:
     if not can_view_shared(actor) or actor.agency_id != share.recipient_agency_id:
         return False
     named = share.recipients.all()
@@ -115,7 +117,7 @@ def _may_receive(actor, share: Share) -> bool:
 
 
 @transaction.atomic
-def receipt_issue(*, actor, share: Share) -> dict:
+def receipt_issue(*, actor: User, share: Share) -> dict:
     """Sign the receipt for an acknowledged share, keep it in the audit log, and return it.
 
     One receipt per share: asking again returns the same signed document.

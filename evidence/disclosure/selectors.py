@@ -1,5 +1,7 @@
 """Share reads: the shares of a case, what a prosecutor received, and the disclosure log."""
 
+from uuid import UUID
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
@@ -15,11 +17,11 @@ from evidence.models import (
     ShareLink,
 )
 from evidence.selectors import custody_of
-from portal.models import AuditEvent, User
+from portal.models import Agency, AuditEvent, User
 from portal.roles import Role, capabilities_of
 
 
-def custody_through_share(*, item: EvidenceItem, share) -> list[AuditEvent]:
+def custody_through_share(*, item: EvidenceItem, share: Share) -> list[AuditEvent]:
     """The item's custody as a share's recipient reads it: collection, processing, the agency's
     own handling and what happened under this share; other shares' events are left out."""
     own = str(share.pk)
@@ -45,7 +47,7 @@ def shares_of_case(*, case: Case) -> QuerySet[Share]:
     return case.shares.select_related("recipient_agency").prefetch_related("recipients")
 
 
-def share_get_for(*, actor, id, write: bool = False) -> Share:
+def share_get_for(*, actor: User, id: UUID | str, write: bool = False) -> Share:
     """A share, seen from the sharing agency: through the case it belongs to."""
     try:
         share = Share.objects.select_related("case").get(pk=id)
@@ -55,19 +57,19 @@ def share_get_for(*, actor, id, write: bool = False) -> Share:
     return share
 
 
-def prosecutors_of(office) -> QuerySet[User]:
+def prosecutors_of(office: Agency) -> QuerySet[User]:
     """The active users of a prosecuting office who may read what is shared with it."""
     roles = [role for role in Role if VIEW_SHARED in capabilities_of(role)]
     return User.objects.filter(agency=office, role__in=roles, is_active=True)
 
 
-def shares_received(*, actor) -> QuerySet[Share]:
+def shares_received(*, actor: User) -> QuerySet[Share]:
     """Live shares addressed to the actor: their office, to everyone there or to them by name."""
     if not can_view_shared(actor):
         raise PermissionDenied
     return (
         Share.objects.filter(
-            recipient_agency_id=actor.agency_id,
+            recipient_agency=actor.agency_id,
             revoked_at__isnull=True,
             expires_at__gt=timezone.now(),
         )
@@ -78,7 +80,7 @@ def shares_received(*, actor) -> QuerySet[Share]:
     )
 
 
-def received_share_get_for(*, actor, id) -> Share:
+def received_share_get_for(*, actor: User, id: UUID | str) -> Share:
     """A share the actor received and may still use: revoked or expired ones are 404 at once."""
     try:
         return shares_received(actor=actor).get(pk=id)
@@ -93,7 +95,9 @@ def shared_items(*, share: Share) -> QuerySet[EvidenceItem]:
     )
 
 
-def shared_item_get_for(*, actor, share_id, item_id) -> tuple[Share, EvidenceItem]:
+def shared_item_get_for(
+    *, actor: User, share_id: UUID | str, item_id: UUID | str
+) -> tuple[Share, EvidenceItem]:
     """An item through a live share addressed to the actor; anything else is 404."""
     share = received_share_get_for(actor=actor, id=share_id)
     try:
@@ -102,7 +106,9 @@ def shared_item_get_for(*, actor, share_id, item_id) -> tuple[Share, EvidenceIte
         raise Http404("No such item in this share.") from exc
 
 
-def shared_derivative_get_for(*, actor, share_id, item_id, name: str):
+def shared_derivative_get_for(
+    *, actor: User, share_id: UUID | str, item_id: UUID | str, name: str
+) -> tuple[Share, Derivative]:
     share, item = shared_item_get_for(actor=actor, share_id=share_id, item_id=item_id)
     try:
         return share, item.derivatives.get(name=name)

@@ -1,6 +1,8 @@
 """Disclosure writes: shares with prosecuting offices, reshare links, and do-not-disclose flags."""
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -19,14 +21,14 @@ from evidence.models import (
     ShareLink,
 )
 from portal.audit import audit_record
-from portal.models import AuditEvent
+from portal.models import Agency, AuditEvent, User
 from portal.roles import AgencyKind
 from portal.text import visible_controls
 from portal.tokens import token_digest, token_issue
 
 
 @transaction.atomic
-def item_do_not_disclose_set(*, actor, item: EvidenceItem, flag: bool, reason: str) -> None:
+def item_do_not_disclose_set(*, actor: User, item: EvidenceItem, flag: bool, reason: str) -> None:
     """Mark an item never to be handed to a prosecuting office (or lift that), with the reason."""
     if not case_policies.can_manage_cases(actor) or item.agency_id != actor.agency_id:
         raise PermissionDenied
@@ -52,13 +54,14 @@ SHARE_DEFAULT_DAYS = 90
 SHARE_MAX_DAYS = 366
 
 
-def _share_details(share: Share) -> dict:
+def _share_details(share: Share) -> dict[str, Any]:
     return {"share": str(share.pk), "case": str(share.case_id), "number": share.case.number}
 
 
 def share_disclosable_items(*, case: Case) -> tuple[list[EvidenceItem], list[EvidenceItem]]:
     """The case's items split into (may be shared, withheld: do-not-disclose or deleted)."""
-    ok, withheld = [], []
+    ok: list[EvidenceItem] = []
+    withheld: list[EvidenceItem] = []
     for item in case.items.order_by("received_at"):
         bad = item.do_not_disclose or item.state == EvidenceItem.State.DELETED
         (withheld if bad else ok).append(item)
@@ -72,7 +75,9 @@ def _recipients_refused_message(count: int) -> str:
     return f"{count} recipients are not prosecutors of this office."
 
 
-def share_recipients_resolve(*, actor, case: Case, office, ids) -> list:
+def share_recipients_resolve(
+    *, actor: User, case: Case, office: Agency, ids: Iterable[int | str]
+) -> list[User]:
     """The prosecutors of `office` the ids name, for the API and the staff share form alike.
 
     Any id that is not an active prosecutor of that office (a resident, another agency's
@@ -106,14 +111,14 @@ def share_recipients_resolve(*, actor, case: Case, office, ids) -> list:
 @transaction.atomic
 def share_create(
     *,
-    actor,
+    actor: User,
     case: Case,
-    recipient_agency,
-    recipients=(),
-    items=None,
+    recipient_agency: Agency,
+    recipients: Iterable[User] = (),
+    items: Iterable[EvidenceItem] | None = None,
     level: str = Share.Level.VIEW,
     reshare_allowed: bool = False,
-    expires_at=None,
+    expires_at: dt.datetime | None = None,
     note: str = "",
 ) -> Share:
     """Hand a case (all its disclosable items, or the chosen ones) to a prosecuting office.
@@ -149,8 +154,10 @@ def share_create(
         in_case = {i.pk for i in disclosable} | {i.pk for i in withheld}
         if any(i.pk not in in_case for i in chosen):
             raise ValidationError("Only items of this case can be shared.")
-        refused = [i for i in chosen if i.do_not_disclose or i.state == EvidenceItem.State.DELETED]
-        if refused:
+        refused_items = [
+            i for i in chosen if i.do_not_disclose or i.state == EvidenceItem.State.DELETED
+        ]
+        if refused_items:
             raise ValidationError(
                 "These items cannot be shared: "
                 + "; ".join(
@@ -161,7 +168,7 @@ def share_create(
                         else "deleted"
                     )
                     + ")"
-                    for i in refused
+                    for i in refused_items
                 )
             )
     if not chosen:
@@ -210,7 +217,7 @@ def share_create(
 
 
 @transaction.atomic
-def share_revoke(*, actor, share: Share) -> bool:
+def share_revoke(*, actor: User, share: Share) -> bool:
     """End a share at once; False when it was already revoked."""
     if not share_policies.can_share_case(actor, share.case):
         raise PermissionDenied
@@ -234,7 +241,12 @@ def share_revoke(*, actor, share: Share) -> bool:
 
 
 def share_record_access(
-    *, actor, share: Share, action: str, item: EvidenceItem | None = None, details=None
+    *,
+    actor: User,
+    share: Share,
+    action: str,
+    item: EvidenceItem | None = None,
+    details: dict[str, Any] | None = None,
 ) -> None:
     """A prosecutor's view, play or download: recorded for the sharing agency (disclosure log).
 
@@ -250,7 +262,7 @@ def share_record_access(
     )
 
 
-def share_refuse(*, actor, share: Share, what: str, why: str) -> None:
+def share_refuse(*, actor: User, share: Share, what: str, why: str) -> None:
     """An attempt the share does not allow, recorded as denied."""
     audit_record(
         action=actions.SHARE_REFUSED.name,
@@ -264,7 +276,7 @@ def share_refuse(*, actor, share: Share, what: str, why: str) -> None:
 
 
 @transaction.atomic
-def share_acknowledge(*, actor, share: Share) -> Share:
+def share_acknowledge(*, actor: User, share: Share) -> Share:
     """The prosecutor confirms receipt; idempotent (the first acknowledgement stands)."""
     if not share_policies.can_view_shared(actor):
         raise PermissionDenied
@@ -284,7 +296,7 @@ SHARE_LINK_MAX_DAYS = 30
 
 
 def share_link_create(
-    *, actor, share: Share, recipient_label: str, expires_at, max_downloads: int
+    *, actor: User, share: Share, recipient_label: str, expires_at: dt.datetime, max_downloads: int
 ) -> tuple[ShareLink, str]:
     """Reshare (e.g. to defence counsel) as a download link; the token is returned once."""
     if not share_policies.can_view_shared(actor):
@@ -336,7 +348,7 @@ class LinkUnusable(Exception):
     """A reshare link that is unknown, spent, expired or revoked; the message says which."""
 
 
-def _link_problem(link: ShareLink, now) -> str:
+def _link_problem(link: ShareLink, now: dt.datetime) -> str:
     share = link.share
     if link.revoked_at or share.revoked_at:
         return "This link was withdrawn."

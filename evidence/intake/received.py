@@ -14,7 +14,7 @@ from evidence.models import (
 from portal.audit import audit_record
 from portal.storage import new_object_key
 
-_FLOW_SOURCE = {
+_FLOW_SOURCE: dict[str, str] = {
     UploadGrant.Flow.STAFF_UPLOAD: Source.STAFF_UPLOAD,
     UploadGrant.Flow.TIP: Source.TIP,
     UploadGrant.Flow.FOOTAGE_REQUEST: Source.FOOTAGE_REQUEST,

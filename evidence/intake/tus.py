@@ -51,7 +51,7 @@ class WrongContentType(upload_errors.UploadError):
     """A body that is not application/offset+octet-stream."""
 
 
-_STATUS = {
+_STATUS: dict[type, tuple[int, str]] = {
     WrongContentType: (415, "Unsupported Media Type"),
     upload_errors.UploadLengthRequired: (411, "Length Required"),
     upload_errors.UploadInvalid: (400, "Bad Request"),
@@ -190,7 +190,7 @@ def _options_reply() -> HttpResponse:
     )
 
 
-def _method(request: HttpRequest) -> str:
+def _method(request: HttpRequest) -> str | None:
     override = request.headers.get("X-HTTP-Method-Override", "").strip().upper()
     return override if request.method == "POST" and override else request.method
 

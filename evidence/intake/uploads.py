@@ -253,7 +253,11 @@ def _write_chunk(
             cut_short = not clean or (body_length is not None and received < body_length)
             if cut_short and checksum is not None:
                 raise UploadInvalid("The body ended early, so its checksum cannot be verified.")
-            if checksum is not None and not hmac.compare_digest(hasher.digest(), checksum.digest):
+            if (
+                checksum is not None
+                and hasher is not None  # made above whenever there is a checksum
+                and not hmac.compare_digest(hasher.digest(), checksum.digest)
+            ):
                 raise ChecksumMismatch(
                     f"The chunk does not match its {checksum.algorithm} checksum and was "
                     f"discarded; the upload is still at offset {upload.offset}."

@@ -1,5 +1,8 @@
 """Cases, their members and the items filed in them."""
 
+# The many-to-many annotations below name models defined later in this module.
+from __future__ import annotations
+
 import uuid
 
 from django.contrib.gis.db import models as gis_models
@@ -25,10 +28,10 @@ class Case(models.Model):
     incident_point = gis_models.PointField(geography=True, srid=4326, null=True, blank=True)
     incident_area = gis_models.MultiPolygonField(geography=True, srid=4326, null=True, blank=True)
     lead = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    members = models.ManyToManyField(
+    members: models.ManyToManyField[User, CaseMember] = models.ManyToManyField(
         User, through="CaseMember", through_fields=("case", "user"), related_name="cases"
     )
-    items = models.ManyToManyField(
+    items: models.ManyToManyField[EvidenceItem, CaseItem] = models.ManyToManyField(
         EvidenceItem, through="CaseItem", through_fields=("case", "item"), related_name="cases"
     )
     created_by_label = models.CharField(max_length=300)

@@ -1,5 +1,8 @@
 """Shares with prosecuting offices, reshare links, and the keys that sign receipts."""
 
+# The many-to-many annotation below names a model defined later in this module.
+from __future__ import annotations
+
 import uuid
 
 from django.db import models
@@ -27,7 +30,7 @@ class Share(models.Model):
     # Empty: every prosecutor of the recipient office; otherwise only these.
     recipients = models.ManyToManyField(User, blank=True, related_name="+")
     all_items = models.BooleanField(default=True)
-    items = models.ManyToManyField(
+    items: models.ManyToManyField[EvidenceItem, ShareItem] = models.ManyToManyField(
         EvidenceItem, through="ShareItem", through_fields=("share", "item"), related_name="+"
     )
     level = models.CharField(max_length=10, choices=Level.choices, default=Level.VIEW)

@@ -12,6 +12,7 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -160,7 +161,7 @@ def _store_original(item: EvidenceItem) -> None:
     """
     if item.sha256:
         return
-    staged = staged_path(item.upload) if item.upload_id else None
+    staged = staged_path(item.upload) if item.upload is not None else None
     if staged is None or not staged.exists():
         raise OriginalNotStored(f"item {item.pk}: no staged bytes and no recorded hash")
     sha256 = _copy_into_storage(staged, item.original_key)
@@ -196,7 +197,9 @@ def _local_original(item: EvidenceItem, scratch: Path) -> Path:
 
 
 def _allowed(item: EvidenceItem, media_type: str) -> bool:
-    prefixes = item.upload.grant.media_types if item.upload_id else ["video/", "image/", "audio/"]
+    prefixes = (
+        item.upload.grant.media_types if item.upload is not None else ["video/", "image/", "audio/"]
+    )
     return any(media_type.startswith(p) for p in prefixes)
 
 
@@ -234,7 +237,7 @@ def _finish_without_derivatives(item: EvidenceItem, state: str, reason: str, fac
 
 
 def _uploader_claims(item: EvidenceItem) -> dict:
-    return item.upload.metadata if item.upload_id else {}
+    return item.upload.metadata if item.upload is not None else {}
 
 
 @dataclass(frozen=True)
@@ -260,7 +263,7 @@ _IMAGE_TIME_TRUST = {
     "DateTime": (ValueSource.FILE_METADATA, Confidence.LOW),
     "GPSDateStamp+GPSTimeStamp": (ValueSource.DEVICE_METADATA, Confidence.MEDIUM),
 }
-_LESS_SURE = {Confidence.HIGH: Confidence.MEDIUM, Confidence.MEDIUM: Confidence.LOW}
+_LESS_SURE: dict[str, str] = {Confidence.HIGH: Confidence.MEDIUM, Confidence.MEDIUM: Confidence.LOW}
 
 
 def _image_times(info: media.ImageInfo) -> list[Stated]:
@@ -296,7 +299,7 @@ def _first_believable(item: EvidenceItem, stated: list[Stated]) -> Stated | None
 
 def _when_and_where(item: EvidenceItem, stated: list[Stated], location) -> dict:
     """Pick capture time and location from the best source available, saying which."""
-    facts = {}
+    facts: dict[str, Any] = {}
     claims = _uploader_claims(item)
     if believed := _first_believable(item, stated):
         facts.update(
@@ -430,7 +433,12 @@ def _record_ready(item: EvidenceItem, rows: list[Derivative], facts: dict) -> st
     with transaction.atomic():
         locked = EvidenceItem.objects.select_for_update().get(pk=item.pk)
         if locked.state != State.PROCESSING or locked.derivatives.exists():
-            transaction.on_commit(lambda: [storage.delete_object(r.key) for r in rows])
+
+            def drop_ours() -> None:
+                for r in rows:
+                    storage.delete_object(r.key)
+
+            transaction.on_commit(drop_ours)
             return locked.state
         Derivative.objects.bulk_create(rows)
         for field, value in facts.items():
@@ -508,8 +516,8 @@ def _process_media(item: EvidenceItem, original: Path, work: Path) -> str:
                 "streams": probe.streams,
             }
             facts["metadata"] = metadata
-            if reason := _limits_reason(probe):
-                return _finish_without_derivatives(item, State.REJECTED, reason, facts)
+            if limits_reason := _limits_reason(probe):
+                return _finish_without_derivatives(item, State.REJECTED, limits_reason, facts)
             if detected.kind == MediaKind.VIDEO:
                 outputs = _video_outputs(original, work, probe)
             else:

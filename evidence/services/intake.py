@@ -9,6 +9,8 @@ grant, upload and custody steps, so it is hashed, audited and processed like any
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 from evidence.intake import grants
 from evidence.intake.uploads import upload_append, upload_create
@@ -31,7 +33,7 @@ class UploadGrantIssued:
     header: str = GRANT_HEADER
     endpoint: str = UPLOAD_ENDPOINT
 
-    def offer(self) -> dict:
+    def offer(self) -> dict[str, Any]:
         """The grant as the upload APIs hand it to a client."""
         return {
             "id": self.grant.id,
@@ -54,7 +56,7 @@ def upload_grant_issue(
     media_types: list[str] | tuple[str, ...],
     expires_at: dt.datetime,
     actor_label: str,
-    audit_source: dict | None = None,
+    audit_source: dict[str, Any] | None = None,
 ) -> UploadGrantIssued:
     """Let a client without an account upload files for one source (audited as granted)."""
     grant, secret = grants.grant_create_with_secret(
@@ -72,7 +74,7 @@ def upload_grant_issue(
 
 
 def upload_grants_revoke(
-    *, flow: str, source_ref: str, actor_label: str, audit_source: dict | None = None
+    *, flow: str, source_ref: str, actor_label: str, audit_source: dict[str, Any] | None = None
 ) -> int:
     """Revoke the live grants of one flow and source; finished uploads stay evidence."""
     return grants.grants_revoke_for_source(
@@ -109,7 +111,7 @@ def item_ingest_file(
     return EvidenceItem.objects.get(upload=upload)
 
 
-def item_process_now(*, item_id) -> str:
+def item_process_now(*, item_id: UUID | str) -> str:
     """Run the media pipeline on an item in this process rather than on a worker (demo data
     and commands); the same steps and custody rows as a worker's run. Returns its state."""
     return pipeline.process(item_id)

@@ -2,6 +2,7 @@
 
 import logging
 import secrets
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from evidence.models import (
 from evidence.policies import can_upload_evidence
 from portal import storage
 from portal.audit import audit_record
+from portal.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +30,7 @@ DOWNLOAD_SECONDS = 300
 _DOWNLOAD_SALT = "canvass.evidence-download"
 
 
-def item_record_view(*, actor, item: EvidenceItem, via: str) -> None:
+def item_record_view(*, actor: User, item: EvidenceItem, via: str) -> None:
     """Custody: someone looked at the item (page, API record or custody report)."""
     action = actions.CUSTODY_VIEWED if via == "custody" else actions.VIEWED
     audit_record(
@@ -43,7 +45,7 @@ _PLAYBACK_KINDS = (
 )
 
 
-def item_record_media_fetch(*, actor, item: EvidenceItem, derivative: Derivative) -> None:
+def item_record_media_fetch(*, actor: User, item: EvidenceItem, derivative: Derivative) -> None:
     """Custody: a playable copy was fetched (played) or a still was shown (viewed)."""
     audit_record(
         action=(actions.PLAYED if derivative.kind in _PLAYBACK_KINDS else actions.VIEWED).name,
@@ -54,7 +56,7 @@ def item_record_media_fetch(*, actor, item: EvidenceItem, derivative: Derivative
     )
 
 
-def items_record_list(*, actor, filters: dict, count: int) -> None:
+def items_record_list(*, actor: User, filters: dict[str, Any], count: int) -> None:
     """Searching the evidence list is an access too."""
     audit_record(
         action=actions.LISTED.name, actor=actor, details={"filters": filters, "rows": count}
@@ -62,7 +64,7 @@ def items_record_list(*, actor, filters: dict, count: int) -> None:
 
 
 def download_url_issue(
-    *, actor, item: EvidenceItem, derivative: Derivative | None = None
+    *, actor: User, item: EvidenceItem, derivative: Derivative | None = None
 ) -> tuple[str, int]:
     """A short-lived URL for the original (or a derivative), audited as a download.
 
@@ -90,7 +92,7 @@ def download_url_issue(
     return url, DOWNLOAD_SECONDS
 
 
-def download_token_read(*, token: str, actor) -> tuple[str, str]:
+def download_token_read(*, token: str, actor: User) -> tuple[str, str]:
     """The (key, filename) a local download link grants, if it is fresh and the same user's."""
     data = signing.loads(token, salt=_DOWNLOAD_SALT, max_age=DOWNLOAD_SECONDS)
     if data.get("u") != actor.pk:
@@ -107,7 +109,7 @@ def download_token_read(*, token: str, actor) -> tuple[str, str]:
 EDITABLE_FIELDS = ("capture_time", "location")
 
 
-def _describe(value) -> str | None:
+def _describe(value: Any) -> str | None:
     if value is None:
         return None
     if hasattr(value, "coords"):
@@ -116,7 +118,9 @@ def _describe(value) -> str | None:
 
 
 @transaction.atomic
-def item_metadata_change(*, actor, item: EvidenceItem, reason: str, **changes) -> list[str]:
+def item_metadata_change(
+    *, actor: User, item: EvidenceItem, reason: str, **changes: Any
+) -> list[str]:
     """Correct capture time or location by hand: the old and new values go into custody.
 
     The original is untouched. The new value is a person's statement, so its source becomes
