@@ -11,12 +11,12 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db import transaction
 
-from evidence.models import EvidenceItem
+from evidence.models import Case, EvidenceItem
 from portal.demo import register_seeder
+from portal.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class SourceHooks:
     item_received: Callable[[EvidenceItem], None] | None = None
     case_links: Callable[..., list[CaseLink]] | None = None
     case_items: Callable[..., Iterable[EvidenceItem]] | None = None
-    sees_identifying_metadata: Callable[[Any, EvidenceItem], bool] | None = None
+    sees_identifying_metadata: Callable[[User, EvidenceItem], bool] | None = None
     sealed_at_source: Callable[[EvidenceItem], bool] | None = None
     demo_seeders: tuple[Callable[..., None], ...] = field(default=())
 
@@ -92,7 +92,7 @@ def item_received_tell(item: EvidenceItem) -> None:
         logger.exception("item-received hook of %s failed for item %s", item.source, item.pk)
 
 
-def case_links_for(*, actor: Any, case: Any) -> list[CaseLink]:
+def case_links_for(*, actor: User, case: Case) -> list[CaseLink]:
     """Every source's links for the case, as the actor may see them, oldest first."""
     links: list[CaseLink] = []
     for hooks in list(_SOURCES.values()):
@@ -102,7 +102,7 @@ def case_links_for(*, actor: Any, case: Any) -> list[CaseLink]:
     return sorted(links, key=lambda link: link.created_at or far_past)
 
 
-def items_filed_under(*, case: Any) -> list[EvidenceItem]:
+def items_filed_under(*, case: Case) -> list[EvidenceItem]:
     """The items every source filed under the case's number, in the case's agency only."""
     return [
         item
@@ -113,7 +113,7 @@ def items_filed_under(*, case: Any) -> list[EvidenceItem]:
     ]
 
 
-def sees_identifying_metadata(user: Any, item: EvidenceItem) -> bool:
+def sees_identifying_metadata(user: User, item: EvidenceItem) -> bool:
     """The source's answer to who sees what an item's files say; yes without a policy."""
     hooks = _SOURCES.get(item.source)
     if hooks is None or hooks.sees_identifying_metadata is None:
