@@ -30,7 +30,7 @@ its API, a tus upload under its grant) join with `joins_with_token`, and for eac
   succeeds (no success audit row) while it is tried;
 - no token, or a wrong one, gets 404, even from the agency's own signed-in investigator.
 
-The counts (keep them true): 97 routes take a value from their URL; 74 join with a session,
+The counts (December 2026; update them with the tables): 97 routes take a value from their URL; 74 join with a session,
 10 with a token (11 token builders: a tus upload under a secret grant and under a staff
 grant), and 13 are exempt, each with its reason, in EXEMPT below.
 """
@@ -50,12 +50,15 @@ from urllib.parse import urlencode
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group
+from django.contrib.auth.tokens import default_token_generator
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
 from django.shortcuts import resolve_url
 from django.test import Client, TestCase
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from evidence import services as evidence_services
@@ -158,10 +161,12 @@ def joins(name: str, build: Callable, **spec) -> None:
 # reason and the tests that cover it. Keep this small: an agency's object addressed by id belongs
 # in BUILDERS, one reached through a bearer token in TOKEN_BUILDERS.
 EXEMPT = {
-    # Django's password reset: its token is a path value of its own and Django's view refuses a
-    # wrong one its own way (a 200 "invalid link" page, by design: no 404 to tell a used link
-    # from a forged one); it names a user, not an agency's object. tests/portal/test_lockout.py
-    "portal:password_reset_confirm": "Django's password reset token; tests/portal/test_lockout.py",
+    # Django's password reset names a user, not an agency's object, and does not fit the token
+    # checks: the token is a path value itself, a wrong one gets Django's 200 "invalid link"
+    # page (not 404), and a good one is swapped for a session key at once (a 302 to the
+    # token-free `set-password` URL, which is where the POST goes). Its own checks:
+    # test_a_password_link_opens_only_for_its_own_user below; tests/portal/test_lockout.py.
+    "portal:password_reset_confirm": "Django's password reset; test_a_password_link_opens_...",
     # Public by design: the value names no agency's object.
     "portal:placeholder_tile": "map tile coordinates; tests/portal/test_geocoding_and_tiles.py",
     "submissions:pwa_icon": "an icon size; tests/submissions/test_pwa.py",
@@ -700,29 +705,41 @@ def owner_link_camera(p) -> Link:
     return link
 
 
+def _tip_grant(agency, source_ref: str):
+    """A secret-bearing grant, as a tip's or a footage link's uploader gets one."""
+    return evidence_services.upload_grant_issue(
+        agency=agency,
+        flow=UploadGrant.Flow.TIP,
+        source_ref=source_ref,
+        max_files=2,
+        max_file_bytes=1 << 20,
+        media_types=["video/", "image/"],
+        expires_at=timezone.now() + dt.timedelta(days=1),
+        actor_label="matrix",
+    )
+
+
+def _staff_grant(user) -> str:
+    """A staff upload grant's header value (a bare id: it works only in `user`'s session)."""
+    response = client_for(user).post(reverse("uploads:grants"))
+    assert response.status_code == 201, response.content
+    return response.json()["value"]
+
+
+def _tus_started(client, grant_value: str) -> str:
+    """The id of an unfinished 10-byte upload started through tus under the grant."""
+    metadata = f"filename {b64('clip.mp4')},filetype {b64('video/mp4')}"
+    return upload_url(tus_create(client, grant_value, 10, metadata)).rstrip("/").rsplit("/", 1)[1]
+
+
 def tus_upload(p) -> Link:
     """An unfinished upload under a tip-style grant A of the owner's agency; other grants: B of
     the same agency and flow, C of another agency, an investigator colleague's staff grant (in
     their session: a staff grant reaches its user's other uploads, never anyone else's)."""
-
-    def grant(agency, source_ref):
-        return evidence_services.upload_grant_issue(
-            agency=agency,
-            flow=UploadGrant.Flow.TIP,
-            source_ref=source_ref,
-            max_files=2,
-            max_file_bytes=1 << 20,
-            media_types=["video/", "image/"],
-            expires_at=timezone.now() + dt.timedelta(days=1),
-            actor_label="matrix",
-        )
-
-    a, b = grant(p.agency, "matrix-a"), grant(p.agency, "matrix-b")
-    c = grant(p.other_agency, "matrix-c")
-    colleagues = client_for(p.colleague).post(reverse("uploads:grants")).json()["value"]
-    metadata = f"filename {b64('clip.mp4')},filetype {b64('video/mp4')}"
-    created = tus_create(Client(), a.value, 10, metadata)
-    upload_id = upload_url(created).rstrip("/").rsplit("/", 1)[1]
+    a, b = _tip_grant(p.agency, "matrix-a"), _tip_grant(p.agency, "matrix-b")
+    c = _tip_grant(p.other_agency, "matrix-c")
+    colleagues = _staff_grant(p.colleague)
+    upload_id = _tus_started(Client(), a.value)
     return Link(
         {"upload_id": upload_id},
         a.value,
@@ -740,35 +757,18 @@ def tus_staff_upload(p) -> Link:
     """An unfinished upload under the owner's staff grant A (in their session); other grants:
     a colleague's and another agency's investigator's staff grants (in their sessions), grant A
     in the colleague's session, a tip-style grant of the same agency."""
-
-    def staff_grant(user) -> str:
-        response = client_for(user).post(reverse("uploads:grants"))
-        assert response.status_code == 201, response.content
-        return response.json()["value"]
-
-    a = staff_grant(p.owner)
-    metadata = f"filename {b64('clip.mp4')},filetype {b64('video/mp4')}"
-    created = tus_create(client_for(p.owner), a, 10, metadata)
-    upload_id = upload_url(created).rstrip("/").rsplit("/", 1)[1]
-    tip = evidence_services.upload_grant_issue(
-        agency=p.agency,
-        flow=UploadGrant.Flow.TIP,
-        source_ref="matrix-tip",
-        max_files=2,
-        max_file_bytes=1 << 20,
-        media_types=["video/", "image/"],
-        expires_at=timezone.now() + dt.timedelta(days=1),
-        actor_label="matrix",
-    )
+    a = _staff_grant(p.owner)
+    upload_id = _tus_started(client_for(p.owner), a)
+    tip = _tip_grant(p.agency, "matrix-tip")
     return Link(
         {"upload_id": upload_id},
         Held(a, by=p.owner),
         {
             "a colleague's staff grant, in their session": Held(
-                staff_grant(p.colleague), by=p.colleague
+                _staff_grant(p.colleague), by=p.colleague
             ),
             "another agency's staff grant, in its user's session": Held(
-                staff_grant(p.stranger), by=p.stranger
+                _staff_grant(p.stranger), by=p.stranger
             ),
             "grant A, in a colleague's session": Held(a, by=p.colleague),
             "grant A, with no session": a,
@@ -1082,6 +1082,38 @@ def test_no_or_garbage_token_gets_404(token_world):
         status = token_world.ask(None, method, user=token_world.people.owner).status_code
         assert status == 404, ("signed in, no token", method, status)
     assert _success_rows_since(before) == []
+
+
+@pytest.mark.django_db
+def test_a_password_link_opens_only_for_its_own_user(people):
+    """What the token checks say, for the EXEMPT password link: another user's token (same
+    agency or another), a made-up or altered one, is Django's "invalid link" page, and the
+    set-password step stays shut; the user's own token is taken (302 to set-password)."""
+    p = people()
+    user, before = p.colleague, p.colleague.password
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    make = default_token_generator.make_token
+    mine = make(user)
+    not_mine = {
+        "a colleague's token": make(p.owner),
+        "another agency's user's token": make(p.stranger),
+        "a made-up token": "not-a-token",
+        "the right token altered": mine[:-1] + ("a" if mine[-1] != "a" else "b"),
+    }
+    new = {"new_password1": "a long new passphrase", "new_password2": "a long new passphrase"}
+    for what, token in not_mine.items():
+        client = Client()
+        page = client.get(reverse("portal:password_reset_confirm", args=[uid, token]))
+        assert page.status_code == 200 and page.context["validlink"] is False, what
+        step = client.post(
+            reverse("portal:password_reset_confirm", args=[uid, "set-password"]), new
+        )
+        assert step.status_code == 200 and step.context["validlink"] is False, what
+    user.refresh_from_db()
+    assert user.password == before
+    taken = Client().get(reverse("portal:password_reset_confirm", args=[uid, mine]))
+    assert taken.status_code == 302
+    assert taken["Location"] == reverse("portal:password_reset_confirm", args=[uid, "set-password"])
 
 
 # --- the guard: no serializer or form field looks users or agencies up unscoped ---------------
