@@ -21,6 +21,18 @@ For every route with a builder:
 
 The Django admin says "no" its own way, and the checks accept exactly that: a missing object
 is a 302 to the admin's index, and whoever may not use the admin is sent to its sign-in.
+
+Routes opened by a bearer token instead of a session (a camera owner's emailed footage link,
+its API, a tus upload under its grant) join with `joins_with_token`, and for each:
+- the right token gets a real answer (so the link exists and works);
+- a good token of ANOTHER link (another request, another owner of the same request, another
+  agency, another grant, another user's staff grant) gets 404 on every method, and nothing
+  succeeds (no success audit row) while it is tried;
+- no token, or a wrong one, gets 404, even from the agency's own signed-in investigator.
+
+The counts (December 2026; update them with the tables): 97 routes take a value from their URL; 74 join with a session,
+10 with a token (11 token builders: a tus upload under a secret grant and under a staff
+grant), and 13 are exempt, each with its reason, in EXEMPT below.
 """
 
 import dataclasses
@@ -28,27 +40,38 @@ import datetime as dt
 import hashlib
 import importlib
 import inspect
+import itertools
 import json
 import pkgutil
 import re
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group
+from django.contrib.auth.tokens import default_token_generator
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
 from django.shortcuts import resolve_url
+from django.test import Client, TestCase
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from evidence.models import CaseMember, Derivative, RetentionCategory, Share
+from evidence import services as evidence_services
+from evidence.models import CaseMember, Derivative, RetentionCategory, Share, UploadGrant
 from portal import storage
 from portal.models import Agency, AuditEvent, User
 from portal.roles import PUBLIC_ROLES, AgencyKind, Role
+from registry.footage.api import TOKEN_HEADER as FOOTAGE_TOKEN_HEADER
 from tests.conftest import client_for
 from tests.evidence.cases_helpers import make_case, make_share, verified
+from tests.evidence.intake.tus.helpers import b64, tus_headers, upload_url
+from tests.evidence.intake.tus.helpers import create as tus_create
+from tests.evidence.intake.tus.helpers import patch as tus_patch
 from tests.factories import (
     AgencyFactory,
     PublicUserFactory,
@@ -57,7 +80,13 @@ from tests.factories import (
     stored_item,
 )
 from tests.registry.cameras import INCIDENT, camera_data, register
-from tests.registry.requests_helpers import ask, camera_facing_incident, search
+from tests.registry.requests_helpers import (
+    ask,
+    camera_facing_incident,
+    links_in_outbox,
+    search,
+    token_of,
+)
 
 PAGE, API, ADMIN = "page", "api", "admin"
 
@@ -128,22 +157,16 @@ def joins(name: str, build: Callable, **spec) -> None:
     BUILDERS[name] = Route(build=build, **spec)
 
 
-# Routes that take a value from the URL but address no object of an agency, or reach the object
-# through a bearer token instead of a signed-in user. Each names its reason and the tests that
-# cover it. Keep this small: an agency's object addressed by id belongs in BUILDERS.
+# Routes that take a value from the URL but address no object of an agency. Each names its
+# reason and the tests that cover it. Keep this small: an agency's object addressed by id belongs
+# in BUILDERS, one reached through a bearer token in TOKEN_BUILDERS.
 EXEMPT = {
-    # Bearer tokens: the URL id alone opens nothing, the token (header or `t`) decides.
-    "portal:password_reset_confirm": "Django's password reset token; tests/portal/test_lockout.py",
-    "uploads:upload": "tus upload, opened by its upload grant header; tests/evidence/test_tus.py",
-    "registry_owner:respond": "owner's emailed link token; tests/registry/test_requests_pages.py",
-    "registry_owner:answer": "owner's emailed link token; tests/registry/test_requests_pages.py",
-    "registry_owner:upload": "owner's emailed link token; tests/registry/test_requests_pages.py",
-    "registry_owner:grant": "owner's emailed link token; tests/registry/test_requests_pages.py",
-    "registry_owner:receipt": "owner's emailed link token; tests/registry/test_requests_pages.py",
-    "api-footage-owner": "owner's link token in a header; tests/registry/test_requests_pages.py",
-    "api-footage-owner-answer": "owner's link token in a header; tests/registry/test_requests_pages.py",
-    "api-footage-owner-grant": "owner's link token in a header; tests/registry/test_requests_pages.py",
-    "api-footage-owner-receipt": "owner's link token in a header; tests/registry/test_requests_pages.py",
+    # Django's password reset names a user, not an agency's object, and does not fit the token
+    # checks: the token is a path value itself, a wrong one gets Django's 200 "invalid link"
+    # page (not 404), and a good one is swapped for a session key at once (a 302 to the
+    # token-free `set-password` URL, which is where the POST goes). Its own checks:
+    # test_a_password_link_opens_only_for_its_own_user below; tests/portal/test_lockout.py.
+    "portal:password_reset_confirm": "Django's password reset; test_a_password_link_opens_...",
     # Public by design: the value names no agency's object.
     "portal:placeholder_tile": "map tile coordinates; tests/portal/test_geocoding_and_tiles.py",
     "submissions:pwa_icon": "an icon size; tests/submissions/test_pwa.py",
@@ -539,6 +562,255 @@ joins("admin:otp_totp_totpdevice_qrcode", admin_device_pk, owner_status=403, **A
 joins("admin:view_on_site", admin_view_on_site, owner_status=404, **ADMIN_OF)
 
 
+# --- builders: routes opened by a bearer token ------------------------------------------------
+#
+# These routes are used by someone with no account (a camera owner answering by email, a tus
+# client under an upload grant): the value in the path names the object, a token (in `t`, in a
+# header) decides who may reach it. For them "the stranger" is someone holding a good token of
+# ANOTHER link, and "anonymous" is someone holding none, or a wrong one. Each joins with
+# `joins_with_token`, saying how the token travels (`carry`) and which methods read and write.
+
+
+@dataclasses.dataclass(frozen=True)
+class Held:
+    """A token that works only in its holder's session (a staff upload grant)."""
+
+    token: str
+    by: User
+
+
+@dataclasses.dataclass
+class Link:
+    """What a token builder made: the URL kwargs, the right token, and good tokens of other
+    links (what each is -> the token, held by no one signed in unless it is a Held), which must
+    open nothing here."""
+
+    kwargs: dict
+    token: str | Held
+    others: dict[str, str | Held]
+    wrong: dict[str, str] = dataclasses.field(default_factory=dict)  # route-specific bad tokens
+    objects: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class TokenRoute:
+    name: str  # the URL name (a route may join more than once, one variant of its token each)
+    build: Callable
+    carry: Callable  # (client, method, url, token or None, body) -> response
+    reads: tuple = ("GET",)
+    writes: tuple = ()
+    body: dict | Callable = dataclasses.field(default_factory=dict)  # may use the Link
+
+
+TOKEN_BUILDERS: dict[str, TokenRoute] = {}
+
+
+def joins_with_token(
+    name: str, build: Callable, carry: Callable, variant: str = "", **spec
+) -> None:
+    """Keyed by the URL name, or `name/variant` for a route whose tokens come in kinds."""
+    key = f"{name}/{variant}" if variant else name
+    assert key not in TOKEN_BUILDERS, f"{key} joins the matrix twice"
+    TOKEN_BUILDERS[key] = TokenRoute(name=name, build=build, carry=carry, **spec)
+
+
+def token_routes() -> set[str]:
+    return {route.name for route in TOKEN_BUILDERS.values()}
+
+
+def in_query(client, method, url, token, body):
+    """The owner's pages: the token in `t`, as the emailed link and the pages' forms send it."""
+    if token is not None:
+        url = f"{url}?{urlencode({'t': token})}"
+    return client.get(url) if method == "GET" else client.post(url, body)
+
+
+def in_footage_header(client, method, url, token, body):
+    """The owner's API: the token in its header, never in the URL."""
+    headers = {} if token is None else {FOOTAGE_TOKEN_HEADER: token}
+    if method == "GET":
+        return client.get(url, headers=headers)
+    return client.generic(method, url, json.dumps(body), "application/json", headers=headers)
+
+
+def in_grant_header(client, method, url, token, body):
+    """tus: the grant in Canvass-Upload-Grant; PATCH sends a few bytes at offset 0."""
+    if method == "PATCH":
+        return tus_patch(client, url, token, b"abcd", 0)
+    return client.generic(method, url, headers=tus_headers(token))
+
+
+def garbage_tokens(link: Link) -> dict[str, str | Held | None]:
+    """Tokens that are no one's: none at all, empty, made up, the right one cut or changed
+    (held in the same session as the right one, if it needs one)."""
+    right = link.token
+    token = right.token if isinstance(right, Held) else right
+    garbage = {
+        "no token": None,
+        "an empty token": "",
+        "a made-up token": "not-a-token",
+        "the right token cut short": token[:-2],
+        "the right token with its last character changed": token[:-1]
+        + ("A" if token[-1] != "A" else "B"),
+        "a huge token": "A" * 300,
+    } | link.wrong
+    if isinstance(right, Held):
+        return {what: Held(bad, by=right.by) for what, bad in garbage.items()}
+    return garbage
+
+
+def _emailed(actor, cameras, to) -> tuple:
+    """A footage request sent to the cameras' owners, and the token of `to`'s emailed link."""
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the emails go out on commit
+        request = ask(actor, search(actor), cameras)
+    return request, token_of(links_in_outbox(to.email)[-1])
+
+
+def owner_link(p) -> Link:
+    """A footage request from the owner's agency to a shop (and a neighbour's camera too), the
+    shop's emailed token; other links: the neighbour's, the shop's for another request of the
+    same agency, the shop's for another agency's request."""
+    shop, neighbour = PublicUserFactory(role=Role.BUSINESS), PublicUserFactory(role=Role.RESIDENT)
+    cam = camera_facing_incident(shop)
+    porch = camera_facing_incident(neighbour, name="Porch")
+    officer = verified(p.owner)
+    request, token = _emailed(officer, [cam, porch], shop)
+    neighbours = token_of(links_in_outbox(neighbour.email)[-1])
+    _, another_request = _emailed(officer, [cam], shop)
+    _, another_agency = _emailed(verified(p.stranger), [cam], shop)
+    rc = request.cameras.get(camera=cam)
+    return Link(
+        {"request_id": request.pk},
+        token,
+        {
+            "the shop's link to another request of the agency": another_request,
+            "the shop's link to another agency's request": another_agency,
+        },
+        objects={"request": request, "rc": rc, "neighbours_token": neighbours},
+    )
+
+
+def owner_link_answer(p) -> Link:
+    """The same, answering for the shop's camera (named in the body): the neighbour's link to
+    the same request is good for the request, never for the shop's camera."""
+    link = owner_link(p)
+    link.others["the neighbour's link to the same request"] = link.objects["neighbours_token"]
+    return link
+
+
+def owner_link_camera(p) -> Link:
+    """The same, with the shop's camera in the path."""
+    link = owner_link_answer(p)
+    link.kwargs["rc_id"] = link.objects["rc"].pk
+    return link
+
+
+def _tip_grant(agency, source_ref: str):
+    """A secret-bearing grant, as a tip's or a footage link's uploader gets one."""
+    return evidence_services.upload_grant_issue(
+        agency=agency,
+        flow=UploadGrant.Flow.TIP,
+        source_ref=source_ref,
+        max_files=2,
+        max_file_bytes=1 << 20,
+        media_types=["video/", "image/"],
+        expires_at=timezone.now() + dt.timedelta(days=1),
+        actor_label="matrix",
+    )
+
+
+def _staff_grant(user) -> str:
+    """A staff upload grant's header value (a bare id: it works only in `user`'s session)."""
+    response = client_for(user).post(reverse("uploads:grants"))
+    assert response.status_code == 201, response.content
+    return response.json()["value"]
+
+
+def _tus_started(client, grant_value: str) -> str:
+    """The id of an unfinished 10-byte upload started through tus under the grant."""
+    metadata = f"filename {b64('clip.mp4')},filetype {b64('video/mp4')}"
+    return upload_url(tus_create(client, grant_value, 10, metadata)).rstrip("/").rsplit("/", 1)[1]
+
+
+def tus_upload(p) -> Link:
+    """An unfinished upload under a tip-style grant A of the owner's agency; other grants: B of
+    the same agency and flow, C of another agency, an investigator colleague's staff grant (in
+    their session: a staff grant reaches its user's other uploads, never anyone else's)."""
+    a, b = _tip_grant(p.agency, "matrix-a"), _tip_grant(p.agency, "matrix-b")
+    c = _tip_grant(p.other_agency, "matrix-c")
+    colleagues = _staff_grant(p.colleague)
+    upload_id = _tus_started(Client(), a.value)
+    return Link(
+        {"upload_id": upload_id},
+        a.value,
+        {
+            "another grant of the same agency and flow": b.value,
+            "another agency's grant": c.value,
+            "a colleague's staff grant, in their session": Held(colleagues, by=p.colleague),
+        },
+        # A bare grant id is a staff grant's form: it needs its user's session.
+        wrong={"grant A's id without its secret": str(a.grant.pk)},
+    )
+
+
+def tus_staff_upload(p) -> Link:
+    """An unfinished upload under the owner's staff grant A (in their session); other grants:
+    a colleague's and another agency's investigator's staff grants (in their sessions), grant A
+    in the colleague's session, a tip-style grant of the same agency."""
+    a = _staff_grant(p.owner)
+    upload_id = _tus_started(client_for(p.owner), a)
+    tip = _tip_grant(p.agency, "matrix-tip")
+    return Link(
+        {"upload_id": upload_id},
+        Held(a, by=p.owner),
+        {
+            "a colleague's staff grant, in their session": Held(
+                _staff_grant(p.colleague), by=p.colleague
+            ),
+            "another agency's staff grant, in its user's session": Held(
+                _staff_grant(p.stranger), by=p.stranger
+            ),
+            "grant A, in a colleague's session": Held(a, by=p.colleague),
+            "grant A, with no session": a,
+            "a tip grant of the same agency": tip.value,
+        },
+    )
+
+
+def _owner_answer(link: Link) -> dict:
+    return {"camera": link.objects["rc"].pk, "answer": "no_footage"}
+
+
+joins_with_token("registry_owner:respond", owner_link, in_query)
+joins_with_token(
+    "registry_owner:answer",
+    owner_link_answer,
+    in_query,
+    reads=(),
+    writes=("POST",),
+    body=_owner_answer,
+)
+joins_with_token("registry_owner:upload", owner_link_camera, in_query)
+joins_with_token("registry_owner:grant", owner_link_camera, in_query, reads=(), writes=("POST",))
+joins_with_token("registry_owner:receipt", owner_link, in_query)
+joins_with_token("api-footage-owner", owner_link, in_footage_header)
+joins_with_token(
+    "api-footage-owner-answer",
+    owner_link_answer,
+    in_footage_header,
+    reads=(),
+    writes=("POST",),
+    body=_owner_answer,
+)
+joins_with_token(
+    "api-footage-owner-grant", owner_link_camera, in_footage_header, reads=(), writes=("POST",)
+)
+joins_with_token("api-footage-owner-receipt", owner_link, in_footage_header)
+TUS = {"reads": ("HEAD",), "writes": ("PATCH", "DELETE")}
+joins_with_token("uploads:upload", tus_upload, in_grant_header, **TUS)
+joins_with_token("uploads:upload", tus_staff_upload, in_grant_header, variant="staff-grant", **TUS)
+
+
 # --- the checks -------------------------------------------------------------------------------
 
 
@@ -602,20 +874,25 @@ def _by_route(names):
 
 @pytest.mark.parametrize("name", sorted(ROUTES), ids=sorted(ROUTES))
 def test_route_has_a_builder(name):
-    if name not in BUILDERS and name not in EXEMPT:
+    if name not in BUILDERS and name not in token_routes() and name not in EXEMPT:
         pytest.fail(
             f"The route {name} ({ROUTES[name]}) takes an id from its URL but has no builder in the "
-            "access matrix: add one with joins(...) in tests/test_access_matrix.py (or, for a "
-            "route opened by a bearer token rather than a signed-in user, an EXEMPT entry naming "
-            "the test that covers it)."
+            "access matrix: add one with joins(...) in tests/test_access_matrix.py (for a route "
+            "opened by a bearer token rather than a signed-in user, joins_with_token(...))."
         )
 
 
 def test_the_tables_name_only_real_routes():
-    stale = sorted((set(BUILDERS) | set(EXEMPT)) - set(ROUTES))
+    tables = {
+        "BUILDERS": set(BUILDERS),
+        "TOKEN_BUILDERS": token_routes(),
+        "EXEMPT": set(EXEMPT),
+    }
+    stale = sorted(set().union(*tables.values()) - set(ROUTES))
     assert not stale, f"Builders or exemptions for routes that no longer exist: {stale}"
-    both = sorted(set(BUILDERS) & set(EXEMPT))
-    assert not both, f"Routes both built and exempt: {both}"
+    for (a, names_a), (b, names_b) in itertools.combinations(tables.items(), 2):
+        both = sorted(names_a & names_b)
+        assert not both, f"Routes both in {a} and {b}: {both}"
 
 
 @pytest.mark.django_db
@@ -717,6 +994,126 @@ def test_residents_and_businesses_are_refused(world):
                 assert response["Location"].split("?")[0] == reverse("admin:login"), method
                 continue
             assert response.status_code in (403, 404), (role, method, response.status_code)
+
+
+# --- the checks of routes opened by a bearer token --------------------------------------------
+
+
+TOKEN_JOINED = sorted(key for key, route in TOKEN_BUILDERS.items() if route.name in ROUTES)
+
+
+class TokenWorld:
+    """A token route's link, its right token and the others, made once per test."""
+
+    def __init__(self, name, people):
+        self.route = TOKEN_BUILDERS[name]
+        self.people = people()
+        self.link = self.route.build(self.people)
+        self.url = reverse(self.route.name, kwargs=self.link.kwargs)
+        body = self.route.body
+        self.body = body(self.link) if callable(body) else body
+
+    def ask(self, token: str | Held | None, method: str, user=None):
+        """Ask with the token (in its holder's session if Held; else in `user`'s, or none)."""
+        if isinstance(token, Held):
+            token, user = token.token, token.by
+        return self.route.carry(client_for(user), method, self.url, token, self.body)
+
+    @property
+    def methods(self) -> tuple:
+        return self.route.reads + self.route.writes
+
+
+def _success_rows_since(seq: int) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(seq__gt=seq, outcome=AuditEvent.Outcome.SUCCESS))
+
+
+@pytest.fixture
+def token_world(request, people, settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.UPLOAD_STAGING_DIR = tmp_path / "staging"  # tus bytes land in this test's own
+    return TokenWorld(request.param, people)
+
+
+def _by_token_route(names):
+    return pytest.mark.parametrize("token_world", names, ids=names, indirect=True)
+
+
+@pytest.mark.django_db
+@_by_token_route(TOKEN_JOINED)
+def test_the_right_token_gets_a_real_answer(token_world):
+    """So the link exists and works: a 404 for every token would make the others pass for
+    nothing."""
+    route = token_world.route
+    for method in route.reads or route.writes[:1]:
+        status = token_world.ask(token_world.link.token, method).status_code
+        if route.reads:
+            assert status < 400, (method, status)
+        else:  # a write with a minimal body may be refused as invalid, never as not found
+            assert status < 500 and status not in (401, 403, 404, 405), (method, status)
+
+
+@pytest.mark.django_db
+@_by_token_route(TOKEN_JOINED)
+def test_another_links_token_gets_404(token_world):
+    """A good token of another link (another request, recipient, agency or grant) opens nothing
+    here: the token must match what the path names. Nothing succeeds while they ask."""
+    before = _last_seq()
+    for what, token in token_world.link.others.items():
+        for method in token_world.methods:
+            status = token_world.ask(token, method).status_code
+            assert status == 404, (what, method, status)
+    assert _success_rows_since(before) == []
+
+
+@pytest.mark.django_db
+@_by_token_route(TOKEN_JOINED)
+def test_no_or_garbage_token_gets_404(token_world):
+    """404, never 401 or 403: these routes know no sign-in to ask for, and "refused" would say
+    the object exists (tus answers 404 on an upload URL for the same reason, see
+    evidence/intake/tus.py). A session does not stand in for the token: the agency's own
+    investigator, signed in, gets 404 without it too."""
+    before = _last_seq()
+    for what, token in garbage_tokens(token_world.link).items():
+        for method in token_world.methods:
+            status = token_world.ask(token, method).status_code
+            assert status == 404, (what, method, status)
+    for method in token_world.methods:
+        status = token_world.ask(None, method, user=token_world.people.owner).status_code
+        assert status == 404, ("signed in, no token", method, status)
+    assert _success_rows_since(before) == []
+
+
+@pytest.mark.django_db
+def test_a_password_link_opens_only_for_its_own_user(people):
+    """What the token checks say, for the EXEMPT password link: another user's token (same
+    agency or another), a made-up or altered one, is Django's "invalid link" page, and the
+    set-password step stays shut; the user's own token is taken (302 to set-password)."""
+    p = people()
+    user, before = p.colleague, p.colleague.password
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    make = default_token_generator.make_token
+    mine = make(user)
+    not_mine = {
+        "a colleague's token": make(p.owner),
+        "another agency's user's token": make(p.stranger),
+        "a made-up token": "not-a-token",
+        "the right token altered": mine[:-1] + ("a" if mine[-1] != "a" else "b"),
+    }
+    new = {"new_password1": "a long new passphrase", "new_password2": "a long new passphrase"}
+    for what, token in not_mine.items():
+        client = Client()
+        page = client.get(reverse("portal:password_reset_confirm", args=[uid, token]))
+        assert page.status_code == 200 and page.context["validlink"] is False, what
+        step = client.post(
+            reverse("portal:password_reset_confirm", args=[uid, "set-password"]), new
+        )
+        assert step.status_code == 200 and step.context["validlink"] is False, what
+    user.refresh_from_db()
+    assert user.password == before
+    taken = Client().get(reverse("portal:password_reset_confirm", args=[uid, mine]))
+    assert taken.status_code == 302
+    assert taken["Location"] == reverse("portal:password_reset_confirm", args=[uid, "set-password"])
 
 
 # --- the guard: no serializer or form field looks users or agencies up unscoped ---------------
