@@ -14,7 +14,7 @@ from evidence.cases import selectors as case_selectors
 from evidence.disclosure import policies as share_policies
 from evidence.disclosure import selectors as share_selectors
 from evidence.disclosure import services as share_services
-from evidence.models import EvidenceItem, Share
+from evidence.models import Share
 from evidence.rest import CanViewEvidence, ItemSerializer
 from portal.api.permissions import IsVerifiedUser
 from portal.models import Agency
@@ -166,7 +166,7 @@ class SharedCase(APIView):
             action=actions.SHARE_VIEWED.name,
             details={"via": "api"},
         )
-        items: list[EvidenceItem] = list(share_selectors.shared_items(share=share))
+        items = list(share_selectors.shared_items(share=share))
         return Response(
             {
                 "share": ShareSerializer(share).data,
