@@ -106,8 +106,8 @@ def grant_create_for_staff(
         media_types=media_types,
         expires_at=expires_at,
     )
-    with transaction.atomic():
-        grant = UploadGrant.objects.create(
+    return _grant_made(
+        UploadGrant(
             flow=UploadGrant.Flow.STAFF_UPLOAD,
             agency=actor.agency,
             user=actor,
@@ -115,15 +115,9 @@ def grant_create_for_staff(
             max_file_bytes=max_file_bytes,
             media_types=types,
             expires_at=expires_at,
-        )
-        audit_record(
-            action=actions.UPLOAD_GRANTED.name,
-            actor=actor,
-            target=grant,
-            agency=actor.agency,
-            details=_grant_details(grant),
-        )
-    return grant
+        ),
+        audit={"actor": actor},
+    )
 
 
 def grant_create_with_secret(
@@ -153,8 +147,8 @@ def grant_create_with_secret(
         expires_at=expires_at,
     )
     secret, secret_digest = token_issue()
-    with transaction.atomic():
-        grant = UploadGrant.objects.create(
+    grant = _grant_made(
+        UploadGrant(
             flow=UploadGrant.Flow(flow),
             agency=agency,
             secret_hash=secret_digest,
@@ -163,15 +157,27 @@ def grant_create_with_secret(
             max_file_bytes=max_file_bytes,
             media_types=types,
             expires_at=expires_at,
-        )
+        ),
+        audit={"actor_label": actor_label},
+        audit_source=audit_source,
+    )
+    return grant, secret
+
+
+def _grant_made(
+    grant: UploadGrant, *, audit: dict, audit_source: dict | None = None
+) -> UploadGrant:
+    """Save a new grant and its `upload.granted` row in one transaction."""
+    with transaction.atomic():
+        grant.save(force_insert=True)
         audit_record(
             action=actions.UPLOAD_GRANTED.name,
-            actor_label=actor_label,
             target=grant,
-            agency=agency,
+            agency=grant.agency,
             details=_grant_details(grant, audit_source),
+            **audit,
         )
-    return grant, secret
+    return grant
 
 
 def grant_header_value(grant: UploadGrant, secret: str = "") -> str:
