@@ -13,6 +13,7 @@ class AgencyKind(models.TextChoices):
 
 
 class Role(models.TextChoices):
+    OFFICER = "officer", "Patrol officer"
     INVESTIGATOR = "investigator", "Investigator"
     SUPERVISOR = "supervisor", "Supervisor"
     DISPATCHER = "dispatcher", "Dispatcher"
@@ -28,6 +29,7 @@ STAFF_ROLES = frozenset(set(Role) - PUBLIC_ROLES)
 
 # Which kind of agency each staff role can belong to. Auditors and admins exist in both.
 ROLE_AGENCY_KINDS: dict[str, set[str]] = {
+    Role.OFFICER: {AgencyKind.POLICE},
     Role.INVESTIGATOR: {AgencyKind.POLICE},
     Role.SUPERVISOR: {AgencyKind.POLICE},
     Role.DISPATCHER: {AgencyKind.POLICE},
@@ -49,6 +51,8 @@ class Cap:
 
 
 _CAPABILITIES: dict[str, set[str]] = {
+    # Wears a body camera; sees their own devices and recordings (devices/ grants those).
+    Role.OFFICER: {Cap.STAFF_AREA, Cap.POLICE_AREA},
     Role.INVESTIGATOR: {Cap.STAFF_AREA, Cap.POLICE_AREA},
     Role.SUPERVISOR: {Cap.STAFF_AREA, Cap.POLICE_AREA},
     Role.DISPATCHER: {Cap.STAFF_AREA, Cap.POLICE_AREA},

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "evidence",
     "registry",
     "submissions",
+    "devices",
     "leaflet",
 ]
 

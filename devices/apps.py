@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class DevicesConfig(AppConfig):
+    name = "devices"
+    verbose_name = "Body-worn cameras"
+
+    def ready(self):
+        # Importing these registers audit actions and capabilities.
+        from devices import audit_actions, policies  # noqa: F401
+        from evidence.models import Source
+        from evidence.sources import SourceHooks, source_register
+
+        source_register(SourceHooks(source=Source.BODYCAM))

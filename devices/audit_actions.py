@@ -1,0 +1,27 @@
+"""Audit actions of the body-camera app (the strings are permanent: the log keeps them)."""
+
+from portal.audit import register_action
+
+DEVICE_ADDED = register_action("device.added", "A body camera was added to the inventory")
+DEVICE_CHANGED = register_action("device.changed", "A body camera's status or details changed")
+DEVICE_CHECKED_OUT = register_action("device.checked_out", "A body camera was checked out")
+DEVICE_CHECKED_IN = register_action("device.checked_in", "A body camera was checked in")
+DEVICE_CHECKOUT_REFUSED = register_action(
+    "device.checkout_refused", "A check-out was refused (no current training, or in use)"
+)
+CREDENTIAL_ISSUED = register_action("device.credential_issued", "A device credential was issued")
+CREDENTIAL_REVOKED = register_action("device.credential_revoked", "A device credential was revoked")
+TRAINING_RECORDED = register_action(
+    "device.training_recorded", "An officer's body-camera training was recorded"
+)
+RECORDING_ANNOUNCED = register_action(
+    "device.recording_announced", "A device announced a recording (its manifest)"
+)
+RECORDING_RECEIVED = register_action(
+    "device.recording_received", "A recording's last byte arrived and became evidence"
+)
+RECORDING_HASH_MISMATCH = register_action(
+    "device.recording_hash_mismatch", "The device's SHA-256 and the server's differ"
+)
+TRACK_RECEIVED = register_action("device.track_received", "A recording's GPS track arrived")
+DEVICE_VIEWED = register_action("device.viewed", "A device's page was viewed")

@@ -1,0 +1,223 @@
+"""Body-worn cameras: the devices, who carries them, the training that allows it, their
+credentials, the recordings they announce and offload, the GPS tracks of those recordings, and
+the commands waiting for them."""
+
+import uuid
+
+from django.contrib.gis.db import models as gis_models
+from django.db import models
+from django.db.models import Q
+
+from evidence.models import EvidenceItem
+from portal.models import Agency, User
+
+
+class Device(models.Model):
+    """One body-worn camera of an agency."""
+
+    class Status(models.TextChoices):
+        IN_SERVICE = "in_service", "In service"
+        IN_REPAIR = "in_repair", "In repair"
+        RETIRED = "retired", "Retired"
+
+    class State(models.TextChoices):
+        IDLE = "idle", "Idle"
+        BUFFERING = "buffering", "Buffering"
+        RECORDING = "recording", "Recording"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="devices")
+    serial = models.CharField(max_length=64)
+    make = models.CharField(max_length=64)
+    model = models.CharField(max_length=64)
+    firmware = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_SERVICE)
+    # What the last heartbeat said; the location only while recording (the privacy rule).
+    state = models.CharField(max_length=10, choices=State.choices, default=State.IDLE)
+    battery_percent = models.PositiveSmallIntegerField(null=True, blank=True)
+    storage_free_bytes = models.BigIntegerField(null=True, blank=True)
+    last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    last_location = gis_models.PointField(geography=True, srid=4326, null=True, blank=True)
+    last_location_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "serial"], name="device_serial_per_agency")
+        ]
+        ordering = ["serial"]
+
+    def __str__(self) -> str:
+        return f"{self.make} {self.model} {self.serial}"
+
+
+class TrainingRecord(models.Model):
+    """An officer completed body-camera training; current until it expires."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    officer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="bwc_training")
+    course = models.CharField(max_length=200)
+    completed_on = models.DateField()
+    expires_on = models.DateField()
+    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-expires_on"]
+
+    def __str__(self) -> str:
+        return f"{self.course} (until {self.expires_on})"
+
+
+class DeviceAssignment(models.Model):
+    """A device checked out to an officer for a shift, and checked in again: the history that
+    says who wore the camera when a recording started."""
+
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="assignments")
+    officer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="bwc_assignments")
+    checked_out_at = models.DateTimeField()
+    checked_out_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    checked_in_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-checked_out_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["device"],
+                condition=Q(checked_in_at__isnull=True),
+                name="one_open_assignment_per_device",
+            ),
+            models.UniqueConstraint(
+                fields=["officer"],
+                condition=Q(checked_in_at__isnull=True),
+                name="one_open_assignment_per_officer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"device {self.device_id} to user {self.officer_id}"
+
+
+class DeviceCredential(models.Model):
+    """The bearer credential a device calls the device API with; only its digest is kept.
+    A device has at most one live credential: rotating revokes the old one."""
+
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="credentials")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["device"],
+                condition=Q(revoked_at__isnull=True),
+                name="one_live_credential_per_device",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"credential {self.pk} of device {self.device_id}"
+
+
+class Recording(models.Model):
+    """A recording a device announced by its manifest, then offloads; its evidence item comes
+    when the last byte arrives. Times are the server's; the device's clock at each event is
+    kept beside them in `device_clock`, so skew is visible, never corrected away."""
+
+    class Status(models.TextChoices):
+        ANNOUNCED = "announced", "Announced"
+        TRANSFERRING = "transferring", "Transferring"
+        COMPLETE = "complete", "Complete"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="recordings")
+    device_recording_id = models.CharField(max_length=128)
+    # Who wore the camera when the recording was triggered (from the assignment history).
+    officer = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="bwc_recordings"
+    )
+    started_at = models.DateTimeField()
+    stopped_at = models.DateTimeField()
+    pre_event_seconds = models.PositiveSmallIntegerField(default=0)
+    pre_event_audio = models.BooleanField(default=False)
+    trigger_on_source = models.CharField(max_length=64)
+    trigger_on_at = models.DateTimeField()
+    trigger_on_location = gis_models.PointField(geography=True, srid=4326, null=True, blank=True)
+    trigger_off_source = models.CharField(max_length=64, blank=True)
+    trigger_off_at = models.DateTimeField(null=True, blank=True)
+    trigger_off_location = gis_models.PointField(geography=True, srid=4326, null=True, blank=True)
+    bookmarks = models.JSONField(default=list, blank=True)
+    device_sha256 = models.CharField(max_length=64)
+    device_clock = models.JSONField(default=dict, blank=True)
+    cad_event_id = models.CharField(max_length=64, blank=True)
+    manifest = models.JSONField(default=dict)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ANNOUNCED)
+    item = models.OneToOneField(
+        EvidenceItem, null=True, blank=True, on_delete=models.PROTECT, related_name="recording"
+    )
+    # The device's SHA-256 and ours differ: the item is kept and the recording flagged.
+    hash_mismatch = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["device", "device_recording_id"], name="recording_id_per_device"
+            ),
+            models.CheckConstraint(
+                condition=Q(stopped_at__gte=models.F("started_at")),
+                name="recording_stops_after_it_starts",
+            ),
+        ]
+        indexes = [models.Index(fields=["agency", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"recording {self.device_recording_id} of device {self.device_id}"
+
+
+class TrackPoint(models.Model):
+    """One timestamped GPS fix of a recording, whatever format the device sent it in."""
+
+    recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="track")
+    t = models.DateTimeField()
+    point = gis_models.PointField(geography=True, srid=4326)
+    accuracy_m = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["t"]
+        indexes = [models.Index(fields=["recording", "t"])]
+
+    def __str__(self) -> str:
+        return f"{self.t.isoformat()} {self.point.y:.6f},{self.point.x:.6f}"
+
+
+class DeviceCommand(models.Model):
+    """Something a device is told on its next heartbeat: start recording, or that it is being
+    watched live. Delivered once, then acknowledged by the device."""
+
+    class Kind(models.TextChoices):
+        START_RECORDING = "start_recording", "Start recording"
+        BEING_WATCHED = "being_watched", "Someone is watching"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="commands")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    reason = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["device", "acknowledged_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for device {self.device_id}"
