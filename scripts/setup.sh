@@ -34,12 +34,14 @@ pg_major() {
   echo "$v"
 }
 
-PKGS=(postgresql-common gdal-bin ffmpeg redis-server python3-venv curl gettext)
+# fonts-dejavu-core: the font the body-camera simulator burns the time into video with
+# (ffmpeg drawtext), for the demo camera `make run` seeds as much as for the tests.
+PKGS=(postgresql-common gdal-bin ffmpeg fonts-dejavu-core redis-server python3-venv curl gettext)
 if [ -z "${DATABASE_URL:-}" ] || [[ "${DATABASE_URL}" == *127.0.0.1* ]] || [[ "${DATABASE_URL}" == *localhost* ]]; then
   PG_MAJOR=$(pg_major)
   PKGS+=("postgresql-$PG_MAJOR" "postgresql-$PG_MAJOR-postgis-3")
 fi
-[ "$MODE" = test ] && PKGS+=(chromium fonts-dejavu-core)
+[ "$MODE" = test ] && PKGS+=(chromium)
 # Node builds the browser bundles. A machine that already has npm keeps it: NodeSource's
 # nodejs bundles npm and conflicts with Debian's npm package.
 command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)

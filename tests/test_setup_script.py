@@ -94,6 +94,7 @@ BASE = [
     "postgresql-common",
     "gdal-bin",
     "ffmpeg",
+    "fonts-dejavu-core",  # the simulator burns the time into its video with it
     "redis-server",
     "python3-venv",
     "curl",
