@@ -15,6 +15,7 @@ import json
 import math
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
@@ -37,6 +38,9 @@ CLIP_RATE = 15
 # The first font Debian's fonts-dejavu-core installs (scripts/setup.sh); fontconfig otherwise.
 FONT_FILE = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
 TIMEOUT = 30
+# What DEVICE_API v1 says an upload offer defaults to.
+UPLOAD_ENDPOINT = "/api/uploads/"
+GRANT_HEADER = "Canvass-Upload-Grant"
 
 
 class DeviceApiError(Exception):
@@ -139,6 +143,61 @@ def sha256_of(path: Path) -> str:
         while block := file.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
+
+
+def recording_files(
+    folder: Path,
+    *,
+    recording_id: str,
+    label: str,
+    started: dt.datetime,
+    fixes: list[Fix],
+    pre_event_seconds: int,
+    trigger: str,
+    to_server: Callable[[dt.datetime], dt.datetime] = lambda moment: moment,
+    cad_event_id: str = "",
+) -> tuple[Path, Path, dict]:
+    """What a camera keeps of one recording: its clip, its GPX track and its manifest (DEVICE
+    API v1), with times as the device believes the server's clock reads (`to_server`) and its
+    own clock beside them. Starts at `started`, stops at the last fix."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stopped = fixes[-1].at
+    seconds = round((stopped - started).total_seconds())
+    trigger_on = started + dt.timedelta(seconds=pre_event_seconds)
+    clip = clip_mp4(folder / "clip.mp4", start=started, seconds=seconds, label=label)
+    track = folder / "track.gpx"
+    track.write_text(track_gpx(fixes, name=recording_id))
+    on_fix = fixes[min(pre_event_seconds, len(fixes) - 1)]
+    manifest = {
+        "recording_id": recording_id,
+        "started_at": rfc3339(to_server(started)),
+        "stopped_at": rfc3339(to_server(stopped)),
+        "pre_event_seconds": pre_event_seconds,
+        "pre_event_audio": False,
+        "trigger_on": {
+            "source": trigger,
+            "at": rfc3339(to_server(trigger_on)),
+            "location": {"lat": on_fix.lat, "lon": on_fix.lon},
+        },
+        "trigger_off": {
+            "source": "button",
+            "at": rfc3339(to_server(stopped)),
+            "location": {"lat": fixes[-1].lat, "lon": fixes[-1].lon},
+        },
+        "bookmarks": [],
+        "sha256": sha256_of(clip),
+        "size": clip.stat().st_size,
+        "filename": f"{recording_id}.mp4",
+        "media_type": "video/mp4",
+        "device_clock": {
+            "started_at": rfc3339(started),
+            "stopped_at": rfc3339(stopped),
+            "trigger_on_at": rfc3339(trigger_on),
+            "trigger_off_at": rfc3339(stopped),
+        },
+        "cad_event_id": cad_event_id,
+    }
+    return clip, track, manifest
 
 
 class SimulatedCamera:
@@ -259,45 +318,20 @@ class SimulatedCamera:
         stopped = self.device_now()
         started = stopped - dt.timedelta(seconds=seconds)
         pre_event = min(30, seconds // 3)
-        trigger_on = started + dt.timedelta(seconds=pre_event)
         fixes = walk(started, seconds, self.origin)
         self.heartbeat("recording", fixes[-1])
         recording_id = f"{self.serial}-{started.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
-        folder = self.state_dir / recording_id
-        folder.mkdir(parents=True, exist_ok=True)
-        clip = clip_mp4(folder / "clip.mp4", start=started, seconds=seconds, label=self.serial)
-        track = folder / "track.gpx"
-        track.write_text(track_gpx(fixes, name=recording_id))
-        on_fix = fixes[min(pre_event, len(fixes) - 1)]
-        manifest = {
-            "recording_id": recording_id,
-            "started_at": rfc3339(self.server_time(started)),
-            "stopped_at": rfc3339(self.server_time(stopped)),
-            "pre_event_seconds": pre_event,
-            "pre_event_audio": False,
-            "trigger_on": {
-                "source": trigger,
-                "at": rfc3339(self.server_time(trigger_on)),
-                "location": {"lat": on_fix.lat, "lon": on_fix.lon},
-            },
-            "trigger_off": {
-                "source": "button",
-                "at": rfc3339(self.server_time(stopped)),
-                "location": {"lat": fixes[-1].lat, "lon": fixes[-1].lon},
-            },
-            "bookmarks": [],
-            "sha256": sha256_of(clip),
-            "size": clip.stat().st_size,
-            "filename": f"{recording_id}.mp4",
-            "media_type": "video/mp4",
-            "device_clock": {
-                "started_at": rfc3339(started),
-                "stopped_at": rfc3339(stopped),
-                "trigger_on_at": rfc3339(trigger_on),
-                "trigger_off_at": rfc3339(stopped),
-            },
-            "cad_event_id": cad_event_id,
-        }
+        clip, track, manifest = recording_files(
+            self.state_dir / recording_id,
+            recording_id=recording_id,
+            label=self.serial,
+            started=started,
+            fixes=fixes,
+            pre_event_seconds=pre_event,
+            trigger=trigger,
+            to_server=self.server_time,
+            cad_event_id=cad_event_id,
+        )
         self._update(
             recording_id, clip=str(clip), track=str(track), manifest=manifest, points=len(fixes)
         )
@@ -323,9 +357,8 @@ class SimulatedCamera:
     def _uploader(self, recording_id: str) -> Uploader:
         kept = self.state()["recordings"][recording_id]
         grant = kept["grant"]
-        client = TusClient(
-            urljoin(self.api, grant["endpoint"]), headers={grant["header"]: grant["value"]}
-        )
+        endpoint = urljoin(self.api, grant.get("endpoint", UPLOAD_ENDPOINT))
+        client = TusClient(endpoint, headers={grant.get("header", GRANT_HEADER): grant["value"]})
         # A fresh client with a kept URL asks the server where to go on (HEAD), as tus says.
         return Uploader(
             file_path=kept["clip"],
