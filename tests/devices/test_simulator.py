@@ -1,10 +1,13 @@
 """The simulated body camera: its clip and track, and a whole shift against a live server."""
 
 import datetime as dt
+import io
 import itertools
+import json
 import xml.etree.ElementTree as ET
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image, ImageChops, ImageStat
 
@@ -147,3 +150,21 @@ def test_camera_obeys_and_acknowledges_a_start_recording_command(
         "dispatch_command"
     )
     assert camera.heartbeat()["commands"] == []
+
+
+def test_bodycam_command_records_and_offloads_with_a_cut_from_a_provisioning_json(
+    transactional_db, live_server, police, tmp_path
+):
+    device = DeviceFactory(agency=police)
+    provisioning = json.dumps(_provisioning(live_server, device, credential_for(device)))
+    out = io.StringIO()
+
+    call_command(
+        "bodycam", "--provisioning", provisioning, "--state-dir", str(tmp_path),
+        "--heartbeats", "2", "--interval", "0", "--record", "3", "--cut-at", "0.4", stdout=out,
+    )  # fmt: skip
+
+    recording = Recording.objects.get(device=device)
+    assert recording.status == Recording.Status.COMPLETE and recording.track.count() == 4
+    assert "offload cut after" in out.getvalue() and "rebooting" in out.getvalue()
+    assert f"offloaded {recording.device_recording_id}: complete" in out.getvalue()
