@@ -46,7 +46,7 @@ class InventoryFilters:
 
 def devices_for(*, actor: User, filters: InventoryFilters | None = None) -> QuerySet[Device]:
     """The agency's devices, each annotated with its current officer and whether that officer's
-    training is current (`current_officer_id`, `training_current`)."""
+    training is current (`current_officer_id`, `current_officer_name`, `training_current`)."""
     if not can_view_devices(actor) or actor.agency is None:
         raise PermissionDenied
     open_assignment = DeviceAssignment.objects.filter(
@@ -54,7 +54,7 @@ def devices_for(*, actor: User, filters: InventoryFilters | None = None) -> Quer
     )
     devices = Device.objects.filter(agency=actor.agency_id).annotate(
         current_officer_id=Subquery(open_assignment.values("officer_id")[:1]),
-        current_assignment_id=Subquery(open_assignment.values("pk")[:1]),
+        current_officer_name=Subquery(open_assignment.values("officer__full_name")[:1]),
     )
     devices = devices.annotate(
         training_current=Exists(

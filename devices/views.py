@@ -59,17 +59,10 @@ def device_list(request):
     if form.is_valid():
         filters = sel.InventoryFilters(**form.cleaned_data)
     devices = list(sel.devices_for(actor=request.user, filters=filters)[:500])
-    officers = {
-        o.pk: o
-        for o in sel.officers_for(actor=request.user).filter(
-            pk__in=[d.current_officer_id for d in devices if d.current_officer_id]
-        )
-    }
-    rows = [(d, officers.get(d.current_officer_id)) for d in devices]
     return render(
         request,
         "devices/device_list.html",
-        {"rows": rows, "form": form, "can_manage": can_manage_devices(request.user)},
+        {"devices": devices, "form": form, "can_manage": can_manage_devices(request.user)},
     )
 
 

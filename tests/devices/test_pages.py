@@ -69,10 +69,11 @@ def test_inventory_filters_by_training(client, police):
         DeviceFactory(agency=police, serial="LAPSED-1"),
     )
     assigned(ok, officer_of(police))
-    untrained = UserFactory(agency=police, role=Role.OFFICER)
+    untrained = UserFactory(agency=police, role=Role.OFFICER, full_name="Una Untrained")
     assigned(lapsed, untrained)
     page = client.get(reverse("devices:list"), {"training": "expired"}).content.decode()
     assert "LAPSED-1" in page and "OK-1" not in page
+    assert "Una Untrained" in page and "Not current" in page
 
 
 def test_viewing_a_device_page_is_audited(client, device, supervisor):
