@@ -2,10 +2,7 @@
 their training, check-out and check-in, credentials, and the recordings list."""
 
 import json
-from io import BytesIO
 
-import qrcode
-import qrcode.image.svg
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -25,6 +22,7 @@ from devices.forms import (
 )
 from devices.policies import can_manage_devices, can_view_devices
 from portal.decorators import requires
+from portal.qr import qr_svg
 
 # Where devices call the API; the provisioning QR code carries its absolute URL.
 DEVICE_API_PATH = "/api/devices/v1/"
@@ -42,14 +40,6 @@ def _form_errors(form, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc.messages)
-
-
-def _qr_svg(text: str) -> str:
-    """The same SVG QR code the TOTP enrolment page draws (portal.views), for the device app."""
-    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
-    buffer = BytesIO()
-    image.save(buffer)
-    return buffer.getvalue().decode()
 
 
 @requires(can_view_devices)
@@ -183,7 +173,7 @@ def credential_issue(request, device_id):
         "credential": credential,
         "token": token,
         "provisioning": provisioning,
-        "qr_svg": _qr_svg(provisioning),
+        "qr_svg": qr_svg(provisioning),
     }
     return _device_page(request, device, issued=issued)
 
