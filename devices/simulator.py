@@ -228,7 +228,6 @@ class SimulatedCamera:
         # What the device believes the server's clock is ahead of its own, from heartbeats.
         self.offset = dt.timedelta(0)
         self.battery = 96
-        self.acknowledged: list[str] = []
 
     @classmethod
     def from_provisioning(cls, provisioning: dict, state_dir: Path | str, **kwargs):
@@ -297,7 +296,6 @@ class SimulatedCamera:
 
     def ack(self, command_id: str) -> None:
         self._call("POST", f"commands/{command_id}/ack")
-        self.acknowledged.append(command_id)
 
     def obey(self, reply: dict, *, seconds: int = 6) -> list[str]:
         """Carry out and acknowledge the commands of a heartbeat reply; returns the recording

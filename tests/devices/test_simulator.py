@@ -92,9 +92,9 @@ def test_camera_heartbeats_records_and_offloads_with_a_cut_and_a_resume(
     assigned(device, officer, at=timezone.now() - dt.timedelta(hours=1))
     provisioning = _provisioning(live_server, device, credential_for(device))
     storage = tmp_path / "camera"
-    camera = SimulatedCamera.from_provisioning(
-        provisioning, storage, serial=device.serial, chunk_size=64 * 1024
-    )
+    # A camera whose clock runs 90 s slow: it announces the server's times and keeps its own.
+    clock = {"serial": device.serial, "chunk_size": 64 * 1024, "clock_skew_seconds": -90}
+    camera = SimulatedCamera.from_provisioning(provisioning, storage, **clock)
 
     camera.heartbeat()
     device.refresh_from_db()
@@ -112,9 +112,7 @@ def test_camera_heartbeats_records_and_offloads_with_a_cut_and_a_resume(
     assert 0 < kept["sent_bytes"] < kept["manifest"]["size"]
     del camera  # the battery runs out; the storage keeps the tus URL and the grant
 
-    rebooted = SimulatedCamera.from_provisioning(
-        provisioning, storage, serial=device.serial, chunk_size=64 * 1024
-    )
+    rebooted = SimulatedCamera.from_provisioning(provisioning, storage, **clock)
     assert rebooted.pending() == [recording_id]
     assert rebooted.offload(recording_id) is True
     assert rebooted.state()["recordings"][recording_id]["tus_url"] == kept["tus_url"]
@@ -128,6 +126,9 @@ def test_camera_heartbeats_records_and_offloads_with_a_cut_and_a_resume(
     assert recording.status == Recording.Status.COMPLETE and recording.officer == officer
     assert item.sha256 == kept["manifest"]["sha256"] and not recording.hash_mismatch
     assert recording.track.count() == 5
+    device_started = dt.datetime.fromisoformat(recording.device_clock["started_at"])
+    assert (device_started - recording.started_at).total_seconds() == pytest.approx(-90, abs=2)
+    assert abs((timezone.now() - recording.stopped_at).total_seconds()) < 60
     assert rebooted.recording(recording_id)["status"] == "complete"
 
 
