@@ -34,6 +34,7 @@ ONE_SECOND = dt.timedelta(seconds=1)
 # Manifest times are the server's (the device's own clock goes in device_clock); a recording
 # that stops later than this after we hear of it has an impossible clock behind it.
 FUTURE_SLACK = dt.timedelta(minutes=10)
+MAX_BOOKMARKS = 1000
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -133,15 +134,19 @@ class HeartbeatReplySerializer(serializers.Serializer):
     commands = CommandSerializer(many=True)
 
 
+# `source` and `label` are the contract's names; DRF's metaclass takes declared fields off the
+# class, so they shadow nothing of Field at run time (the stubs cannot tell).
+
+
 class TriggerSerializer(serializers.Serializer):
-    source = serializers.CharField(max_length=64)
+    source = serializers.CharField(max_length=64)  # type: ignore[assignment]
     at = Rfc3339Field()
     location = PointSerializer(required=False, allow_null=True, default=None)
 
 
 class BookmarkSerializer(serializers.Serializer):
     at = Rfc3339Field()
-    label = serializers.CharField(max_length=200, allow_blank=True)
+    label = serializers.CharField(max_length=200, allow_blank=True)  # type: ignore[assignment]
 
 
 class ManifestSerializer(serializers.Serializer):
@@ -152,7 +157,7 @@ class ManifestSerializer(serializers.Serializer):
     pre_event_audio = serializers.BooleanField()
     trigger_on = TriggerSerializer()
     trigger_off = TriggerSerializer(required=False, allow_null=True, default=None)
-    bookmarks = BookmarkSerializer(many=True, required=False, default=list, max_length=1000)
+    bookmarks = BookmarkSerializer(many=True, required=False, default=list)
     sha256 = serializers.RegexField(
         r"^[0-9a-fA-F]{64}$",
         error_messages={"invalid": "The SHA-256 is 64 hexadecimal characters."},
@@ -168,6 +173,11 @@ class ManifestSerializer(serializers.Serializer):
     device_clock = serializers.DictField(
         child=serializers.CharField(max_length=64), required=False, default=dict
     )
+
+    def validate_bookmarks(self, value):
+        if len(value) > MAX_BOOKMARKS:
+            raise serializers.ValidationError(f"At most {MAX_BOOKMARKS} bookmarks.")
+        return value
 
     def validate_device_clock(self, value):
         if len(value) > 16:

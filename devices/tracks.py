@@ -15,7 +15,7 @@ from typing import Any
 
 import gpxpy
 import gpxpy.gpx
-from django.contrib.gis.geos import GEOSException, GEOSGeometry
+from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point
 from django.utils.dateparse import parse_datetime
 from pynmeagps import VALCKSUM, NMEAReader
 from pynmeagps.exceptions import NMEAMessageError, NMEAParseError, NMEATypeError
@@ -258,7 +258,7 @@ def _axis(doc: Any, started_at: dt.datetime) -> list[Fix]:
             point = GEOSGeometry(str(entry.get("LocationWKT", "")))
         except (GEOSException, ValueError):
             raise TrackInvalid(f"{where}: LocationWKT is not WKT.") from None
-        if point.geom_type != "Point":
+        if not isinstance(point, Point):
             raise TrackInvalid(f"{where}: LocationWKT is not a POINT(lon lat).")
         seconds = entry.get("SecondsFromStart")
         if isinstance(seconds, int | float) and not isinstance(seconds, bool):
