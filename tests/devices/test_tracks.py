@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from devices.models import Recording, TrackPoint
 from portal.models import AuditEvent
-from tests.devices.test_api import Camera, manifest
+from tests.devices.helpers import Camera, manifest
 
 pytestmark = pytest.mark.django_db
 
