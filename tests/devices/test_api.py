@@ -220,7 +220,12 @@ def _offload(camera, data: bytes, body: dict, filename="clip.avi") -> EvidenceIt
     url = upload_url(create(tus, grant, len(data), metadata))
     half = len(data) // 2
     assert patch(tus, url, grant, data[:half], 0).status_code == 204
-    assert camera.get(reverse("api-devices-recording", args=[reply["id"]])).status_code == 200
+    # Rebooted mid-offload: announcing again says it is under way and issues no second grant.
+    again = camera.post(RECORDINGS, body).json()
+    assert (again["id"], again["status"], again["upload"]) == (reply["id"], "transferring", None)
+    assert tus.head(url, headers={"Tus-Resumable": "1.0.0", "Canvass-Upload-Grant": grant})[
+        "Upload-Offset"
+    ] == str(half)
     assert patch(tus, url, grant, data[half:], half).status_code == 204
     return EvidenceItem.objects.get(upload=upload_of(url))
 
