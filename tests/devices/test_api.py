@@ -285,3 +285,12 @@ def test_the_tus_upload_checks_a_chunk_checksum_too(camera):
     wrong = base64.b64encode(hashlib.sha256(b"nope").digest()).decode()
     response = patch(tus, url, grant, data, 0, Upload_Checksum=f"sha256 {wrong}")
     assert response.status_code == 460
+
+
+def test_the_schema_lists_the_device_api_and_its_credential(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    scheme = schema["components"]["securitySchemes"]["deviceCredential"]
+    assert scheme["type"] == "apiKey" and scheme["name"] == "Authorization"
+    heartbeat = schema["paths"]["/api/devices/v1/heartbeat"]["post"]
+    assert heartbeat["security"] == [{"deviceCredential": []}]
+    assert "/api/devices/v1/recordings/{recording_id}/track" in schema["paths"]
