@@ -93,6 +93,7 @@ TEMPLATES = [
                 "evidence.context_processors.navigation",
                 "registry.context_processors.navigation",
                 "submissions.context_processors.navigation",
+                "devices.context_processors.navigation",
             ],
         },
     },

@@ -50,6 +50,7 @@ urlpatterns = [
     path("receipts/", include("evidence.disclosure.receipt_urls")),
     path("api/evidence/", include("evidence.api_urls")),
     path("api/uploads/", include("evidence.intake.tus_urls")),
+    path("staff/devices/", include("devices.urls")),
     path("staff/registry/requests/", include("registry.footage.urls")),
     path("staff/registry/", include("registry.urls")),
     path("cameras/mine/history/", include("registry.history_urls")),

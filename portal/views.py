@@ -4,8 +4,6 @@ import time
 from base64 import b32encode
 from io import BytesIO
 
-import qrcode
-import qrcode.image.svg
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -25,6 +23,7 @@ from portal import policies, ratelimit, selectors, services
 from portal.decorators import requires
 from portal.forms import AuditFilterForm, CodeForm, LoginForm, SignupForm
 from portal.models import User
+from portal.qr import qr_svg
 from portal.selectors import AuditFilters
 
 PENDING_KEY = "canvass_pending_login"
@@ -122,13 +121,6 @@ def login_verify(request):
     return render(request, "portal/login_verify.html", {"form": form})
 
 
-def _qr_svg(uri: str) -> str:
-    image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
-    buffer = BytesIO()
-    image.save(buffer)
-    return buffer.getvalue().decode()
-
-
 def _enrol(request, user, template: str, on_success):
     device = services.totp_device_for_enrolment(user=user)
     form = CodeForm(_posted(request))
@@ -145,7 +137,7 @@ def _enrol(request, user, template: str, on_success):
         )
     context = {
         "form": form,
-        "qr_svg": _qr_svg(device.config_url),
+        "qr_svg": qr_svg(device.config_url),
         "secret": _base32(device.bin_key),
         "issuer": settings.OTP_TOTP_ISSUER,
     }

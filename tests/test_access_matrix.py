@@ -31,7 +31,7 @@ its API, a tus upload under its grant) join with `joins_with_token`, and for eac
 - no token, or a wrong one, gets 404, even from the agency's own signed-in investigator (the
   device API, whose token is a body camera's credential, answers 401 with its challenge).
 
-The counts (December 2026; update them with the tables): 100 routes take a value from their URL; 74 join with a session,
+The counts (December 2026; update them with the tables): 108 routes take a value from their URL; 82 join with a session,
 13 with a token (14 token builders: a tus upload under a secret grant and under a staff
 grant), and 13 are exempt, each with its reason, in EXEMPT below.
 """
@@ -62,7 +62,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from devices.models import DeviceCommand, DeviceCredential
+from devices.models import Device, DeviceCommand, DeviceCredential
 from evidence import services as evidence_services
 from evidence.models import CaseMember, Derivative, RetentionCategory, Share, UploadGrant
 from portal import storage
@@ -511,6 +511,65 @@ joins(
 joins("submissions_staff:details", tip, body={"priority": 3}, **TIP_WRITE)
 joins("submissions_staff:note", tip, body={"body": "Matrix check"}, **TIP_WRITE)
 joins("submissions_staff:question", tip, body={"body": "Which way?"}, **TIP_WRITE)
+
+
+# --- builders: devices ------------------------------------------------------------------------
+
+
+def bwc_device(p) -> Built:
+    """A body camera of the owner's agency, with a trained officer ready to take it out."""
+    from tests.devices.factories import DeviceFactory, officer_of
+
+    device = DeviceFactory(agency=p.agency)
+    return Built({"device_id": device.pk}, [device.pk], {"officer": officer_of(p.agency)})
+
+
+def bwc_device_out(p) -> Built:
+    """The same, checked out to the officer."""
+    from tests.devices.factories import assigned
+
+    built = bwc_device(p)
+    assigned(Device.objects.get(pk=built.kwargs["device_id"]), built.objects["officer"])
+    return built
+
+
+def bwc_device_with_credential(p) -> Built:
+    from tests.devices.factories import credential_for
+
+    built = bwc_device(p)
+    credential_for(Device.objects.get(pk=built.kwargs["device_id"]), by=p.owner)
+    return built
+
+
+def bwc_officer(p) -> Built:
+    """A patrol officer of the owner's agency, with current training."""
+    from tests.devices.factories import officer_of
+
+    officer = officer_of(p.agency)
+    return Built({"officer_id": officer.pk}, [officer.pk], {"officer": officer})
+
+
+# Supervisors manage the inventory; dispatchers see it and change nothing.
+DEVICES = {"role": Role.SUPERVISOR, "read_only_role": Role.DISPATCHER}
+DEVICE_WRITE = {"reads": (), "writes": ("POST",), **DEVICES}
+joins("devices:detail", bwc_device, **DEVICES)
+joins("devices:edit", bwc_device, body={"status": "in_repair"}, **DEVICE_WRITE)
+joins(
+    "devices:check_out",
+    bwc_device,
+    body=lambda b: {"officer": b.objects["officer"].pk},
+    **DEVICE_WRITE,
+)
+joins("devices:check_in", bwc_device_out, **DEVICE_WRITE)
+joins("devices:credential_issue", bwc_device, **DEVICE_WRITE)
+joins("devices:credential_revoke", bwc_device_with_credential, **DEVICE_WRITE)
+joins("devices:officer", bwc_officer, **DEVICES)
+joins(
+    "devices:officer_training",
+    bwc_officer,
+    body={"course": "BWC", "completed_on": "2026-01-01", "expires_on": "2027-12-31"},
+    **DEVICE_WRITE,
+)
 
 
 # --- builders: the admin ----------------------------------------------------------------------

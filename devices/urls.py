@@ -1,0 +1,22 @@
+"""Staff pages of the body-camera inventory, mounted at /staff/devices/."""
+
+from django.urls import path
+
+from devices import views
+
+app_name = "devices"
+
+urlpatterns = [
+    path("", views.device_list, name="list"),
+    path("add/", views.device_add, name="add"),
+    path("officers/", views.officer_list, name="officers"),
+    path("officers/<int:officer_id>/", views.officer_detail, name="officer"),
+    path("officers/<int:officer_id>/training/", views.officer_training, name="officer_training"),
+    path("recordings/", views.recording_list, name="recordings"),
+    path("<uuid:device_id>/", views.device_detail, name="detail"),
+    path("<uuid:device_id>/edit/", views.device_edit, name="edit"),
+    path("<uuid:device_id>/check-out/", views.device_check_out, name="check_out"),
+    path("<uuid:device_id>/check-in/", views.device_check_in, name="check_in"),
+    path("<uuid:device_id>/credential/", views.credential_issue, name="credential_issue"),
+    path("<uuid:device_id>/credential/revoke/", views.credential_revoke, name="credential_revoke"),
+]

@@ -1,0 +1,259 @@
+"""Staff pages of the body-camera inventory, mounted at /staff/devices/: devices, officers and
+their training, check-out and check-in, credentials, and the recordings list."""
+
+import json
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from devices import selectors as sel
+from devices import services as ds
+from devices.forms import (
+    CheckOutForm,
+    DeviceForm,
+    DeviceStatusForm,
+    InventoryFilterForm,
+    RecordingFilterForm,
+    TrainingForm,
+)
+from devices.policies import can_manage_devices, can_view_devices
+from portal.decorators import requires
+from portal.qr import qr_svg
+
+# Where devices call the API; the provisioning QR code carries its absolute URL.
+DEVICE_API_PATH = "/api/devices/v1/"
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc) or "You may not do that."
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+@requires(can_view_devices)
+def device_list(request):
+    form = InventoryFilterForm(request.GET or None)
+    filters = sel.InventoryFilters()
+    if form.is_valid():
+        filters = sel.InventoryFilters(**form.cleaned_data)
+    devices = list(sel.devices_for(actor=request.user, filters=filters)[:500])
+    return render(
+        request,
+        "devices/device_list.html",
+        {"devices": devices, "form": form, "can_manage": can_manage_devices(request.user)},
+    )
+
+
+@requires(can_manage_devices)
+def device_add(request):
+    form = DeviceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = ds.device_add(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Device added.")
+            return redirect("devices:detail", device.pk)
+    return render(request, "devices/device_add.html", {"form": form})
+
+
+def _device_page(request, device, *, issued=None, status=200):
+    ds.device_record_view(actor=request.user, device=device)
+    open_assignment = sel.open_assignment_of(device)
+    can_manage = can_manage_devices(request.user)
+    context = {
+        "device": device,
+        "zone": request.user.agency.time_zone,
+        "assignments": sel.assignments_of(device)[:100],
+        "open_assignment": open_assignment,
+        "credential": sel.live_credential_of(device),
+        "can_manage": can_manage,
+        "status_form": DeviceStatusForm(
+            initial={"status": device.status, "firmware": device.firmware}
+        ),
+        "checkout_form": CheckOutForm(officers=sel.officers_for(actor=request.user))
+        if can_manage and open_assignment is None
+        else None,
+        "recordings": sel.recordings_for(actor=request.user, device=device)[:20],
+        "issued": issued,
+    }
+    response = render(request, "devices/device_detail.html", context, status=status)
+    if issued:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@requires(can_view_devices)
+def device_detail(request, device_id):
+    device = sel.device_get_for(actor=request.user, id=device_id)
+    return _device_page(request, device)
+
+
+@require_POST
+@requires(can_view_devices)
+def device_edit(request, device_id):
+    device = sel.device_get_for(actor=request.user, id=device_id, write=True)
+    form = DeviceStatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a status.")
+        return redirect("devices:detail", device.pk)
+    try:
+        ds.device_update(actor=request.user, device=device, **form.cleaned_data)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _message(exc))
+    else:
+        messages.success(request, "Device updated.")
+    return redirect("devices:detail", device.pk)
+
+
+@require_POST
+@requires(can_view_devices)
+def device_check_out(request, device_id):
+    device = sel.device_get_for(actor=request.user, id=device_id, write=True)
+    form = CheckOutForm(request.POST, officers=sel.officers_for(actor=request.user))
+    if not form.is_valid():
+        messages.error(request, "Choose an officer of the agency.")
+        return redirect("devices:detail", device.pk)
+    officer = form.cleaned_data["officer"]
+    try:
+        ds.device_check_out(actor=request.user, device=device, officer=officer)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, f"Not checked out: {_message(exc)}")
+    else:
+        messages.success(request, f"Checked out to {officer.full_name or officer.email}.")
+    return redirect("devices:detail", device.pk)
+
+
+@require_POST
+@requires(can_view_devices)
+def device_check_in(request, device_id):
+    device = sel.device_get_for(actor=request.user, id=device_id, write=True)
+    try:
+        ds.device_check_in(actor=request.user, device=device)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _message(exc))
+    else:
+        messages.success(request, "Checked in.")
+    return redirect("devices:detail", device.pk)
+
+
+@never_cache
+@require_POST
+@requires(can_view_devices)
+def credential_issue(request, device_id):
+    """Issue (or rotate) the credential: the token is in this response only, never stored."""
+    device = sel.device_get_for(actor=request.user, id=device_id, write=True)
+    try:
+        credential, token = ds.credential_issue(actor=request.user, device=device)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _message(exc))
+        return redirect("devices:detail", device.pk)
+    provisioning = json.dumps(
+        {
+            "api": request.build_absolute_uri(DEVICE_API_PATH),
+            "device": str(device.pk),
+            "token": token,
+        },
+        separators=(",", ":"),
+    )
+    issued = {
+        "credential": credential,
+        "token": token,
+        "provisioning": provisioning,
+        "qr_svg": qr_svg(provisioning),
+    }
+    return _device_page(request, device, issued=issued)
+
+
+@require_POST
+@requires(can_view_devices)
+def credential_revoke(request, device_id):
+    device = sel.device_get_for(actor=request.user, id=device_id, write=True)
+    try:
+        ds.credential_revoke(actor=request.user, device=device)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _message(exc))
+    else:
+        messages.success(request, "Credential revoked: the device's next call is refused.")
+    return redirect("devices:detail", device.pk)
+
+
+@requires(can_view_devices)
+def officer_list(request):
+    officers = list(sel.officers_for(actor=request.user)[:500])
+    return render(request, "devices/officer_list.html", {"officers": officers})
+
+
+def _officer_page(request, officer, training_form=None, status=200):
+    can_manage = can_manage_devices(request.user)
+    if training_form is None and can_manage:
+        training_form = TrainingForm()
+    context = {
+        "officer": officer,
+        "zone": request.user.agency.time_zone,
+        "training": sel.training_of(officer),
+        "current_device": sel.current_device_of(officer),
+        "recordings": sel.recordings_for(actor=request.user, officer=officer)[:50],
+        "can_manage": can_manage,
+        "training_form": training_form,
+    }
+    return render(request, "devices/officer_detail.html", context, status=status)
+
+
+@requires(can_view_devices)
+def officer_detail(request, officer_id):
+    officer = sel.officer_get_for(actor=request.user, id=officer_id)
+    return _officer_page(request, officer)
+
+
+@require_POST
+@requires(can_view_devices)
+def officer_training(request, officer_id):
+    officer = sel.officer_get_for(actor=request.user, id=officer_id, write=True)
+    form = TrainingForm(request.POST)
+    if form.is_valid():
+        try:
+            ds.training_record(actor=request.user, officer=officer, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Training recorded.")
+            return redirect("devices:officer", officer.pk)
+    return _officer_page(request, officer, training_form=form, status=400)
+
+
+@requires(can_view_devices)
+def recording_list(request):
+    officers = sel.officers_for(actor=request.user)
+    devices = sel.devices_for(actor=request.user)
+    form = RecordingFilterForm(request.GET or None, officers=officers, devices=devices)
+    officer = device = None
+    if form.is_valid():
+        officer, device = form.cleaned_data["officer"], form.cleaned_data["device"]
+    recordings = sel.recordings_for(actor=request.user, officer=officer, device=device)
+    page = Paginator(recordings, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "devices/recording_list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "zone": request.user.agency.time_zone,
+        },
+    )
