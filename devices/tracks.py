@@ -65,7 +65,10 @@ def parse(fmt: str, body: bytes, *, started_at: dt.datetime) -> list[Fix]:
     elif fmt == GEOJSON:
         fixes = _geojson(_json(text))
     elif fmt == AXIS:
-        fixes = _axis(_json(text), started_at)
+        doc = _json(text)
+        # GeoJSON sent as plain application/json is still GeoJSON: it says so in its `type`.
+        is_geojson = isinstance(doc, dict) and doc.get("type") in ("Feature", "FeatureCollection")
+        fixes = _geojson(doc) if is_geojson else _axis(doc, started_at)
     else:
         raise TrackInvalid(f"Unknown track format {fmt!r}.")
     if not fixes:

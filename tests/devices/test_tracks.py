@@ -135,6 +135,11 @@ def test_geojson_linestring_with_times(camera, track_url):
     assert points() == [(at(0), 40.7128, -74.006, None), (at(10), 40.713, -74.0058, None)]
 
 
+def test_geojson_sent_as_plain_json_is_read_as_geojson(camera, track_url):
+    assert send(camera, track_url, GEOJSON_LINE, "application/json").status_code == 201
+    assert len(points()) == 2
+
+
 def test_geojson_point_features(camera, track_url):
     response = send(camera, track_url, GEOJSON_POINTS, "application/geo+json")
     assert response.status_code == 201, response.content
