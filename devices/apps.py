@@ -8,7 +8,14 @@ class DevicesConfig(AppConfig):
     def ready(self):
         # Importing these registers audit actions and capabilities.
         from devices import audit_actions, policies  # noqa: F401
+        from devices.services.offload import recording_item_hashed, recording_item_received
         from evidence.models import Source
         from evidence.sources import SourceHooks, source_register
 
-        source_register(SourceHooks(source=Source.BODYCAM))
+        source_register(
+            SourceHooks(
+                source=Source.BODYCAM,
+                item_received=recording_item_received,
+                item_hashed=recording_item_hashed,
+            )
+        )

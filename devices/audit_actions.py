@@ -25,3 +25,6 @@ RECORDING_HASH_MISMATCH = register_action(
 )
 TRACK_RECEIVED = register_action("device.track_received", "A recording's GPS track arrived")
 DEVICE_VIEWED = register_action("device.viewed", "A device's page was viewed")
+COMMAND_ACKNOWLEDGED = register_action(
+    "device.command_acknowledged", "A device acknowledged a command it was sent"
+)

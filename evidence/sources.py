@@ -40,6 +40,9 @@ class SourceHooks:
 
     - item_received(item): runs in the transaction that creates the item, in a savepoint of
       its own: a hook that fails is logged and rolled back, and the evidence is kept.
+    - item_hashed(item): runs when the media pipeline has stored the original and recorded its
+      SHA-256 (`item.sha256`), in that transaction, in a savepoint of its own, like
+      item_received: a source that was told the file's hash beforehand compares it here.
     - case_links(*, actor, case) -> list[CaseLink]: scoped to the actor by the app itself.
     - case_items(*, case) -> items: evidence filed under the case's number before it existed;
       the store keeps only the case agency's undeleted ones.
@@ -52,12 +55,17 @@ class SourceHooks:
 
     source: str
     item_received: Callable[[EvidenceItem], None] | None = None
+    item_hashed: Callable[[EvidenceItem], None] | None = None
     case_links: Callable[..., list[CaseLink]] | None = None
     case_items: Callable[..., Iterable[EvidenceItem]] | None = None
     sees_identifying_metadata: Callable[[User, EvidenceItem], bool] | None = None
     sealed_at_source: Callable[[EvidenceItem], bool] | None = None
     demo_seeders: tuple[Callable[..., None], ...] = field(default=())
 
+
+# The key of an item's `metadata` under which its source's own account of it is kept
+# (item_source_details_set); the media pipeline keeps it when it writes what the file says.
+SOURCE_DETAILS_KEY = "source_details"
 
 _SOURCES: dict[str, SourceHooks] = {}
 
@@ -90,6 +98,18 @@ def item_received_tell(item: EvidenceItem) -> None:
             hooks.item_received(item)
     except Exception:  # noqa: BLE001 - the item must survive any hook's failure
         logger.exception("item-received hook of %s failed for item %s", item.source, item.pk)
+
+
+def item_hashed_tell(item: EvidenceItem) -> None:
+    """Tell the item's source that its SHA-256 is known; a failing hook never costs the evidence."""
+    hooks = _SOURCES.get(item.source)
+    if hooks is None or hooks.item_hashed is None:
+        return
+    try:
+        with transaction.atomic():
+            hooks.item_hashed(item)
+    except Exception:  # noqa: BLE001 - the item must survive any hook's failure
+        logger.exception("item-hashed hook of %s failed for item %s", item.source, item.pk)
 
 
 def case_links_for(*, actor: User, case: Case) -> list[CaseLink]:

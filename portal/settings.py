@@ -338,6 +338,10 @@ SPECTACULAR_SETTINGS = {
         "TipPublicStatusEnum": "submissions.api.PUBLIC_STATUSES",
         "CaseStatusEnum": "evidence.models.Case.Status",
         "FootageRequestStatusEnum": "registry.models.FootageRequest.Status",
+        # A body camera's state beside an item's: the item's keeps the name it always had.
+        "StateEnum": "evidence.models.EvidenceItem.State",
+        "DeviceStateEnum": "devices.models.Device.State",
+        "KindEnum": "registry.models.CameraKind",
     },
 }
 

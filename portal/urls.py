@@ -61,6 +61,7 @@ urlpatterns = [
     path("tips/", include("submissions.urls")),
     path("staff/tips/", include("submissions.staff_urls")),
     path("api/tips/", include("submissions.api_urls")),
+    path("api/devices/v1/", include("devices.api_urls")),
     path("api/", include("portal.api.urls")),
     path("admin/", admin.site.urls),
     # The language switcher in base.html posts to Django's set_language. Without a CSRF token:

@@ -28,10 +28,11 @@ its API, a tus upload under its grant) join with `joins_with_token`, and for eac
 - a good token of ANOTHER link (another request, another owner of the same request, another
   agency, another grant, another user's staff grant) gets 404 on every method, and nothing
   succeeds (no success audit row) while it is tried;
-- no token, or a wrong one, gets 404, even from the agency's own signed-in investigator.
+- no token, or a wrong one, gets 404, even from the agency's own signed-in investigator (the
+  device API, whose token is a body camera's credential, answers 401 with its challenge).
 
-The counts (December 2026; update them with the tables): 105 routes take a value from their URL; 82 join with a session,
-10 with a token (11 token builders: a tus upload under a secret grant and under a staff
+The counts (December 2026; update them with the tables): 108 routes take a value from their URL; 82 join with a session,
+13 with a token (14 token builders: a tus upload under a secret grant and under a staff
 grant), and 13 are exempt, each with its reason, in EXEMPT below.
 """
 
@@ -61,7 +62,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from devices.models import Device
+from devices.models import Device, DeviceCommand, DeviceCredential
 from evidence import services as evidence_services
 from evidence.models import CaseMember, Derivative, RetentionCategory, Share, UploadGrant
 from portal import storage
@@ -69,6 +70,8 @@ from portal.models import Agency, AuditEvent, User
 from portal.roles import PUBLIC_ROLES, AgencyKind, Role
 from registry.footage.api import TOKEN_HEADER as FOOTAGE_TOKEN_HEADER
 from tests.conftest import client_for
+from tests.devices.factories import DeviceFactory, credential_for
+from tests.devices.helpers import Camera, manifest
 from tests.evidence.cases_helpers import make_case, make_share, verified
 from tests.evidence.intake.tus.helpers import b64, tus_headers, upload_url
 from tests.evidence.intake.tus.helpers import create as tus_create
@@ -660,6 +663,10 @@ class TokenRoute:
     reads: tuple = ("GET",)
     writes: tuple = ()
     body: dict | Callable = dataclasses.field(default_factory=dict)  # may use the Link
+    # What no token or a wrong one gets: 404 on routes that know no sign-in; 401 with a
+    # `WWW-Authenticate: Device` challenge on the device API, which authenticates the caller
+    # before it reads the path, so the answer is the same for any id (it says nothing of one).
+    refused: int = 404
 
 
 TOKEN_BUILDERS: dict[str, TokenRoute] = {}
@@ -698,6 +705,14 @@ def in_grant_header(client, method, url, token, body):
     if method == "PATCH":
         return tus_patch(client, url, token, b"abcd", 0)
     return client.generic(method, url, headers=tus_headers(token))
+
+
+def in_device_header(client, method, url, token, body):
+    """The device API: the credential in `Authorization: Device <token>`."""
+    headers = {} if token is None else {"Authorization": f"Device {token}"}
+    if method == "GET":
+        return client.get(url, headers=headers)
+    return client.generic(method, url, json.dumps(body), "application/json", headers=headers)
 
 
 def garbage_tokens(link: Link) -> dict[str, str | Held | None]:
@@ -837,6 +852,37 @@ def tus_staff_upload(p) -> Link:
     )
 
 
+def _device_world(p) -> tuple:
+    """Device A of the owner's agency with a live credential (and a revoked one before it),
+    and the live credentials of device B of the same agency and device C of another."""
+    device = DeviceFactory(agency=p.agency)
+    revoked = credential_for(device)
+    DeviceCredential.objects.filter(device=device).update(revoked_at=timezone.now())
+    token = credential_for(device)
+    others = {
+        "another device of the same agency": credential_for(DeviceFactory(agency=p.agency)),
+        "another agency's device": credential_for(DeviceFactory(agency=p.other_agency)),
+    }
+    return device, token, others, {"device A's revoked credential": revoked}
+
+
+def device_recording(p) -> Link:
+    """A recording device A announced; other devices' credentials open nothing of it."""
+    device, token, others, wrong = _device_world(p)
+    response = Camera.of(device, token).post(reverse("api-devices-recordings"), manifest())
+    assert response.status_code == 201, response.content
+    return Link({"recording_id": response.json()["id"]}, token, others, wrong)
+
+
+def device_command(p) -> Link:
+    """A command waiting for device A."""
+    device, token, others, wrong = _device_world(p)
+    command = DeviceCommand.objects.create(
+        device=device, kind=DeviceCommand.Kind.BEING_WATCHED, reason="matrix"
+    )
+    return Link({"command_id": command.pk}, token, others, wrong)
+
+
 def _owner_answer(link: Link) -> dict:
     return {"camera": link.objects["rc"].pk, "answer": "no_footage"}
 
@@ -869,6 +915,13 @@ joins_with_token("api-footage-owner-receipt", owner_link, in_footage_header)
 TUS = {"reads": ("HEAD",), "writes": ("PATCH", "DELETE")}
 joins_with_token("uploads:upload", tus_upload, in_grant_header, **TUS)
 joins_with_token("uploads:upload", tus_staff_upload, in_grant_header, variant="staff-grant", **TUS)
+DEVICE = {"carry": in_device_header, "refused": 401}
+joins_with_token("api-devices-recording", device_recording, **DEVICE)
+# An empty JSON body is not a track: 400, which still says the route let the device in.
+joins_with_token(
+    "api-devices-recording-track", device_recording, reads=(), writes=("POST",), **DEVICE
+)
+joins_with_token("api-devices-command-ack", device_command, reads=(), writes=("POST",), **DEVICE)
 
 
 # --- the checks -------------------------------------------------------------------------------
@@ -1132,15 +1185,17 @@ def test_no_or_garbage_token_gets_404(token_world):
     """404, never 401 or 403: these routes know no sign-in to ask for, and "refused" would say
     the object exists (tus answers 404 on an upload URL for the same reason, see
     evidence/intake/tus.py). A session does not stand in for the token: the agency's own
-    investigator, signed in, gets 404 without it too."""
+    investigator, signed in, gets 404 without it too. (The device API answers 401 instead,
+    before it looks at the path: `refused` on its TokenRoute.)"""
+    refused = token_world.route.refused
     before = _last_seq()
     for what, token in garbage_tokens(token_world.link).items():
         for method in token_world.methods:
             status = token_world.ask(token, method).status_code
-            assert status == 404, (what, method, status)
+            assert status == refused, (what, method, status)
     for method in token_world.methods:
         status = token_world.ask(None, method, user=token_world.people.owner).status_code
-        assert status == 404, ("signed in, no token", method, status)
+        assert status == refused, ("signed in, no token", method, status)
     assert _success_rows_since(before) == []
 
 

@@ -24,7 +24,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from evidence import audit_actions as actions
-from evidence import queue
+from evidence import queue, sources
 from evidence.intake.staging import staged_path
 from evidence.models import Confidence, Derivative, EvidenceItem, MediaKind, ValueSource
 from evidence.processing import leases, provenance
@@ -178,6 +178,8 @@ def _store_original(item: EvidenceItem) -> None:
                 agency=item.agency,
                 details={"sha256": sha256, "size": size, "storage_key": item.original_key},
             )
+            item.sha256 = sha256
+            sources.item_hashed_tell(item)
             transaction.on_commit(lambda: staged.unlink(missing_ok=True))
     item.sha256 = EvidenceItem.objects.values_list("sha256", flat=True).get(pk=item.pk)
 
@@ -203,6 +205,14 @@ def _allowed(item: EvidenceItem, media_type: str) -> bool:
     return any(media_type.startswith(p) for p in prefixes)
 
 
+def _keeping_source_details(current: dict, found: dict) -> dict:
+    # What the file says replaces what an earlier run found, but not what its source told the
+    # store about it when it arrived (a body camera's manifest): the file never said that.
+    if sources.SOURCE_DETAILS_KEY in (current or {}):
+        return {**found, sources.SOURCE_DETAILS_KEY: current[sources.SOURCE_DETAILS_KEY]}
+    return found
+
+
 def _finish_without_derivatives(item: EvidenceItem, state: str, reason: str, facts: dict) -> str:
     action = actions.REJECTED if state == State.REJECTED else actions.UNPLAYABLE
     with transaction.atomic():
@@ -212,7 +222,7 @@ def _finish_without_derivatives(item: EvidenceItem, state: str, reason: str, fac
             processed_at=timezone.now(),
             media_type=facts.get("media_type", ""),
             media_kind=facts.get("kind", MediaKind.OTHER),
-            metadata=facts.get("metadata", {}),
+            metadata=_keeping_source_details(item.metadata, facts.get("metadata", {})),
             provenance_status=facts["provenance_status"],
             provenance_details=facts["provenance_details"],
             # Undecodable files still get a time and place: the uploader's claim or receipt.
@@ -441,8 +451,10 @@ def _record_ready(item: EvidenceItem, rows: list[Derivative], facts: dict) -> st
             transaction.on_commit(drop_ours)
             return locked.state
         Derivative.objects.bulk_create(rows)
+        kept = locked.metadata
         for field, value in facts.items():
             setattr(locked, field, value)
+        locked.metadata = _keeping_source_details(kept, locked.metadata)
         locked.state = State.READY
         locked.state_reason = ""
         locked.processed_at = timezone.now()

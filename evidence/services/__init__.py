@@ -28,6 +28,7 @@ from evidence.services.items import (
     item_metadata_change,
     item_record_media_fetch,
     item_record_view,
+    item_source_details_set,
     items_record_list,
 )
 from evidence.services.retention import (
@@ -67,6 +68,7 @@ __all__ = [
     "item_protection",
     "item_record_media_fetch",
     "item_record_view",
+    "item_source_details_set",
     "item_retention_set",
     "items_record_list",
     "retention_apply",

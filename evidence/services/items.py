@@ -13,6 +13,7 @@ from django.urls import reverse
 from redis import Redis
 
 from evidence import audit_actions as actions
+from evidence import sources
 from evidence.models import (
     Confidence,
     Derivative,
@@ -28,6 +29,20 @@ logger = logging.getLogger(__name__)
 
 DOWNLOAD_SECONDS = 300
 _DOWNLOAD_SALT = "canvass.evidence-download"
+
+
+def item_source_details_set(*, item: EvidenceItem, details: dict[str, Any]) -> None:
+    """Keep the source's own account of an item (a body camera's manifest) in its metadata.
+
+    For a source's item_received hook: the source audits it in the same transaction (its
+    custody row says what it stated); the media pipeline keeps it when it fills in what the file
+    itself says.
+    """
+    with transaction.atomic():
+        locked = EvidenceItem.objects.select_for_update().get(pk=item.pk)
+        locked.metadata = {**(locked.metadata or {}), sources.SOURCE_DETAILS_KEY: details}
+        locked.save(update_fields=["metadata", "updated_at"])
+    item.metadata = locked.metadata
 
 
 def item_record_view(*, actor: User, item: EvidenceItem, via: str) -> None:

@@ -1,0 +1,23 @@
+"""The device API v1, mounted at /api/devices/v1/ (the contract: DEVICE_API.md)."""
+
+from django.urls import path
+
+from devices import api
+
+urlpatterns = [
+    path("heartbeat", api.HeartbeatView.as_view(), name="api-devices-heartbeat"),
+    path(
+        "commands/<uuid:command_id>/ack",
+        api.CommandAckView.as_view(),
+        name="api-devices-command-ack",
+    ),
+    path("recordings", api.RecordingsView.as_view(), name="api-devices-recordings"),
+    path(
+        "recordings/<uuid:recording_id>", api.RecordingView.as_view(), name="api-devices-recording"
+    ),
+    path(
+        "recordings/<uuid:recording_id>/track",
+        api.TrackView.as_view(),
+        name="api-devices-recording-track",
+    ),
+]
