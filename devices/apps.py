@@ -8,6 +8,7 @@ class DevicesConfig(AppConfig):
     def ready(self):
         # Importing these registers audit actions and capabilities.
         from devices import audit_actions, policies  # noqa: F401
+        from devices.demo import seed_bodycam
         from devices.services.offload import recording_item_hashed, recording_item_received
         from evidence.models import Source
         from evidence.sources import SourceHooks, source_register
@@ -17,5 +18,6 @@ class DevicesConfig(AppConfig):
                 source=Source.BODYCAM,
                 item_received=recording_item_received,
                 item_hashed=recording_item_hashed,
+                demo_seeders=(seed_bodycam,),
             )
         )
