@@ -330,3 +330,24 @@ def test_the_settings_page_shows_the_secret_once_and_activation_is_off(police, s
 def test_an_officer_cannot_open_the_cad_settings(police, make_staff):
     officer = verified(make_staff(role=Role.OFFICER))
     assert client_for(officer).get("/staff/devices/cad/").status_code == 403
+
+
+def test_an_update_changes_the_case_and_an_older_one_arriving_late_does_not(police, secret):
+    assert post(eido(), secret).status_code == 200
+    newer = eido(lastUpdateTimeStamp=(T0 + dt.timedelta(minutes=5)).isoformat())
+    newer["incidentComponent"][0]["incidentTypeCommonRegistryText"] = "Robbery"
+    assert post(newer, secret).status_code == 200
+    case = Case.objects.get(agency=police, number="CAD-123")
+    assert case.title == "CAD CAD-123: Robbery"
+    assert AuditEvent.objects.filter(action="case.updated", case_ref="CAD-123").count() == 1
+
+    assert post(eido(), secret).status_code == 200  # the first message again, delivered late
+    case.refresh_from_db()
+    assert case.title == "CAD CAD-123: Robbery"
+
+
+def test_the_webhook_is_in_the_openapi_schema(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    operation = schema["paths"]["/api/cad/v1/incidents"]["post"]
+    headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+    assert headers == {"Canvass-Agency", "Canvass-Timestamp", "Canvass-Nonce", "Canvass-Signature"}
