@@ -156,7 +156,9 @@ def cad_incident_receive(
 ) -> CadIncident:
     """Keep the incident as sent, open or update its case (number = CAD incident id), and file
     the recordings of its units in the window. Sending it again re-files idempotently."""
-    link = CadLink.objects.filter(agency=agency).first()
+    # The link's row, locked: one agency's deliveries are taken one at a time, so two copies of
+    # a new incident sent at once cannot both try to make its row and its case.
+    link = CadLink.objects.select_for_update().filter(agency=agency).first()
     if link is None:
         raise PermissionDenied
     now = timezone.now()

@@ -351,3 +351,22 @@ def test_the_webhook_is_in_the_openapi_schema(client):
     operation = schema["paths"]["/api/cad/v1/incidents"]["post"]
     headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
     assert headers == {"Canvass-Agency", "Canvass-Timestamp", "Canvass-Nonce", "Canvass-Signature"}
+
+
+def test_an_admin_made_link_gives_cad_cases_to_a_supervisor(police, make_staff):
+    admin = verified(make_staff(role=Role.AGENCY_ADMIN))
+    supervisor = make_staff(role=Role.SUPERVISOR)
+    _, secret = cad_services.cad_secret_rotate(actor=admin)
+    assert post(eido(), secret).status_code == 200
+    assert Case.objects.get(agency=police, number="CAD-123").lead == supervisor
+
+
+def test_the_check_out_form_takes_a_unit(police, supervisor):
+    device = DeviceFactory(agency=police)
+    officer = officer_of(police)
+    client_for(supervisor).post(
+        f"/staff/devices/{device.pk}/check-out/", {"officer": officer.pk, "unit": "2A33"}
+    )
+    assert DeviceAssignment.objects.get(device=device).unit == "2A33"
+    page = client_for(supervisor).get(f"/staff/devices/{device.pk}/")
+    assert b"as unit 2A33" in page.content
