@@ -227,11 +227,28 @@ def cad_recordings_file(recording: Recording) -> list[str]:
         .exclude(unit="")
         .first()
     )
-    if assignment is None:
-        return []
+    # A number the camera was tagged with (its manifest's cad_event_id), or one an incident
+    # marked it with before its item arrived: filed too, when the agency has such a case.
+    number = recording.cad_event_id
+    filed: list[str] = []
+    if assignment is not None:
+        filed = _file_by_unit(recording, assignment.unit)
+    if recording.item is None or not number or number in filed:
+        return filed
+    if evidence_services.case_item_link_by_number(
+        agency=recording.agency,
+        case_number=number,
+        item=recording.item,
+        actor_label=f"{CAD_LABEL}: recording tagged {number}",
+    ):
+        filed.append(number)
+    return filed
+
+
+def _file_by_unit(recording: Recording, unit: str) -> list[str]:
     incidents = CadIncident.objects.filter(
         agency_id=recording.agency_id,
-        units__contains=[assignment.unit],
+        units__contains=[unit],
         dispatched_at__lte=recording.stopped_at,
     ).filter(Q(cleared_at__isnull=True) | Q(cleared_at__gte=recording.started_at))
     filed = []

@@ -370,3 +370,21 @@ def test_the_check_out_form_takes_a_unit(police, supervisor):
     assert DeviceAssignment.objects.get(device=device).unit == "2A33"
     page = client_for(supervisor).get(f"/staff/devices/{device.pk}/")
     assert b"as unit 2A33" in page.content
+
+
+def test_a_recording_the_camera_tagged_with_an_incident_is_filed_under_it(police, secret):
+    assert post(eido(incident_id="CAD-777", units=("5C1",)), secret).status_code == 200
+    device = DeviceFactory(agency=police)
+    tagged = recording(device, None, start=T0 + dt.timedelta(minutes=5))
+    Recording.objects.filter(pk=tagged.pk).update(cad_event_id="CAD-777")
+    tagged.refresh_from_db()
+    assert cad_services.cad_recordings_file(tagged) == ["CAD-777"]
+    assert case_items("CAD-777", police) == {tagged.item_id}
+
+
+def test_a_recording_of_no_unit_and_no_tag_is_filed_nowhere(police, secret):
+    assert post(eido(), secret).status_code == 200
+    device = DeviceFactory(agency=police)
+    loose = recording(device, None, start=T0 + dt.timedelta(minutes=5))
+    assert cad_services.cad_recordings_file(loose) == []
+    assert case_items("CAD-123", police) == set()
