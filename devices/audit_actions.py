@@ -28,3 +28,12 @@ DEVICE_VIEWED = register_action("device.viewed", "A device's page was viewed")
 COMMAND_ACKNOWLEDGED = register_action(
     "device.command_acknowledged", "A device acknowledged a command it was sent"
 )
+CAD_SECRET_ROTATED = register_action(
+    "device.cad_secret_rotated", "The agency's CAD webhook secret was made or rotated"
+)
+CAD_REMOTE_ACTIVATION_SET = register_action(
+    "device.cad_remote_activation_set", "CAD remote camera activation was turned on or off"
+)
+CAD_INCIDENT_RECEIVED = register_action(
+    "device.cad_incident_received", "A CAD incident arrived; its units' recordings were filed"
+)

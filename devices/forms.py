@@ -30,6 +30,9 @@ class OfficerChoiceField(forms.ModelChoiceField):
 
 class CheckOutForm(forms.Form):
     officer = OfficerChoiceField(queryset=User.objects.none(), empty_label="Choose an officer")
+    unit = forms.CharField(
+        max_length=32, required=False, help_text="The CAD call sign this shift, e.g. 2A33."
+    )
 
     def __init__(self, *args, officers, **kwargs):
         super().__init__(*args, **kwargs)

@@ -81,6 +81,8 @@ class DeviceAssignment(models.Model):
     checked_in_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The CAD unit (call sign) the officer rides as this shift: how a dispatch finds the camera.
+    unit = models.CharField(max_length=32, blank=True)
 
     class Meta:
         ordering = ["-checked_out_at"]
@@ -221,3 +223,63 @@ class DeviceCommand(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for device {self.device_id}"
+
+
+class CadLink(models.Model):
+    """An agency's link to its CAD: the webhook secret (sealed, shown once on rotation) and
+    whether CAD may one day start cameras remotely (off until the agency's lawyers agree)."""
+
+    agency = models.OneToOneField(Agency, on_delete=models.PROTECT, related_name="cad_link")
+    # AES-GCM under a key derived from SECRET_KEY (devices.cad.secret_seal): HMAC needs the
+    # secret itself, so a digest would not do, and a database dump alone does not give it away.
+    secret_sealed = models.TextField()
+    rotated_at = models.DateTimeField()
+    # Who set the link up; CAD-opened cases name them lead until someone reassigns the case.
+    rotated_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    remote_activation = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"CAD link of agency {self.agency_id}"
+
+
+class CadNonce(models.Model):
+    """A webhook nonce already used: kept for the freshness window, so a replay is refused."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    nonce = models.CharField(max_length=128)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "nonce"], name="cad_nonce_once_per_agency")
+        ]
+        indexes = [models.Index(fields=["received_at"])]
+
+    def __str__(self) -> str:
+        return self.nonce
+
+
+class CadIncident(models.Model):
+    """A CAD incident as last sent: its units and dispatched-to-cleared window decide which
+    recordings are filed into the case of the same number (auto-tagging)."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    incident_id = models.CharField(max_length=50)
+    incident_type = models.CharField(max_length=200, blank=True)
+    point = gis_models.PointField(geography=True, srid=4326, null=True, blank=True)
+    units = models.JSONField(default=list)
+    dispatched_at = models.DateTimeField()
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    last_update_at = models.DateTimeField(null=True, blank=True)
+    payload = models.JSONField(default=dict)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "incident_id"], name="cad_incident_id_per_agency"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"CAD incident {self.incident_id}"

@@ -11,7 +11,14 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
-from devices.models import Device, DeviceAssignment, DeviceCredential, Recording, TrainingRecord
+from devices.models import (
+    CadLink,
+    Device,
+    DeviceAssignment,
+    DeviceCredential,
+    Recording,
+    TrainingRecord,
+)
 from devices.policies import WEAR_DEVICES, can_manage_devices, can_view_devices
 from portal.models import Agency, User
 from portal.roles import AgencyKind, Role, capabilities_of
@@ -199,3 +206,10 @@ def recording_get_for(*, actor: User, id: UUID | str) -> Recording:
         return recordings_for(actor=actor).get(pk=id)
     except (Recording.DoesNotExist, ValueError, ValidationError, PermissionDenied) as exc:
         raise Http404("No such recording.") from exc
+
+
+def cad_link_for(*, actor: User) -> CadLink | None:
+    """The actor's agency's CAD link, if it has one (its secret stays sealed)."""
+    if actor.agency_id is None:
+        return None
+    return CadLink.objects.filter(agency_id=actor.agency_id).select_related("rotated_by").first()

@@ -21,11 +21,13 @@ from devices.forms import (
     TrainingForm,
 )
 from devices.policies import can_manage_devices, can_view_devices
+from devices.services import cad as cad_services
 from portal.decorators import requires
 from portal.qr import qr_svg
 
 # Where devices call the API; the provisioning QR code carries its absolute URL.
 DEVICE_API_PATH = "/api/devices/v1/"
+CAD_API_PATH = "/api/cad/v1/incidents"
 
 
 def _message(exc: Exception) -> str:
@@ -129,7 +131,9 @@ def device_check_out(request, device_id):
         return redirect("devices:detail", device.pk)
     officer = form.cleaned_data["officer"]
     try:
-        ds.device_check_out(actor=request.user, device=device, officer=officer)
+        ds.device_check_out(
+            actor=request.user, device=device, officer=officer, unit=form.cleaned_data["unit"]
+        )
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, f"Not checked out: {_message(exc)}")
     else:
@@ -257,3 +261,51 @@ def recording_list(request):
             "zone": request.user.agency.time_zone,
         },
     )
+
+
+def _cad_page(request, *, secret: str = "", status: int = 200):
+    return render(
+        request,
+        "devices/cad_settings.html",
+        {
+            "link": sel.cad_link_for(actor=request.user),
+            "secret": secret,
+            "agency_slug": request.user.agency.slug,
+            "endpoint": request.build_absolute_uri(CAD_API_PATH),
+        },
+        status=status,
+    )
+
+
+@never_cache
+@requires(can_manage_devices)
+def cad_settings(request):
+    return _cad_page(request)
+
+
+@never_cache
+@require_POST
+@requires(can_manage_devices)
+def cad_secret_rotate(request):
+    """Make or rotate the CAD secret: it is in this response only, stored sealed."""
+    try:
+        _, secret = cad_services.cad_secret_rotate(actor=request.user)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _message(exc))
+        return redirect("devices:cad")
+    return _cad_page(request, secret=secret)
+
+
+@require_POST
+@requires(can_manage_devices)
+def cad_remote_activation(request):
+    enabled = request.POST.get("remote_activation") == "on"
+    try:
+        cad_services.cad_remote_activation_set(actor=request.user, enabled=enabled)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _message(exc))
+    else:
+        messages.success(
+            request, "Remote activation from CAD is on." if enabled else "Remote activation is off."
+        )
+    return redirect("devices:cad")

@@ -51,6 +51,7 @@ urlpatterns = [
     path("api/evidence/", include("evidence.api_urls")),
     path("api/uploads/", include("evidence.intake.tus_urls")),
     path("staff/devices/", include("devices.urls")),
+    path("api/cad/v1/", include("devices.cad_urls")),
     path("staff/registry/requests/", include("registry.footage.urls")),
     path("staff/registry/", include("registry.urls")),
     path("cameras/mine/history/", include("registry.history_urls")),

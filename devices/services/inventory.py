@@ -144,8 +144,10 @@ def _checkout_refusal(device: Device, officer: User) -> str:
     return ""
 
 
-def device_check_out(*, actor: User, device: Device, officer: User) -> DeviceAssignment:
-    """Check a device out to an officer of the agency, for a shift.
+def device_check_out(
+    *, actor: User, device: Device, officer: User, unit: str = ""
+) -> DeviceAssignment:
+    """Check a device out to an officer of the agency, for a shift (riding as CAD `unit`).
 
     Refused (CheckoutRefused, and audited as such) when the officer has no current training, or
     the device is not in service or already out; the database's one-open-assignment constraints
@@ -154,6 +156,7 @@ def device_check_out(*, actor: User, device: Device, officer: User) -> DeviceAss
     _require_manager(actor, device)
     if officer.agency_id != actor.agency_id or not can_wear_devices(officer):
         raise PermissionDenied
+    unit = _clean(unit, "unit", required=False)[:32]
     why = ""
     assignment = None
     with transaction.atomic():
@@ -167,6 +170,7 @@ def device_check_out(*, actor: User, device: Device, officer: User) -> DeviceAss
                         officer=officer,
                         checked_out_at=timezone.now(),
                         checked_out_by=actor,
+                        unit=unit,
                     )
             except IntegrityError:
                 why = "The device or the officer was checked out at the same moment."
@@ -175,7 +179,7 @@ def device_check_out(*, actor: User, device: Device, officer: User) -> DeviceAss
                 action=actions.DEVICE_CHECKED_OUT.name,
                 actor=actor,
                 target=locked,
-                details={"officer": officer.pk, "assignment": assignment.pk},
+                details={"officer": officer.pk, "assignment": assignment.pk, "unit": unit},
             )
         else:
             audit_record(

@@ -265,6 +265,75 @@ def case_item_link_by_number(
     return True
 
 
+@transaction.atomic
+def case_open_for_incident(
+    *,
+    agency: Agency,
+    number: str,
+    title: str,
+    incident_time: dt.datetime | None,
+    point: Point | None,
+    lead: User,
+    actor_label: str,
+) -> tuple[Case, bool]:
+    """System open-or-update for other apps (a CAD incident): the agency's case with this
+    number, made if missing, its title, time and place set to what the system says now.
+
+    Idempotent: sending the same again changes nothing and writes no audit row. Returns the
+    case and whether it was made now. Nobody's session is involved: `actor_label` names the
+    caller in the audit rows; `lead` leads a new case (an existing case keeps its lead).
+    """
+    number, title = number.strip(), title.strip()[:200]
+    if not number or not title:
+        raise ValidationError("A case needs a number and a title.")
+    case = Case.objects.select_for_update().filter(agency=agency, number=number).first()
+    if case is None:
+        _check_case_staff(agency=agency, user=lead, what="lead investigator")
+        case = Case.objects.create(
+            agency=agency,
+            number=number,
+            title=title,
+            lead=lead,
+            incident_time=incident_time,
+            incident_point=point,
+            created_by_label=actor_label,
+        )
+        audit_record(
+            action=actions.CASE_CREATED.name,
+            actor_label=actor_label,
+            target=case,
+            agency=agency,
+            case_ref=case.number,
+            details={**_case_details(case), "title": title, "lead": lead.label},
+        )
+        for item in sources.items_filed_under(case=case):
+            _link_item(case=case, item=item, actor_label=f"filed under {number} before it opened")
+        return case, True
+    diff: dict[str, dict[str, str | None]] = {}
+    for name, new in (
+        ("title", title),
+        ("incident_time", incident_time),
+        ("incident_point", point),
+    ):
+        if new is None:
+            continue
+        old = getattr(case, name)
+        if _describe_any(old) != _describe_any(new):
+            diff[name] = {"old": _describe_any(old), "new": _describe_any(new)}
+            setattr(case, name, new)
+    if diff:
+        case.save()
+        audit_record(
+            action=actions.CASE_UPDATED.name,
+            actor_label=actor_label,
+            target=case,
+            agency=agency,
+            case_ref=case.number,
+            details={**_case_details(case), "changes": diff},
+        )
+    return case, False
+
+
 def case_record_view(*, actor: User, case: Case, via: str) -> None:
     audit_record(
         action=actions.CASE_VIEWED.name,

@@ -6,7 +6,11 @@ through `upload_grant_issue` (a client uploads, resumably) and `item_ingest_file
 on the server); they never import `evidence.intake` or `evidence.processing`.
 """
 
-from evidence.cases.services import case_item_link_by_number
+from evidence.cases.services import (
+    can_view_evidence_role,
+    case_item_link_by_number,
+    case_open_for_incident,
+)
 from evidence.services.intake import (
     GRANT_HEADER,
     MAX_FILES_PER_GRANT,
@@ -44,7 +48,9 @@ from evidence.services.retention import (
 )
 
 __all__ = [
+    "can_view_evidence_role",
     "case_item_link_by_number",
+    "case_open_for_incident",
     "GRANT_HEADER",
     "MAX_FILES_PER_GRANT",
     "MAX_GRANT_TTL",

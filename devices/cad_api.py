@@ -1,0 +1,121 @@
+"""The CAD webhook, mounted at /api/cad/v1/: a CAD posts each incident (an EIDO JSON subset)
+signed with its agency's secret. No session and no bearer token: the HMAC is the credential.
+
+Answers: 401 for an unknown agency, a stale timestamp or a bad signature (the sender is not
+shown to be the CAD); 409 for a nonce already used: the signature was good, so this is the
+same delivery again (a retry, or a replay by someone who saw it), and a CAD retrying should
+send a fresh nonce rather than fix its credentials; 400 naming the field for a message that is
+not a usable incident.
+"""
+
+import json
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from devices import cad
+from devices.models import CadLink
+from devices.services import cad as cad_services
+
+HEADERS = [
+    OpenApiParameter(
+        cad.AGENCY_HEADER, str, location=OpenApiParameter.HEADER, required=True,
+        description="The agency's slug, as shown on its CAD settings page.",
+    ),
+    OpenApiParameter(
+        cad.TIMESTAMP_HEADER, str, location=OpenApiParameter.HEADER, required=True,
+        description="Unix seconds when sent; refused more than 5 minutes from our clock.",
+    ),
+    OpenApiParameter(
+        cad.NONCE_HEADER, str, location=OpenApiParameter.HEADER, required=True,
+        description="Unique per delivery (1-128 characters); a repeat is refused with 409.",
+    ),
+    OpenApiParameter(
+        cad.SIGNATURE_HEADER, str, location=OpenApiParameter.HEADER, required=True,
+        description='Hex HMAC-SHA256 of timestamp + "." + body, keyed with the CAD secret.',
+    ),
+]  # fmt: skip
+
+ReceivedSerializer = inline_serializer(
+    "CadIncidentReceived",
+    {
+        "incident": serializers.CharField(),
+        "case": serializers.CharField(help_text="The case number (the CAD incident id)."),
+        "units": serializers.ListField(child=serializers.CharField()),
+    },
+)
+ErrorSerializer = inline_serializer(
+    "CadError",
+    {"detail": serializers.CharField(), "field": serializers.CharField(required=False)},
+)
+
+
+def _refuse(detail: str, code: int = status.HTTP_401_UNAUTHORIZED) -> Response:
+    return Response({"detail": detail}, status=code)
+
+
+class IncidentReceive(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="cad_incident_receive",
+        summary="Receive a CAD incident (EIDO JSON subset), signed",
+        parameters=HEADERS,
+        request=OpenApiTypes.OBJECT,
+        responses={
+            200: ReceivedSerializer,
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            409: ErrorSerializer,
+        },
+    )
+    def post(self, request):
+        # The signature covers the exact bytes, so read them before anything parses the body.
+        body = request.body
+        now = timezone.now()
+        headers = request.headers
+        link = (
+            CadLink.objects.select_related("agency")
+            .filter(agency__slug=headers.get(cad.AGENCY_HEADER, "").strip())
+            .first()
+        )
+        if link is None:
+            return _refuse("Unknown agency, or it has no CAD link.")
+        timestamp = headers.get(cad.TIMESTAMP_HEADER, "")
+        if not cad.timestamp_fresh(timestamp, now):
+            return _refuse("The timestamp is missing or more than 5 minutes off.")
+        secret = cad_services.cad_secret_of(link)
+        if not cad.signature_ok(secret, timestamp, body, headers.get(cad.SIGNATURE_HEADER, "")):
+            return _refuse("The signature does not match.")
+        try:
+            cad_services.cad_nonce_use(
+                agency=link.agency, nonce=headers.get(cad.NONCE_HEADER, ""), now=now
+            )
+        except cad_services.NonceReplayed:
+            return _refuse("This nonce was already used.", status.HTTP_409_CONFLICT)
+        except ValidationError:
+            return _refuse("Send a Canvass-Nonce of 1 to 128 characters.")
+        try:
+            payload = json.loads(body)
+            incident = cad.incident_parse(payload)
+        except ValueError as exc:
+            field = getattr(exc, "field", "body")
+            detail = str(exc) if isinstance(exc, cad.CadInvalid) else "The body is not JSON."
+            return Response({"detail": detail, "field": field}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            row = cad_services.cad_incident_receive(
+                agency=link.agency, incident=incident, payload=payload
+            )
+        except PermissionDenied:
+            return _refuse("The agency has no CAD link.")
+        return Response(
+            {"incident": row.incident_id, "case": row.incident_id, "units": row.units},
+            status=status.HTTP_200_OK,
+        )
