@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from devices import audit_actions as actions
 from devices.models import Device, DeviceAssignment, Recording, TrackPoint
+from devices.services.cad import cad_recordings_file
 from devices.tracks import Fix
 from evidence import services as evidence_services
 from evidence.models import EvidenceItem, UploadGrant
@@ -265,6 +266,8 @@ def recording_item_received(item: EvidenceItem) -> None:
         details=details,
     )
     evidence_services.item_source_details_set(item=item, details={"bodycam": details})
+    # Filed into the case of any CAD incident its unit was dispatched to (Axon's auto-tagging).
+    cad_recordings_file(recording)
 
 
 def recording_item_hashed(item: EvidenceItem) -> None:

@@ -388,3 +388,41 @@ def test_a_recording_of_no_unit_and_no_tag_is_filed_nowhere(police, secret):
     loose = recording(device, None, start=T0 + dt.timedelta(minutes=5))
     assert cad_services.cad_recordings_file(loose) == []
     assert case_items("CAD-123", police) == set()
+
+
+def test_an_offloaded_recording_of_a_dispatched_unit_lands_in_the_incidents_case(
+    police, secret, tmp_path
+):
+    """Through the real path: manifest, upload grant, the file's last byte, the bodycam hook."""
+    from devices.services.offload import recording_announce
+    from evidence import services as evidence_services
+    from evidence.models import UploadGrant
+
+    device, _ = worn(police, "2A33")
+    assert post(eido(), secret).status_code == 200
+    start = T0 + dt.timedelta(minutes=5)
+    announced = recording_announce(
+        device=device,
+        manifest={
+            "recording_id": "rec-offload-1",
+            "started_at": start,
+            "stopped_at": start + dt.timedelta(minutes=3),
+            "pre_event_seconds": 30,
+            "pre_event_audio": False,
+            "trigger_on": {"source": "holster", "at": start + dt.timedelta(seconds=30)},
+            "trigger_off": None,
+            "bookmarks": [],
+            "sha256": "0" * 64,
+            "size": 11,
+            "filename": "clip.mp4",
+            "media_type": "video/mp4",
+            "device_clock": {},
+            "cad_event_id": "",
+        },
+    )
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"bodycam clip")
+    grant = UploadGrant.objects.get(pk=announced.upload["id"])
+    item = evidence_services.item_ingest_file(grant=grant, path=clip, filename="clip.mp4")
+    assert Recording.objects.get(pk=announced.recording.pk).item_id == item.pk
+    assert case_items("CAD-123", police) == {item.pk}
