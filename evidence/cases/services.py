@@ -65,22 +65,32 @@ def case_create(
     _check_case_staff(agency=agency, user=lead, what="lead investigator")
     if Case.objects.filter(agency=agency, number=number).exists():
         raise ValidationError(f"Case number {number} is already used in {agency.name}.")
-    case = Case.objects.create(
-        agency=agency,
-        number=number,
-        title=title,
-        lead=lead,
-        incident_time=incident_time,
-        incident_point=incident_point,
-        incident_area=_as_multi(incident_area),
-        created_by_label=actor.label,
+    return _case_opened(
+        Case(
+            agency=agency,
+            number=number,
+            title=title,
+            lead=lead,
+            incident_time=incident_time,
+            incident_point=incident_point,
+            incident_area=_as_multi(incident_area),
+            created_by_label=actor.label,
+        ),
+        by={"actor": actor},
     )
+
+
+def _case_opened(case: Case, *, by: dict[str, Any]) -> Case:
+    """Save a new case, audit it (`by`: the actor or an actor_label), and file into it the items
+    its sources filed under its number before it opened."""
+    case.save(force_insert=True)
     audit_record(
         action=actions.CASE_CREATED.name,
-        actor=actor,
         target=case,
+        agency=case.agency,
         case_ref=case.number,
-        details={**_case_details(case), "title": title, "lead": lead.label},
+        details={**_case_details(case), "title": case.title, "lead": case.lead.label},
+        **by,
     )
     for item in sources.items_filed_under(case=case):
         _link_item(case=case, item=item, actor_label=f"filed under {case.number} before it opened")
@@ -128,23 +138,32 @@ def case_update(*, actor: User, case: Case, **changes: Any) -> list[str]:
         _check_case_staff(agency=locked.agency, user=changes["lead"], what="lead investigator")
     elif "lead" in changes:
         raise ValidationError("A case needs a lead investigator.")
-    diff: dict[str, dict[str, str | None]] = {}
-    for field, new in changes.items():
-        old = getattr(locked, field)
-        if _describe_any(old) != _describe_any(new):
-            diff[field] = {"old": _describe_any(old), "new": _describe_any(new)}
-            setattr(locked, field, new)
-    if diff:
-        locked.save()
-        audit_record(
-            action=actions.CASE_UPDATED.name,
-            actor=actor,
-            target=locked,
-            case_ref=locked.number,
-            details={**_case_details(locked), "changes": diff},
-        )
+    diff = _case_changed(locked, changes, by={"actor": actor})
     case.refresh_from_db()
     return sorted(diff)
+
+
+def _case_changed(
+    case: Case, changes: dict[str, Any], *, by: dict[str, Any]
+) -> dict[str, dict[str, str | None]]:
+    """Set the fields that really change, save, and audit the old and new values once."""
+    diff: dict[str, dict[str, str | None]] = {}
+    for field, new in changes.items():
+        old = getattr(case, field)
+        if _describe_any(old) != _describe_any(new):
+            diff[field] = {"old": _describe_any(old), "new": _describe_any(new)}
+            setattr(case, field, new)
+    if diff:
+        case.save()
+        audit_record(
+            action=actions.CASE_UPDATED.name,
+            target=case,
+            agency=case.agency,
+            case_ref=case.number,
+            details={**_case_details(case), "changes": diff},
+            **by,
+        )
+    return diff
 
 
 def _describe_any(value: Any) -> str | None:
@@ -289,7 +308,7 @@ def case_open_for_incident(
     case = Case.objects.select_for_update().filter(agency=agency, number=number).first()
     if case is None:
         _check_case_staff(agency=agency, user=lead, what="lead investigator")
-        case = Case.objects.create(
+        opened = Case(
             agency=agency,
             number=number,
             title=title,
@@ -298,39 +317,13 @@ def case_open_for_incident(
             incident_point=point,
             created_by_label=actor_label,
         )
-        audit_record(
-            action=actions.CASE_CREATED.name,
-            actor_label=actor_label,
-            target=case,
-            agency=agency,
-            case_ref=case.number,
-            details={**_case_details(case), "title": title, "lead": lead.label},
-        )
-        for item in sources.items_filed_under(case=case):
-            _link_item(case=case, item=item, actor_label=f"filed under {number} before it opened")
-        return case, True
-    diff: dict[str, dict[str, str | None]] = {}
-    for name, new in (
-        ("title", title),
-        ("incident_time", incident_time),
-        ("incident_point", point),
-    ):
-        if new is None:
-            continue
-        old = getattr(case, name)
-        if _describe_any(old) != _describe_any(new):
-            diff[name] = {"old": _describe_any(old), "new": _describe_any(new)}
-            setattr(case, name, new)
-    if diff:
-        case.save()
-        audit_record(
-            action=actions.CASE_UPDATED.name,
-            actor_label=actor_label,
-            target=case,
-            agency=agency,
-            case_ref=case.number,
-            details={**_case_details(case), "changes": diff},
-        )
+        return _case_opened(opened, by={"actor_label": actor_label}), True
+    changes = {"title": title, "incident_time": incident_time, "incident_point": point}
+    _case_changed(
+        case,
+        {name: new for name, new in changes.items() if new is not None},
+        by={"actor_label": actor_label},
+    )
     return case, False
 
 
