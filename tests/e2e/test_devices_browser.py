@@ -94,3 +94,71 @@ def test_supervisor_adds_trains_checks_out_and_provisions_a_device(
         assert token not in page.content()
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["phone", "laptop"])
+def test_supervisor_rotates_revokes_checks_in_repairs_and_finds_the_recording(
+    live_server, browser, make_staff, police, viewport
+):
+    """The device page's other buttons, and the recordings list's filter, in a real browser."""
+    from devices.models import Recording
+    from devices.services import credential_issue
+    from tests.devices.factories import DeviceFactory, assigned, officer_of
+    from tests.evidence.cases_helpers import verified
+    from tests.factories import stored_item
+
+    supervisor = make_staff(role=Role.SUPERVISOR, full_name="Sam Supervisor")
+    officer = officer_of(police, full_name="Olive Officer")
+    device = DeviceFactory(agency=police, serial="BWC-E2E-2")
+    assigned(device, officer)
+    first, _ = credential_issue(actor=verified(supervisor), device=device)
+    started = dt.datetime(2026, 11, 3, 14, 0, tzinfo=dt.UTC)
+    recording = Recording.objects.create(
+        agency=police,
+        device=device,
+        device_recording_id="rec-e2e",
+        officer=officer,
+        started_at=started,
+        stopped_at=started + dt.timedelta(minutes=2),
+        trigger_on_source="holster",
+        trigger_on_at=started,
+        device_sha256="0" * 64,
+        status=Recording.Status.COMPLETE,
+        item=stored_item(agency=police, content=b"recording bytes"),
+    )
+    context = browser.new_context(viewport=viewport, device_scale_factor=2)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.on("dialog", lambda dialog: dialog.accept())  # the confirm.js questions
+    base, width = live_server.url, viewport["width"]
+    try:
+        _sign_in(page, base, supervisor)
+        page.goto(f"{base}/staff/devices/{device.pk}/")
+        page.get_by_role("button", name="Rotate").click()
+        expect(page.locator("#device-token")).to_be_visible()
+        first.refresh_from_db()
+        assert first.revoked_at is not None  # rotation ended the old credential at once
+
+        page.goto(f"{base}/staff/devices/{device.pk}/")
+        page.get_by_role("button", name="Revoke").click()
+        expect(page.locator("#credential-state")).to_have_text("None")
+        assert not DeviceCredential.objects.filter(device=device, revoked_at__isnull=True).exists()
+
+        page.get_by_role("button", name="Check in").click()
+        expect(page.locator("#checked-out-to")).to_have_text("Nobody")
+
+        page.locator("#status-form select").select_option(label="In repair")
+        page.locator("#status-form").get_by_role("button", name="Save").click()
+        expect(page.locator("#device-status")).to_have_text("In repair")
+        _fits(page, width)
+
+        page.goto(f"{base}/staff/devices/recordings/")
+        page.locator("#recording-filters select").last.select_option(label=str(device))
+        page.get_by_role("button", name="Filter").click()
+        row = page.locator(f'tr[data-recording-id="{recording.pk}"]')
+        expect(row).to_contain_text("BWC-E2E-2")
+        row.get_by_role("link", name="Open item").click()
+        expect(page).to_have_url(f"{base}/staff/evidence/{recording.item_id}/")
+        _fits(page, width)
+    finally:
+        context.close()
