@@ -1,4 +1,4 @@
-"""{% load devices_time %}: `{{ when|local_and_utc:zone }}` reads "2026-12-04 09:15 America/New_York
+"""{% load portal_time %}: `{{ when|local_and_utc:zone }}` reads "2026-12-04 09:15 America/New_York
 (14:15 UTC)": the agency's wall-clock time with UTC beside it (architecture rule 9)."""
 
 import datetime as dt
