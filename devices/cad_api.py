@@ -11,6 +11,7 @@ not a usable incident.
 import json
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -95,14 +96,6 @@ class IncidentReceive(APIView):
         if not cad.signature_ok(secret, timestamp, body, headers.get(cad.SIGNATURE_HEADER, "")):
             return _refuse("The signature does not match.")
         try:
-            cad_services.cad_nonce_use(
-                agency=link.agency, nonce=headers.get(cad.NONCE_HEADER, ""), now=now
-            )
-        except cad_services.NonceReplayed:
-            return _refuse("This nonce was already used.", status.HTTP_409_CONFLICT)
-        except ValidationError:
-            return _refuse("Send a Canvass-Nonce of 1 to 128 characters.")
-        try:
             payload = json.loads(body)
             incident = cad.incident_parse(payload)
         except ValueError as exc:
@@ -110,9 +103,23 @@ class IncidentReceive(APIView):
             detail = str(exc) if isinstance(exc, cad.CadInvalid) else "The body is not JSON."
             return Response({"detail": detail, "field": field}, status=status.HTTP_400_BAD_REQUEST)
         try:
-            row = cad_services.cad_incident_receive(
-                agency=link.agency, incident=incident, payload=payload
-            )
+            # The nonce is spent in the same transaction as the incident is taken: a delivery
+            # Canvass cannot take now (no supervisor to lead the case) leaves its nonce unspent,
+            # so the CAD's retry of the same delivery is accepted once the agency is set up.
+            with transaction.atomic():
+                try:
+                    cad_services.cad_nonce_use(
+                        agency=link.agency, nonce=headers.get(cad.NONCE_HEADER, ""), now=now
+                    )
+                except cad_services.NonceReplayed:
+                    return _refuse("This nonce was already used.", status.HTTP_409_CONFLICT)
+                except ValidationError:
+                    return _refuse("Send a Canvass-Nonce of 1 to 128 characters.")
+                row = cad_services.cad_incident_receive(
+                    agency=link.agency, incident=incident, payload=payload
+                )
+        except cad_services.CaseLeadMissing as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         except PermissionDenied:
             return _refuse("The agency has no CAD link.")
         return Response(

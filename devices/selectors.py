@@ -200,14 +200,6 @@ def recordings_for(
     return recordings.order_by("-started_at")
 
 
-def recording_get_for(*, actor: User, id: UUID | str) -> Recording:
-    """One recording of the actor's agency; 404 for anyone else."""
-    try:
-        return recordings_for(actor=actor).get(pk=id)
-    except (Recording.DoesNotExist, ValueError, ValidationError, PermissionDenied) as exc:
-        raise Http404("No such recording.") from exc
-
-
 def cad_link_for(*, actor: User) -> CadLink | None:
     """The actor's agency's CAD link, if it has one (its secret stays sealed)."""
     if actor.agency_id is None:

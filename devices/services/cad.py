@@ -14,7 +14,7 @@ from django.utils import timezone
 from devices import audit_actions as actions
 from devices import cad
 from devices.models import CadIncident, CadLink, CadNonce, DeviceAssignment, Recording
-from devices.policies import can_manage_devices
+from devices.services.inventory import require_manager
 from evidence import services as evidence_services
 from portal.audit import audit_record
 from portal.models import Agency, User
@@ -27,17 +27,15 @@ class NonceReplayed(Exception):
     """The webhook's nonce was already used within the freshness window."""
 
 
-def _require_manager(actor: User) -> Agency:
-    if actor.agency is None or not can_manage_devices(actor):
-        raise PermissionDenied
-    return actor.agency
+class CaseLeadMissing(Exception):
+    """No supervisor of the agency can lead the cases CAD opens: the delivery waits for one."""
 
 
 @transaction.atomic
 def cad_secret_rotate(*, actor: User) -> tuple[CadLink, str]:
     """A new webhook secret for the actor's agency, returned once (only its seal is kept);
     the old secret stops working at once."""
-    agency = _require_manager(actor)
+    agency = require_manager(actor)
     secret = cad.secret_new()
     sealed = cad.secret_seal(secret, agency_id=agency.pk)
     link, made = CadLink.objects.select_for_update().get_or_create(
@@ -61,7 +59,7 @@ def cad_secret_rotate(*, actor: User) -> tuple[CadLink, str]:
 @transaction.atomic
 def cad_remote_activation_set(*, actor: User, enabled: bool) -> CadLink:
     """Store the agency's choice about CAD-triggered camera activation (nothing acts on it yet)."""
-    agency = _require_manager(actor)
+    agency = require_manager(actor)
     link = CadLink.objects.select_for_update().filter(agency=agency).first()
     if link is None:
         raise ValidationError("Set up the CAD link (make its secret) first.")
@@ -106,7 +104,9 @@ def _case_lead(link: CadLink) -> User:
     for user in supervisors.filter(is_active=True).order_by("pk"):
         if eligible(user):
             return user
-    raise ValidationError("No supervisor of the agency can lead the cases CAD opens.")
+    raise CaseLeadMissing(
+        "No supervisor of the agency can lead the cases CAD opens; retry once one is set up."
+    )
 
 
 def _matching_recordings(incident: CadIncident) -> list[Recording]:
@@ -115,16 +115,20 @@ def _matching_recordings(incident: CadIncident) -> list[Recording]:
     if not incident.units:
         return []
     window_end = incident.cleared_at or timezone.now()
+    # Only the shifts that overlap the window: call signs come back every shift.
     assignments = DeviceAssignment.objects.filter(
-        device__agency_id=incident.agency_id, unit__in=incident.units
+        Q(checked_in_at__isnull=True) | Q(checked_in_at__gte=incident.dispatched_at),
+        device__agency_id=incident.agency_id,
+        unit__in=incident.units,
+        checked_out_at__lte=window_end,
     )
     found: list[Recording] = []
-    for assignment in assignments.select_related("device"):
+    for assignment in assignments:
         worn = Q(started_at__gte=assignment.checked_out_at)
         if assignment.checked_in_at is not None:
             worn &= Q(started_at__lte=assignment.checked_in_at)
         found.extend(
-            Recording.objects.filter(
+            Recording.objects.select_related("item").filter(
                 worn,
                 agency_id=incident.agency_id,
                 device_id=assignment.device_id,
@@ -135,9 +139,17 @@ def _matching_recordings(incident: CadIncident) -> list[Recording]:
     return found
 
 
-def _file(*, recording: Recording, incident: CadIncident) -> bool:
-    """Mark the recording with the incident, and put its item in the case if it has one."""
+def _file(*, recording: Recording, incident: CadIncident, retagged: list[dict[str, str]]) -> bool:
+    """Mark the recording with the incident (noted in `retagged` for the audit row), and put its
+    item in the case if it has one."""
     if recording.cad_event_id != incident.incident_id:
+        retagged.append(
+            {
+                "recording": str(recording.pk),
+                "old": recording.cad_event_id,
+                "new": incident.incident_id,
+            }
+        )
         recording.cad_event_id = incident.incident_id
         recording.save(update_fields=["cad_event_id"])
     if recording.item is None:
@@ -197,7 +209,8 @@ def cad_incident_receive(
         actor_label=CAD_LABEL,
     )
     recordings = _matching_recordings(row)
-    filed = sum(_file(recording=r, incident=row) for r in recordings)
+    retagged: list[dict[str, str]] = []
+    filed = sum(_file(recording=r, incident=row, retagged=retagged) for r in recordings)
     audit_record(
         action=actions.CAD_INCIDENT_RECEIVED.name,
         actor_label=CAD_LABEL,
@@ -210,6 +223,7 @@ def cad_incident_receive(
             "units": row.units,
             "recordings": len(recordings),
             "filed": filed,
+            "retagged": retagged,
         },
     )
     return row
@@ -252,7 +266,10 @@ def _file_by_unit(recording: Recording, unit: str) -> list[str]:
         dispatched_at__lte=recording.stopped_at,
     ).filter(Q(cleared_at__isnull=True) | Q(cleared_at__gte=recording.started_at))
     filed = []
+    # Filed as its item arrives: the case's own `case.item_added` row names the incident, so
+    # the tag changes need no row of their own here.
+    retagged: list[dict[str, str]] = []
     for incident in incidents.order_by("dispatched_at"):
-        if _file(recording=recording, incident=incident):
+        if _file(recording=recording, incident=incident, retagged=retagged):
             filed.append(incident.incident_id)
     return filed

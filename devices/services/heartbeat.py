@@ -52,6 +52,15 @@ def device_heartbeat(*, device: Device, beat: Heartbeat) -> list[DeviceCommand]:
         fields["last_location_at"] = beat.location.at
     with transaction.atomic():
         Device.objects.filter(pk=device.pk).update(**fields)
+        if beat.firmware and beat.firmware != device.firmware:
+            # The same change made on the staff page is audited: so is the device's own.
+            audit_record(
+                action=actions.DEVICE_CHANGED.name,
+                actor_label=f"body camera {device.serial}",
+                target=device,
+                agency=device.agency,
+                details={"firmware": {"old": device.firmware, "new": beat.firmware}},
+            )
         commands = list(
             DeviceCommand.objects.select_for_update()
             .filter(device=device, delivered_at__isnull=True, acknowledged_at__isnull=True)

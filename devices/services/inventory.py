@@ -20,7 +20,7 @@ class CheckoutRefused(ValidationError):
     """A check-out the rules forbid (no current training, device not in service or in use)."""
 
 
-def _require_manager(actor: User, device: Device | None = None) -> Agency:
+def require_manager(actor: User, device: Device | None = None) -> Agency:
     """The actor's agency, when the actor manages its devices (and `device` is one of them)."""
     agency = actor.agency
     if agency is None or not can_manage_devices(actor):
@@ -42,7 +42,7 @@ def _clean(value: str, field: str, *, required: bool = True) -> str:
 @transaction.atomic
 def device_add(*, actor: User, serial: str, make: str, model: str, firmware: str = "") -> Device:
     """Add a camera to the actor's agency's inventory (in service, not checked out)."""
-    agency = _require_manager(actor)
+    agency = require_manager(actor)
     serial = _clean(serial, "serial")
     if Device.objects.filter(agency=agency, serial__iexact=serial).exists():
         raise ValidationError({"serial": "The agency already has a device with this serial."})
@@ -70,7 +70,7 @@ def device_update(
 
     A device out with an officer is checked in before it leaves service; retiring it revokes
     its credential, so a retired camera can no longer call the API."""
-    _require_manager(actor, device)
+    require_manager(actor, device)
     locked = Device.objects.select_for_update().get(pk=device.pk)
     changes: dict[str, list[str]] = {}
     if status is not None and status != locked.status:
@@ -99,7 +99,7 @@ def training_record(
     *, actor: User, officer: User, course: str, completed_on: dt.date, expires_on: dt.date
 ) -> TrainingRecord:
     """Record that an officer of the actor's agency completed body-camera training."""
-    agency = _require_manager(actor)
+    agency = require_manager(actor)
     if officer.agency_id != agency.pk or not can_wear_devices(officer):
         raise PermissionDenied
     course = course.strip()
@@ -153,7 +153,7 @@ def device_check_out(
     the device is not in service or already out; the database's one-open-assignment constraints
     back this against two check-outs at once. The refusal's audit row is committed, so it is
     written outside the refused change's savepoint."""
-    _require_manager(actor, device)
+    require_manager(actor, device)
     if officer.agency_id != actor.agency_id or not can_wear_devices(officer):
         raise PermissionDenied
     unit = _clean(unit, "unit", required=False)[:32]
@@ -197,7 +197,7 @@ def device_check_out(
 @transaction.atomic
 def device_check_in(*, actor: User, device: Device) -> DeviceAssignment:
     """End the device's open assignment."""
-    _require_manager(actor, device)
+    require_manager(actor, device)
     locked = Device.objects.select_for_update().get(pk=device.pk)
     assignment = (
         DeviceAssignment.objects.select_for_update()
@@ -242,7 +242,7 @@ def credential_issue(*, actor: User, device: Device) -> tuple[DeviceCredential, 
     """A new credential for the device, and its token, shown once and never stored.
 
     Any live credential is revoked first (rotation): a device holds one at a time."""
-    _require_manager(actor, device)
+    require_manager(actor, device)
     locked = Device.objects.select_for_update().get(pk=device.pk)
     if locked.status == Device.Status.RETIRED:
         raise ValidationError("A retired device gets no credential.")
@@ -261,7 +261,7 @@ def credential_issue(*, actor: User, device: Device) -> tuple[DeviceCredential, 
 @transaction.atomic
 def credential_revoke(*, actor: User, device: Device) -> DeviceCredential:
     """Revoke the device's live credential; its next call is refused."""
-    _require_manager(actor, device)
+    require_manager(actor, device)
     locked = Device.objects.select_for_update().get(pk=device.pk)
     revoked = _revoke_live(actor=actor, device=locked, why="revoked")
     if revoked is None:

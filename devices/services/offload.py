@@ -18,18 +18,17 @@ from uuid import UUID
 from django.contrib.gis.geos import Point
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
 from devices import audit_actions as actions
-from devices.models import Device, DeviceAssignment, Recording, TrackPoint
+from devices import selectors
+from devices.models import Device, Recording, TrackPoint
 from devices.services.cad import cad_recordings_file
 from devices.tracks import Fix
 from evidence import services as evidence_services
 from evidence.models import EvidenceItem, UploadGrant
 from portal.audit import audit_record
-from portal.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -60,18 +59,6 @@ def _point(location: dict[str, Any] | None) -> Point | None:
 def _json_safe(manifest: dict[str, Any]) -> dict[str, Any]:
     value: dict[str, Any] = json.loads(json.dumps(manifest, cls=DjangoJSONEncoder))
     return value
-
-
-def officer_at(*, device: Device, at: dt.datetime) -> User | None:
-    """Who had the device checked out at that moment (the assignment history)."""
-    assignment = (
-        DeviceAssignment.objects.filter(device=device, checked_out_at__lte=at)
-        .filter(Q(checked_in_at__isnull=True) | Q(checked_in_at__gt=at))
-        .select_related("officer")
-        .order_by("-checked_out_at")
-        .first()
-    )
-    return assignment.officer if assignment else None
 
 
 def _live_grant(recording: Recording) -> UploadGrant | None:
@@ -129,7 +116,7 @@ def recording_announce(*, device: Device, manifest: dict[str, Any]) -> Announced
             agency_id=device.agency_id,
             device=device,
             device_recording_id=manifest["recording_id"],
-            officer=officer_at(device=device, at=trigger_on["at"]),
+            officer=selectors.officer_at(device, trigger_on["at"]),
             started_at=manifest["started_at"],
             stopped_at=manifest["stopped_at"],
             pre_event_seconds=manifest["pre_event_seconds"],

@@ -294,3 +294,13 @@ def test_the_schema_lists_the_device_api_and_its_credential(client):
     heartbeat = schema["paths"]["/api/devices/v1/heartbeat"]["post"]
     assert heartbeat["security"] == [{"deviceCredential": []}]
     assert "/api/devices/v1/recordings/{recording_id}/track" in schema["paths"]
+
+
+def test_a_firmware_change_reported_by_heartbeat_is_audited_once(camera):
+    """11.2.5 (the factory's) to 11.2.6: one custody row; the same firmware again adds none."""
+    from portal.models import AuditEvent
+
+    assert camera.post(HEARTBEAT, beat()).status_code == 200
+    assert camera.post(HEARTBEAT, beat()).status_code == 200
+    changed = AuditEvent.objects.filter(action="device.changed", target_id=str(camera.device.pk))
+    assert [e.details for e in changed] == [{"firmware": {"old": "11.2.5", "new": "11.2.6"}}]

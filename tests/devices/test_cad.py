@@ -426,3 +426,16 @@ def test_an_offloaded_recording_of_a_dispatched_unit_lands_in_the_incidents_case
     item = evidence_services.item_ingest_file(grant=grant, path=clip, filename="clip.mp4")
     assert Recording.objects.get(pk=announced.recording.pk).item_id == item.pk
     assert case_items("CAD-123", police) == {item.pk}
+
+
+def test_a_delivery_without_a_case_lead_keeps_its_nonce_for_the_retry(
+    police, secret, supervisor, make_staff
+):
+    """503 (try again), nothing kept and the nonce unspent; the same delivery is taken later."""
+    type(supervisor).objects.filter(pk=supervisor.pk).update(is_active=False)
+    refused = post(eido(), secret, nonce="delivery-1")
+    assert refused.status_code == 503 and "supervisor" in refused.json()["detail"]
+    assert not Case.objects.filter(agency=police, number="CAD-123").exists()
+    make_staff(role=Role.SUPERVISOR)
+    assert post(eido(), secret, nonce="delivery-1").status_code == 200
+    assert Case.objects.filter(agency=police, number="CAD-123").exists()
