@@ -69,7 +69,7 @@ class ItemCustody(generics.ListAPIView):
 
 class ItemCustodyProof(APIView):
     """The item's custody proof: every hashed field of its rows with Merkle inclusion paths to
-    a signed checkpoint, checked offline by verify_custody.py (/evidence/verify_custody.py)."""
+    a signed checkpoint, checked offline by verify_custody.py (/evidence/verify_custody.py, served from evidence/custody/verify_custody.py)."""
 
     permission_classes = [CanViewEvidence]
 

@@ -36,7 +36,7 @@ CUSTODY_PROOF_REFUSED = register_action(
     "evidence.custody_proof_refused",
     "An item's custody proof was refused: the user's hourly allowance of exports was used up",
 )
-# The audit log's own Merkle checkpoints (evidence.custody_proof), kept in the log they sign.
+# The audit log's own Merkle checkpoints (evidence.custody.proof), kept in the log they sign.
 CHECKPOINT_SIGNED = register_action(
     "audit.checkpoint_signed", "A signed checkpoint of the audit log's Merkle tree was made"
 )

@@ -5,7 +5,7 @@ Counters are keyed by a hash, never by the raw value: an email address becomes a
 Redis holds no list of who tried what. Each counter lives for one fixed window
 (ACCOUNT_RATE_WINDOW_SECONDS) and then expires by itself. The tips line keeps its own,
 hour-salted limiter (submissions/abuse.py); this one is for signed-out account pages (and
-counts custody proof exports per user, evidence.custody_proof). Both fall back to this
+counts custody proof exports per user, evidence.custody.proof). Both fall back to this
 process's memory while Redis is unreachable (portal.redis_fallback).
 """
 

@@ -240,7 +240,7 @@ MEDIA_SCRATCH_DIR = BASE_DIR / env.str("MEDIA_SCRATCH_DIR", default=str(DATA_DIR
 # it a valid manifest still shows as valid (unaltered since signing), its signer as unchecked.
 C2PA_TRUST_ANCHORS = env.str("C2PA_TRUST_ANCHORS", default="")
 EVIDENCE_VERIFY_EVERY_DAYS = env.int("EVIDENCE_VERIFY_EVERY_DAYS", default=7)
-# The Ed25519 key that signs the audit log's Merkle checkpoints (evidence.custody_proof): a 0600
+# The Ed25519 key that signs the audit log's Merkle checkpoints (evidence.custody.proof): a 0600
 # PEM file made on first use. Every web and worker host must read the same file.
 CUSTODY_CHECKPOINT_KEY_FILE = BASE_DIR / env.str(
     "CUSTODY_CHECKPOINT_KEY_FILE", default=str(DATA_DIR / "custody-checkpoint.key")

@@ -57,5 +57,5 @@ def case_activity(*, case: Case, limit: int = 300) -> QuerySet[AuditEvent]:
 
 
 def case_for_number(*, agency: Agency, number: str) -> Case | None:
-    """System lookup for other apps (a tip or footage request naming a case number)."""
+    """The agency's case with this number, if any (items filed under a number join it)."""
     return Case.objects.filter(agency=agency, number=number.strip()).first()

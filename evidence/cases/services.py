@@ -10,6 +10,7 @@ from django.db import transaction
 from evidence import audit_actions as actions
 from evidence import sources
 from evidence.cases import policies as case_policies
+from evidence.cases import selectors as case_selectors
 from evidence.models import (
     Case,
     CaseItem,
@@ -277,7 +278,7 @@ def case_item_link_by_number(
     Returns True when the item is (now) in such a case. Nobody's session is involved: the
     caller (a tip, a footage request) is named in `actor_label` for the audit row.
     """
-    case = Case.objects.filter(agency=agency, number=case_number.strip()).first()
+    case = case_selectors.case_for_number(agency=agency, number=case_number)
     if case is None or not case_number.strip():
         return False
     _link_item(case=case, item=item, actor_label=actor_label)

@@ -1,5 +1,5 @@
 """Custody verifiable offline: a Merkle tree over the audit log, signed checkpoints, and
-per-item proofs that evidence/verify_custody.py checks without the database.
+per-item proofs that evidence/custody/verify_custody.py checks without the database.
 
 The hash chain (portal.audit) proves the log as a whole, but an item's rows chain to rows
 about other items, so an item's custody alone could not be checked. Here every audit row is
@@ -8,7 +8,7 @@ also a leaf of an RFC 9162 (Certificate Transparency) Merkle tree, leaf index se
     leaf = SHA-256(0x00 || canonical JSON of the row)        (portal.audit.canonical_json)
     node = SHA-256(0x01 || left || right)
 
-Leaves are kept (evidence.custody_leaves.AuditLeaf) so an export reads 32 bytes a row rather
+Leaves are kept (evidence.models.custody.AuditLeaf) so an export reads 32 bytes a row rather
 than re-encoding the whole log; the hourly checkpoint re-derives them all from the rows.
 A checkpoint (tree size, root, time, key id) is signed with the deployment's Ed25519 key and
 recorded as an audit row itself (audit.checkpoint_signed), hourly and when a proof is made.

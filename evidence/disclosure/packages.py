@@ -8,7 +8,7 @@ Layout (every name chosen by the server; a user's filename is only ever in the m
     custody.html       the chain of custody as a self-contained page
     case.jsonld        the case as a CASE/UCO bundle (evidence.caseuco)
     custody-proof/<item-id>.json    each item's custody rows with every hashed field and a
-                       Merkle inclusion path to a signed checkpoint (evidence.custody_proof)
+                       Merkle inclusion path to a signed checkpoint (evidence.custody.proof)
     verify_custody.py  checks those proofs offline: `python3 verify_custody.py
                        custody-proof/<item-id>.json --public-key custody-checkpoint-key.pem`
     custody-checkpoint-key.pem      the public key the checkpoints are signed with

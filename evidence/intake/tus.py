@@ -1,5 +1,5 @@
 """tus 1.0.0 for evidence uploads: core, creation, creation-with-upload, termination, checksum
-and expiration, as plain Django views over evidence.uploads (no maintained Python tus server
+and expiration, as plain Django views over evidence.intake.uploads (no maintained Python tus server
 works; see shared/standards.md). Plus the small DRF endpoint that issues staff upload grants.
 
 Status codes we chose where the spec leaves a choice:

@@ -18,7 +18,7 @@ HEAD reports it and the next PATCH rolls the offset back to it. Bytes past the o
 cut off mid-write) are truncated away before every write. The staging directory must be one
 volume for every web and worker process (the pipeline reads the staged file too).
 
-HTTP lives in evidence/tus.py; this module raises `UploadError` subclasses whose messages are
+HTTP lives in evidence/intake/tus.py; this module raises `UploadError` subclasses whose messages are
 safe to show to the client.
 """
 

@@ -94,7 +94,7 @@ class EvidenceItem(models.Model):
     provenance_status = models.CharField(
         max_length=10, choices=ProvenanceStatus.choices, default=ProvenanceStatus.UNCHECKED
     )
-    # Signer, claim generator, trust, validation errors or why no check ran (evidence/provenance.py).
+    # Signer, claim generator, trust, validation errors or why no check ran (evidence/processing/provenance.py).
     provenance_details = models.JSONField(default=dict, blank=True)
     uploaded_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

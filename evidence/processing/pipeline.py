@@ -43,7 +43,7 @@ def _claim(item_id) -> EvidenceItem | None:
     """Claim the item unless it is finished or a live run holds it; None means nothing to do.
 
     A claim is a lease (MEDIA_CLAIM_LEASE_SECONDS) that the run renews while it works (see
-    evidence/leases.py): a run whose worker was killed stops renewing, and once its lease runs out
+    evidence/processing/leases.py): a run whose worker was killed stops renewing, and once its lease runs out
     the sweep offers the item again and the next run takes it over.
     """
     now = timezone.now()
@@ -576,7 +576,7 @@ def failed_retry(item_id, *, operator: str) -> bool:
 
 def release(item_id, *, why: str) -> None:
     """Hand an item whose run failed unexpectedly back to the queue of work to do."""
-    # `received` already when the run's lease was handed back (evidence/leases.py).
+    # `received` already when the run's lease was handed back (evidence/processing/leases.py).
     EvidenceItem.objects.filter(pk=item_id, state__in=[State.PROCESSING, State.RECEIVED]).update(
         state=State.RECEIVED, state_reason=f"Processing failed and will be retried: {why}"[:1000]
     )

@@ -9,7 +9,6 @@ from uuid import UUID
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Min, Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
 
 from evidence import selectors as evidence_selectors
 from evidence.models import EvidenceItem, Source
@@ -68,16 +67,6 @@ def overwrite_at(request: FootageRequest, camera: Camera) -> dt.datetime:
     local = request.window_start.astimezone(zoneinfo.ZoneInfo(camera.time_zone))
     # Adding a timedelta to an aware datetime is wall-clock arithmetic: DST changes are kept.
     return (local + dt.timedelta(days=camera.retention_days)).astimezone(dt.UTC)
-
-
-def shown_status(rc: FootageRequestCamera, now: dt.datetime | None = None) -> str:
-    """The camera's status as its OWNER sees it: an unanswered camera past the deadline is `expired`.
-
-    Never shown to the agency: staff learn an answer per camera, and only counts of the rest.
-    """
-    if rc.status in (Status.SENT, Status.OPENED) and (now or timezone.now()) >= rc.request.deadline:
-        return Status.EXPIRED
-    return rc.status
 
 
 # --- the agency's side ------------------------------------------------------------------------
