@@ -11,7 +11,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,13 +19,20 @@ from rest_framework.views import APIView
 from devices import tracks
 from devices.auth import DeviceAuthentication, IsDevice
 from devices.models import Device, DeviceCommand, Recording
-from devices.services.heartbeat import Heartbeat, Location, command_acknowledge, device_heartbeat
+from devices.services.heartbeat import (
+    Heartbeat,
+    Location,
+    command_acknowledge,
+    commands_wait,
+    device_heartbeat,
+)
 from devices.services.offload import (
     Announced,
     recording_announce,
     recording_get_for_device,
     track_store,
 )
+from devices.services.triggers import TriggerIn, TriggerRefused, trigger_receive
 from evidence import services as evidence_services
 from evidence.models import UploadGrant
 from portal.api.errors import exception_handler as portal_exception_handler
@@ -35,6 +42,7 @@ ONE_SECOND = dt.timedelta(seconds=1)
 # that stops later than this after we hear of it has an impossible clock behind it.
 FUTURE_SLACK = dt.timedelta(minutes=10)
 MAX_BOOKMARKS = 1000
+MAX_WAIT_SECONDS = 30
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -122,11 +130,47 @@ class HeartbeatSerializer(serializers.Serializer):
     )
 
 
+class NearSerializer(serializers.Serializer):
+    lat = serializers.FloatField(source="y")
+    lon = serializers.FloatField(source="x")
+
+
 class CommandSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     kind = serializers.ChoiceField(choices=DeviceCommand.Kind.choices)
     reason = serializers.CharField()
     created_at = serializers.DateTimeField()
+    near = NearSerializer(
+        allow_null=True,
+        help_text="Only if the camera is within radius_m of this place (its own GPS decides; "
+        "acknowledge with outcome out_of_range otherwise).",
+    )
+    radius_m = serializers.IntegerField(allow_null=True)
+
+
+class CommandAckSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(
+        choices=["started", "already_recording", "out_of_range", "shown"],
+        required=False,
+        default="",
+    )
+
+
+class CommandsReplySerializer(serializers.Serializer):
+    server_time = serializers.DateTimeField()
+    commands = CommandSerializer(many=True)
+
+
+class AlertSerializer(serializers.Serializer):
+    type = serializers.SlugField(max_length=40, help_text="sos, officer_down, watch_me, gunshot…")
+    at = Rfc3339Field(help_text="The device's clock when it happened.")
+    location = PointSerializer(required=False, allow_null=True, default=None)
+
+
+class TriggerReplySerializer(serializers.Serializer):
+    trigger = serializers.UUIDField()
+    alert = serializers.CharField(allow_null=True, help_text="Its priority, or null (off).")
+    commands = serializers.IntegerField(help_text="Cameras told to start recording.")
 
 
 class HeartbeatReplySerializer(serializers.Serializer):
@@ -290,13 +334,83 @@ class HeartbeatView(DeviceAPIView):
         )
 
 
-class CommandAckView(DeviceAPIView):
-    """The device acted on a command (audited); another device's command is a 404."""
+class CommandsView(DeviceAPIView):
+    """Long-poll: the commands not yet handed over, as soon as one is made (within a second
+    of a trigger), or none after `wait` seconds (0 to 30; 0 answers at once)."""
 
-    @extend_schema(request=None, responses={204: None, 401: ERRORS[401], 404: OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=[OpenApiParameter("wait", int, description="Seconds to wait, 0 to 30.")],
+        responses={200: CommandsReplySerializer, **ERRORS},
+    )
+    def get(self, request):
+        try:
+            wait = float(request.query_params.get("wait", "0"))
+        except ValueError:
+            wait = -1.0
+        if not 0 <= wait <= MAX_WAIT_SECONDS:
+            raise serializers.ValidationError({"wait": "Seconds to wait, from 0 to 30."})
+        commands = commands_wait(device=self.device(), timeout=wait)
+        return Response(
+            CommandsReplySerializer({"server_time": timezone.now(), "commands": commands}).data
+        )
+
+
+class CommandAckView(DeviceAPIView):
+    """The device acted on a command (audited), saying what came of it; another device's
+    command is a 404."""
+
+    @extend_schema(
+        request=CommandAckSerializer,
+        responses={204: None, **ERRORS, 404: OpenApiTypes.OBJECT},
+    )
     def post(self, request, command_id):
-        command_acknowledge(device=self.device(), command_id=command_id)
+        serializer = CommandAckSerializer(data=request.data or {})
+        serializer.is_valid(raise_exception=True)
+        command_acknowledge(
+            device=self.device(),
+            command_id=command_id,
+            outcome=serializer.validated_data["outcome"],
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AlertsView(DeviceAPIView):
+    """The camera raises an alert itself (its SOS or Watch Me button, its gunshot detector):
+    handled like a trigger, under the agency's rule for the type."""
+
+    @extend_schema(request=AlertSerializer, responses={201: TriggerReplySerializer, **ERRORS})
+    def post(self, request):
+        serializer = AlertSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        device = self.device()
+        where = data["location"] or {}
+        try:
+            trigger = trigger_receive(
+                agency=device.agency,
+                device=device,
+                event=TriggerIn(
+                    kind=data["type"],
+                    occurred_at=data["at"],
+                    lat=where.get("lat"),
+                    lon=where.get("lon"),
+                    payload=request.data if isinstance(request.data, dict) else {},
+                ),
+            )
+        except TriggerRefused as exc:
+            raise serializers.ValidationError({exc.field: str(exc)}) from None
+        return Response(trigger_reply(trigger), status=status.HTTP_201_CREATED)
+
+
+def trigger_reply(trigger) -> dict[str, Any]:
+    alert = getattr(trigger, "alert", None)
+    return TriggerReplySerializer(
+        {
+            "trigger": trigger.pk,
+            "alert": alert.priority if alert is not None else None,
+            "commands": trigger.commands.count(),
+        }
+    ).data
 
 
 class RecordingsView(DeviceAPIView):

@@ -2,10 +2,13 @@
 
 from django.urls import path
 
-from devices import api
+from devices import api, trigger_api
 
 urlpatterns = [
     path("heartbeat", api.HeartbeatView.as_view(), name="api-devices-heartbeat"),
+    path("commands", api.CommandsView.as_view(), name="api-devices-commands"),
+    path("alerts", api.AlertsView.as_view(), name="api-devices-alerts"),
+    path("triggers/", trigger_api.TriggerReceive.as_view(), name="api-devices-triggers"),
     path(
         "commands/<uuid:command_id>/ack",
         api.CommandAckView.as_view(),

@@ -37,3 +37,29 @@ CAD_REMOTE_ACTIVATION_SET = register_action(
 CAD_INCIDENT_RECEIVED = register_action(
     "device.cad_incident_received", "A CAD incident arrived; its units' recordings were filed"
 )
+TRIGGER_SOURCE_ADDED = register_action(
+    "device.trigger_source_added", "A trigger source (and its webhook secret) was added"
+)
+TRIGGER_SOURCE_ROTATED = register_action(
+    "device.trigger_source_rotated", "A trigger source's webhook secret was rotated"
+)
+TRIGGER_SOURCE_REVOKED = register_action(
+    "device.trigger_source_revoked", "A trigger source was revoked; its webhook stops working"
+)
+ALERT_RULE_SET = register_action(
+    "device.alert_rule_set", "The agency's policy for a trigger type was set"
+)
+TRIGGER_RECEIVED = register_action(
+    "device.trigger_received", "An activation trigger arrived; cameras were told to record"
+)
+ALERT_RAISED = register_action("device.alert_raised", "An alert was raised on the operations page")
+ALERT_RESOLVED = register_action(
+    "device.alert_resolved", "An alert was resolved", needs_reason=True
+)
+ALERT_MARKED_FALSE = register_action(
+    "device.alert_marked_false", "An alert was marked false", needs_reason=True
+)
+OPERATIONS_VIEWED = register_action(
+    "device.operations_viewed",
+    "The operations page (alerts, recording officers' places) was opened",
+)

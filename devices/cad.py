@@ -1,39 +1,19 @@
-"""CAD intake, the parts that touch no database: the webhook's signature, the sealing of each
-agency's CAD secret, and reading the EIDO subset a CAD sends (NENA-STA-021, leniently).
-
-The signature is HMAC-SHA256 over `timestamp + "." + body` with the agency's secret, hex, in
-`Canvass-Signature`; `Canvass-Timestamp` is Unix seconds and must be within FRESHNESS of our
-clock; `Canvass-Nonce` is used once per agency within that window (the caller keeps it).
+"""CAD intake, the parts that touch no database: the sealing of each agency's CAD secret and
+reading the EIDO subset a CAD sends (NENA-STA-021, leniently). The webhook's signature,
+timestamp and nonce are the ones every signed webhook of the app uses (devices/webhooks.py).
 """
 
-import base64
 import datetime as dt
-import hashlib
-import hmac
-import os
 import re
-import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
-FRESHNESS = dt.timedelta(minutes=5)
-AGENCY_HEADER = "Canvass-Agency"
-TIMESTAMP_HEADER = "Canvass-Timestamp"
-SIGNATURE_HEADER = "Canvass-Signature"
-NONCE_HEADER = "Canvass-Nonce"
+from devices import webhooks
 
-# The same sealing as the receipts' signing keys (evidence/disclosure/signing.py), with its own
-# HKDF label so the two keys differ: AES-256-GCM, the agency id as associated data, and
-# SECRET_KEY_FALLBACKS still opening secrets sealed before a SECRET_KEY rotation.
+# What the CAD signs with, and how (shared with the trigger webhook): devices/webhooks.py.
 _SEAL_INFO = b"canvass cad webhook secret seal v1"
-_SEAL_PREFIX = "v1:"
 
 
 class CadInvalid(ValueError):
@@ -44,52 +24,12 @@ class CadInvalid(ValueError):
         self.field = field
 
 
-def secret_new() -> str:
-    """A fresh webhook secret (256 bits, URL-safe text to paste into the CAD)."""
-    return secrets.token_urlsafe(32)
-
-
-def _seal_keys() -> list[bytes]:
-    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return [
-        HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_SEAL_INFO).derive(k.encode())
-        for k in keys
-    ]
-
-
 def secret_seal(secret: str, *, agency_id: int) -> str:
-    nonce = os.urandom(12)
-    sealed = AESGCM(_seal_keys()[0]).encrypt(nonce, secret.encode(), str(agency_id).encode())
-    return _SEAL_PREFIX + base64.b64encode(nonce + sealed).decode()
+    return webhooks.secret_seal(secret, info=_SEAL_INFO, context=str(agency_id))
 
 
 def secret_unseal(value: str, *, agency_id: int) -> str:
-    if not value.startswith(_SEAL_PREFIX):
-        raise ValueError("unknown sealing format")
-    blob = base64.b64decode(value[len(_SEAL_PREFIX) :])
-    for key in _seal_keys():
-        try:
-            return AESGCM(key).decrypt(blob[:12], blob[12:], str(agency_id).encode()).decode()
-        except InvalidTag:
-            continue
-    raise ValueError("the CAD secret cannot be unsealed with SECRET_KEY or its fallbacks")
-
-
-def signature_of(secret: str, timestamp: str, body: bytes) -> str:
-    """What the CAD puts in Canvass-Signature (hex HMAC-SHA256 of `timestamp.body`)."""
-    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
-def signature_ok(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
-    return hmac.compare_digest(signature_of(secret, timestamp, body), signature.strip().lower())
-
-
-def timestamp_fresh(timestamp: str, now: dt.datetime) -> bool:
-    """Within FRESHNESS of `now`, either side (a CAD clock a little ahead is not refused)."""
-    if not re.fullmatch(r"\d{1,12}", timestamp.strip()):
-        return False
-    sent = dt.datetime.fromtimestamp(int(timestamp), tz=dt.UTC)
-    return abs(now - sent) <= FRESHNESS
+    return webhooks.secret_unseal(value, info=_SEAL_INFO, context=str(agency_id))
 
 
 @dataclass(frozen=True)

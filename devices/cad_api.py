@@ -5,11 +5,12 @@ Answers: 401 for an unknown agency, a stale timestamp or a bad signature (the se
 shown to be the CAD); 409 for a nonce already used: the signature was good, so this is the
 same delivery again (a retry, or a replay by someone who saw it), and a CAD retrying should
 send a fresh nonce rather than fix its credentials; 400 naming the field for a message that is
-not a usable incident.
+not a usable incident; 429 when a client or an agency sends more than the limits allow.
 """
 
 import json
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -20,25 +21,26 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from devices import cad
+from devices import cad, webhooks
 from devices.models import CadLink
 from devices.services import cad as cad_services
+from portal import ratelimit
 
 HEADERS = [
     OpenApiParameter(
-        cad.AGENCY_HEADER, str, location=OpenApiParameter.HEADER, required=True,
+        webhooks.AGENCY_HEADER, str, location=OpenApiParameter.HEADER, required=True,
         description="The agency's slug, as shown on its CAD settings page.",
     ),
     OpenApiParameter(
-        cad.TIMESTAMP_HEADER, str, location=OpenApiParameter.HEADER, required=True,
+        webhooks.TIMESTAMP_HEADER, str, location=OpenApiParameter.HEADER, required=True,
         description="Unix seconds when sent; refused more than 5 minutes from our clock.",
     ),
     OpenApiParameter(
-        cad.NONCE_HEADER, str, location=OpenApiParameter.HEADER, required=True,
+        webhooks.NONCE_HEADER, str, location=OpenApiParameter.HEADER, required=True,
         description="Unique per delivery (1-128 characters); a repeat is refused with 409.",
     ),
     OpenApiParameter(
-        cad.SIGNATURE_HEADER, str, location=OpenApiParameter.HEADER, required=True,
+        webhooks.SIGNATURE_HEADER, str, location=OpenApiParameter.HEADER, required=True,
         description='Hex HMAC-SHA256 of timestamp + "." + body, keyed with the CAD secret.',
     ),
 ]  # fmt: skip
@@ -61,6 +63,12 @@ def _refuse(detail: str, code: int = status.HTTP_401_UNAUTHORIZED) -> Response:
     return Response({"detail": detail}, status=code)
 
 
+def _too_many(limit: ratelimit.Limit) -> Response:
+    response = _refuse("Too many deliveries; retry later.", status.HTTP_429_TOO_MANY_REQUESTS)
+    response["Retry-After"] = str(limit.retry_after)
+    return response
+
+
 class IncidentReceive(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -75,6 +83,7 @@ class IncidentReceive(APIView):
             400: ErrorSerializer,
             401: ErrorSerializer,
             409: ErrorSerializer,
+            429: ErrorSerializer,
         },
     )
     def post(self, request):
@@ -82,19 +91,37 @@ class IncidentReceive(APIView):
         body = request.body
         now = timezone.now()
         headers = request.headers
+        per_client = ratelimit.hit(
+            "webhook:client",
+            ratelimit.client_key(request),
+            settings.WEBHOOK_RATE_PER_CLIENT_PER_MINUTE,
+            window_seconds=60,
+        )
+        if not per_client.allowed:
+            return _too_many(per_client)
         link = (
             CadLink.objects.select_related("agency")
-            .filter(agency__slug=headers.get(cad.AGENCY_HEADER, "").strip())
+            .filter(agency__slug=headers.get(webhooks.AGENCY_HEADER, "").strip())
             .first()
         )
         if link is None:
             return _refuse("Unknown agency, or it has no CAD link.")
-        timestamp = headers.get(cad.TIMESTAMP_HEADER, "")
-        if not cad.timestamp_fresh(timestamp, now):
+        timestamp = headers.get(webhooks.TIMESTAMP_HEADER, "")
+        if not webhooks.timestamp_fresh(timestamp, now):
             return _refuse("The timestamp is missing or more than 5 minutes off.")
         secret = cad_services.cad_secret_of(link)
-        if not cad.signature_ok(secret, timestamp, body, headers.get(cad.SIGNATURE_HEADER, "")):
+        if not webhooks.signature_ok(
+            secret, timestamp, body, headers.get(webhooks.SIGNATURE_HEADER, "")
+        ):
             return _refuse("The signature does not match.")
+        per_agency = ratelimit.hit(
+            "webhook:cad",
+            str(link.agency_id),
+            settings.WEBHOOK_RATE_PER_SENDER_PER_MINUTE,
+            window_seconds=60,
+        )
+        if not per_agency.allowed:
+            return _too_many(per_agency)
         try:
             payload = json.loads(body)
             incident = cad.incident_parse(payload)
@@ -109,7 +136,7 @@ class IncidentReceive(APIView):
             with transaction.atomic():
                 try:
                     cad_services.cad_nonce_use(
-                        agency=link.agency, nonce=headers.get(cad.NONCE_HEADER, ""), now=now
+                        agency=link.agency, nonce=headers.get(webhooks.NONCE_HEADER, ""), now=now
                     )
                 except cad_services.NonceReplayed:
                     return _refuse("This nonce was already used.", status.HTTP_409_CONFLICT)

@@ -213,6 +213,16 @@ class DeviceCommand(models.Model):
     device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="commands")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     reason = models.CharField(max_length=200)
+    # The trigger that asked for it, if one did.
+    trigger = models.ForeignKey(
+        "Trigger", null=True, blank=True, on_delete=models.PROTECT, related_name="commands"
+    )
+    # "Only if you are within radius_m of near": the device decides from its own GPS, so the
+    # server never needs to know where an officer who is not recording is.
+    near = gis_models.PointField(geography=True, srid=4326, null=True, blank=True)
+    radius_m = models.PositiveIntegerField(null=True, blank=True)
+    # What the device said came of it: started, already recording, out of range.
+    outcome = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
@@ -283,3 +293,161 @@ class CadIncident(models.Model):
 
     def __str__(self) -> str:
         return f"CAD incident {self.incident_id}"
+
+
+class TriggerKind(models.TextChoices):
+    """What starts a camera or raises an alert; an agency may name more (AlertRule.label)."""
+
+    TASER_ARMED = "taser_armed", "TASER armed"
+    HOLSTER_DRAW = "holster_draw", "Holster drawn"
+    LIGHT_BAR = "light_bar", "Light bar on"
+    GUNSHOT = "gunshot", "Gunshot detected"
+    SOS = "sos", "SOS"
+    OFFICER_DOWN = "officer_down", "Officer down"
+    WATCH_ME = "watch_me", "Watch me"
+
+
+class AlertPriority(models.TextChoices):
+    """Axon Respond's three choices: a banner (and a sound), a line in the activity, nothing."""
+
+    HIGH = "high", "High priority"
+    GENERAL = "general", "General activity"
+    OFF = "off", "Off"
+
+
+class TriggerSource(models.Model):
+    """A system that sends activation triggers (a TASER or holster-sensor hub, a gunshot
+    detector, a light-bar controller), with its own webhook secret, sealed like the CAD's."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="trigger_sources")
+    name = models.CharField(max_length=100)
+    secret_sealed = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    rotated_at = models.DateTimeField()
+    rotated_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "name"], name="trigger_source_name_per_agency"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TriggerNonce(models.Model):
+    """A trigger webhook nonce already used: kept for the freshness window."""
+
+    source = models.ForeignKey(TriggerSource, on_delete=models.CASCADE, related_name="+")
+    nonce = models.CharField(max_length=128)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "nonce"], name="trigger_nonce_once_per_source"
+            )
+        ]
+        indexes = [models.Index(fields=["received_at"])]
+
+    def __str__(self) -> str:
+        return self.nonce
+
+
+class AlertRule(models.Model):
+    """The agency's policy for one trigger type: how loud its alert is, whether it starts the
+    officer's camera, and how far around it other cameras are asked to start (0: none)."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="alert_rules")
+    kind = models.SlugField(max_length=40)
+    # The name shown for a type the agency added itself (built-in types have their own).
+    label = models.CharField(max_length=100, blank=True)
+    priority = models.CharField(max_length=8, choices=AlertPriority.choices)
+    start_recording = models.BooleanField(default=True)
+    nearby_radius_m = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "kind"], name="alert_rule_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.priority}"
+
+
+class Trigger(models.Model):
+    """One activation event, from a trigger source's webhook or from the camera itself."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    kind = models.SlugField(max_length=40)
+    # None: the camera itself raised it (its own button or sensor).
+    source = models.ForeignKey(
+        TriggerSource, null=True, blank=True, on_delete=models.PROTECT, related_name="triggers"
+    )
+    device = models.ForeignKey(
+        Device, null=True, blank=True, on_delete=models.PROTECT, related_name="triggers"
+    )
+    officer = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="bwc_triggers"
+    )
+    unit = models.CharField(max_length=32, blank=True)
+    # The sender's clock, and ours: both kept, skew visible.
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    location = gis_models.PointField(geography=True, srid=4326, null=True, blank=True)
+    external_id = models.CharField(max_length=128, blank=True)
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [models.Index(fields=["agency", "-received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.received_at.isoformat()}"
+
+
+class Alert(models.Model):
+    """An alert on the operations page: shown for four hours, or until someone resolves it or
+    marks it false with a reason (Axon Respond's model)."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+        FALSE = "false", "False alarm"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    trigger = models.OneToOneField(Trigger, on_delete=models.PROTECT, related_name="alert")
+    kind = models.SlugField(max_length=40)
+    priority = models.CharField(max_length=8, choices=AlertPriority.choices)
+    device = models.ForeignKey(
+        Device, null=True, blank=True, on_delete=models.PROTECT, related_name="alerts"
+    )
+    officer = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="bwc_alerts"
+    )
+    location = gis_models.PointField(geography=True, srid=4326, null=True, blank=True)
+    raised_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    state = models.CharField(max_length=8, choices=State.choices, default=State.OPEN)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at"]
+        indexes = [models.Index(fields=["agency", "state", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} alert ({self.state})"

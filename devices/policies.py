@@ -10,6 +10,7 @@ from portal.roles import Cap, Role, grant, has_capability
 VIEW_DEVICES = "devices.view"
 MANAGE_DEVICES = "devices.manage"
 WEAR_DEVICES = "devices.wear"
+OPERATE = "devices.operate"
 
 grant(Role.SUPERVISOR, VIEW_DEVICES, MANAGE_DEVICES)
 grant(Role.AGENCY_ADMIN, VIEW_DEVICES, MANAGE_DEVICES)
@@ -17,6 +18,9 @@ grant(Role.DISPATCHER, VIEW_DEVICES)
 grant(Role.OFFICER, WEAR_DEVICES)
 grant(Role.INVESTIGATOR, WEAR_DEVICES)
 grant(Role.SUPERVISOR, WEAR_DEVICES)
+grant(Role.SUPERVISOR, OPERATE)
+grant(Role.DISPATCHER, OPERATE)
+grant(Role.AGENCY_ADMIN, OPERATE)
 
 
 def can_view_devices(user: User | AnonymousUser) -> bool:
@@ -40,3 +44,8 @@ def can_wear_devices(user: User) -> bool:
 
 def can_view_device(user: User | AnonymousUser, device: Device) -> bool:
     return can_view_devices(user) and device.agency_id == getattr(user, "agency_id", None)
+
+
+def can_operate(user: User | AnonymousUser) -> bool:
+    """The operations page: alerts, and where recording officers are, live; close alerts."""
+    return can_view_devices(user) and has_capability(user, OPERATE)

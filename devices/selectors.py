@@ -1,9 +1,11 @@
 """Body-camera reads, each scoped to the actor's agency: the inventory, the officers who may
-wear a camera, the assignment history, and the recordings."""
+wear a camera, the assignment history, the recordings, and the operations page (alerts and
+where recording officers are)."""
 
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,14 +14,19 @@ from django.http import Http404
 from django.utils import timezone
 
 from devices.models import (
+    Alert,
+    AlertPriority,
+    AlertRule,
     CadLink,
     Device,
     DeviceAssignment,
     DeviceCredential,
     Recording,
     TrainingRecord,
+    TriggerKind,
+    TriggerSource,
 )
-from devices.policies import WEAR_DEVICES, can_manage_devices, can_view_devices
+from devices.policies import WEAR_DEVICES, can_manage_devices, can_operate, can_view_devices
 from portal.models import Agency, User
 from portal.roles import AgencyKind, Role, capabilities_of
 from portal.tokens import token_digest, token_matches
@@ -205,3 +212,163 @@ def cad_link_for(*, actor: User) -> CadLink | None:
     if actor.agency_id is None:
         return None
     return CadLink.objects.filter(agency_id=actor.agency_id).select_related("rotated_by").first()
+
+
+# --- triggers and operations ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleView:
+    """The agency's policy for one trigger type, its own row or the built-in default."""
+
+    kind: str
+    label: str
+    priority: str
+    start_recording: bool
+    nearby_radius_m: int
+    custom: bool = False
+    set_by_agency: bool = False
+
+
+# Out of the box every type starts the officer's camera; alarms about the officer's safety are
+# high priority, equipment events are activity. Nobody else's camera starts until the agency
+# sets a distance.
+_HIGH = {
+    TriggerKind.TASER_ARMED,
+    TriggerKind.GUNSHOT,
+    TriggerKind.SOS,
+    TriggerKind.OFFICER_DOWN,
+    TriggerKind.WATCH_ME,
+}
+
+
+def _default_rule(kind: str) -> RuleView:
+    return RuleView(
+        kind=kind,
+        label=str(TriggerKind(kind).label),
+        priority=AlertPriority.HIGH if kind in _HIGH else AlertPriority.GENERAL,
+        start_recording=True,
+        nearby_radius_m=0,
+    )
+
+
+def _rule_view(row: AlertRule) -> RuleView:
+    custom = row.kind not in TriggerKind.values
+    return RuleView(
+        kind=row.kind,
+        label=row.label if custom else str(TriggerKind(row.kind).label),
+        priority=row.priority,
+        start_recording=row.start_recording,
+        nearby_radius_m=row.nearby_radius_m,
+        custom=custom,
+        set_by_agency=True,
+    )
+
+
+def rule_for(agency: Agency, kind: str) -> RuleView | None:
+    """The rule for `kind` in the agency; None for a type it never named."""
+    row = AlertRule.objects.filter(agency=agency, kind=kind).first()
+    if row is not None:
+        return _rule_view(row)
+    return _default_rule(kind) if kind in TriggerKind.values else None
+
+
+def rules_for(*, actor: User) -> list[RuleView]:
+    """Every built-in type and each the agency added, with the agency's choices."""
+    if not can_manage_devices(actor) or actor.agency_id is None:
+        raise PermissionDenied
+    rows = {r.kind: r for r in AlertRule.objects.filter(agency_id=actor.agency_id)}
+    rules = [_rule_view(rows.pop(k)) if k in rows else _default_rule(k) for k in TriggerKind]
+    return rules + [_rule_view(row) for row in rows.values()]
+
+
+def trigger_sources_for(*, actor: User) -> QuerySet[TriggerSource]:
+    if not can_manage_devices(actor) or actor.agency_id is None:
+        raise PermissionDenied
+    return TriggerSource.objects.filter(agency_id=actor.agency_id, revoked_at__isnull=True)
+
+
+def _label_of(kind: str, custom_labels: dict[str, str]) -> str:
+    if kind in TriggerKind.values:
+        return str(TriggerKind(kind).label)
+    return custom_labels.get(kind, kind)
+
+
+def alert_payload(alert: Alert, custom_labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """An alert as the operations page draws it (text only; the page builds no HTML from it)."""
+    if custom_labels is None:
+        custom_labels = dict(
+            AlertRule.objects.filter(agency_id=alert.agency_id, kind=alert.kind).values_list(
+                "kind", "label"
+            )
+        )
+    return {
+        "id": str(alert.pk),
+        "kind": alert.kind,
+        "label": _label_of(alert.kind, custom_labels),
+        "priority": alert.priority,
+        "state": alert.state,
+        "officer": alert.officer.label if alert.officer else None,
+        "device": alert.device.serial if alert.device else None,
+        "unit": alert.trigger.unit if alert.trigger_id else "",
+        "lat": alert.location.y if alert.location else None,
+        "lon": alert.location.x if alert.location else None,
+        "raised_at": alert.raised_at.isoformat(),
+        "expires_at": alert.expires_at.isoformat(),
+    }
+
+
+def location_payload(device: Device, assignment: DeviceAssignment | None) -> dict[str, Any]:
+    """A recording officer's last known place, as the operations map draws it."""
+    point = device.last_location
+    return {
+        "device": str(device.pk),
+        "serial": device.serial,
+        "officer": assignment.officer.label if assignment else None,
+        "unit": assignment.unit if assignment else "",
+        "lat": point.y if point else None,
+        "lon": point.x if point else None,
+        "at": device.last_location_at.isoformat() if device.last_location_at else None,
+    }
+
+
+def alerts_shown_for(*, actor: User) -> QuerySet[Alert]:
+    """Open alerts of the actor's agency raised in the last four hours, newest first."""
+    if not can_operate(actor) or actor.agency_id is None:
+        raise PermissionDenied
+    return (
+        Alert.objects.filter(
+            agency_id=actor.agency_id, state=Alert.State.OPEN, expires_at__gt=timezone.now()
+        )
+        .select_related("officer", "device", "trigger")
+        .order_by("-raised_at")
+    )
+
+
+def recording_locations_for(*, actor: User) -> list[dict[str, Any]]:
+    """Where the agency's recording officers last were: nothing for anyone not recording."""
+    if not can_operate(actor) or actor.agency_id is None:
+        raise PermissionDenied
+    devices = Device.objects.filter(
+        agency_id=actor.agency_id,
+        state=Device.State.RECORDING,
+        last_location__isnull=False,
+    )
+    open_assignments = {
+        a.device_id: a
+        for a in DeviceAssignment.objects.filter(
+            device__in=devices, checked_in_at__isnull=True
+        ).select_related("officer")
+    }
+    return [location_payload(d, open_assignments.get(d.pk)) for d in devices]
+
+
+def operations_snapshot(*, actor: User) -> dict[str, Any]:
+    """What an operations page shows when it (re)connects."""
+    alerts = list(alerts_shown_for(actor=actor))
+    labels = dict(AlertRule.objects.filter(agency=actor.agency).values_list("kind", "label"))
+    return {
+        "type": "snapshot",
+        "alerts": [alert_payload(a, labels) for a in alerts],
+        "locations": recording_locations_for(actor=actor),
+    }

@@ -84,6 +84,16 @@ class Fix:
     accuracy_m: float
 
 
+def metres_between(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance between two (lat, lon) points, in metres (haversine)."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * 6_371_000 * math.asin(math.sqrt(h))
+
+
 def walk(
     start: dt.datetime, seconds: int, origin: tuple[float, float] = DEFAULT_START
 ) -> list[Fix]:
@@ -294,17 +304,47 @@ class SimulatedCamera:
         self.battery = max(5, self.battery - 1)
         return reply
 
-    def ack(self, command_id: str) -> None:
-        self._call("POST", f"commands/{command_id}/ack")
+    def ack(self, command_id: str, outcome: str = "") -> None:
+        self._call(
+            "POST", f"commands/{command_id}/ack", json={"outcome": outcome} if outcome else {}
+        )
+
+    def wait_commands(self, seconds: float) -> dict:
+        """Long-poll: returns as soon as the server has a command, or after `seconds`."""
+        response = self.session.get(
+            urljoin(self.api, "commands"), params={"wait": seconds}, timeout=seconds + TIMEOUT
+        )
+        if response.status_code >= 400:
+            raise DeviceApiError(response.status_code, response.text)
+        return response.json()
+
+    def raise_alert(self, kind: str, fix: Fix | None = None) -> dict:
+        """The camera's own alert button (SOS, Watch Me) or sensor (gunshot)."""
+        body: dict = {"type": kind, "at": rfc3339(self.device_now())}
+        if fix is not None:
+            body["location"] = {"lat": fix.lat, "lon": fix.lon}
+        return self._call("POST", "alerts", json=body).json()
+
+    def within(self, command: dict) -> bool:
+        """A conditional command applies only within radius_m of its place (our own GPS)."""
+        near, radius = command.get("near"), command.get("radius_m")
+        if not near or radius is None:
+            return True
+        return metres_between(self.origin, (near["lat"], near["lon"])) <= radius
 
     def obey(self, reply: dict, *, seconds: int = 6) -> list[str]:
-        """Carry out and acknowledge the commands of a heartbeat reply; returns the recording
-        ids started by a start_recording command."""
+        """Carry out and acknowledge the commands of a heartbeat or long-poll reply; returns
+        the recording ids started by a start_recording command."""
         started = []
         for command in reply.get("commands", []):
-            self.ack(command["id"])
-            if command["kind"] == "start_recording":
-                started.append(self.record(seconds, trigger="dispatch_command"))
+            if command["kind"] != "start_recording":
+                self.ack(command["id"], "shown")
+                continue
+            if not self.within(command):
+                self.ack(command["id"], "out_of_range")
+                continue
+            self.ack(command["id"], "started")
+            started.append(self.record(seconds, trigger="remote_command"))
         return started
 
     # --- recording ---------------------------------------------------------------------------

@@ -435,6 +435,12 @@ TIPS_RATE_GEOCODE_PER_HOUR = env.int("TIPS_RATE_GEOCODE_PER_HOUR", default=60)
 # Prefix of the rate-limit counters in Redis; tests give each test its own, so concurrent runs
 # against the same Redis neither share nor wipe each other's counters.
 TIPS_RATE_NAMESPACE = ""
+# Signed webhooks (CAD incidents, activation triggers): deliveries a minute per client address,
+# and per authenticated sender (an agency's CAD, a trigger source); more get 429.
+WEBHOOK_RATE_PER_CLIENT_PER_MINUTE = env.int("WEBHOOK_RATE_PER_CLIENT_PER_MINUTE", default=1200)
+WEBHOOK_RATE_PER_SENDER_PER_MINUTE = env.int("WEBHOOK_RATE_PER_SENDER_PER_MINUTE", default=600)
+# Prefix of the live push channels (devices/live.py); tests give each test its own.
+LIVE_NAMESPACE = ""
 # Size of each tus PATCH a tipster's phone sends (the tip page reads it): smaller pieces lose
 # less on a flaky signal; each piece is one request.
 TIPS_UPLOAD_CHUNK_BYTES = env.int("TIPS_UPLOAD_CHUNK_BYTES", default=8 * 1024 * 1024)

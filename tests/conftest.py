@@ -46,6 +46,7 @@ def _fresh_tip_rate_limits(settings):
     """
     settings.TIPS_RATE_NAMESPACE = f"test-{uuid.uuid4().hex}:"
     settings.ACCOUNT_RATE_NAMESPACE = settings.TIPS_RATE_NAMESPACE  # sign-up, password reset
+    settings.LIVE_NAMESPACE = settings.TIPS_RATE_NAMESPACE  # devices/live.py channels
 
 
 @pytest.fixture

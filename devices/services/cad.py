@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from devices import audit_actions as actions
-from devices import cad
+from devices import cad, webhooks
 from devices.models import CadIncident, CadLink, CadNonce, DeviceAssignment, Recording
 from devices.services.inventory import require_manager
 from evidence import services as evidence_services
@@ -36,7 +36,7 @@ def cad_secret_rotate(*, actor: User) -> tuple[CadLink, str]:
     """A new webhook secret for the actor's agency, returned once (only its seal is kept);
     the old secret stops working at once."""
     agency = require_manager(actor)
-    secret = cad.secret_new()
+    secret = webhooks.secret_new()
     sealed = cad.secret_seal(secret, agency_id=agency.pk)
     link, made = CadLink.objects.select_for_update().get_or_create(
         agency=agency,
@@ -87,7 +87,7 @@ def cad_nonce_use(*, agency: Agency, nonce: str, now: dt.datetime) -> None:
     nonce = nonce.strip()
     if not nonce or len(nonce) > 128:
         raise ValidationError({"Canvass-Nonce": "Send a nonce of 1 to 128 characters."})
-    CadNonce.objects.filter(received_at__lt=now - 2 * cad.FRESHNESS).delete()
+    CadNonce.objects.filter(received_at__lt=now - 2 * webhooks.FRESHNESS).delete()
     try:
         with transaction.atomic():
             CadNonce.objects.create(agency=agency, nonce=nonce, received_at=now)

@@ -1,6 +1,7 @@
 """What a device says every minute or so, and the commands it is handed in return."""
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -8,9 +9,12 @@ from django.contrib.gis.geos import Point
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from devices import audit_actions as actions
+from devices import live
 from devices.models import Device, DeviceCommand
+from devices.selectors import location_payload, open_assignment_of
 from portal.audit import audit_record
 
 
@@ -35,8 +39,9 @@ class Heartbeat:
 def device_heartbeat(*, device: Device, beat: Heartbeat) -> list[DeviceCommand]:
     """Store the device's state and hand it its new commands (each delivered once).
 
-    The location is kept only while the device is recording: a camera on an officer's chest
-    is not a tracker of where they go between incidents.
+    The location is kept only while the device is recording, and forgotten when it stops: a
+    camera on an officer's chest is not a tracker of where they go between incidents. The
+    operations pages of the agency are told at once.
     """
     now = timezone.now()
     fields = {
@@ -47,9 +52,14 @@ def device_heartbeat(*, device: Device, beat: Heartbeat) -> list[DeviceCommand]:
     }
     if beat.firmware:
         fields["firmware"] = beat.firmware
-    if beat.state == Device.State.RECORDING and beat.location is not None:
+    recording = beat.state == Device.State.RECORDING
+    if recording and beat.location is not None:
         fields["last_location"] = Point(beat.location.lon, beat.location.lat, srid=4326)
         fields["last_location_at"] = beat.location.at
+    elif not recording and device.last_location is not None:
+        # Recording stopped: where the officer was is forgotten, not just hidden.
+        fields["last_location"] = None
+        fields["last_location_at"] = None
     with transaction.atomic():
         Device.objects.filter(pk=device.pk).update(**fields)
         if beat.firmware and beat.firmware != device.firmware:
@@ -61,6 +71,25 @@ def device_heartbeat(*, device: Device, beat: Heartbeat) -> list[DeviceCommand]:
                 agency=device.agency,
                 details={"firmware": {"old": device.firmware, "new": beat.firmware}},
             )
+        commands = commands_take(device, now=now)
+        was_located = device.last_location is not None
+        for name, value in fields.items():
+            setattr(device, name, value)
+        if recording and beat.location is not None:
+            assignment = open_assignment_of(device)
+            live.ops_publish(
+                device.agency_id,
+                {"type": "location", "location": location_payload(device, assignment)},
+            )
+        elif was_located and device.last_location is None:
+            live.ops_publish(device.agency_id, {"type": "location_gone", "device": str(device.pk)})
+    return commands
+
+
+def commands_take(device: Device, *, now: dt.datetime | None = None) -> list[DeviceCommand]:
+    """The device's commands not yet handed to it, marked delivered (each is handed once)."""
+    now = now or timezone.now()
+    with transaction.atomic():
         commands = list(
             DeviceCommand.objects.select_for_update()
             .filter(device=device, delivered_at__isnull=True, acknowledged_at__isnull=True)
@@ -70,13 +99,40 @@ def device_heartbeat(*, device: Device, beat: Heartbeat) -> list[DeviceCommand]:
             DeviceCommand.objects.filter(pk__in=[c.pk for c in commands]).update(delivered_at=now)
             for command in commands:
                 command.delivered_at = now
-    for name, value in fields.items():
-        setattr(device, name, value)
     return commands
 
 
-def command_acknowledge(*, device: Device, command_id: UUID) -> DeviceCommand:
-    """The device did what it was told (or showed it); another device's command is a 404."""
+def commands_wait(*, device: Device, timeout: float) -> list[DeviceCommand]:
+    """Long-poll: the device's new commands as soon as there are any, or [] after `timeout`
+    seconds. A trigger wakes the wait through Redis; with Redis away it looks once a second."""
+    try:
+        pubsub = live.subscribe(live.device_channel(device.pk))
+    except RedisError:
+        pubsub = None
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            # Subscribed before looking: a command made between the look and the wait still
+            # wakes it.
+            commands = commands_take(device)
+            remaining = deadline - time.monotonic()
+            if commands or remaining <= 0:
+                return commands
+            if pubsub is None:
+                time.sleep(min(1.0, remaining))
+                continue
+            try:
+                pubsub.get_message(timeout=min(remaining, 5.0))
+            except RedisError:
+                pubsub = None
+    finally:
+        if pubsub is not None:
+            pubsub.close()
+
+
+def command_acknowledge(*, device: Device, command_id: UUID, outcome: str = "") -> DeviceCommand:
+    """The device did what it was told (or showed it), and says what came of it (a conditional
+    start: started, or out of range); another device's command is a 404."""
     with transaction.atomic():
         command = (
             DeviceCommand.objects.select_for_update().filter(pk=command_id, device=device).first()
@@ -87,12 +143,13 @@ def command_acknowledge(*, device: Device, command_id: UUID) -> DeviceCommand:
             now = timezone.now()
             command.acknowledged_at = now
             command.delivered_at = command.delivered_at or now
-            command.save(update_fields=["acknowledged_at", "delivered_at"])
+            command.outcome = outcome
+            command.save(update_fields=["acknowledged_at", "delivered_at", "outcome"])
             audit_record(
                 action=actions.COMMAND_ACKNOWLEDGED.name,
                 actor_label=f"body camera {device.serial}",
                 target=command,
                 agency=device.agency,
-                details={"device": str(device.pk), "kind": command.kind},
+                details={"device": str(device.pk), "kind": command.kind, "outcome": outcome},
             )
     return command

@@ -74,14 +74,15 @@ def test_heartbeat_stores_state_but_no_location_unless_recording(camera):
     assert device.last_location is None and device.last_location_at is None
 
 
-def test_heartbeat_stores_location_while_recording(camera):
+def test_heartbeat_keeps_a_location_only_while_recording(camera):
     where = {"lat": 40.7, "lon": -74.0, "accuracy_m": None, "at": timezone.now().isoformat()}
     assert camera.post(HEARTBEAT, beat("recording", location=where)).status_code == 200
     device = Device.objects.get(pk=camera.device.pk)
     assert (round(device.last_location.y, 4), round(device.last_location.x, 4)) == (40.7, -74.0)
     camera.post(HEARTBEAT, beat("idle", location={**where, "lat": 10.0}))
     device.refresh_from_db()
-    assert round(device.last_location.y, 4) == 40.7  # the idle one was not kept
+    # Recording stopped: the idle fix was not kept, and the last recording one is forgotten.
+    assert device.last_location is None and device.last_location_at is None
 
 
 def test_heartbeat_refuses_a_latitude_out_of_range_naming_it(camera):

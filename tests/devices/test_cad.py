@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from devices import cad
+from devices import cad, webhooks
 from devices import services as ds
 from devices.models import CadLink, DeviceAssignment, Recording
 from devices.services import cad as cad_services
@@ -81,7 +81,7 @@ def post(body, secret, *, agency="riverton-pd", nonce=None, ts=None, signature=N
             "Canvass-Agency": agency,
             "Canvass-Timestamp": ts,
             "Canvass-Nonce": nonce or uuid.uuid4().hex,
-            "Canvass-Signature": signature or cad.signature_of(secret, ts, raw),
+            "Canvass-Signature": signature or webhooks.signature_of(secret, ts, raw),
         },
     )
 

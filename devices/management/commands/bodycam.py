@@ -45,6 +45,16 @@ class Command(BaseCommand):
             "--obey", action="store_true", help="record when a heartbeat reply says start_recording"
         )
         parser.add_argument("--serial", default="SIM-0001", help="burned into the video")
+        parser.add_argument(
+            "--alert", metavar="TYPE", help="press an alert button first: sos, watch_me, …"
+        )
+        parser.add_argument(
+            "--wait",
+            type=float,
+            default=0,
+            metavar="SECONDS",
+            help="after the heartbeats, long-poll this long for a command (with --obey: act)",
+        )
 
     def handle(self, *args, **options):
         try:
@@ -73,6 +83,9 @@ class Command(BaseCommand):
             self.stdout.write(f"finishing the offload of {recording_id} from before the reboot")
             self._finish(camera, recording_id)
         seconds = options["record"] or 6
+        if options["alert"]:
+            reply = camera.raise_alert(options["alert"])
+            self.stdout.write(f"alert {options['alert']}: {reply['alert'] or 'no alert (off)'}")
         for beat in range(options["heartbeats"]):
             if beat:
                 time.sleep(options["interval"])
@@ -87,6 +100,14 @@ class Command(BaseCommand):
                     self._offload(camera, provisioning, state_dir, options, recording_id)
             elif commands:
                 self.stdout.write("  (not obeyed: run with --obey)")
+        if options["wait"]:
+            reply = camera.wait_commands(options["wait"])
+            commands = reply.get("commands", [])
+            self.stdout.write(f"long-poll: {len(commands)} command(s)")
+            if options["obey"]:
+                for recording_id in camera.obey(reply, seconds=seconds):
+                    self.stdout.write(f"recorded {recording_id} on command")
+                    self._offload(camera, provisioning, state_dir, options, recording_id)
         if options["record"]:
             recording_id = camera.record(seconds)
             self.stdout.write(f"recorded {recording_id} ({seconds} s)")

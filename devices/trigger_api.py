@@ -1,0 +1,180 @@
+"""The activation-trigger webhook, /api/devices/v1/triggers/: a trigger source (a TASER or
+holster-sensor hub, a gunshot detector, a light-bar controller) posts each event, signed with
+its own secret. No session and no device credential: the HMAC is the credential.
+
+Answers: 401 for an unknown or revoked source, a stale timestamp or a bad signature; 409 for a
+nonce already used (the same delivery again: a retry or a replay); 400 naming the field; 429
+when a source or a client sends more than the limits allow.
+"""
+
+import json
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from devices import webhooks
+from devices.api import PointSerializer, Rfc3339Field, TriggerReplySerializer, trigger_reply
+from devices.models import TriggerSource
+from devices.services import triggers as trigger_services
+from portal import ratelimit
+
+HEADERS = [
+    OpenApiParameter(
+        webhooks.SOURCE_HEADER, str, location=OpenApiParameter.HEADER, required=True,
+        description="The trigger source's id, as shown on the agency's trigger settings page.",
+    ),
+    OpenApiParameter(
+        webhooks.TIMESTAMP_HEADER, str, location=OpenApiParameter.HEADER, required=True,
+        description="Unix seconds when sent; refused more than 5 minutes from our clock.",
+    ),
+    OpenApiParameter(
+        webhooks.NONCE_HEADER, str, location=OpenApiParameter.HEADER, required=True,
+        description="Unique per delivery (1-128 characters); a repeat is refused with 409.",
+    ),
+    OpenApiParameter(
+        webhooks.SIGNATURE_HEADER, str, location=OpenApiParameter.HEADER, required=True,
+        description='Hex HMAC-SHA256 of timestamp + "." + body, keyed with the source secret.',
+    ),
+]  # fmt: skip
+
+ErrorSerializer = inline_serializer(
+    "TriggerError",
+    {"detail": serializers.CharField(), "field": serializers.CharField(required=False)},
+)
+
+
+class TriggerSerializer(serializers.Serializer):
+    type = serializers.SlugField(
+        max_length=40,
+        help_text="taser_armed, holster_draw, light_bar, gunshot, sos, officer_down, watch_me, "
+        "or a type the agency added.",
+    )
+    at = Rfc3339Field(help_text="When it happened, by the source's clock.")
+    device = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, default="",
+        help_text="The body camera's serial (the officer wearing it is found from check-out).",
+    )  # fmt: skip
+    unit = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, default="",
+        help_text="The unit's call sign, when the source knows the car, not the camera.",
+    )  # fmt: skip
+    location = PointSerializer(required=False, allow_null=True, default=None)
+    event_id = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
+
+
+def _refuse(detail: str, code: int = status.HTTP_401_UNAUTHORIZED, **extra) -> Response:
+    return Response({"detail": detail, **extra}, status=code)
+
+
+def _too_many(limit: ratelimit.Limit) -> Response:
+    response = _refuse("Too many deliveries; retry later.", status.HTTP_429_TOO_MANY_REQUESTS)
+    response["Retry-After"] = str(limit.retry_after)
+    return response
+
+
+class TriggerReceive(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="devices_trigger_receive",
+        summary="Receive an activation trigger from a trigger source, signed",
+        parameters=HEADERS,
+        request=TriggerSerializer,
+        responses={
+            201: TriggerReplySerializer,
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            409: ErrorSerializer,
+            429: ErrorSerializer,
+        },
+    )
+    def post(self, request):
+        body = request.body  # the signature covers these exact bytes
+        now = timezone.now()
+        headers = request.headers
+        per_client = ratelimit.hit(
+            "webhook:client",
+            ratelimit.client_key(request),
+            settings.WEBHOOK_RATE_PER_CLIENT_PER_MINUTE,
+            window_seconds=60,
+        )
+        if not per_client.allowed:
+            return _too_many(per_client)
+        source = (
+            TriggerSource.objects.select_related("agency")
+            .filter(pk=_uuid_or_none(headers.get(webhooks.SOURCE_HEADER, "")))
+            .filter(revoked_at__isnull=True)
+            .first()
+        )
+        if source is None:
+            return _refuse("Unknown or revoked trigger source.")
+        timestamp = headers.get(webhooks.TIMESTAMP_HEADER, "")
+        if not webhooks.timestamp_fresh(timestamp, now):
+            return _refuse("The timestamp is missing or more than 5 minutes off.")
+        secret = trigger_services.trigger_source_secret(source)
+        signature = headers.get(webhooks.SIGNATURE_HEADER, "")
+        if not webhooks.signature_ok(secret, timestamp, body, signature):
+            return _refuse("The signature does not match.")
+        per_source = ratelimit.hit(
+            "webhook:trigger-source",
+            str(source.pk),
+            settings.WEBHOOK_RATE_PER_SENDER_PER_MINUTE,
+            window_seconds=60,
+        )
+        if not per_source.allowed:
+            return _too_many(per_source)
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return _refuse("The body is not JSON.", status.HTTP_400_BAD_REQUEST, field="body")
+        serializer = TriggerSerializer(data=payload if isinstance(payload, dict) else None)
+        if not serializer.is_valid():
+            field, messages = next(iter(serializer.errors.items()))
+            detail = messages[0] if isinstance(messages, list) else str(messages)
+            if isinstance(messages, dict):  # location.lat etc.
+                inner, inner_messages = next(iter(messages.items()))
+                field, detail = f"{field}.{inner}", str(inner_messages[0])
+            return _refuse(str(detail), status.HTTP_400_BAD_REQUEST, field=field)
+        data = serializer.validated_data
+        where = data["location"] or {}
+        event = trigger_services.TriggerIn(
+            kind=data["type"],
+            occurred_at=data["at"],
+            device_serial=data["device"].strip(),
+            unit=data["unit"],
+            lat=where.get("lat"),
+            lon=where.get("lon"),
+            external_id=data["event_id"],
+            payload=payload,
+        )
+        try:
+            with transaction.atomic():
+                trigger_services.trigger_nonce_use(
+                    source=source, nonce=headers.get(webhooks.NONCE_HEADER, ""), now=now
+                )
+                trigger = trigger_services.trigger_receive(
+                    agency=source.agency, source=source, event=event
+                )
+        except trigger_services.NonceReplayed:
+            return _refuse("This nonce was already used.", status.HTTP_409_CONFLICT)
+        except ValidationError:
+            return _refuse(f"Send a {webhooks.NONCE_HEADER} of 1 to 128 characters.")
+        except trigger_services.TriggerRefused as exc:
+            return _refuse(str(exc), status.HTTP_400_BAD_REQUEST, field=exc.field)
+        return Response(trigger_reply(trigger), status=status.HTTP_201_CREATED)
+
+
+def _uuid_or_none(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        return None

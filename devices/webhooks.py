@@ -1,0 +1,88 @@
+"""Signed webhooks (CAD incidents, activation triggers), the parts that touch no database.
+
+The sender signs `timestamp + "." + body` with HMAC-SHA256 under its secret, hex, in
+`Canvass-Signature`; `Canvass-Timestamp` is Unix seconds and must be within FRESHNESS of our
+clock; `Canvass-Nonce` is used once per sender within that window (the caller keeps it).
+
+Secrets are sealed at rest: HMAC needs the secret itself, so a digest would not do, and a
+database dump alone must not give it away. AES-256-GCM under a key derived from SECRET_KEY
+(HKDF, with a label per kind of secret) and the owner's id as associated data, so a sealed
+secret moved to another row does not open; SECRET_KEY_FALLBACKS still open secrets sealed
+before a SECRET_KEY rotation.
+"""
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import os
+import re
+import secrets
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+
+FRESHNESS = dt.timedelta(minutes=5)
+AGENCY_HEADER = "Canvass-Agency"
+SOURCE_HEADER = "Canvass-Source"
+TIMESTAMP_HEADER = "Canvass-Timestamp"
+SIGNATURE_HEADER = "Canvass-Signature"
+NONCE_HEADER = "Canvass-Nonce"
+NONCE_MAX_LENGTH = 128
+
+_SEAL_PREFIX = "v1:"
+
+
+def secret_new() -> str:
+    """A fresh webhook secret (256 bits, URL-safe text to paste into the sender)."""
+    return secrets.token_urlsafe(32)
+
+
+def _seal_keys(info: bytes) -> list[bytes]:
+    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return [
+        HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(k.encode())
+        for k in keys
+    ]
+
+
+def secret_seal(secret: str, *, info: bytes, context: str) -> str:
+    nonce = os.urandom(12)
+    sealed = AESGCM(_seal_keys(info)[0]).encrypt(nonce, secret.encode(), context.encode())
+    return _SEAL_PREFIX + base64.b64encode(nonce + sealed).decode()
+
+
+def secret_unseal(value: str, *, info: bytes, context: str) -> str:
+    if not value.startswith(_SEAL_PREFIX):
+        raise ValueError("unknown sealing format")
+    blob = base64.b64decode(value[len(_SEAL_PREFIX) :])
+    for key in _seal_keys(info):
+        try:
+            return AESGCM(key).decrypt(blob[:12], blob[12:], context.encode()).decode()
+        except InvalidTag:
+            continue
+    raise ValueError("the secret cannot be unsealed with SECRET_KEY or its fallbacks")
+
+
+def signature_of(secret: str, timestamp: str, body: bytes) -> str:
+    """What the sender puts in Canvass-Signature (hex HMAC-SHA256 of `timestamp.body`)."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def signature_ok(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
+    return hmac.compare_digest(signature_of(secret, timestamp, body), signature.strip().lower())
+
+
+def timestamp_fresh(timestamp: str, now: dt.datetime) -> bool:
+    """Within FRESHNESS of `now`, either side (a sender's clock a little ahead is not refused)."""
+    if not re.fullmatch(r"\d{1,12}", timestamp.strip()):
+        return False
+    sent = dt.datetime.fromtimestamp(int(timestamp), tz=dt.UTC)
+    return abs(now - sent) <= FRESHNESS
+
+
+def nonce_valid(nonce: str) -> bool:
+    return 1 <= len(nonce) <= NONCE_MAX_LENGTH
