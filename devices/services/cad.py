@@ -12,8 +12,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from devices import audit_actions as actions
-from devices import cad, webhooks
-from devices.models import CadIncident, CadLink, CadNonce, DeviceAssignment, Recording
+from devices import cad, live, webhooks
+from devices.models import (
+    CadIncident,
+    CadLink,
+    CadNonce,
+    Device,
+    DeviceAssignment,
+    DeviceCommand,
+    Recording,
+)
 from devices.services.inventory import require_manager
 from evidence import services as evidence_services
 from portal.audit import audit_record
@@ -58,7 +66,8 @@ def cad_secret_rotate(*, actor: User) -> tuple[CadLink, str]:
 
 @transaction.atomic
 def cad_remote_activation_set(*, actor: User, enabled: bool) -> CadLink:
-    """Store the agency's choice about CAD-triggered camera activation (nothing acts on it yet)."""
+    """Store the agency's choice about CAD-triggered camera activation: when on, each unit a
+    CAD incident dispatches has its camera told to start recording."""
     agency = require_manager(actor)
     link = CadLink.objects.select_for_update().filter(agency=agency).first()
     if link is None:
@@ -188,6 +197,7 @@ def cad_incident_receive(
     row, made = CadIncident.objects.select_for_update().get_or_create(
         agency=agency, incident_id=incident.incident_id, defaults=fields
     )
+    units_before = set() if made else set(row.units)
     if not made:
         if (
             row.last_update_at
@@ -211,6 +221,9 @@ def cad_incident_receive(
     recordings = _matching_recordings(row)
     retagged: list[dict[str, str]] = []
     filed = sum(_file(recording=r, incident=row, retagged=retagged) for r in recordings)
+    activated: list[str] = []
+    if link.remote_activation and row.cleared_at is None:
+        activated = _activate_units(row, sorted(set(row.units) - units_before))
     audit_record(
         action=actions.CAD_INCIDENT_RECEIVED.name,
         actor_label=CAD_LABEL,
@@ -224,9 +237,36 @@ def cad_incident_receive(
             "recordings": len(recordings),
             "filed": filed,
             "retagged": retagged,
+            "activated": activated,
         },
     )
     return row
+
+
+def _activate_units(incident: CadIncident, units: list[str]) -> list[str]:
+    """Tell the cameras worn by newly dispatched units to start recording (the agency turned
+    remote activation on); the device ids told. A unit already sent to the incident is not
+    told again when the CAD updates it."""
+    if not units:
+        return []
+    assignments = DeviceAssignment.objects.filter(
+        checked_in_at__isnull=True,
+        device__agency_id=incident.agency_id,
+        device__status=Device.Status.IN_SERVICE,
+        unit__in=units,
+    )
+    commands = [
+        DeviceCommand(
+            device_id=a.device_id,
+            kind=DeviceCommand.Kind.START_RECORDING,
+            reason=f"Dispatched to CAD incident {incident.incident_id}"[:200],
+        )
+        for a in assignments
+    ]
+    DeviceCommand.objects.bulk_create(commands)
+    for command in commands:
+        live.device_wake(command.device_id)
+    return [str(c.device_id) for c in commands]
 
 
 @transaction.atomic

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from devices import cad, webhooks
 from devices import services as ds
-from devices.models import CadLink, DeviceAssignment, Recording
+from devices.models import CadLink, DeviceAssignment, DeviceCommand, Recording
 from devices.services import cad as cad_services
 from evidence.models import Case
 from portal.models import AuditEvent
@@ -439,3 +439,57 @@ def test_a_delivery_without_a_case_lead_keeps_its_nonce_for_the_retry(
     make_staff(role=Role.SUPERVISOR)
     assert post(eido(), secret, nonce="delivery-1").status_code == 200
     assert Case.objects.filter(agency=police, number="CAD-123").exists()
+
+
+# --- remote activation ---------------------------------------------------------------------------
+
+
+def _worn_by_unit(police, unit):
+    device = DeviceFactory(agency=police)
+    assignment = DeviceAssignment.objects.create(
+        device=device,
+        officer=officer_of(police),
+        checked_out_at=T0 - dt.timedelta(hours=1),
+        checked_out_by=officer_of(police),
+        unit=unit,
+    )
+    return assignment.device
+
+
+def test_remote_activation_off_starts_no_camera(police, secret):
+    _worn_by_unit(police, "2A33")
+    assert post(eido(cleared=None), secret).status_code == 200
+    assert not DeviceCommand.objects.exists()
+    assert AuditEvent.objects.get(action="device.cad_incident_received").details["activated"] == []
+
+
+def test_remote_activation_on_starts_the_dispatched_units_cameras_once(police, secret, supervisor):
+    cad_services.cad_remote_activation_set(actor=supervisor, enabled=True)
+    dispatched = _worn_by_unit(police, "2A33")
+    second = _worn_by_unit(police, "2A34")
+    elsewhere = _worn_by_unit(police, "9Z99")
+    assert post(eido(cleared=None), secret).status_code == 200
+    (command,) = DeviceCommand.objects.all()
+    assert command.device == dispatched and command.kind == DeviceCommand.Kind.START_RECORDING
+    assert "CAD-123" in command.reason
+    # An update adds a unit: only the new unit's camera is told; the first is not told again.
+    assert post(eido(units=("2A33", "2A34"), cleared=None), secret).status_code == 200
+    told = list(DeviceCommand.objects.values_list("device_id", flat=True))
+    assert sorted(told, key=str) == sorted([dispatched.pk, second.pk], key=str)
+    assert not DeviceCommand.objects.filter(device=elsewhere).exists()
+    rows = AuditEvent.objects.filter(action="device.cad_incident_received").order_by("pk")
+    assert [r.details["activated"] for r in rows] == [[str(dispatched.pk)], [str(second.pk)]]
+
+
+def test_a_cleared_incident_starts_no_camera(police, secret, supervisor):
+    cad_services.cad_remote_activation_set(actor=supervisor, enabled=True)
+    _worn_by_unit(police, "2A33")
+    assert post(eido(), secret).status_code == 200  # sent with its clear time
+    assert not DeviceCommand.objects.exists()
+
+
+def test_too_many_cad_deliveries_get_429(police, secret, settings):
+    settings.WEBHOOK_RATE_PER_SENDER_PER_MINUTE = 1
+    assert post(eido(), secret).status_code == 200
+    response = post(eido(), secret)
+    assert response.status_code == 429 and int(response["Retry-After"]) >= 1
