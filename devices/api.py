@@ -146,6 +146,11 @@ class CommandSerializer(serializers.Serializer):
         "acknowledge with outcome out_of_range otherwise).",
     )
     radius_m = serializers.IntegerField(allow_null=True)
+    trigger = serializers.CharField(
+        source="trigger_kind",
+        help_text="Why: the trigger type (taser_armed…) or dispatch; the camera records it as "
+        "its trigger_on source.",
+    )
 
 
 class CommandAckSerializer(serializers.Serializer):

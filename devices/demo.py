@@ -11,7 +11,16 @@ from pathlib import Path
 from django.utils import timezone
 
 from devices import services, simulator, tracks
-from devices.models import Device, DeviceAssignment, Recording, TrainingRecord
+from devices.models import (
+    Alert,
+    Device,
+    DeviceAssignment,
+    Recording,
+    TrainingRecord,
+    TriggerKind,
+    TriggerSource,
+)
+from devices.services import triggers
 from devices.services.offload import recording_announce, track_store
 from evidence import services as evidence_services
 from evidence.models import UploadGrant
@@ -22,6 +31,8 @@ from portal.roles import Role
 SERIAL = "BWC-DEMO-01"
 OFFICER = ("officer@riverton.example", "Omar Officer")
 RECORDING_ID = "BWC-DEMO-01-0001"
+UNIT = "2A31"
+TRIGGER_SOURCE = "Demo TASER hub"
 SECONDS = 12
 # Where the demo officer walks: the East 60s, beside the demo evidence and case.
 ORIGIN = (40.7562, -73.9601)
@@ -50,6 +61,44 @@ def seed_bodycam(*, agencies, users, stdout) -> None:
         f"play it live:\n  .venv/bin/python manage.py bodycam --provisioning '{provisioning}'"
         " --record 8 --cut-at 0.5"
     )
+    source, secret = _trigger_source(supervisor)
+    _alert_raised(device)
+    stdout.write(
+        f"  trigger source {source.name!r}; arm the TASER (the camera waits for the command):\n"
+        f"  .venv/bin/python manage.py bodycam --provisioning '{provisioning}' --wait 30 --obey &\n"
+        f"  .venv/bin/python manage.py trigger_send --source {source.pk} --secret {secret} "
+        f"--type taser_armed --device {device.serial}"
+    )
+
+
+def _trigger_source(supervisor: User) -> tuple[TriggerSource, str]:
+    """The demo TASER hub: made once, its secret rotated each run (only its seal is kept)."""
+    source = TriggerSource.objects.filter(
+        agency=supervisor.agency, name=TRIGGER_SOURCE, revoked_at__isnull=True
+    ).first()
+    if source is None:
+        return triggers.trigger_source_add(actor=supervisor, name=TRIGGER_SOURCE)
+    return triggers.trigger_source_rotate(actor=supervisor, source_id=source.pk)
+
+
+def _alert_raised(device: Device) -> None:
+    """An open "watch me" alert from the demo camera, so the operations page shows one (a new
+    one only when none is showing: alerts show for four hours)."""
+    showing = Alert.objects.filter(
+        device=device, state=Alert.State.OPEN, expires_at__gt=timezone.now()
+    )
+    if showing.exists():
+        return
+    triggers.trigger_receive(
+        agency=device.agency,
+        device=device,
+        event=triggers.TriggerIn(
+            kind=TriggerKind.WATCH_ME,
+            occurred_at=timezone.now(),
+            lat=ORIGIN[0],
+            lon=ORIGIN[1],
+        ),
+    )
 
 
 def _device_worn_by(supervisor: User, officer: User) -> Device:
@@ -70,7 +119,7 @@ def _device_worn_by(supervisor: User, officer: User) -> Device:
             expires_on=today + dt.timedelta(days=325),
         )
     if not DeviceAssignment.objects.filter(device=device, checked_in_at__isnull=True).exists():
-        services.device_check_out(actor=supervisor, device=device, officer=officer)
+        services.device_check_out(actor=supervisor, device=device, officer=officer, unit=UNIT)
     return device
 
 

@@ -234,6 +234,12 @@ class DeviceCommand(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} for device {self.device_id}"
 
+    @property
+    def trigger_kind(self) -> str:
+        """What the camera records as its trigger-on source: the trigger's type, or `dispatch`
+        for a CAD dispatch (the only command without a trigger)."""
+        return self.trigger.kind if self.trigger_id and self.trigger else "dispatch"
+
 
 class CadLink(models.Model):
     """An agency's link to its CAD: the webhook secret (sealed, shown once on rotation) and

@@ -344,7 +344,7 @@ class SimulatedCamera:
                 self.ack(command["id"], "out_of_range")
                 continue
             self.ack(command["id"], "started")
-            started.append(self.record(seconds, trigger="remote_command"))
+            started.append(self.record(seconds, trigger=command.get("trigger") or "remote"))
         return started
 
     # --- recording ---------------------------------------------------------------------------

@@ -91,7 +91,8 @@ def commands_take(device: Device, *, now: dt.datetime | None = None) -> list[Dev
     now = now or timezone.now()
     with transaction.atomic():
         commands = list(
-            DeviceCommand.objects.select_for_update()
+            DeviceCommand.objects.select_for_update(of=("self",))
+            .select_related("trigger")
             .filter(device=device, delivered_at__isnull=True, acknowledged_at__isnull=True)
             .order_by("created_at")
         )

@@ -3,9 +3,11 @@ import json
 import re
 
 import pytest
+from django.core.management import call_command
 
 from devices import demo
-from devices.models import DeviceCredential, Recording
+from devices.models import Alert, DeviceCommand, DeviceCredential, Recording, TriggerSource
+from devices.services import triggers
 from evidence.models import EvidenceItem
 from portal.management.commands.seed_demo import demo_agencies, demo_staff_user
 from portal.roles import Role
@@ -41,3 +43,39 @@ def test_seed_bodycam_adds_a_worn_camera_with_a_ready_recording_and_its_track_on
     assert Recording.objects.count() == 1
     live = DeviceCredential.objects.get(device=recording.device, revoked_at__isnull=True)
     assert live.token_hash == token_digest(second["token"]) != token_digest(first["token"])
+
+
+def test_seed_bodycam_adds_a_trigger_source_and_one_showing_alert():
+    _seed()
+    _seed()
+    source = TriggerSource.objects.get(name=demo.TRIGGER_SOURCE)
+    assert source.revoked_at is None
+    (alert,) = Alert.objects.all()  # a second seed adds none while one is showing
+    assert alert.kind == "watch_me" and alert.state == Alert.State.OPEN
+    assert alert.device.serial == demo.SERIAL and alert.trigger.unit == demo.UNIT
+
+
+def test_trigger_send_signs_a_delivery_the_webhook_takes(live_server):
+    agencies = demo_agencies()
+    supervisor = demo_staff_user(
+        "supervisor@riverton.example", "Sam Supervisor", Role.SUPERVISOR, agencies["police"]
+    )
+    out = io.StringIO()
+    demo.seed_bodycam(agencies=agencies, users={Role.SUPERVISOR: supervisor}, stdout=out)
+    command = re.search(r"trigger_send (--source \S+ --secret \S+)", out.getvalue()).group(1)
+    source_id, secret = command.split()[1], command.split()[3]
+    sent = io.StringIO()
+    call_command(
+        "trigger_send",
+        url=live_server.url,
+        source=source_id,
+        secret=secret,
+        type="taser_armed",
+        device=demo.SERIAL,
+        stdout=sent,
+    )
+    assert "alert high, 1 camera(s) told to record" in sent.getvalue()
+    (told,) = DeviceCommand.objects.filter(trigger__kind="taser_armed")
+    assert told.device.serial == demo.SERIAL
+    # The secret printed is the live one: a wrong one is refused.
+    assert triggers.trigger_source_secret(TriggerSource.objects.get(pk=source_id)) == secret

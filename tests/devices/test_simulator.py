@@ -4,6 +4,8 @@ import datetime as dt
 import io
 import itertools
 import json
+import threading
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -12,11 +14,15 @@ from django.utils import timezone
 from PIL import Image, ImageChops, ImageStat
 
 from devices import simulator
-from devices.models import Device, Recording
+from devices.models import Device, DeviceCommand, Recording
+from devices.services import triggers
 from devices.simulator import SimulatedCamera
 from evidence.models import EvidenceItem
+from evidence.selectors import custody_of
 from portal import media
+from portal.roles import Role
 from tests.devices.factories import DeviceFactory, assigned, credential_for, officer_of
+from tests.evidence.cases_helpers import verified
 from tests.evidence.helpers import wait_for
 
 GPX = "{http://www.topografix.com/GPX/1/1}"
@@ -150,7 +156,7 @@ def test_camera_obeys_and_acknowledges_a_start_recording_command(
     assert command.delivered_at is not None and command.acknowledged_at is not None
     assert len(started) == 1
     assert camera.state()["recordings"][started[0]]["manifest"]["trigger_on"]["source"] == (
-        "dispatch_command"
+        "dispatch"
     )
     assert camera.heartbeat()["commands"] == []
 
@@ -171,3 +177,56 @@ def test_bodycam_command_records_and_offloads_with_a_cut_from_a_provisioning_jso
     assert recording.status == Recording.Status.COMPLETE and recording.track.count() == 4
     assert "offload cut after" in out.getvalue() and "rebooting" in out.getvalue()
     assert f"offloaded {recording.device_recording_id}: complete" in out.getvalue()
+
+
+def test_a_trigger_starts_the_waiting_camera_which_records_and_offloads_it(
+    transactional_db, live_server, celery_worker, police, make_staff, tmp_path
+):
+    """The whole loop: enrolled, waiting on its long-poll; a TASER is armed; the camera is told
+    within a second, records (trigger: taser_armed), offloads with a cut and a resume; the
+    item is ready with its track, manifest and custody."""
+    supervisor = verified(make_staff(role=Role.SUPERVISOR))
+    source, secret = triggers.trigger_source_add(actor=supervisor, name="TASER hub")
+    device = DeviceFactory(agency=police)
+    officer = officer_of(police)
+    assigned(device, officer, at=timezone.now() - dt.timedelta(hours=1))
+    provisioning = _provisioning(live_server, device, credential_for(device))
+    storage = tmp_path / "camera"
+    camera = SimulatedCamera.from_provisioning(
+        provisioning, storage, serial=device.serial, chunk_size=64 * 1024
+    )
+    camera.heartbeat()
+    replies: list[dict] = []
+    waiter = threading.Thread(target=lambda: replies.append(camera.wait_commands(10)))
+    waiter.start()
+    time.sleep(0.5)
+
+    out = io.StringIO()
+    sent = time.monotonic()
+    call_command(
+        "trigger_send", url=live_server.url, source=str(source.pk), secret=secret,
+        type="taser_armed", device=device.serial, stdout=out,
+    )  # fmt: skip
+    waiter.join(15)
+    assert time.monotonic() - sent < 2  # the long-poll answered at once, not after 10 s
+    (command,) = replies[0]["commands"]
+    assert command["trigger"] == "taser_armed" and command["near"] is None
+
+    (recording_id,) = camera.obey(replies[0], seconds=3)
+    camera.announce(recording_id)
+    assert camera.offload(recording_id, cut_at=0.5) is False
+    rebooted = SimulatedCamera.from_provisioning(provisioning, storage, serial=device.serial)
+    assert rebooted.offload(recording_id) is True
+    assert rebooted.send_track(recording_id) == 4
+
+    acked = DeviceCommand.objects.get(pk=command["id"])
+    assert acked.outcome == "started" and acked.trigger.source == source
+    recording = Recording.objects.get(device=device, device_recording_id=recording_id)
+    item = wait_for(recording.item)
+    assert item.state == EvidenceItem.State.READY and item.source == "bodycam"
+    assert recording.trigger_on_source == "taser_armed" and recording.officer == officer
+    assert recording.track.count() == 4
+    details = item.metadata["source_details"]["bodycam"]
+    assert details["manifest"]["trigger_on"]["source"] == "taser_armed"
+    custody = set(custody_of(item=item).values_list("action", flat=True))
+    assert "device.recording_received" in custody
