@@ -1,4 +1,4 @@
-"""The device API v1 (/work/wt/DEVICE_API.md): what a body camera calls, signed with its
+"""The device API v1 (docs/device-api.md): what a body camera calls, signed with its
 credential (`Authorization: Device <token>`, devices/auth.py), never with a session.
 
 Every error is JSON: `{"detail": ..., "field": ...}`, a 400 naming the first field at fault

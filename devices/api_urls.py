@@ -1,4 +1,4 @@
-"""The device API v1, mounted at /api/devices/v1/ (the contract: DEVICE_API.md)."""
+"""The device API v1, mounted at /api/devices/v1/ (the contract: docs/device-api.md)."""
 
 from django.urls import path
 

@@ -4,7 +4,7 @@ It heartbeats, records a synthetic clip with the time burned in and a GPS track 
 announces the recording (manifest with its own SHA-256), offloads it through tus, resumable
 across a "reboot" (a new SimulatedCamera on the same state_dir), sends the track, and obeys and
 acknowledges the commands heartbeat replies carry. No ORM here: what it knows of the server is
-the device API (DEVICE_API v1) and the provisioning JSON the staff page's QR code carries.
+the device API (docs/device-api.md) and the provisioning JSON the staff page's QR code carries.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ CLIP_RATE = 15
 # The first font Debian's fonts-dejavu-core installs (scripts/setup.sh); fontconfig otherwise.
 FONT_FILE = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
 TIMEOUT = 30
-# What DEVICE_API v1 says an upload offer defaults to.
+# What the device API (docs/device-api.md) says an upload offer defaults to.
 UPLOAD_ENDPOINT = "/api/uploads/"
 GRANT_HEADER = "Canvass-Upload-Grant"
 

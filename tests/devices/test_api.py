@@ -1,4 +1,4 @@
-"""The device API v1 (DEVICE_API.md) on the real services: credentials, heartbeat and its
+"""The device API v1 (docs/device-api.md) on the real services: credentials, heartbeat and its
 privacy rule, commands, manifests, and an offload through the real tus endpoint into the store."""
 
 import base64
