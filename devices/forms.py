@@ -64,6 +64,9 @@ class RecordingFilterForm(forms.Form):
     device = forms.ModelChoiceField(
         queryset=Device.objects.none(), required=False, empty_label="Any"
     )
+    incident = forms.CharField(
+        required=False, max_length=64, label="CAD incident", help_text="The incident number."
+    )
 
     def __init__(self, *args, officers, devices, **kwargs):
         super().__init__(*args, **kwargs)

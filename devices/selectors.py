@@ -192,9 +192,14 @@ def credential_for_token(token: str) -> DeviceCredential | None:
 
 
 def recordings_for(
-    *, actor: User, officer: User | None = None, device: Device | None = None
+    *,
+    actor: User,
+    officer: User | None = None,
+    device: Device | None = None,
+    incident: str = "",
 ) -> QuerySet[Recording]:
-    """The agency's recordings, newest first, optionally of one officer or one device."""
+    """The agency's recordings, newest first, optionally of one officer, one device or one CAD
+    incident (the number the recording is tagged with)."""
     if not can_view_devices(actor) or actor.agency is None:
         raise PermissionDenied
     recordings = Recording.objects.filter(agency=actor.agency_id).select_related(
@@ -204,6 +209,8 @@ def recordings_for(
         recordings = recordings.filter(officer=officer)
     if device is not None:
         recordings = recordings.filter(device=device)
+    if incident:
+        recordings = recordings.filter(cad_event_id=incident)
     return recordings.order_by("-started_at")
 
 

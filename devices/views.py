@@ -245,9 +245,13 @@ def recording_list(request):
     devices = sel.devices_for(actor=request.user)
     form = RecordingFilterForm(request.GET or None, officers=officers, devices=devices)
     officer = device = None
+    incident = ""
     if form.is_valid():
         officer, device = form.cleaned_data["officer"], form.cleaned_data["device"]
-    recordings = sel.recordings_for(actor=request.user, officer=officer, device=device)
+        incident = form.cleaned_data["incident"].strip()
+    recordings = sel.recordings_for(
+        actor=request.user, officer=officer, device=device, incident=incident
+    )
     page = Paginator(recordings, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

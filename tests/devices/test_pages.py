@@ -219,6 +219,12 @@ def test_recordings_list_filters_and_links_the_evidence_item(client, device, pol
     assert str(mine.pk) in by_device and str(theirs.pk) not in by_device
     officer_page = client.get(reverse("devices:officer", args=[officer.pk])).content.decode()
     assert str(mine.pk) in officer_page
+    Recording.objects.filter(pk=theirs.pk).update(cad_event_id="CAD-777")
+    by_incident = client.get(
+        reverse("devices:recordings"), {"incident": "CAD-777"}
+    ).content.decode()
+    assert str(theirs.pk) in by_incident and str(mine.pk) not in by_incident
+    assert "CAD-777" in by_incident
 
 
 def test_another_agencys_recordings_never_show(client, other_police):
