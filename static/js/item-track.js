@@ -56,7 +56,7 @@
     }
     const line = L.polyline(coords.map(([lon, lat]) => [lat, lon]), { color: "#1f6feb", weight: 4 }).addTo(map);
     const [lon0, lat0] = coords[0];
-    const marker = L.circleMarker([lat0, lon0], { radius: 8, color: "#d1242f", weight: 3, fillOpacity: 0.9 }).addTo(map);
+    const marker = L.circleMarker([lat0, lon0], { radius: 8, color: "#d1242f", weight: 3, fillOpacity: 0.9, className: "track-marker" }).addTo(map);
     map.fitBounds(line.getBounds().pad(0.2), { maxZoom: 18 });
     const status = document.getElementById("track-position");
     const video = document.getElementById("player");
