@@ -401,3 +401,26 @@ def operations_snapshot(*, actor: User) -> dict[str, Any]:
         "alerts": [alert_payload(a, labels) for a in alerts],
         "locations": recording_locations_for(actor=actor),
     }
+
+
+def alert_get_for(*, actor: User, id: UUID | str) -> Alert:
+    """An alert of the actor's agency, open or closed (so closing it twice says so); a
+    stranger gets 404, someone of the agency who may not operate gets 403."""
+    if actor.agency_id is None:
+        raise Http404
+    alert = Alert.objects.filter(pk=id, agency_id=actor.agency_id).first()
+    if alert is None:
+        raise Http404
+    if not can_operate(actor):
+        raise PermissionDenied
+    return alert
+
+
+def trigger_source_get_for(*, actor: User, id: UUID | str) -> TriggerSource:
+    """A live trigger source of the actor's agency, for its manager; 404 otherwise."""
+    if actor.agency_id is None:
+        raise Http404
+    source = trigger_sources_for(actor=actor).filter(pk=id).first()
+    if source is None:
+        raise Http404
+    return source
