@@ -35,7 +35,7 @@ from devices.models import AlertPriority
 from devices.policies import can_operate
 from devices.services import triggers as trigger_services
 from portal.audit import audit_record
-from portal.decorators import requires
+from portal.decorators import not_user_activity, requires
 from portal.models import User
 
 log = logging.getLogger(__name__)
@@ -148,6 +148,7 @@ def operations_stream(actor: User) -> Iterator[bytes]:
             pubsub.close()
 
 
+@not_user_activity
 @require_GET
 @requires(can_operate)
 def operations_events(request):
