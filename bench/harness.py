@@ -151,14 +151,15 @@ def start_tus_node(store: Path) -> tuple[subprocess.Popen, str]:
 def wait_for(url: str, process: subprocess.Popen) -> None:
     import requests
 
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}")
         try:
-            requests.options(url, timeout=10)  # the first request loads Django: can be slow
+            # The first request loads Django: slow, and slower still on a busy machine.
+            requests.options(url, timeout=30)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer")
 
