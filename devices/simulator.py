@@ -41,6 +41,8 @@ TIMEOUT = 30
 # What the device API (docs/device-api.md) says an upload offer defaults to.
 UPLOAD_ENDPOINT = "/api/uploads/"
 GRANT_HEADER = "Canvass-Upload-Grant"
+# Bytes per tus PATCH: small, as over a camera's dock or LTE link (bench/devices.py uses it too).
+CHUNK_SIZE = 256 * 1024
 
 
 class DeviceApiError(Exception):
@@ -223,7 +225,7 @@ class SimulatedCamera:
         serial: str = "SIM-0001",
         clock_skew_seconds: float = 0.0,
         origin: tuple[float, float] = DEFAULT_START,
-        chunk_size: int = 256 * 1024,
+        chunk_size: int = CHUNK_SIZE,
     ):
         self.api = api_base(base_url)
         self.token = token
