@@ -15,6 +15,9 @@ Each measurement is a function of the running server (MEASUREMENTS) and prints o
   against @tus/server (bench/tus-node-server.mjs) taking the same file from the same client.
   Alternating runs, best of each. The server's resident memory (master and workers, summed) is
   sampled every 100 ms during our uploads to show it stays flat.
+- trigger_alert: BENCH_DEVICES_TRIGGERS signed TASER triggers posted one at a time to the
+  trigger webhook while a supervisor's operations-page event stream (SSE) is open; each latency
+  runs from just before the POST to the alert's event read off the stream. Goal: p95 under 1 s.
 
 `bench/devices.py offload` runs only the measurements named. BENCH_DEVICES_SECONDS shortens
 the heartbeat run; BENCH_DEVICES_OFFLOAD_MIB and BENCH_DEVICES_OFFLOAD_RUNS shrink the offload.
@@ -44,6 +47,7 @@ from harness import MiB
 harness.django_setup("canvass_bench_devices")
 
 import requests  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from devices import services, simulator  # noqa: E402
 from devices.models import Device  # noqa: E402
@@ -58,6 +62,7 @@ SECONDS = float(os.environ.get("BENCH_DEVICES_SECONDS", "120"))
 LIMIT_P95_MS = 50.0
 OFFLOAD_SIZE = int(os.environ.get("BENCH_DEVICES_OFFLOAD_MIB", "2048")) * MiB
 OFFLOAD_RUNS = int(os.environ.get("BENCH_DEVICES_OFFLOAD_RUNS", "2"))
+CHUNK = simulator.chunk_size_for(OFFLOAD_SIZE)
 OFFLOAD_SOURCE = Path(tempfile.gettempdir()) / f"canvass-bench-devices-{OFFLOAD_SIZE // MiB}mib.bin"
 RSS_SAMPLE_SECONDS = 0.1
 KEEPALIVE_WAIT = 3.0
@@ -290,7 +295,7 @@ def _offload_once(run: Run, session: requests.Session, sha256: str) -> float:
         urljoin(run.api, grant["endpoint"]),
         {grant["header"]: grant["value"]},
         OFFLOAD_SOURCE,
-        simulator.CHUNK_SIZE,
+        CHUNK,
     )
     done = session.get(urljoin(run.api, f"recordings/{recording['id']}"), timeout=30).json()
     seconds = time.perf_counter() - began
@@ -314,7 +319,7 @@ def offload(run: Run) -> dict:
         rss_peak = 0.0
         # Alternating keeps slow drift of a shared machine from favouring either server.
         for _ in range(OFFLOAD_RUNS):
-            peer = min(peer, harness.tus_upload(node_url, {}, OFFLOAD_SOURCE, simulator.CHUNK_SIZE))
+            peer = min(peer, harness.tus_upload(node_url, {}, OFFLOAD_SOURCE, CHUNK))
             harness.empty(store)  # the file and its .json metadata
             with RssSampler(pids) as sampler:
                 ours = min(ours, _offload_once(run, session, sha256))
@@ -326,7 +331,7 @@ def offload(run: Run) -> dict:
     return {
         "bench": "devices_offload",
         "file_MiB": OFFLOAD_SIZE // MiB,
-        "chunk_KiB": simulator.CHUNK_SIZE // 1024,
+        "chunk_KiB": CHUNK // 1024,
         "runs_best_of": OFFLOAD_RUNS,
         "unit": "MiB/s",
         "client": "tuspy, the simulator's chunk size, no Upload-Checksum (as the simulator)",
@@ -344,9 +349,142 @@ def offload(run: Run) -> dict:
     }
 
 
-# Each takes the running server and returns its JSON line; the lead's trigger -> alert
-# latency joins here.
-MEASUREMENTS = (heartbeat, offload)
+# --- 3. trigger to alert -------------------------------------------------------------------------
+
+TRIGGERS = int(os.environ.get("BENCH_DEVICES_TRIGGERS", "100"))
+LIMIT_ALERT_P95_MS = 1000.0
+ALERT_SERIAL = SERIAL.format(0)
+
+
+def _operator_session(base_url: str) -> requests.Session:
+    """A supervisor's browser session past both factors (as tests.conftest.client_for makes one),
+    for the operations page's event stream."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    supervisor = User.objects.get(email="supervisor@bench-devices.example")
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=supervisor, name="bench", defaults={"confirmed": True}
+    )
+    client = Client()
+    client.force_login(supervisor)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    browser = requests.Session()
+    browser.cookies.set(settings.SESSION_COOKIE_NAME, session.session_key)
+    return browser
+
+
+def _trigger_source() -> tuple[str, str]:
+    from devices.models import DeviceAssignment
+    from devices.services import triggers
+
+    supervisor = User.objects.get(email="supervisor@bench-devices.example")
+    supervisor.is_verified = lambda: True
+    device = Device.objects.get(serial=ALERT_SERIAL)
+    if not DeviceAssignment.objects.filter(device=device, checked_in_at__isnull=True).exists():
+        officer = User.objects.filter(email="officer@bench-devices.example").first()
+        if officer is None:
+            officer = portal_services.staff_user_create(
+                actor=None,
+                email="officer@bench-devices.example",
+                full_name="Bench Officer",
+                role=Role.OFFICER,
+                agency=supervisor.agency,
+                send_invite=False,
+            )
+        today = dt.date.today()
+        services.training_record(
+            actor=supervisor,
+            officer=officer,
+            course="Body-worn camera operation",
+            completed_on=today - dt.timedelta(days=1),
+            expires_on=today + dt.timedelta(days=365),
+        )
+        services.device_check_out(actor=supervisor, device=device, officer=officer, unit="B1")
+    source, secret = triggers.trigger_source_add(
+        actor=supervisor, name=f"Bench TASER hub {uuid.uuid4().hex[:6]}"
+    )
+    return str(source.pk), secret
+
+
+def trigger_alert(run: Run) -> dict:
+    """Signed TASER triggers posted one at a time to the webhook while an operations page's
+    event stream is open; each latency runs from just before the POST to the alert's event
+    read off the stream (the client's clock on both ends)."""
+    from devices import webhooks
+
+    source_id, secret = _trigger_source()
+    browser = _operator_session(run.base_url)
+    stream = browser.get(
+        urljoin(run.base_url, "staff/devices/operations/events"), stream=True, timeout=30
+    )
+    stream.raise_for_status()
+    arrived: list[float] = []
+    seen = threading.Event()
+
+    def read() -> None:
+        try:
+            for line in stream.iter_lines():
+                if line.startswith(b"data:") and b'"type":"alert"' in line:
+                    arrived.append(time.perf_counter())
+                    seen.set()
+        except (requests.RequestException, AttributeError, OSError):
+            pass  # the stream is closed at the end of the run
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    time.sleep(1.0)  # the snapshot is read and the stream subscribed
+    hub = requests.Session()
+    latencies, errors = [], 0
+    for _ in range(TRIGGERS):
+        body = json.dumps(
+            {"type": "taser_armed", "at": dt.datetime.now(dt.UTC).isoformat(),
+             "device": ALERT_SERIAL}
+        ).encode()  # fmt: skip
+        stamp = str(int(time.time()))
+        seen.clear()
+        before = len(arrived)
+        sent = time.perf_counter()
+        response = hub.post(
+            urljoin(run.base_url, "api/devices/v1/triggers/"),
+            data=body,
+            headers={
+                "Content-Type": "application/json",
+                webhooks.SOURCE_HEADER: source_id,
+                webhooks.TIMESTAMP_HEADER: stamp,
+                webhooks.NONCE_HEADER: uuid.uuid4().hex,
+                webhooks.SIGNATURE_HEADER: webhooks.signature_of(secret, stamp, body),
+            },
+            timeout=10,
+        )
+        if response.status_code != 201 or not seen.wait(5.0) or len(arrived) <= before:
+            errors += 1
+            continue
+        latencies.append((arrived[before] - sent) * 1000)
+        time.sleep(0.05)
+    stream.close()
+    reader.join(5)
+    latencies.sort()
+    p95 = percentile(latencies, 0.95) if latencies else float("nan")
+    return {
+        "bench": "devices_trigger_to_alert",
+        "triggers": TRIGGERS,
+        "errors": errors,
+        "transport": "SSE (text/event-stream), Redis pub/sub between processes",
+        "p50_ms": round(percentile(latencies, 0.50), 1) if latencies else None,
+        "p95_ms": round(p95, 1),
+        "max_ms": round(latencies[-1], 1) if latencies else None,
+        "limit_p95_ms": LIMIT_ALERT_P95_MS,
+        "ratio_vs_limit": round(p95 / LIMIT_ALERT_P95_MS, 3),
+        "machine_load_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+# Each takes the running server and returns its JSON line.
+MEASUREMENTS = (heartbeat, offload, trigger_alert)
 
 
 def main() -> None:
