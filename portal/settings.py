@@ -306,6 +306,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evidence.tasks.sign_custody_checkpoint",
         "schedule": crontab(minute=5),
     },
+    "take-audit-checkpoints": {
+        "task": "portal.tasks.take_audit_checkpoints",
+        "schedule": crontab(hour=0, minute=10),
+    },
     "disable-inactive-accounts": {
         "task": "portal.tasks.disable_inactive_accounts",
         "schedule": crontab(hour=2, minute=30),
