@@ -12,10 +12,13 @@ class EvidenceConfig(AppConfig):
         from evidence.cases import policies as case_policies  # noqa: F401
         from evidence.demo import seed_evidence
         from evidence.disclosure import policies as share_policies  # noqa: F401
+        from evidence.disclosure.signing import checkpoint_signer_for
         from evidence.models import EvidenceItem
         from evidence.selectors import audit_details_for_reader
         from portal.audit import register_details_filter
+        from portal.checkpoints import register_checkpoint_signer
         from portal.demo import register_seeder
 
         register_seeder(seed_evidence)
         register_details_filter(EvidenceItem._meta.label_lower, audit_details_for_reader)
+        register_checkpoint_signer(checkpoint_signer_for)

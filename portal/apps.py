@@ -10,7 +10,14 @@ class PortalConfig(AppConfig):
     def ready(self):
         # Importing these registers the platform's audit actions and its Celery tasks (queued by
         # name from services, so every process knows them, not only a worker that autodiscovers).
+        from django.core import checks
+        from django.db.models.signals import post_migrate
+
         from portal import audit_actions, tasks  # noqa: F401
+        from portal.dbroles import grant_after_migrate, single_role_check
+
+        post_migrate.connect(grant_after_migrate, dispatch_uid="portal.dbroles.grant")
+        checks.register(single_role_check, checks.Tags.security, deploy=True)
 
 
 class CanvassAdminConfig(admin_apps.AdminConfig):

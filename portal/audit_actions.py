@@ -28,4 +28,7 @@ ADMIN_CHANGED = register_action("admin.changed", "An object was changed in the a
 ADMIN_DELETED = register_action("admin.deleted", "An object was deleted in the admin")
 AUDIT_LOG_VIEWED = register_action("audit.viewed", "The audit log was read")
 AUDIT_LOG_EXPORTED = register_action("audit.exported", "The audit log was exported as CSV")
+AUDIT_CHECKPOINT_TAKEN = register_action(
+    "audit.checkpoint_taken", "The daily checkpoint of the audit chain's head was signed"
+)
 ACCESS_DENIED = register_action("access.denied", "A request was refused for lack of permission")

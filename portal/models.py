@@ -144,3 +144,38 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} by {self.actor_label}"
+
+
+class AuditCheckpoint(models.Model):
+    """The audit chain's head (sequence, hash, time) on a day, signed with an agency's key.
+
+    The chain is one log for the whole deployment, so every agency signs the same head; each
+    agency publishes its own checkpoints (portal.checkpoints) for outsiders to keep.
+    """
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    # The UTC day it stands for: the daily job takes one per agency and day.
+    day = models.DateField()
+    seq = models.BigIntegerField()
+    head_hash = models.CharField(max_length=64)
+    head_at = models.DateTimeField()
+    signed_at = models.DateTimeField()
+    # The agency's Ed25519 key (evidence.disclosure.signing: the key its receipts are signed
+    # with), as published at receipts:public_key.
+    key_id = models.CharField(max_length=64)
+    public_key = models.CharField(max_length=64)
+    signature = models.CharField(max_length=128)
+    # The exact statement signed (its canonical JSON is what the signature covers), kept as
+    # signed: an agency renamed later must not change what an old checkpoint says.
+    body = models.JSONField()
+
+    class Meta:
+        ordering = ["-signed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "day"], name="audit_checkpoint_one_per_agency_and_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"checkpoint of {self.agency_id} at seq {self.seq}"

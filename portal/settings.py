@@ -99,9 +99,20 @@ TEMPLATES = [
     },
 ]
 
+# Two database roles (portal/dbroles.py). DATABASE_URL is the role the app runs as (web,
+# worker, beat, commands): it owns nothing, so it cannot disable the audit log's trigger,
+# alter a table or TRUNCATE one. DATABASE_OWNER_URL is the role that owns the tables: only
+# `migrate` connects as it, and grants the app role what it may do. A deployment that sets
+# DATABASE_URL alone runs as one role (as before), which `check --deploy` warns about.
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default="postgis://postgres@127.0.0.1:5432/canvass"),
+    "default": env.db_url("DATABASE_URL", default="postgis://canvass_app@127.0.0.1:5432/canvass"),
 }
+# Kept apart: the test run logs its own connection in as the owner (tests/conftest.py).
+DATABASE_APP_ROLE = DATABASES["default"].get("USER") or ""
+DATABASE_OWNER = env.db_url(
+    "DATABASE_OWNER_URL",
+    default=env.str("DATABASE_URL", default="postgis://postgres@127.0.0.1:5432/canvass"),
+)
 if DATABASES["default"]["ENGINE"] != "django.contrib.gis.db.backends.postgis":
     raise ImproperlyConfigured("DATABASE_URL must use the postgis:// scheme.")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
@@ -305,6 +316,10 @@ CELERY_BEAT_SCHEDULE = {
     "sign-custody-checkpoint": {
         "task": "evidence.tasks.sign_custody_checkpoint",
         "schedule": crontab(minute=5),
+    },
+    "take-audit-checkpoints": {
+        "task": "portal.tasks.take_audit_checkpoints",
+        "schedule": crontab(hour=0, minute=10),
     },
     "disable-inactive-accounts": {
         "task": "portal.tasks.disable_inactive_accounts",

@@ -3,13 +3,19 @@ work is in services."""
 
 from celery import shared_task
 
-from portal import services
+from portal import checkpoints, services
 
 
 @shared_task
 def disable_inactive_accounts() -> int:
     """Nightly: disable staff accounts unused for INACTIVE_ACCOUNT_DAYS (CJIS 5.9.5)."""
     return len(services.users_disable_inactive())
+
+
+@shared_task
+def take_audit_checkpoints() -> int:
+    """Daily: each agency signs the audit chain's head (once a day: a rerun makes none)."""
+    return len(checkpoints.audit_checkpoints_take())
 
 
 # Sign-up and password reset hand their emails to these tasks, known address or not, so that

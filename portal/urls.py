@@ -48,6 +48,7 @@ urlpatterns = [
     path("staff/evidence/", include("evidence.urls")),
     path("evidence/", include("evidence.public_urls")),
     path("receipts/", include("evidence.disclosure.receipt_urls")),
+    path("audit/checkpoints/", include("portal.checkpoint_urls")),
     path("api/evidence/", include("evidence.api_urls")),
     path("api/uploads/", include("evidence.intake.tus_urls")),
     path("staff/devices/", include("devices.urls")),

@@ -24,6 +24,26 @@ def totp_code(device: TOTPDevice) -> str:
     return f"{totp.token():0{device.digits}d}"
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """The test run's own connection logs in as the owner role (DATABASE_OWNER_URL).
+
+    It creates and migrates the test database (and so grants the app role, DATABASE_URL's,
+    its privileges there), flushes it between transactional tests (TRUNCATE, which the app
+    role may not do) and plays the attacker who holds the owner's password. What the app
+    role may and may not do is tested over a connection of its own
+    (tests/portal/test_database_roles.py).
+    """
+    from django.conf import settings
+    from django.db import connections
+
+    connections["default"].close()
+    owner = settings.DATABASE_OWNER
+    connections["default"].settings_dict.update(
+        {field: owner.get(field) for field in ("USER", "PASSWORD", "HOST", "PORT")}
+    )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _purge_idle_queues():
     """Drop tasks that tests queued without a worker, so they never reach a real one."""

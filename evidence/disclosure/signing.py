@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from evidence.models import SigningKey
+from portal.checkpoints import CheckpointSigner
 from portal.models import Agency
 
 _SEAL_INFO = b"canvass receipt signing key seal v1"
@@ -113,3 +114,10 @@ def published_keys(*, agency: Agency):
     return SigningKey.objects.filter(agency=agency).order_by(
         F("retired_at").asc(nulls_first=True), "-created_at"
     )
+
+
+def checkpoint_signer_for(agency: Agency) -> CheckpointSigner:
+    """The agency's receipt key, lent to the audit log's daily checkpoints (portal.checkpoints):
+    one published key per agency for everything it signs, told apart by each statement's type."""
+    key = signing_key_for(agency=agency)
+    return CheckpointSigner(key.key_id, key.public_key, private_key_of(key).sign)

@@ -3,10 +3,12 @@ from base64 import b32encode
 from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import services
+from portal.checkpoints import audit_checkpoints_take
 from portal.demo import run_seeders
 from portal.models import Agency, User
 from portal.roles import AgencyKind, Role
@@ -77,6 +79,12 @@ class Command(BaseCommand):
             agencies, users, rows = self._platform()
         self._print_logins(rows)
         run_seeders(agencies=agencies, users=users, stdout=self.stdout)
+        # Today's audit checkpoints now, so the demo shows one before the nightly job runs.
+        for checkpoint in audit_checkpoints_take():
+            self.stdout.write(
+                f"Audit checkpoint of {checkpoint.agency.slug} at seq {checkpoint.seq}: "
+                + reverse("checkpoints:list", kwargs={"agency_slug": checkpoint.agency.slug})
+            )
 
     def _platform(self):
         agencies = demo_agencies()
