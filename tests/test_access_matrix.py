@@ -767,8 +767,10 @@ def garbage_tokens(link: Link) -> dict[str, str | Held | None]:
         "an empty token": "",
         "a made-up token": "not-a-token",
         "the right token cut short": token[:-2],
+        # Changed to a different character whatever its case: a staff grant's value is a UUID,
+        # read case-insensitively, so "a" -> "A" would be the same grant (1 run in 16).
         "the right token with its last character changed": token[:-1]
-        + ("A" if token[-1] != "A" else "B"),
+        + ("0" if token[-1].lower() != "0" else "1"),
         "a huge token": "A" * 300,
     } | link.wrong
     if isinstance(right, Held):
