@@ -1,0 +1,30 @@
+"""How a published figure reads on the page."""
+
+from django import template
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+from transparency.metrics import Unit
+from transparency.selectors import SUPPRESSED
+
+register = template.Library()
+
+
+@register.filter
+def figure(value, unit: str = Unit.COUNT) -> str:
+    """ "fewer than 5" for a suppressed figure, a dash where nothing was recorded."""
+    if value is None:
+        return "–"
+    if value == SUPPRESSED:
+        return _("fewer than 5")
+    if unit == Unit.PERCENT:
+        return f"{number_format(value, decimal_pos=1)} %"
+    if unit == Unit.COUNT:
+        return number_format(value, force_grouping=True)
+    return number_format(value, decimal_pos=1)
+
+
+@register.filter
+def dimension_label(table, dimension: str) -> str:
+    """A column's heading: the metric's label for a known dimension value."""
+    return str(table.label(dimension))
