@@ -268,3 +268,14 @@ def test_an_unknown_agency_or_table_is_404(police):
     assert Client().get("/transparency/no-such-agency/").status_code == 404
     assert Client().get(f"/transparency/{police.slug}/data/secrets.json").status_code == 404
     assert Client().get(f"/transparency/{police.slug}/data/figures.xml").status_code == 404
+
+
+def test_the_page_speaks_spanish_to_a_spanish_browser(facts, police):
+    client = Client(HTTP_ACCEPT_LANGUAGE="es-US,es;q=0.9")
+    text = client.get(reverse("transparency:agency", args=[police.slug])).content.decode()
+    assert '<html lang="es">' in text
+    for spanish in ("Transparencia: Riverton PD", "menos de 5", "Búsquedas en el registro"):
+        assert spanish in text, spanish
+    assert "fewer than 5" not in text and "<h3>Registry searches</h3>" not in text
+    log = client.get(reverse("transparency:footage_log", args=[police.slug])).content.decode()
+    assert "Registro de solicitudes de video: Riverton PD" in log
