@@ -19,8 +19,9 @@ from django.db.models import Count, F, QuerySet, Sum
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from devices.models import Alert, Recording, Trigger
+from devices.models import Alert, Recording, Trigger, TriggerKind
 from portal.models import Agency, AuditEvent
+from portal.roles import Role
 from registry.models import FootageRequest, FootageRequestCamera
 from submissions.models import Tip, TipStatus
 
@@ -174,6 +175,9 @@ OUTCOME_LABELS: dict[str, str | Promise] = {
     "no_answer": _("No answer by the deadline"),
     "waiting": _("Still waiting"),
 }
+# Role and trigger names as the rest of Canvass labels them (the page translates them).
+ROLE_LABELS: dict[str, str | Promise] = {r.value: r.label for r in Role}
+TRIGGER_LABELS: dict[str, str | Promise] = {k.value: k.label for k in TriggerKind}
 
 
 # --- the metrics, in the order the page shows them ---------------------------------------------
@@ -187,6 +191,7 @@ OUTCOME_LABELS: dict[str, str | Promise] = {
         "registry.camera_search), by the searcher's role. Every search needs a case number "
         "and a reason."
     ),
+    labels=ROLE_LABELS,
 )
 def registry_searches(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
     rows = (
@@ -299,6 +304,7 @@ def bwc_hours_recorded(agency: Agency, start: dt.datetime, end: dt.datetime) -> 
         "Triggers from sensors and systems (a TASER armed, a holster drawn, Watch Me, ...) that "
         "told cameras to record or raised an alert, counted in the month received."
     ),
+    labels=TRIGGER_LABELS,
 )
 def bwc_activations(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
     rows = (
@@ -313,6 +319,7 @@ def bwc_activations(agency: Agency, start: dt.datetime, end: dt.datetime) -> Fig
     "alerts",
     title=_("Alerts, by type"),
     description=_("Alerts raised on the operations page, counted in the month raised."),
+    labels=TRIGGER_LABELS,
 )
 def alerts(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
     rows = (

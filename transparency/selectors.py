@@ -71,10 +71,15 @@ class MetricTable:
 
     @property
     def rows(self) -> list[dict[str, Any]]:
-        """One row a month, newest first: {"month", "cells": [(dimension, value), ...]}."""
+        """One row a month, newest first: {"month", "cells": [(dimension, value), ...]}.
+
+        Months with no materialised figure at all (before the agency's first fact) are left out
+        of the table; the chart still spans the year.
+        """
         return [
             {"month": month, "cells": [(d, self.cells[d][i]) for d in self.dimensions]}
             for i, month in reversed(list(enumerate(self.months)))
+            if any(self.cells[d][i] is not None for d in self.dimensions)
         ]
 
 

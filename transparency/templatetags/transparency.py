@@ -26,5 +26,6 @@ def figure(value, unit: str = Unit.COUNT) -> str:
 
 @register.filter
 def dimension_label(table, dimension: str) -> str:
-    """A column's heading: the metric's label for a known dimension value."""
-    return str(table.label(dimension))
+    """A column's heading: the metric's label for a known dimension value, in the page's
+    language where the catalogue has it (role and trigger names are plain labels)."""
+    return _(str(table.label(dimension)))
