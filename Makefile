@@ -8,6 +8,7 @@ run: setup-run
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v 0
 	$(PY) manage.py seed_demo
+	$(PY) manage.py transparency_backfill
 	@echo "==> Canvass on http://127.0.0.1:8000 (web, worker and beat; Ctrl-C stops all three)"
 	.venv/bin/honcho start
 
@@ -33,7 +34,7 @@ setup-test:
 	scripts/setup.sh test
 
 # Each prints one JSON line (bench/hello_*.py are the tips bench's peer, not benches).
-BENCHES := audit_append upload media tips registry package custody_proof
+BENCHES := audit_append upload media tips registry package custody_proof transparency
 
 bench: setup-test
 	for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done

@@ -8,6 +8,7 @@ Nothing is typed in: a figure exists only as the output of one of these function
 """
 
 import datetime as dt
+import functools
 import inspect
 import statistics
 import textwrap
@@ -50,7 +51,7 @@ class Metric:
     @property
     def source(self) -> str:
         """The query itself, as it runs: shown on the page beside the figures."""
-        return textwrap.dedent(inspect.getsource(self.compute))
+        return _source_of(self.compute)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,12 @@ class NotYet:
 
 
 METRICS: dict[str, Metric] = {}
+
+
+@functools.cache
+def _source_of(compute: Compute) -> str:
+    # Read once per process: inspect tokenises the whole module to find a function's end.
+    return textwrap.dedent(inspect.getsource(compute))
 
 
 def metric(

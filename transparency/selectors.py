@@ -154,14 +154,14 @@ class Bar:
     y: float
     width: float
     height: float
-    month: dt.date
+    short_month: str
     text_x: float
     text_y: float
     value_text: str
     suppressed: bool
 
 
-def chart_bars(table: MetricTable) -> list[Bar]:
+def chart_bars(table: MetricTable, short_months: dict[dt.date, str]) -> list[Bar]:
     """Geometry of a bar chart of the table's totals, one bar a month; drawn by the template.
 
     A suppressed month gets no bar (its height would tell the count), only its label.
@@ -182,7 +182,7 @@ def chart_bars(table: MetricTable) -> list[Bar]:
                 y=round(CHART_TOP + plot - height, 1),
                 width=round(slot * 0.7, 1),
                 height=round(height, 1),
-                month=month,
+                short_month=short_months[month],
                 text_x=round(i * slot + slot / 2, 1),
                 text_y=round(CHART_TOP + plot - height - 4, 1),
                 value_text="" if value is None else str(value),

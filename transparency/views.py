@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
@@ -20,6 +21,7 @@ from portal.models import Agency
 from portal.roles import AgencyKind, Role
 from transparency import selectors
 from transparency.services import published_agencies
+from transparency.templatetags.transparency import dimension_label, figure
 
 LOG_PAGE_SIZE = 50
 TABLES = ("figures", "retention", "permissions", "footage-requests")
@@ -53,10 +55,33 @@ def index(request):
     return render(request, "transparency/index.html", {"agencies": published_agencies()})
 
 
+def _shown(table: selectors.MetricTable, month_labels: dict[Any, str]) -> dict[str, Any]:
+    """The table as the template draws it, every text made once here (a year of figures
+    is a few thousand cells; formatting them in the template cost most of the page's time)."""
+    unit = table.metric.unit
+    return {
+        "name": table.metric.name,
+        "title": str(table.metric.title),
+        "description": str(table.metric.description),
+        "source": table.metric.source,
+        "headers": [dimension_label(table, d) for d in table.dimensions],
+        "rows": [
+            {
+                "key": f"{row['month']:%Y-%m}",
+                "label": month_labels[row["month"]],
+                "cells": [(d, figure(value, unit)) for d, value in row["cells"]],
+            }
+            for row in table.rows
+        ],
+    }
+
+
 @require_safe
 def agency_page(request, slug: str):
     agency = _agency(slug)
     months = selectors.months_shown(agency=agency)
+    month_labels = {m: date_format(m, "M Y") for m in months}
+    short_months = {m: date_format(m, "M") for m in months}
     tables = selectors.metric_tables(agency=agency, months=months)
     log = selectors.footage_log(agency=agency)
     return render(
@@ -64,7 +89,10 @@ def agency_page(request, slug: str):
         "transparency/agency.html",
         {
             "agency": agency,
-            "tables": [{"table": t, "bars": selectors.chart_bars(t)} for t in tables],
+            "tables": [
+                {"table": _shown(t, month_labels), "bars": selectors.chart_bars(t, short_months)}
+                for t in tables
+            ],
             "not_yet": selectors.not_yet(),
             "retention": selectors.retention_policy(agency=agency),
             "permissions": [

@@ -278,3 +278,27 @@ def test_the_page_speaks_spanish_to_a_spanish_browser(facts, police):
     assert "fewer than 5" not in text and "<h3>Registry searches</h3>" not in text
     log = client.get(reverse("transparency:footage_log", args=[police.slug])).content.decode()
     assert "Registro de solicitudes de video: Riverton PD" in log
+
+
+def test_the_beat_job_and_the_backfill_command_materialise_the_same_figures(police, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from transparency.tasks import materialise_figures
+
+    seed(police, searches=1, owners=1, tips=1, recordings=1)
+    assert any(
+        job["task"] == "transparency.tasks.materialise_figures"
+        for job in settings.CELERY_BEAT_SCHEDULE.values()
+    )
+    assert materialise_figures() > 0
+    by_job = set(MonthlyFigure.objects.values_list("month", "metric", "dimension", "value"))
+    MonthlyFigure.objects.all().delete()
+    out = StringIO()
+    call_command("transparency_backfill", agency=police.slug, stdout=out)
+    assert police.slug in out.getvalue()
+    backfilled = set(MonthlyFigure.objects.values_list("month", "metric", "dimension", "value"))
+    # The backfill starts at the first fact's month (this one); the job also wrote the last.
+    first = services.first_fact_month(agency=police)
+    assert backfilled == {row for row in by_job if row[0] >= first}
