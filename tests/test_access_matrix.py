@@ -1238,7 +1238,7 @@ def test_a_password_link_opens_only_for_its_own_user(people):
 
 # --- the guard: no serializer or form field looks users or agencies up unscoped ---------------
 
-OUR_APPS = ("portal", "evidence", "registry", "submissions", "devices", "livefeeds")
+OUR_APPS = ("portal", "evidence", "registry", "submissions", "devices", "livefeeds", "transparency")
 GUARDED_NAMES = re.compile(r"(^|_)(api|forms|serializers)$")
 
 # Class-level querysets over users or agencies that are right as they are, with why.

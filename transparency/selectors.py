@@ -35,6 +35,9 @@ from transparency.services import current_month, month_add
 # Counts from 1 to SMALL_COUNT_BELOW - 1 are published as "fewer than 5".
 SMALL_COUNT_BELOW = 5
 SUPPRESSED = "<5"
+# A count that is not small but is hidden too, because with the total it would give away the
+# one small count beside it (total minus the others).
+WITHHELD = "withheld"
 MONTHS_SHOWN = 12
 
 
@@ -50,6 +53,20 @@ def published_value(*, value: float, basis: int, unit: str) -> float | int | str
 def published_count(n: int) -> int | str:
     """A count of facts about people (cameras asked, owners' answers), under the same rule."""
     return SUPPRESSED if 0 < n < SMALL_COUNT_BELOW else n
+
+
+def protect_breakdown(cells: dict[str, Any], total: Any) -> dict[str, Any]:
+    """Secondary suppression: when exactly one part of a published total is hidden, the total
+    minus the others would give it away, so the smallest other non-zero part is withheld too."""
+    if not isinstance(total, int):
+        return cells
+    hidden = [k for k, v in cells.items() if v == SUPPRESSED]
+    if len(hidden) != 1:
+        return cells
+    others = [(v, k) for k, v in cells.items() if isinstance(v, int) and v > 0]
+    if not others:
+        return cells
+    return {**cells, min(others)[1]: WITHHELD}
 
 
 # --- the monthly figures -----------------------------------------------------------------------
@@ -114,6 +131,11 @@ def metric_tables(*, agency: Agency, months: list[dt.date]) -> list[MetricTable]
                 else None
                 for m in months
             ]
+        if metric.unit == Unit.COUNT and len(dimensions) > 1:
+            for i in range(len(months)):
+                parts = {d: table.cells[d][i] for d in dimensions[1:]}
+                for d, value in protect_breakdown(parts, table.cells[""][i]).items():
+                    table.cells[d][i] = value
         tables.append(table)
     return tables
 
@@ -167,7 +189,7 @@ def chart_bars(table: MetricTable, short_months: dict[dt.date, str]) -> list[Bar
     A suppressed month gets no bar (its height would tell the count), only its label.
     """
     totals = table.cells[""]
-    numbers = [v for v in totals if isinstance(v, int | float)]
+    numbers = [v for v in totals if isinstance(v, int | float)]  # totals are never withheld
     top = max(numbers, default=0) or 1
     slot = CHART_WIDTH / len(totals)
     plot = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
@@ -335,7 +357,10 @@ def footage_log(*, agency: Agency) -> list[dict[str, Any]]:
                 "area_lon": area["lon"] if area else None,
                 "window_minutes": round((r.window_end - r.window_start).total_seconds() / 60),
                 "cameras_asked": published_count(r.asked),  # type: ignore[attr-defined]
-                **{o: published_count(getattr(r, o)) for o in outcome_counts},
+                **protect_breakdown(
+                    {o: published_count(getattr(r, o)) for o in outcome_counts},
+                    published_count(r.asked),  # type: ignore[attr-defined]
+                ),
                 "days_to_close": _days_to_close(r),
                 "case": r.case_number
                 if r.case_number in closed_cases

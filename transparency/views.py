@@ -169,7 +169,11 @@ def data(request, slug: str, table: str, fmt: str):
                 "agency": agency.slug,
                 "table": table,
                 "generated_at": timezone.now().isoformat(timespec="seconds"),
-                "small_counts": f"counts from 1 to 4 are published as {selectors.SUPPRESSED!r}",
+                "small_counts": (
+                    f"counts from 1 to 4 are published as {selectors.SUPPRESSED!r}; where only "
+                    "one part of a published total is, the next smallest part is "
+                    f"{selectors.WITHHELD!r}"
+                ),
                 "columns": columns,
                 "rows": rows,
             },

@@ -20,7 +20,7 @@ from tests.transparency.facts import seed
 from transparency import services
 from transparency.metrics import METRICS
 from transparency.models import MonthlyFigure
-from transparency.selectors import SUPPRESSED, published_value
+from transparency.selectors import SUPPRESSED, WITHHELD, protect_breakdown, published_value
 
 pytestmark = pytest.mark.django_db
 
@@ -150,6 +150,19 @@ def published(expected, metric, value_basis):
     return published_value(value=value, basis=basis, unit=METRICS[metric].unit)
 
 
+def published_all(expected) -> dict[tuple[str, str, str], object]:
+    """Every expected figure as published: the small-count rule, then, per metric and month,
+    the secondary rule over the breakdown (tested on its own below)."""
+    shown = {k: published(expected, k[1], v) for k, v in expected.items()}
+    for month, metric in {(k[0], k[1]) for k in shown}:
+        if METRICS[metric].unit != "count":
+            continue
+        parts = {k[2]: v for k, v in shown.items() if k[:2] == (month, metric) and k[2]}
+        for d, v in protect_breakdown(parts, shown.get((month, metric, ""))).items():
+            shown[(month, metric, d)] = v
+    return shown
+
+
 @pytest.fixture
 def facts(police):
     facts = seed(police)
@@ -178,15 +191,23 @@ def test_the_json_shows_every_figure_under_the_small_count_rule(facts, police):
         for r in body["rows"]
         if r["value"] != 0
     }
-    assert shown == {k: published(expected, k[1], v) for k, v in expected.items()}
-    # Known values from the seed: six searches by an investigator are shown; fewer are not.
+    assert shown == published_all(expected)
+    # Known values from the seed: 7 searches, 6 by an investigator and 1 by a supervisor. The
+    # one is hidden, and so is the six (7 - 6 would tell the one).
     month = max(k[0] for k in expected)
-    assert shown[(month, "registry_searches", "investigator")] == 6
+    assert shown[(month, "registry_searches", "")] == 7
+    assert shown[(month, "registry_searches", "investigator")] == WITHHELD
     assert shown[(month, "registry_searches", "supervisor")] == SUPPRESSED
     assert shown[(month, "tips_received", "")] == 5
     assert shown[(month, "tips_actioned", "")] == SUPPRESSED
-    assert shown[(month, "bwc_recordings", "holster")] == 5
+    assert shown[(month, "bwc_recordings", "holster")] == WITHHELD
     assert shown[(month, "bwc_recordings", "button")] == SUPPRESSED
+    # No breakdown leaves exactly one part hidden beside a published total.
+    for month_, metric in {(k[0], k[1]) for k in shown}:
+        parts = [v for k, v in shown.items() if k[:2] == (month_, metric) and k[2]]
+        hidden = [v for v in parts if v in (SUPPRESSED, WITHHELD)]
+        if isinstance(shown.get((month_, metric, "")), int):
+            assert len(hidden) != 1, (month_, metric, parts)
 
 
 def test_the_csv_is_the_json(facts, police):
@@ -200,17 +221,18 @@ def test_the_csv_is_the_json(facts, police):
 
 
 def test_the_page_shows_each_figure_and_fewer_than_5_for_small_counts(facts, police):
-    expected = expected_figures(police)
+    expected = published_all(expected_figures(police))
     page = Client().get(reverse("transparency:agency", args=[police.slug]))
     assert page.status_code == 200
     text = page.content.decode()
-    for (month, metric, dimension), vb in expected.items():
+    for (month, metric, dimension), value in expected.items():
         cell = f'data-metric="{metric}" data-dimension="{dimension}" data-month="{month}">'
         assert cell in text, cell
         shown = text.split(cell, 1)[1].split("</td>", 1)[0]
-        value = published(expected, metric, vb)
         if value == SUPPRESSED:
             assert shown == "fewer than 5", (metric, dimension, shown)
+        elif value == WITHHELD:
+            assert shown == "withheld", (metric, dimension, shown)
         elif METRICS[metric].unit == "count":
             assert shown == f"{value:,}", (metric, dimension, shown)
         else:
@@ -232,6 +254,30 @@ def test_the_page_shows_each_figure_and_fewer_than_5_for_small_counts(facts, pol
 )
 def test_counts_from_1_to_4_are_published_as_fewer_than_5_and_zero_as_0(value, basis, unit, shown):
     assert published_value(value=value, basis=basis, unit=unit) == shown
+
+
+@pytest.mark.parametrize(
+    ("parts", "total", "shown"),
+    [
+        ({"a": 6, "b": SUPPRESSED}, 7, {"a": WITHHELD, "b": SUPPRESSED}),
+        (
+            {"a": 6, "b": 9, "c": SUPPRESSED, "d": 0},
+            16,
+            {"a": WITHHELD, "b": 9, "c": SUPPRESSED, "d": 0},
+        ),
+        (
+            {"a": SUPPRESSED, "b": SUPPRESSED, "c": 8},
+            12,
+            {"a": SUPPRESSED, "b": SUPPRESSED, "c": 8},
+        ),
+        ({"a": SUPPRESSED, "b": 0}, SUPPRESSED, {"a": SUPPRESSED, "b": 0}),
+        ({"a": 5, "b": 7}, 12, {"a": 5, "b": 7}),
+    ],
+)
+def test_a_single_small_part_of_a_published_total_takes_the_next_smallest_with_it(
+    parts, total, shown
+):
+    assert protect_breakdown(parts, total) == shown
 
 
 def test_materialising_again_gives_the_same_rows(facts, police):

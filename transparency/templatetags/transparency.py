@@ -5,7 +5,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from transparency.metrics import Unit
-from transparency.selectors import SUPPRESSED
+from transparency.selectors import SUPPRESSED, WITHHELD
 
 register = template.Library()
 
@@ -17,6 +17,8 @@ def figure(value, unit: str = Unit.COUNT) -> str:
         return "–"
     if value == SUPPRESSED:
         return _("fewer than 5")
+    if value == WITHHELD:
+        return _("withheld")
     if unit == Unit.PERCENT:
         return f"{number_format(value, decimal_pos=1)} %"
     if unit == Unit.COUNT:
