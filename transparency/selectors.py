@@ -42,9 +42,10 @@ MONTHS_SHOWN = 12
 
 
 def published_value(*, value: float, basis: int, unit: str) -> float | int | str:
-    """The figure as published: SUPPRESSED when it stands on 1-4 facts; 0 stays 0."""
+    """The figure as published: a count of 1-4 is SUPPRESSED; a median or a share standing on
+    1-4 facts is WITHHELD (its value is not small, so "<5" would misread); 0 stays 0."""
     if 0 < basis < SMALL_COUNT_BELOW:
-        return SUPPRESSED
+        return SUPPRESSED if unit == Unit.COUNT else WITHHELD
     if unit == Unit.COUNT:
         return int(value)
     return value
@@ -207,8 +208,8 @@ def chart_bars(table: MetricTable, short_months: dict[dt.date, str]) -> list[Bar
                 short_month=short_months[month],
                 text_x=round(i * slot + slot / 2, 1),
                 text_y=round(CHART_TOP + plot - height - 4, 1),
-                value_text="" if value is None else str(value),
-                suppressed=value == SUPPRESSED,
+                value_text="" if value is None else "–" if value == WITHHELD else str(value),
+                suppressed=value in (SUPPRESSED, WITHHELD),
             )
         )
     return bars

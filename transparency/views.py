@@ -20,6 +20,7 @@ from django.views.decorators.http import require_safe
 from portal.models import Agency
 from portal.roles import AgencyKind, Role
 from transparency import selectors
+from transparency.metrics import METRICS
 from transparency.services import published_agencies
 from transparency.templatetags.transparency import dimension_label, figure
 
@@ -145,6 +146,19 @@ def _table(agency: Agency, table: str) -> tuple[list[str], list[dict[str, Any]]]
     return LOG_COLUMNS, selectors.footage_log(agency=agency)
 
 
+def _metric_notes() -> dict[str, dict[str, str]]:
+    """What each metric name in the figures means, and the query that counts it."""
+    return {
+        m.name: {
+            "title": str(m.title),
+            "description": str(m.description),
+            "unit": m.unit,
+            "query": m.source,
+        }
+        for m in METRICS.values()
+    }
+
+
 def _csv_cell(value: Any) -> str:
     if value is None:
         return ""
@@ -172,10 +186,11 @@ def data(request, slug: str, table: str, fmt: str):
                 "small_counts": (
                     f"counts from 1 to 4 are published as {selectors.SUPPRESSED!r}; where only "
                     "one part of a published total is, the next smallest part is "
-                    f"{selectors.WITHHELD!r}"
+                    f"{selectors.WITHHELD!r}, as is a median or share standing on 1 to 4 facts"
                 ),
                 "columns": columns,
                 "rows": rows,
+                **({"metrics": _metric_notes()} if table == "figures" else {}),
             },
             ensure_ascii=False,
             indent=1,

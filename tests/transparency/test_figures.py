@@ -192,6 +192,8 @@ def test_the_json_shows_every_figure_under_the_small_count_rule(facts, police):
         if r["value"] != 0
     }
     assert shown == published_all(expected)
+    assert set(body["metrics"]) == set(METRICS)
+    assert "registry.camera_search" in body["metrics"]["registry_searches"]["query"]
     # Known values from the seed: 7 searches, 6 by an investigator and 1 by a supervisor. The
     # one is hidden, and so is the six (7 - 6 would tell the one).
     month = max(k[0] for k in expected)
@@ -247,12 +249,13 @@ def test_the_page_shows_each_figure_and_fewer_than_5_for_small_counts(facts, pol
         (1, 1, "count", SUPPRESSED),
         (4, 4, "count", SUPPRESSED),
         (5, 5, "count", 5),
-        (37.5, 3, "minutes", SUPPRESSED),
+        (37.5, 3, "minutes", WITHHELD),
         (37.5, 5, "minutes", 37.5),
-        (50.0, 2, "percent", SUPPRESSED),
+        (50.0, 2, "percent", WITHHELD),
     ],
 )
 def test_counts_from_1_to_4_are_published_as_fewer_than_5_and_zero_as_0(value, basis, unit, shown):
+    # A median or a share standing on 1-4 facts is withheld rather than shown as "<5".
     assert published_value(value=value, basis=basis, unit=unit) == shown
 
 
