@@ -162,6 +162,14 @@ def figures_rows(*, agency: Agency, months: list[dt.date]) -> list[dict[str, Any
     return rows
 
 
+def figures_computed_at(*, agency: Agency) -> dt.datetime | None:
+    """When the agency's figures were last materialised (shown on the page)."""
+    latest: dt.datetime | None = MonthlyFigure.objects.filter(agency=agency).aggregate(
+        at=Max("computed_at")
+    )["at"]
+    return latest
+
+
 def not_yet() -> list[NotYet]:
     return list(NOT_YET)
 

@@ -108,7 +108,7 @@ def agency_page(request, slug: str):
                 "height": selectors.CHART_HEIGHT,
                 "baseline": selectors.CHART_HEIGHT - selectors.CHART_BOTTOM,
             },
-            "now": timezone.now(),
+            "computed_at": selectors.figures_computed_at(agency=agency),
         },
     )
 

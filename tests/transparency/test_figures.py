@@ -306,9 +306,11 @@ def test_the_page_reads_only_the_materialised_table(police):
     cell = f'data-metric="tips_received" data-dimension="" data-month="{month}">'
 
     # The tip exists, but nothing is materialised yet: no month has a figure to show.
-    assert cell not in Client().get(url).content.decode()
+    before = Client().get(url).content.decode()
+    assert cell not in before and "Last computed:" not in before
     services.figures_materialise_recent()
     text = Client().get(url).content.decode()
+    assert "Last computed:" in text
     assert text.split(cell, 1)[1].split("</td>", 1)[0] == "fewer than 5"
 
 
