@@ -33,8 +33,9 @@ setup-run:
 setup-test:
 	scripts/setup.sh test
 
-# Each prints one JSON line (bench/hello_*.py are the tips bench's peer, not benches).
-BENCHES := audit_append upload media tips registry package custody_proof transparency
+# Each prints one JSON line, devices one per measurement (bench/hello_*.py are the tips bench's
+# peer and bench/harness.py the servers and files the others share, not benches).
+BENCHES := audit_append upload media tips registry package custody_proof devices transparency
 
 bench: setup-test
 	for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done

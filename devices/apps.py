@@ -9,6 +9,7 @@ class DevicesConfig(AppConfig):
         # Importing these registers audit actions and capabilities.
         from devices import audit_actions, policies  # noqa: F401
         from devices.demo import seed_bodycam
+        from devices.selectors import item_track
         from devices.services.offload import recording_item_hashed, recording_item_received
         from evidence.models import Source
         from evidence.sources import SourceHooks, source_register
@@ -18,6 +19,7 @@ class DevicesConfig(AppConfig):
                 source=Source.BODYCAM,
                 item_received=recording_item_received,
                 item_hashed=recording_item_hashed,
+                item_track=item_track,
                 demo_seeders=(seed_bodycam,),
             )
         )

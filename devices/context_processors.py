@@ -6,4 +6,9 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"devices_nav": {"inventory": policies.can_view_devices(user)}}
+    return {
+        "devices_nav": {
+            "inventory": policies.can_view_devices(user),
+            "operations": policies.can_operate(user),
+        }
+    }

@@ -3,7 +3,7 @@ the selectors, scoped to the signed-in user's agency."""
 
 from django import forms
 
-from devices.models import Device
+from devices.models import AlertPriority, Device
 from portal.models import User
 from portal.text import CleanTextFormMixin
 
@@ -72,3 +72,44 @@ class RecordingFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["officer"].queryset = officers
         self.fields["device"].queryset = devices
+
+
+class AlertCloseForm(CleanTextFormMixin, forms.Form):
+    """Resolve an alert or mark it false; the reason goes into the audit log."""
+
+    state = forms.ChoiceField(
+        choices=[("resolved", "Resolve"), ("false", "Mark false")],
+        error_messages={"required": "Resolve the alert or mark it false."},
+    )
+    reason = forms.CharField(
+        max_length=500, error_messages={"required": "Say why (it goes into the audit log)."}
+    )
+
+
+class TriggerSourceForm(CleanTextFormMixin, forms.Form):
+    name = forms.CharField(
+        max_length=100, help_text="What sends the triggers, e.g. “TASER hub” or “ShotSpotter”."
+    )
+
+
+class AlertRuleForm(CleanTextFormMixin, forms.Form):
+    """The agency's rule for one trigger type; `label` names a type the agency adds."""
+
+    kind = forms.CharField(
+        label="Type",
+        max_length=40,
+        help_text="Lower-case letters, digits and underscores, e.g. door_breach.",
+    )
+    label = forms.CharField(
+        max_length=100, required=False, help_text="How the operations page names it."
+    )
+    priority = forms.ChoiceField(choices=AlertPriority.choices)
+    start_recording = forms.BooleanField(
+        label="Start the officer's camera", required=False, initial=True
+    )
+    nearby_radius_m = forms.IntegerField(
+        label="Nearby cameras within (metres)",
+        min_value=0,
+        initial=0,
+        help_text="Cameras of the same unit this close start too; 0: none.",
+    )

@@ -1,6 +1,6 @@
 """Body-camera reads, each scoped to the actor's agency: the inventory, the officers who may
-wear a camera, the assignment history, the recordings, and the operations page (alerts and
-where recording officers are)."""
+wear a camera, the assignment history, the recordings, the operations page (alerts and
+where recording officers are), and for the evidence store the GPS track of a recording's item."""
 
 import datetime as dt
 import zoneinfo
@@ -27,6 +27,8 @@ from devices.models import (
     TriggerSource,
 )
 from devices.policies import WEAR_DEVICES, can_manage_devices, can_operate, can_view_devices
+from devices.tracks import Fix, geojson_of
+from evidence.models import EvidenceItem
 from portal.models import Agency, User
 from portal.roles import AgencyKind, Role, capabilities_of
 from portal.tokens import token_digest, token_matches
@@ -214,6 +216,26 @@ def recordings_for(
     return recordings.order_by("-started_at")
 
 
+def item_track(item: EvidenceItem) -> dict[str, Any] | None:
+    """The GPS track of the recording a body-camera item came from, as GeoJSON (tracks.geojson_of);
+    None when the camera sent none. The store asks this (SourceHooks.item_track) only for an
+    item it has already scoped to the reader, so it is not scoped again here."""
+    recording = Recording.objects.filter(item=item, agency_id=item.agency_id).first()
+    if recording is None:
+        return None
+    fixes = [
+        Fix(t=p.t, lat=p.point.y, lon=p.point.x, accuracy_m=p.accuracy_m)
+        for p in recording.track.order_by("t")
+    ]
+    if not fixes:
+        return None
+    return geojson_of(
+        fixes,
+        video_started_at=recording.started_at,
+        properties={"recording": str(recording.pk)},
+    )
+
+
 def cad_link_for(*, actor: User) -> CadLink | None:
     """The actor's agency's CAD link, if it has one (its secret stays sealed)."""
     if actor.agency_id is None:
@@ -379,3 +401,26 @@ def operations_snapshot(*, actor: User) -> dict[str, Any]:
         "alerts": [alert_payload(a, labels) for a in alerts],
         "locations": recording_locations_for(actor=actor),
     }
+
+
+def alert_get_for(*, actor: User, id: UUID | str) -> Alert:
+    """An alert of the actor's agency, open or closed (so closing it twice says so); a
+    stranger gets 404, someone of the agency who may not operate gets 403."""
+    if actor.agency_id is None:
+        raise Http404
+    alert = Alert.objects.filter(pk=id, agency_id=actor.agency_id).first()
+    if alert is None:
+        raise Http404
+    if not can_operate(actor):
+        raise PermissionDenied
+    return alert
+
+
+def trigger_source_get_for(*, actor: User, id: UUID | str) -> TriggerSource:
+    """A live trigger source of the actor's agency, for its manager; 404 otherwise."""
+    if actor.agency_id is None:
+        raise Http404
+    source = trigger_sources_for(actor=actor).filter(pk=id).first()
+    if source is None:
+        raise Http404
+    return source

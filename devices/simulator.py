@@ -41,6 +41,17 @@ TIMEOUT = 30
 # What the device API (docs/device-api.md) says an upload offer defaults to.
 UPLOAD_ENDPOINT = "/api/uploads/"
 GRANT_HEADER = "Canvass-Upload-Grant"
+# Bytes per tus PATCH: a recording goes in about PIECES pieces (a cut loses one at most), none
+# smaller than MIN_CHUNK (a short clip over LTE) nor larger than MAX_CHUNK (a shift's recording
+# at the dock). bench/devices.py uses the same choice.
+MIN_CHUNK = 256 * 1024
+MAX_CHUNK = 8 * 1024 * 1024
+PIECES = 32
+
+
+def chunk_size_for(size: int) -> int:
+    """The PATCH size the camera uses for a file of `size` bytes (a multiple of MIN_CHUNK)."""
+    return max(MIN_CHUNK, min(MAX_CHUNK, size // PIECES // MIN_CHUNK * MIN_CHUNK))
 
 
 class DeviceApiError(Exception):
@@ -223,7 +234,7 @@ class SimulatedCamera:
         serial: str = "SIM-0001",
         clock_skew_seconds: float = 0.0,
         origin: tuple[float, float] = DEFAULT_START,
-        chunk_size: int = 256 * 1024,
+        chunk_size: int | None = None,
     ):
         self.api = api_base(base_url)
         self.token = token
@@ -402,7 +413,7 @@ class SimulatedCamera:
             file_path=kept["clip"],
             client=client,
             url=kept.get("tus_url") or None,
-            chunk_size=self.chunk_size,
+            chunk_size=self.chunk_size or chunk_size_for(os.path.getsize(kept["clip"])),
             metadata={"filename": kept["manifest"]["filename"], "filetype": "video/mp4"},
         )
 

@@ -5,6 +5,9 @@ checksums checked), GeoJSON (RFC 7946 positions are [lon, lat]; times in `proper
 Axis gpstrail JSON (WKT `POINT(lon lat)` with `SecondsFromStart` from the recording's start).
 Every parser returns the same `Fix` list, oldest first, one fix per instant; a problem raises
 `TrackInvalid` with a message a device's maintainer can act on.
+
+Out, a track is GeoJSON too (`geojson_of`), in the shape the GeoJSON parser reads back: one
+LineString with its times in `properties.times`.
 """
 
 import datetime as dt
@@ -46,6 +49,41 @@ class Fix:
     lat: float
     lon: float
     accuracy_m: float | None = None
+
+
+def _rfc3339(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def geojson_of(
+    fixes: list[Fix], *, video_started_at: dt.datetime, properties: dict[str, Any]
+) -> dict[str, Any]:
+    """The fixes as an RFC 7946 FeatureCollection of one Feature: a LineString ([lon, lat],
+    WGS 84; a MultiPoint for a single fix, which no line can be) with, per position, its time
+    (`times`), its accuracy in metres (`accuracy_m`, null when unknown) and its place on the
+    video's timeline (`video_seconds`: seconds from `video_started_at`, the first frame's time,
+    pre-event buffer included; negative before it)."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "LineString" if len(fixes) > 1 else "MultiPoint",
+                    "coordinates": [[round(f.lon, 7), round(f.lat, 7)] for f in fixes],
+                },
+                "properties": {
+                    **properties,
+                    "video_started_at": _rfc3339(video_started_at),
+                    "times": [_rfc3339(f.t) for f in fixes],
+                    "video_seconds": [
+                        round((f.t - video_started_at).total_seconds(), 3) for f in fixes
+                    ],
+                    "accuracy_m": [f.accuracy_m for f in fixes],
+                },
+            }
+        ],
+    }
 
 
 def format_of(content_type: str) -> str | None:

@@ -51,7 +51,7 @@ ErrorSerializer = inline_serializer(
 )
 
 
-class TriggerSerializer(serializers.Serializer):
+class TriggerDeliverySerializer(serializers.Serializer):
     type = serializers.SlugField(
         max_length=40,
         help_text="taser_armed, holster_draw, light_bar, gunshot, sos, officer_down, watch_me, "
@@ -88,7 +88,7 @@ class TriggerReceive(APIView):
         operation_id="devices_trigger_receive",
         summary="Receive an activation trigger from a trigger source, signed",
         parameters=HEADERS,
-        request=TriggerSerializer,
+        request=TriggerDeliverySerializer,
         responses={
             201: TriggerReplySerializer,
             400: ErrorSerializer,
@@ -136,7 +136,7 @@ class TriggerReceive(APIView):
             payload = json.loads(body)
         except ValueError:
             return _refuse("The body is not JSON.", status.HTTP_400_BAD_REQUEST, field="body")
-        serializer = TriggerSerializer(data=payload if isinstance(payload, dict) else None)
+        serializer = TriggerDeliverySerializer(data=payload if isinstance(payload, dict) else None)
         if not serializer.is_valid():
             field, messages = next(iter(serializer.errors.items()))
             detail = messages[0] if isinstance(messages, list) else str(messages)

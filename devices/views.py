@@ -13,21 +13,26 @@ from django.views.decorators.http import require_POST
 from devices import selectors as sel
 from devices import services as ds
 from devices.forms import (
+    AlertRuleForm,
     CheckOutForm,
     DeviceForm,
     DeviceStatusForm,
     InventoryFilterForm,
     RecordingFilterForm,
     TrainingForm,
+    TriggerSourceForm,
 )
+from devices.models import AlertPriority
 from devices.policies import can_manage_devices, can_view_devices
 from devices.services import cad as cad_services
+from devices.services import triggers as trigger_services
 from portal.decorators import requires
 from portal.qr import qr_svg
 
 # Where devices call the API; the provisioning QR code carries its absolute URL.
 DEVICE_API_PATH = "/api/devices/v1/"
 CAD_API_PATH = "/api/cad/v1/incidents"
+TRIGGER_API_PATH = "/api/devices/v1/triggers/"
 
 
 def _message(exc: Exception) -> str:
@@ -313,3 +318,108 @@ def cad_remote_activation(request):
             request, "Remote activation from CAD is on." if enabled else "Remote activation is off."
         )
     return redirect("devices:cad")
+
+
+# --- trigger sources and the agency's rule per trigger type ----------------------------------
+
+
+def _triggers_page(request, *, issued=None, rule_form=None, status: int = 200):
+    rules = sel.rules_for(actor=request.user)
+    response = render(
+        request,
+        "devices/triggers.html",
+        {
+            "sources": sel.trigger_sources_for(actor=request.user).select_related("rotated_by"),
+            "rules": rules,
+            "priorities": AlertPriority.choices,
+            "rule_form": rule_form or AlertRuleForm(initial={"priority": AlertPriority.GENERAL}),
+            "source_form": TriggerSourceForm(),
+            "issued": issued,
+            "endpoint": request.build_absolute_uri(TRIGGER_API_PATH),
+            "zone": request.user.agency.time_zone,
+        },
+        status=status,
+    )
+    if issued:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@never_cache
+@requires(can_manage_devices)
+def trigger_settings(request):
+    return _triggers_page(request)
+
+
+@never_cache
+@require_POST
+@requires(can_manage_devices)
+def trigger_source_add(request):
+    """Add a trigger source: its id and secret are in this response only."""
+    form = TriggerSourceForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Name the source (at most 100 characters).")
+        return redirect("devices:triggers")
+    try:
+        source, secret = trigger_services.trigger_source_add(
+            actor=request.user, name=form.cleaned_data["name"]
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, f"Not added: {_message(exc)}")
+        return redirect("devices:triggers")
+    return _triggers_page(request, issued={"source": source, "secret": secret, "new": True})
+
+
+@never_cache
+@require_POST
+@requires(can_manage_devices)
+def trigger_source_rotate(request, source_id):
+    """A new secret for the source, in this response only; the old one stops working."""
+    source = sel.trigger_source_get_for(actor=request.user, id=source_id)
+    try:
+        source, secret = trigger_services.trigger_source_rotate(
+            actor=request.user, source_id=source.pk
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _message(exc))
+        return redirect("devices:triggers")
+    return _triggers_page(request, issued={"source": source, "secret": secret, "new": False})
+
+
+@require_POST
+@requires(can_manage_devices)
+def trigger_source_revoke(request, source_id):
+    source = sel.trigger_source_get_for(actor=request.user, id=source_id)
+    try:
+        trigger_services.trigger_source_revoke(actor=request.user, source_id=source.pk)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _message(exc))
+    else:
+        messages.success(request, f"“{source.name}” revoked: its next delivery is refused.")
+    return redirect("devices:triggers")
+
+
+@require_POST
+@requires(can_manage_devices)
+def alert_rule_set(request):
+    """Set the rule of one trigger type (a row of the table), or add a type of the agency's."""
+    form = AlertRuleForm(request.POST)
+    if form.is_valid():
+        try:
+            rule = trigger_services.alert_rule_set(actor=request.user, **form.cleaned_data)
+        except (ValidationError, PermissionDenied) as exc:
+            if isinstance(exc, ValidationError):
+                _form_errors(form, exc)
+            else:
+                form.add_error(None, _message(exc))
+        else:
+            shown = sel.rule_for(request.user.agency, rule.kind)
+            label = shown.label if shown else rule.kind
+            messages.success(request, f"Saved the rule for “{label}”.")
+            return redirect("devices:triggers")
+    kind = request.POST.get("kind", "")
+    for field, errors in form.errors.items():
+        where = "" if field == "__all__" else f"{form.fields[field].label or field}: "
+        for error in errors:
+            messages.error(request, f"Rule for “{kind}” not saved. {where}{error}")
+    return _triggers_page(request, rule_form=form, status=400)

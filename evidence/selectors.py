@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 
+from evidence import sources
 from evidence.models import (
     DeletionRequest,
     Derivative,
@@ -198,6 +199,15 @@ def item_facts_for(*, actor: User, item: EvidenceItem) -> ItemFacts:
         provenance_details=provenance,
         original_downloadable=False,
     )
+
+
+def item_track_for(*, actor: User, item: EvidenceItem) -> dict[str, Any] | None:
+    """The GPS track recorded with an item already scoped to `actor` (SourceHooks.item_track),
+    as GeoJSON; None without one, and for whom what the item's files say about where it was
+    made is withheld (the track says where it was made, second by second)."""
+    if not can_see_identifying_metadata(actor, item):
+        return None
+    return sources.item_track(item)
 
 
 def custody_details_for(

@@ -4,13 +4,15 @@ body cameras, live feeds).
 Evidence imports none of those apps. Each registers one `SourceHooks` in its AppConfig.ready(),
 saying what the store should ask it about items of its source: what to do when one arrives,
 what it links to a case, which items it filed under a case number before the case existed, who
-may see what the files say about where and when they were made, and what demo data it brings.
+may see what the files say about where and when they were made, the path an item's camera
+took while it recorded, and what demo data it brings.
 """
 
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 
@@ -50,6 +52,10 @@ class SourceHooks:
       device of an item (without it, anyone who may view the item).
     - sealed_at_source(item) -> bool: the sender chose not to share what its files say, so the
       audit log withholds the file's details too.
+    - item_track(item) -> dict | None: the GPS track recorded with the item, as an RFC 7946
+      FeatureCollection of one LineString whose properties carry, per position, `times`
+      (RFC 3339), `video_seconds` (its time on the item's video, 0 being the first frame)
+      and `accuracy_m`; None without one. The store scopes the item to its reader first.
     - demo_seeders: run by `seed_demo` in this order, after the platform's own data.
     """
 
@@ -60,6 +66,7 @@ class SourceHooks:
     case_items: Callable[..., Iterable[EvidenceItem]] | None = None
     sees_identifying_metadata: Callable[[User, EvidenceItem], bool] | None = None
     sealed_at_source: Callable[[EvidenceItem], bool] | None = None
+    item_track: Callable[[EvidenceItem], dict[str, Any] | None] | None = None
     demo_seeders: tuple[Callable[..., None], ...] = field(default=())
 
 
@@ -146,3 +153,11 @@ def sealed_at_source(item: EvidenceItem) -> bool:
     if hooks is None or hooks.sealed_at_source is None:
         return False
     return bool(hooks.sealed_at_source(item))
+
+
+def item_track(item: EvidenceItem) -> dict[str, Any] | None:
+    """The GPS track the item's source keeps for it (SourceHooks.item_track), if any."""
+    hooks = _SOURCES.get(item.source)
+    if hooks is None or hooks.item_track is None:
+        return None
+    return hooks.item_track(item)

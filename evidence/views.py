@@ -68,6 +68,7 @@ def item_detail(request, item_id):
     context = {
         "item": item,
         "facts": selectors.item_facts_for(actor=request.user, item=item),
+        "track": selectors.item_track_for(actor=request.user, item=item),
         "derivatives": derivatives,
         "downloadable": [d for k, d in derivatives.items() if k != Derivative.Kind.HLS_PLAYLIST],
         "custody": selectors.custody_of(item=item),

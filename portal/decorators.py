@@ -31,3 +31,10 @@ def requires(policy):
         return wrapped
 
     return decorator
+
+
+def not_user_activity(view):
+    """The request is the page's own (a stream reconnecting, a poll), not the person: it does
+    not count as activity for the staff idle timeout, which still ends an idle session."""
+    view.not_user_activity = True
+    return view

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
+from django.urls import Resolver404, resolve
 
 from portal.context import request_id_reset, request_id_set
 
@@ -39,6 +40,15 @@ class RequestIdMiddleware:
         return response
 
 
+def _background(request) -> bool:
+    """A request the page makes on its own (portal.decorators.not_user_activity)."""
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return False
+    return getattr(match.func, "not_user_activity", False)
+
+
 def _last_seen_is_stale(last_seen: float | None, now: float) -> bool:
     """Whether "last seen" is missing or old enough to be written again (see the interval)."""
     return last_seen is None or now - last_seen >= LAST_SEEN_WRITE_INTERVAL_SECONDS
@@ -63,6 +73,6 @@ class StaffIdleTimeoutMiddleware:
                     return JsonResponse({"detail": "Session expired after inactivity."}, status=401)
                 messages.info(request, "Your session ended after a period without activity.")
                 return redirect_to_login(request.get_full_path())
-            if _last_seen_is_stale(last_seen, now):
+            if _last_seen_is_stale(last_seen, now) and not _background(request):
                 request.session[LAST_SEEN_KEY] = now
         return self.get_response(request)

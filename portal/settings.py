@@ -446,6 +446,13 @@ WEBHOOK_RATE_PER_CLIENT_PER_MINUTE = env.int("WEBHOOK_RATE_PER_CLIENT_PER_MINUTE
 WEBHOOK_RATE_PER_SENDER_PER_MINUTE = env.int("WEBHOOK_RATE_PER_SENDER_PER_MINUTE", default=600)
 # Prefix of the live push channels (devices/live.py); tests give each test its own.
 LIVE_NAMESPACE = ""
+# The operations page's event stream (devices/ops_views.py): each open stream holds one web
+# thread, so it ends after OPS_STREAM_SECONDS and the browser reconnects (and gets a fresh
+# snapshot); a comment every OPS_KEEPALIVE_SECONDS keeps proxies from closing it, and while
+# Redis is away the stream reads the database every OPS_POLL_SECONDS instead.
+OPS_STREAM_SECONDS = env.int("OPS_STREAM_SECONDS", default=300)
+OPS_KEEPALIVE_SECONDS = env.int("OPS_KEEPALIVE_SECONDS", default=15)
+OPS_POLL_SECONDS = env.int("OPS_POLL_SECONDS", default=3)
 # Size of each tus PATCH a tipster's phone sends (the tip page reads it): smaller pieces lose
 # less on a flaky signal; each piece is one request.
 TIPS_UPLOAD_CHUNK_BYTES = env.int("TIPS_UPLOAD_CHUNK_BYTES", default=8 * 1024 * 1024)

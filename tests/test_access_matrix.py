@@ -31,7 +31,7 @@ its API, a tus upload under its grant) join with `joins_with_token`, and for eac
 - no token, or a wrong one, gets 404, even from the agency's own signed-in investigator (the
   device API, whose token is a body camera's credential, answers 401 with its challenge).
 
-The counts (December 2026; update them with the tables): 111 routes take a value from their URL; 82 join with a session,
+The counts (December 2026; update them with the tables): 114 routes take a value from their URL; 85 join with a session,
 13 with a token (14 token builders: a tus upload under a secret grant and under a staff
 grant), and 16 are exempt, each with its reason, in EXEMPT below.
 """
@@ -575,6 +575,43 @@ joins(
     body={"course": "BWC", "completed_on": "2026-01-01", "expires_on": "2027-12-31"},
     **DEVICE_WRITE,
 )
+
+
+def bwc_alert(p) -> Built:
+    """An open SOS alert of the owner's agency, raised by a camera checked out to an officer."""
+    from devices.services.triggers import TriggerIn, trigger_receive
+    from tests.devices.factories import assigned, officer_of
+
+    device = DeviceFactory(agency=p.agency)
+    assigned(device, officer_of(p.agency))
+    trigger = trigger_receive(
+        agency=p.agency,
+        event=TriggerIn(kind="sos", occurred_at=timezone.now()),
+        device=device,
+    )
+    return Built({"alert_id": trigger.alert.pk}, [trigger.alert.pk, trigger.pk])
+
+
+def trigger_source(p) -> Built:
+    """A trigger source of the owner's agency (its secret was shown once, to the owner)."""
+    from devices.services.triggers import trigger_source_add
+
+    source, _ = trigger_source_add(actor=verified(p.owner), name="Matrix TASER hub")
+    return Built({"source_id": source.pk}, [source.pk])
+
+
+# Supervisors, dispatchers and agency admins operate (close alerts); investigators may not.
+joins(
+    "devices:alert_close",
+    bwc_alert,
+    role=Role.SUPERVISOR,
+    read_only_role=Role.INVESTIGATOR,
+    reads=(),
+    writes=("POST",),
+    body={"state": "resolved", "reason": "Matrix check"},
+)
+joins("devices:trigger_source_rotate", trigger_source, **DEVICE_WRITE)
+joins("devices:trigger_source_revoke", trigger_source, **DEVICE_WRITE)
 
 
 # --- builders: the admin ----------------------------------------------------------------------

@@ -6,6 +6,12 @@ investigative action for how each item was collected (tip, footage request, uplo
 for each share with a prosecuting office (and its acknowledgement). Playable copies are
 linked to their originals by the action that made them.
 
+A body camera's GPS track is one more hashed File (the package's tracks/<item-id>.geojson),
+among the objects of its item's provenance record and the results of its collection. Not a
+uco-location:Location per position: a Location has no time, so a track of them would lose
+what places each position on the video, and a long walk would add thousands of nodes; the
+GeoJSON keeps every time and the hash binds it to the exhibit.
+
 Every node IRI ends in a UUID, derived (uuid5) from what the node stands for, so the same
 item gets the same IRI in every package. Traps the validator catches (shared/standards.md):
 hashMethod is the plain string "SHA256", hashValue is typed xsd:hexBinary, times are typed
@@ -36,6 +42,12 @@ COLLECTION_NAMES = {
     "live_clip": "Clipped from a live feed",
     "staff_upload": "Uploaded by staff",
 }
+
+
+TRACK_DESCRIPTION = (
+    "GPS track recorded with the video (GeoJSON, RFC 7946): a LineString whose properties give "
+    "each position's time (times) and its time on the video (video_seconds)"
+)
 
 
 def node_id(kind: str, key) -> str:
@@ -86,7 +98,11 @@ class _Graph:
 
     def file(self, file) -> str:
         """A File node with its name, size, type and SHA-256; `file` is a PackageFile."""
-        key = f"{file.item.pk}:{file.derivative.pk if file.derivative else 'original'}"
+        if file.derivative is not None:
+            part = str(file.derivative.pk)
+        else:
+            part = "original" if file.content is None else "gps-track"
+        key = f"{file.item.pk}:{part}"
         hash_id = self.add(
             {
                 "@id": node_id("hash", key),
@@ -118,23 +134,26 @@ class _Graph:
             content_facet["uco-observable:mimeType"] = file.media_type
         self.add(file_facet, part=True)
         self.add(content_facet, part=True)
-        return self.add(
-            {
-                "@id": node_id("file", key),
-                "@type": "uco-observable:File",
-                "uco-core:hasFacet": [ref(file_facet["@id"]), ref(content_facet["@id"])],
-            }
-        )
+        node = {
+            "@id": node_id("file", key),
+            "@type": "uco-observable:File",
+            "uco-core:hasFacet": [ref(file_facet["@id"]), ref(content_facet["@id"])],
+        }
+        if file.content is not None:
+            node["uco-core:description"] = TRACK_DESCRIPTION
+        return self.add(node)
 
 
-def case_bundle(*, case, files, shares, generated_at: dt.datetime) -> dict:
-    """The JSON-LD document for a package's files (PackageFile list) and the shares they were in."""
+def case_bundle(*, case, files, shares, generated_at: dt.datetime, tracks=()) -> dict:
+    """The JSON-LD document for a package's files and GPS tracks (PackageFile lists) and the
+    shares they were in."""
     graph = _Graph()
     agency_id = graph.organization(case.agency)
     file_ids: dict[tuple, str] = {}
     records: dict = {}
     for file in files:
         file_ids[(file.item.pk, file.derivative.pk if file.derivative else None)] = graph.file(file)
+    track_ids = {file.item.pk: [ref(graph.file(file))] for file in tracks}
 
     for file in files:
         item = file.item
@@ -159,7 +178,7 @@ def case_bundle(*, case, files, shares, generated_at: dt.datetime) -> dict:
                 "@type": "case-investigation:ProvenanceRecord",
                 "case-investigation:exhibitNumber": str(item.pk),
                 "uco-core:description": COLLECTION_NAMES.get(item.source, item.source),
-                "uco-core:object": [ref(file_ids[(item.pk, None)])],
+                "uco-core:object": [ref(file_ids[(item.pk, None)]), *track_ids.get(item.pk, [])],
             }
         )
         records[item.pk] = record_id
@@ -179,7 +198,11 @@ def case_bundle(*, case, files, shares, generated_at: dt.datetime) -> dict:
                 "uco-action:startTime": when(item.received_at),
                 "uco-action:endTime": when(item.received_at),
                 "uco-action:performer": ref(performer),
-                "uco-action:result": [ref(file_ids[(item.pk, None)]), ref(record_id)],
+                "uco-action:result": [
+                    ref(file_ids[(item.pk, None)]),
+                    *track_ids.get(item.pk, []),
+                    ref(record_id),
+                ],
             }
         )
 

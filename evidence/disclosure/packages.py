@@ -14,6 +14,9 @@ Layout (every name chosen by the server; a user's filename is only ever in the m
     custody-checkpoint-key.pem      the public key the checkpoints are signed with
     originals/<item-id>.<ext>
     proxies/<item-id>.<kind>.<ext>      (with include_proxies, and always for a sealed original)
+    tracks/<item-id>.geojson   the GPS track recorded with an item (a body camera's), RFC 7946:
+                       a LineString with each position's time in properties.times and its
+                       time on the video in properties.video_seconds (evidence.sources)
 
 Identifying metadata (evidence.policies.can_see_identifying_metadata, asked per item for the
 person the package is made for): when they may see it (for a tip, the assigned investigator,
@@ -22,7 +25,7 @@ everything the file says about itself, because it is theirs to hand on under the
 responsibility. When they may not, the original stays sealed in the store: the ZIP holds only
 the stripped playable copies, the manifest lists the original's size and SHA-256 (so its
 integrity can still be proven against the store) marked "sealed", and no file-derived capture
-time, place, device detail or uploader's file name appears anywhere in the package.
+time, place, device detail, GPS track or uploader's file name appears anywhere in the package.
 
 Audience: a package made through a share (a prosecutor's download or the defence link made
 from it) tells the recipient only about their own share. Custody events that belong to another
@@ -53,7 +56,7 @@ from evidence.custody import proof as custody_proof
 from evidence.disclosure.caseuco import case_bundle
 from evidence.disclosure.selectors import custody_through_share
 from evidence.models import Case, Derivative, EvidenceItem, Share
-from evidence.selectors import custody_details_for, custody_of, item_facts_for
+from evidence.selectors import custody_details_for, custody_of, item_facts_for, item_track_for
 from portal import storage
 from portal.audit import audit_record
 from portal.models import AuditEvent, User
@@ -87,6 +90,8 @@ class PackageFile:
     capture_time: dt.datetime | None = None
     # A sealed original is listed (size, SHA-256) but not put in the ZIP.
     sealed: bool = False
+    # Made for the package from the store's records (a GPS track), not read from storage.
+    content: bytes | None = None
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -150,6 +155,45 @@ def package_files(
                     )
                 )
     return files
+
+
+def track_files(*, actor: User, items: Iterable[EvidenceItem]) -> list[PackageFile]:
+    """Each item's GPS track as the recipient may see it (item_track_for), as a GeoJSON file."""
+    files = []
+    for item in items:
+        track = item_track_for(actor=actor, item=item)
+        if track is None:
+            continue
+        data = json.dumps(track, indent=1, ensure_ascii=False).encode()
+        files.append(
+            PackageFile(
+                f"tracks/{item.pk}.geojson",
+                "",
+                len(data),
+                hashlib.sha256(data).hexdigest(),
+                "application/geo+json",
+                item,
+                filename=f"{item.pk}.geojson",
+                content=data,
+            )
+        )
+    return files
+
+
+def _track_entry(file: PackageFile) -> dict:
+    properties = json.loads(file.content or b"{}")["features"][0]["properties"]
+    return {
+        "path": file.path,
+        "role": "gps_track",
+        "item_id": str(file.item.pk),
+        "size": file.size,
+        "sha256": file.sha256,
+        "media_type": file.media_type,
+        "positions": len(properties["times"]),
+        "first": properties["times"][0],
+        "last": properties["times"][-1],
+        "video_started_at": properties["video_started_at"],
+    }
 
 
 def _custody_entry(event: AuditEvent) -> dict:
@@ -362,6 +406,7 @@ def package_stream(
     items = list(items)
     facts = {item.pk: item_facts_for(actor=actor, item=item) for item in items}
     files = package_files(items=items, include_proxies=include_proxies, facts=facts)
+    tracks = track_files(actor=actor, items=items)
     generated_at = timezone.now()
     custody = {item.pk: _custody_for(actor=actor, item=item, share=share) for item in items}
     entries = [
@@ -369,7 +414,7 @@ def package_stream(
         if f.derivative is None
         else _file_entry(f, [])
         for f in files
-    ]
+    ] + [_track_entry(f) for f in tracks]
     shares = _shares_touching(case, {item.pk for item in items}, only=share)
     labels = {f.item.pk: f.filename for f in files if f.derivative is None}
     context = {
@@ -383,7 +428,9 @@ def package_stream(
     }
     custody_html = render_to_string("evidence/disclosure/package_custody.html", context).encode()
     jsonld = json.dumps(
-        case_bundle(case=case, files=files, shares=shares, generated_at=generated_at),
+        case_bundle(
+            case=case, files=files, tracks=tracks, shares=shares, generated_at=generated_at
+        ),
         indent=2,
         ensure_ascii=False,
     ).encode()
@@ -421,6 +468,7 @@ def package_stream(
             ("case.jsonld", manifest["documents"]["case.jsonld"]),
             *((name, manifest["documents"][name]) for name in proofs),
             *((f.path, f.sha256) for f in sent),
+            *((f.path, f.sha256) for f in tracks),
         ]
     )
     # sized: the total length is computed up front (stored entries of known sizes).
@@ -433,6 +481,8 @@ def package_stream(
         zip_stream.add(data, name)
     for file in sent:
         zip_stream.add(_verified_chunks(file), file.path, size=file.size)
+    for file in tracks:
+        zip_stream.add(file.content, file.path)
     number = re.sub(r"[^A-Za-z0-9._-]+", "-", case.number).strip("-.") or "case"
     return CasePackage(zip_stream, f"case-{number}-{generated_at:%Y%m%dT%H%M%SZ}.zip", manifest)
 

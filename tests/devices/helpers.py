@@ -84,3 +84,42 @@ def manifest(*, data=b"recording bytes", recording_id=None, **changes):
     }
     body.update(changes)
     return body
+
+
+def recorded_item(agency, *, started_at, fixes=(), pre_event_seconds=30, **item_fields):
+    """A body-camera item whose recording started (pre-event buffer included) at `started_at`,
+    with its GPS track: `fixes` are (seconds after started_at, lat, lon, accuracy_m) rows."""
+    from django.contrib.gis.geos import Point
+
+    from devices.models import Recording, TrackPoint
+    from evidence.models import Source
+    from tests.devices.factories import DeviceFactory
+    from tests.factories import stored_item
+
+    item = stored_item(agency=agency, source=Source.BODYCAM, **item_fields)
+    last = max((f[0] for f in fixes), default=0)
+    recording = Recording.objects.create(
+        agency=agency,
+        device=DeviceFactory(agency=agency),
+        device_recording_id=f"REC-{uuid.uuid4().hex[:8]}",
+        started_at=started_at,
+        stopped_at=started_at + dt.timedelta(seconds=max(last, 0)),
+        pre_event_seconds=pre_event_seconds,
+        trigger_on_source="holster",
+        trigger_on_at=started_at + dt.timedelta(seconds=pre_event_seconds),
+        device_sha256=item.sha256,
+        status=Recording.Status.COMPLETE,
+        item=item,
+    )
+    item.source_ref = str(recording.pk)
+    item.save(update_fields=["source_ref"])
+    TrackPoint.objects.bulk_create(
+        TrackPoint(
+            recording=recording,
+            t=started_at + dt.timedelta(seconds=seconds),
+            point=Point(lon, lat, srid=4326),
+            accuracy_m=accuracy,
+        )
+        for seconds, lat, lon, accuracy in fixes
+    )
+    return item

@@ -230,3 +230,10 @@ def test_a_trigger_starts_the_waiting_camera_which_records_and_offloads_it(
     assert details["manifest"]["trigger_on"]["source"] == "taser_armed"
     custody = set(custody_of(item=item).values_list("action", flat=True))
     assert "device.recording_received" in custody
+
+
+def test_the_camera_sends_a_recording_in_about_32_pieces_within_bounds():
+    assert simulator.chunk_size_for(1_000_000) == simulator.MIN_CHUNK  # a short clip
+    assert simulator.chunk_size_for(2 * 1024**3) == 8 * 1024**2  # a shift at the dock
+    assert simulator.chunk_size_for(64 * 1024**2) == 2 * 1024**2  # 32 pieces
+    assert simulator.chunk_size_for(64 * 1024**2) % simulator.MIN_CHUNK == 0

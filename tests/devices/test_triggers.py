@@ -419,3 +419,17 @@ def test_another_agencys_supervisor_cannot_close_the_alert(source, worn, other_p
     foreign = verified(make_staff(role=Role.SUPERVISOR, agency=other_police))
     with pytest.raises(PermissionDenied):
         ts.alert_close(actor=foreign, alert_id=Alert.objects.get().pk, state="resolved", reason="x")
+
+
+def test_the_trigger_webhook_commands_and_alerts_are_in_the_openapi_schema(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    operation = schema["paths"]["/api/devices/v1/triggers/"]["post"]
+    headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+    assert headers == {"Canvass-Source", "Canvass-Timestamp", "Canvass-Nonce", "Canvass-Signature"}
+    assert set(operation["responses"]) >= {"201", "400", "401", "409", "429"}
+    commands = schema["paths"]["/api/devices/v1/commands"]["get"]
+    assert [p["name"] for p in commands["parameters"]] == ["wait"]
+    assert commands["security"] == [{"deviceCredential": []}]
+    assert "post" in schema["paths"]["/api/devices/v1/alerts"]
+    command = schema["components"]["schemas"]["Command"]["properties"]
+    assert {"near", "radius_m", "trigger"} <= set(command)

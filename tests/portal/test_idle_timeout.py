@@ -5,6 +5,7 @@ import time_machine
 from django.urls import reverse
 
 from portal.models import AuditEvent
+from portal.roles import Role
 
 pytestmark = pytest.mark.django_db
 
@@ -71,3 +72,20 @@ def test_last_seen_is_written_at_most_once_a_minute(make_staff, signed_in):
         clock.shift(dt.timedelta(seconds=31))
         client.get(reverse("api-me"))
         assert client.session[LAST_SEEN_KEY] == first + 61
+
+
+@pytest.mark.django_db(transaction=True)  # the stream gives its database connection back
+def test_a_page_reconnecting_its_own_stream_is_not_activity(make_staff, signed_in):
+    """The operations page's event stream reconnects every few minutes by itself: that must not
+    keep an unattended console signed in past the idle timeout."""
+    operations = reverse("devices:operations")
+    events = reverse("devices:operations_events")
+    with time_machine.travel(START, tick=False) as clock:
+        client = signed_in(make_staff(role=Role.SUPERVISOR))
+        assert client.get(operations).status_code == 200
+        clock.shift(dt.timedelta(minutes=20))
+        stream = client.get(events)
+        assert stream.status_code == 200 and stream["Content-Type"] == "text/event-stream"
+        stream.close()
+        clock.shift(dt.timedelta(minutes=11))  # 31 minutes after the person last did anything
+        assert client.get(operations).status_code == 302
