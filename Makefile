@@ -8,6 +8,7 @@ run: setup-run
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v 0
 	$(PY) manage.py seed_demo
+	$(PY) manage.py transparency_backfill
 	@echo "==> Canvass on http://127.0.0.1:8000 (web, worker and beat; Ctrl-C stops all three)"
 	.venv/bin/honcho start
 
@@ -34,7 +35,7 @@ setup-test:
 
 # Each prints one JSON line, devices one per measurement (bench/hello_*.py are the tips bench's
 # peer and bench/harness.py the servers and files the others share, not benches).
-BENCHES := audit_append upload media tips registry package audit_verify custody_proof devices
+BENCHES := audit_append upload media tips registry package audit_verify custody_proof devices transparency
 
 bench: setup-test
 	for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done

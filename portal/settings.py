@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "registry",
     "submissions",
     "devices",
+    "transparency",
     "leaflet",
 ]
 
@@ -321,6 +322,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.tasks.take_audit_checkpoints",
         "schedule": crontab(hour=0, minute=10),
     },
+    "materialise-transparency-figures": {
+        "task": "transparency.tasks.materialise_figures",
+        "schedule": crontab(minute=20),
+    },
     "disable-inactive-accounts": {
         "task": "portal.tasks.disable_inactive_accounts",
         "schedule": crontab(hour=2, minute=30),
@@ -469,3 +474,7 @@ TIPS_UPLOAD_CHUNK_BYTES = env.int("TIPS_UPLOAD_CHUNK_BYTES", default=8 * 1024 * 
 TIPS_RETURN_SESSION_SECONDS = env.int("TIPS_RETURN_SESSION_SECONDS", default=30 * 60)
 
 OTP_TOTP_THROTTLE_FACTOR = 0  # our own lockout counts wrong codes; a delay on top would hide it
+
+# The public footage-request log shows a request's area as a square grid cell of this side
+# (metres); transparency/selectors.py never goes below 500.
+TRANSPARENCY_GRID_METRES = env.int("TRANSPARENCY_GRID_METRES", default=1000)

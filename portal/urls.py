@@ -65,6 +65,7 @@ urlpatterns = [
     path("api/tips/", include("submissions.api_urls")),
     path("api/devices/v1/", include("devices.api_urls")),
     path("api/", include("portal.api.urls")),
+    path("transparency/", include("transparency.urls")),
     path("admin/", admin.site.urls),
     # The language switcher in base.html posts to Django's set_language. Without a CSRF token:
     # the public tip pages set no cookie at all until someone picks a language, and a forged

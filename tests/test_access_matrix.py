@@ -31,9 +31,9 @@ its API, a tus upload under its grant) join with `joins_with_token`, and for eac
 - no token, or a wrong one, gets 404, even from the agency's own signed-in investigator (the
   device API, whose token is a body camera's credential, answers 401 with its challenge).
 
-The counts (December 2026; update them with the tables): 114 routes take a value from their URL; 85 join with a session,
-13 with a token (14 token builders: a tus upload under a secret grant and under a staff
-grant), and 16 are exempt, each with its reason, in EXEMPT below.
+The counts (December 2026; update them with the tables): 117 routes take a value from their
+URL; 85 join with a session, 13 with a token (14 token builders: a tus upload under a secret
+grant and under a staff grant), and 19 are exempt, each with its reason, in EXEMPT below.
 """
 
 import dataclasses
@@ -183,6 +183,11 @@ EXEMPT = {
     "checkpoints:list": "an agency's published audit checkpoints",
     "checkpoints:latest": "an agency's newest published audit checkpoint",
     "checkpoints:download": "a published audit checkpoint, looked up within its agency",
+    # An agency's published transparency page, log and downloads: public by design, generated
+    # from recorded facts under the small-count rule; tests/transparency/.
+    "transparency:agency": "an agency's public transparency page; tests/transparency/",
+    "transparency:footage_log": "an agency's public footage-request log; tests/transparency/",
+    "transparency:data": "an agency's public open data; tests/transparency/test_figures.py",
     "admin:app_list": "an app label, not an object; who gets in: tests/portal/test_admin.py",
     # Django admin's own redirects: they load nothing, they send to the named change URLs above.
     "admin:<admin/auth/group/<path:object_id>/>": "redirect to admin:auth_group_change",
@@ -1277,7 +1282,7 @@ def test_a_password_link_opens_only_for_its_own_user(people):
 
 # --- the guard: no serializer or form field looks users or agencies up unscoped ---------------
 
-OUR_APPS = ("portal", "evidence", "registry", "submissions", "devices", "livefeeds")
+OUR_APPS = ("portal", "evidence", "registry", "submissions", "devices", "livefeeds", "transparency")
 GUARDED_NAMES = re.compile(r"(^|_)(api|forms|serializers)$")
 
 # Class-level querysets over users or agencies that are right as they are, with why.

@@ -1,0 +1,431 @@
+"""The named queries behind every public figure: one function per metric, over recorded facts.
+
+A metric takes an agency and a half-open time range [start, end) and returns
+{dimension: (value, basis)}; the dimension "" is the metric's total. `basis` is how many
+recorded facts the value stands on (the small-count rule reads it). The page shows each
+metric's description and the source of its query, so anyone can see what is counted.
+Nothing is typed in: a figure exists only as the output of one of these functions.
+"""
+
+import datetime as dt
+import functools
+import inspect
+import statistics
+import textwrap
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, F, QuerySet, Sum
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from devices.models import Alert, Recording, Trigger, TriggerKind
+from portal.models import Agency, AuditEvent
+from portal.roles import Role
+from registry.models import FootageRequest, FootageRequestCamera
+from submissions.models import Tip, TipStatus
+
+Figures = dict[str, tuple[float, int]]
+Compute = Callable[[Agency, dt.datetime, dt.datetime], Figures]
+
+
+class Unit:
+    COUNT = "count"
+    HOURS = "hours"
+    MINUTES = "minutes"
+    DAYS = "days"
+    PERCENT = "percent"
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    title: str | Promise
+    description: str | Promise
+    unit: str
+    compute: Compute
+    # Labels of known dimension values; others are shown as stored.
+    labels: dict[str, str | Promise] = field(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        """The query itself, as it runs: shown on the page beside the figures."""
+        return _source_of(self.compute)
+
+
+@dataclass(frozen=True)
+class NotYet:
+    """A figure the issue asks for that no recorded fact supports yet, and why."""
+
+    name: str
+    title: str | Promise
+    why: str | Promise
+
+
+METRICS: dict[str, Metric] = {}
+
+
+@functools.cache
+def _source_of(compute: Compute) -> str:
+    # Read once per process: inspect tokenises the whole module to find a function's end.
+    return textwrap.dedent(inspect.getsource(compute))
+
+
+def metric(
+    name: str,
+    *,
+    title: str | Promise,
+    description: str | Promise,
+    unit: str = Unit.COUNT,
+    labels: dict[str, str | Promise] | None = None,
+) -> Callable[[Compute], Compute]:
+    """Register `compute` as the named metric (the order of registration is the page's)."""
+
+    def register(compute: Compute) -> Compute:
+        if name in METRICS:
+            raise ValueError(f"Metric {name!r} is already registered.")
+        METRICS[name] = Metric(name, title, description, unit, compute, labels or {})
+        return compute
+
+    return register
+
+
+NOT_YET = [
+    NotYet(
+        "live_view_sessions",
+        _("Live-view sessions: count, minutes, reasons, share requested by officers"),
+        _("Not yet: live feeds. Canvass has no live view yet, so there is nothing to count."),
+    ),
+    NotYet(
+        "search_reason_categories",
+        _("Registry searches by reason category"),
+        _(
+            "Not yet: a search records a free-text reason and a case number, not a category "
+            "from a fixed list, so searches are counted by the searcher's role instead."
+        ),
+    ),
+    NotYet(
+        "footage_offence_category",
+        _("Footage requests by offence category"),
+        _("Not yet: a footage request records a free-text reason, not an offence category."),
+    ),
+]
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _counts(rows: Iterable[dict[str, Any]], key: str) -> Figures:
+    """{dimension: (n, n)} from grouped rows with an `n`, plus the total under ""."""
+    figures: Figures = {}
+    total = 0
+    for row in rows:
+        n = int(row["n"])
+        dimension = str(row[key] or "other")
+        previous = figures.get(dimension, (0.0, 0))[1]
+        figures[dimension] = (float(previous + n), previous + n)
+        total += n
+    figures[""] = (float(total), total)
+    return figures
+
+
+def _total(n: int) -> Figures:
+    return {"": (float(n), n)}
+
+
+def _median(values: list[float]) -> Figures:
+    if not values:
+        return {}
+    return {"": (round(statistics.median(values), 1), len(values))}
+
+
+def _events(
+    agency: Agency, start: dt.datetime, end: dt.datetime, action: str
+) -> QuerySet[AuditEvent]:
+    """Successful audit events of `agency` with this action name, in [start, end)."""
+    return AuditEvent.objects.filter(
+        agency=agency,
+        action=action,
+        outcome=AuditEvent.Outcome.SUCCESS,
+        at__gte=start,
+        at__lt=end,
+    )
+
+
+def _footage_requests(
+    agency: Agency, start: dt.datetime, end: dt.datetime
+) -> QuerySet[FootageRequest]:
+    """Requests that reached owners (sent), by the time they were sent."""
+    return FootageRequest.objects.filter(
+        agency=agency,
+        status=FootageRequest.Status.SENT,
+        sent_at__gte=start,
+        sent_at__lt=end,
+    )
+
+
+# Owners' answers, as the public log and the figures name them.
+OUTCOMES: dict[str, str] = {
+    FootageRequestCamera.Status.UPLOADED: "answered",
+    FootageRequestCamera.Status.NO_FOOTAGE: "no_footage",
+    FootageRequestCamera.Status.DECLINED: "declined",
+    FootageRequestCamera.Status.EXPIRED: "no_answer",
+    FootageRequestCamera.Status.PENDING: "waiting",
+    FootageRequestCamera.Status.SENT: "waiting",
+    FootageRequestCamera.Status.OPENED: "waiting",
+}
+OUTCOME_LABELS: dict[str, str | Promise] = {
+    "answered": _("Answered with footage"),
+    "no_footage": _("No footage"),
+    "declined": _("Declined"),
+    "no_answer": _("No answer by the deadline"),
+    "waiting": _("Still waiting"),
+}
+# Role and trigger names as the rest of Canvass labels them (the page translates them).
+ROLE_LABELS: dict[str, str | Promise] = {r.value: r.label for r in Role}
+TRIGGER_LABELS: dict[str, str | Promise] = {k.value: k.label for k in TriggerKind}
+
+
+# --- the metrics, in the order the page shows them ---------------------------------------------
+
+
+@metric(
+    "registry_searches",
+    title=_("Registry searches"),
+    description=_(
+        "Searches for registered cameras near an incident (audit action "
+        "registry.camera_search), by the searcher's role. Every search needs a case number "
+        "and a reason."
+    ),
+    labels=ROLE_LABELS,
+)
+def registry_searches(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    rows = (
+        _events(agency, start, end, "registry.camera_search")
+        .values("actor_role")
+        .annotate(n=Count("id"))
+    )
+    return _counts(rows, "actor_role")
+
+
+@metric(
+    "footage_requests_sent",
+    title=_("Footage requests sent to camera owners"),
+    description=_("Footage requests that reached camera owners, counted in the month sent."),
+)
+def footage_requests_sent(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    return _total(_footage_requests(agency, start, end).count())
+
+
+@metric(
+    "footage_cameras",
+    title=_("Cameras asked, by the owner's answer"),
+    description=_(
+        "Every camera named in a request sent that month (the total), and what its owner "
+        "answered. Requests are counted in the month they were sent."
+    ),
+    labels=OUTCOME_LABELS,
+)
+def footage_cameras(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    rows = (
+        FootageRequestCamera.objects.filter(request__in=_footage_requests(agency, start, end))
+        .values("status")
+        .annotate(n=Count("id"))
+    )
+    grouped: dict[str, int] = {}
+    for row in rows:
+        outcome = OUTCOMES[row["status"]]
+        grouped[outcome] = grouped.get(outcome, 0) + row["n"]
+    return _counts(({"outcome": k, "n": v} for k, v in grouped.items()), "outcome")
+
+
+@metric(
+    "footage_median_window_minutes",
+    title=_("Median time window asked for"),
+    description=_("The median length of the footage window of the requests sent that month."),
+    unit=Unit.MINUTES,
+)
+def footage_median_window_minutes(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    windows = _footage_requests(agency, start, end).annotate(
+        length=F("window_end") - F("window_start")
+    )
+    return _median([w.length.total_seconds() / 60 for w in windows])
+
+
+@metric(
+    "footage_median_days_to_answer",
+    title=_("Median days for an owner to answer"),
+    description=_(
+        "From the request being sent to each owner's answer (footage, no footage or declined), "
+        "for the requests sent that month."
+    ),
+    unit=Unit.DAYS,
+)
+def footage_median_days_to_answer(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    answered = FootageRequestCamera.objects.filter(
+        request__in=_footage_requests(agency, start, end),
+        status__in=FootageRequestCamera.ANSWERED,
+        answered_at__isnull=False,
+    ).values_list("answered_at", "request__sent_at")
+    return _median([(at - sent).total_seconds() / 86400 for at, sent in answered if at and sent])
+
+
+@metric(
+    "bwc_recordings",
+    title=_("Body-camera recordings, by what started them"),
+    description=_(
+        "Recordings body cameras announced, counted in the month they started, by the "
+        "trigger the camera named (button, CAD, a sensor, ...)."
+    ),
+)
+def bwc_recordings(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    rows = (
+        Recording.objects.filter(agency=agency, started_at__gte=start, started_at__lt=end)
+        .values("trigger_on_source")
+        .annotate(n=Count("id"))
+    )
+    return _counts(rows, "trigger_on_source")
+
+
+@metric(
+    "bwc_hours_recorded",
+    title=_("Body-camera hours recorded"),
+    description=_("The total length of the recordings that started that month."),
+    unit=Unit.HOURS,
+)
+def bwc_hours_recorded(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    recordings = Recording.objects.filter(
+        agency=agency, started_at__gte=start, started_at__lt=end
+    ).aggregate(n=Count("id"), length=Sum(F("stopped_at") - F("started_at")))
+    if not recordings["n"]:
+        return _total(0)
+    hours = recordings["length"].total_seconds() / 3600
+    return {"": (round(hours, 1), recordings["n"])}
+
+
+@metric(
+    "bwc_activations",
+    title=_("Activation triggers received, by type"),
+    description=_(
+        "Triggers from sensors and systems (a TASER armed, a holster drawn, Watch Me, ...) that "
+        "told cameras to record or raised an alert, counted in the month received."
+    ),
+    labels=TRIGGER_LABELS,
+)
+def bwc_activations(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    rows = (
+        Trigger.objects.filter(agency=agency, received_at__gte=start, received_at__lt=end)
+        .values("kind")
+        .annotate(n=Count("id"))
+    )
+    return _counts(rows, "kind")
+
+
+@metric(
+    "alerts",
+    title=_("Alerts, by type"),
+    description=_("Alerts raised on the operations page, counted in the month raised."),
+    labels=TRIGGER_LABELS,
+)
+def alerts(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    rows = (
+        Alert.objects.filter(agency=agency, raised_at__gte=start, raised_at__lt=end)
+        .values("kind")
+        .annotate(n=Count("id"))
+    )
+    return _counts(rows, "kind")
+
+
+@metric(
+    "alerts_false_percent",
+    title=_("Share of alerts marked false"),
+    description=_("Of the alerts raised that month, the share someone marked a false alarm."),
+    unit=Unit.PERCENT,
+)
+def alerts_false_percent(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    raised = Alert.objects.filter(agency=agency, raised_at__gte=start, raised_at__lt=end)
+    total = raised.count()
+    if not total:
+        return {}
+    false = raised.filter(state=Alert.State.FALSE).count()
+    return {"": (round(100 * false / total, 1), total)}
+
+
+@metric(
+    "tips_received",
+    title=_("Tips received"),
+    description=_("Anonymous tips received, counted in the month received."),
+)
+def tips_received(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    return _total(
+        Tip.objects.filter(agency=agency, received_at__gte=start, received_at__lt=end).count()
+    )
+
+
+@metric(
+    "tips_actioned",
+    title=_("Tips actioned"),
+    description=_(
+        "Tips investigators marked actionable (audit action tip.transitioned to "
+        "“actionable”), each tip once, in the month it was marked."
+    ),
+)
+def tips_actioned(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    n = (
+        _events(agency, start, end, "tip.transitioned")
+        .filter(details__new=TipStatus.ACTIONABLE)
+        .values("target_id")
+        .distinct()
+        .count()
+    )
+    return _total(n)
+
+
+@metric(
+    "prosecutor_shares",
+    title=_("Cases shared with prosecutors"),
+    description=_("Shares of a case with a prosecuting office (audit action share.created)."),
+)
+def prosecutor_shares(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    return _total(_events(agency, start, end, "share.created").count())
+
+
+@metric(
+    "deletions",
+    title=_("Evidence deleted, by how"),
+    description=_(
+        "Evidence items whose files were deleted (audit action evidence.deleted): by the "
+        "retention schedule, or by hand with a second person's approval."
+    ),
+    labels={"retention": _("By the retention schedule"), "two_person": _("By two-person approval")},
+)
+def deletions(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    deleted = _events(agency, start, end, "evidence.deleted")
+    by_retention = deleted.filter(actor__isnull=True, details__has_key="category").count()
+    by_approval = deleted.filter(details__has_key="approved_by").count()
+    total = deleted.count()
+    return {
+        "retention": (float(by_retention), by_retention),
+        "two_person": (float(by_approval), by_approval),
+        "": (float(total), total),
+    }
+
+
+@metric(
+    "legal_holds",
+    title=_("Legal holds placed and lifted"),
+    description=_(
+        "Legal holds placed on or lifted from evidence (audit action evidence.legal_hold_set)."
+    ),
+    labels={"placed": _("Placed"), "lifted": _("Lifted")},
+)
+def legal_holds(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    holds = _events(agency, start, end, "evidence.legal_hold_set")
+    placed = holds.filter(details__legal_hold=True).count()
+    lifted = holds.filter(details__legal_hold=False).count()
+    return {
+        "placed": (float(placed), placed),
+        "lifted": (float(lifted), lifted),
+        "": (float(placed + lifted), placed + lifted),
+    }

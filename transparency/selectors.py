@@ -1,0 +1,406 @@
+"""What the public transparency page shows, read from materialised figures and recorded facts.
+
+Every output (the page, CSV, JSON) goes through `published_value`, so the small-count rule is
+applied once, the same way everywhere.
+"""
+
+import datetime as dt
+import math
+import statistics
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.db.models import Count, Max, Q
+from django.utils.crypto import salted_hmac
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from devices.policies import OPERATE
+from evidence.models import Case, RetentionCategory
+from evidence.policies import VIEW_EVIDENCE
+from portal.audit import registered_actions
+from portal.models import Agency
+from portal.roles import ROLE_AGENCY_KINDS, AgencyKind, Cap, Role, capabilities_of
+from registry.footage.policies import APPROVE_FOOTAGE_REQUESTS, REQUEST_FOOTAGE
+from registry.models import FootageRequest, FootageRequestCamera, RegistryPolicy
+from registry.policies import SEARCH_CAMERAS
+from transparency.metrics import METRICS, NOT_YET, OUTCOMES, Metric, NotYet, Unit
+from transparency.models import MonthlyFigure
+from transparency.services import current_month, month_add
+
+# Counts from 1 to SMALL_COUNT_BELOW - 1 are published as "fewer than 5".
+SMALL_COUNT_BELOW = 5
+SUPPRESSED = "<5"
+# A count that is not small but is hidden too, because with the total it would give away the
+# one small count beside it (total minus the others).
+WITHHELD = "withheld"
+MONTHS_SHOWN = 12
+
+
+def published_value(*, value: float, basis: int, unit: str) -> float | int | str:
+    """The figure as published: a count of 1-4 is SUPPRESSED; a median or a share standing on
+    1-4 facts is WITHHELD (its value is not small, so "<5" would misread); 0 stays 0."""
+    if 0 < basis < SMALL_COUNT_BELOW:
+        return SUPPRESSED if unit == Unit.COUNT else WITHHELD
+    if unit == Unit.COUNT:
+        return int(value)
+    return value
+
+
+def published_count(n: int) -> int | str:
+    """A count of facts about people (cameras asked, owners' answers), under the same rule."""
+    return SUPPRESSED if 0 < n < SMALL_COUNT_BELOW else n
+
+
+def protect_breakdown(cells: dict[str, Any], total: Any) -> dict[str, Any]:
+    """Secondary suppression: when exactly one part of a published total is hidden, the total
+    minus the others would give it away, so the smallest other non-zero part is withheld too."""
+    if not isinstance(total, int):
+        return cells
+    hidden = [k for k, v in cells.items() if v == SUPPRESSED]
+    if len(hidden) != 1:
+        return cells
+    others = [(v, k) for k, v in cells.items() if isinstance(v, int) and v > 0]
+    if not others:
+        return cells
+    return {**cells, min(others)[1]: WITHHELD}
+
+
+# --- the monthly figures -----------------------------------------------------------------------
+
+
+@dataclass
+class MetricTable:
+    metric: Metric
+    months: list[dt.date]
+    # Column keys, the total ("") first, then the dimensions in the order of their totals.
+    dimensions: list[str]
+    # cells[dimension][month index] -> published value, or None where nothing was recorded.
+    cells: dict[str, list[float | int | str | None]] = field(default_factory=dict)
+
+    def label(self, dimension: str) -> str | Promise:
+        if dimension == "":
+            return _("Total") if self.metric.unit == Unit.COUNT else self.metric.title
+        return self.metric.labels.get(dimension, dimension.replace("_", " "))
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """One row a month, newest first: {"month", "cells": [(dimension, value), ...]}.
+
+        Months with no materialised figure at all (before the agency's first fact) are left out
+        of the table; the chart still spans the year.
+        """
+        return [
+            {"month": month, "cells": [(d, self.cells[d][i]) for d in self.dimensions]}
+            for i, month in reversed(list(enumerate(self.months)))
+            if any(self.cells[d][i] is not None for d in self.dimensions)
+        ]
+
+
+def months_shown(*, agency: Agency, now: dt.datetime | None = None) -> list[dt.date]:
+    this = current_month(agency=agency, now=now)
+    return [month_add(this, -back) for back in range(MONTHS_SHOWN - 1, -1, -1)]
+
+
+def metric_tables(*, agency: Agency, months: list[dt.date]) -> list[MetricTable]:
+    """Every registered metric over `months`, from the materialised table only."""
+    stored: dict[str, dict[str, dict[dt.date, tuple[float, int]]]] = defaultdict(
+        lambda: defaultdict(dict)
+    )
+    rows = MonthlyFigure.objects.filter(
+        agency=agency, month__gte=months[0], month__lte=months[-1]
+    ).values_list("metric", "dimension", "month", "value", "basis")
+    for name, dimension, month, value, basis in rows:
+        stored[name][dimension][month] = (value, basis)
+    tables = []
+    for metric in METRICS.values():
+        by_dimension = stored.get(metric.name, {})
+        totals = {
+            d: sum(basis for _v, basis in by_month.values()) for d, by_month in by_dimension.items()
+        }
+        dimensions = [""] + sorted((d for d in by_dimension if d), key=lambda d: (-totals[d], d))
+        table = MetricTable(metric=metric, months=months, dimensions=dimensions)
+        for d in dimensions:
+            by_month = by_dimension.get(d, {})
+            table.cells[d] = [
+                published_value(value=by_month[m][0], basis=by_month[m][1], unit=metric.unit)
+                if m in by_month
+                else None
+                for m in months
+            ]
+        if metric.unit == Unit.COUNT and len(dimensions) > 1:
+            for i in range(len(months)):
+                parts = {d: table.cells[d][i] for d in dimensions[1:]}
+                for d, value in protect_breakdown(parts, table.cells[""][i]).items():
+                    table.cells[d][i] = value
+        tables.append(table)
+    return tables
+
+
+def figures_rows(*, agency: Agency, months: list[dt.date]) -> list[dict[str, Any]]:
+    """The figures in long form for CSV and JSON: one row per metric, month and dimension."""
+    rows = []
+    for table in metric_tables(agency=agency, months=months):
+        for i, month in enumerate(months):
+            for d in table.dimensions:
+                value = table.cells[d][i]
+                if value is None:
+                    continue
+                rows.append(
+                    {
+                        "month": f"{month:%Y-%m}",
+                        "metric": table.metric.name,
+                        "dimension": d,
+                        "unit": table.metric.unit,
+                        "value": value,
+                    }
+                )
+    return rows
+
+
+def figures_computed_at(*, agency: Agency) -> dt.datetime | None:
+    """When the agency's figures were last materialised (shown on the page)."""
+    latest: dt.datetime | None = MonthlyFigure.objects.filter(agency=agency).aggregate(
+        at=Max("computed_at")
+    )["at"]
+    return latest
+
+
+def not_yet() -> list[NotYet]:
+    return list(NOT_YET)
+
+
+# --- the SVG chart -------------------------------------------------------------------------------
+
+CHART_WIDTH, CHART_HEIGHT, CHART_TOP, CHART_BOTTOM = 360, 150, 18, 20
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    short_month: str
+    text_x: float
+    text_y: float
+    value_text: str
+    suppressed: bool
+
+
+def chart_bars(table: MetricTable, short_months: dict[dt.date, str]) -> list[Bar]:
+    """Geometry of a bar chart of the table's totals, one bar a month; drawn by the template.
+
+    A suppressed month gets no bar (its height would tell the count), only its label.
+    """
+    totals = table.cells[""]
+    numbers = [v for v in totals if isinstance(v, int | float)]  # totals are never withheld
+    top = max(numbers, default=0) or 1
+    slot = CHART_WIDTH / len(totals)
+    plot = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+    bars: list[Bar] = []
+    for month, value in zip(table.months, totals, strict=True):
+        i = len(bars)
+        numeric = isinstance(value, int | float)
+        height = plot * float(value) / top if numeric else 0.0  # type: ignore[arg-type]
+        bars.append(
+            Bar(
+                x=round(i * slot + slot * 0.15, 1),
+                y=round(CHART_TOP + plot - height, 1),
+                width=round(slot * 0.7, 1),
+                height=round(height, 1),
+                short_month=short_months[month],
+                text_x=round(i * slot + slot / 2, 1),
+                text_y=round(CHART_TOP + plot - height - 4, 1),
+                value_text="" if value is None else "–" if value == WITHHELD else str(value),
+                suppressed=value in (SUPPRESSED, WITHHELD),
+            )
+        )
+    return bars
+
+
+# --- the published policy ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Permission:
+    what: str | Promise
+    roles: list[str]
+
+
+def retention_policy(*, agency: Agency) -> list[dict[str, Any]]:
+    """Retention per evidence category, as the agency configured it."""
+    return [
+        {"category": c.name, "days": c.days}
+        for c in RetentionCategory.objects.filter(agency=agency).order_by("name")
+    ]
+
+
+def permissions() -> list[Permission]:
+    """Which roles of a police agency may search, ask, watch or read the log: the capability
+    map every page and service checks, so it cannot drift from what the software does."""
+    police_roles = [r for r in Role if AgencyKind.POLICE in ROLE_AGENCY_KINDS.get(r, set())]
+    asked = [
+        (SEARCH_CAMERAS, _("Search the camera registry (with a case number and a reason)")),
+        (REQUEST_FOOTAGE, _("Ask camera owners for footage")),
+        (APPROVE_FOOTAGE_REQUESTS, _("Approve footage requests over the window cap")),
+        (VIEW_EVIDENCE, _("View and play evidence, including body-camera recordings")),
+        (OPERATE, _("Watch the operations page (alerts and where recording officers are)")),
+        (Cap.VIEW_AUDIT_LOG, _("Read the audit log")),
+    ]
+    return [
+        Permission(what, [r.value for r in police_roles if capability in capabilities_of(r)])
+        for capability, what in asked
+    ]
+
+
+def commitments(*, agency: Agency) -> list[str | Promise]:
+    """What Canvass does not do, and the limits it enforces, from its settings and code."""
+    found: list[str | Promise] = [
+        _("Canvass has no face recognition and does not identify people in footage."),
+    ]
+    if apps.is_installed("livefeeds"):
+        found.append(_("No live view without recording: every live view is recorded and audited."))
+    else:
+        found.append(_("Canvass has no live view: no camera is watched live through it."))
+    needs = {a.name: a for a in registered_actions()}
+    search = needs.get("registry.camera_search")
+    if search is not None and search.needs_reason and search.needs_case:
+        found.append(
+            _("A registry search is refused without a case number and a reason; both are logged.")
+        )
+    cap = (
+        RegistryPolicy.objects.filter(agency=agency)
+        .values_list("max_window_minutes", flat=True)
+        .first()
+    )
+    found.append(
+        _(
+            "A footage request for more than %(minutes)s minutes of video needs a supervisor's "
+            "approval."
+        )
+        % {"minutes": cap if cap is not None else RegistryPolicy().max_window_minutes}
+    )
+    found.append(_("Camera owners decide whether to answer; an owner's answer is never required."))
+    return found
+
+
+# --- the public footage-request log ---------------------------------------------------------------
+
+
+def grid_metres() -> int:
+    """The log's area cells: TRANSPARENCY_GRID_METRES, never under 500 m."""
+    return max(500, int(settings.TRANSPARENCY_GRID_METRES))
+
+
+def grid_cell(*, lat: float, lon: float, metres: int) -> dict[str, Any]:
+    """The cell of a square grid (side `metres`) holding the point; only its centre is shown.
+
+    Rows are `metres` of latitude (111,320 m a degree); a row's columns are `metres` wide at
+    the row's middle latitude. The point itself never leaves this function.
+    """
+    dlat = metres / 111_320
+    row = math.floor(lat / dlat)
+    centre_lat = (row + 0.5) * dlat
+    dlon = metres / (111_320 * math.cos(math.radians(centre_lat)))
+    col = math.floor(lon / dlon)
+    return {
+        "cell": f"{metres}m:{row}:{col}",
+        "lat": round(centre_lat, 4),
+        "lon": round((col + 0.5) * dlon, 4),
+    }
+
+
+def case_hash(*, agency: Agency, number: str) -> str:
+    """A keyed hash of an open case's number: stable (rows of one case match), not reversible
+    without the server's secret, different for the same number in two agencies."""
+    digest = salted_hmac(
+        "canvass.transparency.case", f"{agency.pk}:{number}", algorithm="sha256"
+    ).hexdigest()
+    return f"h:{digest[:16]}"
+
+
+_FINAL = (*FootageRequestCamera.ANSWERED, FootageRequestCamera.Status.EXPIRED)
+
+
+def footage_log(*, agency: Agency) -> list[dict[str, Any]]:
+    """One row per footage request that reached owners, newest first: generated, never edited,
+    nothing about owners (no names, no camera places, no answers that single one out)."""
+    zone = zoneinfo.ZoneInfo(agency.time_zone)
+    outcome_counts = {
+        outcome: Count("cameras", filter=Q(cameras__status__in=statuses))
+        for outcome, statuses in _statuses_by_outcome().items()
+    }
+    requests = (
+        FootageRequest.objects.filter(agency=agency, status=FootageRequest.Status.SENT)
+        .select_related("search")
+        .annotate(
+            asked=Count("cameras"),
+            open_cameras=Count("cameras", filter=~Q(cameras__status__in=_FINAL)),
+            last_answer=Max("cameras__answered_at"),
+            expired=Count("cameras", filter=Q(cameras__status=FootageRequestCamera.Status.EXPIRED)),
+            **outcome_counts,
+        )
+        .order_by("-sent_at", "-id")
+    )
+    closed_cases = set(
+        Case.objects.filter(agency=agency, status=Case.Status.CLOSED).values_list(
+            "number", flat=True
+        )
+    )
+    metres = grid_metres()
+    rows = []
+    for r in requests:
+        assert r.sent_at is not None  # noqa: S101 - sent requests have a sent time
+        incident = r.search.incident if r.search is not None else None
+        area = grid_cell(lat=incident.y, lon=incident.x, metres=metres) if incident else None
+        rows.append(
+            {
+                "date": r.sent_at.astimezone(zone).date().isoformat(),
+                "area_cell": area["cell"] if area else "",
+                "area_lat": area["lat"] if area else None,
+                "area_lon": area["lon"] if area else None,
+                "window_minutes": round((r.window_end - r.window_start).total_seconds() / 60),
+                "cameras_asked": published_count(r.asked),  # type: ignore[attr-defined]
+                **protect_breakdown(
+                    {o: published_count(getattr(r, o)) for o in outcome_counts},
+                    published_count(r.asked),  # type: ignore[attr-defined]
+                ),
+                "days_to_close": _days_to_close(r),
+                "case": r.case_number
+                if r.case_number in closed_cases
+                else case_hash(agency=agency, number=r.case_number),
+            }
+        )
+    return rows
+
+
+def _statuses_by_outcome() -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for status, outcome in OUTCOMES.items():
+        grouped[outcome].append(status)
+    return dict(grouped)
+
+
+def _days_to_close(r: Any) -> int | None:
+    """Days from sending to the last camera's answer (an unanswered camera closes at the
+    deadline); None while any camera is still waiting."""
+    if r.open_cameras or not r.asked:
+        return None
+    closed = max(t for t in (r.last_answer, r.deadline if r.expired else None) if t is not None)
+    return max(0, int((closed - r.sent_at).days))
+
+
+def footage_log_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over the log, for the line above it."""
+    windows = [r["window_minutes"] for r in rows]
+    closes = [r["days_to_close"] for r in rows if r["days_to_close"] is not None]
+    return {
+        "requests": len(rows),
+        "median_window": statistics.median(windows) if windows else None,
+        "median_days_to_close": statistics.median(closes) if closes else None,
+    }

@@ -1,0 +1,207 @@
+"""The public transparency pages: no sign-in, nothing typed in, every table downloadable.
+
+The figures come from the materialised MonthlyFigure table only (a year of them is one
+indexed query); the footage-request log is generated from the requests themselves.
+"""
+
+import csv
+import io
+import json
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
+
+from portal.models import Agency
+from portal.roles import AgencyKind, Role
+from transparency import selectors
+from transparency.metrics import METRICS
+from transparency.services import published_agencies
+from transparency.templatetags.transparency import dimension_label, figure
+
+LOG_PAGE_SIZE = 50
+TABLES = ("figures", "retention", "permissions", "footage-requests")
+LOG_COLUMNS = [
+    "date",
+    "area_cell",
+    "area_lat",
+    "area_lon",
+    "window_minutes",
+    "cameras_asked",
+    "answered",
+    "no_footage",
+    "declined",
+    "no_answer",
+    "waiting",
+    "days_to_close",
+    "case",
+]
+
+
+def _agency(slug: str) -> Agency:
+    return get_object_or_404(Agency, slug=slug, kind=AgencyKind.POLICE)
+
+
+def _role_names(roles: list[str]) -> list[str]:
+    return [_(Role(r).label) for r in roles]
+
+
+@require_safe
+def index(request):
+    return render(request, "transparency/index.html", {"agencies": published_agencies()})
+
+
+def _shown(table: selectors.MetricTable, month_labels: dict[Any, str]) -> dict[str, Any]:
+    """The table as the template draws it, every text made once here (a year of figures
+    is a few thousand cells; formatting them in the template cost most of the page's time)."""
+    unit = table.metric.unit
+    return {
+        "name": table.metric.name,
+        "title": str(table.metric.title),
+        "description": str(table.metric.description),
+        "source": table.metric.source,
+        "headers": [dimension_label(table, d) for d in table.dimensions],
+        "rows": [
+            {
+                "key": f"{row['month']:%Y-%m}",
+                "label": month_labels[row["month"]],
+                "cells": [(d, figure(value, unit)) for d, value in row["cells"]],
+            }
+            for row in table.rows
+        ],
+    }
+
+
+@require_safe
+def agency_page(request, slug: str):
+    agency = _agency(slug)
+    months = selectors.months_shown(agency=agency)
+    month_labels = {m: date_format(m, "M Y") for m in months}
+    short_months = {m: date_format(m, "M") for m in months}
+    tables = selectors.metric_tables(agency=agency, months=months)
+    log = selectors.footage_log(agency=agency)
+    return render(
+        request,
+        "transparency/agency.html",
+        {
+            "agency": agency,
+            "tables": [
+                {"table": _shown(t, month_labels), "bars": selectors.chart_bars(t, short_months)}
+                for t in tables
+            ],
+            "not_yet": selectors.not_yet(),
+            "retention": selectors.retention_policy(agency=agency),
+            "permissions": [
+                {"what": p.what, "roles": _role_names(p.roles)} for p in selectors.permissions()
+            ],
+            "commitments": selectors.commitments(agency=agency),
+            "log_summary": selectors.footage_log_summary(log),
+            "log_recent": log[:5],
+            "suppressed": selectors.SUPPRESSED,
+            "chart": {
+                "width": selectors.CHART_WIDTH,
+                "height": selectors.CHART_HEIGHT,
+                "baseline": selectors.CHART_HEIGHT - selectors.CHART_BOTTOM,
+            },
+            "computed_at": selectors.figures_computed_at(agency=agency),
+        },
+    )
+
+
+@require_safe
+def footage_log_page(request, slug: str):
+    agency = _agency(slug)
+    log = selectors.footage_log(agency=agency)
+    page = Paginator(log, LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "transparency/footage_log.html",
+        {
+            "agency": agency,
+            "page": page,
+            "summary": selectors.footage_log_summary(log),
+            "grid_metres": selectors.grid_metres(),
+            "suppressed": selectors.SUPPRESSED,
+        },
+    )
+
+
+def _table(agency: Agency, table: str) -> tuple[list[str], list[dict[str, Any]]]:
+    if table == "figures":
+        months = selectors.months_shown(agency=agency)
+        return ["month", "metric", "dimension", "unit", "value"], selectors.figures_rows(
+            agency=agency, months=months
+        )
+    if table == "retention":
+        return ["category", "days"], selectors.retention_policy(agency=agency)
+    if table == "permissions":
+        return ["what", "roles"], [
+            {"what": str(p.what), "roles": p.roles} for p in selectors.permissions()
+        ]
+    return LOG_COLUMNS, selectors.footage_log(agency=agency)
+
+
+def _metric_notes() -> dict[str, dict[str, str]]:
+    """What each metric name in the figures means, and the query that counts it."""
+    return {
+        m.name: {
+            "title": str(m.title),
+            "description": str(m.description),
+            "unit": m.unit,
+            "query": m.source,
+        }
+        for m in METRICS.values()
+    }
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = " ".join(str(v) for v in value)
+    text = str(value)
+    # Spreadsheets run cells that start with these as formulas (CSV injection).
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@require_safe
+def data(request, slug: str, table: str, fmt: str):
+    """One table of the page as CSV or JSON, under the same small-count rule as the page."""
+    if table not in TABLES or fmt not in ("csv", "json"):
+        raise Http404
+    agency = _agency(slug)
+    columns, rows = _table(agency, table)
+    filename = f"{agency.slug}-{table}.{fmt}"
+    if fmt == "json":
+        body = json.dumps(
+            {
+                "agency": agency.slug,
+                "table": table,
+                "generated_at": timezone.now().isoformat(timespec="seconds"),
+                "small_counts": (
+                    f"counts from 1 to 4 are published as {selectors.SUPPRESSED!r}; where only "
+                    "one part of a published total is, the next smallest part is "
+                    f"{selectors.WITHHELD!r}, as is a median or share standing on 1 to 4 facts"
+                ),
+                "columns": columns,
+                "rows": rows,
+                **({"metrics": _metric_notes()} if table == "figures" else {}),
+            },
+            ensure_ascii=False,
+            indent=1,
+        )
+        response = HttpResponse(body, content_type="application/json")
+    else:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_csv_cell(row.get(c)) for c in columns])
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
