@@ -16,7 +16,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from devices import tracks
+from devices import live, tracks
 from devices.auth import DeviceAuthentication, IsDevice
 from devices.models import Device, DeviceCommand, Recording
 from devices.services.heartbeat import (
@@ -354,7 +354,9 @@ class CommandsView(DeviceAPIView):
             wait = -1.0
         if not 0 <= wait <= MAX_WAIT_SECONDS:
             raise serializers.ValidationError({"wait": "Seconds to wait, from 0 to 30."})
-        commands = commands_wait(device=self.device(), timeout=wait)
+        with live.thread_held() as may_wait:
+            # With every thread this process lends to waiting taken, answer at once.
+            commands = commands_wait(device=self.device(), timeout=wait if may_wait else 0)
         return Response(
             CommandsReplySerializer({"server_time": timezone.now(), "commands": commands}).data
         )
@@ -399,7 +401,12 @@ class AlertsView(DeviceAPIView):
                     occurred_at=data["at"],
                     lat=where.get("lat"),
                     lon=where.get("lon"),
-                    payload=request.data if isinstance(request.data, dict) else {},
+                    # What was validated, not the raw body: nothing else of it is kept.
+                    payload={
+                        "type": data["type"],
+                        "at": data["at"].isoformat(),
+                        "location": data["location"],
+                    },
                 ),
             )
         except TriggerRefused as exc:

@@ -7,7 +7,7 @@ class DevicesConfig(AppConfig):
 
     def ready(self):
         # Importing these registers audit actions and capabilities.
-        from devices import audit_actions, policies  # noqa: F401
+        from devices import audit_actions, policies, tasks  # noqa: F401
         from devices.demo import seed_bodycam
         from devices.selectors import item_track
         from devices.services.offload import recording_item_hashed, recording_item_received

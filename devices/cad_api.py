@@ -8,8 +8,6 @@ send a fresh nonce rather than fix its credentials; 400 naming the field for a m
 not a usable incident; 429 when a client or an agency sends more than the limits allow.
 """
 
-import json
-
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -123,11 +121,11 @@ class IncidentReceive(APIView):
         if not per_agency.allowed:
             return _too_many(per_agency)
         try:
-            payload = json.loads(body)
+            payload = webhooks.json_body(body)
             incident = cad.incident_parse(payload)
-        except ValueError as exc:
+        except ValueError as exc:  # BodyInvalid or CadInvalid: each says what is wrong
             field = getattr(exc, "field", "body")
-            detail = str(exc) if isinstance(exc, cad.CadInvalid) else "The body is not JSON."
+            detail = str(exc)
             return Response({"detail": detail, "field": field}, status=status.HTTP_400_BAD_REQUEST)
         try:
             # The nonce is spent in the same transaction as the incident is taken: a delivery

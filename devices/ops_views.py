@@ -19,10 +19,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from redis.exceptions import RedisError
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 
 # How long the browser waits before it reconnects after the stream ends or breaks.
 RECONNECT_MS = 1000
+BUSY_RECONNECT_MS = 10_000
 
 
 @never_cache
@@ -90,17 +93,32 @@ def _release_db_connection() -> None:
 def _subscribe(agency_id: int):
     """The agency's operations channel, subscribed, or None while Redis is away."""
     try:
+        # Confirmed by Redis when it returns: from here on every publish reaches us, so a
+        # change made after the snapshot below is read cannot fall between the two.
         pubsub = live.subscribe(live.ops_channel(agency_id))
-        # Read the server's confirmation: from here on every publish reaches us, so a change
-        # made after the snapshot below is read cannot fall between the two.
-        pubsub.get_message(timeout=2)
     except RedisError as exc:
         log.warning("operations stream without Redis (%s): polling the database", exc)
         return None
     return pubsub
 
 
-def operations_stream(actor: User) -> Iterator[bytes]:
+def _still_allowed(actor: User, session_key: str | None) -> bool:
+    """Re-read at each keep-alive: someone deactivated, demoted or signed out since the stream
+    opened stops receiving officers' places within OPS_KEEPALIVE_SECONDS."""
+    fresh = User.objects.filter(pk=actor.pk, is_active=True).first()
+    if fresh is None or fresh.role != actor.role or fresh.agency_id != actor.agency_id:
+        return False
+    if (
+        session_key is not None
+        and not Session.objects.filter(
+            session_key=session_key, expire_date__gt=timezone.now()
+        ).exists()
+    ):
+        return False
+    return can_operate(actor)
+
+
+def operations_stream(actor: User, session_key: str | None = None) -> Iterator[bytes]:
     """The snapshot, then the agency's events as they come, for OPS_STREAM_SECONDS.
 
     Subscribe first, read the snapshot second: an event published in between arrives twice
@@ -110,7 +128,20 @@ def operations_stream(actor: User) -> Iterator[bytes]:
     """
     if actor.agency_id is None:  # can_operate lets only an agency's staff in
         return
-    pubsub = _subscribe(actor.agency_id)
+    with live.thread_held() as held:
+        if not held:
+            # Every thread this process may lend to waiting requests is taken: the snapshot
+            # now, and the browser comes back for more in BUSY_RECONNECT_MS.
+            yield f"retry: {BUSY_RECONNECT_MS}\n".encode() + _event(
+                sel.operations_snapshot(actor=actor)
+            )
+            _release_db_connection()
+            return
+        yield from _relay(actor, actor.agency_id, session_key)
+
+
+def _relay(actor: User, agency_id: int, session_key: str | None) -> Iterator[bytes]:
+    pubsub = _subscribe(agency_id)
     try:
         snapshot = sel.operations_snapshot(actor=actor)
         _release_db_connection()
@@ -139,6 +170,12 @@ def operations_stream(actor: User) -> Iterator[bytes]:
                     snapshot = fresh
                     yield _event(snapshot)
             if time.monotonic() >= keepalive_at:
+                allowed = _still_allowed(actor, session_key)
+                _release_db_connection()
+                if not allowed:
+                    # No retry: the page says to sign in again (a reconnect would be refused).
+                    yield b"event: ended\ndata: {}\n\n"
+                    return
                 keepalive_at = time.monotonic() + settings.OPS_KEEPALIVE_SECONDS
                 yield b": keep-alive\n\n"
         # Ended on purpose (the thread is wanted back): the browser reconnects after `retry`.
@@ -155,7 +192,8 @@ def operations_events(request):
     """Server-Sent Events for the operations page (text/event-stream, never cached or
     buffered by a proxy)."""
     response = StreamingHttpResponse(
-        operations_stream(request.user), content_type="text/event-stream"
+        operations_stream(request.user, request.session.session_key),
+        content_type="text/event-stream",
     )
     response["Cache-Control"] = "no-cache, no-store"
     response["X-Accel-Buffering"] = "no"

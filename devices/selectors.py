@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
@@ -378,10 +379,13 @@ def recording_locations_for(*, actor: User) -> list[dict[str, Any]]:
     """Where the agency's recording officers last were: nothing for anyone not recording."""
     if not can_operate(actor) or actor.agency_id is None:
         raise PermissionDenied
+    heard_since = timezone.now() - dt.timedelta(seconds=settings.DEVICE_LOCATION_STALE_SECONDS)
     devices = Device.objects.filter(
         agency_id=actor.agency_id,
+        status=Device.Status.IN_SERVICE,
         state=Device.State.RECORDING,
         last_location__isnull=False,
+        last_heartbeat_at__gte=heard_since,
     )
     open_assignments = {
         a.device_id: a

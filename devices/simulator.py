@@ -348,6 +348,13 @@ class SimulatedCamera:
         the recording ids started by a start_recording command."""
         started = []
         for command in reply.get("commands", []):
+            state = self.state()  # read again: a recording made on the way changed it
+            handled = state.setdefault("handled_commands", [])
+            if command["id"] in handled:  # handed over again: its acknowledgement was lost
+                self.ack(command["id"], "shown")
+                continue
+            handled.append(command["id"])
+            self._save(state)
             if command["kind"] != "start_recording":
                 self.ack(command["id"], "shown")
                 continue

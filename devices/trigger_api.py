@@ -7,7 +7,6 @@ nonce already used (the same delivery again: a retry or a replay); 400 naming th
 when a source or a client sends more than the limits allow.
 """
 
-import json
 import uuid
 
 from django.conf import settings
@@ -133,9 +132,9 @@ class TriggerReceive(APIView):
         if not per_source.allowed:
             return _too_many(per_source)
         try:
-            payload = json.loads(body)
-        except ValueError:
-            return _refuse("The body is not JSON.", status.HTTP_400_BAD_REQUEST, field="body")
+            payload = webhooks.json_body(body)
+        except webhooks.BodyInvalid as exc:
+            return _refuse(str(exc), status.HTTP_400_BAD_REQUEST, field="body")
         serializer = TriggerDeliverySerializer(data=payload if isinstance(payload, dict) else None)
         if not serializer.is_valid():
             field, messages = next(iter(serializer.errors.items()))

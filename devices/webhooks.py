@@ -15,6 +15,7 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import json
 import os
 import re
 import secrets
@@ -32,6 +33,7 @@ TIMESTAMP_HEADER = "Canvass-Timestamp"
 SIGNATURE_HEADER = "Canvass-Signature"
 NONCE_HEADER = "Canvass-Nonce"
 NONCE_MAX_LENGTH = 128
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 _SEAL_PREFIX = "v1:"
 
@@ -73,15 +75,44 @@ def signature_of(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def signature_ok(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
-    return hmac.compare_digest(signature_of(secret, timestamp, body), signature.strip().lower())
+    """Whether `signature` is the body's; anything but 64 hex digits is simply wrong."""
+    signature = signature.strip().lower()
+    if not _HEX64.fullmatch(signature):
+        return False
+    return hmac.compare_digest(signature_of(secret, timestamp, body), signature)
 
 
 def timestamp_fresh(timestamp: str, now: dt.datetime) -> bool:
     """Within FRESHNESS of `now`, either side (a sender's clock a little ahead is not refused)."""
     if not re.fullmatch(r"\d{1,12}", timestamp.strip()):
         return False
-    sent = dt.datetime.fromtimestamp(int(timestamp), tz=dt.UTC)
+    try:
+        sent = dt.datetime.fromtimestamp(int(timestamp), tz=dt.UTC)
+    except (ValueError, OverflowError, OSError):  # past the year 9999
+        return False
     return abs(now - sent) <= FRESHNESS
+
+
+class BodyInvalid(ValueError):
+    """The body cannot be kept as sent: not JSON, or JSON PostgreSQL cannot store."""
+
+
+def _no_constants(name: str) -> float:
+    raise BodyInvalid(f"{name} is not JSON (send numbers, not NaN or Infinity).")
+
+
+def json_body(body: bytes) -> object:
+    """The body as JSON, refused when it is not, or holds what a jsonb column cannot keep
+    (NaN or Infinity, a NUL character): the delivery is kept as sent or not at all."""
+    try:
+        parsed = json.loads(body, parse_constant=_no_constants)
+    except BodyInvalid:
+        raise
+    except ValueError as exc:  # JSONDecodeError and bad UTF-8 alike
+        raise BodyInvalid("The body is not JSON.") from exc
+    if "\\u0000" in body.decode("utf-8", "replace").lower():
+        raise BodyInvalid("The body holds a NUL character (\\u0000), which cannot be stored.")
+    return parsed
 
 
 def nonce_valid(nonce: str) -> bool:

@@ -322,6 +322,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.tasks.take_audit_checkpoints",
         "schedule": crontab(hour=0, minute=10),
     },
+    "forget-stale-device-locations": {
+        "task": "devices.tasks.forget_stale_locations",
+        "schedule": 60.0,
+    },
     "materialise-transparency-figures": {
         "task": "transparency.tasks.materialise_figures",
         "schedule": crontab(minute=20),
@@ -459,6 +463,12 @@ TIPS_RATE_NAMESPACE = ""
 # and per authenticated sender (an agency's CAD, a trigger source); more get 429.
 WEBHOOK_RATE_PER_CLIENT_PER_MINUTE = env.int("WEBHOOK_RATE_PER_CLIENT_PER_MINUTE", default=1200)
 WEBHOOK_RATE_PER_SENDER_PER_MINUTE = env.int("WEBHOOK_RATE_PER_SENDER_PER_MINUTE", default=600)
+# A recording camera not heard from for this long (a flat battery, no signal) leaves the
+# operations map, and its last place is forgotten.
+DEVICE_LOCATION_STALE_SECONDS = env.int("DEVICE_LOCATION_STALE_SECONDS", default=90)
+# Web threads per process that may wait at once on long requests (operations streams, camera
+# long-polls); past it a stream sends its snapshot and ends, a long-poll answers at once.
+LIVE_HELD_THREADS_PER_PROCESS = env.int("LIVE_HELD_THREADS_PER_PROCESS", default=4)
 # Prefix of the live push channels (devices/live.py); tests give each test its own.
 LIVE_NAMESPACE = ""
 # The operations page's event stream (devices/ops_views.py): each open stream holds one web

@@ -5,8 +5,10 @@ import time
 from dataclasses import dataclass
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from redis.exceptions import RedisError
@@ -87,13 +89,16 @@ def device_heartbeat(*, device: Device, beat: Heartbeat) -> list[DeviceCommand]:
 
 
 def commands_take(device: Device, *, now: dt.datetime | None = None) -> list[DeviceCommand]:
-    """The device's commands not yet handed to it, marked delivered (each is handed once)."""
+    """The device's commands not yet handed to it, marked delivered; one handed over but not
+    acknowledged within REDELIVER_AFTER is handed over again (the reply may have been lost on
+    the way), so a camera ignores a command id it has already acted on."""
     now = now or timezone.now()
     with transaction.atomic():
         commands = list(
             DeviceCommand.objects.select_for_update(of=("self",))
             .select_related("trigger")
-            .filter(device=device, delivered_at__isnull=True, acknowledged_at__isnull=True)
+            .filter(device=device, acknowledged_at__isnull=True)
+            .filter(Q(delivered_at__isnull=True) | Q(delivered_at__lt=now - REDELIVER_AFTER))
             .order_by("created_at")
         )
         if commands:
@@ -101,6 +106,9 @@ def commands_take(device: Device, *, now: dt.datetime | None = None) -> list[Dev
             for command in commands:
                 command.delivered_at = now
     return commands
+
+
+REDELIVER_AFTER = dt.timedelta(seconds=30)
 
 
 def commands_wait(*, device: Device, timeout: float) -> list[DeviceCommand]:
@@ -154,3 +162,27 @@ def command_acknowledge(*, device: Device, command_id: UUID, outcome: str = "") 
                 details={"device": str(device.pk), "kind": command.kind, "outcome": outcome},
             )
     return command
+
+
+def location_forget(device: Device) -> bool:
+    """Forget where the device was (it is no longer worn, or no longer heard from) and take
+    its officer off the operations pages; whether there was a place to forget."""
+    forgotten = Device.objects.filter(pk=device.pk, last_location__isnull=False).update(
+        last_location=None, last_location_at=None
+    )
+    device.last_location = device.last_location_at = None
+    if forgotten:
+        live.ops_publish(device.agency_id, {"type": "location_gone", "device": str(device.pk)})
+    return bool(forgotten)
+
+
+def locations_forget_stale(*, now: dt.datetime | None = None) -> int:
+    """A camera that went silent while recording (a flat battery, no signal) or left service
+    keeps no place: forgotten once it has not been heard from for DEVICE_LOCATION_STALE_SECONDS."""
+    cutoff = (now or timezone.now()) - dt.timedelta(seconds=settings.DEVICE_LOCATION_STALE_SECONDS)
+    stale = Device.objects.filter(last_location__isnull=False).filter(
+        Q(last_heartbeat_at__isnull=True)
+        | Q(last_heartbeat_at__lt=cutoff)
+        | ~Q(status=Device.Status.IN_SERVICE)
+    )
+    return sum(location_forget(device) for device in stale)

@@ -11,6 +11,7 @@ from devices import audit_actions as actions
 from devices import selectors
 from devices.models import Device, DeviceAssignment, DeviceCredential, TrainingRecord
 from devices.policies import can_manage_devices, can_view_device, can_wear_devices
+from devices.services.heartbeat import location_forget
 from portal.audit import audit_record
 from portal.models import Agency, AuditEvent, User
 from portal.tokens import token_issue
@@ -209,6 +210,7 @@ def device_check_in(*, actor: User, device: Device) -> DeviceAssignment:
     assignment.checked_in_at = timezone.now()
     assignment.checked_in_by = actor
     assignment.save(update_fields=["checked_in_at", "checked_in_by"])
+    location_forget(locked)  # no longer worn: nobody's place to show
     audit_record(
         action=actions.DEVICE_CHECKED_IN.name,
         actor=actor,
@@ -228,6 +230,8 @@ def _revoke_live(*, actor: User, device: Device, why: str) -> DeviceCredential |
         return None
     live.revoked_at = timezone.now()
     live.save(update_fields=["revoked_at"])
+    if why != "rotated":
+        location_forget(device)  # it can no longer say where it is
     audit_record(
         action=actions.CREDENTIAL_REVOKED.name,
         actor=actor,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -213,6 +214,11 @@ def alert_rule_set(
 # --- triggers ------------------------------------------------------------------------------
 
 
+def _heard_lately(device: Device) -> bool:
+    heard_since = timezone.now() - dt.timedelta(seconds=settings.DEVICE_LOCATION_STALE_SECONDS)
+    return device.last_heartbeat_at is not None and device.last_heartbeat_at >= heard_since
+
+
 def _open_assignments(agency: Agency) -> QuerySet[DeviceAssignment]:
     return DeviceAssignment.objects.filter(
         checked_in_at__isnull=True,
@@ -272,7 +278,7 @@ def trigger_receive(
     location = None
     if event.lat is not None and event.lon is not None:
         location = Point(event.lon, event.lat, srid=4326)
-    elif device is not None and device.state == Device.State.RECORDING:
+    elif device is not None and device.state == Device.State.RECORDING and _heard_lately(device):
         location = device.last_location
     now = timezone.now()
     trigger = Trigger.objects.create(
@@ -382,6 +388,8 @@ def alert_close(*, actor: User, alert_id: UUID | str, state: str, reason: str) -
         raise ValidationError({"reason": "At most 500 characters."})
     if alert.state != Alert.State.OPEN:
         raise ValidationError({"state": "This alert is already closed."})
+    if alert.expires_at <= timezone.now():
+        raise ValidationError({"state": "This alert expired (alerts show for four hours)."})
     alert.state = state
     alert.reason = reason
     alert.closed_at = timezone.now()

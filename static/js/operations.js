@@ -361,6 +361,11 @@
       setState("reconnecting", "reconnecting…");
     }
   });
+  // The server ended the stream for good (signed out, deactivated, no longer allowed).
+  source.addEventListener("ended", () => {
+    source.close();
+    setState("closed", "stopped: reload the page (you may need to sign in again)");
+  });
   source.addEventListener("message", (message) => {
     const event = JSON.parse(message.data);
     const handle = handlers[event.type];

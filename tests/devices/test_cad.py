@@ -493,3 +493,14 @@ def test_too_many_cad_deliveries_get_429(police, secret, settings):
     assert post(eido(), secret).status_code == 200
     response = post(eido(), secret)
     assert response.status_code == 429 and int(response["Retry-After"]) >= 1
+
+
+def test_a_cad_body_postgresql_cannot_keep_is_400_naming_the_body(police, secret):
+    raw = json.dumps(eido()).encode()[:-1] + b', "x": NaN}'
+    response = post(raw, secret)
+    assert response.status_code == 400 and response.json()["field"] == "body"
+    assert not Case.objects.exists()
+
+
+def test_a_timestamp_past_the_year_9999_is_401_not_500(police, secret):
+    assert post(eido(), secret, ts="999999999999").status_code == 401

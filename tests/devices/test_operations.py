@@ -14,7 +14,7 @@ from devices.services.triggers import TriggerIn
 from portal.models import AuditEvent
 from portal.roles import Role
 from tests.conftest import client_for
-from tests.devices.factories import DeviceFactory, assigned, officer_of
+from tests.devices.factories import DeviceFactory, assigned, credential_for, officer_of
 from tests.evidence.cases_helpers import verified
 from tests.outage import redis_unreachable
 
@@ -230,7 +230,9 @@ def test_the_stream_sends_the_snapshot_then_what_is_published_after_connecting(
     camera.state = Device.State.RECORDING
     camera.save(update_fields=["state"])
     Device.objects.filter(pk=camera.pk).update(
-        last_location="SRID=4326;POINT(-74.006 40.7128)", last_location_at=timezone.now()
+        last_location="SRID=4326;POINT(-74.006 40.7128)",
+        last_location_at=timezone.now(),
+        last_heartbeat_at=timezone.now(),
     )
     before = raise_alert(police, "light_bar")
     response = client.get(reverse("devices:operations_events"))
@@ -403,3 +405,78 @@ def test_a_bad_rule_is_refused_naming_the_field(client, police):
     )
     assert response.status_code == 400 and "From 0 (none) to 5000 metres." in response.text
     assert not AlertRule.objects.filter(agency=police).exists()
+
+
+def test_a_heartbeat_puts_the_recording_officer_on_the_stream_and_an_idle_one_takes_them_off(
+    client, police, camera, settings, django_capture_on_commit_callbacks
+):
+    from tests.devices.helpers import Camera, beat
+
+    settings.OPS_STREAM_SECONDS = 10
+    token_camera = Camera.of(camera, credential_for(camera))
+    response = client.get(reverse("devices:operations_events"))
+    events = _events(response)
+    assert next(events)["locations"] == []
+    where = {"lat": 40.71, "lon": -74.0, "at": timezone.now().isoformat()}
+    with django_capture_on_commit_callbacks(execute=True):
+        token_camera.post(reverse("api-devices-heartbeat"), beat("recording", location=where))
+    event = next(events)
+    assert event["type"] == "location" and event["location"]["serial"] == "BWC-00042"
+    assert (event["location"]["lat"], event["location"]["lon"]) == (40.71, -74.0)
+    with django_capture_on_commit_callbacks(execute=True):
+        token_camera.post(reverse("api-devices-heartbeat"), beat("idle"))
+    assert next(events) == {"type": "location_gone", "device": str(camera.pk)}
+    response.close()
+
+
+def test_a_camera_not_heard_from_leaves_the_map_and_its_place_is_forgotten(
+    supervisor, police, camera, settings
+):
+    from devices import selectors as sel
+    from devices.services.heartbeat import locations_forget_stale
+
+    Device.objects.filter(pk=camera.pk).update(
+        state=Device.State.RECORDING,
+        last_location="SRID=4326;POINT(-74.006 40.7128)",
+        last_location_at=timezone.now(),
+        last_heartbeat_at=timezone.now() - dt.timedelta(seconds=91),
+    )
+    assert sel.recording_locations_for(actor=supervisor) == []  # silent for over 90 s
+    assert locations_forget_stale() == 1
+    camera.refresh_from_db()
+    assert camera.last_location is None and camera.last_location_at is None
+    assert locations_forget_stale() == 0
+
+
+def test_checking_a_camera_in_forgets_its_place(supervisor, police, camera):
+    from devices import services as ds
+
+    Device.objects.filter(pk=camera.pk).update(
+        state=Device.State.RECORDING,
+        last_location="SRID=4326;POINT(-74.006 40.7128)",
+        last_heartbeat_at=timezone.now(),
+    )
+    ds.device_check_in(actor=supervisor, device=camera)
+    camera.refresh_from_db()
+    assert camera.last_location is None
+
+
+def test_a_stream_past_the_processs_share_of_threads_sends_the_snapshot_and_ends(client, settings):
+    settings.LIVE_HELD_THREADS_PER_PROCESS = 0
+    settings.OPS_STREAM_SECONDS = 30
+    chunks = b"".join(client.get(reverse("devices:operations_events")).streaming_content)
+    assert chunks.startswith(b"retry: 10000\n") and b'"type":"snapshot"' in chunks
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_stream_ends_for_good_when_its_user_is_deactivated(make_staff, settings):
+    settings.OPS_STREAM_SECONDS = 30
+    settings.OPS_KEEPALIVE_SECONDS = 0.3
+    supervisor = make_staff(role=Role.SUPERVISOR)
+    response = client_for(supervisor).get(reverse("devices:operations_events"))
+    chunks = iter(response.streaming_content)
+    assert b"snapshot" in next(chunks)
+    supervisor.is_active = False
+    supervisor.save(update_fields=["is_active"])
+    rest = b"".join(chunks)  # ends at the next keep-alive, not after 30 s
+    assert rest.endswith(b"event: ended\ndata: {}\n\n")

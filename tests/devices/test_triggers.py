@@ -388,7 +388,9 @@ def test_a_trigger_wakes_a_waiting_long_poll_within_a_second(live_server, police
 
 def test_the_location_of_a_recording_camera_becomes_the_alerts_place(source, worn):
     Device.objects.filter(pk=worn.device.pk).update(
-        state=Device.State.RECORDING, last_location=Point(-74.01, 40.71, srid=4326)
+        state=Device.State.RECORDING,
+        last_location=Point(-74.01, 40.71, srid=4326),
+        last_heartbeat_at=timezone.now(),
     )
     signed(source, taser(worn.device))
     alert = Alert.objects.get()
@@ -433,3 +435,74 @@ def test_the_trigger_webhook_commands_and_alerts_are_in_the_openapi_schema(clien
     assert "post" in schema["paths"]["/api/devices/v1/alerts"]
     command = schema["components"]["schemas"]["Command"]["properties"]
     assert {"near", "radius_m", "trigger"} <= set(command)
+
+
+# --- what a sender cannot break -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Canvass-Timestamp": "999999999999"},  # past the year 9999
+        {"Canvass-Signature": "é" * 64},
+        {"Canvass-Signature": "zz"},
+    ],
+)
+def test_odd_headers_are_401_never_500(source, worn, headers):
+    src, secret = source
+    raw = json.dumps(taser(worn.device)).encode()
+    stamp = str(int(time.time()))
+    sent = {
+        "Canvass-Source": str(src.pk),
+        "Canvass-Timestamp": stamp,
+        "Canvass-Nonce": uuid.uuid4().hex,
+        "Canvass-Signature": webhooks.signature_of(secret, stamp, raw),
+        **headers,
+    }
+    response = Client().post(URL, raw, content_type="application/json", headers=sent)
+    assert response.status_code == 401, response.content
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"type": "taser_armed", "at": "2026-12-04T10:00:00Z", "unit": "2A31", "x": NaN}',
+        b'{"type": "taser_armed", "at": "2026-12-04T10:00:00Z", "unit": "2A31", "x": "a\\u0000"}',
+    ],
+)
+def test_a_body_postgresql_cannot_keep_is_400_and_nothing_is_lost_silently(source, worn, raw):
+    response = signed(source, raw)
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == "body"
+    assert not Trigger.objects.exists() and not TriggerNonce.objects.exists()
+
+
+def test_a_command_not_acknowledged_is_handed_over_again_after_30_s(source, worn):
+    signed(source, taser(worn.device))
+    (first,) = worn.get(f"{COMMANDS}?wait=0").json()["commands"]
+    assert worn.get(f"{COMMANDS}?wait=0").json()["commands"] == []
+    DeviceCommand.objects.filter(pk=first["id"]).update(
+        delivered_at=timezone.now() - dt.timedelta(seconds=31)
+    )
+    (again,) = worn.get(f"{COMMANDS}?wait=0").json()["commands"]
+    assert again["id"] == first["id"]
+    worn.post(reverse("api-devices-command-ack", args=[first["id"]]), {"outcome": "started"})
+    DeviceCommand.objects.filter(pk=first["id"]).update(
+        delivered_at=timezone.now() - dt.timedelta(seconds=31)
+    )
+    assert worn.get(f"{COMMANDS}?wait=0").json()["commands"] == []  # acknowledged: done
+
+
+def test_a_long_poll_past_the_processs_share_of_threads_answers_at_once(worn, settings):
+    settings.LIVE_HELD_THREADS_PER_PROCESS = 0
+    began = time.monotonic()
+    assert worn.get(f"{COMMANDS}?wait=5").json()["commands"] == []
+    assert time.monotonic() - began < 2
+
+
+def test_an_expired_alert_cannot_be_closed(source, supervisor, worn):
+    signed(source, taser(worn.device))
+    alert = Alert.objects.get()
+    Alert.objects.filter(pk=alert.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    with pytest.raises(ValidationError):
+        ts.alert_close(actor=supervisor, alert_id=alert.pk, state="resolved", reason="late")
