@@ -59,13 +59,14 @@ def seed_bodycam(*, agencies, users, stdout) -> None:
     stdout.write(
         f"  body camera {device.serial} worn by {officer.email}; with the server running, "
         f"play it live:\n  .venv/bin/python manage.py bodycam --provisioning '{provisioning}'"
-        " --record 8 --cut-at 0.5"
+        f" --serial {device.serial} --record 8 --cut-at 0.5"
     )
     source, secret = _trigger_source(supervisor)
     _alert_raised(device)
     stdout.write(
         f"  trigger source {source.name!r}; arm the TASER (the camera waits for the command):\n"
-        f"  .venv/bin/python manage.py bodycam --provisioning '{provisioning}' --wait 30 --obey &\n"
+        f"  .venv/bin/python manage.py bodycam --provisioning '{provisioning}' "
+        f"--serial {device.serial} --wait 30 --obey &\n"
         f"  .venv/bin/python manage.py trigger_send --source {source.pk} --secret {secret} "
         f"--type taser_armed --device {device.serial}"
     )
