@@ -17,6 +17,8 @@ from django.db import connections
 
 _CREDENTIALS = ("USER", "PASSWORD", "HOST", "PORT")
 AUDIT_TABLE = "portal_auditevent"
+# The published checkpoints of the chain: the app writes one a day and never changes one.
+CHECKPOINT_TABLE = "portal_auditcheckpoint"
 
 
 def app_role() -> str:
@@ -48,7 +50,9 @@ def connected_as_owner(alias: str = "default"):
         connection.settings_dict.update(saved)
 
 
-def app_role_grants(*, role: str, schema: str, audit_table: bool = True) -> list[str]:
+def app_role_grants(
+    *, role: str, schema: str, audit_table: bool = True, checkpoint_table: bool = True
+) -> list[str]:
     """The statements granting the app role (both names already quoted) what it may do;
     scripts/ensure_db.py gives them too, to a database that an older Canvass migrated."""
     statements = [
@@ -56,10 +60,11 @@ def app_role_grants(*, role: str, schema: str, audit_table: bool = True) -> list
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}",
         f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO {role}",
     ]
-    if audit_table:
-        statements.append(
-            f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {AUDIT_TABLE} FROM {role}"
-        )
+    append_only = [AUDIT_TABLE] * audit_table + [CHECKPOINT_TABLE] * checkpoint_table
+    statements.extend(
+        f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {table} FROM {role}"
+        for table in append_only
+    )
     return statements
 
 

@@ -14,7 +14,7 @@ from psycopg import sql
 
 root = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(root))
-from portal.dbroles import AUDIT_TABLE, app_role_grants  # noqa: E402 - needs the repo on the path
+from portal.dbroles import AUDIT_TABLE, CHECKPOINT_TABLE, app_role_grants  # noqa: E402 - needs the repo on the path
 
 env_file = root / ".env"
 if env_file.is_file():
@@ -57,10 +57,14 @@ try:
         if role and role != params["user"]:
             schema = conn.execute("SELECT current_schema()").fetchone()[0]
             has_audit = conn.execute("SELECT to_regclass(%s)", [AUDIT_TABLE]).fetchone()[0]
+            has_checkpoints = conn.execute("SELECT to_regclass(%s)", [CHECKPOINT_TABLE]).fetchone()[
+                0
+            ]
             for statement in app_role_grants(
                 role=sql.Identifier(role).as_string(conn),
                 schema=sql.Identifier(schema).as_string(conn),
                 audit_table=has_audit is not None,
+                checkpoint_table=has_checkpoints is not None,
             ):
                 conn.execute(statement.encode())
 except psycopg.Error as exc:

@@ -57,17 +57,18 @@ def published_count(n: int) -> int | str:
 
 
 def protect_breakdown(cells: dict[str, Any], total: Any) -> dict[str, Any]:
-    """Secondary suppression: when exactly one part of a published total is hidden, the total
-    minus the others would give it away, so the smallest other non-zero part is withheld too."""
-    if not isinstance(total, int):
+    """Secondary suppression. Beside a published total, a part shown as "fewer than 5" can be
+    worked out: the total minus the parts shown exactly, and even from ranges (a total of 6
+    with one part under 5 and one withheld, so at least 5, is 1 + 5). So when any part of a
+    published total is small, every non-zero part is withheld alike: the reader learns the
+    total and which parts are zero, nothing that pins a part down. (One non-zero part alone
+    equals the total, so it is never small beside a published one.)"""
+    if not isinstance(total, int) or SUPPRESSED not in cells.values():
         return cells
-    hidden = [k for k, v in cells.items() if v == SUPPRESSED]
-    if len(hidden) != 1:
-        return cells
-    others = [(v, k) for k, v in cells.items() if isinstance(v, int) and v > 0]
-    if not others:
-        return cells
-    return {**cells, min(others)[1]: WITHHELD}
+    return {
+        k: WITHHELD if v == SUPPRESSED or (isinstance(v, int | float) and v > 0) else v
+        for k, v in cells.items()
+    }
 
 
 # --- the monthly figures -----------------------------------------------------------------------

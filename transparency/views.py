@@ -162,6 +162,8 @@ def _metric_notes() -> dict[str, dict[str, str]]:
 def _csv_cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, int | float):
+        return str(value)  # a number, negative longitudes included, is never a formula
     if isinstance(value, list):
         value = " ".join(str(v) for v in value)
     text = str(value)
@@ -184,8 +186,8 @@ def data(request, slug: str, table: str, fmt: str):
                 "table": table,
                 "generated_at": timezone.now().isoformat(timespec="seconds"),
                 "small_counts": (
-                    f"counts from 1 to 4 are published as {selectors.SUPPRESSED!r}; where only "
-                    "one part of a published total is, the next smallest part is "
+                    f"counts from 1 to 4 are published as {selectors.SUPPRESSED!r}; where any "
+                    "part of a published total is, every non-zero part of it is "
                     f"{selectors.WITHHELD!r}, as is a median or share standing on 1 to 4 facts"
                 ),
                 "columns": columns,

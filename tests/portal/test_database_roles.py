@@ -102,6 +102,10 @@ def test_the_app_role_cannot_truncate_the_audit_table(app_conn):
     [
         "UPDATE portal_auditevent SET reason = 'x'",
         "DELETE FROM portal_auditevent",
+        # A published checkpoint cannot be quietly changed or taken back either.
+        "UPDATE portal_auditcheckpoint SET head_hash = 'x'",
+        "DELETE FROM portal_auditcheckpoint",
+        "TRUNCATE portal_auditcheckpoint",
     ],
 )
 def test_the_app_role_may_not_change_audit_rows_even_past_the_trigger(app_conn, sql):

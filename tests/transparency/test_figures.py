@@ -194,22 +194,23 @@ def test_the_json_shows_every_figure_under_the_small_count_rule(facts, police):
     assert shown == published_all(expected)
     assert set(body["metrics"]) == set(METRICS)
     assert "registry.camera_search" in body["metrics"]["registry_searches"]["query"]
-    # Known values from the seed: 7 searches, 6 by an investigator and 1 by a supervisor. The
-    # one is hidden, and so is the six (7 - 6 would tell the one).
+    # Known values from the seed: 7 searches, 6 by an investigator and 1 by a supervisor. Both
+    # are withheld (7 - 6 would tell the one).
     month = max(k[0] for k in expected)
     assert shown[(month, "registry_searches", "")] == 7
     assert shown[(month, "registry_searches", "investigator")] == WITHHELD
-    assert shown[(month, "registry_searches", "supervisor")] == SUPPRESSED
+    assert shown[(month, "registry_searches", "supervisor")] == WITHHELD
     assert shown[(month, "tips_received", "")] == 5
     assert shown[(month, "tips_actioned", "")] == SUPPRESSED
     assert shown[(month, "bwc_recordings", "holster")] == WITHHELD
-    assert shown[(month, "bwc_recordings", "button")] == SUPPRESSED
-    # No breakdown leaves exactly one part hidden beside a published total.
+    assert shown[(month, "bwc_recordings", "button")] == WITHHELD
+    # Beside a published total, no part is shown as "<5" and no hidden part sits beside an
+    # exact one: nothing can be worked out by subtraction or from ranges.
     for month_, metric in {(k[0], k[1]) for k in shown}:
         parts = [v for k, v in shown.items() if k[:2] == (month_, metric) and k[2]]
-        hidden = [v for v in parts if v in (SUPPRESSED, WITHHELD)]
-        if isinstance(shown.get((month_, metric, "")), int):
-            assert len(hidden) != 1, (month_, metric, parts)
+        if isinstance(shown.get((month_, metric, "")), int) and WITHHELD in parts:
+            assert SUPPRESSED not in parts, (month_, metric, parts)
+            assert all(v in (WITHHELD, 0) for v in parts), (month_, metric, parts)
 
 
 def test_the_csv_is_the_json(facts, police):
@@ -262,24 +263,27 @@ def test_counts_from_1_to_4_are_published_as_fewer_than_5_and_zero_as_0(value, b
 @pytest.mark.parametrize(
     ("parts", "total", "shown"),
     [
-        ({"a": 6, "b": SUPPRESSED}, 7, {"a": WITHHELD, "b": SUPPRESSED}),
+        ({"a": 6, "b": SUPPRESSED}, 7, {"a": WITHHELD, "b": WITHHELD}),
         (
             {"a": 6, "b": 9, "c": SUPPRESSED, "d": 0},
             16,
-            {"a": WITHHELD, "b": 9, "c": SUPPRESSED, "d": 0},
+            {"a": WITHHELD, "b": WITHHELD, "c": WITHHELD, "d": 0},
         ),
+        # Each of these was exact under a rule that withheld only the next smallest part:
+        # 6 = 5 + 1; 7 = 5 + 1 + 1; 13 = 4 + 4 + 5.
+        ({"a": 5, "b": SUPPRESSED}, 6, {"a": WITHHELD, "b": WITHHELD}),
+        ({"a": 5, "b": SUPPRESSED, "c": SUPPRESSED}, 7, dict.fromkeys("abc", WITHHELD)),
+        ({"a": SUPPRESSED, "b": SUPPRESSED, "c": 5}, 13, dict.fromkeys("abc", WITHHELD)),
         (
             {"a": SUPPRESSED, "b": SUPPRESSED, "c": 8},
             12,
-            {"a": SUPPRESSED, "b": SUPPRESSED, "c": 8},
+            {"a": WITHHELD, "b": WITHHELD, "c": WITHHELD},
         ),
         ({"a": SUPPRESSED, "b": 0}, SUPPRESSED, {"a": SUPPRESSED, "b": 0}),
         ({"a": 5, "b": 7}, 12, {"a": 5, "b": 7}),
     ],
 )
-def test_a_single_small_part_of_a_published_total_takes_the_next_smallest_with_it(
-    parts, total, shown
-):
+def test_a_small_part_of_a_published_total_withholds_every_non_zero_part(parts, total, shown):
     assert protect_breakdown(parts, total) == shown
 
 
@@ -353,3 +357,23 @@ def test_the_beat_job_and_the_backfill_command_materialise_the_same_figures(poli
     # The backfill starts at the first fact's month (this one); the job also wrote the last.
     first = services.first_fact_month(agency=police)
     assert backfilled == {row for row in by_job if row[0] >= first}
+
+
+def test_csv_numbers_stay_numbers_and_text_cannot_become_a_formula():
+    from transparency.views import _csv_cell
+
+    assert _csv_cell(-73.9537) == "-73.9537"  # a US longitude, not "'-73.9537"
+    assert _csv_cell(-2) == "-2"
+    assert _csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert _csv_cell("-1+1") == "'-1+1"
+
+
+def test_the_page_links_the_published_audit_checkpoints_and_keys(police):
+    page = Client().get(reverse("transparency:agency", args=[police.slug])).content.decode()
+    for url in (
+        reverse("checkpoints:list", args=[police.slug]),
+        reverse("checkpoints:latest", args=[police.slug]),
+        reverse("receipts:keys", args=[police.slug]),
+    ):
+        assert f'href="{url}"' in page, url
+    assert "Not yet published" not in page
