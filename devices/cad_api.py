@@ -8,7 +8,6 @@ send a fresh nonce rather than fix its credentials; 400 naming the field for a m
 not a usable incident; 429 when a client or an agency sends more than the limits allow.
 """
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -19,29 +18,20 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from devices import cad, webhooks
+from devices import cad, webhook_api, webhooks
 from devices.models import CadLink
 from devices.services import cad as cad_services
-from portal import ratelimit
 
-HEADERS = [
+HEADERS = webhook_api.signed_headers(
     OpenApiParameter(
-        webhooks.AGENCY_HEADER, str, location=OpenApiParameter.HEADER, required=True,
+        webhooks.AGENCY_HEADER,
+        str,
+        location=OpenApiParameter.HEADER,
+        required=True,
         description="The agency's slug, as shown on its CAD settings page.",
-    ),
-    OpenApiParameter(
-        webhooks.TIMESTAMP_HEADER, str, location=OpenApiParameter.HEADER, required=True,
-        description="Unix seconds when sent; refused more than 5 minutes from our clock.",
-    ),
-    OpenApiParameter(
-        webhooks.NONCE_HEADER, str, location=OpenApiParameter.HEADER, required=True,
-        description="Unique per delivery (1-128 characters); a repeat is refused with 409.",
-    ),
-    OpenApiParameter(
-        webhooks.SIGNATURE_HEADER, str, location=OpenApiParameter.HEADER, required=True,
-        description='Hex HMAC-SHA256 of timestamp + "." + body, keyed with the CAD secret.',
-    ),
-]  # fmt: skip
+    ),  # fmt: skip
+    "CAD secret",
+)
 
 ReceivedSerializer = inline_serializer(
     "CadIncidentReceived",
@@ -55,16 +45,6 @@ ErrorSerializer = inline_serializer(
     "CadError",
     {"detail": serializers.CharField(), "field": serializers.CharField(required=False)},
 )
-
-
-def _refuse(detail: str, code: int = status.HTTP_401_UNAUTHORIZED) -> Response:
-    return Response({"detail": detail}, status=code)
-
-
-def _too_many(limit: ratelimit.Limit) -> Response:
-    response = _refuse("Too many deliveries; retry later.", status.HTTP_429_TOO_MANY_REQUESTS)
-    response["Retry-After"] = str(limit.retry_after)
-    return response
 
 
 class IncidentReceive(APIView):
@@ -89,37 +69,25 @@ class IncidentReceive(APIView):
         body = request.body
         now = timezone.now()
         headers = request.headers
-        per_client = ratelimit.hit(
-            "webhook:client",
-            ratelimit.client_key(request),
-            settings.WEBHOOK_RATE_PER_CLIENT_PER_MINUTE,
-            window_seconds=60,
-        )
-        if not per_client.allowed:
-            return _too_many(per_client)
+        if too_many := webhook_api.client_over_limit(request):
+            return too_many
         link = (
             CadLink.objects.select_related("agency")
             .filter(agency__slug=headers.get(webhooks.AGENCY_HEADER, "").strip())
             .first()
         )
         if link is None:
-            return _refuse("Unknown agency, or it has no CAD link.")
+            return webhook_api.refuse("Unknown agency, or it has no CAD link.")
         timestamp = headers.get(webhooks.TIMESTAMP_HEADER, "")
         if not webhooks.timestamp_fresh(timestamp, now):
-            return _refuse("The timestamp is missing or more than 5 minutes off.")
+            return webhook_api.refuse("The timestamp is missing or more than 5 minutes off.")
         secret = cad_services.cad_secret_of(link)
         if not webhooks.signature_ok(
             secret, timestamp, body, headers.get(webhooks.SIGNATURE_HEADER, "")
         ):
-            return _refuse("The signature does not match.")
-        per_agency = ratelimit.hit(
-            "webhook:cad",
-            str(link.agency_id),
-            settings.WEBHOOK_RATE_PER_SENDER_PER_MINUTE,
-            window_seconds=60,
-        )
-        if not per_agency.allowed:
-            return _too_many(per_agency)
+            return webhook_api.refuse("The signature does not match.")
+        if too_many := webhook_api.sender_over_limit("cad", str(link.agency_id)):
+            return too_many
         try:
             payload = webhooks.json_body(body)
             incident = cad.incident_parse(payload)
@@ -137,16 +105,18 @@ class IncidentReceive(APIView):
                         agency=link.agency, nonce=headers.get(webhooks.NONCE_HEADER, ""), now=now
                     )
                 except cad_services.NonceReplayed:
-                    return _refuse("This nonce was already used.", status.HTTP_409_CONFLICT)
+                    return webhook_api.refuse(
+                        "This nonce was already used.", status.HTTP_409_CONFLICT
+                    )
                 except ValidationError:
-                    return _refuse("Send a Canvass-Nonce of 1 to 128 characters.")
+                    return webhook_api.refuse("Send a Canvass-Nonce of 1 to 128 characters.")
                 row = cad_services.cad_incident_receive(
                     agency=link.agency, incident=incident, payload=payload
                 )
         except cad_services.CaseLeadMissing as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         except PermissionDenied:
-            return _refuse("The agency has no CAD link.")
+            return webhook_api.refuse("The agency has no CAD link.")
         return Response(
             {"incident": row.incident_id, "case": row.incident_id, "units": row.units},
             status=status.HTTP_200_OK,

@@ -375,17 +375,22 @@ def alerts_shown_for(*, actor: User) -> QuerySet[Alert]:
     )
 
 
+def heard_since(now: dt.datetime | None = None) -> dt.datetime:
+    """A camera last heard from before this has gone silent: its place is not shown (and is
+    forgotten) after DEVICE_LOCATION_STALE_SECONDS."""
+    return (now or timezone.now()) - dt.timedelta(seconds=settings.DEVICE_LOCATION_STALE_SECONDS)
+
+
 def recording_locations_for(*, actor: User) -> list[dict[str, Any]]:
     """Where the agency's recording officers last were: nothing for anyone not recording."""
     if not can_operate(actor) or actor.agency_id is None:
         raise PermissionDenied
-    heard_since = timezone.now() - dt.timedelta(seconds=settings.DEVICE_LOCATION_STALE_SECONDS)
     devices = Device.objects.filter(
         agency_id=actor.agency_id,
         status=Device.Status.IN_SERVICE,
         state=Device.State.RECORDING,
         last_location__isnull=False,
-        last_heartbeat_at__gte=heard_since,
+        last_heartbeat_at__gte=heard_since(),
     )
     open_assignments = {
         a.device_id: a

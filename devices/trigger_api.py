@@ -9,7 +9,6 @@ when a source or a client sends more than the limits allow.
 
 import uuid
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -19,30 +18,21 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from devices import webhooks
+from devices import webhook_api, webhooks
 from devices.api import PointSerializer, Rfc3339Field, TriggerReplySerializer, trigger_reply
 from devices.models import TriggerSource
 from devices.services import triggers as trigger_services
-from portal import ratelimit
 
-HEADERS = [
+HEADERS = webhook_api.signed_headers(
     OpenApiParameter(
-        webhooks.SOURCE_HEADER, str, location=OpenApiParameter.HEADER, required=True,
+        webhooks.SOURCE_HEADER,
+        str,
+        location=OpenApiParameter.HEADER,
+        required=True,
         description="The trigger source's id, as shown on the agency's trigger settings page.",
-    ),
-    OpenApiParameter(
-        webhooks.TIMESTAMP_HEADER, str, location=OpenApiParameter.HEADER, required=True,
-        description="Unix seconds when sent; refused more than 5 minutes from our clock.",
-    ),
-    OpenApiParameter(
-        webhooks.NONCE_HEADER, str, location=OpenApiParameter.HEADER, required=True,
-        description="Unique per delivery (1-128 characters); a repeat is refused with 409.",
-    ),
-    OpenApiParameter(
-        webhooks.SIGNATURE_HEADER, str, location=OpenApiParameter.HEADER, required=True,
-        description='Hex HMAC-SHA256 of timestamp + "." + body, keyed with the source secret.',
-    ),
-]  # fmt: skip
+    ),  # fmt: skip
+    "source secret",
+)
 
 ErrorSerializer = inline_serializer(
     "TriggerError",
@@ -69,16 +59,6 @@ class TriggerDeliverySerializer(serializers.Serializer):
     event_id = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
 
 
-def _refuse(detail: str, code: int = status.HTTP_401_UNAUTHORIZED, **extra) -> Response:
-    return Response({"detail": detail, **extra}, status=code)
-
-
-def _too_many(limit: ratelimit.Limit) -> Response:
-    response = _refuse("Too many deliveries; retry later.", status.HTTP_429_TOO_MANY_REQUESTS)
-    response["Retry-After"] = str(limit.retry_after)
-    return response
-
-
 class TriggerReceive(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -100,14 +80,8 @@ class TriggerReceive(APIView):
         body = request.body  # the signature covers these exact bytes
         now = timezone.now()
         headers = request.headers
-        per_client = ratelimit.hit(
-            "webhook:client",
-            ratelimit.client_key(request),
-            settings.WEBHOOK_RATE_PER_CLIENT_PER_MINUTE,
-            window_seconds=60,
-        )
-        if not per_client.allowed:
-            return _too_many(per_client)
+        if too_many := webhook_api.client_over_limit(request):
+            return too_many
         source = (
             TriggerSource.objects.select_related("agency")
             .filter(pk=_uuid_or_none(headers.get(webhooks.SOURCE_HEADER, "")))
@@ -115,26 +89,20 @@ class TriggerReceive(APIView):
             .first()
         )
         if source is None:
-            return _refuse("Unknown or revoked trigger source.")
+            return webhook_api.refuse("Unknown or revoked trigger source.")
         timestamp = headers.get(webhooks.TIMESTAMP_HEADER, "")
         if not webhooks.timestamp_fresh(timestamp, now):
-            return _refuse("The timestamp is missing or more than 5 minutes off.")
+            return webhook_api.refuse("The timestamp is missing or more than 5 minutes off.")
         secret = trigger_services.trigger_source_secret(source)
         signature = headers.get(webhooks.SIGNATURE_HEADER, "")
         if not webhooks.signature_ok(secret, timestamp, body, signature):
-            return _refuse("The signature does not match.")
-        per_source = ratelimit.hit(
-            "webhook:trigger-source",
-            str(source.pk),
-            settings.WEBHOOK_RATE_PER_SENDER_PER_MINUTE,
-            window_seconds=60,
-        )
-        if not per_source.allowed:
-            return _too_many(per_source)
+            return webhook_api.refuse("The signature does not match.")
+        if too_many := webhook_api.sender_over_limit("trigger-source", str(source.pk)):
+            return too_many
         try:
             payload = webhooks.json_body(body)
         except webhooks.BodyInvalid as exc:
-            return _refuse(str(exc), status.HTTP_400_BAD_REQUEST, field="body")
+            return webhook_api.refuse(str(exc), status.HTTP_400_BAD_REQUEST, field="body")
         serializer = TriggerDeliverySerializer(data=payload if isinstance(payload, dict) else None)
         if not serializer.is_valid():
             field, messages = next(iter(serializer.errors.items()))
@@ -142,7 +110,7 @@ class TriggerReceive(APIView):
             if isinstance(messages, dict):  # location.lat etc.
                 inner, inner_messages = next(iter(messages.items()))
                 field, detail = f"{field}.{inner}", str(inner_messages[0])
-            return _refuse(str(detail), status.HTTP_400_BAD_REQUEST, field=field)
+            return webhook_api.refuse(str(detail), status.HTTP_400_BAD_REQUEST, field=field)
         data = serializer.validated_data
         where = data["location"] or {}
         event = trigger_services.TriggerIn(
@@ -164,11 +132,11 @@ class TriggerReceive(APIView):
                     agency=source.agency, source=source, event=event
                 )
         except trigger_services.NonceReplayed:
-            return _refuse("This nonce was already used.", status.HTTP_409_CONFLICT)
+            return webhook_api.refuse("This nonce was already used.", status.HTTP_409_CONFLICT)
         except ValidationError:
-            return _refuse(f"Send a {webhooks.NONCE_HEADER} of 1 to 128 characters.")
+            return webhook_api.refuse(f"Send a {webhooks.NONCE_HEADER} of 1 to 128 characters.")
         except trigger_services.TriggerRefused as exc:
-            return _refuse(str(exc), status.HTTP_400_BAD_REQUEST, field=exc.field)
+            return webhook_api.refuse(str(exc), status.HTTP_400_BAD_REQUEST, field=exc.field)
         return Response(trigger_reply(trigger), status=status.HTTP_201_CREATED)
 
 

@@ -5,7 +5,6 @@ import time
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db import transaction
 from django.db.models import Q
@@ -16,7 +15,7 @@ from redis.exceptions import RedisError
 from devices import audit_actions as actions
 from devices import live
 from devices.models import Device, DeviceCommand
-from devices.selectors import location_payload, open_assignment_of
+from devices.selectors import heard_since, location_payload, open_assignment_of
 from portal.audit import audit_record
 
 
@@ -179,7 +178,7 @@ def location_forget(device: Device) -> bool:
 def locations_forget_stale(*, now: dt.datetime | None = None) -> int:
     """A camera that went silent while recording (a flat battery, no signal) or left service
     keeps no place: forgotten once it has not been heard from for DEVICE_LOCATION_STALE_SECONDS."""
-    cutoff = (now or timezone.now()) - dt.timedelta(seconds=settings.DEVICE_LOCATION_STALE_SECONDS)
+    cutoff = heard_since(now)
     stale = Device.objects.filter(last_location__isnull=False).filter(
         Q(last_heartbeat_at__isnull=True)
         | Q(last_heartbeat_at__lt=cutoff)

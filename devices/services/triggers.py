@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -34,7 +33,7 @@ from devices.models import (
     TriggerSource,
 )
 from devices.policies import can_operate
-from devices.selectors import alert_payload, rule_for
+from devices.selectors import alert_payload, heard_since, rule_for
 from devices.services.inventory import require_manager
 from portal.audit import audit_record
 from portal.models import Agency, User
@@ -215,8 +214,7 @@ def alert_rule_set(
 
 
 def _heard_lately(device: Device) -> bool:
-    heard_since = timezone.now() - dt.timedelta(seconds=settings.DEVICE_LOCATION_STALE_SECONDS)
-    return device.last_heartbeat_at is not None and device.last_heartbeat_at >= heard_since
+    return device.last_heartbeat_at is not None and device.last_heartbeat_at >= heard_since()
 
 
 def _open_assignments(agency: Agency) -> QuerySet[DeviceAssignment]:
