@@ -67,7 +67,7 @@ def seed_bodycam(*, agencies, users, stdout) -> None:
         f"  trigger source {source.name!r}; arm the TASER (the camera waits for the command):\n"
         f"  .venv/bin/python manage.py bodycam --provisioning '{provisioning}' "
         f"--serial {device.serial} --wait 30 --obey &\n"
-        f"  .venv/bin/python manage.py trigger_send --source {source.pk} --secret {secret} "
+        f"  .venv/bin/python manage.py trigger_send --source {source.pk} --secret={secret} "
         f"--type taser_armed --device {device.serial}"
     )
 

@@ -39,8 +39,15 @@ _SEAL_PREFIX = "v1:"
 
 
 def secret_new() -> str:
-    """A fresh webhook secret (256 bits, URL-safe text to paste into the sender)."""
-    return secrets.token_urlsafe(32)
+    """A fresh webhook secret (256 bits, URL-safe text to paste into the sender).
+
+    Never one that begins with "-": pasted after a flag on a command line it would be read
+    as another flag (the demo's printed command failed that way one run in 64).
+    """
+    while True:
+        secret = secrets.token_urlsafe(32)
+        if not secret.startswith("-"):
+            return secret
 
 
 def _seal_keys(info: bytes) -> list[bytes]:

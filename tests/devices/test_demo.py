@@ -62,8 +62,8 @@ def test_trigger_send_signs_a_delivery_the_webhook_takes(live_server):
     )
     out = io.StringIO()
     demo.seed_bodycam(agencies=agencies, users={Role.SUPERVISOR: supervisor}, stdout=out)
-    command = re.search(r"trigger_send (--source \S+ --secret \S+)", out.getvalue()).group(1)
-    source_id, secret = command.split()[1], command.split()[3]
+    found = re.search(r"trigger_send --source (\S+) --secret=(\S+)", out.getvalue())
+    source_id, secret = found.group(1), found.group(2)
     sent = io.StringIO()
     call_command(
         "trigger_send",

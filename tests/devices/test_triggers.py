@@ -506,3 +506,10 @@ def test_an_expired_alert_cannot_be_closed(source, supervisor, worn):
     Alert.objects.filter(pk=alert.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
     with pytest.raises(ValidationError):
         ts.alert_close(actor=supervisor, alert_id=alert.pk, state="resolved", reason="late")
+
+
+def test_a_new_secret_never_begins_with_a_dash(monkeypatch):
+    # Pasted after "--secret" on a command line, a leading dash reads as another flag.
+    drawn = iter(["-leading-dash", "fine-secret"])
+    monkeypatch.setattr(webhooks.secrets, "token_urlsafe", lambda n: next(drawn))
+    assert webhooks.secret_new() == "fine-secret"
