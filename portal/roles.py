@@ -20,6 +20,8 @@ class Role(models.TextChoices):
     AGENCY_ADMIN = "agency_admin", "Agency admin"
     AUDITOR = "auditor", "Auditor"
     PROSECUTOR = "prosecutor", "Prosecutor"
+    # A member of the agency's community review panel: sees only the monthly review samples.
+    COMMUNITY_REVIEWER = "community_reviewer", "Community reviewer"
     RESIDENT = "resident", "Resident"
     BUSINESS = "business", "Business"
 
@@ -36,6 +38,7 @@ ROLE_AGENCY_KINDS: dict[str, set[str]] = {
     Role.AGENCY_ADMIN: {AgencyKind.POLICE, AgencyKind.PROSECUTION},
     Role.AUDITOR: {AgencyKind.POLICE, AgencyKind.PROSECUTION},
     Role.PROSECUTOR: {AgencyKind.PROSECUTION},
+    Role.COMMUNITY_REVIEWER: {AgencyKind.POLICE},
 }
 
 
@@ -64,6 +67,8 @@ _CAPABILITIES: dict[str, set[str]] = {
     },
     Role.AUDITOR: {Cap.STAFF_AREA, Cap.VIEW_AUDIT_LOG, Cap.EXPORT_AUDIT_LOG},
     Role.PROSECUTOR: {Cap.STAFF_AREA},
+    # Signs in to the staff area for the review pages only (review/ grants what they need).
+    Role.COMMUNITY_REVIEWER: {Cap.STAFF_AREA},
     Role.RESIDENT: set(),
     Role.BUSINESS: set(),
 }

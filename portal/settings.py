@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "submissions",
     "devices",
     "transparency",
+    "review",
     "leaflet",
 ]
 
@@ -95,6 +96,7 @@ TEMPLATES = [
                 "registry.context_processors.navigation",
                 "submissions.context_processors.navigation",
                 "devices.context_processors.navigation",
+                "review.context_processors.navigation",
             ],
         },
     },
@@ -330,6 +332,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "transparency.tasks.materialise_figures",
         "schedule": crontab(minute=20),
     },
+    # Daily, so an agency missed on the 1st is drawn the next day; a month is drawn once.
+    "draw-review-samples": {
+        "task": "review.tasks.draw_monthly_samples",
+        "schedule": crontab(hour=0, minute=40),
+    },
     "disable-inactive-accounts": {
         "task": "portal.tasks.disable_inactive_accounts",
         "schedule": crontab(hour=2, minute=30),
@@ -488,3 +495,9 @@ OTP_TOTP_THROTTLE_FACTOR = 0  # our own lockout counts wrong codes; a delay on t
 # The public footage-request log shows a request's area as a square grid cell of this side
 # (metres); transparency/selectors.py never goes below 500.
 TRANSPARENCY_GRID_METRES = env.int("TRANSPARENCY_GRID_METRES", default=1000)
+
+# Community review: items drawn per kind each month, how long the panel may open them, and
+# the longest finding a reviewer may write.
+REVIEW_SAMPLE_PER_KIND = env.int("REVIEW_SAMPLE_PER_KIND", default=10)
+REVIEW_ACCESS_DAYS = env.int("REVIEW_ACCESS_DAYS", default=30)
+REVIEW_FINDING_MAX_CHARS = env.int("REVIEW_FINDING_MAX_CHARS", default=4000)

@@ -16,14 +16,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import Count, F, QuerySet, Sum, Value
+from django.db.models.functions import Concat
 from django.utils.functional import Promise
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from devices.models import Alert, Recording, Trigger, TriggerKind
 from portal.models import Agency, AuditEvent
 from portal.roles import Role
 from registry.models import FootageRequest, FootageRequestCamera
+from review.kinds import KINDS as REVIEW_KINDS
+from review.models import Finding, Outcome, SampledItem
 from submissions.models import Tip, TipStatus
 
 Figures = dict[str, tuple[float, int]]
@@ -429,3 +433,50 @@ def legal_holds(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures
         "lifted": (float(lifted), lifted),
         "": (float(placed + lifted), placed + lifted),
     }
+
+
+@metric(
+    "review_items_drawn",
+    title=_("Items drawn for community review"),
+    description=_(
+        "Registry searches and body-camera recordings drawn at random into the monthly sample "
+        "the community review panel examines (from a published seed), by kind; counted in the "
+        "month the sample was drawn."
+    ),
+    labels={name: kind.label for name, kind in REVIEW_KINDS.items()},
+)
+def review_items_drawn(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    rows = (
+        SampledItem.objects.filter(
+            sample__agency=agency, sample__drawn_at__gte=start, sample__drawn_at__lt=end
+        )
+        .values("kind")
+        .annotate(n=Count("id"))
+    )
+    return _counts(rows, "kind")
+
+
+@metric(
+    "review_findings",
+    title=_("Community review findings"),
+    description=_(
+        "Findings the community review panel recorded on the items drawn for it, by kind of "
+        "item and outcome (within policy, concern, serious concern); counted in the month the "
+        "finding was recorded. Each reviewer records one finding per item."
+    ),
+    labels={
+        f"{name}.{outcome}": format_lazy("{}: {}", kind.label, label)
+        for name, kind in REVIEW_KINDS.items()
+        for outcome, label in Outcome.choices
+    },
+)
+def review_findings(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    rows = (
+        Finding.objects.filter(
+            item__sample__agency=agency, recorded_at__gte=start, recorded_at__lt=end
+        )
+        .annotate(dimension=Concat("item__kind", Value("."), "outcome"))
+        .values("dimension")
+        .annotate(n=Count("id"))
+    )
+    return _counts(rows, "dimension")

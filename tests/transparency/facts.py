@@ -1,6 +1,7 @@
 """Recorded facts for the transparency tests, made through the real services of every app."""
 
 import datetime as dt
+import zoneinfo
 from dataclasses import dataclass, field
 
 from django.utils import timezone
@@ -13,6 +14,7 @@ from evidence.models import RetentionCategory
 from portal.roles import Role
 from registry.footage import services as footage_services
 from registry.models import FootageRequestCamera
+from review import services as review_services
 from submissions import services as tip_services
 from submissions.demo import seed_categories
 from submissions.models import TipCategory, TipStatus
@@ -140,4 +142,24 @@ def seed(agency, *, searches=6, owners=6, tips=5, recordings=6) -> Facts:
     evidence_services.item_legal_hold_set(
         actor=supervisor, item=held, hold=True, reason="Litigation hold"
     )
+
+    # Community review: this month's sample drawn, and two reviewers' findings on it.
+    sample = review_services.review_sample_create(
+        agency=agency,
+        month=review_services.month_start(
+            timezone.now().astimezone(zoneinfo.ZoneInfo(agency.time_zone)).date()
+        ),
+    )
+    first, second = staff(agency, Role.COMMUNITY_REVIEWER), staff(agency, Role.COMMUNITY_REVIEWER)
+    drawn_searches = list(sample.items.filter(kind="registry_search"))
+    for drawn in drawn_searches:
+        review_services.finding_record(actor=first, item=drawn, outcome="within_policy", text="")
+    review_services.finding_record(
+        actor=second, item=drawn_searches[0], outcome="serious_concern", text="No reason given"
+    )
+    recording = sample.items.filter(kind="bodycam_recording").first()
+    if recording is not None:
+        review_services.finding_record(
+            actor=first, item=recording, outcome="concern", text="Stopped early"
+        )
     return facts

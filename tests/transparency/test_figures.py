@@ -15,6 +15,7 @@ from django.urls import reverse
 from devices.models import Alert, Recording, Trigger
 from portal.models import AuditEvent
 from registry.models import FootageRequest, FootageRequestCamera
+from review.models import Finding, SampledItem
 from submissions.models import Tip
 from tests.transparency.facts import seed
 from transparency import services
@@ -140,6 +141,20 @@ def expected_figures(agency) -> dict[tuple[str, str, str], tuple[float, int]]:
         [
             (month_of(agency, e.at), "placed" if e.details["legal_hold"] else "lifted")
             for e in holds
+        ],
+    )
+    counts(
+        "review_items_drawn",
+        [
+            (month_of(agency, i.sample.drawn_at), i.kind)
+            for i in SampledItem.objects.select_related("sample").filter(sample__agency=agency)
+        ],
+    )
+    counts(
+        "review_findings",
+        [
+            (month_of(agency, f.recorded_at), f"{f.item.kind}.{f.outcome}")
+            for f in Finding.objects.select_related("item").filter(item__sample__agency=agency)
         ],
     )
     return out

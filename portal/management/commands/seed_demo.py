@@ -24,6 +24,7 @@ DEMO_STAFF = [
     ("dispatcher@riverton.example", "Dana Dispatcher", Role.DISPATCHER, "police"),
     ("admin@riverton.example", "Ada Admin", Role.AGENCY_ADMIN, "police"),
     ("auditor@riverton.example", "Aud Auditor", Role.AUDITOR, "police"),
+    ("reviewer@riverton.example", "Remy Reviewer", Role.COMMUNITY_REVIEWER, "police"),
     ("prosecutor@riverton-da.example", "Pat Prosecutor", Role.PROSECUTOR, "prosecution"),
 ]
 DEMO_PUBLIC = [
@@ -110,9 +111,9 @@ class Command(BaseCommand):
     def _print_logins(self, rows):
         self.stdout.write(f"\nCanvass demo logins (password for all: {DEMO_PASSWORD})\n")
         for label, email, secret, uri in rows:
-            self.stdout.write(f"  {label:<13} {email:<34} TOTP secret: {secret}")
+            self.stdout.write(f"  {label:<18} {email:<34} TOTP secret: {secret}")
             if uri:
-                self.stdout.write(f"  {'':<13} {uri}")
+                self.stdout.write(f"  {'':<18} {uri}")
         self.stdout.write(
             "\nAdd a secret to any authenticator app (or `oathtool --totp -b SECRET`).\n"
         )
