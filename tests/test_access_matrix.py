@@ -31,8 +31,8 @@ its API, a tus upload under its grant) join with `joins_with_token`, and for eac
 - no token, or a wrong one, gets 404, even from the agency's own signed-in investigator (the
   device API, whose token is a body camera's credential, answers 401 with its challenge).
 
-The counts (December 2026; update them with the tables): 117 routes take a value from their
-URL; 85 join with a session, 13 with a token (14 token builders: a tus upload under a secret
+The counts (December 2026; update them with the tables): 119 routes take a value from their
+URL; 87 join with a session, 13 with a token (14 token builders: a tus upload under a secret
 grant and under a staff grant), and 19 are exempt, each with its reason, in EXEMPT below.
 """
 
@@ -69,6 +69,7 @@ from portal import storage
 from portal.models import Agency, AuditEvent, User
 from portal.roles import PUBLIC_ROLES, AgencyKind, Role
 from registry.footage.api import TOKEN_HEADER as FOOTAGE_TOKEN_HEADER
+from review import services as review_services
 from tests.conftest import client_for
 from tests.devices.factories import DeviceFactory, credential_for
 from tests.devices.helpers import Camera, manifest
@@ -91,6 +92,7 @@ from tests.registry.requests_helpers import (
     search,
     token_of,
 )
+from tests.review.helpers import this_month
 
 PAGE, API, ADMIN = "page", "api", "admin"
 
@@ -617,6 +619,35 @@ joins(
 )
 joins("devices:trigger_source_rotate", trigger_source, **DEVICE_WRITE)
 joins("devices:trigger_source_revoke", trigger_source, **DEVICE_WRITE)
+
+
+# --- builders: community review ---------------------------------------------------------------
+
+
+def review_sample(p) -> Built:
+    """This month's review sample of the owner's agency (a reviewer's), drawn over one search."""
+    search(verified(UserFactory(role=Role.INVESTIGATOR, agency=p.agency)))
+    sample = review_services.review_sample_create(agency=p.agency, month=this_month(p.agency))
+    item = sample.items.get()
+    return Built({"sample_id": sample.pk}, [sample.pk], {"item": item})
+
+
+def review_item(p) -> Built:
+    built = review_sample(p)
+    item = built.objects["item"]
+    return Built({"item_id": item.pk}, [item.pk])
+
+
+# The panel's reviewers review; the agency's admin oversees the sample (and may not record).
+REVIEWER = {"role": Role.COMMUNITY_REVIEWER, "read_only_role": Role.AGENCY_ADMIN}
+joins("review:sample", review_sample, **REVIEWER)
+joins(
+    "review:item",
+    review_item,
+    writes=("POST",),
+    body={"outcome": "within_policy", "text": "Matrix check"},
+    **REVIEWER,
+)
 
 
 # --- builders: the admin ----------------------------------------------------------------------

@@ -28,6 +28,7 @@ from portal.roles import ROLE_AGENCY_KINDS, AgencyKind, Cap, Role, capabilities_
 from registry.footage.policies import APPROVE_FOOTAGE_REQUESTS, REQUEST_FOOTAGE
 from registry.models import FootageRequest, FootageRequestCamera, RegistryPolicy
 from registry.policies import SEARCH_CAMERAS
+from review.policies import REVIEW_ITEMS
 from transparency.metrics import METRICS, NOT_YET, OUTCOMES, Metric, NotYet, Unit
 from transparency.models import MonthlyFigure
 from transparency.services import current_month, month_add
@@ -252,6 +253,10 @@ def permissions() -> list[Permission]:
         (VIEW_EVIDENCE, _("View and play evidence, including body-camera recordings")),
         (OPERATE, _("Watch the operations page (alerts and where recording officers are)")),
         (Cap.VIEW_AUDIT_LOG, _("Read the audit log")),
+        (
+            REVIEW_ITEMS,
+            _("Review the monthly random sample (its details only, for a limited time)"),
+        ),
     ]
     return [
         Permission(what, [r.value for r in police_roles if capability in capabilities_of(r)])
