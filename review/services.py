@@ -64,13 +64,14 @@ def previous_month(*, agency: Agency, now: dt.datetime | None = None) -> dt.date
 
 
 def seed_derive(*, agency: Agency, month: dt.date) -> tuple[str, dict[str, Any]]:
-    """The month's seed and what it stands on: the agency's first audit checkpoint signed on or
-    after the first day of the next month (else its newest; else the chain's head now)."""
+    """The month's seed and what it stands on: the agency's first audit checkpoint signed after
+    the month ended (else its newest; else the chain's head now)."""
     month = month_start(month)
+    _start, end = month_range(agency=agency, month=month)
     checkpoints = AuditCheckpoint.objects.filter(agency=agency)
     checkpoint = (
-        checkpoints.filter(day__gte=month_add(month, 1)).order_by("day").first()
-        or checkpoints.order_by("-day").first()
+        checkpoints.filter(signed_at__gte=end).order_by("signed_at").first()
+        or checkpoints.order_by("-signed_at").first()
     )
     basis: dict[str, Any]
     if checkpoint is not None:
@@ -198,12 +199,17 @@ def sample_recorded(*, sample: ReviewSample) -> dict[str, list[str]]:
 
 
 def samples_draw_due(*, now: dt.datetime | None = None) -> list[ReviewSample]:
-    """The beat job: the previous month of every police agency, where not drawn yet."""
+    """The beat job: the previous month of every police agency, where not drawn yet, once the
+    agency's first checkpoint after that month is signed (at once where it takes none)."""
     made = []
     for agency in Agency.objects.filter(kind=AgencyKind.POLICE).order_by("pk"):
         month = previous_month(agency=agency, now=now)
         if ReviewSample.objects.filter(agency=agency, month=month).exists():
             continue
+        _start, end = month_range(agency=agency, month=month)
+        checkpoints = AuditCheckpoint.objects.filter(agency=agency)
+        if checkpoints.exists() and not checkpoints.filter(signed_at__gte=end).exists():
+            continue  # wait for the night's checkpoint after the month: the seed stands on it
         try:
             made.append(
                 review_sample_create(agency=agency, month=month, drawn_by_label="beat", now=now)

@@ -117,3 +117,20 @@ def test_the_beat_job_draws_last_month_of_every_police_agency_once(police, other
     assert services.samples_draw_due(now=now) == []
     later = now + dt.timedelta(days=40)
     assert len(services.samples_draw_due(now=later)) == 2
+
+
+def test_the_beat_job_waits_for_the_first_checkpoint_signed_after_the_month(police):
+    make_facts(police, searches=2, recordings=0)
+    (checkpoint,) = [c for c in audit_checkpoints_take() if c.agency_id == police.pk]
+    # This month has not ended when the checkpoint was signed: its draw waits.
+    month = this_month(police)
+    _start, end = services.month_range(agency=police, month=month)
+    assert services.samples_draw_due(now=end + dt.timedelta(hours=2)) == []
+    assert not ReviewSample.objects.exists()
+
+    # Last month had ended: its draw stands on that checkpoint.
+    (sample,) = services.samples_draw_due()
+    last = services.month_add(month, -1)
+    assert sample.month == last and sample.seed_basis["seq"] == checkpoint.seq
+    text = f"canvass.review-sample|{police.slug}|{last:%Y-%m}|{checkpoint.head_hash}"
+    assert sample.seed == hashlib.sha256(text.encode()).hexdigest()
