@@ -15,7 +15,6 @@ offer it here, through its own audited getter.
 """
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from devices.models import Recording
 from evidence.models import Case
 from portal.models import Agency, User
+from portal.templatetags.portal_time import local_and_utc
 from registry.models import CameraSearch, FootageRequest
 
 Population = Callable[[Agency, dt.datetime, dt.datetime], list[str]]
@@ -69,11 +69,7 @@ def kind_label(name: str) -> str | Promise:
 
 def when(agency: Agency, moment: dt.datetime | None) -> str:
     """A time in the agency's zone with UTC beside it."""
-    if moment is None:
-        return "—"
-    local = moment.astimezone(zoneinfo.ZoneInfo(agency.time_zone))
-    utc = moment.astimezone(dt.UTC)
-    return f"{local:%Y-%m-%d %H:%M %Z} ({utc:%Y-%m-%d %H:%M} UTC)"
+    return local_and_utc(moment, agency.time_zone)
 
 
 def case_shown(agency: Agency, number: str) -> str:

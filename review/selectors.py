@@ -20,8 +20,10 @@ from review.policies import can_review_items, can_see_samples
 def samples_for(*, actor: User) -> QuerySet[ReviewSample]:
     if not can_see_samples(actor):
         return ReviewSample.objects.none()
-    return ReviewSample.objects.filter(agency=actor.agency).annotate(
-        n_items=Count("items", distinct=True)
+    return (
+        ReviewSample.objects.filter(agency=actor.agency)
+        .select_related("agency")
+        .annotate(n_items=Count("items", distinct=True))
     )
 
 

@@ -134,3 +134,18 @@ def test_other_staff_and_residents_cannot_open_the_review_pages(police, resident
         assert client.get(reverse("review:index")).status_code == 403
         assert client.get(reverse("review:sample", args=[sample.pk])).status_code == 403
         assert client.get(reverse("review:item", args=[item.pk])).status_code == 403
+
+
+def test_a_community_reviewer_belongs_to_a_police_agency_and_holds_only_the_review(
+    police, prosecution
+):
+    from django.core.exceptions import ValidationError
+
+    from portal.roles import Cap, capabilities_of
+    from portal.services import check_role_fits_agency
+    from review.policies import REVIEW_ITEMS
+
+    check_role_fits_agency(Role.COMMUNITY_REVIEWER, police)
+    with pytest.raises(ValidationError):
+        check_role_fits_agency(Role.COMMUNITY_REVIEWER, prosecution)
+    assert capabilities_of(Role.COMMUNITY_REVIEWER) == {Cap.STAFF_AREA, REVIEW_ITEMS}
