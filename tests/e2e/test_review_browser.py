@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from portal.roles import Role
 from review.models import Finding
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import ARTIFACTS, PHONE
 from tests.e2e.test_evidence_upload_browser import _sign_in
 from tests.review.helpers import drawn
 
@@ -78,11 +78,14 @@ def test_reviewer_opens_a_drawn_item_and_records_a_finding(
             )
         ).to_have_text("1")
         _fits(page, width)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"review-sample-{width}.png"), full_page=True)
 
         first.get_by_role("link").click()
         expect(page.locator("#my-text")).to_have_text("<b>Too wide</b> a window for a burglary")
         expect(page.locator("#my-text b")).to_have_count(0)
         expect(page.locator("#finding-form")).to_have_count(0)
+        page.screenshot(path=str(ARTIFACTS / f"review-item-{width}.png"), full_page=True)
         finding = Finding.objects.get()
         assert (finding.reviewer_id, finding.outcome) == (reviewer.pk, "concern")
 

@@ -134,3 +134,12 @@ def test_the_beat_job_waits_for_the_first_checkpoint_signed_after_the_month(poli
     assert sample.month == last and sample.seed_basis["seq"] == checkpoint.seq
     text = f"canvass.review-sample|{police.slug}|{last:%Y-%m}|{checkpoint.head_hash}"
     assert sample.seed == hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_the_beat_schedule_runs_the_monthly_draw(police, settings):
+    from celery import current_app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["draw-review-samples"]
+    assert entry["task"] in current_app.tasks
+    assert current_app.tasks[entry["task"]].apply().get() == 1
+    assert ReviewSample.objects.get().month == services.previous_month(agency=police)
