@@ -14,6 +14,12 @@ what ffprobe found and which tools did it. Nothing is ever dropped or repaired: 
 ring no longer holds, a damaged segment or a restart of the stream inside the window refuses the
 clip with a reason (evidence is never silently altered).
 
+ffmpeg never reads the playlist or the relay's files: it would wait forever on a playlist a dead
+source left behind, deaf to SIGTERM (livefeeds.md, trap 9). We parse the playlist and join the
+segments ourselves, and ffmpeg gets one local file with its demuxer forced to mpegts, under
+portal.media's fence (timeout, process-group kill, limits). The ring is transient (trap 11):
+nginx deletes a stream's segments a minute or two after it ends, so clips are cut at once.
+
 Pure logic over files: no models and no database; settings only for the limits and paths.
 """
 
@@ -59,7 +65,7 @@ _VERSION_TIMEOUT_SECONDS = 10
 class ClipError(Exception):
     """The clip cannot be made; `code` is stable for callers, `message` is fit to show staff.
 
-    Codes: bad_window, too_long, outside_relay, no_ring, not_in_ring, bad_playlist,
+    Codes: bad_window, too_long, outside_relay, no_ring, no_access, not_in_ring, bad_playlist,
     bad_segment, discontinuity, remux_failed.
     """
 
@@ -200,6 +206,13 @@ def _read_playlist(ring: Path) -> str:
             "no_ring",
             "The relay holds nothing for this stream: it is not live, or it ended more than a "
             "minute or two ago and the relay has cleaned its ring up.",
+        ) from None
+    except PermissionError:
+        # nginx-rtmp makes the ring private to its own user (livefeeds.md, trap 4).
+        raise ClipError(
+            "no_access",
+            "This worker may not read the relay's ring: clips must be cut by a worker running "
+            "as the relay's (nginx's) user.",
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ClipError("bad_playlist", f"The stream's playlist cannot be read: {exc}") from None

@@ -106,3 +106,7 @@ def relay_dir(tmp_path, settings) -> Path:
 @pytest.fixture
 def ring(encoded_segments, relay_dir) -> Ring:
     return lay_ring(encoded_segments, relay_dir)
+
+
+# Chromium, as tests/e2e drives it (with its console and CSP watch), for the browser test here.
+from tests.e2e.conftest import _no_console_errors, browser, phone  # noqa: E402, F401
