@@ -41,7 +41,8 @@ class Ring:
             f"#EXT-X-TARGETDURATION:{SEGMENT_SECONDS}",
         ]
         for name in self.names:
-            if name == discontinuity_before:
+            # nginx-rtmp marks its first segment as a discontinuity too (seen on 1.2.2).
+            if name == discontinuity_before or name == self.names[0]:
                 lines.append("#EXT-X-DISCONTINUITY")
             lines += [f"#EXTINF:{SEGMENT_SECONDS:.3f},", name]
         (self.path / "index.m3u8").write_text("\n".join(lines) + "\n")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from livefeeds import clips
+from portal import media
 from tests.livefeeds.clips.conftest import FPS, RING_SECONDS, lay_ring
 
 
@@ -284,3 +285,12 @@ def test_the_playlist_is_read_as_nginx_rtmp_writes_it():
 
 def test_the_ring_holds_what_the_fixture_says(ring):
     assert len(ring.names) == RING_SECONDS
+
+
+def test_the_remux_reads_its_input_only_as_mpeg_ts(ring, tmp_path):
+    # A playlist or concat script passed off as the joined segments must not be followed.
+    bait = tmp_path / "joined.ts"
+    bait.write_text(f"#EXTM3U\n#EXTINF:1.0,\nfile:{ring.path / ring.names[0]}\n")
+    with pytest.raises(media.MediaError):
+        media.ts_to_mp4(bait, tmp_path)
+    assert not (tmp_path / "clip.mp4").exists()
