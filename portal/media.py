@@ -762,6 +762,22 @@ def audio_proxy(src: Path, out_dir: Path, *, timeout: float | None = None) -> Ou
     return _output(target, "audio/mp4", argv)
 
 
+def ts_to_mp4(src: Path, out_dir: Path, *, timeout: float | None = None) -> Output:
+    """An MPEG-TS file (e.g. live HLS segments joined byte for byte) as an MP4, by stream copy.
+
+    Nothing is re-encoded and no metadata is stripped: the MP4 carries exactly the packets of
+    the segments, moov first so it plays while it downloads. The demuxer is forced to mpegts,
+    so the joined bytes are never read as anything else (a playlist, a concat script).
+    """
+    target = Path(out_dir) / "clip.mp4"
+    argv = _ffmpeg(
+        "-threads", str(THREADS), "-f", "mpegts", *_input(src),
+        "-map", "0:v", "-map", "0:a?", "-c", "copy", "-movflags", "+faststart", str(target),
+    )  # fmt: skip
+    _run(argv, timeout, what="ffmpeg could not remux the clip")
+    return _output(target, "video/mp4", argv)
+
+
 # --- images (Pillow) ---------------------------------------------------------------------
 
 

@@ -238,6 +238,7 @@ UPLOAD_MAX_BYTES_BY_FLOW = {
         "footage_request": 32 * 1024**3,
         "staff_upload": 64 * 1024**3,
         "bodycam": 256 * 1024**3,
+        "live_clip": 4 * 1024**3,
     }.items()
 }
 # Media pipeline limits (untrusted input: see ../shared/standards.md on ffmpeg hardening).
@@ -250,6 +251,10 @@ MEDIA_TOOL_MEMORY_BYTES = env.int("MEDIA_TOOL_MEMORY_BYTES", default=4 * 1024**3
 # each count); after the last one the item ends `failed` with the reason instead of looping.
 MEDIA_MAX_ATTEMPTS = env.int("MEDIA_MAX_ATTEMPTS", default=5)
 MEDIA_SCRATCH_DIR = BASE_DIR / env.str("MEDIA_SCRATCH_DIR", default=str(DATA_DIR / "scratch"))
+# Clips cut from the live relay's HLS ring into evidence (livefeeds/clips.py): the longest window
+# one clip may ask for. The ring itself only holds RELAY_HLS_PLAYLIST_SECONDS, and a little
+# longer once a stream ends, so size both together.
+LIVE_CLIP_MAX_SECONDS = env.int("LIVE_CLIP_MAX_SECONDS", default=600)
 # C2PA provenance: a PEM bundle of the signers' root certificates the agency trusts. Without
 # it a valid manifest still shows as valid (unaltered since signing), its signer as unchecked.
 C2PA_TRUST_ANCHORS = env.str("C2PA_TRUST_ANCHORS", default="")

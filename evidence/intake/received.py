@@ -19,6 +19,7 @@ _FLOW_SOURCE: dict[str, str] = {
     UploadGrant.Flow.TIP: Source.TIP,
     UploadGrant.Flow.FOOTAGE_REQUEST: Source.FOOTAGE_REQUEST,
     UploadGrant.Flow.BODYCAM: Source.BODYCAM,
+    UploadGrant.Flow.LIVE_CLIP: Source.LIVE_CLIP,
 }
 
 

@@ -16,6 +16,7 @@ class UploadGrant(models.Model):
         TIP = "tip", "Tip"
         FOOTAGE_REQUEST = "footage_request", "Footage request"
         BODYCAM = "bodycam", "Body-worn camera"
+        LIVE_CLIP = "live_clip", "Live relay clip (secondary)"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     flow = models.CharField(max_length=20, choices=Flow.choices)

@@ -13,7 +13,7 @@ class Source(models.TextChoices):
     TIP = "tip", "Tip"
     FOOTAGE_REQUEST = "footage_request", "Footage request"
     BODYCAM = "bodycam", "Body-worn camera"
-    LIVE_CLIP = "live_clip", "Live clip"
+    LIVE_CLIP = "live_clip", "Live relay clip (secondary)"
     STAFF_UPLOAD = "staff_upload", "Staff upload"
 
 

@@ -1,13 +1,16 @@
 """The evidence store's public writes: what views, tasks and other apps may call.
 
 Items and retention live here; cases and disclosure have services of their own
-(`evidence.cases.services`, `evidence.disclosure.services`). Other apps bring files in only
-through `upload_grant_issue` (a client uploads, resumably) and `item_ingest_file` (a file made
-on the server); they never import `evidence.intake` or `evidence.processing`.
+(`evidence.cases.services`, `evidence.disclosure.services`); other apps get the few below,
+with `case_get_for`, the scoped getter they need before filing into a case. Other apps bring
+files in only through `upload_grant_issue` (a client uploads, resumably) and `item_ingest_file`
+(a file made on the server); they never import `evidence.intake` or `evidence.processing`.
 """
 
+from evidence.cases.selectors import case_get_for
 from evidence.cases.services import (
     can_view_evidence_role,
+    case_item_add,
     case_item_link_by_number,
     case_open_for_incident,
 )
@@ -49,6 +52,8 @@ from evidence.services.retention import (
 
 __all__ = [
     "can_view_evidence_role",
+    "case_get_for",
+    "case_item_add",
     "case_item_link_by_number",
     "case_open_for_incident",
     "GRANT_HEADER",

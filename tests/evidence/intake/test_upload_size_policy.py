@@ -60,6 +60,7 @@ def test_each_flow_has_its_own_limit_and_there_is_no_global_cap(police, client):
         "footage_request": 32 * GiB,
         "staff_upload": 64 * GiB,
         "bodycam": 256 * GiB,
+        "live_clip": 4 * GiB,
     } == django_settings.UPLOAD_MAX_BYTES_BY_FLOW
     assert not hasattr(django_settings, "UPLOAD_MAX_BYTES")
     # A body camera's 200 GiB shift is creatable (only its length is declared here) ...
