@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "registry",
     "submissions",
     "devices",
+    "livefeeds",
     "transparency",
     "leaflet",
 ]
