@@ -67,6 +67,7 @@ def cctv_live_decision(camera: Camera, agency: Agency, at: dt.datetime | None = 
     """The owner's answer for this agency at `at` (now by default)."""
     at = at or timezone.now()
     feed = feeds.feed_of(camera)
+    camera = feed.camera
     if feed.mode == LiveMode.NEVER:
         return Decision(False, "never")
     if feed.paused_at is not None or camera.paused_at is not None or camera.deleted_at:

@@ -116,11 +116,11 @@ def feed_source(feed: CameraFeed) -> FeedSource | None:
 
 
 def feed_of(camera: Camera) -> CameraFeed:
-    """The camera's feed row, unsaved (mode "never") if the owner set nothing yet."""
-    try:
-        return camera.feed
-    except CameraFeed.DoesNotExist:
-        return CameraFeed(camera=camera)
+    """The camera's feed row as the database has it now (never a cached relation: a pause
+    must count on the very next call), with the camera fresh too; unsaved, mode "never", if
+    the owner set nothing yet."""
+    feed = CameraFeed.objects.select_related("camera").filter(camera_id=camera.pk).first()
+    return feed if feed is not None else CameraFeed(camera=camera)
 
 
 def _feed_locked(*, actor: User, camera_id: UUID | str) -> CameraFeed:
