@@ -280,11 +280,11 @@ def live_policy_set(
     incident_distance_m: int = 200,
 ) -> CameraFeed:
     """The owner chooses when agencies may watch live; it applies from the next request."""
+    feed = _feed_locked(actor=actor, camera_id=camera_id)
     if mode not in LiveMode.values:
         raise ValidationError("Choose when agencies may watch.")
     if not 10 <= incident_distance_m <= 5000:
         raise ValidationError("The distance must be between 10 and 5000 metres.")
-    feed = _feed_locked(actor=actor, camera_id=camera_id)
     agency = None
     if mode == LiveMode.ALWAYS:
         agency = next((a for a in policy_agencies(feed.camera) if a.pk == agency_id), None)

@@ -100,6 +100,7 @@ def live_still(request, camera_id):
 @require_POST
 @requires(can_own_cameras)
 def live_policy(request, camera_id):
+    camera = selectors.camera_get_for(actor=request.user, id=camera_id, write=True)
     try:
         agency_raw = request.POST.get("agency", "")
         distance_raw = request.POST.get("incident_distance_m", "") or "200"
@@ -107,7 +108,7 @@ def live_policy(request, camera_id):
             raise ValidationError("Enter whole numbers.")
         feed = feeds.live_policy_set(
             actor=request.user,
-            camera_id=camera_id,
+            camera_id=camera.pk,
             mode=request.POST.get("mode", ""),
             agency_id=int(agency_raw) if agency_raw else None,
             incident_distance_m=int(distance_raw),
