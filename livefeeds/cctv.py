@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib.gis.measure import D
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from devices.models import CadIncident
@@ -94,9 +94,19 @@ def cctv_live_ask(
     *, actor: User, camera: Camera, reason: str, case_number: str = ""
 ) -> tuple[LiveAsk, bool]:
     """For "ask me each time": email the owner a link to allow the actor's agency for a time
-    (an unanswered ask is reused, so the owner gets one email). True if a new ask was sent."""
+    (an unanswered ask is reused, so the owner gets one email; a running allowance is
+    returned as it is). True if a new ask was sent; ValidationError if the owner's policy is
+    not "ask me each time" or sharing is paused."""
     if actor.agency is None:
         raise PermissionDenied
+    decision = cctv_live_decision(camera, actor.agency)
+    if decision.code == "ask_allowed":
+        allowed = feeds.live_ask_allowed(camera=camera, agency=actor.agency, at=timezone.now())
+        if allowed is not None:
+            return allowed, False
+    if decision.code != "ask_pending":
+        # An owner who chose never, paused, or shares another way is not emailed.
+        raise ValidationError("The camera's owner does not take requests to watch live now.")
     return feeds.live_ask_create(
         actor=actor, camera=camera, agency=actor.agency, reason=reason, case_number=case_number
     )

@@ -1003,10 +1003,15 @@ def stream_failure_kind(message: str) -> str:
 
 
 def rtsp_input(url: str, *, socket_timeout: float) -> list[str]:
-    """The options that fence one RTSP input, then the input."""
+    """The options that fence one RTSP input, then the input.
+
+    One second of analysis rather than ffmpeg's five: an H.264 camera states its picture size
+    in the SDP, and the viewer waits for every second spent here (bench/cctv_relay.py).
+    """
     return [
         "-protocol_whitelist", RTSP_PROTOCOLS, "-format_whitelist", "rtsp",
         "-rtsp_transport", "tcp", "-timeout", str(int(socket_timeout * 1_000_000)),
+        "-analyzeduration", "1000000",
         "-i", url,
     ]  # fmt: skip
 

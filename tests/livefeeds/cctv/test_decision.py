@@ -170,3 +170,22 @@ def test_a_paused_camera_is_paused_for_live_too(linked, cam_owner, police):
     _policy(linked, cam_owner, "always", agency_id=police.pk)
     services.camera_pause(actor=cam_owner, camera_id=linked.pk)
     assert cctv_live_decision(linked, police).code == "paused"
+
+
+@pytest.mark.parametrize("mode", ["never", "always", "incident"])
+def test_owners_who_did_not_choose_ask_me_are_never_emailed(
+    linked, cam_owner, police, mode, django_capture_on_commit_callbacks
+):
+    _policy(linked, cam_owner, mode, agency_id=police.pk if mode == "always" else None)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError):
+        cctv_live_ask(actor=investigator(police), camera=linked, reason="Check")
+    assert mail.outbox == []
+    assert not LiveAsk.objects.exists()
+
+
+def test_a_paused_owner_is_not_emailed(linked, cam_owner, police):
+    _policy(linked, cam_owner, "ask")
+    feeds.live_pause(actor=cam_owner, camera_id=linked.pk)
+    with pytest.raises(ValidationError):
+        cctv_live_ask(actor=investigator(police), camera=linked, reason="Check")
+    assert mail.outbox == []
