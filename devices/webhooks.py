@@ -4,27 +4,20 @@ The sender signs `timestamp + "." + body` with HMAC-SHA256 under its secret, hex
 `Canvass-Signature`; `Canvass-Timestamp` is Unix seconds and must be within FRESHNESS of our
 clock; `Canvass-Nonce` is used once per sender within that window (the caller keeps it).
 
-Secrets are sealed at rest: HMAC needs the secret itself, so a digest would not do, and a
-database dump alone must not give it away. AES-256-GCM under a key derived from SECRET_KEY
-(HKDF, with a label per kind of secret) and the owner's id as associated data, so a sealed
-secret moved to another row does not open; SECRET_KEY_FALLBACKS still open secrets sealed
-before a SECRET_KEY rotation.
+Secrets are sealed at rest (HMAC needs the secret itself, so a digest would not do): the
+sealing lives in portal/sealing.py, shared with the registry's camera credentials, and is
+re-exported here for the devices code that seals webhook secrets.
 """
 
-import base64
 import datetime as dt
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from django.conf import settings
+from portal.sealing import secret_seal as secret_seal
+from portal.sealing import secret_unseal as secret_unseal
 
 FRESHNESS = dt.timedelta(minutes=5)
 AGENCY_HEADER = "Canvass-Agency"
@@ -34,8 +27,6 @@ SIGNATURE_HEADER = "Canvass-Signature"
 NONCE_HEADER = "Canvass-Nonce"
 NONCE_MAX_LENGTH = 128
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-
-_SEAL_PREFIX = "v1:"
 
 
 def secret_new() -> str:
@@ -48,32 +39,6 @@ def secret_new() -> str:
         secret = secrets.token_urlsafe(32)
         if not secret.startswith("-"):
             return secret
-
-
-def _seal_keys(info: bytes) -> list[bytes]:
-    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return [
-        HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(k.encode())
-        for k in keys
-    ]
-
-
-def secret_seal(secret: str, *, info: bytes, context: str) -> str:
-    nonce = os.urandom(12)
-    sealed = AESGCM(_seal_keys(info)[0]).encrypt(nonce, secret.encode(), context.encode())
-    return _SEAL_PREFIX + base64.b64encode(nonce + sealed).decode()
-
-
-def secret_unseal(value: str, *, info: bytes, context: str) -> str:
-    if not value.startswith(_SEAL_PREFIX):
-        raise ValueError("unknown sealing format")
-    blob = base64.b64decode(value[len(_SEAL_PREFIX) :])
-    for key in _seal_keys(info):
-        try:
-            return AESGCM(key).decrypt(blob[:12], blob[12:], context.encode()).decode()
-        except InvalidTag:
-            continue
-    raise ValueError("the secret cannot be unsealed with SECRET_KEY or its fallbacks")
 
 
 def signature_of(secret: str, timestamp: str, body: bytes) -> str:

@@ -129,6 +129,16 @@ def send_footage_reminder(*, to: str, path: str, context: dict) -> None:
     )
 
 
+def send_live_ask(*, to: str, path: str, context: dict) -> None:
+    """An agency asks to watch a camera live: who asks, why, and the owner's answer link."""
+    _send(
+        to=to,
+        subject=f"{context['agency'].name} asks to watch your camera live",
+        template="registry/email_live_ask.txt",
+        context=context | {"link": _absolute(path)},
+    )
+
+
 def send_new_tip(*, user, reference: str) -> None:
     """A new tip waits in the inbox: a link only, never what the tip says."""
     _send(

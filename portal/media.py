@@ -33,6 +33,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import puremagic
 from django.conf import settings
@@ -941,3 +942,188 @@ def image_preview(path: Path, out_dir: Path, *, max_pixels: int | None = None) -
         "--strip-metadata", "--format=JPEG", "--quality=85",
     ]  # fmt: skip
     return Output(path=target, media_type="image/jpeg", run=_tool_run(argv), name=target.name)
+
+
+# --- live cameras (RTSP) -----------------------------------------------------------------
+#
+# A camera owner's stream is untrusted input too, and reaching it needs the network, so these
+# runs use their own fence: RTSP interleaved over TCP only (no UDP ports to open, and it passes
+# home routers), the rtsp demuxer only, ffmpeg's socket timeout, and the same hard wall-clock
+# timeout, limits and process-group kill as every other run. The URL carries the owner's
+# credentials: every message we keep has it replaced by its redacted form (trap: ffmpeg prints
+# the input URL, user and password included, in its errors).
+
+RTSP_PROTOCOLS = "rtsp,rtp,tcp,udp"
+# Audio the relay converts to AAC: FLV/HLS carry AAC, and G.711 copied into them is dropped
+# silently (livefeeds.md, trap 7).
+AUDIO_CONVERTED = ("pcm_mulaw", "pcm_alaw", "pcm_s16be", "pcm_s16le", "adpcm_g726", "g723_1")
+
+
+class StreamError(MediaError):
+    """A live stream could not be used; `kind` is unreachable, wrong_credentials, not_h264,
+    no_video or failed, and `reason` is fit to show the owner (no credentials in it)."""
+
+    def __init__(self, kind: str, reason: str):
+        super().__init__(reason)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class StreamProbe:
+    """What a live stream carries: its codecs and picture size."""
+
+    video_codec: str | None
+    audio_codec: str | None
+    width: int | None
+    height: int | None
+
+    @property
+    def audio_converted(self) -> bool:
+        return self.audio_codec in AUDIO_CONVERTED
+
+
+def rtsp_redacted(url: str) -> str:
+    """The URL with any user and password taken out, for messages and the owner's page."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+
+
+def stream_scrub(text: str, url: str) -> str:
+    """Text with the URL, and its user and password alone, replaced (ffmpeg quotes all three)."""
+    text = text.replace(url, rtsp_redacted(url))
+    parts = urlsplit(url)
+    # Too short a secret would garble every word it occurs in; the whole URL is gone anyway.
+    for secret in (parts.password, parts.username):
+        if secret and len(secret) >= 4:
+            for form in {secret, unquote(secret)}:
+                text = text.replace(form, "…")
+    return text
+
+
+def stream_failure_kind(message: str) -> str:
+    """What an RTSP failure means to the owner, from ffmpeg's message."""
+    lowered = message.lower()
+    if "401" in lowered or "unauthorized" in lowered or "403 forbidden" in lowered:
+        return "wrong_credentials"
+    if (
+        "not compatible with flv" in lowered
+        or "hevc" in lowered
+        or "codec not currently supported in container" in lowered
+    ):
+        return "not_h264"
+    return "unreachable"
+
+
+def rtsp_input(url: str, *, socket_timeout: float) -> list[str]:
+    """The options that fence one RTSP input, then the input.
+
+    One second of analysis rather than ffmpeg's five: an H.264 camera states its picture size
+    in the SDP, and the viewer waits for every second spent here (bench/cctv_relay.py).
+    """
+    return [
+        "-protocol_whitelist", RTSP_PROTOCOLS, "-format_whitelist", "rtsp",
+        "-rtsp_transport", "tcp", "-timeout", str(int(socket_timeout * 1_000_000)),
+        "-analyzeduration", "1000000",
+        "-i", url,
+    ]  # fmt: skip
+
+
+def _run_stream(argv: list[str], url: str, timeout: float, what: str) -> bytes:
+    """_run for a network input: failures become StreamError with the URL redacted."""
+    try:
+        return _run(argv, timeout, what=what)
+    except MediaError as exc:
+        reason = stream_scrub(exc.reason, url)
+        if "timed out after" in reason:
+            raise StreamError(
+                "unreachable", f"The camera did not answer within {timeout:g} s."
+            ) from None
+        raise StreamError(stream_failure_kind(reason), reason) from None
+
+
+def rtsp_probe(url: str, *, timeout: float = 10.0) -> StreamProbe:
+    """The codecs of a live RTSP stream (H.264 needed by the relay), within `timeout` seconds."""
+    argv = [
+        _tool("ffprobe"), "-v", "error", *rtsp_input(url, socket_timeout=timeout / 2),
+        "-show_entries", "stream=codec_type,codec_name,width,height", "-of", "json",
+    ]  # fmt: skip
+    out = _run_stream(argv, url, timeout, "ffprobe could not read the stream")
+    try:
+        streams = json.loads(out or b"{}").get("streams", [])
+    except json.JSONDecodeError:
+        raise StreamError("failed", "ffprobe gave no readable answer") from None
+    video = next((s for s in streams if s.get("codec_type") == "video"), None)
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    return StreamProbe(
+        video_codec=video.get("codec_name") if video else None,
+        audio_codec=audio.get("codec_name") if audio else None,
+        width=video.get("width") if video else None,
+        height=video.get("height") if video else None,
+    )
+
+
+def rtsp_still(url: str, out_dir: Path, *, timeout: float = 15.0) -> Output:
+    """One JPEG frame from a live RTSP stream, at most 1280 wide, no metadata."""
+    target = Path(out_dir) / "still.jpg"
+    argv = _ffmpeg(
+        "-threads", "1", *rtsp_input(url, socket_timeout=timeout / 2),
+        "-map", "0:v:0", "-frames:v", "1",
+        "-vf", f"scale=w=min({POSTER_MAX_WIDTH}\\,iw):h=-2", "-q:v", "4",
+        "-map_metadata", "-1", "-f", "image2", "-update", "1", str(target),
+    )  # fmt: skip
+    _run_stream(argv, url, timeout, "ffmpeg could not grab a frame")
+    if not target.is_file() or target.stat().st_size == 0:
+        raise StreamError("failed", "The camera sent no picture.")
+    redacted = [a if a != url else rtsp_redacted(url) for a in argv]
+    return Output(path=target, media_type="image/jpeg", run=_tool_run(redacted), name=target.name)
+
+
+def relay_argv(url: str, target: str, *, socket_timeout: float = 5.0) -> list[str]:
+    """ffmpeg remuxing a live H.264 stream into the relay's RTMP without re-encoding it.
+
+    Video is copied; audio (if any) becomes AAC, as the relay's HLS needs. `-loglevel info`
+    because the relay manager reads the input's codecs and the output's opening from stderr.
+    """
+    return [
+        _tool("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info",
+        *rtsp_input(url, socket_timeout=socket_timeout),
+        "-map", "0:v:0", "-map", "0:a:0?", "-c:v", "copy", "-c:a", "aac", "-b:a", "64k",
+        "-f", "flv", target,
+    ]  # fmt: skip
+
+
+def relay_spawn(argv: list[str], *, cpu_seconds: int) -> subprocess.Popen:
+    """Start a long-running relay ffmpeg under the usual limits, in its own process group.
+
+    stdout is discarded and stderr is a pipe the caller must drain; the caller owns the child
+    and stops it with relay_stop (never left behind: it dies with its parent, too).
+    """
+    return subprocess.Popen(  # noqa: S603 - an argument list we built; no shell
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=_limit_child(_settings().MEDIA_TOOL_MEMORY_BYTES, cpu_seconds),
+    )
+
+
+def relay_stop(proc: subprocess.Popen, *, grace: float = 3.0) -> int:
+    """SIGTERM the relay's process group, SIGKILL it after `grace` seconds; reap it.
+
+    ffmpeg may ignore SIGTERM while it waits on the network (livefeeds.md, trap 9).
+    """
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc.returncode

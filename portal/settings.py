@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "registry",
     "submissions",
     "devices",
+    "livefeeds",
     "transparency",
     "review",
     "leaflet",
@@ -506,3 +507,17 @@ TRANSPARENCY_GRID_METRES = env.int("TRANSPARENCY_GRID_METRES", default=1000)
 REVIEW_SAMPLE_PER_KIND = env.int("REVIEW_SAMPLE_PER_KIND", default=10)
 REVIEW_ACCESS_DAYS = env.int("REVIEW_ACCESS_DAYS", default=30)
 REVIEW_FINDING_MAX_CHARS = env.int("REVIEW_FINDING_MAX_CHARS", default=4000)
+
+# The relay manager (`manage.py relaymgr`, livefeeds/relaymgr.py): it stops a camera's ffmpeg
+# RELAYMGR_IDLE_SECONDS after the last viewer request, restarts a failed one after
+# RELAYMGR_BACKOFF_MIN_SECONDS doubling up to RELAYMGR_BACKOFF_MAX_SECONDS, gives up on a
+# silent camera after RELAYMGR_SOCKET_TIMEOUT_SECONDS, and looks at the wanted set every
+# RELAYMGR_POLL_SECONDS. RELAYMGR_ALLOW_PRIVATE_SOURCES lets owners link streams on loopback or
+# private addresses (tests, or a deployment inside the cameras' network); off, the server never
+# connects to its own neighbourhood on an owner's say-so.
+RELAYMGR_IDLE_SECONDS = env.float("RELAYMGR_IDLE_SECONDS", default=20.0)
+RELAYMGR_BACKOFF_MIN_SECONDS = env.float("RELAYMGR_BACKOFF_MIN_SECONDS", default=1.0)
+RELAYMGR_BACKOFF_MAX_SECONDS = env.float("RELAYMGR_BACKOFF_MAX_SECONDS", default=30.0)
+RELAYMGR_SOCKET_TIMEOUT_SECONDS = env.float("RELAYMGR_SOCKET_TIMEOUT_SECONDS", default=5.0)
+RELAYMGR_POLL_SECONDS = env.float("RELAYMGR_POLL_SECONDS", default=0.5)
+RELAYMGR_ALLOW_PRIVATE_SOURCES = env.bool("RELAYMGR_ALLOW_PRIVATE_SOURCES", default=False)

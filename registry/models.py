@@ -338,3 +338,108 @@ class FootageRequestCamera(models.Model):
 
     def __str__(self) -> str:
         return f"camera {self.camera_id} in {self.request_id}: {self.status}"
+
+
+class LiveMode(models.TextChoices):
+    """When an owner lets an agency watch their camera live."""
+
+    NEVER = "never", "Never"
+    ASK = "ask", "Ask me each time"
+    INCIDENT = "incident", "During an incident near my camera"
+    ALWAYS = "always", "Always, for this agency"
+
+
+class FeedTest(models.TextChoices):
+    """The outcome of the owner's last "Test connection"."""
+
+    OK = "ok", "Connected"
+    UNREACHABLE = "unreachable", "Camera unreachable"
+    WRONG_CREDENTIALS = "wrong_credentials", "Wrong user name or password"
+    NOT_H264 = "not_h264", "Not H.264"
+    FAILED = "failed", "Failed"
+
+
+class CameraFeed(models.Model):
+    """A camera's live stream as its owner linked it, and the owner's live policy for it.
+
+    The RTSP address and credentials are sealed (portal.sealing, the camera's id as context):
+    only the relay and the owner's test use them, and no page shows the credentials back.
+    """
+
+    camera = models.OneToOneField(
+        Camera, on_delete=models.CASCADE, primary_key=True, related_name="feed"
+    )
+    source_sealed = models.TextField(blank=True)
+    has_credentials = models.BooleanField(default=False)
+    video_codec = models.CharField(max_length=20, blank=True)
+    audio_codec = models.CharField(max_length=20, blank=True)
+    tested_at = models.DateTimeField(null=True, blank=True)
+    test_state = models.CharField(max_length=20, choices=FeedTest.choices, blank=True)
+    test_detail = models.CharField(max_length=300, blank=True)
+    mode = models.CharField(max_length=10, choices=LiveMode.choices, default=LiveMode.NEVER)
+    # "Always" names one agency; the other modes serve the agencies covering the camera.
+    agency = models.ForeignKey(
+        Agency, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    incident_distance_m = models.PositiveIntegerField(default=200)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="camerafeed_incident_distance_range",
+                condition=Q(incident_distance_m__gte=10, incident_distance_m__lte=5000),
+            ),
+            models.CheckConstraint(
+                name="camerafeed_always_names_agency",
+                condition=~Q(mode="always") | Q(agency__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Live feed of {self.camera_id}"
+
+    @property
+    def has_source(self) -> bool:
+        return bool(self.source_sealed)
+
+
+class LiveAsk(models.Model):
+    """An agency asked to watch a camera live; its owner allows it for a time, or declines,
+    through the emailed link (only the token's SHA-256 is kept)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the owner"
+        ALLOWED = "allowed", "Allowed"
+        DECLINED = "declined", "Declined"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="live_asks")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+    requested_by_label = models.CharField(max_length=300)
+    reason = models.TextField(max_length=2000)
+    case_number = models.CharField(max_length=100, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The link answers until then; a later answer is refused (the agency asks again).
+    expires_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    allowed_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["camera", "agency", "status"], name="liveask_camera_agency"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="liveask_allowed_has_until",
+                condition=~Q(status="allowed") | Q(allowed_until__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Live ask for {self.camera_id} ({self.status})"

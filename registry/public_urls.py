@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from registry import live_views
 from registry import public_views as views
 
 app_name = "cameras"
@@ -15,4 +16,12 @@ urlpatterns = [
     path("mine/<uuid:camera_id>/pause/", views.camera_pause, name="pause"),
     path("mine/<uuid:camera_id>/resume/", views.camera_resume, name="resume"),
     path("mine/<uuid:camera_id>/delete/", views.camera_delete, name="delete"),
+    path("mine/<uuid:camera_id>/live/", live_views.live, name="live"),
+    path("mine/<uuid:camera_id>/live/test/", live_views.live_test, name="live_test"),
+    path("mine/<uuid:camera_id>/live/still.jpg", live_views.live_still, name="live_still"),
+    path("mine/<uuid:camera_id>/live/policy/", live_views.live_policy, name="live_policy"),
+    path("mine/<uuid:camera_id>/live/pause/", live_views.live_pause, name="live_pause"),
+    path("mine/<uuid:camera_id>/live/resume/", live_views.live_resume, name="live_resume"),
+    path("live-ask/<uuid:ask_id>/", live_views.live_ask, name="live_ask"),
+    path("live-ask/<uuid:ask_id>/answer/", live_views.live_ask_answer, name="live_ask_answer"),
 ]

@@ -54,6 +54,25 @@ def cameras_of(*, actor: User) -> QuerySet[Camera]:
     return Camera.objects.filter(owner=actor, deleted_at__isnull=True).order_by("name", "id")
 
 
+def camera_for_live_stream(stream: str) -> Camera | None:
+    """The camera a relay stream name (`cam/<stream>`: its id as 32 hex digits) stands for,
+    if it is not deleted. For the relay's own callbacks: the caller decides who may watch."""
+    if len(stream) != 32:
+        return None
+    try:
+        camera_id = UUID(hex=stream)
+    except ValueError:
+        return None
+    if camera_id.hex != stream:
+        return None
+    return Camera.objects.filter(pk=camera_id, deleted_at__isnull=True).first()
+
+
+def live_stream_of(camera: Camera) -> str:
+    """The relay stream name of a camera (the inverse of camera_for_live_stream)."""
+    return camera.pk.hex
+
+
 def cameras_visible_to(*, actor: User) -> QuerySet[Camera]:
     """Cameras an investigator may see: public anywhere, private inside the agency's jurisdiction."""
     if not can_search_cameras(actor):

@@ -31,8 +31,8 @@ its API, a tus upload under its grant) join with `joins_with_token`, and for eac
 - no token, or a wrong one, gets 404, even from the agency's own signed-in investigator (the
   device API, whose token is a body camera's credential, answers 401 with its challenge).
 
-The counts (December 2026; update them with the tables): 119 routes take a value from their
-URL; 87 join with a session, 13 with a token (14 token builders: a tus upload under a secret
+The counts (December 2026; update them with the tables): 127 routes take a value from their
+URL; 93 join with a session, 15 with a token (16 token builders: a tus upload under a secret
 grant and under a staff grant), and 19 are exempt, each with its reason, in EXEMPT below.
 """
 
@@ -53,6 +53,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.contenttypes.models import ContentType
+from django.core import mail
 from django.core.files.base import ContentFile
 from django.shortcuts import resolve_url
 from django.test import Client, TestCase
@@ -67,7 +68,9 @@ from evidence import services as evidence_services
 from evidence.models import CaseMember, Derivative, RetentionCategory, Share, UploadGrant
 from portal import storage
 from portal.models import Agency, AuditEvent, User
+from portal.redis_fallback import client as redis_client
 from portal.roles import PUBLIC_ROLES, AgencyKind, Role
+from registry import feeds
 from registry.footage.api import TOKEN_HEADER as FOOTAGE_TOKEN_HEADER
 from review import services as review_services
 from tests.conftest import client_for
@@ -476,6 +479,21 @@ joins("cameras:pause", camera, reads=(), writes=("POST",), **RESIDENT)
 joins("cameras:resume", camera, reads=(), writes=("POST",), **RESIDENT)
 joins("cameras:delete", camera, reads=(), writes=("POST",), **RESIDENT)
 joins("camera_history:camera", camera, **RESIDENT)
+
+
+def camera_with_still(p) -> Built:
+    """A camera whose owner's last "Test connection" left a still frame to look at."""
+    built = camera(p)
+    redis_client().set(feeds._still_key(built.objects["camera"].pk), b"\xff\xd8\xff", ex=60)
+    return built
+
+
+joins("cameras:live", camera, writes=("POST",), body={}, **RESIDENT)
+joins("cameras:live_test", camera, reads=(), writes=("POST",), **RESIDENT)
+joins("cameras:live_still", camera_with_still, **RESIDENT)
+joins("cameras:live_policy", camera, reads=(), writes=("POST",), body={}, **RESIDENT)
+joins("cameras:live_pause", camera, reads=(), writes=("POST",), **RESIDENT)
+joins("cameras:live_resume", camera, reads=(), writes=("POST",), **RESIDENT)
 joins(
     "api-registry-camera",
     camera,
@@ -967,6 +985,48 @@ def _owner_answer(link: Link) -> dict:
     return {"camera": link.objects["rc"].pk, "answer": "no_footage"}
 
 
+_LIVE_ASK_LINK = re.compile(r"^http://\S+/cameras/live-ask/\S+$", re.MULTILINE)
+
+
+def _live_asked(actor, cam) -> tuple:
+    """An "ask me each time" request to the camera's owner, and its emailed token."""
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the email goes out on commit
+        asked, made = feeds.live_ask_create(
+            actor=actor, camera=cam, agency=actor.agency, reason="Matrix check"
+        )
+    assert made
+    [link] = _LIVE_ASK_LINK.findall(mail.outbox[-1].body)
+    return asked, token_of(link)
+
+
+def live_ask_link(p) -> Link:
+    """The agency asks to watch a shop's camera live; other links: the agency's ask for a
+    neighbour's camera, and another agency's ask for the same camera."""
+    shop, neighbour = PublicUserFactory(role=Role.BUSINESS), PublicUserFactory(role=Role.RESIDENT)
+    cam = camera_facing_incident(shop)
+    porch = camera_facing_incident(neighbour, name="Porch")
+    asked, token = _live_asked(verified(p.owner), cam)
+    _, neighbours = _live_asked(verified(p.owner), porch)
+    _, another_agency = _live_asked(verified(p.stranger), cam)
+    return Link(
+        {"ask_id": asked.pk},
+        token,
+        {
+            "the agency's link for a neighbour's camera": neighbours,
+            "another agency's link for the same camera": another_agency,
+        },
+    )
+
+
+joins_with_token("cameras:live_ask", live_ask_link, in_query)
+joins_with_token(
+    "cameras:live_ask_answer",
+    live_ask_link,
+    in_query,
+    reads=(),
+    writes=("POST",),
+    body={"answer": "15"},
+)
 joins_with_token("registry_owner:respond", owner_link, in_query)
 joins_with_token(
     "registry_owner:answer",

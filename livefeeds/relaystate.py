@@ -1,0 +1,81 @@
+"""The relay's shared state in Redis: which CCTV streams are wanted, when a viewer was last
+seen, and the relay manager's status per stream (keys in CONTRACT-LIVE.md).
+
+Stream names are `cam/<stream>`'s <stream>: the camera's id as 32 hex digits.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from django.conf import settings
+
+from portal.redis_fallback import client
+
+STATUS_SECONDS = 300
+SEEN_SECONDS = 300
+STATES = ("connecting", "live", "unreachable", "not_h264", "wrong_credentials", "stopped")
+
+
+def _ns() -> str:
+    return settings.LIVE_NAMESPACE
+
+
+def wanted_key() -> str:
+    return f"{_ns()}relay:wanted"
+
+
+def seen_key(stream: str) -> str:
+    return f"{_ns()}relay:seen:{stream}"
+
+
+def status_key(stream: str) -> str:
+    return f"{_ns()}relay:status:{stream}"
+
+
+def want(stream: str) -> None:
+    """Someone wants this stream: the relay manager starts pulling it (if not already)."""
+    client().sadd(wanted_key(), stream)
+
+
+def unwant(stream: str) -> None:
+    client().srem(wanted_key(), stream)
+
+
+def wanted() -> set[str]:
+    members = client().smembers(wanted_key())
+    return {m.decode() if isinstance(m, bytes) else str(m) for m in members}
+
+
+def seen(stream: str, at: float | None = None) -> None:
+    """An allowed viewer request for the stream just now (the HLS auth check calls this)."""
+    client().set(seen_key(stream), repr(time.time() if at is None else at), ex=SEEN_SECONDS)
+
+
+def last_seen(stream: str) -> float | None:
+    raw = client().get(seen_key(stream))
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def set_status(stream: str, state: str, detail: str = "") -> None:
+    """The relay manager's word on the stream, for the viewer's page."""
+    if state not in STATES:
+        raise ValueError(f"unknown relay state {state!r}")
+    value = json.dumps({"state": state, "detail": detail[:300], "at": time.time()})
+    client().set(status_key(stream), value, ex=STATUS_SECONDS)
+
+
+def status(stream: str) -> dict | None:
+    """{"state", "detail", "at"} as the relay manager last wrote it, or None."""
+    raw = client().get(status_key(stream))
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None

@@ -1,0 +1,243 @@
+"""The relay manager with a real camera (GStreamer RTSP), real ffmpeg, real Redis, and a real
+RTMP receiver (ffmpeg listening) standing in for the relay's `cam` app."""
+
+import os
+import threading
+
+import pytest
+
+from livefeeds import relaystate
+from livefeeds.relaymgr import RelayManager, publish_url
+from registry import feeds, selectors
+from tests.livefeeds.cctv.helpers import RtmpReceiver, ffprobe_streams, wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def stream(camera):
+    return selectors.live_stream_of(camera)
+
+
+@pytest.fixture
+def receiver(stream, tmp_path, settings):
+    rtmp = RtmpReceiver(tmp_path, stream)
+    settings.RELAY_RTMP_PORT = rtmp.port
+    rtmp.start()
+    yield rtmp
+    rtmp.stop()
+
+
+@pytest.fixture
+def manager():
+    made: list[RelayManager] = []
+
+    def make(**kwargs) -> RelayManager:
+        kwargs.setdefault("backoff_min", 0.5)
+        kwargs.setdefault("backoff_max", 2)
+        kwargs.setdefault("socket_timeout", 2)
+        mgr = RelayManager(**kwargs)
+        made.append(mgr)
+        return mgr
+
+    yield make
+    for mgr in made:
+        mgr.stop_all()
+
+
+def _link(camera, owner, cam, mode="always", police=None):
+    feeds.feed_set(
+        actor=owner,
+        camera_id=camera.pk,
+        address=cam.address,
+        username=cam.user,
+        password=cam.password,
+    )
+    feeds.live_policy_set(
+        actor=owner, camera_id=camera.pk, mode=mode, agency_id=police.pk if police else None
+    )
+
+
+def _state(stream):
+    return (relaystate.status(stream) or {}).get("state")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0): read its state.
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split(") ")[1][0] != "Z"
+
+
+def _tick_until(mgr, predicate, timeout):
+    def check():
+        mgr.tick()
+        return predicate()
+
+    return wait_until(check, timeout, step=0.25)
+
+
+def test_publish_url_names_the_cam_app_and_carries_the_relay_secret(settings, stream):
+    settings.RELAY_SECRET = "s3cr3t"
+    settings.RELAY_RTMP_PORT = 19350
+    assert publish_url(stream) == f"rtmp://127.0.0.1:19350/cam/{stream}?relay=s3cr3t"
+
+
+def test_a_wanted_camera_is_pulled_into_the_relay_with_audio_as_aac_and_stops_when_idle(
+    camera, cam_owner, police, rtsp_camera, private_sources, receiver, stream, manager
+):
+    cam = rtsp_camera(audio="pcmu", user="viewer", password="pw-123456")
+    _link(camera, cam_owner, cam, police=police)
+    mgr = manager(idle_seconds=4)
+    mgr.tick()
+    assert mgr.running() == {}  # nobody wants it yet
+
+    relaystate.want(stream)
+    mgr.tick()
+    [pid] = mgr.running().values()
+    assert _state(stream) == "connecting"
+    _tick_until(mgr, lambda: _state(stream) == "live", 15)
+    # A viewer keeps it going past the idle time.
+    for _ in range(8):
+        relaystate.seen(stream)
+        mgr.tick()
+        threading.Event().wait(0.75)
+    assert mgr.running() == {stream: pid}
+    # Then nobody asks: stopped, reaped, and no longer wanted.
+    _tick_until(mgr, lambda: not mgr.running(), 10)
+    assert not _alive(pid)
+    assert stream not in relaystate.wanted()
+    assert _state(stream) == "stopped"
+    receiver.stop()
+    [recorded, *_] = receiver.recorded()
+    codecs, duration = ffprobe_streams(recorded)
+    assert codecs == ["h264", "aac"]
+    assert duration > 3
+    assert "pw-123456" not in str(relaystate.status(stream))
+
+
+def test_the_relay_restarts_after_the_camera_dies_and_comes_back(
+    camera, cam_owner, police, rtsp_camera, private_sources, receiver, stream, manager
+):
+    cam = rtsp_camera()
+    _link(camera, cam_owner, cam, police=police)
+    mgr = manager(idle_seconds=120)
+    relaystate.want(stream)
+    _tick_until(mgr, lambda: _state(stream) == "live", 15)
+    [first] = mgr.running().values()
+
+    cam.stop()
+    _tick_until(mgr, lambda: _state(stream) == "unreachable", 20)
+    assert not _alive(first)
+
+    cam.start()  # same port
+    _tick_until(mgr, lambda: _state(stream) == "live", 20)
+    [second] = mgr.running().values()
+    assert second != first
+    mgr.stop_all()
+    assert not _alive(second)
+    assert len(receiver.recorded()) >= 2
+
+
+def test_an_h265_camera_is_reported_not_h264(
+    camera, cam_owner, police, rtsp_camera, private_sources, receiver, stream, manager
+):
+    cam = rtsp_camera(codec="h265")
+    _link(camera, cam_owner, cam, police=police)
+    mgr = manager()
+    relaystate.want(stream)
+    _tick_until(mgr, lambda: _state(stream) == "not_h264", 15)
+    assert "hevc" in relaystate.status(stream)["detail"]
+    assert mgr.running() == {}
+
+
+def test_an_unreachable_camera_is_reported_and_retried(
+    camera, cam_owner, police, private_sources, receiver, stream, manager
+):
+    from tests.livefeeds.cctv.helpers import RtspCamera
+
+    cam = RtspCamera()  # never started: its port is closed
+    _link(camera, cam_owner, cam, police=police)
+    mgr = manager()
+    relaystate.want(stream)
+    _tick_until(mgr, lambda: _state(stream) == "unreachable", 10)
+    assert mgr.relays[stream].failures >= 1
+    _tick_until(mgr, lambda: mgr.relays[stream].failures >= 2, 10)
+
+
+def test_wrong_credentials_are_reported(
+    camera, cam_owner, police, rtsp_camera, private_sources, receiver, stream, manager
+):
+    cam = rtsp_camera(user="viewer", password="right-password")
+    cam.password = "wrong-password"
+    _link(camera, cam_owner, cam, police=police)
+    mgr = manager()
+    relaystate.want(stream)
+    _tick_until(mgr, lambda: _state(stream) == "wrong_credentials", 15)
+    assert "wrong-password" not in str(relaystate.status(stream))
+
+
+def test_the_owners_pause_stops_the_relay_at_once(
+    camera, cam_owner, police, rtsp_camera, private_sources, receiver, stream, manager
+):
+    cam = rtsp_camera()
+    _link(camera, cam_owner, cam, police=police)
+    mgr = manager(idle_seconds=120)
+    relaystate.want(stream)
+    _tick_until(mgr, lambda: _state(stream) == "live", 15)
+    [pid] = mgr.running().values()
+    feeds.live_pause(actor=cam_owner, camera_id=camera.pk)
+    mgr.tick()
+    assert mgr.running() == {}
+    assert not _alive(pid)
+    assert relaystate.status(stream)["detail"] == "the owner paused live sharing"
+
+
+def test_the_relaymgr_command_runs_until_sigterm_and_leaves_no_ffmpeg_behind(
+    camera, cam_owner, police, rtsp_camera, private_sources, receiver, stream, settings
+):
+    import signal
+
+    from django.core.management import call_command
+
+    cam = rtsp_camera()
+    _link(camera, cam_owner, cam, police=police)
+    settings.RELAYMGR_SOCKET_TIMEOUT_SECONDS = 2
+    relaystate.want(stream)
+    seen_pids: list[int] = []
+
+    def stop_when_live() -> None:
+        wait_until(lambda: _state(stream) == "live", 20, step=0.2)
+        seen_pids.extend(
+            int(p) for p in os.listdir("/proc") if p.isdigit() and _is_relay_of(int(p), stream)
+        )
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    watcher = threading.Thread(target=stop_when_live, daemon=True)
+    watcher.start()
+    try:
+        call_command("relaymgr", poll=0.2)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    watcher.join(timeout=5)
+    assert seen_pids, "no relay ffmpeg ran"
+    assert not any(_alive(pid) for pid in seen_pids)
+    assert _state(stream) == "stopped"
+
+
+def _is_relay_of(pid: int, stream: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().split(b"\0")
+    except OSError:
+        return False
+    return (
+        bool(argv)
+        and argv[0].endswith(b"ffmpeg")
+        and any(f"/cam/{stream}?".encode() in a for a in argv)
+    )
