@@ -432,7 +432,7 @@ def views_close_expired(*, now: dt.datetime | None = None) -> int:
     ):
         with transaction.atomic():
             session = (
-                ViewSession.objects.select_for_update()
+                ViewSession.objects.select_for_update(of=("self",))
                 .select_related("viewer", "agency", "device")
                 .filter(pk=pk, ended_at__isnull=True)
                 .first()
