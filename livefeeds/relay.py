@@ -139,8 +139,8 @@ http {{
             proxy_connect_timeout 2s;
             proxy_read_timeout 5s;
         }}
-        location /control {{ allow 127.0.0.1; deny all; rtmp_control all; }}
-        location /stat {{ allow 127.0.0.1; deny all; rtmp_stat all; }}
+        location /control/ {{ allow 127.0.0.1; deny all; rtmp_control all; }}
+        location = /stat {{ allow 127.0.0.1; deny all; rtmp_stat all; }}
         # Everything else is Canvass itself, so the viewer page and its HLS share one origin.
         location / {{
             proxy_pass {config.django_url};

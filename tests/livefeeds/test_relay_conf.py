@@ -25,8 +25,8 @@ def test_render_relay_conf_writes_absolute_paths_under_relay_dir(settings, tmp_p
     assert "worker_processes 1;" in text
     assert "daemon" not in text.split("# Run:")[1].split("\n", 1)[1]
     assert "$args" not in text
-    assert "allow 127.0.0.1; deny all; rtmp_control all;" in text
-    assert "allow 127.0.0.1; deny all; rtmp_stat all;" in text
+    assert "location /control/ { allow 127.0.0.1; deny all; rtmp_control all; }" in text
+    assert "location = /stat { allow 127.0.0.1; deny all; rtmp_stat all; }" in text
     assert path.stat().st_mode & 0o077 == 0  # it holds the callback secret
 
 
