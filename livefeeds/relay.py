@@ -10,8 +10,11 @@ one worker holds all RTMP state; `daemon` is left to the command line (`-g 'daem
 
 import logging
 import os
+import pwd
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlencode, urlsplit
 
 import requests
@@ -35,6 +38,9 @@ class RelayConfig:
     secret: str
     playlist_seconds: int = 60
     update_seconds: int = 10
+    # bench/live.py only: the same files without auth_request, from this host, to measure
+    # what the check costs. Never from the settings.
+    open_twin: bool = False
 
     @classmethod
     def from_settings(cls) -> "RelayConfig":
@@ -76,11 +82,25 @@ def _application(config: RelayConfig, app: str) -> str:
         }}"""
 
 
+def _open_twin(config: RelayConfig) -> str:
+    if not config.open_twin:
+        return ""
+    apps = "|".join(APPS)
+    return f"""
+        location ~ ^/open-hls/(?<oapp>{apps})/(?<ostream>[A-Za-z0-9_-]+)/(?<ofile>[A-Za-z0-9_-]+\\.(?:m3u8|ts))$ {{
+            allow 127.0.0.1; deny all;
+            types {{ application/vnd.apple.mpegurl m3u8; video/mp2t ts; }}
+            add_header Cache-Control no-store always;
+            alias {config.prefix}/hls/$oapp/$ostream/$ofile;
+        }}"""
+
+
 def render(config: RelayConfig) -> str:
     """nginx.conf for `nginx -p <prefix> -c <prefix>/nginx.conf -e stderr -g 'daemon off;'`."""
     prefix = config.prefix
     django = urlsplit(config.django_url)
-    auth = f"{config.django_url}/relay/auth/hls?{urlencode({'secret': config.secret})}"
+    # Kept-alive connections to Django: a segment's check then opens no TCP connection.
+    auth = f"http://canvass/relay/auth/hls?{urlencode({'secret': config.secret})}"
     applications = "\n".join(_application(config, app) for app in APPS)
     apps = "|".join(APPS)
     return f"""# Rendered by `manage.py render_relay_conf` from Canvass's settings; edits are overwritten.
@@ -119,6 +139,10 @@ http {{
     log_format masked '$remote_addr [$time_local] "$request_method $masked_uri" $status $body_bytes_sent $request_time';
     access_log {prefix}/logs/http-access.log masked;
     server_tokens off;
+    upstream canvass {{
+        server {django.netloc};
+        keepalive 8;
+    }}
     client_max_body_size 0;
     server {{
         listen 127.0.0.1:{config.http_port};
@@ -128,10 +152,12 @@ http {{
             add_header Cache-Control no-store always;
             alias {prefix}/hls/$happ/$hstream/$hfile;
         }}
-        location /hls/ {{ return 403; }}
+        location /hls/ {{ return 403; }}{_open_twin(config)}
         location = /_auth_hls {{
             internal;
             proxy_pass {auth};
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
             proxy_pass_request_body off;
             proxy_set_header Content-Length "";
             proxy_set_header Host {django.netloc};
@@ -164,6 +190,29 @@ def write(config: RelayConfig) -> Path:
     os.chmod(scratch, 0o600)  # it holds the callback secret
     os.replace(scratch, target)
     return target
+
+
+def spawn(config: RelayConfig, *, output: IO[bytes] | int | None = None) -> subprocess.Popen:
+    """Write the config and start nginx on it in the foreground (tests and benches; production
+    runs scripts/relay.sh). As root, nginx would hand its workers to `nobody` and chown the HLS
+    folders it makes to it: the whole relay runs as nobody instead, owning its prefix."""
+    conf = write(config)
+    argv = ["nginx", "-p", f"{config.prefix}/", "-c", str(conf), "-e", "stderr"]
+    argv += ["-g", "daemon off;"]
+    if os.geteuid() == 0:
+        nobody = pwd.getpwnam("nobody")
+        for path in [config.prefix, *config.prefix.rglob("*")]:
+            os.chown(path, nobody.pw_uid, nobody.pw_gid)
+        argv = [
+            "setpriv",
+            f"--reuid={nobody.pw_uid}",
+            f"--regid={nobody.pw_gid}",
+            "--clear-groups",
+            *argv,
+        ]
+    return subprocess.Popen(  # noqa: S603 - an argument list we built; no shell
+        argv, stdin=subprocess.DEVNULL, stdout=output, stderr=output
+    )
 
 
 def drop_publisher(app: str, stream: str) -> bool:

@@ -69,11 +69,32 @@ def on_publish_done(request):
     return _answer(True)
 
 
-@not_user_activity
-@require_GET
-def auth_hls(request):
+def auth_hls_answer(request: HttpRequest) -> HttpResponse:
     """auth_request: 204 serves the file, 403 refuses it (nginx allows only 2xx/401/403)."""
     if not _from_relay(request):
         return HttpResponse(status=403)
     allowed = services.hls_allowed(request.headers.get("X-Original-URI", ""))
     return HttpResponse(status=204 if allowed else 403)
+
+
+@not_user_activity
+@require_GET
+def auth_hls(request):
+    return auth_hls_answer(request)
+
+
+AUTH_HLS_PATH = "/relay/auth/hls"
+
+
+class RelayAuthMiddleware:
+    """Answers nginx's auth_request for every HLS playlist and segment before the rest of the
+    middleware (sessions, CSRF, sign-in, CSP, languages) runs: the call carries no cookie and
+    no page, and its cost is added to every segment a viewer fetches (goal: ≤ 2 ms)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info == AUTH_HLS_PATH and request.method == "GET":
+            return auth_hls_answer(request)
+        return self.get_response(request)

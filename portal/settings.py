@@ -61,6 +61,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The relay's auth_request on every HLS segment (/relay/auth/hls only, from nginx on this
+    # host), answered before anything else runs; every other request passes straight through.
+    "livefeeds.relay_hooks.RelayAuthMiddleware",
     # First: on public tip paths, the client's address and headers are gone before anything runs.
     "submissions.middleware.TipsterAnonymityMiddleware",
     "portal.middleware.RequestIdMiddleware",

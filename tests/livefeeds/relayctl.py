@@ -2,8 +2,6 @@
 with its config rendered by livefeeds.relay against a Django (the live_server) that answers its
 callbacks; and real ffmpeg publishers."""
 
-import os
-import pwd
 import shutil
 import signal
 import socket
@@ -65,19 +63,6 @@ class Relay:
                 self.process.wait()
 
 
-def _as_nobody() -> tuple[list[str], int, int] | None:
-    """As root, nginx would hand its workers to `nobody` and chown what it makes: run it all
-    as nobody (as scripts/relay.sh does)."""
-    if os.geteuid() != 0:
-        return None
-    nobody = pwd.getpwnam("nobody")
-    return (
-        ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups"],
-        nobody.pw_uid,
-        nobody.pw_gid,
-    )
-
-
 def start(django_url: str, secret: str, *, update_seconds: int = 3) -> Relay:
     prefix = Path(tempfile.mkdtemp(prefix="canvass-relay-"))
     config = relay.RelayConfig(
@@ -89,16 +74,9 @@ def start(django_url: str, secret: str, *, update_seconds: int = 3) -> Relay:
         playlist_seconds=20,
         update_seconds=update_seconds,
     )
-    conf = relay.write(config)
-    argv = ["nginx", "-p", f"{prefix}/", "-c", str(conf), "-e", "stderr", "-g", "daemon off;"]
-    demote = _as_nobody()
-    if demote:
-        for path in [prefix, *prefix.rglob("*")]:
-            os.chown(path, demote[1], demote[2])
-        argv = [*demote[0], *argv]
     stderr_path = Path(tempfile.mkstemp(prefix="canvass-relay-", suffix=".log")[1])
     with open(stderr_path, "wb") as err:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err)  # noqa: S603
+        process = relay.spawn(config, output=err)
     started = Relay(config, process, stderr_path)
     deadline = time.monotonic() + 10
     while not (_listening(config.http_port) and _listening(config.rtmp_port)):
