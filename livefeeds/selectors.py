@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from devices.models import Device
+from devices.models import Alert, Device, TriggerKind
 from livefeeds.models import Publish, ViewSession
 from livefeeds.policies import can_revoke_views, can_see_live, can_watch_live
 from portal.models import User
@@ -82,4 +82,22 @@ def watched_me(*, officer: User) -> QuerySet[ViewSession]:
         ViewSession.objects.filter(officer=officer)
         .select_related("viewer", "device", "ended_by")
         .order_by("-started_at")
+    )
+
+
+def watch_me_alerts_for(*, actor: User) -> QuerySet[Alert]:
+    """Open "Watch me" alerts of the agency with a camera: each opens viewing for those who may
+    watch, with the reason filled in as officer-requested."""
+    if not can_watch_live(actor) or actor.agency_id is None:
+        return Alert.objects.none()
+    return (
+        Alert.objects.filter(
+            agency_id=actor.agency_id,
+            kind=TriggerKind.WATCH_ME,
+            state=Alert.State.OPEN,
+            expires_at__gt=timezone.now(),
+            device__isnull=False,
+        )
+        .select_related("device", "officer")
+        .order_by("-raised_at")
     )

@@ -36,6 +36,7 @@ def live_list(request):
         "livefeeds/live_list.html",
         {
             "devices": sel.live_devices_for(actor=request.user),
+            "watch_me": sel.watch_me_alerts_for(actor=request.user)[:50],
             "views": sel.open_views_for(actor=request.user)[:200],
             "can_revoke": can_revoke_views(request.user),
             "zone": request.user.agency.time_zone,

@@ -186,6 +186,8 @@ def test_watch_me_fills_the_reason_in_as_officer_requested(police):
     )
     supervisor = supervisor_of(police)
     client = client_for(supervisor)
+    listed = client.get(reverse("livefeeds:list"))
+    assert b"Watch (officer-requested)" in listed.content
     page = client.get(reverse("livefeeds:watch", args=[device.pk]))
     assert page.status_code == 200
     assert page.context["form"].initial["reason"] == services.WATCH_ME_REASON
