@@ -112,11 +112,11 @@ error_log stderr notice;
 events {{ worker_connections 1024; }}
 
 rtmp {{
+    # Never the query: a publish URL carries the camera's stream key in it.
+    log_format nokeys '$remote_addr [$time_local] $command "$app" "$name" $bytes_received $bytes_sent ($session_readable_time)';
     server {{
         listen 127.0.0.1:{config.rtmp_port};
         chunk_size 4096;
-        # Never the query: a publish URL carries the camera's stream key in it.
-        log_format nokeys '$remote_addr [$time_local] $command "$app" "$name" $bytes_received $bytes_sent ($session_readable_time)';
         access_log {prefix}/logs/rtmp-access.log nokeys;
         notify_method post;
         notify_update_timeout {config.update_seconds}s;

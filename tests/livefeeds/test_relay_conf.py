@@ -47,6 +47,7 @@ def test_nginx_accepts_the_rendered_config(tmp_path, settings):
     )
     assert result.returncode == 0, result.stderr
     assert "syntax is ok" in result.stderr
+    assert "[warn]" not in result.stderr, result.stderr
 
 
 def test_control_and_stat_answer_on_loopback(relay):
