@@ -30,7 +30,7 @@ class Publish(models.Model):
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     # done (the publisher stopped), refused (on_update said no: recording stopped).
-    end_reason = models.CharField(max_length=20, blank=True)
+    end_reason = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

@@ -158,9 +158,12 @@ def publish_start(*, call: PublishCall) -> bool:
 
 def _close_publishes(call: PublishCall, end_reason: str) -> None:
     now = timezone.now()
-    for publish in Publish.objects.select_for_update().filter(
-        app=call.app, stream=call.stream, client_id=call.client_id[:32], ended_at__isnull=True
-    ):
+    publishes = Publish.objects.select_for_update().filter(
+        app=call.app, stream=call.stream, ended_at__isnull=True
+    )
+    if call.client_id:
+        publishes = publishes.filter(client_id=call.client_id[:32])
+    for publish in publishes:
         publish.ended_at = now
         publish.end_reason = end_reason
         publish.save(update_fields=["ended_at", "end_reason"])

@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('client_id', models.CharField(max_length=32)),
                 ('started_at', models.DateTimeField()),
                 ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('end_reason', models.CharField(blank=True, max_length=20)),
+                ('end_reason', models.CharField(blank=True, max_length=40)),
                 ('agency', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='portal.agency')),
                 ('device', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='publishes', to='devices.device')),
             ],

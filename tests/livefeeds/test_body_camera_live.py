@@ -8,7 +8,7 @@ import pytest
 import requests
 from django.utils import timezone
 
-from devices.models import DeviceCommand
+from devices.models import Device, DeviceCommand
 from livefeeds import services
 from livefeeds.models import Publish, ViewSession
 from portal.models import AuditEvent
@@ -101,8 +101,23 @@ def test_on_update_cuts_a_camera_whose_credential_was_revoked(relay, live_server
     camera.device.credentials.update(revoked_at=timezone.now())
     # The fixture's relay asks again every 3 s.
     assert proc.wait(timeout=10) != 0
-    publish = Publish.objects.get()
-    assert publish.end_reason in ("refused: wrong key", "done")
+    relayctl.wait_for(lambda: Publish.objects.get().ended_at, timeout=3)
+    assert Publish.objects.get().end_reason == "refused: wrong key"
+
+
+def test_on_update_cuts_a_camera_no_longer_recording_even_without_the_drop(
+    relay, live_server, police
+):
+    """The heartbeat's drop is the fast path; on_update alone also ends the stream (here the
+    state changes behind the heartbeat's back, so no drop is sent)."""
+    camera = live_camera(police, live_server.url)
+    camera.beat("recording")
+    proc = push(relay, camera)
+    relayctl.wait_for(lambda: is_publishing(camera), timeout=10)
+    Device.objects.filter(pk=camera.device.pk).update(state=Device.State.IDLE)
+    assert proc.wait(timeout=10) != 0  # the fixture's relay asks every 3 s
+    relayctl.wait_for(lambda: Publish.objects.get().ended_at, timeout=3)
+    assert Publish.objects.get().end_reason == "refused: not recording"
 
 
 def test_revoked_and_expired_views_get_403_on_the_very_next_request(relay, live_server, police):
