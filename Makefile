@@ -9,7 +9,7 @@ run: setup-run
 	$(PY) manage.py collectstatic --noinput -v 0
 	$(PY) manage.py seed_demo
 	$(PY) manage.py transparency_backfill
-	@echo "==> Canvass on http://127.0.0.1:8000 (web, worker and beat; Ctrl-C stops all three)"
+	@echo "==> Canvass on http://127.0.0.1:8000 (web, worker, beat and the live relay, which serves Canvass with live video on http://127.0.0.1:18089; Ctrl-C stops them all)"
 	.venv/bin/honcho start
 
 test: setup-test lint
@@ -35,7 +35,7 @@ setup-test:
 
 # Each prints one JSON line, devices one per measurement (bench/hello_*.py are the tips bench's
 # peer and bench/harness.py the servers and files the others share, not benches).
-BENCHES := audit_append upload media tips registry package audit_verify custody_proof devices transparency live_clip
+BENCHES := audit_append upload media tips registry package audit_verify custody_proof devices transparency live_clip live
 
 bench: setup-test
 	for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done

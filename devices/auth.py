@@ -5,6 +5,8 @@ kept (portal.tokens), so the lookup is by digest and a stolen database replays n
 """
 
 import datetime as dt
+import hashlib
+import hmac
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
@@ -16,6 +18,15 @@ from devices.models import Device, DeviceCredential
 from portal.tokens import token_digest
 
 KEYWORD = "Device"
+STREAM_KEY_LABEL = b"canvass live stream key v1"
+
+
+def stream_key_for(token: str) -> str:
+    """The key a camera publishes its live stream with: derived from its credential, so it is
+    never stored or sent apart from it, and rotates with it (hex HMAC-SHA256 of the label)."""
+    return hmac.new(token.encode(), STREAM_KEY_LABEL, hashlib.sha256).hexdigest()
+
+
 # last_used_at is for the staff page ("last seen"), not an audit trail: one write a minute at
 # most, however often the device calls.
 _LAST_USED_GRAIN = dt.timedelta(minutes=1)

@@ -109,6 +109,9 @@ class DeviceCredential(models.Model):
 
     device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="credentials")
     token_hash = models.CharField(max_length=64, unique=True)
+    # The digest of the live stream key derived from the token (devices.auth.stream_key_for):
+    # it rotates and is revoked with the credential. Empty for credentials issued before it.
+    stream_key_hash = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -208,6 +211,7 @@ class DeviceCommand(models.Model):
     class Kind(models.TextChoices):
         START_RECORDING = "start_recording", "Start recording"
         BEING_WATCHED = "being_watched", "Someone is watching"
+        WATCH_ENDED = "watch_ended", "Someone stopped watching"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="commands")

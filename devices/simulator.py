@@ -14,6 +14,8 @@ import hashlib
 import json
 import math
 import os
+import subprocess
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -156,6 +158,29 @@ def clip_mp4(target: Path, *, start: dt.datetime, seconds: int, label: str) -> P
         "-movflags", "+faststart", str(target),
     )  # fmt: skip
     return target
+
+
+def live_publish(url: str, *, label: str) -> subprocess.Popen:
+    """Push a live stream as a body camera does while it records: a test pattern with the
+    label and the UTC wall clock burned in, H.264 with a keyframe every second (1 s GOP, so
+    the relay's segments are 1 s) and AAC, over RTMP to `url` (…/live/<stream>?key=<key>)."""
+    clock = r"%{gmtime\:%Y-%m-%d %H\\\:%M\\\:%S} UTC"
+    font = f"fontfile={FONT_FILE}" if FONT_FILE.exists() else "font=Mono"
+    text = f"drawtext={font}:fontsize=22:fontcolor=white:box=1:boxcolor=black@0.6:x=10:y=h-th-10"
+    stamp = f"{text}:text='{_drawtext_escape(label)}  {clock}'"
+    return media.synthesize_live(
+        "-re", "-f", "lavfi", "-i", f"testsrc2=size={CLIP_SIZE}:rate={CLIP_RATE}",
+        "-re", "-f", "lavfi", "-i", "sine=frequency=330:sample_rate=48000",
+        "-vf", stamp,
+        "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-pix_fmt", "yuv420p",
+        "-g", str(CLIP_RATE), "-keyint_min", str(CLIP_RATE), "-sc_threshold", "0",
+        "-c:a", "aac", "-b:a", "64k", "-f", "flv", url,
+    )  # fmt: skip
+
+
+def live_url(base: str, stream: str, key: str) -> str:
+    """rtmp://host:port/live + the camera's stream name and key (the key in the query)."""
+    return f"{base.rstrip('/')}/{stream}?key={key}"
 
 
 def sha256_of(path: Path) -> str:
@@ -393,6 +418,25 @@ class SimulatedCamera:
         )
         self.heartbeat("idle")
         return recording_id
+
+    def go_live(
+        self, rtmp_base: str, stream: str, key: str, seconds: float, *, interval: float = 2.0
+    ) -> int:
+        """Record for `seconds` while pushing the live stream to the relay, heartbeating
+        `recording` every `interval` seconds, then say `idle` (which ends the stream) and stop
+        the push. Returns the push's exit code (non-zero when the relay refused or cut it)."""
+        fix = walk(self.device_now(), 1, self.origin)[-1]
+        self.heartbeat("recording", fix)
+        proc = live_publish(live_url(rtmp_base, stream, key), label=self.serial)
+        end = time.monotonic() + seconds
+        try:
+            while proc.poll() is None and (left := end - time.monotonic()) > 0:
+                time.sleep(min(interval, left))
+                self.heartbeat("recording", fix)
+        finally:
+            self.heartbeat("idle")
+            code = media.live_stop(proc)
+        return code
 
     # --- offload -----------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from devices import selectors as sel
 from devices import services as ds
+from devices.auth import stream_key_for
 from devices.forms import (
     AlertRuleForm,
     CheckOutForm,
@@ -181,6 +182,8 @@ def credential_issue(request, device_id):
     issued = {
         "credential": credential,
         "token": token,
+        "stream_key": stream_key_for(token),
+        "live_stream": device.pk.hex,
         "provisioning": provisioning,
         "qr_svg": qr_svg(provisioning),
     }

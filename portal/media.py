@@ -324,6 +324,34 @@ def synthesize(*args: str, timeout: float = 300) -> None:
     _run(_ffmpeg(*args), timeout=timeout, what="ffmpeg (synthetic media) failed")
 
 
+def synthesize_live(*args: str) -> subprocess.Popen:
+    """Start ffmpeg pushing media it makes itself (a lavfi test pattern) to a live relay, in
+    the background: the body-camera simulator and the relay's tests. The caller stops it
+    (live_stop); it dies with the process that started it."""
+    return subprocess.Popen(  # noqa: S603 - an argument list we built; no shell
+        _ffmpeg(*args),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=lambda: _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL),
+    )
+
+
+def live_stop(proc: subprocess.Popen, timeout: float = 5) -> int:
+    """Stop a synthesize_live ffmpeg (SIGTERM, then SIGKILL); its exit code."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+    if proc.stderr is not None:
+        proc.stderr.close()
+    return proc.wait()
+
+
 @contextlib.contextmanager
 def scratch_dir() -> Iterator[Path]:
     """A fresh private directory under MEDIA_SCRATCH_DIR, removed afterwards whatever happens."""

@@ -1,6 +1,8 @@
 """Canvass settings: everything that differs between machines comes from the environment."""
 
 import datetime as dt
+import hashlib
+import hmac
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -60,6 +62,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The relay's auth_request on every HLS segment (/relay/auth/hls only, from nginx on this
+    # host), answered before anything else runs; every other request passes straight through.
+    "livefeeds.relay_hooks.RelayAuthMiddleware",
     # First: on public tip paths, the client's address and headers are gone before anything runs.
     "submissions.middleware.TipsterAnonymityMiddleware",
     "portal.middleware.RequestIdMiddleware",
@@ -491,6 +496,36 @@ LIVE_NAMESPACE = ""
 OPS_STREAM_SECONDS = env.int("OPS_STREAM_SECONDS", default=300)
 OPS_KEEPALIVE_SECONDS = env.int("OPS_KEEPALIVE_SECONDS", default=15)
 OPS_POLL_SECONDS = env.int("OPS_POLL_SECONDS", default=3)
+# The live relay (livefeeds/; nginx + nginx-rtmp, config from `manage.py render_relay_conf`):
+# where body cameras push RTMP, where browsers fetch HLS (/hls/<viewer token>/...), its files
+# (config, logs, the HLS ring) under RELAY_DIR, and how nginx reaches Django for its callbacks.
+RELAY_RTMP_PORT = env.int("RELAY_RTMP_PORT", default=19350)
+RELAY_HTTP_PORT = env.int("RELAY_HTTP_PORT", default=18089)
+RELAY_DIR = Path(env.str("RELAY_DIR", default=str(DATA_DIR / "relay"))).absolute()
+RELAY_DJANGO_URL = env.str("RELAY_DJANGO_URL", default="http://127.0.0.1:8000")
+# Shared by nginx's callbacks (in their query: nginx-rtmp cannot add headers) and the relay
+# manager's publishes; derived from SECRET_KEY unless set.
+RELAY_SECRET = (
+    env.str("RELAY_SECRET", default="")
+    or hmac.new(SECRET_KEY.encode(), b"canvass relay", hashlib.sha256).hexdigest()
+)
+# How long the HLS ring keeps (the longest "last N seconds" clip), and how often nginx asks
+# Django again whether a live publish may go on.
+RELAY_HLS_PLAYLIST_SECONDS = env.int("RELAY_HLS_PLAYLIST_SECONDS", default=60)
+RELAY_UPDATE_SECONDS = env.int("RELAY_UPDATE_SECONDS", default=10)
+# Where the viewer page fetches HLS: on the page's own origin (the relay's http server passes
+# every other path to Django, so http://127.0.0.1:RELAY_HTTP_PORT/ is Canvass with live video;
+# in production the front proxy sends /hls/ to the relay).
+RELAY_HLS_URL = env.str("RELAY_HLS_URL", default="/hls/")
+# Viewing sessions: minutes a session lasts unless the open page renews it, the agency's cap on
+# one session however often it is renewed, and how many may watch one feed at once.
+LIVE_VIEW_MINUTES = env.int("LIVE_VIEW_MINUTES", default=15)
+LIVE_VIEW_CAP_MINUTES = env.int("LIVE_VIEW_CAP_MINUTES", default=120)
+LIVE_VIEWERS_PER_FEED = env.int("LIVE_VIEWERS_PER_FEED", default=4)
+CELERY_BEAT_SCHEDULE["close-expired-live-views"] = {
+    "task": "livefeeds.tasks.close_expired_views",
+    "schedule": dt.timedelta(seconds=60),
+}
 # Size of each tus PATCH a tipster's phone sends (the tip page reads it): smaller pieces lose
 # less on a flaky signal; each piece is one request.
 TIPS_UPLOAD_CHUNK_BYTES = env.int("TIPS_UPLOAD_CHUNK_BYTES", default=8 * 1024 * 1024)

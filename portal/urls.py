@@ -53,6 +53,8 @@ urlpatterns = [
     path("api/uploads/", include("evidence.intake.tus_urls")),
     path("staff/devices/", include("devices.urls")),
     path("api/cad/v1/", include("devices.cad_urls")),
+    path("staff/live/", include("livefeeds.urls")),
+    path("relay/", include("livefeeds.relay_urls")),
     path("staff/registry/requests/", include("registry.footage.urls")),
     path("staff/registry/", include("registry.urls")),
     path("cameras/mine/history/", include("registry.history_urls")),

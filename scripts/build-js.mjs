@@ -10,6 +10,7 @@ const ENTRIES = [
   "static/src/camera-map.js",
   "static/src/tip.js",
   "static/src/tip-offline.js",
+  "static/src/live-viewer.js",
 ];
 const OUT_DIR = "static/dist";
 // URLs a bundle may contain without fetching them: XML namespaces and scheme identifiers

@@ -37,6 +37,9 @@ pg_major() {
 # fonts-dejavu-core: the font the body-camera simulator burns the time into video with
 # (ffmpeg drawtext), for the demo camera `make run` seeds as much as for the tests.
 PKGS=(postgresql-common gdal-bin ffmpeg fonts-dejavu-core redis-server python3-venv curl gettext)
+# The live relay: Debian's nginx with the RTMP module (its post-install does not start nginx
+# here; the Procfile's `relay:` line runs it in the foreground from its own prefix).
+PKGS+=(nginx libnginx-mod-rtmp)
 if [ -z "${DATABASE_URL:-}" ] || [[ "${DATABASE_URL}" == *127.0.0.1* ]] || [[ "${DATABASE_URL}" == *localhost* ]]; then
   PG_MAJOR=$(pg_major)
   PKGS+=("postgresql-$PG_MAJOR" "postgresql-$PG_MAJOR-postgis-3")

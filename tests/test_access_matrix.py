@@ -31,8 +31,8 @@ its API, a tus upload under its grant) join with `joins_with_token`, and for eac
 - no token, or a wrong one, gets 404, even from the agency's own signed-in investigator (the
   device API, whose token is a body camera's credential, answers 401 with its challenge).
 
-The counts (December 2026; update them with the tables): 127 routes take a value from their
-URL; 93 join with a session, 15 with a token (16 token builders: a tus upload under a secret
+The counts (December 2026; update them with the tables): 133 routes take a value from their
+URL; 99 join with a session, 15 with a token (16 token builders: a tus upload under a secret
 grant and under a staff grant), and 19 are exempt, each with its reason, in EXEMPT below.
 """
 
@@ -665,6 +665,52 @@ joins(
     writes=("POST",),
     body={"outcome": "within_policy", "text": "Matrix check"},
     **REVIEWER,
+
+
+# --- builders: live feeds ---------------------------------------------------------------------
+
+
+def live_device(p) -> Built:
+    """A body camera of the owner's agency, recording now: it may be watched live."""
+    device = DeviceFactory(agency=p.agency)
+    Device.objects.filter(pk=device.pk).update(
+        state=Device.State.RECORDING, last_heartbeat_at=timezone.now()
+    )
+    return Built({"device_id": device.pk}, [device.pk])
+
+
+def live_view(p) -> Built:
+    """The owner's open live view of that camera."""
+    from livefeeds.services import view_start
+
+    built = live_device(p)
+    device = Device.objects.get(pk=built.kwargs["device_id"])
+    session, _ = view_start(
+        actor=verified(p.owner), device=device, reason="Matrix check", case_ref="M-1"
+    )
+    return Built({"view_id": session.pk}, [session.pk, device.pk])
+
+
+# Supervisors watch and revoke (dispatchers watch too); investigators have no part in it.
+LIVE = {"role": Role.SUPERVISOR, "read_only_role": Role.INVESTIGATOR}
+joins(
+    "livefeeds:watch",
+    live_device,
+    writes=("POST",),
+    body={"reason": "Matrix check", "case_ref": "M-1"},
+    **LIVE,
+)
+joins("livefeeds:view", live_view, **LIVE)
+joins("livefeeds:view_status", live_view, **LIVE)
+joins("livefeeds:view_renew", live_view, reads=(), writes=("POST",), **LIVE)
+joins("livefeeds:view_end", live_view, reads=(), writes=("POST",), **LIVE)
+joins(
+    "livefeeds:view_revoke",
+    live_view,
+    reads=(),
+    writes=("POST",),
+    body={"reason": "Matrix check"},
+    **LIVE,
 )
 
 

@@ -99,6 +99,8 @@ BASE = [
     "python3-venv",
     "curl",
     "gettext",
+    "nginx",  # the live relay, with its RTMP module
+    "libnginx-mod-rtmp",
 ]
 
 

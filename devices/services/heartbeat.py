@@ -13,7 +13,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from devices import audit_actions as actions
-from devices import live
+from devices import hooks, live
 from devices.models import Device, DeviceCommand
 from devices.selectors import heard_since, location_payload, open_assignment_of
 from portal.audit import audit_record
@@ -73,6 +73,8 @@ def device_heartbeat(*, device: Device, beat: Heartbeat) -> list[DeviceCommand]:
                 details={"firmware": {"old": device.firmware, "new": beat.firmware}},
             )
         commands = commands_take(device, now=now)
+        if device.state == Device.State.RECORDING and not recording:
+            hooks.recording_stopped(device)  # live feeds cut its stream off at once
         was_located = device.last_location is not None
         for name, value in fields.items():
             setattr(device, name, value)

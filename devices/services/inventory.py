@@ -9,12 +9,13 @@ from django.utils import timezone
 
 from devices import audit_actions as actions
 from devices import selectors
+from devices.auth import stream_key_for
 from devices.models import Device, DeviceAssignment, DeviceCredential, TrainingRecord
 from devices.policies import can_manage_devices, can_view_device, can_wear_devices
 from devices.services.heartbeat import location_forget
 from portal.audit import audit_record
 from portal.models import Agency, AuditEvent, User
-from portal.tokens import token_issue
+from portal.tokens import token_digest, token_issue
 
 
 class CheckoutRefused(ValidationError):
@@ -252,7 +253,12 @@ def credential_issue(*, actor: User, device: Device) -> tuple[DeviceCredential, 
         raise ValidationError("A retired device gets no credential.")
     old = _revoke_live(actor=actor, device=locked, why="rotated")
     token, digest = token_issue()
-    credential = DeviceCredential.objects.create(device=locked, token_hash=digest, created_by=actor)
+    credential = DeviceCredential.objects.create(
+        device=locked,
+        token_hash=digest,
+        stream_key_hash=token_digest(stream_key_for(token)),
+        created_by=actor,
+    )
     audit_record(
         action=actions.CREDENTIAL_ISSUED.name,
         actor=actor,

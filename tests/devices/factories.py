@@ -5,9 +5,10 @@ import datetime as dt
 import factory
 from django.utils import timezone
 
+from devices.auth import stream_key_for
 from devices.models import Device, DeviceAssignment, DeviceCredential, TrainingRecord
 from portal.roles import Role
-from portal.tokens import token_issue
+from portal.tokens import token_digest, token_issue
 from tests.factories import UserFactory
 
 
@@ -54,6 +55,9 @@ def credential_for(device: Device, *, by=None) -> str:
     """A live credential for the device; returns the token the device would hold."""
     token, digest = token_issue()
     DeviceCredential.objects.create(
-        device=device, token_hash=digest, created_by=by or UserFactory(agency=device.agency)
+        device=device,
+        token_hash=digest,
+        stream_key_hash=token_digest(stream_key_for(token)),
+        created_by=by or UserFactory(agency=device.agency),
     )
     return token

@@ -3,10 +3,12 @@
 import hashlib
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from devices.auth import stream_key_for
 from devices.simulator import DeviceApiError, SimulatedCamera, parse_provisioning
 
 
@@ -47,6 +49,12 @@ class Command(BaseCommand):
         parser.add_argument("--serial", default="SIM-0001", help="burned into the video")
         parser.add_argument(
             "--alert", metavar="TYPE", help="press an alert button first: sos, watch_me, …"
+        )
+        parser.add_argument(
+            "--live",
+            metavar="RTMP_URL",
+            help="while recording (--record), push a live stream with the clock burned in to "
+            "the relay's body-camera application, e.g. rtmp://127.0.0.1:19350/live",
         )
         parser.add_argument(
             "--wait",
@@ -108,6 +116,12 @@ class Command(BaseCommand):
                 for recording_id in camera.obey(reply, seconds=seconds):
                     self.stdout.write(f"recorded {recording_id} on command")
                     self._offload(camera, provisioning, state_dir, options, recording_id)
+        if options["live"] and options["record"]:
+            stream = uuid.UUID(provisioning["device"]).hex
+            code = camera.go_live(
+                options["live"], stream, stream_key_for(provisioning["token"]), seconds
+            )
+            self.stdout.write(f"live for {seconds} s to {options['live']} (push exit {code})")
         if options["record"]:
             recording_id = camera.record(seconds)
             self.stdout.write(f"recorded {recording_id} ({seconds} s)")

@@ -1,0 +1,18 @@
+"""Live feeds: staff pages at /staff/live/; the relay's callbacks at /relay/ (relay_urls)."""
+
+from django.urls import path
+
+from livefeeds import views
+
+app_name = "livefeeds"
+
+urlpatterns = [
+    path("", views.live_list, name="list"),
+    path("watched-me/", views.watched_me, name="watched_me"),
+    path("devices/<uuid:device_id>/watch/", views.watch, name="watch"),
+    path("views/<uuid:view_id>/", views.view, name="view"),
+    path("views/<uuid:view_id>/status", views.view_status, name="view_status"),
+    path("views/<uuid:view_id>/renew", views.view_renew, name="view_renew"),
+    path("views/<uuid:view_id>/end", views.view_end, name="view_end"),
+    path("views/<uuid:view_id>/revoke", views.view_revoke, name="view_revoke"),
+]
