@@ -665,6 +665,7 @@ joins(
     writes=("POST",),
     body={"outcome": "within_policy", "text": "Matrix check"},
     **REVIEWER,
+)
 
 
 # --- builders: live feeds ---------------------------------------------------------------------
