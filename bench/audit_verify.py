@@ -4,7 +4,8 @@ The rows are made here with the same hashes audit_record gives (portal.audit.com
 rows like real evidence views), and written with COPY. Measured: verify_chain, which
 `manage.py audit_verify` runs, end to end from the database. The peer is the floor of the
 work itself: the same SHA-256 over the same canonical bytes, already in memory, in one
-Python loop (no database, no JSON). Prints one JSON line.
+Python loop (no database, no JSON). Beside the wall time: the verifier's own CPU time (both
+its threads) and the load average, since the machine is shared. Prints one JSON line.
 """
 
 import datetime as dt
@@ -88,9 +89,10 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     t0 = time.perf_counter()
     payloads = fill_log(N)
-    t1 = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    t1, cpu1 = time.perf_counter(), time.process_time()
     report = verify_chain()
-    t2 = time.perf_counter()
+    t2, cpu2 = time.perf_counter(), time.process_time()
     assert report.ok and report.count == N, report
     sha256 = hashlib.sha256
     for payload in payloads:
@@ -104,6 +106,8 @@ def main() -> None:
                 "fill_s": round(t1 - t0, 1),
                 "verify_s": round(t2 - t1, 2),
                 "verify_events_per_s": round(N / (t2 - t1)),
+                "verify_cpu_s": round(cpu2 - cpu1, 2),
+                "load_avg_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
                 "goal_s": GOAL_SECONDS,
                 "peer_sha256_only_s": round(t3 - t2, 2),
                 "ratio_to_peer": round((t2 - t1) / (t3 - t2), 1),

@@ -187,7 +187,12 @@ def test_eight_concurrent_writers_leave_one_unbroken_chain():
 def test_the_verifier_rebuilds_exactly_the_bytes_each_row_was_hashed_over(police, make_staff):
     """verify_chain rebuilds rows from plain columns (for speed): the same bytes as
     canonical_json for awkward text, nesting, numbers, nulls and an actor with an agency."""
-    from portal.audit import _VERIFY_SQL, _canonical_of_columns, canonical_json
+    from portal.audit import (
+        _VERIFY_SQL,
+        _canonical_of_columns,
+        _details_canonicalizer,
+        canonical_json,
+    )
 
     staff = make_staff()
     audit_record(action=actions.LOGOUT.name, actor_label="system")
@@ -205,6 +210,7 @@ def test_the_verifier_rebuilds_exactly_the_bytes_each_row_was_hashed_over(police
     audit_record(action=actions.LOGOUT.name, actor_label="Zoë <tag> & 'apos'", agency=police)
     with connection.cursor() as cursor:
         cursor.execute(_VERIFY_SQL)
-        rebuilt = [_canonical_of_columns(row) for row in cursor.fetchall()]
+        details_canonical = _details_canonicalizer()
+        rebuilt = [_canonical_of_columns(row, details_canonical) for row in cursor.fetchall()]
     assert rebuilt == [canonical_json(e) for e in AuditEvent.objects.order_by("seq")]
     assert verify_chain().ok
