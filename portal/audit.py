@@ -11,8 +11,11 @@ import copy
 import datetime as dt
 import decimal
 import hashlib
+import itertools
 import json
 import json.scanner
+import multiprocessing
+import os
 import queue
 import threading
 from collections import defaultdict
@@ -20,6 +23,8 @@ from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import psycopg
+import psycopg.sql
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -325,13 +330,15 @@ def _details_canonicalizer() -> Callable[[str], str]:
     return canonical
 
 
-_VERIFY_SQL = """
+_VERIFY_COLUMNS = """
     SELECT seq, action, actor_agency, actor_id, actor_label, actor_role, agency_id,
            to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
            case_ref, details::text, outcome, reason, request_id, target_id, target_type,
            prev_hash, hash
-    FROM portal_auditevent ORDER BY seq
+    FROM portal_auditevent
 """
+_VERIFY_SQL = _VERIFY_COLUMNS + " ORDER BY seq"
+_VERIFY_RANGE_SQL = _VERIFY_COLUMNS + " WHERE seq >= %s AND seq < %s ORDER BY seq"
 _VERIFY_BATCH = 10_000
 
 
@@ -395,44 +402,160 @@ def _batches_ahead(cursor) -> Generator[list[tuple], None, None]:
 _REORDERED = (
     "prev_hash does not match the hash of the row before it (rows removed, inserted or reordered)"
 )
+_ALTERED = "the row's content does not match its hash (row altered)"
 
 
-def verify_chain() -> ChainReport:
-    """Walk the whole chain from the first row; report the first row that does not fit.
+def _jump(expected_seq: int, seq: int) -> str:
+    return f"sequence jumps from {expected_seq - 1} to {seq}: {seq - expected_seq} row(s) missing"
 
-    Rows stream from a server-side cursor in batches, so memory stays flat at any length.
+
+@dataclass(frozen=True)
+class _Walk:
+    """What walking a run of rows found: where it ended, or the first row that did not fit."""
+
+    count: int  # rows that fit, before `broken_seq` if any
+    expected_seq: int  # the seq the next row must have
+    prev_hash: str  # the hash of the last row that fit
+    first: tuple[int, str] | None = None  # (seq, prev_hash) of the run's first row
+    broken_seq: int | None = None
+    problem: str = ""
+
+
+def _walk(
+    batches: Iterable[list[tuple]], expected_seq: int, prev_hash: str, *, link_first: bool = True
+) -> _Walk:
+    """Check each row against the one before it and against its own hash, in seq order.
+
+    With link_first=False the first row's place in the chain is not checked here (its seq and
+    prev_hash are returned in `first` for the caller to link to the rows before), only its
+    content: how a run in the middle of the chain is checked on its own.
     """
-    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
-    broken: tuple[int, str] | None = None
     sha256 = hashlib.sha256
     canonical = _canonical_of_columns
     details_canonical = _details_canonicalizer()
-    with transaction.atomic(), connection.chunked_cursor() as cursor:
-        cursor.execute(_VERIFY_SQL)
-        with contextlib.closing(_batches_ahead(cursor.cursor)) as batches:
-            for batch in batches:
-                for row in batch:
-                    seq, row_prev, row_hash = row[0], row[15], row[16]
-                    if seq != expected_seq:
-                        missing = seq - expected_seq
-                        broken = (
-                            seq,
-                            f"sequence jumps from {expected_seq - 1} to {seq}: {missing} row(s) missing",
-                        )
-                    elif row_prev != prev_hash:
-                        broken = seq, _REORDERED
-                    elif (
-                        sha256((canonical(row, details_canonical) + "|" + row_prev).encode())
-                        .hexdigest() != row_hash
-                    ):  # fmt: skip
-                        broken = seq, "the row's content does not match its hash (row altered)"
-                    if broken:
-                        break
-                    expected_seq, prev_hash, count = seq + 1, row_hash, count + 1
-                if broken:
-                    break
-    if broken:
-        seq, problem = broken
-        broken_id = AuditEvent.objects.filter(seq=seq).values_list("id", flat=True).first()
-        return ChainReport(False, count, prev_hash, seq, broken_id, problem)
-    return ChainReport(True, count, prev_hash)
+    count, first = 0, None
+    for batch in batches:
+        for row in batch:
+            seq, row_prev, row_hash = row[0], row[15], row[16]
+            if first is None:
+                first = (seq, row_prev)
+                if not link_first:
+                    expected_seq, prev_hash = seq, row_prev
+            problem = ""
+            if seq != expected_seq:
+                problem = _jump(expected_seq, seq)
+            elif row_prev != prev_hash:
+                problem = _REORDERED
+            elif (
+                sha256((canonical(row, details_canonical) + "|" + row_prev).encode()).hexdigest()
+                != row_hash
+            ):
+                problem = _ALTERED
+            if problem:
+                return _Walk(count, expected_seq, prev_hash, first, seq, problem)
+            expected_seq, prev_hash, count = seq + 1, row_hash, count + 1
+    return _Walk(count, expected_seq, prev_hash, first)
+
+
+def _report(walk: _Walk, cursor) -> ChainReport:
+    if walk.broken_seq is None:
+        return ChainReport(True, walk.count, walk.prev_hash)
+    cursor.execute("SELECT id FROM portal_auditevent WHERE seq = %s", [walk.broken_seq])
+    found = cursor.fetchone()
+    return ChainReport(
+        False,
+        walk.count,
+        walk.prev_hash,
+        walk.broken_seq,
+        found[0] if found else None,
+        walk.problem,
+    )
+
+
+# Below this many rows one process is quicker than starting others.
+PARALLEL_MIN_ROWS = 200_000
+
+
+def _walk_run(snapshot: str, low: int, high: int) -> _Walk:
+    """Walk the rows with low <= seq < high, in a worker process, in the exported snapshot.
+
+    A connection of its own (never the parent's, whose socket the fork shares), so every
+    run reads exactly the rows the parent's transaction sees.
+    """
+    with psycopg.connect(**connection.get_connection_params()) as conn:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        with conn.cursor() as cursor:
+            cursor.execute(
+                psycopg.sql.SQL("SET TRANSACTION SNAPSHOT {}").format(psycopg.sql.Literal(snapshot))
+            )
+        with conn.cursor(name="audit_verify_run") as cursor:
+            cursor.execute(_VERIFY_RANGE_SQL, [low, high])
+            with contextlib.closing(_batches_ahead(cursor)) as batches:
+                return _walk(batches, low, GENESIS_HASH, link_first=False)
+
+
+def _walk_in_parallel(snapshot: str, low: int, high: int, workers: int) -> _Walk:
+    """Walk [low, high] as `workers` runs at once, then link each run to the one before it:
+    a run's first row is checked here exactly as _walk checks any row against the last."""
+    step = (high - low) // workers + 1
+    bounds = [low + n * step for n in range(workers)] + [high + 1]
+    runs = [(snapshot, a, b) for a, b in itertools.pairwise(bounds) if a < b]
+    with multiprocessing.get_context("fork").Pool(len(runs)) as pool:
+        walks = pool.starmap(_walk_run, runs)
+        pool.close()
+        pool.join()
+    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
+    for run in walks:
+        if run.first is None:
+            continue
+        seq, row_prev = run.first
+        problem = ""
+        if seq != expected_seq:
+            problem = _jump(expected_seq, seq)
+        elif row_prev != prev_hash:
+            problem = _REORDERED
+        if problem:
+            return _Walk(count, expected_seq, prev_hash, None, seq, problem)
+        if run.broken_seq is not None:
+            return _Walk(
+                count + run.count,
+                run.expected_seq,
+                run.prev_hash,
+                None,
+                run.broken_seq,
+                run.problem,
+            )
+        expected_seq, prev_hash, count = run.expected_seq, run.prev_hash, count + run.count
+    return _Walk(count, expected_seq, prev_hash)
+
+
+def verify_chain(
+    *, workers: int | None = None, parallel_min_rows: int = PARALLEL_MIN_ROWS
+) -> ChainReport:
+    """Walk the whole chain from the first row; report the first row that does not fit.
+
+    Rows stream from a server-side cursor in batches, so memory stays flat at any length. A
+    long chain is split into runs of seq, each checked by a process of its own (`workers`,
+    by default one per CPU) in one exported snapshot, and the runs are linked here end to
+    start: the same checks, row for row, and the same report as one walk from the first row.
+    Inside a caller's transaction one process walks it all (other connections could not
+    see what that transaction wrote).
+    """
+    workers = workers or os.cpu_count() or 1
+    may_split = workers > 1 and not connection.in_atomic_block
+    with transaction.atomic():
+        if may_split:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                cursor.execute(
+                    "SELECT min(seq), max(seq), pg_export_snapshot() FROM portal_auditevent"
+                )
+                low, high, snapshot = cursor.fetchone()
+                if low is not None and high - low + 1 >= parallel_min_rows:
+                    return _report(_walk_in_parallel(snapshot, low, high, workers), cursor)
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(_VERIFY_SQL)
+            with contextlib.closing(_batches_ahead(cursor.cursor)) as batches:
+                walk = _walk(batches, 1, GENESIS_HASH)
+        with connection.cursor() as cursor:
+            return _report(walk, cursor)
