@@ -182,7 +182,8 @@ def bench_search(staff):
     for _ in range(SEARCHES):
         lat, lon = incident()
         q = SearchQuery(
-            case_number="BENCH-1", reason="bench", latitude=lat, longitude=lon,
+            case_number="BENCH-1", reason="bench", reason_category="other",
+            latitude=lat, longitude=lon,
             window_start=window_start, window_end=window_end, radius_m=500,
         )  # fmt: skip
         point = Point(lon, lat, srid=4326)

@@ -18,7 +18,13 @@ from rest_framework.views import APIView
 from portal.api.permissions import IsVerifiedUser
 from registry import selectors, services
 from registry.forms import CameraForm, SearchForm
-from registry.models import RETENTION_STEPS, Camera, CameraKind, Participation
+from registry.models import (
+    RETENTION_STEPS,
+    SEARCH_REASON_CHOICES,
+    Camera,
+    CameraKind,
+    Participation,
+)
 from registry.policies import can_own_cameras, can_search_cameras, can_view_camera_map
 from registry.search import SearchRefused
 from registry.selectors import MapFilters, MapQueryError
@@ -301,6 +307,7 @@ class AgencyMap(APIView):
 
 class SearchRequestSerializer(serializers.Serializer):
     case_number = serializers.CharField(max_length=100)
+    reason_category = serializers.ChoiceField(choices=SEARCH_REASON_CHOICES)
     reason = serializers.CharField(max_length=2000)
     latitude = serializers.FloatField(required=False)
     longitude = serializers.FloatField(required=False)
@@ -340,7 +347,7 @@ class SearchHitSerializer(serializers.Serializer):
 
 
 class CameraSearchView(APIView):
-    """Cameras near an incident (case number and reason required; audited)."""
+    """Cameras near an incident (case number, reason category and reason required; audited)."""
 
     permission_classes = [CanSearchCameras]
 
@@ -391,6 +398,7 @@ class CameraSearchDetail(APIView):
             {
                 "search": serializers.UUIDField(),
                 "case_number": serializers.CharField(),
+                "reason_category": serializers.CharField(),
                 "reason": serializers.CharField(),
                 "results": SearchHitSerializer(many=True),
             },
@@ -403,6 +411,7 @@ class CameraSearchDetail(APIView):
             {
                 "search": str(found.id),
                 "case_number": found.case_number,
+                "reason_category": found.reason_category,
                 "reason": found.reason,
                 "results": SearchHitSerializer(outcome.results, many=True).data,
             }

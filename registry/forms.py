@@ -7,7 +7,13 @@ from django.contrib.gis.geos import Polygon
 
 from portal.geometry import BadGeometry, geometry_from_text
 from portal.text import CleanTextFormMixin
-from registry.models import CameraKind, ContactMethod, Participation, Placement
+from registry.models import (
+    SEARCH_REASON_CHOICES,
+    CameraKind,
+    ContactMethod,
+    Participation,
+    Placement,
+)
 from registry.search import SearchQuery
 
 TIME_ZONES = sorted(zoneinfo.available_timezones())
@@ -85,11 +91,20 @@ class AddressForm(forms.Form):
 
 
 class SearchForm(forms.Form):
-    """An incident: where (point or address, optional area), when, and why (case and reason)."""
+    """An incident: where (point or address, optional area), when, and why (case, a reason
+    category from a fixed list, and the reason in words)."""
 
     case_number = forms.CharField(
         max_length=100,
         error_messages={"required": "A case number is required for every registry search."},
+    )
+    reason_category = forms.ChoiceField(
+        label="Reason category",
+        choices=[("", "Choose a category…"), *SEARCH_REASON_CHOICES],
+        error_messages={
+            "required": "Choose a reason category for every registry search.",
+            "invalid_choice": "Choose a reason category from the list.",
+        },
     )
     reason = forms.CharField(
         max_length=2000,
@@ -138,6 +153,7 @@ class SearchForm(forms.Form):
         return SearchQuery(
             case_number=data["case_number"],
             reason=data["reason"],
+            reason_category=data["reason_category"],
             window_start=data["window_start"],
             window_end=data["window_end"],
             latitude=data["latitude"],

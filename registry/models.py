@@ -5,6 +5,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from portal.models import Agency, User, validate_time_zone
 
@@ -128,6 +129,26 @@ class Camera(models.Model):
         )
 
 
+class SearchReasonCategory(models.TextChoices):
+    """Why a registry search was run, from a fixed list (counted on the transparency page)."""
+
+    VIOLENT_CRIME = "violent_crime", _("Violent crime")
+    PROPERTY_CRIME = "property_crime", _("Property crime")
+    MISSING_PERSON = "missing_person", _("Missing person")
+    TRAFFIC_COLLISION = "traffic_collision", _("Traffic collision")
+    OTHER = "other", _("Other")
+    # Only searches run before categories existed: never offered, never accepted.
+    UNSPECIFIED = "unspecified", _("Not recorded (searches before categories)")
+
+
+# The categories a searcher chooses from (every one but UNSPECIFIED).
+SEARCH_REASON_CHOICES = [
+    (value, label)
+    for value, label in SearchReasonCategory.choices
+    if value != SearchReasonCategory.UNSPECIFIED
+]
+
+
 class CameraSearch(models.Model):
     """One "cameras near an incident" search by an investigator: what was asked and what it returned."""
 
@@ -136,6 +157,11 @@ class CameraSearch(models.Model):
     actor = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
     actor_label = models.CharField(max_length=300)
     case_number = models.CharField(max_length=100)
+    reason_category = models.CharField(
+        max_length=20,
+        choices=SearchReasonCategory.choices,
+        default=SearchReasonCategory.UNSPECIFIED,
+    )
     reason = models.TextField(max_length=2000)
     incident = gis_models.PointField(geography=True, srid=4326)
     address = models.CharField(max_length=300, blank=True)

@@ -19,6 +19,7 @@ class SearchRefused(ValueError):
 class SearchQuery:
     case_number: str
     reason: str
+    reason_category: str  # one of registry.models.SEARCH_REASON_CHOICES
     window_start: dt.datetime
     window_end: dt.datetime
     latitude: float | None = None

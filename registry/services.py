@@ -19,7 +19,13 @@ from portal.models import Agency, User
 from registry import audit_actions as actions
 from registry import mapshapes, selectors
 from registry.forms import CameraForm
-from registry.models import RETENTION_STEPS, Camera, CameraSearch, retention_bucket
+from registry.models import (
+    RETENTION_STEPS,
+    SEARCH_REASON_CHOICES,
+    Camera,
+    CameraSearch,
+    retention_bucket,
+)
 from registry.policies import can_own_cameras, can_search_cameras
 from registry.search import SearchOutcome, SearchQuery, SearchRefused
 
@@ -460,6 +466,8 @@ def camera_search(
         raise SearchRefused("A case number is required for every registry search.")
     if not query.reason.strip():
         raise SearchRefused("A reason is required for every registry search.")
+    if query.reason_category not in dict(SEARCH_REASON_CHOICES):
+        raise SearchRefused("Choose a reason category for every registry search.")
     if query.window_end <= query.window_start:
         raise SearchRefused("The time window must end after it starts.")
     point, address = _incident_point(query)
@@ -480,6 +488,7 @@ def camera_search(
             actor=actor,
             actor_label=actor.label,
             case_number=query.case_number.strip(),
+            reason_category=query.reason_category,
             reason=query.reason.strip(),
             incident=point,
             address=address[:300],
@@ -497,6 +506,7 @@ def camera_search(
             case_ref=search.case_number,
             details={
                 "case_number": search.case_number,
+                "reason_category": search.reason_category,
                 "reason": search.reason,
                 "camera_ids": camera_ids,
                 "radius_m": search.radius_m,
@@ -521,6 +531,10 @@ def camera_search_view(
         target=search,
         reason=search.reason,
         case_ref=search.case_number,
-        details={"search_id": str(search.pk), "camera_count": len(results)},
+        details={
+            "search_id": str(search.pk),
+            "reason_category": search.reason_category,
+            "camera_count": len(results),
+        },
     )
     return SearchOutcome(search=search, results=results)

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from portal.decorators import requires
 from registry import selectors, services
 from registry.forms import SearchForm
-from registry.models import RETENTION_STEPS, CameraKind, Participation
+from registry.models import RETENTION_STEPS, CameraKind, Participation, SearchReasonCategory
 from registry.policies import can_search_cameras, can_view_camera_map
 from registry.search import SearchRefused
 
@@ -87,6 +87,12 @@ def search_results(request, search_id):
     form = SearchForm(
         initial={
             "case_number": found.case_number,
+            # A search from before categories leaves the choice to the searcher.
+            "reason_category": (
+                ""
+                if found.reason_category == SearchReasonCategory.UNSPECIFIED
+                else found.reason_category
+            ),
             "reason": found.reason,
             "latitude": found.incident.y,
             "longitude": found.incident.x,

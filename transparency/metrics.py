@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, QuerySet, Sum, Value
-from django.db.models.functions import Concat
+from django.db.models import Count, F, QuerySet, Sum, TextField, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce, Concat
 from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -25,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from devices.models import Alert, Recording, Trigger, TriggerKind
 from portal.models import Agency, AuditEvent
 from portal.roles import Role
-from registry.models import FootageRequest, FootageRequestCamera
+from registry.models import FootageRequest, FootageRequestCamera, SearchReasonCategory
 from review.kinds import KINDS as REVIEW_KINDS
 from review.models import Finding, Outcome, SampledItem
 from submissions.models import Tip, TipStatus
@@ -100,14 +101,6 @@ NOT_YET = [
         "live_view_sessions",
         _("Live-view sessions: count, minutes, reasons, share requested by officers"),
         _("Not yet: live feeds. Canvass has no live view yet, so there is nothing to count."),
-    ),
-    NotYet(
-        "search_reason_categories",
-        _("Registry searches by reason category"),
-        _(
-            "Not yet: a search records a free-text reason and a case number, not a category "
-            "from a fixed list, so searches are counted by the searcher's role instead."
-        ),
     ),
     NotYet(
         "footage_offence_category",
@@ -189,6 +182,7 @@ OUTCOME_LABELS: dict[str, str | Promise] = {
 # Role and trigger names as the rest of Canvass labels them (the page translates them).
 ROLE_LABELS: dict[str, str | Promise] = {r.value: r.label for r in Role}
 TRIGGER_LABELS: dict[str, str | Promise] = {k.value: k.label for k in TriggerKind}
+SEARCH_REASON_LABELS: dict[str, str | Promise] = {c.value: c.label for c in SearchReasonCategory}
 
 
 # --- the metrics, in the order the page shows them ---------------------------------------------
@@ -211,6 +205,33 @@ def registry_searches(agency: Agency, start: dt.datetime, end: dt.datetime) -> F
         .annotate(n=Count("id"))
     )
     return _counts(rows, "actor_role")
+
+
+@metric(
+    "registry_searches_by_reason",
+    title=_("Registry searches by reason category"),
+    description=_(
+        "The same searches by the reason category the searcher chose from a fixed list "
+        "(violent crime, property crime, missing person, traffic collision, other), read from "
+        "the audit row's details. Searches made before categories existed are counted as not "
+        "recorded."
+    ),
+    labels=SEARCH_REASON_LABELS,
+)
+def registry_searches_by_reason(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    rows = (
+        _events(agency, start, end, "registry.camera_search")
+        .annotate(
+            category=Coalesce(
+                KeyTextTransform("reason_category", "details"),
+                Value(SearchReasonCategory.UNSPECIFIED.value),
+                output_field=TextField(),
+            )
+        )
+        .values("category")
+        .annotate(n=Count("id"))
+    )
+    return _counts(rows, "category")
 
 
 @metric(

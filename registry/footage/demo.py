@@ -13,7 +13,7 @@ from portal.models import User
 from portal.roles import Role
 from registry import services
 from registry.footage import services as footage_services
-from registry.models import Camera, FootageRequest
+from registry.models import Camera, FootageRequest, SearchReasonCategory
 from registry.search import SearchQuery
 
 DEMO_CASE = "RPD-DEMO-0007"
@@ -39,6 +39,7 @@ def seed_footage_request(*, agencies, users, stdout) -> None:
         query=SearchQuery(
             case_number=DEMO_CASE,
             reason="Bicycle theft outside the corner shop (demo)",
+            reason_category=SearchReasonCategory.PROPERTY_CRIME,
             latitude=shop.location.y,
             longitude=shop.location.x,
             radius_m=300,

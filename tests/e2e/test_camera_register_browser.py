@@ -89,6 +89,7 @@ def test_an_area_drawn_on_the_search_map_finds_a_camera_outside_the_radius(
     _sign_in(phone, base_url, staff)
     phone.goto(f"{base_url}/staff/registry/search/")
     phone.fill("#id_case_number", "RPD-2026-0123")
+    phone.select_option("#id_reason_category", "property_crime")
     phone.fill("#id_reason", "Car stolen from the car park")
     phone.fill("#id_window_start", _utc(now - dt.timedelta(hours=3)))
     phone.fill("#id_window_end", _utc(now - dt.timedelta(hours=2)))
@@ -113,8 +114,10 @@ def test_an_area_drawn_on_the_search_map_finds_a_camera_outside_the_radius(
     expect(results).to_contain_text("Car park")
     expect(results).to_contain_text("or watching the area")
     expect(results).not_to_contain_text("Far away")
+    expect(phone.locator("#search-reason-category")).to_have_text("Property crime")
     search = CameraSearch.objects.get()
     assert search.radius_m == 50 and search.area is not None
+    assert search.reason_category == "property_crime"
     assert search.area.contains(Point(*reversed(offset(lat, lon, 0, 150)), srid=4326))
     # The results page keeps the area: the form can run again with it.
     assert json.loads(phone.input_value("#id_area"))["type"] == "Polygon"

@@ -57,6 +57,7 @@ def _investigator_searches_and_asks(page, base_url, camera: Camera) -> FootageRe
     now = timezone.now()
     page.goto(f"{base_url}/staff/registry/search/")
     page.fill("#id_case_number", "RPD-2026-0099")
+    page.select_option("#id_reason_category", "property_crime")
     page.fill("#id_reason", "Shop window smashed at night")
     page.fill("#id_window_start", _local(now - dt.timedelta(hours=3)))
     page.fill("#id_window_end", _local(now - dt.timedelta(hours=2)))

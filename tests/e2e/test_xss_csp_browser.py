@@ -65,6 +65,7 @@ def test_a_camera_named_with_html_shows_as_text_on_the_map_near_an_incident(
     now = timezone.now()
     phone.goto(f"{live_server.url}/staff/registry/search/")
     phone.fill("#id_case_number", "RPD-2026-0100")
+    phone.select_option("#id_reason_category", "property_crime")
     phone.fill("#id_reason", "Break-in")
     phone.fill("#id_window_start", _local(now - dt.timedelta(hours=3)))
     phone.fill("#id_window_end", _local(now - dt.timedelta(hours=2)))

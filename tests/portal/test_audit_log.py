@@ -187,7 +187,12 @@ def test_eight_concurrent_writers_leave_one_unbroken_chain():
 def test_the_verifier_rebuilds_exactly_the_bytes_each_row_was_hashed_over(police, make_staff):
     """verify_chain rebuilds rows from plain columns (for speed): the same bytes as
     canonical_json for awkward text, nesting, numbers, nulls and an actor with an agency."""
-    from portal.audit import _VERIFY_SQL, _canonical_of_columns, canonical_json
+    from portal.audit import (
+        _VERIFY_SQL,
+        _canonical_of_columns,
+        _details_canonicalizer,
+        canonical_json,
+    )
 
     staff = make_staff()
     audit_record(action=actions.LOGOUT.name, actor_label="system")
@@ -205,6 +210,66 @@ def test_the_verifier_rebuilds_exactly_the_bytes_each_row_was_hashed_over(police
     audit_record(action=actions.LOGOUT.name, actor_label="Zoë <tag> & 'apos'", agency=police)
     with connection.cursor() as cursor:
         cursor.execute(_VERIFY_SQL)
-        rebuilt = [_canonical_of_columns(row) for row in cursor.fetchall()]
+        details_canonical = _details_canonicalizer()
+        rebuilt = [_canonical_of_columns(row, details_canonical) for row in cursor.fetchall()]
     assert rebuilt == [canonical_json(e) for e in AuditEvent.objects.order_by("seq")]
     assert verify_chain().ok
+
+
+def _both_ways():
+    """The report of one walk and of the chain split into runs checked by worker processes."""
+    one = verify_chain(workers=1)
+    for workers in (2, 3):
+        split = verify_chain(workers=workers, parallel_min_rows=1)
+        assert split == one, (workers, split, one)
+    return one
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_chain_split_across_processes_gives_the_same_report_as_one_walk():
+    events = _write(12)
+    report = _both_ways()
+    assert report.ok and report.count == 12 and report.head_hash == events[-1].hash
+    # A row altered at the start of the second and third runs, and inside one.
+    for altered in (events[4], events[8], events[6], events[0], events[11]):
+        _untriggered(
+            "UPDATE portal_auditevent SET details = %s WHERE id = %s", ['{"i": -1}', altered.pk]
+        )
+        report = _both_ways()
+        assert not report.ok and "altered" in report.problem
+        _untriggered(
+            "UPDATE portal_auditevent SET details = %s WHERE id = %s",
+            [f'{{"i": {altered.details["i"]}}}', altered.pk],
+        )
+    assert _both_ways().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_split_walks_find_missing_and_reordered_rows_where_one_walk_does():
+    events = _write(12)
+    # Rows 5 and 9 swapped (across runs), then row 4 deleted (the end of the first run).
+    a, b = events[4], events[8]
+    _untriggered(
+        "UPDATE portal_auditevent SET seq = CASE id WHEN %s THEN %s ELSE %s END WHERE id IN (%s, %s)",
+        [a.pk, -b.seq, -a.seq, a.pk, b.pk],
+    )
+    _untriggered("UPDATE portal_auditevent SET seq = -seq WHERE seq < 0")
+    report = _both_ways()
+    assert not report.ok and report.broken_seq == 5 and "reordered" in report.problem
+    assert report.count == 4 and report.broken_id == b.pk
+    _untriggered("DELETE FROM portal_auditevent WHERE id = %s", [events[3].pk])
+    report = _both_ways()
+    assert not report.ok and report.broken_seq == 5 and "missing" in report.problem
+    # The first row gone: the chain no longer starts at 1.
+    _untriggered("DELETE FROM portal_auditevent WHERE id = %s", [events[0].pk])
+    report = _both_ways()
+    assert not report.ok and report.broken_seq == 2 and report.count == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_truncated_tail_and_an_empty_log_read_the_same_split_or_not():
+    assert _both_ways() == verify_chain()
+    events = _write(9)
+    _untriggered("DELETE FROM portal_auditevent WHERE seq > 6")
+    report = _both_ways()
+    assert report.ok and report.count == 6 and report.head_hash == events[5].hash

@@ -28,6 +28,7 @@ def search(actor, **overrides):
     fields = {
         "case_number": "RPD-2026-0042",
         "reason": "Burglary at 100 Main Street",
+        "reason_category": "property_crime",
         "latitude": lat,
         "longitude": lon,
         "window_start": now - dt.timedelta(hours=3),

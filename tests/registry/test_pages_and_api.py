@@ -202,6 +202,7 @@ def test_search_page_refuses_a_search_without_reason(client, detective):
         {
             "case_number": "C-1",
             "reason": "",
+            "reason_category": "violent_crime",
             "latitude": INCIDENT[0],
             "longitude": INCIDENT[1],
             "window_start": "2025-03-01 10:00",
@@ -223,6 +224,7 @@ def test_search_page_shows_ranked_results_with_request_link_and_audits(client, d
         {
             "case_number": "C-7",
             "reason": "Robbery",
+            "reason_category": "violent_crime",
             "latitude": lat,
             "longitude": lon,
             "window_start": (timezone.now() - dt.timedelta(hours=5)).strftime("%Y-%m-%d %H:%M"),
@@ -248,6 +250,7 @@ def _search_post(lat, lon, **overrides):
     return {
         "case_number": "C-8",
         "reason": "Burglary",
+        "reason_category": "property_crime",
         "latitude": lat,
         "longitude": lon,
         "window_start": (timezone.now() - dt.timedelta(hours=5)).strftime("%Y-%m-%d %H:%M"),
@@ -316,6 +319,7 @@ def test_search_api_and_agency_b(client, police):
     body = {
         "case_number": "X-1",
         "reason": "Hit and run",
+        "reason_category": "violent_crime",
         "latitude": lat,
         "longitude": lon,
         "window_start": "2025-03-01T10:00:00Z",
@@ -325,6 +329,7 @@ def test_search_api_and_agency_b(client, police):
     assert response.status_code == 200 and response.json()["results"] == []
     stored = client.get(reverse("api-registry-search-detail", args=[response.json()["search"]]))
     assert stored.status_code == 200 and stored.json()["case_number"] == "X-1"
+    assert stored.json()["reason_category"] == "violent_crime"
     assert client.get(reverse("api-registry-camera", args=[private.id])).status_code == 403
     answer = client.get(reverse("api-registry-map") + "?bbox=-74,40.7,-73.9,40.8&zoom=16").json()
     assert answer == {"zoom": 16, "cell_size_m": answer["cell_size_m"], "cells": [], "cameras": []}
@@ -366,6 +371,7 @@ def test_a_malformed_area_is_a_clear_400_and_no_search(client, detective, area):
     body = {
         "case_number": "C-9",
         "reason": "Burglary",
+        "reason_category": "property_crime",
         "area": area,
         "window_start": "2025-03-01T10:00:00Z",
         "window_end": "2025-03-01T11:00:00Z",
@@ -375,3 +381,68 @@ def test_a_malformed_area_is_a_clear_400_and_no_search(client, detective, area):
     assert response.status_code == 400
     assert "The area is not a polygon (GeoJSON or WKT)." in response.json()["detail"]
     assert not CameraSearch.objects.exists()
+
+
+@pytest.mark.parametrize("category", ["", "unspecified", "gossip"])
+def test_search_page_refuses_a_search_without_a_listed_reason_category(client, detective, category):
+    lat, lon = INCIDENT
+    response = client.post(
+        reverse("registry:search"), _search_post(lat, lon, reason_category=category)
+    )
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "reason category" in text
+    assert not CameraSearch.objects.exists()
+    assert not AuditEvent.objects.filter(action="registry.camera_search").exists()
+
+
+def test_the_search_form_offers_the_fixed_categories_and_not_unspecified(client, detective):
+    text = client.get(reverse("registry:search")).content.decode()
+    assert 'name="reason_category"' in text
+    for value in (
+        "violent_crime",
+        "property_crime",
+        "missing_person",
+        "traffic_collision",
+        "other",
+    ):
+        assert f'value="{value}"' in text, value
+    assert 'value="unspecified"' not in text
+
+
+def test_the_category_is_stored_shown_and_in_the_audit_details(client, detective):
+    lat, lon = INCIDENT
+    page = client.post(
+        reverse("registry:search"), _search_post(lat, lon, reason_category="missing_person")
+    )["Location"]
+    search = CameraSearch.objects.get()
+    assert search.reason_category == "missing_person"
+    text = client.get(page).content.decode()
+    assert '<span id="search-reason-category">Missing person</span>' in text
+    assert '<option value="missing_person" selected>' in text  # the form keeps the query
+    row = AuditEvent.objects.get(action="registry.camera_search")
+    assert row.details["reason_category"] == "missing_person"
+    assert row.details["reason"] == "Burglary"
+    view = AuditEvent.objects.get(action="registry.camera_search_viewed")
+    assert view.details["reason_category"] == "missing_person"
+
+
+def test_the_search_api_needs_a_listed_reason_category(client, detective):
+    lat, lon = INCIDENT
+    body = {
+        "case_number": "X-2",
+        "reason": "Collision at the junction",
+        "latitude": lat,
+        "longitude": lon,
+        "window_start": "2025-03-01T10:00:00Z",
+        "window_end": "2025-03-01T11:00:00Z",
+    }
+    url = reverse("api-registry-search")
+    missing = client.post(url, body, content_type="application/json")
+    assert missing.status_code == 400 and "reason category" in missing.json()["detail"]
+    wrong = client.post(url, {**body, "reason_category": "unspecified"}, "application/json")
+    assert wrong.status_code == 400 and "reason_category" in wrong.json()["errors"]
+    assert not CameraSearch.objects.exists()
+    made = client.post(url, {**body, "reason_category": "traffic_collision"}, "application/json")
+    assert made.status_code == 200
+    assert CameraSearch.objects.get().reason_category == "traffic_collision"

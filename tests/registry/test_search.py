@@ -29,6 +29,7 @@ def query(**overrides) -> SearchQuery:
     fields = {
         "case_number": "RPD-2025-0042",
         "reason": "Burglary at 100 Main Street",
+        "reason_category": "property_crime",
         "latitude": lat,
         "longitude": lon,
         "window_start": NOW - dt.timedelta(hours=3),
@@ -116,6 +117,7 @@ def test_every_search_writes_one_audit_row_naming_the_cameras(police, layout):
     assert row.actor_id == actor.id and row.agency_id == police.id
     assert row.details["case_number"] == "RPD-2025-0042"
     assert row.details["reason"] == "Burglary at 100 Main Street"
+    assert row.details["reason_category"] == "property_crime"
     assert row.details["camera_ids"] == [str(hit.id) for hit in outcome.results]
     assert len(row.details["camera_ids"]) == 4
     assert outcome.search.camera_ids == [hit.id for hit in outcome.results]
@@ -123,13 +125,26 @@ def test_every_search_writes_one_audit_row_naming_the_cameras(police, layout):
 
 @pytest.mark.parametrize(
     ("field", "message"),
-    [("reason", "A reason is required"), ("case_number", "A case number is required")],
+    [
+        ("reason", "A reason is required"),
+        ("case_number", "A case number is required"),
+        ("reason_category", "Choose a reason category"),
+    ],
 )
 def test_a_search_without_reason_or_case_number_is_refused_and_leaves_no_search(
     police, layout, field, message
 ):
     with pytest.raises(SearchRefused, match=message):
         services.camera_search(actor=investigator(police), query=query(**{field: "  "}), now=NOW)
+    assert not CameraSearch.objects.exists()
+
+
+@pytest.mark.parametrize("category", ["unspecified", "", "gossip"])
+def test_a_search_with_a_category_not_on_the_list_is_refused(police, layout, category):
+    with pytest.raises(SearchRefused, match="Choose a reason category"):
+        services.camera_search(
+            actor=investigator(police), query=query(reason_category=category), now=NOW
+        )
     assert not CameraSearch.objects.exists()
 
 

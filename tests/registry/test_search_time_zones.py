@@ -38,6 +38,7 @@ def stored_search(detective):
     query = SearchQuery(
         case_number="C-12",
         reason="Robbery",
+        reason_category="violent_crime",
         latitude=lat,
         longitude=lon,
         window_start=START,

@@ -57,7 +57,7 @@ def seed(agency, *, searches=6, owners=6, tips=5, recordings=6) -> Facts:
     found = None
     for _i in range(searches):
         found = search(investigator, case_number="RPD-2026-0042")
-    near = search(supervisor, case_number="RPD-2026-0099")
+    near = search(supervisor, case_number="RPD-2026-0099", reason_category="violent_crime")
     # One request of every camera, some answered; one of a single camera, answered at once.
     big = ask(investigator, found, facts.cameras, case_number="RPD-2026-0042")
     small = ask(

@@ -52,6 +52,14 @@ def expected_figures(agency) -> dict[tuple[str, str, str], tuple[float, int]]:
             if e.action == "registry.camera_search"
         ],
     )
+    counts(
+        "registry_searches_by_reason",
+        [
+            (month_of(agency, e.at), e.details.get("reason_category", "unspecified"))
+            for e in ok
+            if e.action == "registry.camera_search"
+        ],
+    )
     sent = [
         r for r in FootageRequest.objects.filter(agency=agency) if r.status == "sent" and r.sent_at
     ]
@@ -215,6 +223,11 @@ def test_the_json_shows_every_figure_under_the_small_count_rule(facts, police):
     assert shown[(month, "registry_searches", "")] == 7
     assert shown[(month, "registry_searches", "investigator")] == WITHHELD
     assert shown[(month, "registry_searches", "supervisor")] == WITHHELD
+    # By reason category: 6 property crime and 1 violent crime, withheld the same way.
+    assert shown[(month, "registry_searches_by_reason", "")] == 7
+    assert shown[(month, "registry_searches_by_reason", "property_crime")] == WITHHELD
+    assert shown[(month, "registry_searches_by_reason", "violent_crime")] == WITHHELD
+    assert "reason_category" in body["metrics"]["registry_searches_by_reason"]["query"]
     assert shown[(month, "tips_received", "")] == 5
     assert shown[(month, "tips_actioned", "")] == SUPPRESSED
     assert shown[(month, "bwc_recordings", "holster")] == WITHHELD
@@ -256,6 +269,9 @@ def test_the_page_shows_each_figure_and_fewer_than_5_for_small_counts(facts, pol
         else:
             assert shown.startswith(f"{value:.1f}"), (metric, dimension, shown)
     assert "Not yet: live feeds" in text
+    assert "<h3>Registry searches by reason category</h3>" in text
+    assert "Property crime" in text and "Violent crime" in text
+    assert 'id="not-yet-search_reason_categories"' not in text
 
 
 @pytest.mark.parametrize(
@@ -343,7 +359,14 @@ def test_the_page_speaks_spanish_to_a_spanish_browser(facts, police):
     client = Client(HTTP_ACCEPT_LANGUAGE="es-US,es;q=0.9")
     text = client.get(reverse("transparency:agency", args=[police.slug])).content.decode()
     assert '<html lang="es">' in text
-    for spanish in ("Transparencia: Riverton PD", "menos de 5", "Búsquedas en el registro"):
+    for spanish in (
+        "Transparencia: Riverton PD",
+        "menos de 5",
+        "Búsquedas en el registro",
+        "Búsquedas en el registro por categoría de motivo",
+        "Delito contra la propiedad",
+        "Delito violento",
+    ):
         assert spanish in text, spanish
     assert "fewer than 5" not in text and "<h3>Registry searches</h3>" not in text
     log = client.get(reverse("transparency:footage_log", args=[police.slug])).content.decode()
@@ -392,3 +415,41 @@ def test_the_page_links_the_published_audit_checkpoints_and_keys(police):
     ):
         assert f'href="{url}"' in page, url
     assert "Not yet published" not in page
+
+
+def test_searches_from_before_categories_are_counted_as_not_recorded(police):
+    """An audit row written before searches had a category (no reason_category in its
+    details) is counted under "unspecified", labelled as not recorded, in both languages."""
+    from portal.audit import audit_record
+    from tests.transparency.facts import staff
+
+    investigator = staff(police, "investigator")
+    for i in range(5):
+        audit_record(
+            action="registry.camera_search",
+            actor=investigator,
+            target=("registry.camerasearch", f"old-{i}"),
+            reason="Burglary",
+            case_ref="RPD-2025-0001",
+            details={"case_number": "RPD-2025-0001", "reason": "Burglary", "camera_ids": []},
+        )
+    services.figures_materialise_recent()
+    month = f"{services.current_month(agency=police):%Y-%m}"
+    figures = {
+        f.dimension: f.value
+        for f in MonthlyFigure.objects.filter(
+            agency=police, metric="registry_searches_by_reason", month__gte=f"{month}-01"
+        )
+    }
+    assert figures[""] == 5 and figures["unspecified"] == 5
+    assert expected_figures(police)[(month, "registry_searches_by_reason", "unspecified")] == (
+        5.0,
+        5,
+    )
+    url = reverse("transparency:agency", args=[police.slug])
+    cell = f'data-metric="registry_searches_by_reason" data-dimension="unspecified" data-month="{month}">'
+    text = Client().get(url).content.decode()
+    assert text.split(cell, 1)[1].split("</td>", 1)[0] == "5"
+    assert "Not recorded (searches before categories)" in text
+    spanish = Client(HTTP_ACCEPT_LANGUAGE="es").get(url).content.decode()
+    assert "Sin registrar (búsquedas anteriores a las categorías)" in spanish

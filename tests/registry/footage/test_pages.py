@@ -232,7 +232,8 @@ def test_the_new_request_page_refuses_a_long_window_then_a_supervisor_approves(
     officer.post(
         "/staff/registry/search/",
         {
-            "case_number": "RPD-2026-0042", "reason": "Burglary", "latitude": 40.75,
+            "case_number": "RPD-2026-0042", "reason": "Burglary",
+            "reason_category": "property_crime", "latitude": 40.75,
             "longitude": -73.95, "radius_m": 300,
             "window_start": "2026-01-01T10:00", "window_end": "2026-01-01T11:00",
         },
