@@ -95,6 +95,7 @@ TEMPLATES = [
                 "registry.context_processors.navigation",
                 "submissions.context_processors.navigation",
                 "devices.context_processors.navigation",
+                "transparency.context_processors.navigation",
             ],
         },
     },
