@@ -620,12 +620,12 @@ def footage_median_hours_to_first_answer(
     restated=True,
 )
 def tips_actioned_percent(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
-    tips = [
-        str(pk)
-        for pk in Tip.objects.filter(
-            agency=agency, received_at__gte=start, received_at__lt=end
-        ).values_list("pk", flat=True)
-    ]
+    # Tip audit rows name the tip by its public reference.
+    tips = list(
+        Tip.objects.filter(agency=agency, received_at__gte=start, received_at__lt=end).values_list(
+            "reference", flat=True
+        )
+    )
     if not tips:
         return {}
     actioned = (

@@ -88,7 +88,7 @@ def expected(agency) -> dict[str, dict[tuple[dt.date, str], tuple[float, int]]]:
     }
     tally = defaultdict(lambda: [0, 0])
     for tip in Tip.objects.filter(agency=agency):
-        tally[(month_of(agency, tip.received_at), "")][0] += str(tip.pk) in actioned
+        tally[(month_of(agency, tip.received_at), "")][0] += tip.reference in actioned
         tally[(month_of(agency, tip.received_at), "")][1] += 1
     out["tips_actioned_percent"] = {k: share(*v) for k, v in tally.items()}
 
@@ -175,7 +175,12 @@ def test_every_goal_value_baseline_and_unit_comparison_is_recomputed_from_the_ra
     cad = facts["cad_incidents_recorded_percent"]
     this = services.current_month(agency=police)
     year_ago = services.month_add(this, -demo.MONTHS)
-    assert cad[(year_ago, "")][0] < cad[(services.month_add(this, -1), "")][0]
+    last = services.month_add(this, -1)
+    assert cad[(year_ago, "")][0] < cad[(last, "")][0]
+    tips = facts["tips_actioned_percent"]
+    assert 0 < tips[(year_ago, "")][0] < tips[(last, "")][0]
+    uncategorised = facts["recordings_uncategorised_percent"]
+    assert uncategorised[(year_ago, "")][0] > uncategorised[(last, "")][0] > 0
 
 
 def test_the_history_is_made_once_and_materialised(history):
