@@ -28,7 +28,7 @@ def _shown(view: selectors.GoalView) -> dict:
     """A goal as the staff pages draw it: exact values (staff see the small counts too)."""
     unit = view.metric.unit if view.metric else "count"
     period = selectors.goal_months(goal=view.goal, now=selectors._far_future())
-    short = {m: date_format(m, "M y") for m in period}
+    short = {m: date_format(m, "M") for m in period}
     values = [v[0] if v else None for v in view.values]
     return {
         "view": view,

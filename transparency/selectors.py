@@ -575,7 +575,7 @@ def goal_chart(
         for i, v in enumerate(values)
         if i < len(period) and v is not None
     ]
-    step = max(1, len(period) // 12)
+    step = -(-len(period) // 12)  # at most 12 labels: they fit a phone's width
     return TrendChart(
         points=" ".join(f"{x},{yy}" for x, yy in dots),
         dots=dots,
@@ -611,7 +611,8 @@ def public_goals(*, agency: Agency, now: dt.datetime | None = None) -> list[dict
             }
             for m, v in zip(view.months, view.values, strict=True)
         ]
-        latest = next((row for row in reversed(months) if row["value"] is not None), None)
+        # The status stands on the month the staff page judges by; withheld there, none.
+        latest = next((row for row in months if row["month"] == view.latest), None)
         status = view.status
         if latest is None or not isinstance(latest["value"], int | float):
             status = NO_DATA

@@ -111,7 +111,7 @@ def _public_goal(entry: dict[str, Any]) -> dict[str, Any]:
         "period": f"{date_format(goal.period_start, 'M Y')} – {date_format(goal.period_end, 'M Y')}",
         "higher": goal.direction == "higher",
         "chart": selectors.goal_chart(
-            entry["view"], numbers, {m: date_format(m, "M y") for m in period}
+            entry["view"], numbers, {m: date_format(m, "M") for m in period}
         ),
         "rows": [
             {
