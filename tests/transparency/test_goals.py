@@ -244,3 +244,37 @@ def test_the_public_goal_reads_in_spanish(history, supervisor):
     ):
         assert spanish in text, spanish
     assert "The agency's goals" not in text
+
+
+def test_the_beat_job_restates_earlier_months_and_refreshes_baselines(history, supervisor):
+    from submissions import services as tip_services
+    from submissions.models import Tip
+    from tests.evidence.cases_helpers import verified
+    from transparency.models import MonthlyFigure
+
+    client_for(supervisor).post(reverse("goals:new"), goal_form(history))
+    goal = Goal.objects.get()
+    assert goal.baseline_value == 50.0
+    # A tip of three months ago is actioned today: that month's share changes.
+    investigator = verified(staff(history, Role.INVESTIGATOR))
+    start, end = services.month_range(agency=history, month=month(history, 3))
+    waiting = Tip.objects.filter(
+        agency=history, received_at__gte=start, received_at__lt=end, status="new"
+    ).first()
+    tip = tip_services.tip_assign(actor=investigator, tip=waiting, assignee=investigator)
+    tip_services.tip_transition(actor=investigator, tip=tip, to="actionable")
+    services.figures_materialise_recent()
+    figure = MonthlyFigure.objects.get(
+        agency=history, metric="tips_actioned_percent", month=month(history, 3), dimension=""
+    )
+    assert (figure.value, figure.basis) == (66.7, 6)
+    goal.refresh_from_db()
+    assert (goal.baseline_value, goal.baseline_basis) == (66.7, 6)
+    # The page-only figures of that month were left as they were (only the last two months
+    # of every metric are recomputed).
+    assert not MonthlyFigure.objects.filter(
+        agency=history,
+        metric="tips_received",
+        month=month(history, 3),
+        computed_at__gt=figure.computed_at,
+    ).exists()

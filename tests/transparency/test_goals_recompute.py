@@ -9,6 +9,7 @@ import zoneinfo
 from collections import defaultdict
 
 import pytest
+from django.core.management import call_command
 
 from devices.models import CadIncident, DeviceAssignment, Recording
 from portal.management.commands.seed_demo import demo_agencies, demo_staff_user
@@ -197,3 +198,28 @@ def test_the_history_is_made_once_and_materialised(history):
         ).values_list("month", flat=True)
     )
     assert len(months) == demo.MONTHS + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_makes_the_history_and_goals_once_and_the_pages_show_them(client):
+    import time
+
+    from django.urls import reverse
+
+    started = time.monotonic()
+    call_command("seed_demo", stdout=io.StringIO())
+    first_run = time.monotonic() - started
+    police = Goal.objects.values_list("agency", flat=True).first()
+    goals = Goal.objects.filter(agency=police)
+    # With the demo's cameras there are footage answers too: all four goals are set.
+    assert goals.count() == 4 and goals.filter(public=True).count() == 2
+    started = time.monotonic()
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    again = time.monotonic() - started
+    assert Goal.objects.count() == 4 and "year of demo history" not in out.getvalue()
+    slug = goals.first().agency.slug
+    page = client.get(reverse("transparency:agency", args=[slug])).content.decode()
+    assert "Record every dispatched incident" in page and "Act on more tips" in page
+    assert "Answer footage requests faster" not in page  # not public
+    print(f"seed_demo: first run {first_run:.1f} s, again {again:.1f} s")
