@@ -7,7 +7,7 @@ import re
 from django import forms
 
 from portal.text import CleanTextFormMixin
-from transparency.metrics import goal_metrics
+from transparency.metrics import GOALS_NOT_YET, goal_metrics
 from transparency.models import Goal
 from transparency.services import TITLE_MAX, WHY_MAX, GoalInput
 
@@ -36,6 +36,14 @@ class MonthField(forms.CharField):
         return f"{value:%Y-%m}" if isinstance(value, dt.date) else value
 
 
+class MetricField(forms.ChoiceField):
+    """The registered goal metrics; a metric the issue names that Canvass cannot compute yet
+    passes through, so the service can say why it is not yet (its reason, not "invalid")."""
+
+    def valid_value(self, value):
+        return super().valid_value(value) or value in {n.name for n in GOALS_NOT_YET}
+
+
 class GoalForm(CleanTextFormMixin, forms.Form):
     title = forms.CharField(max_length=TITLE_MAX)
     why = forms.CharField(
@@ -45,7 +53,7 @@ class GoalForm(CleanTextFormMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Plain text; shown with the goal (on the public page too, if it is public).",
     )
-    metric = forms.ChoiceField(
+    metric = MetricField(
         label="What is measured",
         error_messages={
             "invalid_choice": "Choose one of the metrics Canvass computes (the list on this page)."
