@@ -20,7 +20,7 @@ from django.views.decorators.http import require_safe
 from portal.models import Agency
 from portal.roles import AgencyKind, Role
 from transparency import selectors
-from transparency.metrics import page_metrics
+from transparency.metrics import Metric, goal_metrics, page_metrics
 from transparency.services import published_agencies
 from transparency.templatetags.transparency import dimension_label, figure
 
@@ -196,8 +196,8 @@ def _table(agency: Agency, table: str) -> tuple[list[str], list[dict[str, Any]]]
     return LOG_COLUMNS, selectors.footage_log(agency=agency)
 
 
-def _metric_notes() -> dict[str, dict[str, str]]:
-    """What each metric name in the figures means, and the query that counts it."""
+def _metric_notes(metrics: list[Metric]) -> dict[str, dict[str, str]]:
+    """What each metric name in the table means, and the query that counts it."""
     return {
         m.name: {
             "title": str(m.title),
@@ -205,7 +205,7 @@ def _metric_notes() -> dict[str, dict[str, str]]:
             "unit": m.unit,
             "query": m.source,
         }
-        for m in page_metrics()
+        for m in metrics
     }
 
 
@@ -242,7 +242,8 @@ def data(request, slug: str, table: str, fmt: str):
                 ),
                 "columns": columns,
                 "rows": rows,
-                **({"metrics": _metric_notes()} if table == "figures" else {}),
+                **({"metrics": _metric_notes(page_metrics())} if table == "figures" else {}),
+                **({"metrics": _metric_notes(goal_metrics())} if table == "goals" else {}),
             },
             ensure_ascii=False,
             indent=1,

@@ -222,6 +222,7 @@ def test_the_public_sees_only_public_goals_under_the_small_count_rule(history, s
 
     body = Client().get(reverse("transparency:data", args=[history.slug, "goals", "json"])).json()
     assert {r["title"] for r in body["rows"]} == {"Published goal"}
+    assert "tip.transitioned" in body["metrics"]["tips_actioned_percent"]["query"]
     by_month = {r["month"]: r["value"] for r in body["rows"]}
     assert by_month[f"{month(history, 2):%Y-%m}"] == 75.0
     assert by_month[f"{month(history, 1):%Y-%m}"] == "withheld"
