@@ -103,6 +103,7 @@ TEMPLATES = [
                 "submissions.context_processors.navigation",
                 "devices.context_processors.navigation",
                 "review.context_processors.navigation",
+                "transparency.context_processors.navigation",
             ],
         },
     },

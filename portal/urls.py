@@ -69,6 +69,7 @@ urlpatterns = [
     path("api/", include("portal.api.urls")),
     path("transparency/", include("transparency.urls")),
     path("staff/review/", include("review.urls")),
+    path("staff/goals/", include("transparency.staff_urls")),
     path("admin/", admin.site.urls),
     # The language switcher in base.html posts to Django's set_language. Without a CSRF token:
     # the public tip pages set no cookie at all until someone picks a language, and a forged

@@ -31,8 +31,8 @@ its API, a tus upload under its grant) join with `joins_with_token`, and for eac
 - no token, or a wrong one, gets 404, even from the agency's own signed-in investigator (the
   device API, whose token is a body camera's credential, answers 401 with its challenge).
 
-The counts (December 2026; update them with the tables): 133 routes take a value from their
-URL; 99 join with a session, 15 with a token (16 token builders: a tus upload under a secret
+The counts (December 2026; update them with the tables): 136 routes take a value from their
+URL; 102 join with a session, 15 with a token (16 token builders: a tus upload under a secret
 grant and under a staff grant), and 19 are exempt, each with its reason, in EXEMPT below.
 """
 
@@ -96,6 +96,7 @@ from tests.registry.requests_helpers import (
     token_of,
 )
 from tests.review.helpers import this_month
+from transparency.models import Goal
 
 PAGE, API, ADMIN = "page", "api", "admin"
 
@@ -713,6 +714,30 @@ joins(
     body={"reason": "Matrix check"},
     **LIVE,
 )
+
+
+# --- builders: the goals dashboard ---------------------------------------------------------
+
+
+def goal(p) -> Built:
+    """A goal of the owner's agency (a supervisor's), stored as the service leaves it."""
+    from tests.transparency.goal_facts import make_goal
+
+    made = make_goal(p.agency, p.owner, title="Matrix goal")
+    return Built({"goal_id": made.pk}, [made.pk])
+
+
+def _goal_body(built) -> dict:
+    from tests.transparency.goal_facts import goal_form
+
+    return goal_form(Agency.objects.get(pk=Goal.objects.get(pk=built.kwargs["goal_id"]).agency_id))
+
+
+# Supervisors and agency admins keep the goals; investigators (and officers) see none of them.
+GOALS = {"role": Role.SUPERVISOR, "read_only_role": Role.INVESTIGATOR}
+joins("goals:detail", goal, **GOALS)
+joins("goals:edit", goal, writes=("POST",), body=_goal_body, **GOALS)
+joins("goals:retire", goal, reads=(), writes=("POST",), **GOALS)
 
 
 # --- builders: the admin ----------------------------------------------------------------------

@@ -12,18 +12,20 @@ import functools
 import inspect
 import statistics
 import textwrap
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, QuerySet, Sum, TextField, Value
+from django.db.models import Count, F, Min, Q, QuerySet, Sum, TextField, Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, Concat
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from devices.models import Alert, Recording, Trigger, TriggerKind
+from devices.models import Alert, CadIncident, DeviceAssignment, Recording, Trigger, TriggerKind
 from portal.models import Agency, AuditEvent
 from portal.roles import Role
 from registry.models import FootageRequest, FootageRequestCamera, SearchReasonCategory
@@ -52,6 +54,17 @@ class Metric:
     compute: Compute
     # Labels of known dimension values; others are shown as stored.
     labels: dict[str, str | Promise] = field(default_factory=dict)
+    # What the dimensions are ("unit": a CAD call sign, compared across units on the goals
+    # page); empty when the metric has none, or none a goal can compare by.
+    breakdown: str = ""
+    # Shown among the public page's monthly figures (goal-only metrics appear in public only
+    # through a goal the agency chose to publish).
+    page: bool = True
+    # A goal may be set on it (a value that can be better or worse, not a tally of kinds).
+    goal: bool = False
+    # Earlier months can still change as later facts arrive (an answer, a category): the beat
+    # job recomputes the months shown, not only the last two.
+    restated: bool = False
 
     @property
     def source(self) -> str:
@@ -71,6 +84,16 @@ class NotYet:
 METRICS: dict[str, Metric] = {}
 
 
+def page_metrics() -> list[Metric]:
+    """The metrics among the public page's monthly figures, in the page's order."""
+    return [m for m in METRICS.values() if m.page]
+
+
+def goal_metrics() -> list[Metric]:
+    """The metrics a goal may be set on."""
+    return [m for m in METRICS.values() if m.goal]
+
+
 @functools.cache
 def _source_of(compute: Compute) -> str:
     # Read once per process: inspect tokenises the whole module to find a function's end.
@@ -84,13 +107,28 @@ def metric(
     description: str | Promise,
     unit: str = Unit.COUNT,
     labels: dict[str, str | Promise] | None = None,
+    breakdown: str = "",
+    page: bool = True,
+    goal: bool = False,
+    restated: bool = False,
 ) -> Callable[[Compute], Compute]:
     """Register `compute` as the named metric (the order of registration is the page's)."""
 
     def register(compute: Compute) -> Compute:
         if name in METRICS:
             raise ValueError(f"Metric {name!r} is already registered.")
-        METRICS[name] = Metric(name, title, description, unit, compute, labels or {})
+        METRICS[name] = Metric(
+            name,
+            title,
+            description,
+            unit,
+            compute,
+            labels or {},
+            breakdown=breakdown,
+            page=page,
+            goal=goal,
+            restated=restated,
+        )
         return compute
 
     return register
@@ -106,6 +144,19 @@ NOT_YET = [
         "footage_offence_category",
         _("Footage requests by offence category"),
         _("Not yet: a footage request records a free-text reason, not an offence category."),
+    ),
+]
+
+# Goals the issue names that no recorded fact supports yet: offered on the goals page as
+# "not yet", never as a choice.
+GOALS_NOT_YET = [
+    NotYet(
+        "complaints_with_footage_percent",
+        _("Footage available for complaints"),
+        _(
+            "Not yet: Canvass records no complaints (no complaint, its incident or its "
+            "outcome), so there is nothing to match footage against."
+        ),
     ),
 ]
 
@@ -286,6 +337,8 @@ def footage_median_window_minutes(agency: Agency, start: dt.datetime, end: dt.da
         "for the requests sent that month."
     ),
     unit=Unit.DAYS,
+    goal=True,
+    restated=True,
 )
 def footage_median_days_to_answer(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
     answered = FootageRequestCamera.objects.filter(
@@ -367,6 +420,7 @@ def alerts(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
     title=_("Share of alerts marked false"),
     description=_("Of the alerts raised that month, the share someone marked a false alarm."),
     unit=Unit.PERCENT,
+    goal=True,
 )
 def alerts_false_percent(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
     raised = Alert.objects.filter(agency=agency, raised_at__gte=start, raised_at__lt=end)
@@ -501,3 +555,195 @@ def review_findings(agency: Agency, start: dt.datetime, end: dt.datetime) -> Fig
         .annotate(n=Count("id"))
     )
     return _counts(rows, "dimension")
+
+
+# --- goal metrics: shown in public only through a goal the agency publishes -------------------
+
+
+def _shift_units(rows: list[tuple[Any, Any, dt.datetime]]) -> dict[Any, str]:
+    """{recording id: the CAD unit its camera was checked out as when it started}, for rows of
+    (recording id, device id, started_at); the rule devices.services.cad files recordings by
+    (the latest check-out at or before the start, not checked in before it)."""
+    if not rows:
+        return {}
+    first = min(r[2] for r in rows)
+    last = max(r[2] for r in rows)
+    shifts: dict[Any, list[tuple[str, dt.datetime, dt.datetime | None]]] = defaultdict(list)
+    for device_id, unit, out, back in (
+        DeviceAssignment.objects.filter(
+            device_id__in={r[1] for r in rows}, checked_out_at__lte=last
+        )
+        .filter(Q(checked_in_at__isnull=True) | Q(checked_in_at__gte=first))
+        .exclude(unit="")
+        .order_by("-checked_out_at")
+        .values_list("device_id", "unit", "checked_out_at", "checked_in_at")
+    ):
+        shifts[device_id].append((unit, out, back))
+    units: dict[Any, str] = {}
+    for pk, device_id, started in rows:
+        for unit, out, back in shifts.get(device_id, ()):
+            if out <= started and (back is None or started <= back):
+                units[pk] = unit
+                break
+    return units
+
+
+def _shares(counts: dict[str, list[int]]) -> Figures:
+    """{dimension: (percent, basis)} from {dimension: [hits, of]}, skipping empty ones."""
+    return {d: (round(100 * hit / of, 1), of) for d, (hit, of) in counts.items() if of}
+
+
+@metric(
+    "cad_incidents_recorded_percent",
+    title=_("Share of dispatched incidents with a body-camera recording"),
+    description=_(
+        "Of the CAD incidents dispatched that month, the share with at least one body-camera "
+        "recording: one tagged with the incident's number (by the camera, or by CAD "
+        "auto-tagging), or one made by a camera checked out to a dispatched unit that overlaps "
+        "the dispatched-to-cleared window (to now while the incident is open), the rule "
+        "auto-tagging files recordings by. By unit: of the incidents a unit was dispatched to, "
+        "the share its own cameras recorded."
+    ),
+    unit=Unit.PERCENT,
+    breakdown="unit",
+    page=False,
+    goal=True,
+    restated=True,
+)
+def cad_incidents_recorded_percent(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    now = timezone.now()
+    incidents = [
+        (str(number), [str(u)[:80] for u in units or [] if str(u)], sent, cleared or now)
+        for number, units, sent, cleared in CadIncident.objects.filter(
+            agency=agency, dispatched_at__gte=start, dispatched_at__lt=end
+        ).values_list("incident_id", "units", "dispatched_at", "cleared_at")
+    ]
+    if not incidents:
+        return {}
+    latest = max(i[3] for i in incidents)
+    recordings = list(
+        Recording.objects.filter(
+            Q(started_at__lte=latest, stopped_at__gte=start)
+            | Q(cad_event_id__in=[i[0] for i in incidents]),
+            agency=agency,
+        ).values_list("id", "device_id", "started_at", "stopped_at", "cad_event_id")
+    )
+    units = _shift_units([(r[0], r[1], r[2]) for r in recordings])
+    by_unit: dict[str, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
+    tagged: dict[str, set[str]] = defaultdict(set)  # incident number -> units that recorded
+    for pk, _device, started, stopped, number in recordings:
+        if pk in units:
+            by_unit[units[pk]].append((started, stopped))
+        if number:
+            tagged[number].add(units.get(pk, ""))
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for number, dispatched, sent, until in incidents:
+        recorded = {
+            u for u in dispatched if any(s <= until and e >= sent for s, e in by_unit.get(u, ()))
+        } | tagged.get(number, set())
+        counts[""][0] += bool(recorded)
+        counts[""][1] += 1
+        for u in set(dispatched):
+            counts[u][0] += u in recorded
+            counts[u][1] += 1
+    return _shares(counts)
+
+
+@metric(
+    "footage_median_hours_to_first_answer",
+    title=_("Median time to the first footage answer"),
+    description=_(
+        "For the footage requests sent that month, the hours from sending to the first answer "
+        "from any owner asked (footage, no footage or declined). A request nobody has answered "
+        "is not in the median; the table of cameras asked counts those."
+    ),
+    unit=Unit.HOURS,
+    page=False,
+    goal=True,
+    restated=True,
+)
+def footage_median_hours_to_first_answer(
+    agency: Agency, start: dt.datetime, end: dt.datetime
+) -> Figures:
+    firsts = (
+        FootageRequestCamera.objects.filter(
+            request__in=_footage_requests(agency, start, end),
+            status__in=FootageRequestCamera.ANSWERED,
+            answered_at__isnull=False,
+        )
+        .values("request_id", "request__sent_at")
+        .annotate(first=Min("answered_at"))
+    )
+    return _median(
+        [(row["first"] - row["request__sent_at"]).total_seconds() / 3600 for row in firsts]
+    )
+
+
+@metric(
+    "tips_actioned_percent",
+    title=_("Share of tips actioned"),
+    description=_(
+        "Of the tips received that month, the share investigators have marked actionable so "
+        "far (audit action tip.transitioned to “actionable”, at any time after)."
+    ),
+    unit=Unit.PERCENT,
+    page=False,
+    goal=True,
+    restated=True,
+)
+def tips_actioned_percent(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    # Tip audit rows name the tip by its public reference.
+    tips = list(
+        Tip.objects.filter(agency=agency, received_at__gte=start, received_at__lt=end).values_list(
+            "reference", flat=True
+        )
+    )
+    if not tips:
+        return {}
+    actioned = (
+        AuditEvent.objects.filter(
+            agency=agency,
+            action="tip.transitioned",
+            outcome=AuditEvent.Outcome.SUCCESS,
+            target_type=Tip._meta.label_lower,
+            target_id__in=tips,
+            details__new=TipStatus.ACTIONABLE,
+        )
+        .values("target_id")
+        .distinct()
+        .count()
+    )
+    return {"": (round(100 * actioned / len(tips), 1), len(tips))}
+
+
+@metric(
+    "recordings_uncategorised_percent",
+    title=_("Share of recordings left without a category"),
+    description=_(
+        "Of the body-camera recordings that started that month and whose video has arrived, "
+        "the share whose evidence item has no retention category now. Recordings still on the "
+        "camera are not counted. By unit: the unit the camera was checked out as when the "
+        "recording started."
+    ),
+    unit=Unit.PERCENT,
+    breakdown="unit",
+    page=False,
+    goal=True,
+    restated=True,
+)
+def recordings_uncategorised_percent(
+    agency: Agency, start: dt.datetime, end: dt.datetime
+) -> Figures:
+    rows = list(
+        Recording.objects.filter(
+            agency=agency, started_at__gte=start, started_at__lt=end, item__isnull=False
+        ).values_list("id", "device_id", "started_at", "item__retention_category_id")
+    )
+    units = _shift_units([(r[0], r[1], r[2]) for r in rows])
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for pk, _device, _started, category in rows:
+        for d in ("", units.get(pk)):
+            if d is not None:
+                counts[d][0] += category is None
+                counts[d][1] += 1
+    return _shares(counts)

@@ -6,7 +6,7 @@ Nothing here is typed in: every row is written by `figures_materialise` from a n
 
 from django.db import models
 
-from portal.models import Agency
+from portal.models import Agency, User
 
 
 class MonthlyFigure(models.Model):
@@ -35,3 +35,54 @@ class MonthlyFigure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agency_id} {self.month:%Y-%m} {self.metric}/{self.dimension}: {self.value}"
+
+
+class Goal(models.Model):
+    """A quantified goal of an agency on one named metric: a baseline computed from its
+    history, a target and a period, compared month by month (and unit by unit)."""
+
+    class Direction(models.TextChoices):
+        HIGHER = "higher", "Higher is better"
+        LOWER = "lower", "Lower is better"
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(max_length=120)
+    # Why the agency set it, in its own words (plain text, never HTML).
+    why = models.TextField(max_length=1000, blank=True)
+    # The name of a registered metric (transparency.metrics, goal=True).
+    metric = models.CharField(max_length=60)
+    direction = models.CharField(max_length=6, choices=Direction.choices)
+    target_value = models.FloatField()
+    # Months, stored as their first day; both ends included.
+    period_start = models.DateField()
+    period_end = models.DateField()
+    baseline_start = models.DateField()
+    baseline_end = models.DateField()
+    # Computed by the metric over the whole baseline period, never typed in; refreshed by the
+    # beat job with the monthly figures.
+    baseline_value = models.FloatField(null=True, blank=True)
+    baseline_basis = models.PositiveIntegerField(default=0)
+    baseline_computed_at = models.DateTimeField(null=True, blank=True)
+    # Chosen by the agency: shown on its public transparency page and in its open data.
+    public = models.BooleanField(default=False)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["retired_at", "-period_end", "title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(period_end__gte=models.F("period_start")),
+                name="goal_period_ordered",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(baseline_end__gte=models.F("baseline_start")),
+                name="goal_baseline_ordered",
+            ),
+        ]
+        indexes = [models.Index(fields=["agency", "retired_at"], name="goal_agency_active")]
+
+    def __str__(self) -> str:
+        return self.title

@@ -15,6 +15,7 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.db.models import Count, Max, Q
+from django.http import Http404
 from django.utils.crypto import salted_hmac
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -23,14 +24,14 @@ from devices.policies import OPERATE
 from evidence.models import Case, RetentionCategory
 from evidence.policies import VIEW_EVIDENCE
 from portal.audit import registered_actions
-from portal.models import Agency
+from portal.models import Agency, User
 from portal.roles import ROLE_AGENCY_KINDS, AgencyKind, Cap, Role, capabilities_of
 from registry.footage.policies import APPROVE_FOOTAGE_REQUESTS, REQUEST_FOOTAGE
 from registry.models import FootageRequest, FootageRequestCamera, RegistryPolicy
 from registry.policies import SEARCH_CAMERAS
 from review.policies import REVIEW_ITEMS
-from transparency.metrics import METRICS, NOT_YET, OUTCOMES, Metric, NotYet, Unit
-from transparency.models import MonthlyFigure
+from transparency.metrics import METRICS, NOT_YET, OUTCOMES, Metric, NotYet, Unit, page_metrics
+from transparency.models import Goal, MonthlyFigure
 from transparency.services import current_month, month_add
 
 # Counts from 1 to SMALL_COUNT_BELOW - 1 are published as "fewer than 5".
@@ -109,7 +110,7 @@ def months_shown(*, agency: Agency, now: dt.datetime | None = None) -> list[dt.d
 
 
 def metric_tables(*, agency: Agency, months: list[dt.date]) -> list[MetricTable]:
-    """Every registered metric over `months`, from the materialised table only."""
+    """Every metric of the page over `months`, from the materialised table only."""
     stored: dict[str, dict[str, dict[dt.date, tuple[float, int]]]] = defaultdict(
         lambda: defaultdict(dict)
     )
@@ -119,7 +120,7 @@ def metric_tables(*, agency: Agency, months: list[dt.date]) -> list[MetricTable]
     for name, dimension, month, value, basis in rows:
         stored[name][dimension][month] = (value, basis)
     tables = []
-    for metric in METRICS.values():
+    for metric in page_metrics():
         by_dimension = stored.get(metric.name, {})
         totals = {
             d: sum(basis for _v, basis in by_month.values()) for d, by_month in by_dimension.items()
@@ -410,3 +411,255 @@ def footage_log_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "median_window": statistics.median(windows) if windows else None,
         "median_days_to_close": statistics.median(closes) if closes else None,
     }
+
+
+# --- goals -----------------------------------------------------------------------------------
+
+ON_TRACK, OFF_TRACK, NO_DATA = "on_track", "off_track", "no_data"
+STATUS_LABELS: dict[str, str | Promise] = {
+    ON_TRACK: _("On track"),
+    OFF_TRACK: _("Off track"),
+    NO_DATA: _("No data yet"),
+}
+
+
+def goal_get_for(*, actor: User, id: int) -> Goal:
+    """A goal of the actor's agency; any other agency's (or none) is a 404."""
+    goal = (
+        Goal.objects.filter(pk=id, agency_id=actor.agency_id).first()
+        if actor.agency_id is not None
+        else None
+    )
+    if goal is None:
+        raise Http404
+    return goal
+
+
+def goals_for(*, actor: User) -> list[Goal]:
+    """The actor's agency's goals: active ones first, then retired."""
+    if actor.agency_id is None:
+        return []
+    return list(Goal.objects.filter(agency_id=actor.agency_id))
+
+
+@dataclass
+class GoalView:
+    """A goal with its monthly values, its status and the latest month's comparison."""
+
+    goal: Goal
+    metric: Metric | None
+    months: list[dt.date]
+    # values[i]: (value, basis) of months[i], None where nothing was recorded.
+    values: list[tuple[float, int] | None]
+    status: str
+    latest: dt.date | None
+    latest_value: tuple[float, int] | None
+    expected: float | None
+    # (unit, value, basis) for the latest month, best first; empty without a breakdown.
+    comparison: list[tuple[str, float, int]]
+
+    @property
+    def status_label(self) -> str | Promise:
+        return STATUS_LABELS[self.status]
+
+
+def goal_months(*, goal: Goal, now: dt.datetime | None = None) -> list[dt.date]:
+    """The goal's months up to this one (a future period has none yet)."""
+    last = min(goal.period_end, current_month(agency=goal.agency, now=now))
+    months, month = [], goal.period_start
+    while month <= last:
+        months.append(month)
+        month = month_add(month, 1)
+    return months
+
+
+def goal_expected(goal: Goal, month: dt.date) -> float | None:
+    """Where the goal should be by `month`: on the straight line from the baseline (at the
+    period's start) to the target (at its last month)."""
+    if goal.baseline_value is None:
+        return None
+    span = (goal.period_end.year - goal.period_start.year) * 12 + (
+        goal.period_end.month - goal.period_start.month
+    )
+    done = (month.year - goal.period_start.year) * 12 + month.month - goal.period_start.month
+    share = 1.0 if span <= 0 else min(1.0, max(0.0, done / span))
+    return goal.baseline_value + (goal.target_value - goal.baseline_value) * share
+
+
+def _meets(goal: Goal, value: float, expected: float) -> bool:
+    if goal.direction == Goal.Direction.HIGHER:
+        return value >= expected
+    return value <= expected
+
+
+def goal_view(*, goal: Goal, now: dt.datetime | None = None) -> GoalView:
+    """The goal read from the materialised monthly figures (the metric's own rows)."""
+    metric = METRICS.get(goal.metric)
+    months = goal_months(goal=goal, now=now)
+    stored: dict[tuple[dt.date, str], tuple[float, int]] = {}
+    if months:
+        for month, dimension, value, basis in MonthlyFigure.objects.filter(
+            agency_id=goal.agency_id,
+            metric=goal.metric,
+            month__gte=months[0],
+            month__lte=months[-1],
+        ).values_list("month", "dimension", "value", "basis"):
+            if basis:
+                stored[(month, dimension)] = (value, basis)
+    values = [stored.get((m, "")) for m in months]
+    # The newest month that has ended, as the Met compared boroughs month by month; the
+    # current month only while it is the only one with a value.
+    this = current_month(agency=goal.agency, now=now)
+    filled = [m for m, v in zip(months, values, strict=True) if v]
+    ended = [m for m in filled if m < this]
+    latest: dt.date | None = (ended or filled)[-1] if filled else None
+    latest_value = stored.get((latest, "")) if latest else None
+    expected = goal_expected(goal, latest) if latest else None
+    if latest_value is None or expected is None:
+        status = NO_DATA
+    else:
+        status = ON_TRACK if _meets(goal, latest_value[0], expected) else OFF_TRACK
+    comparison: list[tuple[str, float, int]] = []
+    if latest and metric is not None and metric.breakdown:
+        comparison = sorted(
+            ((d, v, b) for (m, d), (v, b) in stored.items() if m == latest and d),
+            key=lambda row: (
+                -row[1] if goal.direction == Goal.Direction.HIGHER else row[1],
+                row[0],
+            ),
+        )
+    return GoalView(
+        goal=goal,
+        metric=metric,
+        months=months,
+        values=values,
+        status=status,
+        latest=latest,
+        latest_value=latest_value,
+        expected=expected,
+        comparison=comparison,
+    )
+
+
+@dataclass(frozen=True)
+class TrendChart:
+    """Geometry of a goal's line chart: the monthly values, the baseline and the target."""
+
+    points: str
+    dots: list[tuple[float, float]]
+    baseline_y: float | None
+    target_y: float
+    labels: list[tuple[float, str]]
+    top_text: str
+
+
+def goal_chart(
+    view: GoalView, values: list[float | None], short_months: dict[dt.date, str]
+) -> TrendChart:
+    """The line chart's geometry, drawn by the template as SVG (numbers only: no user text).
+
+    `values` are the values to draw (the public page passes those it may publish, None for
+    the rest), one per month of the whole period so the x axis is the period."""
+    goal = view.goal
+    period = goal_months(goal=goal, now=_far_future())
+    drawn = [v for v in values if v is not None]
+    candidates = [*drawn, goal.target_value]
+    if goal.baseline_value is not None:
+        candidates.append(goal.baseline_value)
+    top = max(candidates, default=1.0) * 1.1 or 1.0
+    if view.metric is not None and view.metric.unit == Unit.PERCENT:
+        top = min(100.0, top) if max(candidates) <= 100 else top
+    plot = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+    slot = CHART_WIDTH / max(1, len(period))
+
+    def y(v: float) -> float:
+        return round(CHART_TOP + plot - plot * min(v, top) / top, 1)
+
+    dots = [
+        (round(i * slot + slot / 2, 1), y(v))
+        for i, v in enumerate(values)
+        if i < len(period) and v is not None
+    ]
+    step = -(-len(period) // 12)  # at most 12 labels: they fit a phone's width
+    return TrendChart(
+        points=" ".join(f"{x},{yy}" for x, yy in dots),
+        dots=dots,
+        baseline_y=y(goal.baseline_value) if goal.baseline_value is not None else None,
+        target_y=y(goal.target_value),
+        labels=[
+            (round(i * slot + slot / 2, 1), short_months[m])
+            for i, m in enumerate(period)
+            if i % step == 0
+        ],
+        top_text=f"{top:.0f}",
+    )
+
+
+def _far_future() -> dt.datetime:
+    return dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+
+
+def public_goals(*, agency: Agency, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """The agency's public, active goals as the page and the open data publish them: every
+    value under the small-count rule (a share or median on 1-4 facts is withheld), and a
+    status only where the latest value is itself published."""
+    shown = []
+    for goal in Goal.objects.filter(agency=agency, public=True, retired_at__isnull=True):
+        view = goal_view(goal=goal, now=now)
+        if view.metric is None:
+            continue
+        unit = view.metric.unit
+        months = [
+            {
+                "month": m,
+                "value": published_value(value=v[0], basis=v[1], unit=unit) if v else None,
+            }
+            for m, v in zip(view.months, view.values, strict=True)
+        ]
+        # The status stands on the month the staff page judges by; withheld there, none.
+        latest = next((row for row in months if row["month"] == view.latest), None)
+        status = view.status
+        if latest is None or not isinstance(latest["value"], int | float):
+            status = NO_DATA
+        baseline = (
+            published_value(value=goal.baseline_value, basis=goal.baseline_basis, unit=unit)
+            if goal.baseline_value is not None
+            else None
+        )
+        shown.append(
+            {
+                "goal": goal,
+                "view": view,
+                "metric": view.metric,
+                "months": months,
+                "baseline": baseline,
+                "status": status,
+                "status_label": STATUS_LABELS[status],
+            }
+        )
+    return shown
+
+
+def goals_rows(*, agency: Agency) -> list[dict[str, Any]]:
+    """The public goals in long form for CSV and JSON: one row per goal and month."""
+    rows = []
+    for entry in public_goals(agency=agency):
+        goal = entry["goal"]
+        for month in entry["months"]:
+            rows.append(
+                {
+                    "goal": goal.pk,
+                    "title": goal.title,
+                    "metric": goal.metric,
+                    "unit": entry["metric"].unit,
+                    "direction": goal.direction,
+                    "baseline_period": f"{goal.baseline_start:%Y-%m}/{goal.baseline_end:%Y-%m}",
+                    "baseline_value": entry["baseline"],
+                    "target_value": goal.target_value,
+                    "period": f"{goal.period_start:%Y-%m}/{goal.period_end:%Y-%m}",
+                    "month": f"{month['month']:%Y-%m}",
+                    "value": month["value"],
+                    "status": entry["status"],
+                }
+            )
+    return rows

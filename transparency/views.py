@@ -20,12 +20,26 @@ from django.views.decorators.http import require_safe
 from portal.models import Agency
 from portal.roles import AgencyKind, Role
 from transparency import selectors
-from transparency.metrics import METRICS
+from transparency.metrics import Metric, goal_metrics, page_metrics
 from transparency.services import published_agencies
 from transparency.templatetags.transparency import dimension_label, figure
 
 LOG_PAGE_SIZE = 50
-TABLES = ("figures", "retention", "permissions", "footage-requests")
+TABLES = ("figures", "goals", "retention", "permissions", "footage-requests")
+GOAL_COLUMNS = [
+    "goal",
+    "title",
+    "metric",
+    "unit",
+    "direction",
+    "baseline_period",
+    "baseline_value",
+    "target_value",
+    "period",
+    "month",
+    "value",
+    "status",
+]
 LOG_COLUMNS = [
     "date",
     "area_cell",
@@ -77,6 +91,39 @@ def _shown(table: selectors.MetricTable, month_labels: dict[Any, str]) -> dict[s
     }
 
 
+def _public_goal(entry: dict[str, Any]) -> dict[str, Any]:
+    """A public goal as the page draws it, under the small-count rule (selectors.public_goals)."""
+    goal, metric = entry["goal"], entry["metric"]
+    unit = metric.unit
+    period = selectors.goal_months(goal=goal, now=selectors._far_future())
+    numbers = [m["value"] if isinstance(m["value"], int | float) else None for m in entry["months"]]
+    return {
+        "goal": goal,
+        "metric_title": str(metric.title),
+        "metric_description": str(metric.description),
+        "status": entry["status"],
+        "status_label": str(entry["status_label"]),
+        "baseline": figure(entry["baseline"], unit),
+        "baseline_period": (
+            f"{date_format(goal.baseline_start, 'M Y')} – {date_format(goal.baseline_end, 'M Y')}"
+        ),
+        "target": figure(goal.target_value, unit),
+        "period": f"{date_format(goal.period_start, 'M Y')} – {date_format(goal.period_end, 'M Y')}",
+        "higher": goal.direction == "higher",
+        "chart": selectors.goal_chart(
+            entry["view"], numbers, {m: date_format(m, "M") for m in period}
+        ),
+        "rows": [
+            {
+                "key": f"{m['month']:%Y-%m}",
+                "label": date_format(m["month"], "M Y"),
+                "value": figure(m["value"], unit),
+            }
+            for m in reversed(entry["months"])
+        ],
+    }
+
+
 @require_safe
 def agency_page(request, slug: str):
     agency = _agency(slug)
@@ -109,6 +156,7 @@ def agency_page(request, slug: str):
                 "baseline": selectors.CHART_HEIGHT - selectors.CHART_BOTTOM,
             },
             "computed_at": selectors.figures_computed_at(agency=agency),
+            "goals": [_public_goal(e) for e in selectors.public_goals(agency=agency)],
         },
     )
 
@@ -137,6 +185,8 @@ def _table(agency: Agency, table: str) -> tuple[list[str], list[dict[str, Any]]]
         return ["month", "metric", "dimension", "unit", "value"], selectors.figures_rows(
             agency=agency, months=months
         )
+    if table == "goals":
+        return GOAL_COLUMNS, selectors.goals_rows(agency=agency)
     if table == "retention":
         return ["category", "days"], selectors.retention_policy(agency=agency)
     if table == "permissions":
@@ -146,8 +196,8 @@ def _table(agency: Agency, table: str) -> tuple[list[str], list[dict[str, Any]]]
     return LOG_COLUMNS, selectors.footage_log(agency=agency)
 
 
-def _metric_notes() -> dict[str, dict[str, str]]:
-    """What each metric name in the figures means, and the query that counts it."""
+def _metric_notes(metrics: list[Metric]) -> dict[str, dict[str, str]]:
+    """What each metric name in the table means, and the query that counts it."""
     return {
         m.name: {
             "title": str(m.title),
@@ -155,7 +205,7 @@ def _metric_notes() -> dict[str, dict[str, str]]:
             "unit": m.unit,
             "query": m.source,
         }
-        for m in METRICS.values()
+        for m in metrics
     }
 
 
@@ -192,7 +242,8 @@ def data(request, slug: str, table: str, fmt: str):
                 ),
                 "columns": columns,
                 "rows": rows,
-                **({"metrics": _metric_notes()} if table == "figures" else {}),
+                **({"metrics": _metric_notes(page_metrics())} if table == "figures" else {}),
+                **({"metrics": _metric_notes(goal_metrics())} if table == "goals" else {}),
             },
             ensure_ascii=False,
             indent=1,

@@ -3,6 +3,7 @@ from django.core.management import call_command
 
 from evidence.models import EvidenceItem
 from registry.models import FootageRequest, FootageRequestCamera
+from transparency.demo import PREFIX as HISTORY
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -16,4 +17,5 @@ def test_seed_demo_adds_one_footage_request_with_one_answered_camera_once():
     item = EvidenceItem.objects.get(source="footage_request", source_ref=str(answered.pk))
     assert item.state == "ready" and len(item.sha256) == 64
     call_command("seed_demo")
-    assert FootageRequest.objects.count() == 1
+    # The goals' year of history (transparency.demo) brings answered requests of its own.
+    assert FootageRequest.objects.exclude(case_number__startswith=HISTORY).count() == 1
