@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "submissions",
     "devices",
     "transparency",
+    "notifications",
+    "workbench",
     "leaflet",
 ]
 
@@ -95,6 +97,7 @@ TEMPLATES = [
                 "registry.context_processors.navigation",
                 "submissions.context_processors.navigation",
                 "devices.context_processors.navigation",
+                "workbench.context_processors.badges",
             ],
         },
     },
@@ -309,6 +312,10 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-camera-jurisdictions": {
         "task": "registry.tasks.refresh_jurisdictions",
         "schedule": crontab(hour=0, minute=45),
+    },
+    "notify-requests-due": {
+        "task": "workbench.tasks.notify_requests_due",
+        "schedule": crontab(minute="*/15"),
     },
     "footage-requests-sweep": {
         "task": "registry.requests_tasks.footage_requests_sweep",
