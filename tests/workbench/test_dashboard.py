@@ -6,7 +6,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.conftest import client_for
-from tests.workbench.conftest import make_day
+from tests.factories import stored_item
+from tests.workbench.conftest import make_day, make_tip
 from workbench.selectors import badge_counts, dashboard_cards
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -110,9 +111,6 @@ def test_the_dashboards_query_count_does_not_grow_with_rows(
     with CaptureQueriesContext(connection) as small:
         assert client.get(reverse("portal:dashboard")).status_code == 200
     # Many more rows of every kind, in the same agency.
-    from tests.workbench.conftest import make_tip
-    from tests.factories import stored_item
-
     for i in range(12):
         make_tip(police, description=f"more {i}")
         stored_item(agency=police, original_filename=f"more{i}.mp4")
