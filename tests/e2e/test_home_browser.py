@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from portal.roles import Role
 from tests.conftest import totp_code
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import ARTIFACTS, PHONE
 from tests.factories import PASSWORD, PublicUserFactory, UserFactory, add_totp_device
 from tests.registry.cameras import INCIDENT, register
 from tests.workbench.conftest import make_tip
@@ -41,7 +41,9 @@ def open_page(browser):
     assert not failures, failures
 
 
-def _no_sideways_scroll(page, viewport) -> None:
+def _no_sideways_scroll(page, viewport, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}-{viewport['width']}.png"), full_page=True)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= viewport["width"], f"horizontal scroll: scrollWidth={width}"
 
@@ -63,7 +65,7 @@ def test_a_visitor_on_a_phone_goes_from_home_to_the_tip_form(live_server, tips_a
     expect(
         page.get_by_role("link", name="Sent a tip before? Open my tip with my receipt")
     ).to_be_visible()
-    _no_sideways_scroll(page, PHONE)
+    _no_sideways_scroll(page, PHONE, "home-visitor")
     page.locator("#start-tip").click()
     page.get_by_role("link", name=tips_agency.name).click()
     expect(page).to_have_url(f"{live_server.url}/tips/{tips_agency.slug}/")
@@ -83,7 +85,7 @@ def test_staff_land_on_the_dashboard_and_follow_a_card(
     card = page.locator("#card-new_tips")
     expect(card.locator(".count")).to_have_text("1")
     expect(page.locator("header .badge").first).to_have_text("1")
-    _no_sideways_scroll(page, viewport)
+    _no_sideways_scroll(page, viewport, "home-dashboard")
     card.get_by_role("link", name=tip.reference, exact=False).click()
     expect(page).to_have_url(f"{live_server.url}/staff/tips/{tip.reference}/")
     expect(page.get_by_text("A van without plates, twice this week.")).to_be_visible()
@@ -100,7 +102,7 @@ def test_a_resident_lands_on_their_cameras(live_server, open_page, viewport):
     cameras = page.locator("#owner-cameras")
     expect(cameras.get_by_role("link", name="Front porch")).to_be_visible()
     expect(page.get_by_role("link", name="Sign in")).to_have_count(0)
-    _no_sideways_scroll(page, viewport)
+    _no_sideways_scroll(page, viewport, "home-resident")
     cameras.get_by_role("link", name="All my cameras").click()
     expect(page).to_have_url(f"{live_server.url}/cameras/mine/")
     expect(page.get_by_text("Front porch").first).to_be_visible()
