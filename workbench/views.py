@@ -29,6 +29,7 @@ def home(request):
             "cameras": cameras[:RESIDENT_TOP],
             "camera_count": cameras.count(),
             "requests": selectors.open_requests_of_owner(owner=user)[:RESIDENT_TOP],
+            "link_form": FootageLinkForm(),
         }
         return render(request, "workbench/owner_home.html", context)
     return render(request, "workbench/home.html", {"link_form": FootageLinkForm()})
