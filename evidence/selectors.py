@@ -8,15 +8,17 @@ from typing import Any
 
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from evidence import sources
 from evidence.models import (
+    Case,
     DeletionRequest,
     Derivative,
     EvidenceItem,
     RetentionCategory,
+    Share,
     ValueSource,
 )
 from evidence.policies import (
@@ -97,7 +99,33 @@ def custody_of(*, item: EvidenceItem) -> QuerySet[AuditEvent]:
 # Cases
 
 
+def open_cases_of(*, actor: User) -> QuerySet[Case]:
+    """The open cases of the actor's agency that the actor leads or works (for their queue)."""
+    if not can_view_evidence(actor):
+        raise PermissionDenied
+    mine = Case.objects.filter(lead=actor) | Case.objects.filter(memberships__user=actor)
+    return (
+        Case.objects.filter(agency=actor.agency_id, status=Case.Status.OPEN)
+        .filter(pk__in=mine.values("pk"))
+        .select_related("lead")
+        .order_by("-updated_at")
+    )
+
+
 # Shares, seen by the prosecuting office
+
+
+def shares_acknowledged_for(*, actor: User, since: dt.datetime) -> QuerySet[Share]:
+    """Shares of the agency's cases that the actor made, or of cases they lead, acknowledged by
+    the prosecuting office since `since`, newest acknowledgement first."""
+    if not can_view_evidence(actor):
+        raise PermissionDenied
+    return (
+        Share.objects.filter(case__agency=actor.agency_id, acknowledged_at__gte=since)
+        .filter(Q(created_by=actor) | Q(case__lead=actor))
+        .select_related("case", "recipient_agency")
+        .order_by("-acknowledged_at")
+    )
 
 
 # Retention

@@ -157,3 +157,19 @@ def send_tip_question(*, to: str, agency_name: str) -> None:
         template="submissions/email/tip_question.txt",
         context={"agency_name": agency_name, "link": _absolute("/tips/return/")},
     )
+
+
+def send_notification(*, to: str, user, title: str, path: str) -> None:
+    """A notification the user kept on for email: its title and a link, in their language
+    (the caller switches the language); what it is about stays behind the sign-in."""
+    _send(
+        to=to,
+        subject=f"Canvass: {title}",
+        template="notifications/email/notification.txt",
+        context={
+            "user": user,
+            "title": title,
+            "link": _absolute(path),
+            "settings_link": _absolute(reverse("notifications:settings")),
+        },
+    )

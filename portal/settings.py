@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "livefeeds",
     "transparency",
     "review",
+    "notifications",
+    "workbench",
     "leaflet",
 ]
 
@@ -104,6 +106,7 @@ TEMPLATES = [
                 "devices.context_processors.navigation",
                 "review.context_processors.navigation",
                 "transparency.context_processors.navigation",
+                "workbench.context_processors.badges",
             ],
         },
     },
@@ -323,6 +326,10 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-camera-jurisdictions": {
         "task": "registry.tasks.refresh_jurisdictions",
         "schedule": crontab(hour=0, minute=45),
+    },
+    "notify-requests-due": {
+        "task": "workbench.tasks.notify_requests_due",
+        "schedule": crontab(minute="*/15"),
     },
     "footage-requests-sweep": {
         "task": "registry.requests_tasks.footage_requests_sweep",

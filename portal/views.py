@@ -35,12 +35,6 @@ def _posted(request):
     return request.POST if request.method == "POST" else None
 
 
-def home(request):
-    if policies.can_enter_staff_area(request.user):
-        return redirect("portal:dashboard")
-    return render(request, "portal/home.html")
-
-
 # --- sign-in -----------------------------------------------------------------------------
 
 
@@ -275,19 +269,6 @@ class PasswordSetView(auth_views.PasswordResetConfirmView):
 
 
 # --- staff -------------------------------------------------------------------------------
-
-
-@requires(policies.can_enter_staff_area)
-def dashboard(request):
-    context = {"sign_ins": selectors.recent_sign_ins_of(user=request.user)}
-    if policies.can_view_audit_log(request.user):
-        context["recent_events"] = selectors.audit_events_readable(
-            actor=request.user, events=selectors.audit_events_for(actor=request.user)[:15]
-        )
-        services.audit_log_record_read(
-            actor=request.user, view="dashboard", rows=len(context["recent_events"])
-        )
-    return render(request, "portal/dashboard.html", context)
 
 
 def _audit_filters(request) -> tuple[AuditFilterForm, AuditFilters]:

@@ -7,6 +7,8 @@ from evidence import selectors as evidence_selectors
 from evidence import services as evidence_services
 from evidence.models import Case, EvidenceItem, Source
 from evidence.sources import CaseLink
+from notifications.kinds import Kind as NotificationKind
+from notifications.services import notify
 from portal.models import User
 from registry.footage.selectors import answer_counts, footage_requests_for_case_number
 from registry.footage.services import footage_uploads_record
@@ -55,7 +57,9 @@ def footage_request_links(*, actor: User, case: Case) -> list[CaseLink]:
 def footage_item_received(item: EvidenceItem) -> None:
     """An owner's file arrived: the camera counts as answered at once, and the file joins the case."""
     try:
-        rc = FootageRequestCamera.objects.select_related("request").get(pk=int(item.source_ref))
+        rc = FootageRequestCamera.objects.select_related("request__requested_by").get(
+            pk=int(item.source_ref)
+        )
     except (ValueError, FootageRequestCamera.DoesNotExist):
         return
     if rc.request.agency_id != item.agency_id:
@@ -66,6 +70,13 @@ def footage_item_received(item: EvidenceItem) -> None:
         case_number=rc.request.case_number,
         item=item,
         actor_label=f"footage request {rc.request_id}",
+    )
+    notify(
+        recipient=rc.request.requested_by,
+        kind=NotificationKind.FOOTAGE_ARRIVED,
+        url=reverse("registry_requests:detail", args=[rc.request_id]),
+        params={"case_number": rc.request.case_number},
+        dedupe_key=f"footage_arrived:{rc.pk}",
     )
 
 

@@ -12,12 +12,15 @@ from typing import Any
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from evidence import selectors as evidence_selectors
 from evidence import services as evidence_services
 from evidence.models import EvidenceItem, Source, UploadGrant
+from notifications.kinds import Kind as NotificationKind
+from notifications.services import notify
 from portal import queueing
 from portal.audit import AuditAction, audit_record
 from portal.models import Agency, User
@@ -288,6 +291,13 @@ def tipster_message_add(*, tip: Tip, body: str) -> TipMessage:
         agency=tip.agency,
         details={"message": message.pk},
     )
+    if tip.assigned_to is not None:
+        notify(
+            recipient=tip.assigned_to,
+            kind=NotificationKind.TIPSTER_REPLIED,
+            url=reverse("submissions_staff:tip", args=[tip.reference]),
+            params={"reference": tip.reference},
+        )
     return message
 
 

@@ -31,8 +31,8 @@ its API, a tus upload under its grant) join with `joins_with_token`, and for eac
 - no token, or a wrong one, gets 404, even from the agency's own signed-in investigator (the
   device API, whose token is a body camera's credential, answers 401 with its challenge).
 
-The counts (December 2026; update them with the tables): 136 routes take a value from their
-URL; 102 join with a session, 15 with a token (16 token builders: a tus upload under a secret
+The counts (December 2026; update them with the tables): 137 routes take a value from their
+URL; 103 join with a session, 15 with a token (16 token builders: a tus upload under a secret
 grant and under a staff grant), and 19 are exempt, each with its reason, in EXEMPT below.
 """
 
@@ -66,6 +66,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from devices.models import Device, DeviceCommand, DeviceCredential
 from evidence import services as evidence_services
 from evidence.models import CaseMember, Derivative, RetentionCategory, Share, UploadGrant
+from notifications.kinds import Kind
+from notifications.models import Notification
 from portal import storage
 from portal.models import Agency, AuditEvent, User
 from portal.redis_fallback import client as redis_client
@@ -791,6 +793,21 @@ joins("admin:otp_totp_totpdevice_config", admin_device_pk, owner_status=403, **A
 joins("admin:otp_totp_totpdevice_qrcode", admin_device_pk, owner_status=403, **ADMIN_OF)
 # No model of ours has a public page to send to: the shortcut says 404 to the owner as well.
 joins("admin:view_on_site", admin_view_on_site, owner_status=404, **ADMIN_OF)
+
+
+# --- builders: notifications ------------------------------------------------------------------
+
+
+def notification(p) -> Built:
+    """One of the owner's own notifications: a person's, so even a colleague gets 404."""
+    note = Notification.objects.create(
+        user=p.owner, kind=Kind.CASE_SHARED, title="A case was shared", url="/"
+    )
+    return Built({"notification_id": note.pk}, [note.pk], {"notification": note})
+
+
+# Marking read is the only thing done to one; nobody reads another person's.
+joins("notifications:read", notification, reads=(), writes=("POST",), read_only_role=None)
 
 
 # --- builders: routes opened by a bearer token ------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
 from evidence import audit_actions as actions
@@ -20,6 +21,8 @@ from evidence.models import (
     ShareItem,
     ShareLink,
 )
+from notifications.kinds import Kind as NotificationKind
+from notifications.services import notify
 from portal.audit import audit_record
 from portal.models import Agency, AuditEvent, User
 from portal.roles import AgencyKind
@@ -212,6 +215,13 @@ def share_create(
             agency=case.agency,
             case_ref=case.number,
             details={**details, "recipient_agency": recipient_agency.name, "sha256": item.sha256},
+        )
+    for prosecutor in recipients or share_selectors.prosecutors_of(recipient_agency):
+        notify(
+            recipient=prosecutor,
+            kind=NotificationKind.CASE_SHARED,
+            url=reverse("evidence:shared_case", args=[share.pk]),
+            params={"agency": case.agency.name, "case_number": case.number},
         )
     return share
 

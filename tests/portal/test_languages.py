@@ -70,7 +70,7 @@ def test_spanish_browsers_get_the_return_and_account_pages_in_spanish(client):
     for path, spanish in (
         ("/tips/return/", "Abrir mi denuncia"),
         ("/tips/", "Elija la agencia de policía"),
-        ("/", "Crear una cuenta de residente o de negocio"),
+        ("/", "Registre su cámara"),
         ("/login/", "¿Olvidó su contraseña?"),
         ("/signup/", "Nombre completo"),
     ):
