@@ -114,6 +114,8 @@ def test_a_supervisor_watches_a_real_camera_and_the_owners_pause_stops_it(
     assert _current_time(page) > first + 1  # the video advances
     hls_url = base + page.locator("#live-viewer").get_attribute("data-hls")
     assert requests.get(hls_url, timeout=5).status_code == 200
+    token = hls_url.split("/hls/", 1)[1].split("/", 1)[0]
+    assert requests.get(hls_url.replace(token, "A" * 22), timeout=5).status_code == 403
 
     # The owner pauses: the next request (past the 1 s decision cache) is refused.
     feeds.live_pause(actor=resident, camera_id=camera.pk)
