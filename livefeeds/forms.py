@@ -12,3 +12,13 @@ class WatchForm(forms.Form):
 
 class RevokeForm(forms.Form):
     reason = forms.CharField(max_length=300, help_text="Why the view ends now (audited).")
+
+
+class WallForm(WatchForm):
+    distance_m = forms.IntegerField(
+        min_value=10,
+        max_value=2000,
+        initial=300,
+        label="Distance (metres)",
+        help_text="Cameras and recording body cameras within this distance of the incident.",
+    )

@@ -7,6 +7,7 @@ from django.db.models import Q
 
 from devices.models import Alert, Device
 from portal.models import Agency, User
+from registry.models import Camera
 
 
 class Publish(models.Model):
@@ -57,6 +58,10 @@ class ViewSession(models.Model):
     device = models.ForeignKey(
         Device, null=True, blank=True, on_delete=models.PROTECT, related_name="view_sessions"
     )
+    # Or a resident's or business's camera (app "cam"): exactly one of device and camera.
+    camera = models.ForeignKey(
+        Camera, null=True, blank=True, on_delete=models.PROTECT, related_name="view_sessions"
+    )
     # Who wore the body camera when the session started: their page lists who watched.
     officer = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="watched_by"
@@ -85,7 +90,12 @@ class ViewSession(models.Model):
             models.CheckConstraint(
                 condition=Q(expires_at__gt=models.F("started_at")),
                 name="view_session_expires_after_it_starts",
-            )
+            ),
+            models.CheckConstraint(
+                condition=(Q(device__isnull=False) & Q(camera__isnull=True))
+                | (Q(device__isnull=True) & Q(camera__isnull=False)),
+                name="view_session_of_a_device_or_a_camera",
+            ),
         ]
 
     def __str__(self) -> str:

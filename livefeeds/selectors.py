@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from devices.models import Alert, Device, TriggerKind
+from devices.models import Alert, CadIncident, Device, TriggerKind
 from livefeeds.models import Publish, ViewSession
 from livefeeds.policies import can_revoke_views, can_see_live, can_watch_live
 from portal.models import User
@@ -42,7 +42,7 @@ def views_for(*, actor: User) -> QuerySet[ViewSession]:
     if actor.agency_id is None or not can_see_live(actor):
         return ViewSession.objects.none()
     views = ViewSession.objects.filter(agency_id=actor.agency_id).select_related(
-        "viewer", "device", "officer", "ended_by"
+        "viewer", "device", "camera", "officer", "ended_by"
     )
     if not can_revoke_views(actor):
         views = views.filter(viewer=actor)
@@ -58,7 +58,7 @@ def view_get_for(*, actor: User, id: UUID | str) -> ViewSession:
     try:
         session = (
             ViewSession.objects.filter(pk=id, agency_id=actor.agency_id)
-            .select_related("viewer", "device", "officer", "ended_by", "agency")
+            .select_related("viewer", "device", "camera", "officer", "ended_by", "agency")
             .first()
         )
     except (ValueError, ValidationError) as exc:
@@ -101,3 +101,12 @@ def watch_me_alerts_for(*, actor: User) -> QuerySet[Alert]:
         .select_related("device", "officer")
         .order_by("-raised_at")
     )
+
+
+def open_incidents_for(*, actor: User) -> QuerySet[CadIncident]:
+    """The agency's open CAD incidents with a place: each has a live wall."""
+    if not can_watch_live(actor) or actor.agency_id is None:
+        return CadIncident.objects.none()
+    return CadIncident.objects.filter(
+        agency_id=actor.agency_id, cleared_at__isnull=True, point__isnull=False
+    ).order_by("-dispatched_at")

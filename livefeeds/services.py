@@ -102,12 +102,19 @@ def _live_refusal(device: Device | None, key: str) -> str:
 
 
 def _cam_refusal(call: PublishCall) -> str:
+    from livefeeds import watching
+
     if not is_loopback(call.addr):
         return "not from this host"
     if not call.relay_secret or not hmac.compare_digest(
         call.relay_secret.encode(), settings.RELAY_SECRET.encode()
     ):
         return "wrong relay secret"
+    camera = watching.camera_for_stream(call.stream)
+    if camera is None:
+        return "unknown camera"
+    if not watching.camera_has_feed(camera):
+        return "no stream linked"
     return ""
 
 
@@ -474,17 +481,39 @@ def hls_allowed(original_uri: str) -> bool:
     key = _allow_key(digest)
     redis: Redis | None = client()
     try:
-        if client().get(key) == feed.encode():
-            return True
+        cached = client().get(key)
     except RedisError:
-        redis = None
+        redis, cached = None, None
+    if cached is not None:
+        text = cached.decode() if isinstance(cached, bytes) else str(cached)
+        cached_feed, _, extra = text.partition(" ")
+        if cached_feed == feed:
+            return _cam_allowed(app, stream, extra)
     now = timezone.now()
-    updated = ViewSession.objects.filter(
+    sessions = ViewSession.objects.filter(
         token_hash=digest, app=app, stream=stream, ended_at__isnull=True, expires_at__gt=now
-    ).update(last_seen_at=now)
-    if not updated:
+    )
+    row = sessions.values_list("camera_id", "agency_id").first()
+    if row is None:
         return False
+    extra = f"{row[0]} {row[1]}" if app == Publish.App.CAM and row[0] else ""
+    if not _cam_allowed(app, stream, extra):
+        return False
+    sessions.update(last_seen_at=now)
     if redis is not None:
         with contextlib.suppress(RedisError):
-            redis.set(key, feed, px=ALLOW_CACHE_MS)
+            redis.set(key, f"{feed} {extra}".strip(), px=ALLOW_CACHE_MS)
     return True
+
+
+def _cam_allowed(app: str, stream: str, extra: str) -> bool:
+    """A body camera's session is all it takes; a CCTV camera's also needs its owner's
+    decision now (cached ≤ 1 s), and tells the relay manager a viewer is there."""
+    if app != Publish.App.CAM:
+        return True
+    camera_id, _, agency_id = extra.partition(" ")
+    if not camera_id or not agency_id.isdigit():
+        return False
+    from livefeeds import watching
+
+    return watching.cam_request_allowed(camera_id, int(agency_id), stream)

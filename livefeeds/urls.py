@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from livefeeds import views
+from livefeeds import views, watch_views
 
 app_name = "livefeeds"
 
@@ -10,6 +10,8 @@ urlpatterns = [
     path("", views.live_list, name="list"),
     path("watched-me/", views.watched_me, name="watched_me"),
     path("devices/<uuid:device_id>/watch/", views.watch, name="watch"),
+    path("cameras/<uuid:camera_id>/watch/", watch_views.watch_camera, name="watch_camera"),
+    path("incidents/<int:incident_id>/wall/", watch_views.wall, name="wall"),
     path("views/<uuid:view_id>/", views.view, name="view"),
     path("views/<uuid:view_id>/status", views.view_status, name="view_status"),
     path("views/<uuid:view_id>/renew", views.view_renew, name="view_renew"),

@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from livefeeds import selectors as sel
-from livefeeds import services
+from livefeeds import services, watching
 from livefeeds.forms import RevokeForm, WatchForm
 from livefeeds.models import ViewSession
 from livefeeds.policies import can_revoke_views, can_see_live
@@ -37,6 +37,7 @@ def live_list(request):
         {
             "devices": sel.live_devices_for(actor=request.user),
             "watch_me": sel.watch_me_alerts_for(actor=request.user)[:50],
+            "incidents": sel.open_incidents_for(actor=request.user)[:50],
             "views": sel.open_views_for(actor=request.user)[:200],
             "can_revoke": can_revoke_views(request.user),
             "zone": request.user.agency.time_zone,
@@ -96,6 +97,8 @@ def _status_of(session: ViewSession) -> dict:
         if session.end_reason:
             detail = f"{detail}: {session.end_reason}"
         return {"state": "ended", "detail": detail}
+    if session.app == "cam":
+        return {**watching.cam_status(session), "expires_at": session.expires_at.isoformat()}
     if services.is_live(session.app, session.stream):
         return {
             "state": "live",

@@ -59,6 +59,7 @@ urlpatterns = [
     path("staff/registry/requests/", include("registry.footage.urls")),
     path("staff/registry/", include("registry.urls")),
     path("cameras/mine/history/", include("registry.history_urls")),
+    path("cameras/mine/", include("livefeeds.owner_urls")),
     path("cameras/", include("registry.public_urls")),
     path("api/registry/", include("registry.api_urls")),
     path("api/registry/", include("registry.footage.api_urls")),

@@ -31,8 +31,8 @@ its API, a tus upload under its grant) join with `joins_with_token`, and for eac
 - no token, or a wrong one, gets 404, even from the agency's own signed-in investigator (the
   device API, whose token is a body camera's credential, answers 401 with its challenge).
 
-The counts (December 2026; update them with the tables): 137 routes take a value from their
-URL; 103 join with a session, 15 with a token (16 token builders: a tus upload under a secret
+The counts (December 2026; update them with the tables): 140 routes take a value from their
+URL; 106 join with a session, 15 with a token (16 token builders: a tus upload under a secret
 grant and under a staff grant), and 19 are exempt, each with its reason, in EXEMPT below.
 """
 
@@ -740,6 +740,58 @@ GOALS = {"role": Role.SUPERVISOR, "read_only_role": Role.INVESTIGATOR}
 joins("goals:detail", goal, **GOALS)
 joins("goals:edit", goal, writes=("POST",), body=_goal_body, **GOALS)
 joins("goals:retire", goal, reads=(), writes=("POST",), **GOALS)
+
+
+def live_cctv(p) -> Built:
+    """A resident's camera inside the owner's agency only, shared with it always."""
+    from registry import feeds
+    from registry.models import Camera
+
+    cam = register(PublicUserFactory(), *INCIDENT)
+    Camera.objects.filter(pk=cam.pk).update(jurisdiction_ids=[p.agency.pk])
+    feeds.feed_set(
+        actor=cam.owner,
+        camera_id=cam.pk,
+        address="rtsp://93.184.216.34:554/stream",
+        username="",
+        password="",
+    )
+    feeds.live_policy_set(actor=cam.owner, camera_id=cam.pk, mode="always", agency_id=p.agency.pk)
+    return Built({"camera_id": cam.pk}, [cam.pk])
+
+
+def live_incident(p) -> Built:
+    """An open CAD incident of the owner's agency, with a place: its live wall."""
+    from django.contrib.gis.geos import Point
+
+    from devices.models import CadIncident
+
+    incident = CadIncident.objects.create(
+        agency=p.agency,
+        incident_id="M-WALL-1",
+        point=Point(INCIDENT[1], INCIDENT[0], srid=4326),
+        dispatched_at=timezone.now(),
+        received_at=timezone.now(),
+    )
+    return Built({"incident_id": incident.pk}, [incident.pk])
+
+
+joins(
+    "livefeeds:watch_camera",
+    live_cctv,
+    writes=("POST",),
+    body={"reason": "Matrix check", "case_ref": "M-1"},
+    **LIVE,
+)
+joins(
+    "livefeeds:wall",
+    live_incident,
+    writes=("POST",),
+    body={"reason": "Matrix check", "case_ref": "M-1", "distance_m": 300},
+    **LIVE,
+)
+# The owner's "who looked" page beside the camera's live page (served by livefeeds).
+joins("live_owner:who_looked", camera, **RESIDENT)
 
 
 # --- builders: the admin ----------------------------------------------------------------------

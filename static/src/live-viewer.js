@@ -2,7 +2,8 @@
 // where the browser has it), the session's status from Django every 2 s, a renewal while the
 // page is open, and Stop. Text only ever goes in as text nodes; the page's CSP allows no inline
 // script. States: connecting, live, ended (the view ended, was revoked or expired), refused
-// (the relay said 403).
+// (the relay said 403, or a CCTV owner's policy refuses now), and for a CCTV camera the relay
+// manager's unreachable, not_h264 and wrong_credentials.
 import Hls from "hls.js/light";
 
 const root = document.getElementById("live-viewer");
@@ -53,9 +54,13 @@ async function checkStatus() {
     });
     if (!response.ok) return;
     const status = await response.json();
-    if (status.state === "ended") {
+    if (status.state === "ended" || status.state === "refused") {
+      // Ended, revoked, expired; or (a CCTV camera) its owner's policy refuses now.
       stopPlayback();
-      setState("ended", status.detail);
+      setState(status.state, status.detail);
+    } else if (status.state !== "connecting" && status.state !== "live") {
+      // The relay manager's word on a CCTV camera: unreachable, not_h264, wrong_credentials.
+      setState(status.state, status.detail);
     } else if (root.dataset.state !== "live") {
       setState("connecting", status.detail);
     }

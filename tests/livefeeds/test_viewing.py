@@ -234,4 +234,9 @@ def test_the_relay_hooks_answer_only_loopback_with_the_secret(client, settings, 
         f"{reverse('relay:on_publish')}?secret={settings.RELAY_SECRET}",
         {"app": "cam", "name": "a" * 32, "relay": settings.RELAY_SECRET, "addr": "127.0.0.1"},
     )
-    assert publish.status_code == 200
+    assert publish.status_code == 403  # from this host, but no such camera
+    assert list(
+        AuditEvent.objects.filter(action="live.publish_refused")
+        .order_by("at")
+        .values_list("details__why", flat=True)
+    ) == ["not from this host", "unknown camera"]
