@@ -11,6 +11,7 @@ const ENTRIES = [
   "static/src/tip.js",
   "static/src/tip-offline.js",
   "static/src/live-viewer.js",
+  "static/src/live-clips.js",
 ];
 const OUT_DIR = "static/dist";
 // URLs a bundle may contain without fetching them: XML namespaces and scheme identifiers
