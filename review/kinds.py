@@ -189,7 +189,7 @@ def live_view_facts(agency: Agency, object_id: str) -> list[Fact] | None:
             _minutes(session.started_at, ended) if ended else _("still open"),
         ),
         (_("How it ended"), session.get_end_display() if session.end else "—"),
-        (_("Requested by the officer (Watch me)"), _("yes") if session.alert_id else _("no")),
+        (_("Officer-requested (Watch me)"), _("yes") if session.alert_id else _("no")),
         (_("Reason given"), session.reason),
         (_("Case or incident"), case_shown(agency, session.case_ref)),
         (_("Video"), _("not shown: metadata only")),
