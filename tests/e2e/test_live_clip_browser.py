@@ -78,6 +78,9 @@ def test_a_supervisor_saves_the_last_10_seconds_of_a_body_camera_into_a_case(
     expect(page.locator("#live-status")).to_have_text("live")
     expect(row).to_have_attribute("data-state", "saved", timeout=60_000)
     expect(row.locator(".clip-case")).to_have_text("RPD-2026-0042")
+    # 390 px: the panel (its date and time fields too) never makes the page scroll sideways.
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], width
 
     item = EvidenceItem.objects.get(source=Source.LIVE_CLIP)
     session = ViewSession.objects.get()
