@@ -13,7 +13,9 @@ import uuid
 from typing import Any
 
 from celery import shared_task
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 
 from evidence import selectors as evidence_selectors
@@ -27,6 +29,11 @@ from portal.models import AuditEvent, User
 
 logger = logging.getLogger(__name__)
 
+CLIP_REQUESTED = register_action(
+    "livefeeds.clip_requested",
+    "A clip of a live feed was asked for from the viewer page (the window is fixed then)",
+    needs_case=True,
+)
 CLIP_SAVED = register_action(
     "livefeeds.clip_saved", "A clip of a live feed was saved into evidence (secondary copy)"
 )
@@ -90,6 +97,7 @@ def live_clip_save(
                 outcome=AuditEvent.Outcome.DENIED,
                 reason=exc.message,
                 details={
+                    "clip_id": clip_id,
                     "code": exc.code,
                     "stream": f"{app}/{stream}",
                     "asked": window.asked,
@@ -202,4 +210,16 @@ def save_live_clip(
         )
     except clips.ClipError as exc:
         return {"error": exc.code, "message": exc.message}
+    except (PermissionDenied, Http404):
+        # The requester lost the case (or their role) between the button and the worker.
+        message = "You may no longer add to this case, so the clip was not saved."
+        audit_record(
+            action=CLIP_REFUSED.name,
+            actor=requester,
+            agency=requester.agency,
+            outcome=AuditEvent.Outcome.DENIED,
+            reason=message,
+            details={"clip_id": clip_id, "code": "no_case", "case": case_id, "asked": asked},
+        )
+        return {"error": "no_case", "message": message}
     return {"item": str(item.pk)}

@@ -18,3 +18,11 @@ urlpatterns = [
     path("views/<uuid:view_id>/end", views.view_end, name="view_end"),
     path("views/<uuid:view_id>/revoke", views.view_revoke, name="view_revoke"),
 ]
+
+# Clips from the viewer page (livefeeds.clip_views).
+from livefeeds import clip_views  # noqa: E402
+
+urlpatterns += [
+    path("views/<uuid:view_id>/clips/", clip_views.clip_save, name="clip_save"),
+    path("views/<uuid:view_id>/clips/status", clip_views.clip_status, name="clip_status"),
+]

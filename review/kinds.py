@@ -5,7 +5,7 @@ reviewer may see of one of them: metadata only (who, when, reason, counts), neve
 recording, never a camera owner's or a tipster's identity. Case numbers are hashed while the
 case is open, as on the public footage-request log.
 
-To add a kind (live-view sessions, once livefeeds/ lands): one `@sample_kind(...)` population
+To add a kind: one `@sample_kind(...)` population
 function and its `facts` function below, over livefeeds' models. Nothing else changes: the
 draw, the pages, the findings and the published summary all read this registry.
 
@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from devices.models import Recording
 from evidence.models import Case
+from livefeeds.models import ViewSession
 from portal.models import Agency, User
 from portal.templatetags.portal_time import local_and_utc
 from registry.models import CameraSearch, FootageRequest
@@ -164,6 +165,42 @@ def recordings(agency: Agency, start: dt.datetime, end: dt.datetime) -> list[str
     return [
         str(pk)
         for pk in Recording.objects.filter(
+            agency=agency, started_at__gte=start, started_at__lt=end
+        ).values_list("pk", flat=True)
+    ]
+
+
+# --- live-view sessions ----------------------------------------------------------------------
+
+
+def live_view_facts(agency: Agency, object_id: str) -> list[Fact] | None:
+    session = _get(ViewSession, agency, object_id)
+    if session is None:
+        return None
+    ended = session.ended_at
+    return [
+        (_("Watched by"), person(session.viewer, "—")),
+        (_("Feed"), _("Body camera") if session.app == "live" else _("CCTV camera")),
+        (_("Camera worn by"), person(session.officer, "—") if session.officer_id else "—"),
+        (_("Started"), when(agency, session.started_at)),
+        (_("Ended"), when(agency, ended) if ended else _("not yet")),
+        (
+            _("Length (minutes)"),
+            _minutes(session.started_at, ended) if ended else _("still open"),
+        ),
+        (_("How it ended"), session.get_end_display() if session.end else "—"),
+        (_("Officer-requested (Watch me)"), _("yes") if session.alert_id else _("no")),
+        (_("Reason given"), session.reason),
+        (_("Case or incident"), case_shown(agency, session.case_ref)),
+        (_("Video"), _("not shown: metadata only")),
+    ]
+
+
+@sample_kind("live_view", label=_("Live-view sessions"), facts=live_view_facts)
+def live_views(agency: Agency, start: dt.datetime, end: dt.datetime) -> list[str]:
+    return [
+        str(pk)
+        for pk in ViewSession.objects.filter(
             agency=agency, started_at__gte=start, started_at__lt=end
         ).values_list("pk", flat=True)
     ]

@@ -12,6 +12,7 @@ const ENTRIES = [
   "static/src/tip-offline.js",
   "static/src/live-viewer.js",
   "static/src/live-wall.js",
+  "static/src/live-clips.js",
 ];
 const OUT_DIR = "static/dist";
 // URLs a bundle may contain without fetching them: XML namespaces and scheme identifiers

@@ -31,8 +31,8 @@ its API, a tus upload under its grant) join with `joins_with_token`, and for eac
 - no token, or a wrong one, gets 404, even from the agency's own signed-in investigator (the
   device API, whose token is a body camera's credential, answers 401 with its challenge).
 
-The counts (December 2026; update them with the tables): 140 routes take a value from their
-URL; 106 join with a session, 15 with a token (16 token builders: a tus upload under a secret
+The counts (December 2026; update them with the tables): 142 routes take a value from their
+URL; 108 join with a session, 15 with a token (16 token builders: a tus upload under a secret
 grant and under a staff grant), and 19 are exempt, each with its reason, in EXEMPT below.
 """
 
@@ -716,6 +716,16 @@ joins(
     body={"reason": "Matrix check"},
     **LIVE,
 )
+# Clips from the viewer page: the view's viewer saves (no case M-1 here: refused as invalid).
+joins(
+    "livefeeds:clip_save",
+    live_view,
+    reads=(),
+    writes=("POST",),
+    body={"case_number": "M-1", "seconds": "30"},
+    **LIVE,
+)
+joins("livefeeds:clip_status", live_view, **LIVE)
 
 
 # --- builders: the goals dashboard ---------------------------------------------------------

@@ -26,6 +26,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from devices.models import Alert, CadIncident, DeviceAssignment, Recording, Trigger, TriggerKind
+from livefeeds.models import ViewSession
 from portal.models import Agency, AuditEvent
 from portal.roles import Role
 from registry.models import FootageRequest, FootageRequestCamera, SearchReasonCategory
@@ -136,9 +137,13 @@ def metric(
 
 NOT_YET = [
     NotYet(
-        "live_view_sessions",
-        _("Live-view sessions: count, minutes, reasons, share requested by officers"),
-        _("Not yet: live feeds. Canvass has no live view yet, so there is nothing to count."),
+        "live_view_reason_categories",
+        _("Live-view sessions by reason category"),
+        _(
+            "Not yet: a live view records a free-text reason and a case or incident number, "
+            "not a category from a fixed list, so sessions are counted by who asked for them "
+            "instead: the officer (Watch me) or the staff member watching."
+        ),
     ),
     NotYet(
         "footage_offence_category",
@@ -510,11 +515,97 @@ def legal_holds(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures
     }
 
 
+LIVE_VIEW_ASKED_BY: dict[str, str | Promise] = {
+    "officer_requested": _("Requested by the officer (Watch me)"),
+    "staff_initiated": _("Started by staff"),
+}
+
+
+def _live_views(agency: Agency, start: dt.datetime, end: dt.datetime) -> QuerySet[ViewSession]:
+    """Live views of the agency's feeds, by the time they started."""
+    return ViewSession.objects.filter(agency=agency, started_at__gte=start, started_at__lt=end)
+
+
+@metric(
+    "live_view_sessions",
+    title=_("Live-view sessions, by who asked for them"),
+    description=_(
+        "Live views opened (each needs a reason and a case or incident number), counted in the "
+        "month they started: requested by the officer wearing the camera (Watch me) or started "
+        "by a supervisor or dispatcher. Refused attempts are not counted."
+    ),
+    labels=LIVE_VIEW_ASKED_BY,
+)
+def live_view_sessions(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    n = _live_views(agency, start, end).aggregate(
+        officer=Count("id", filter=Q(alert__isnull=False)),
+        staff=Count("id", filter=Q(alert__isnull=True)),
+    )
+    return _counts(
+        [
+            {"asked_by": "officer_requested", "n": n["officer"]},
+            {"asked_by": "staff_initiated", "n": n["staff"]},
+        ],
+        "asked_by",
+    )
+
+
+@metric(
+    "live_view_minutes",
+    title=_("Minutes of live view watched"),
+    description=_(
+        "The total length of the live views that started that month and have ended, from "
+        "opening to being stopped, revoked or expiring."
+    ),
+    unit=Unit.MINUTES,
+)
+def live_view_minutes(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    ended = _live_views(agency, start, end).filter(ended_at__isnull=False)
+    views = ended.aggregate(n=Count("id"), length=Sum(F("ended_at") - F("started_at")))
+    if not views["n"]:
+        return _total(0)
+    return {"": (round(views["length"].total_seconds() / 60, 1), views["n"])}
+
+
+@metric(
+    "live_view_officer_requested_percent",
+    title=_("Share of live views requested by the officer"),
+    description=_(
+        "Of the live views started that month, the share the officer wearing the camera asked "
+        "for with Watch me."
+    ),
+    unit=Unit.PERCENT,
+)
+def live_view_officer_requested_percent(
+    agency: Agency, start: dt.datetime, end: dt.datetime
+) -> Figures:
+    views = _live_views(agency, start, end)
+    total = views.count()
+    if not total:
+        return {}
+    requested = views.filter(alert__isnull=False).count()
+    return {"": (round(100 * requested / total, 1), total)}
+
+
+@metric(
+    "live_clips_saved",
+    title=_("Live clips saved into evidence"),
+    description=_(
+        "Clips cut from a live feed's recent minutes and filed into a case (audit action "
+        "livefeeds.clip_saved), counted in the month saved. Each is a secondary copy: the "
+        "camera's own recording remains the evidence."
+    ),
+)
+def live_clips_saved(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    return _total(_events(agency, start, end, "livefeeds.clip_saved").count())
+
+
 @metric(
     "review_items_drawn",
     title=_("Items drawn for community review"),
     description=_(
-        "Registry searches and body-camera recordings drawn at random into the monthly sample "
+        "Registry searches, body-camera recordings and live-view sessions drawn at random into "
+        "the monthly sample "
         "the community review panel examines (from a published seed), by kind; counted in the "
         "month the sample was drawn."
     ),

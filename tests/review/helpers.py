@@ -47,3 +47,41 @@ def make_facts(agency, *, searches=3, recordings=2):
 def drawn(agency, **facts):
     make_facts(agency, **facts)
     return services.review_sample_create(agency=agency, month=this_month(agency))
+
+
+def make_live_views(
+    agency, *, staff_started=2, officer_requested=1, case_ref="CAD-2026-0042", stop=True
+):
+    """Live views of a recording body camera, made through the live-feed services: some a
+    supervisor started, some the officer asked for with Watch me; ended by the viewer (`stop`)
+    or left open."""
+    from devices.models import Device
+    from devices.services.triggers import TriggerIn, trigger_receive
+    from livefeeds import services as live_services
+    from tests.devices.factories import DeviceFactory, credential_for
+
+    device = DeviceFactory(agency=agency)
+    assigned(device, officer_of(agency, full_name="Olive Officer"))
+    credential_for(device)
+    Device.objects.filter(pk=device.pk).update(
+        state=Device.State.RECORDING, last_heartbeat_at=timezone.now()
+    )
+    device.refresh_from_db()
+    supervisor = staff(agency, Role.SUPERVISOR, full_name="Sam Supervisor")
+    sessions = []
+    for i in range(staff_started + officer_requested):
+        reason = f"Subject advancing on officer {i}"
+        if i >= staff_started:
+            trigger_receive(
+                agency=agency,
+                event=TriggerIn(kind="watch_me", occurred_at=timezone.now()),
+                device=device,
+            )
+            reason = live_services.WATCH_ME_REASON
+        session, _token = live_services.view_start(
+            actor=supervisor, device=device, reason=reason, case_ref=case_ref
+        )
+        if stop:
+            session = live_services.view_end(actor=supervisor, session=session)
+        sessions.append(session)
+    return sessions

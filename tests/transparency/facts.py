@@ -11,6 +11,7 @@ from devices.services import offload
 from devices.services import triggers as ts
 from evidence import services as evidence_services
 from evidence.models import RetentionCategory
+from livefeeds import services as live_services
 from portal.roles import Role
 from registry.footage import services as footage_services
 from registry.models import FootageRequestCamera
@@ -24,6 +25,7 @@ from tests.evidence.cases_helpers import make_case, make_share, verified
 from tests.factories import AgencyFactory, UserFactory, add_totp_device, stored_item
 from tests.registry.cameras import owner
 from tests.registry.requests_helpers import ask, camera_facing_incident, search
+from tests.review.helpers import make_live_views
 
 
 @dataclass
@@ -142,6 +144,12 @@ def seed(agency, *, searches=6, owners=6, tips=5, recordings=6) -> Facts:
     evidence_services.item_legal_hold_set(
         actor=supervisor, item=held, hold=True, reason="Litigation hold"
     )
+
+    # Live views: five a supervisor started and stopped, one the officer asked for (Watch me),
+    # and two left open until the sweep expired them (their full 15 minutes), a month ahead.
+    make_live_views(agency, staff_started=5, officer_requested=1)
+    make_live_views(agency, staff_started=2, officer_requested=0, stop=False)
+    live_services.views_close_expired(now=timezone.now() + dt.timedelta(hours=1))
 
     # Community review: this month's sample drawn, and two reviewers' findings on it.
     sample = review_services.review_sample_create(

@@ -13,11 +13,16 @@ from django.test import Client
 from django.urls import reverse
 
 from devices.models import Alert, Recording, Trigger
+from livefeeds import clip_intake, clips
+from livefeeds.models import ViewSession
 from portal.models import AuditEvent
+from portal.roles import Role
 from registry.models import FootageRequest, FootageRequestCamera
 from review.models import Finding, SampledItem
 from submissions.models import Tip
-from tests.transparency.facts import seed
+from tests.evidence.cases_helpers import make_case
+from tests.livefeeds.clips.conftest import lay_ring
+from tests.transparency.facts import seed, staff
 from transparency import services
 from transparency.metrics import METRICS, page_metrics
 from transparency.models import MonthlyFigure
@@ -151,6 +156,39 @@ def expected_figures(agency) -> dict[tuple[str, str, str], tuple[float, int]]:
             for e in holds
         ],
     )
+    views = list(ViewSession.objects.filter(agency=agency))
+    counts(
+        "live_view_sessions",
+        [
+            (
+                month_of(agency, v.started_at),
+                "officer_requested" if v.alert_id else "staff_initiated",
+            )
+            for v in views
+        ],
+    )
+    minutes = defaultdict(lambda: [0.0, 0])
+    for v in views:
+        if v.ended_at is not None:
+            m = minutes[month_of(agency, v.started_at)]
+            m[0] += (v.ended_at - v.started_at).total_seconds() / 60
+            m[1] += 1
+    for month, (total, n) in minutes.items():
+        out[(month, "live_view_minutes", "")] = (round(total, 1), n)
+    asked = defaultdict(lambda: [0, 0])
+    for v in views:
+        a = asked[month_of(agency, v.started_at)]
+        a[0] += v.alert_id is not None
+        a[1] += 1
+    for month, (n_officer, n) in asked.items():
+        out[(month, "live_view_officer_requested_percent", "")] = (
+            round(100 * n_officer / n, 1),
+            n,
+        )
+    counts(
+        "live_clips_saved",
+        [(month_of(agency, e.at), "") for e in ok if e.action == "livefeeds.clip_saved"],
+    )
     counts(
         "review_items_drawn",
         [
@@ -187,8 +225,18 @@ def published_all(expected) -> dict[tuple[str, str, str], object]:
 
 
 @pytest.fixture
-def facts(police):
+def facts(police, encoded_segments, relay_dir):
     facts = seed(police)
+    # A live clip saved from a body camera's ring into a case (the real clip maker and intake).
+    ring = lay_ring(encoded_segments[:6], relay_dir)
+    investigator = staff(police, Role.INVESTIGATOR)
+    clip_intake.live_clip_save(
+        requester=investigator,
+        case_id=make_case(lead=investigator).pk,
+        app=ring.app,
+        stream=ring.stream,
+        window=clips.window_last(4, now=ring.end),
+    )
     services.figures_materialise_recent()
     return facts
 
@@ -234,6 +282,14 @@ def test_the_json_shows_every_figure_under_the_small_count_rule(facts, police):
     assert shown[(month, "tips_actioned", "")] == SUPPRESSED
     assert shown[(month, "bwc_recordings", "holster")] == WITHHELD
     assert shown[(month, "bwc_recordings", "button")] == WITHHELD
+    # 8 live views: 1 the officer asked for (Watch me), so both parts are withheld; two ran
+    # their full 15 minutes before the sweep expired them.
+    assert shown[(month, "live_view_sessions", "")] == 8
+    assert shown[(month, "live_view_sessions", "officer_requested")] == WITHHELD
+    assert shown[(month, "live_view_sessions", "staff_initiated")] == WITHHELD
+    assert shown[(month, "live_view_officer_requested_percent", "")] == 12.5
+    assert 30.0 <= shown[(month, "live_view_minutes", "")] < 31.0
+    assert shown[(month, "live_clips_saved", "")] == SUPPRESSED
     # Beside a published total, no part is shown as "<5" and no hidden part sits beside an
     # exact one: nothing can be worked out by subtraction or from ranges.
     for month_, metric in {(k[0], k[1]) for k in shown}:
@@ -270,10 +326,11 @@ def test_the_page_shows_each_figure_and_fewer_than_5_for_small_counts(facts, pol
             assert shown == f"{value:,}", (metric, dimension, shown)
         else:
             assert shown.startswith(f"{value:.1f}"), (metric, dimension, shown)
-    assert "Not yet: live feeds" in text
     assert "<h3>Registry searches by reason category</h3>" in text
     assert "Property crime" in text and "Violent crime" in text
     assert 'id="not-yet-search_reason_categories"' not in text
+    assert "Not yet: a live view records a free-text reason" in text
+    assert "Live-view sessions, by who asked for them" in text
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,98 @@
+// The viewer page's clip panel (#live-clips): "Save the last N seconds" and "Save from … to …"
+// are sent with fetch so the live video keeps playing, and the list of clips shows each one
+// queued, then saved (with a link to its evidence item) or refused (with the clip maker's
+// reason), polled every 2 s while any is queued. Without JavaScript the form posts and the page
+// reloads. Text only ever goes in as text nodes; the page's CSP allows no inline script.
+const panel = document.getElementById("live-clips");
+const form = document.getElementById("clip-form");
+const list = document.getElementById("clip-list");
+const errorBox = document.getElementById("clip-error");
+
+let polling = null;
+
+function showError(messages) {
+  if (!errorBox) return;
+  errorBox.textContent = messages.join(" ");
+  errorBox.hidden = messages.length === 0;
+}
+
+function row(clip) {
+  const li = document.createElement("li");
+  li.dataset.clip = clip.clip;
+  li.dataset.state = clip.state;
+  const asked = document.createElement("span");
+  asked.className = "clip-asked";
+  asked.textContent = clip.asked;
+  const kase = document.createElement("span");
+  kase.className = "clip-case";
+  kase.textContent = clip.case;
+  const state = document.createElement("strong");
+  state.className = "clip-state";
+  state.textContent = clip.state;
+  const message = document.createElement("span");
+  message.className = "clip-message";
+  message.textContent = clip.message;
+  li.append(asked, document.createTextNode(" into "), kase, document.createTextNode(": "));
+  li.append(state, document.createTextNode(" "), message);
+  if (clip.item_url) {
+    const link = document.createElement("a");
+    link.className = "clip-item";
+    link.href = clip.item_url;
+    link.textContent = "Open the evidence item";
+    li.append(document.createTextNode(" "), link);
+  }
+  return li;
+}
+
+function render(clips) {
+  list.replaceChildren(...clips.map(row));
+  const waiting = clips.some((c) => c.state === "queued");
+  if (waiting && !polling) polling = setInterval(refresh, 2000);
+  if (!waiting && polling) {
+    clearInterval(polling);
+    polling = null;
+  }
+}
+
+async function refresh() {
+  try {
+    const response = await fetch(panel.dataset.statusUrl, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    });
+    if (response.ok) render((await response.json()).clips);
+  } catch (error) {
+    // The network blinked; the next poll tries again.
+  }
+}
+
+async function submit(event) {
+  event.preventDefault();
+  const body = new FormData(form, event.submitter || undefined);
+  const buttons = form.querySelectorAll("button");
+  buttons.forEach((b) => (b.disabled = true));
+  try {
+    const response = await fetch(panel.dataset.saveUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+      body,
+    });
+    const answer = await response.json().catch(() => ({ errors: ["The clip was not queued."] }));
+    if (response.ok) {
+      showError([]);
+      render(answer.clips);
+    } else {
+      showError(answer.errors || ["The clip was not queued."]);
+    }
+  } catch (error) {
+    showError(["The clip was not queued: the connection failed. Try again."]);
+  } finally {
+    buttons.forEach((b) => (b.disabled = false));
+  }
+}
+
+if (panel && list) {
+  if (form) form.addEventListener("submit", submit);
+  if (list.querySelector("[data-state=queued]")) polling = setInterval(refresh, 2000);
+}
