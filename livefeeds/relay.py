@@ -147,6 +147,12 @@ http {{
     server {{
         listen 127.0.0.1:{config.http_port};
         location ~ ^/hls/(?<tok>[A-Za-z0-9_-]+)/(?<happ>{apps})/(?<hstream>[A-Za-z0-9_-]+)/(?<hfile>[A-Za-z0-9_-]+\\.(?:m3u8|ts))$ {{
+            # nginx matched the decoded, normalised path; Django is asked about the raw one.
+            # Both must be the same file: a raw URI with %2F or dot segments (a token of one
+            # feed walking to another's files) is refused before anyone is asked.
+            if ($request_uri !~ "^/hls/[A-Za-z0-9_-]+/({apps})/[A-Za-z0-9_-]+/[A-Za-z0-9_-]+\\.(m3u8|ts)$") {{
+                return 403;
+            }}
             auth_request /_auth_hls;
             types {{ application/vnd.apple.mpegurl m3u8; video/mp2t ts; }}
             add_header Cache-Control no-store always;
@@ -186,8 +192,11 @@ def write(config: RelayConfig) -> Path:
         (config.prefix / folder).mkdir(parents=True, exist_ok=True)
     target = config.prefix / "nginx.conf"
     scratch = target.with_suffix(".tmp")
-    scratch.write_text(render(config))
-    os.chmod(scratch, 0o600)  # it holds the callback secret
+    scratch.unlink(missing_ok=True)
+    # Made 0600 from the start: it holds the callback secret.
+    descriptor = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(render(config))
     os.replace(scratch, target)
     return target
 

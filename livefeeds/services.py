@@ -6,6 +6,7 @@ import datetime as dt
 import hmac
 import ipaddress
 import logging
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -456,13 +457,22 @@ def views_close_expired(*, now: dt.datetime | None = None) -> int:
 # --- the HLS gate (nginx auth_request) --------------------------------------------------------
 
 
+_HLS_PATH = re.compile(
+    r"/hls/(?P<token>[A-Za-z0-9_-]+)/(?P<app>live|cam)/(?P<stream>[A-Za-z0-9_-]+)"
+    r"/[A-Za-z0-9_-]+\.(?:m3u8|ts)"
+)
+
+
 def hls_path_parts(original_uri: str) -> tuple[str, str, str] | None:
-    """(token, app, stream) of /hls/<token>/<app>/<stream>/<file>, or None."""
+    """(token, app, stream) of /hls/<token>/<app>/<stream>/<file>, or None.
+
+    Strict on the raw URI: nginx serves the decoded, normalised path, so anything that could
+    decode or normalise to another feed's file (%2F, dot segments) is no path of ours."""
     path = original_uri.split("?", 1)[0]
-    parts = path.split("/")
-    if len(parts) != 6 or parts[0] or parts[1] != "hls" or not all(parts[2:]):
+    match = _HLS_PATH.fullmatch(path)
+    if match is None:
         return None
-    return parts[2], parts[3], parts[4]
+    return match["token"], match["app"], match["stream"]
 
 
 def hls_allowed(original_uri: str) -> bool:

@@ -155,3 +155,25 @@ def test_with_django_down_nginx_refuses_publish_and_hls(settings, police, live_s
         assert status >= 400  # auth_request could not ask: 500, never the file
     finally:
         relayctl.quiesce(relay)
+
+
+def test_a_token_cannot_walk_to_another_feeds_files(relay, live_server, police):
+    """nginx serves the decoded, normalised path and Django is asked about the raw one: an
+    encoded slash or a dot segment must not let one feed's token reach another feed's files."""
+    camera, other = live_camera(police, live_server.url), live_camera(police, live_server.url)
+    for each in (camera, other):
+        each.beat("recording")
+    pushes = [push(relay, camera), push(relay, other)]
+    relayctl.wait_for(lambda: is_publishing(camera) and is_publishing(other), timeout=10)
+    session, token = watch(supervisor_of(police), camera)
+    playlist_with_segments(relay, token, camera.stream)
+    base = relay.hls(token, "live", camera.stream, "")
+    for walk in (
+        f"..%2F{other.stream}%2Findex.m3u8",
+        f"..%2F..%2Flive%2F{other.stream}%2Findex.m3u8",
+        f"%2E%2E%2F{other.stream}%2Findex.m3u8",
+    ):
+        assert relayctl.status_of(base + walk) == 403, walk
+    assert relayctl.status_of(relay.hls(token, "live", camera.stream)) == 200
+    for each in pushes:
+        each.terminate()

@@ -240,3 +240,21 @@ def test_the_relay_hooks_answer_only_loopback_with_the_secret(client, settings, 
         .order_by("at")
         .values_list("details__why", flat=True)
     ) == ["not from this host", "unknown camera"]
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "/hls/tok/live/abc/..%2Fother%2Findex.m3u8",
+        "/hls/tok/live/abc/../other/index.m3u8",
+        "/hls/tok/live/abc%2F..%2Fother/index.m3u8",
+        "/hls/tok/other/abc/index.m3u8",
+        "/hls/tok/live/abc/index.mp4",
+        "/hls/tok/live/abc/def/index.m3u8",
+    ],
+)
+def test_the_hls_gate_knows_only_plain_paths_of_its_own_apps(uri):
+    # nginx serves the decoded, normalised path; the gate reads the raw one, so anything that
+    # could decode to another feed's file is no path at all.
+    assert services.hls_path_parts(uri) is None
+    assert services.hls_path_parts("/hls/tok/live/abc/1733333333000.ts") == ("tok", "live", "abc")
