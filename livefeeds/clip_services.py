@@ -29,6 +29,7 @@ from evidence import services as evidence_services
 from evidence.models import Case, Source
 from evidence.policies import can_view_evidence
 from livefeeds import clip_intake, clips
+from livefeeds.cctv import cctv_live_decision
 from livefeeds.models import ViewSession
 from livefeeds.policies import can_watch_live
 from portal.audit import audit_record
@@ -82,6 +83,8 @@ def _view_end(session: ViewSession) -> dt.datetime | None:
 
 
 def can_still_clip(session: ViewSession, *, now: dt.datetime | None = None) -> bool:
+    if session.end == ViewSession.End.REVOKED:
+        return False  # a supervisor ended it: nothing more comes of it
     deadline = clip_deadline(session)
     return deadline is None or (now or timezone.now()) < deadline
 
@@ -141,6 +144,12 @@ def clip_request(
     ValidationError (by field) for a late ask, a bad window or a case they may not write."""
     if not may_clip(actor, session):
         raise PermissionDenied
+    if session.end == ViewSession.End.REVOKED:
+        raise ValidationError("This view was revoked: nothing can be saved from it.")
+    if session.camera is not None and not cctv_live_decision(session.camera, actor.agency).allowed:
+        raise ValidationError(
+            "The camera's owner does not share it now: nothing can be saved from this view."
+        )
     now = now or timezone.now()
     if not can_still_clip(session, now=now):
         raise ValidationError(

@@ -304,3 +304,23 @@ def test_after_the_view_ends_clips_are_saved_until_the_ring_moves_on(
     assert response.status_code == 400
     assert "Too late" in response.json()["errors"][0]
     assert len(task_queue.messages()) == 1
+
+
+def test_a_revoked_view_saves_no_clip(
+    live_ring, session, supervisor, case, task_queue, django_capture_on_commit_callbacks, make_staff
+):
+    boss = verified(make_staff(Role.SUPERVISOR))
+    revoked = services.view_revoke(actor=boss, session=session, reason="Not for this case")
+    client = client_for(supervisor)
+    page = client.get(reverse("livefeeds:view", args=[revoked.pk])).content.decode()
+    assert 'id="clip-form"' not in page
+    response = _save(
+        client,
+        revoked,
+        django_capture_on_commit_callbacks,
+        case_number="RPD-2026-0042",
+        seconds="30",
+    )
+    assert response.status_code == 400
+    assert "revoked" in response.json()["errors"][0]
+    assert task_queue.messages() == []
