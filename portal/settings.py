@@ -564,3 +564,5 @@ RELAYMGR_BACKOFF_MAX_SECONDS = env.float("RELAYMGR_BACKOFF_MAX_SECONDS", default
 RELAYMGR_SOCKET_TIMEOUT_SECONDS = env.float("RELAYMGR_SOCKET_TIMEOUT_SECONDS", default=5.0)
 RELAYMGR_POLL_SECONDS = env.float("RELAYMGR_POLL_SECONDS", default=0.5)
 RELAYMGR_ALLOW_PRIVATE_SOURCES = env.bool("RELAYMGR_ALLOW_PRIVATE_SOURCES", default=False)
+# "Test connection" on an owner's camera stream: at most this many a minute per owner.
+FEED_TESTS_PER_MINUTE = env.int("FEED_TESTS_PER_MINUTE", default=4)

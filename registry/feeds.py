@@ -24,7 +24,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from portal import emails, media
+from portal import emails, media, ratelimit
 from portal.audit import audit_record
 from portal.models import Agency, User
 from portal.redis_fallback import client as redis_client
@@ -226,6 +226,15 @@ def feed_test(*, actor: User, camera_id: UUID | str) -> CameraFeed:
     """Probe the stream's codecs and grab one still (each under a hard timeout), then record
     the outcome. The still goes to Redis for the owner's page only; it is never evidence."""
     camera = selectors.camera_get_for(actor=actor, id=camera_id, write=True)
+    # Each test holds a web thread for up to ~25 s: a few a minute per owner, or one owner
+    # could hold every thread (and probe addresses at will).
+    limit = ratelimit.hit(
+        "feed_test", f"u:{actor.pk}", settings.FEED_TESTS_PER_MINUTE, window_seconds=60
+    )
+    if not limit.allowed:
+        raise ValidationError(
+            f"Too many connection tests: try again in {limit.retry_after} seconds."
+        )
     feed = feed_of(camera)
     source = feed_source(feed) if feed.pk else None
     if source is None:

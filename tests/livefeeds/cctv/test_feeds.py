@@ -205,3 +205,14 @@ def test_a_silent_host_is_unreachable_within_the_bound(camera, cam_owner, privat
         elapsed = time.monotonic() - started
     assert feed.test_state == FeedTest.UNREACHABLE
     assert elapsed < feeds.PROBE_TIMEOUT + 2
+
+
+def test_connection_tests_are_limited_per_owner(camera, cam_owner, settings):
+    # Each test can hold a web thread for ~25 s: past the limit the owner is told to wait,
+    # and nothing is probed.
+    settings.FEED_TESTS_PER_MINUTE = 2
+    for _ in range(2):
+        with pytest.raises(ValidationError, match="stream address first"):
+            feeds.feed_test(actor=cam_owner, camera_id=camera.pk)
+    with pytest.raises(ValidationError, match="Too many connection tests"):
+        feeds.feed_test(actor=cam_owner, camera_id=camera.pk)
