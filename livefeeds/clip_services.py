@@ -146,7 +146,10 @@ def clip_request(
         raise PermissionDenied
     if session.end == ViewSession.End.REVOKED:
         raise ValidationError("This view was revoked: nothing can be saved from it.")
-    if session.camera is not None and not cctv_live_decision(session.camera, actor.agency).allowed:
+    if (
+        session.camera is not None
+        and not cctv_live_decision(session.camera, session.agency).allowed
+    ):
         raise ValidationError(
             "The camera's owner does not share it now: nothing can be saved from this view."
         )
