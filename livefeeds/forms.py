@@ -2,8 +2,15 @@
 
 from django import forms
 
+from livefeeds.models import REASON_CATEGORIES_OFFERED
+
 
 class WatchForm(forms.Form):
+    reason_category = forms.ChoiceField(
+        label="Category",
+        choices=[("", "Choose…"), *REASON_CATEGORIES_OFFERED],
+        help_text="What kind of need (the transparency page counts each kind monthly).",
+    )
     reason = forms.CharField(max_length=300, help_text="Why you are watching (audited).")
     case_ref = forms.CharField(
         max_length=64, label="Case or incident number", help_text="The case or CAD incident."

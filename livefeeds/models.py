@@ -41,6 +41,24 @@ class Publish(models.Model):
         return f"{self.app}/{self.stream} since {self.started_at.isoformat()}"
 
 
+class ReasonCategory(models.TextChoices):
+    """Why a live view was opened, from a fixed list (the transparency page counts them);
+    the free-text reason says the rest."""
+
+    OFFICER_SAFETY = "officer_safety", "Officer safety"
+    INCIDENT = "incident", "Incident in progress"
+    INVESTIGATION = "investigation", "Investigation of a case"
+    MISSING_PERSON = "missing_person", "Missing or vulnerable person"
+    OFFICER_REQUESTED = "officer_requested", "Officer asked to be watched (Watch me)"
+    OTHER = "other", "Other"
+    # Views opened before the category existed; never offered.
+    UNSPECIFIED = "unspecified", "Not recorded"
+
+
+# What a viewer may choose.
+REASON_CATEGORIES_OFFERED = [c for c in ReasonCategory.choices if c[0] != "unspecified"]
+
+
 class ViewSession(models.Model):
     """Someone watching one feed: why, for which case, until when. Its token (kept as a digest)
     opens the feed's HLS path while the session is neither ended, revoked nor expired."""
@@ -71,6 +89,9 @@ class ViewSession(models.Model):
         Alert, null=True, blank=True, on_delete=models.PROTECT, related_name="view_sessions"
     )
     reason = models.CharField(max_length=300)
+    reason_category = models.CharField(
+        max_length=20, choices=ReasonCategory.choices, default=ReasonCategory.UNSPECIFIED
+    )
     case_ref = models.CharField(max_length=64)
     token_hash = models.CharField(max_length=64, unique=True)
     started_at = models.DateTimeField()

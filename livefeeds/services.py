@@ -23,7 +23,7 @@ from devices.models import Alert, Device, DeviceCommand, DeviceCredential, Trigg
 from devices.selectors import heard_since, open_assignment_of
 from livefeeds import audit_actions as actions
 from livefeeds import relay
-from livefeeds.models import Publish, ViewSession
+from livefeeds.models import REASON_CATEGORIES_OFFERED, Publish, ReasonCategory, ViewSession
 from livefeeds.policies import can_revoke_views, can_watch_live
 from portal.audit import audit_record
 from portal.models import AuditEvent, User
@@ -255,7 +255,12 @@ def watch_me_alert_of(device: Device) -> Alert | None:
 
 
 def view_start(
-    *, actor: User, device: Device, reason: str, case_ref: str
+    *,
+    actor: User,
+    device: Device,
+    reason: str,
+    case_ref: str,
+    reason_category: str = ReasonCategory.OTHER,
 ) -> tuple[ViewSession, str]:
     """Open a live view of a body camera: for a permitted viewer of its agency, with a reason
     and a case or incident number, while the camera records, and while fewer than
@@ -269,10 +274,18 @@ def view_start(
         errors["reason"] = "Say why you are watching."
     if not case_ref:
         errors["case_ref"] = "Give the case or incident number."
+    if reason_category not in dict(REASON_CATEGORIES_OFFERED):
+        errors["reason_category"] = "Choose what kind of need this is."
     if errors:
         raise ValidationError(errors)
     stream = stream_of(device)
-    details = {"app": "live", "stream": stream, "reason": reason, "case_ref": case_ref}
+    details = {
+        "app": "live",
+        "stream": stream,
+        "reason": reason,
+        "reason_category": reason_category,
+        "case_ref": case_ref,
+    }
     refusal = None
     with transaction.atomic():
         # One viewer at a time counts the feed's viewers: the lock is the device's row.
@@ -305,6 +318,7 @@ def view_start(
                 officer=assignment.officer if assignment else None,
                 alert=alert,
                 reason=reason,
+                reason_category=reason_category,
                 case_ref=case_ref,
                 token_hash=token_digest(token),
                 started_at=now,

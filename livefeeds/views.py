@@ -69,7 +69,11 @@ def watch(request, device_id):
                 request.session[_VIEW_KEY.format(session.pk)] = token
                 return redirect("livefeeds:view", session.pk)
     else:
-        initial = {"reason": services.WATCH_ME_REASON} if alert else {}
+        initial = (
+            {"reason": services.WATCH_ME_REASON, "reason_category": "officer_requested"}
+            if alert
+            else {}
+        )
         if alert:
             initial["case_ref"] = f"alert {str(alert.pk)[:8]}"
         form = WatchForm(initial=initial)

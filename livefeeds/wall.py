@@ -11,6 +11,7 @@ from django.db.models import Q
 
 from devices.models import CadIncident, Device
 from livefeeds import services
+from livefeeds.models import REASON_CATEGORIES_OFFERED, ReasonCategory
 from livefeeds.policies import can_watch_live
 from livefeeds.watching import CameraRefused, serves_agency, watch_camera
 from portal.models import User
@@ -85,7 +86,13 @@ def wall_devices(*, incident: CadIncident, agency_id: int, distance_m: int):
 
 
 def wall_start(
-    *, actor: User, incident: CadIncident, reason: str, case_ref: str, distance_m: int
+    *,
+    actor: User,
+    incident: CadIncident,
+    reason: str,
+    case_ref: str,
+    distance_m: int,
+    reason_category: str = ReasonCategory.OTHER,
 ) -> list[Tile]:
     """Open a view of every permitted camera near the incident, with one reason and case
     number (one audited ViewSession per tile); a refused one becomes a tile that says why."""
@@ -95,6 +102,8 @@ def wall_start(
         raise ValidationError(
             {"reason": "Say why you are watching.", "case_ref": "Give the case or incident number."}
         )
+    if reason_category not in dict(REASON_CATEGORIES_OFFERED):
+        raise ValidationError({"reason_category": "Choose what kind of need this is."})
     if incident.point is None:
         raise ValidationError("This incident has no place, so nothing is near it.")
     distance_m = max(10, min(int(distance_m), WALL_MAX_DISTANCE_M))
@@ -103,7 +112,11 @@ def wall_start(
         tile = Tile("cam", camera.name, camera.location.y, camera.location.x)
         try:
             session, token = watch_camera(
-                actor=actor, camera=camera, reason=reason, case_ref=case_ref
+                actor=actor,
+                camera=camera,
+                reason=reason,
+                case_ref=case_ref,
+                reason_category=reason_category,
             )
         except CameraRefused as exc:
             tile.refusal, tile.code = str(exc), exc.code
@@ -115,7 +128,11 @@ def wall_start(
         tile = Tile("live", device.serial, place.y if place else None, place.x if place else None)
         try:
             session, token = services.view_start(
-                actor=actor, device=device, reason=reason, case_ref=case_ref
+                actor=actor,
+                device=device,
+                reason=reason,
+                case_ref=case_ref,
+                reason_category=reason_category,
             )
         except services.ViewRefused as exc:
             tile.refusal, tile.code = str(exc), "not_recording"

@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from livefeeds import audit_actions as actions
 from livefeeds import relaystate
 from livefeeds.cctv import Decision, cctv_live_decision
-from livefeeds.models import ViewSession
+from livefeeds.models import REASON_CATEGORIES_OFFERED, ReasonCategory, ViewSession
 from livefeeds.policies import can_watch_live
 from portal.audit import audit_record
 from portal.models import Agency, AuditEvent, User
@@ -147,7 +147,12 @@ def _want(stream: str) -> None:
 
 
 def watch_camera(
-    *, actor: User, camera: Camera, reason: str, case_ref: str
+    *,
+    actor: User,
+    camera: Camera,
+    reason: str,
+    case_ref: str,
+    reason_category: str = ReasonCategory.OTHER,
 ) -> tuple[ViewSession, str]:
     """Open a live view of a resident's or business's camera: for a permitted viewer, with a
     reason and a case or incident number, while the owner's policy allows the agency now and
@@ -161,10 +166,18 @@ def watch_camera(
         errors["reason"] = "Say why you are watching."
     if not case_ref:
         errors["case_ref"] = "Give the case or incident number."
+    if reason_category not in dict(REASON_CATEGORIES_OFFERED):
+        errors["reason_category"] = "Choose what kind of need this is."
     if errors:
         raise ValidationError(errors)
     stream = stream_of_camera(camera)
-    details = {"app": "cam", "stream": stream, "reason": reason, "case_ref": case_ref}
+    details = {
+        "app": "cam",
+        "stream": stream,
+        "reason": reason,
+        "reason_category": reason_category,
+        "case_ref": case_ref,
+    }
     refusal: tuple[str, str] | None = None
     with transaction.atomic():
         locked = Camera.objects.select_for_update().get(pk=camera.pk)
@@ -203,6 +216,7 @@ def watch_camera(
                 stream=stream,
                 camera=locked,
                 reason=reason,
+                reason_category=reason_category,
                 case_ref=case_ref,
                 token_hash=token_digest(token),
                 started_at=now,

@@ -701,7 +701,7 @@ joins(
     "livefeeds:watch",
     live_device,
     writes=("POST",),
-    body={"reason": "Matrix check", "case_ref": "M-1"},
+    body={"reason": "Matrix check", "case_ref": "M-1", "reason_category": "incident"},
     **LIVE,
 )
 joins("livefeeds:view", live_view, **LIVE)
@@ -790,14 +790,19 @@ joins(
     "livefeeds:watch_camera",
     live_cctv,
     writes=("POST",),
-    body={"reason": "Matrix check", "case_ref": "M-1"},
+    body={"reason": "Matrix check", "case_ref": "M-1", "reason_category": "incident"},
     **LIVE,
 )
 joins(
     "livefeeds:wall",
     live_incident,
     writes=("POST",),
-    body={"reason": "Matrix check", "case_ref": "M-1", "distance_m": 300},
+    body={
+        "reason": "Matrix check",
+        "case_ref": "M-1",
+        "distance_m": 300,
+        "reason_category": "incident",
+    },
     **LIVE,
 )
 # The owner's "who looked" page beside the camera's live page (served by livefeeds).

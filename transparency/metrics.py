@@ -137,15 +137,6 @@ def metric(
 
 NOT_YET = [
     NotYet(
-        "live_view_reason_categories",
-        _("Live-view sessions by reason category"),
-        _(
-            "Not yet: a live view records a free-text reason and a case or incident number, "
-            "not a category from a fixed list, so sessions are counted by who asked for them "
-            "instead: the officer (Watch me) or the staff member watching."
-        ),
-    ),
-    NotYet(
         "footage_offence_category",
         _("Footage requests by offence category"),
         _("Not yet: a footage request records a free-text reason, not an offence category."),
@@ -548,6 +539,32 @@ def live_view_sessions(agency: Agency, start: dt.datetime, end: dt.datetime) -> 
         ],
         "asked_by",
     )
+
+
+LIVE_VIEW_REASONS: dict[str, str | Promise] = {
+    "officer_safety": _("Officer safety"),
+    "incident": _("Incident in progress"),
+    "investigation": _("Investigation of a case"),
+    "missing_person": _("Missing or vulnerable person"),
+    "officer_requested": _("Officer asked to be watched (Watch me)"),
+    "other": _("Other"),
+    "unspecified": _("Not recorded (before categories)"),
+}
+
+
+@metric(
+    "live_view_reasons",
+    title=_("Live-view sessions by reason category"),
+    description=_(
+        "Live views opened, counted in the month they started, by the category the viewer "
+        "chose from a fixed list when starting (the free-text reason is never published). "
+        "Views opened before categories existed are counted as not recorded."
+    ),
+    labels=LIVE_VIEW_REASONS,
+)
+def live_view_reasons(agency: Agency, start: dt.datetime, end: dt.datetime) -> Figures:
+    rows = _live_views(agency, start, end).values("reason_category").annotate(n=Count("id"))
+    return _counts(rows, "reason_category")
 
 
 @metric(

@@ -58,6 +58,7 @@ def test_a_supervisor_saves_the_last_10_seconds_of_a_body_camera_into_a_case(
     _sign_in(page, base, sam)
     page.goto(f"{base}/staff/live/")
     page.get_by_role("link", name="Watch", exact=True).click()
+    page.get_by_label("Category").select_option("incident")
     page.get_by_label("Reason").fill("Subject advancing on officer")
     page.get_by_label("Case or incident number").fill("RPD-2026-0042")
     page.get_by_role("button", name="Start watching").click()

@@ -53,6 +53,7 @@ def test_supervisor_watches_live_and_a_revocation_stops_playback(
     _sign_in(page, base, sam)
     page.goto(f"{base}/staff/live/")
     page.get_by_role("link", name="Watch", exact=True).click()
+    page.get_by_label("Category").select_option("incident")
     page.get_by_label("Reason").fill("Subject advancing on officer")
     page.get_by_label("Case or incident number").fill("CAD-2026-0042")
     page.get_by_role("button", name="Start watching").click()

@@ -44,7 +44,7 @@ def test_the_transparency_page_in_spanish_on_a_phone(live_server, police, browse
         )
         newest = page.locator("#metric-bwc_recordings td[data-dimension='']").first
         expect(newest).to_have_text("menos de 5")
-        expect(page.locator("#not-yet-live_view_reason_categories")).to_contain_text("Todavía no")
+        expect(page.locator("#not-yet-footage_offence_category")).to_contain_text("Todavía no")
         # 390 px: the page itself never scrolls sideways; wide tables scroll in their box.
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= PHONE["width"], width

@@ -190,11 +190,17 @@ def test_watch_me_fills_the_reason_in_as_officer_requested(police):
     assert b"Watch (officer-requested)" in listed.content
     page = client.get(reverse("livefeeds:watch", args=[device.pk]))
     assert page.status_code == 200
-    assert page.context["form"].initial["reason"] == services.WATCH_ME_REASON
+    initial = page.context["form"].initial
+    assert initial["reason"] == services.WATCH_ME_REASON
+    assert initial["reason_category"] == "officer_requested"
     assert b"watch-me-alert" in page.content
     response = client.post(
         reverse("livefeeds:watch", args=[device.pk]),
-        {"reason": services.WATCH_ME_REASON, "case_ref": page.context["form"].initial["case_ref"]},
+        {
+            "reason": services.WATCH_ME_REASON,
+            "case_ref": initial["case_ref"],
+            "reason_category": initial["reason_category"],
+        },
     )
     assert response.status_code == 302
     session = ViewSession.objects.get()
@@ -205,10 +211,35 @@ def test_the_watch_page_says_why_it_refuses(police, settings):
     settings.LIVE_VIEWERS_PER_FEED = 0
     device = _recording_device(police)
     response = client_for(supervisor_of(police)).post(
-        reverse("livefeeds:watch", args=[device.pk]), {"reason": "r", "case_ref": "c"}
+        reverse("livefeeds:watch", args=[device.pk]),
+        {"reason": "r", "case_ref": "c", "reason_category": "incident"},
     )
     assert response.status_code == 409
     assert b"Too many viewers" in response.content
+
+
+@pytest.mark.parametrize("category", ["", "unspecified", "made_up", "<b>x</b>"])
+def test_a_view_needs_a_reason_category_from_the_list(police, category):
+    device = _recording_device(police)
+    supervisor = supervisor_of(police)
+    response = client_for(supervisor).post(
+        reverse("livefeeds:watch", args=[device.pk]),
+        {"reason": "Subject advancing", "case_ref": "CAD-1", "reason_category": category},
+    )
+    assert response.status_code == 200
+    assert "reason_category" in response.context["form"].errors
+    assert not ViewSession.objects.exists()
+    with pytest.raises(ValidationError) as error:
+        _start(supervisor, device, reason_category=category)
+    assert set(error.value.message_dict) == {"reason_category"}
+
+
+def test_the_category_is_kept_and_audited(police):
+    device = _recording_device(police)
+    session, _token = _start(supervisor_of(police), device, reason_category="missing_person")
+    assert ViewSession.objects.get().reason_category == "missing_person"
+    started = AuditEvent.objects.get(action="live.view_started")
+    assert started.details["reason_category"] == "missing_person"
 
 
 def test_the_relay_hooks_answer_only_loopback_with_the_secret(client, settings, police):

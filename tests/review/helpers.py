@@ -71,15 +71,20 @@ def make_live_views(
     sessions = []
     for i in range(staff_started + officer_requested):
         reason = f"Subject advancing on officer {i}"
+        category = "officer_safety" if i % 2 == 0 else "incident"
         if i >= staff_started:
             trigger_receive(
                 agency=agency,
                 event=TriggerIn(kind="watch_me", occurred_at=timezone.now()),
                 device=device,
             )
-            reason = live_services.WATCH_ME_REASON
+            reason, category = live_services.WATCH_ME_REASON, "officer_requested"
         session, _token = live_services.view_start(
-            actor=supervisor, device=device, reason=reason, case_ref=case_ref
+            actor=supervisor,
+            device=device,
+            reason=reason,
+            case_ref=case_ref,
+            reason_category=category,
         )
         if stop:
             session = live_services.view_end(actor=supervisor, session=session)

@@ -167,6 +167,9 @@ def expected_figures(agency) -> dict[tuple[str, str, str], tuple[float, int]]:
             for v in views
         ],
     )
+    counts(
+        "live_view_reasons", [(month_of(agency, v.started_at), v.reason_category) for v in views]
+    )
     minutes = defaultdict(lambda: [0.0, 0])
     for v in views:
         if v.ended_at is not None:
@@ -329,7 +332,8 @@ def test_the_page_shows_each_figure_and_fewer_than_5_for_small_counts(facts, pol
     assert "<h3>Registry searches by reason category</h3>" in text
     assert "Property crime" in text and "Violent crime" in text
     assert 'id="not-yet-search_reason_categories"' not in text
-    assert "Not yet: a live view records a free-text reason" in text
+    assert "Live-view sessions by reason category" in text
+    assert 'id="not-yet-live_view_reason_categories"' not in text
     assert "Live-view sessions, by who asked for them" in text
 
 

@@ -21,7 +21,11 @@ from tests.registry.cameras import owner as make_owner
 
 pytestmark = pytest.mark.django_db
 
-WHY = {"reason": "Armed robbery in progress", "case_ref": "CAD-2026-0099"}
+WHY = {
+    "reason": "Armed robbery in progress",
+    "case_ref": "CAD-2026-0099",
+    "reason_category": "incident",
+}
 
 
 def _hls(token, stream):
