@@ -13,7 +13,7 @@ from devices.models import CadIncident, Device
 from livefeeds import services
 from livefeeds.models import REASON_CATEGORIES_OFFERED, ReasonCategory
 from livefeeds.policies import can_watch_live
-from livefeeds.watching import CameraRefused, serves_agency, watch_camera
+from livefeeds.watching import CameraRefused, watch_camera
 from portal.models import User
 from registry.models import Camera
 
@@ -59,11 +59,12 @@ def wall_cameras(*, incident: CadIncident, agency_id: int, distance_m: int) -> l
             location__dwithin=(incident.point, D(m=distance_m)),
         )
         .filter(~Q(feed__source_sealed="") | ~Q(feed__mode="never"))
+        # In SQL, before the cap: other agencies' cameras must not fill the wall's places.
+        .filter(Q(jurisdiction_ids__contains=[agency_id]) | Q(feed__agency_id=agency_id))
+        .select_related("feed")
         .order_by("name", "id")
     )
-    return [c for c in cameras[: WALL_MAX_TILES * 2] if serves_agency(c, agency_id)][
-        :WALL_MAX_TILES
-    ]
+    return list(cameras[:WALL_MAX_TILES])
 
 
 def wall_devices(*, incident: CadIncident, agency_id: int, distance_m: int):
