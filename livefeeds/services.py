@@ -23,8 +23,9 @@ from devices.models import Alert, Device, DeviceCommand, DeviceCredential, Trigg
 from devices.selectors import heard_since, open_assignment_of
 from livefeeds import audit_actions as actions
 from livefeeds import relay
-from livefeeds.models import REASON_CATEGORIES_OFFERED, Publish, ReasonCategory, ViewSession
+from livefeeds.models import Publish, ReasonCategory, ViewSession
 from livefeeds.policies import can_revoke_views, can_watch_live
+from livefeeds.reasons import view_details, view_reason_checked
 from portal.audit import audit_record
 from portal.models import AuditEvent, User
 from portal.redis_fallback import client
@@ -268,24 +269,9 @@ def view_start(
     it opens the HLS path). The officer's camera is told."""
     if not can_watch_live(actor) or device.agency_id != actor.agency_id:
         raise PermissionDenied
-    reason, case_ref = reason.strip()[:300], case_ref.strip()[:64]
-    errors = {}
-    if not reason:
-        errors["reason"] = "Say why you are watching."
-    if not case_ref:
-        errors["case_ref"] = "Give the case or incident number."
-    if reason_category not in dict(REASON_CATEGORIES_OFFERED):
-        errors["reason_category"] = "Choose what kind of need this is."
-    if errors:
-        raise ValidationError(errors)
+    reason, case_ref = view_reason_checked(reason, case_ref, reason_category)
     stream = stream_of(device)
-    details = {
-        "app": "live",
-        "stream": stream,
-        "reason": reason,
-        "reason_category": reason_category,
-        "case_ref": case_ref,
-    }
+    details = view_details("live", stream, reason, case_ref, reason_category)
     refusal = None
     with transaction.atomic():
         # One viewer at a time counts the feed's viewers: the lock is the device's row.

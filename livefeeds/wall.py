@@ -11,8 +11,9 @@ from django.db.models import Q
 
 from devices.models import CadIncident, Device
 from livefeeds import services
-from livefeeds.models import REASON_CATEGORIES_OFFERED, ReasonCategory
+from livefeeds.models import ReasonCategory
 from livefeeds.policies import can_watch_live
+from livefeeds.reasons import view_reason_checked
 from livefeeds.watching import CameraRefused, watch_camera
 from portal.models import User
 from registry.models import Camera
@@ -99,12 +100,7 @@ def wall_start(
     number (one audited ViewSession per tile); a refused one becomes a tile that says why."""
     if not can_watch_live(actor) or incident.agency_id != actor.agency_id:
         raise PermissionDenied
-    if not reason.strip() or not case_ref.strip():
-        raise ValidationError(
-            {"reason": "Say why you are watching.", "case_ref": "Give the case or incident number."}
-        )
-    if reason_category not in dict(REASON_CATEGORIES_OFFERED):
-        raise ValidationError({"reason_category": "Choose what kind of need this is."})
+    view_reason_checked(reason, case_ref, reason_category)
     if incident.point is None:
         raise ValidationError("This incident has no place, so nothing is near it.")
     distance_m = max(10, min(int(distance_m), WALL_MAX_DISTANCE_M))

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -20,8 +20,9 @@ from redis.exceptions import RedisError
 from livefeeds import audit_actions as actions
 from livefeeds import relaystate
 from livefeeds.cctv import Decision, cctv_live_decision
-from livefeeds.models import REASON_CATEGORIES_OFFERED, ReasonCategory, ViewSession
+from livefeeds.models import ReasonCategory, ViewSession
 from livefeeds.policies import can_watch_live
+from livefeeds.reasons import view_details, view_reason_checked
 from portal.audit import audit_record
 from portal.models import Agency, AuditEvent, User
 from portal.tokens import token_digest
@@ -160,24 +161,9 @@ def watch_camera(
     Returns the session and its token (shown once). CameraRefused says why not, in words."""
     if not can_watch_live(actor) or actor.agency is None:
         raise PermissionDenied
-    reason, case_ref = reason.strip()[:300], case_ref.strip()[:64]
-    errors = {}
-    if not reason:
-        errors["reason"] = "Say why you are watching."
-    if not case_ref:
-        errors["case_ref"] = "Give the case or incident number."
-    if reason_category not in dict(REASON_CATEGORIES_OFFERED):
-        errors["reason_category"] = "Choose what kind of need this is."
-    if errors:
-        raise ValidationError(errors)
+    reason, case_ref = view_reason_checked(reason, case_ref, reason_category)
     stream = stream_of_camera(camera)
-    details = {
-        "app": "cam",
-        "stream": stream,
-        "reason": reason,
-        "reason_category": reason_category,
-        "case_ref": case_ref,
-    }
+    details: dict[str, str] = view_details("cam", stream, reason, case_ref, reason_category)
     refusal: tuple[str, str] | None = None
     with transaction.atomic():
         locked = Camera.objects.select_for_update().get(pk=camera.pk)
