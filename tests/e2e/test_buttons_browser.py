@@ -62,6 +62,12 @@ def _click_and_answer(page, button, *, accept: bool, asks: str) -> None:
             button.click()
     else:
         button.click()
+        # The dialog's event reaches us while Playwright waits; on a loaded machine that can
+        # take longer than a fixed pause, so wait for it (up to 10 s), then a little more.
+        for _ in range(100):
+            if seen:
+                break
+            page.wait_for_timeout(100)
         page.wait_for_timeout(300)  # a form that were sent anyway would be navigating now
     assert seen and asks in seen[0], seen
 
