@@ -8,6 +8,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from django.conf import settings
 from django.utils import timezone
 
 from devices import services, simulator, tracks
@@ -59,7 +60,11 @@ def seed_bodycam(*, agencies, users, stdout) -> None:
     stdout.write(
         f"  body camera {device.serial} worn by {officer.email}; with the server running, "
         f"play it live:\n  .venv/bin/python manage.py bodycam --provisioning '{provisioning}'"
-        f" --serial {device.serial} --record 8 --cut-at 0.5"
+        f" --serial {device.serial} --record 8 --cut-at 0.5\n"
+        f"  stream it live for two minutes (sign in as the supervisor, open Live, Watch):\n"
+        f"  .venv/bin/python manage.py bodycam --provisioning '{provisioning}'"
+        f" --serial {device.serial} --record 120 --live rtmp://127.0.0.1:"
+        f"{settings.RELAY_RTMP_PORT}/live"
     )
     source, secret = _trigger_source(supervisor)
     _alert_raised(device)
