@@ -120,6 +120,9 @@ class RtmpReceiver:
         if self._proc is not None:
             _stop(self._proc)
         self._thread.join(timeout=10)
+        # The loop may have started one more listener as it was being stopped: stop it too.
+        if self._proc is not None and self._proc.poll() is None:
+            _stop(self._proc)
 
     def recorded(self) -> list[Path]:
         return [f for f in self.files if f.exists() and f.stat().st_size > 0]
