@@ -2,10 +2,13 @@
 reason and a case number), the viewer page and its status/renew/end calls, revoking a view,
 and an officer's "who watched my camera"."""
 
+import functools
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -45,6 +48,29 @@ def live_list(request):
     )
 
 
+def view_started(
+    request,
+    form: WatchForm,
+    start: Callable[..., tuple[ViewSession, str]],
+    refused: type[Exception],
+) -> tuple[HttpResponse | None, int]:
+    """Start a view from a valid watch form: (the redirect to its viewer page, 200), or (None,
+    the status) with the refusal (409) or the service's errors on the form. The token is kept
+    in the session for the viewer page only."""
+    if not form.is_valid():
+        return None, 200
+    try:
+        session, token = start(**form.cleaned_data)
+    except refused as exc:
+        form.add_error(None, str(exc))
+        return None, 409
+    except ValidationError as exc:
+        form.add_error(None, exc.messages)
+        return None, 200
+    request.session[_VIEW_KEY.format(session.pk)] = token
+    return redirect("livefeeds:view", session.pk), 200
+
+
 @never_cache
 @requires(can_see_live)
 def watch(request, device_id):
@@ -55,19 +81,10 @@ def watch(request, device_id):
     status = 200
     if request.method == "POST":
         form = WatchForm(request.POST)
-        if form.is_valid():
-            try:
-                session, token = services.view_start(
-                    actor=request.user, device=device, **form.cleaned_data
-                )
-            except services.ViewRefused as exc:
-                form.add_error(None, str(exc))
-                status = 409
-            except ValidationError as exc:
-                form.add_error(None, exc.messages)
-            else:
-                request.session[_VIEW_KEY.format(session.pk)] = token
-                return redirect("livefeeds:view", session.pk)
+        start = functools.partial(services.view_start, actor=request.user, device=device)
+        started, status = view_started(request, form, start, services.ViewRefused)
+        if started is not None:
+            return started
     else:
         initial = (
             {"reason": services.WATCH_ME_REASON, "reason_category": "officer_requested"}

@@ -2,6 +2,8 @@
 the owner's "who looked" page (at /cameras/mine/<id>/live/who-looked/: registry cannot import
 livefeeds, so livefeeds serves it)."""
 
+import functools
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,7 +17,7 @@ from livefeeds import wall as live_wall
 from livefeeds.forms import WallForm, WatchForm
 from livefeeds.models import ViewSession
 from livefeeds.policies import can_see_live, can_watch_live
-from livefeeds.views import _VIEW_KEY
+from livefeeds.views import view_started
 from portal.decorators import requires
 from registry import selectors as registry_selectors
 from registry.policies import can_own_cameras
@@ -32,19 +34,10 @@ def watch_camera(request, camera_id):
     status = 200
     if request.method == "POST":
         form = WatchForm(request.POST)
-        if form.is_valid():
-            try:
-                session, token = watching.watch_camera(
-                    actor=request.user, camera=camera, **form.cleaned_data
-                )
-            except watching.CameraRefused as exc:
-                form.add_error(None, str(exc))
-                status = 409
-            except ValidationError as exc:
-                form.add_error(None, exc.messages)
-            else:
-                request.session[_VIEW_KEY.format(session.pk)] = token
-                return redirect("livefeeds:view", session.pk)
+        start = functools.partial(watching.watch_camera, actor=request.user, camera=camera)
+        started, status = view_started(request, form, start, watching.CameraRefused)
+        if started is not None:
+            return started
     else:
         form = WatchForm()
     return render(
