@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from portal import geocoding
@@ -165,7 +166,13 @@ def camera_import(request):
             except services.CsvImportError as exc:
                 errors = exc.errors
             else:
-                messages.success(request, f"{len(cameras)} cameras imported.")
+                messages.success(
+                    request,
+                    ngettext(
+                        "%(count)d camera imported.", "%(count)d cameras imported.", len(cameras)
+                    )
+                    % {"count": len(cameras)},
+                )
                 return redirect("cameras:mine")
     return render(
         request,
