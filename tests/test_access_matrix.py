@@ -31,8 +31,8 @@ its API, a tus upload under its grant) join with `joins_with_token`, and for eac
 - no token, or a wrong one, gets 404, even from the agency's own signed-in investigator (the
   device API, whose token is a body camera's credential, answers 401 with its challenge).
 
-The counts (December 2026; update them with the tables): 142 routes take a value from their
-URL; 108 join with a session, 15 with a token (16 token builders: a tus upload under a secret
+The counts (December 2026; update them with the tables): 147 routes take a value from their
+URL; 113 join with a session, 15 with a token (16 token builders: a tus upload under a secret
 grant and under a staff grant), and 19 are exempt, each with its reason, in EXEMPT below.
 """
 
@@ -482,6 +482,42 @@ joins("cameras:pause", camera, reads=(), writes=("POST",), **RESIDENT)
 joins("cameras:resume", camera, reads=(), writes=("POST",), **RESIDENT)
 joins("cameras:delete", camera, reads=(), writes=("POST",), **RESIDENT)
 joins("camera_history:camera", camera, **RESIDENT)
+
+
+def owner_request(p) -> Built:
+    """A footage request an agency sent to the owner (a resident) for their camera; the
+    stranger, another resident, was not asked."""
+    officer = UserFactory(agency=AgencyFactory(kind=AgencyKind.POLICE))
+    add_totp_device(officer)
+    cam = camera_facing_incident(p.owner)
+    request = ask(verified(officer), search(verified(officer)), [cam])
+    rc = request.cameras.get()
+    return Built({"request_id": request.pk}, [request.pk], {"rc": rc})
+
+
+def owner_request_camera(p) -> Built:
+    built = owner_request(p)
+    built.kwargs["rc_id"] = built.objects["rc"].pk
+    return built
+
+
+def _account_answer(built) -> dict:
+    return {"camera": built.objects["rc"].pk, "answer": "no_footage"}
+
+
+# The signed-in owner's Requests pages: the same answers as the emailed link, by session.
+joins("cameras:request", owner_request, **RESIDENT)
+joins(
+    "cameras:request_answer",
+    owner_request,
+    reads=(),
+    writes=("POST",),
+    body=_account_answer,
+    **RESIDENT,
+)
+joins("cameras:request_upload", owner_request_camera, **RESIDENT)
+joins("cameras:request_grant", owner_request_camera, reads=(), writes=("POST",), **RESIDENT)
+joins("cameras:request_receipt", owner_request, **RESIDENT)
 
 
 def camera_with_still(p) -> Built:

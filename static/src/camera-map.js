@@ -132,8 +132,14 @@ function recordingHours() {
 // A <time datetime="UTC ISO" data-localtime> shows its moment in the reader's own time zone;
 // the server's UTC text stays as the title (and as the text when scripts do not run).
 function localTimes() {
-  const format = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short", timeZoneName: "short" });
-  for (const el of document.querySelectorAll("time[data-localtime]")) {
+  const times = document.querySelectorAll("time[data-localtime]");
+  if (!times.length) return;
+  // Chromium refuses dateStyle together with timeZoneName: the parts are named one by one.
+  const format = new Intl.DateTimeFormat(undefined, {
+    weekday: "short", year: "numeric", month: "short", day: "numeric",
+    hour: "numeric", minute: "2-digit", timeZoneName: "short",
+  });
+  for (const el of times) {
     const when = new Date(el.getAttribute("datetime"));
     if (Number.isNaN(when.getTime())) continue;
     el.title = el.textContent;

@@ -131,3 +131,29 @@ def wait_until(page, predicate: str, *, timeout: float = 15_000) -> None:
         }}""",
         timeout=timeout,
     )
+
+
+LAPTOP = {"width": 1366, "height": 900}
+
+
+@pytest.fixture(params=["390px", "1366px"])
+def sized_page(request, browser):
+    """A page on a 390 px phone, then on a 1366 px laptop: the journey runs at both sizes."""
+    if request.param == "390px":
+        context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
+    else:
+        context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def fits_the_width(page) -> None:
+    """No horizontal scroll at the page's own width."""
+    width, viewport = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert width <= viewport, f"horizontal scroll: scrollWidth={width} > {viewport}"
