@@ -118,7 +118,9 @@ class RequestState(models.TextChoices):
     SENT = "sent", _("Sent, no answer yet")
     PARTLY_ANSWERED = "partly_answered", _("Partly answered")
     COMPLETE = "complete", _("Complete: every camera answered")
-    EXPIRED = "expired", _("Expired: the deadline passed")
+    # Not "expired": that word is the per-camera status the agency is never shown (see
+    # AnswerCounts); a request's deadline is the agency's own and passing it names nobody.
+    EXPIRED = "deadline_passed", _("Deadline passed")
 
 
 def request_state(

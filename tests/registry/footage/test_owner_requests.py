@@ -182,6 +182,9 @@ def test_the_signed_in_owner_answers_with_the_link_pages_buttons(asked):
     assert "already" in again.content.decode()
     listing = shop_client.get(reverse("cameras:requests")).content.decode()
     assert 'data-state="complete"' in listing
+    page = shop_client.get(reverse("cameras:request", args=[mine.pk])).content.decode()
+    assert "You answered for every camera" in page and "I decline" not in page
+    assert reverse("cameras:request_receipt", args=[mine.pk]) in page
 
 
 def test_the_upload_page_and_grant_work_from_the_account(asked):
