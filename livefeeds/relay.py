@@ -76,7 +76,12 @@ def _application(config: RelayConfig, app: str) -> str:
             hls on;
             hls_path {config.hls_dir(app)};
             hls_nested on;
-            hls_fragment 1s;
+            # A fragment closes at the first keyframe at least hls_fragment after it opened:
+            # 1s made a camera's first fragment (and any GOP a hair under 1 s) two GOPs long,
+            # which the first playlist waited for (bench/cctv_live.py). Segments are one GOP;
+            # hls_max_fragment keeps the old 10 s before nginx cuts a long GOP mid-way.
+            hls_fragment 500ms;
+            hls_max_fragment 10s;
             hls_playlist_length {config.playlist_seconds}s;
             hls_fragment_naming system;
         }}"""
