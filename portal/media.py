@@ -1110,34 +1110,88 @@ def rtsp_still(url: str, out_dir: Path, *, timeout: float = 15.0) -> Output:
     return Output(path=target, media_type="image/jpeg", run=_tool_run(redacted), name=target.name)
 
 
-def relay_argv(url: str, target: str, *, socket_timeout: float = 5.0) -> list[str]:
+# The relay's input is never on ffmpeg's command line, which any local user can read in
+# /proc/<pid>/cmdline: the RTSP URL (with the owner's credentials) goes into a one-entry
+# ffconcat list that ffmpeg reads from an inherited pipe (`-f concat -i pipe:<fd>`), with the
+# RTSP options as the list's `option` lines. The pipe is gone once ffmpeg has read it, and
+# another user may not open this process's fds.
+RELAY_SOURCE = "pipe:<relay-source>"
+
+
+class RelayCommand(list):
+    """An ffmpeg argv whose input (`RELAY_SOURCE`) is fed from `source` by relay_spawn."""
+
+    source: bytes = b""
+
+
+def _concat_quoted(text: str) -> str:
+    if any(c in text for c in "\r\n\0"):
+        raise ValueError("a stream URL may not hold line breaks")
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def relay_source(url: str, *, socket_timeout: float) -> bytes:
+    """The ffconcat list carrying the RTSP URL and its fence (as rtsp_input's options)."""
+    lines = [
+        "ffconcat version 1.0",
+        f"file {_concat_quoted(url)}",
+        "option rtsp_transport tcp",
+        f"option timeout {int(socket_timeout * 1_000_000)}",
+        "option analyzeduration 1000000",
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def relay_argv(url: str, target: str, *, socket_timeout: float = 5.0) -> RelayCommand:
     """ffmpeg remuxing a live H.264 stream into the relay's RTMP without re-encoding it.
 
     Video is copied; audio (if any) becomes AAC, as the relay's HLS needs. `-loglevel info`
     because the relay manager reads the input's codecs and the output's opening from stderr.
+    The URL is not in the argv: relay_spawn hands it to ffmpeg through a pipe.
     """
-    return [
+    argv = RelayCommand([
         _tool("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info",
-        *rtsp_input(url, socket_timeout=socket_timeout),
+        "-protocol_whitelist", f"pipe,{RTSP_PROTOCOLS}", "-format_whitelist", "concat,rtsp",
+        "-analyzeduration", "1000000",
+        "-f", "concat", "-safe", "0", "-i", RELAY_SOURCE,
         "-map", "0:v:0", "-map", "0:a:0?", "-c:v", "copy", "-c:a", "aac", "-b:a", "64k",
         "-f", "flv", target,
-    ]  # fmt: skip
+    ])  # fmt: skip
+    argv.source = relay_source(url, socket_timeout=socket_timeout)
+    return argv
 
 
 def relay_spawn(argv: list[str], *, cpu_seconds: int) -> subprocess.Popen:
     """Start a long-running relay ffmpeg under the usual limits, in its own process group.
 
     stdout is discarded and stderr is a pipe the caller must drain; the caller owns the child
-    and stops it with relay_stop (never left behind: it dies with its parent, too).
+    and stops it with relay_stop (never left behind: it dies with its parent, too). A
+    RelayCommand's source is written into a pipe ffmpeg inherits and reads as its input list.
     """
-    return subprocess.Popen(  # noqa: S603 - an argument list we built; no shell
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        preexec_fn=_limit_child(_settings().MEDIA_TOOL_MEMORY_BYTES, cpu_seconds),
-    )
+    source = getattr(argv, "source", b"")
+    fds: tuple[int, ...] = ()
+    if source:
+        read_end, write_end = os.pipe()
+        try:
+            # A few hundred bytes: the pipe's buffer takes them all before ffmpeg starts.
+            os.write(write_end, source)
+        finally:
+            os.close(write_end)
+        fds = (read_end,)
+        argv = [f"pipe:{read_end}" if a == RELAY_SOURCE else a for a in argv]
+    try:
+        return subprocess.Popen(  # noqa: S603 - an argument list we built; no shell
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            pass_fds=fds,
+            preexec_fn=_limit_child(_settings().MEDIA_TOOL_MEMORY_BYTES, cpu_seconds),
+        )
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def relay_stop(proc: subprocess.Popen, *, grace: float = 3.0) -> int:
