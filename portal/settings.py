@@ -536,6 +536,10 @@ CELERY_BEAT_SCHEDULE["close-expired-live-views"] = {
     "task": "livefeeds.tasks.close_expired_views",
     "schedule": dt.timedelta(seconds=60),
 }
+CELERY_BEAT_SCHEDULE["requeue-late-live-clips"] = {
+    "task": "livefeeds.tasks.requeue_late_clips",
+    "schedule": dt.timedelta(seconds=60),
+}
 # Size of each tus PATCH a tipster's phone sends (the tip page reads it): smaller pieces lose
 # less on a flaky signal; each piece is one request.
 TIPS_UPLOAD_CHUNK_BYTES = env.int("TIPS_UPLOAD_CHUNK_BYTES", default=8 * 1024 * 1024)

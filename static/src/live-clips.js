@@ -9,6 +9,15 @@ const list = document.getElementById("clip-list");
 const errorBox = document.getElementById("clip-error");
 
 let polling = null;
+// The page's own words (translated by the server), with English if a data- attribute is missing.
+const words = {
+  into: (list && list.dataset.into) || "into",
+  open: (list && list.dataset.open) || "Open the evidence item",
+  notQueued: (panel && panel.dataset.notQueued) || "The clip was not queued.",
+  netFailed:
+    (panel && panel.dataset.netFailed) ||
+    "The clip was not queued: the connection failed. Try again.",
+};
 
 function showError(messages) {
   if (!errorBox) return;
@@ -28,17 +37,17 @@ function row(clip) {
   kase.textContent = clip.case;
   const state = document.createElement("strong");
   state.className = "clip-state";
-  state.textContent = clip.state;
+  state.textContent = clip.label || clip.state;
   const message = document.createElement("span");
   message.className = "clip-message";
   message.textContent = clip.message;
-  li.append(asked, document.createTextNode(" into "), kase, document.createTextNode(": "));
+  li.append(asked, document.createTextNode(` ${words.into} `), kase, document.createTextNode(": "));
   li.append(state, document.createTextNode(" "), message);
   if (clip.item_url) {
     const link = document.createElement("a");
     link.className = "clip-item";
     link.href = clip.item_url;
-    link.textContent = "Open the evidence item";
+    link.textContent = words.open;
     li.append(document.createTextNode(" "), link);
   }
   return li;
@@ -78,15 +87,15 @@ async function submit(event) {
       headers: { Accept: "application/json" },
       body,
     });
-    const answer = await response.json().catch(() => ({ errors: ["The clip was not queued."] }));
+    const answer = await response.json().catch(() => ({ errors: [words.notQueued] }));
     if (response.ok) {
       showError([]);
       render(answer.clips);
     } else {
-      showError(answer.errors || ["The clip was not queued."]);
+      showError(answer.errors || [words.notQueued]);
     }
   } catch (error) {
-    showError(["The clip was not queued: the connection failed. Try again."]);
+    showError([words.netFailed]);
   } finally {
     buttons.forEach((b) => (b.disabled = false));
   }
