@@ -120,7 +120,8 @@ def _cam_refusal(call: PublishCall) -> str:
 @transaction.atomic
 def publish_start(*, call: PublishCall) -> bool:
     """on_publish: whether the relay may take this stream. A body camera needs its stream key
-    and a recording heartbeat; a CCTV relay, the relay secret and this host."""
+    and a recording heartbeat; a CCTV relay, this host and a one-time key
+    (relaystate.publish_key_issue)."""
     device = device_of_stream(call.stream) if call.app == Publish.App.LIVE else None
     if call.app == Publish.App.LIVE:
         why = _live_refusal(device, call.key)
