@@ -18,7 +18,8 @@ publish URL carries a key good for one publish (relaystate.publish_key_issue). T
 host name is resolved and checked at every start (registry.feeds.relay_pinned) and ffmpeg is
 given the checked address, so DNS rebinding cannot point the relay at this server's
 neighbourhood. ffmpeg 5.1 has no option to refuse an RTSP redirect (`ffmpeg -h demuxer=rtsp`):
-a camera answering 3xx still sends it elsewhere, which README's live feeds section notes.
+it is killed the moment it says it follows one (its connect to the new address may still
+happen, nothing is relayed from it), which README's live feeds section notes.
 Children are always reaped: SIGTERM to the process group, SIGKILL after a grace period (an
 ffmpeg waiting on the network may ignore SIGTERM, livefeeds.md trap 9), and they die with us.
 """
@@ -26,8 +27,11 @@ ffmpeg waiting on the network may ignore SIGTERM, livefeeds.md trap 9), and they
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
+import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -43,6 +47,8 @@ from registry import feeds, selectors
 log = logging.getLogger(__name__)
 
 _INPUT_VIDEO = re.compile(r"Stream #0:\d+.*?: Video: (\w+)")
+# ffmpeg's rtsp demuxer says this (at info) just before it follows a 3xx to another address.
+_REDIRECT = re.compile(r"Status 3\d\d: Redirecting to ")
 
 
 def _setting(name: str, default):
@@ -77,6 +83,7 @@ class Relay:
     next_start: float = 0.0
     started_at: float = 0.0
     reader: threading.Thread | None = None
+    redirected: bool = False
 
 
 class RelayManager:
@@ -139,6 +146,7 @@ class RelayManager:
 
     def _start(self, relay: Relay, url: str, pinned: str, now: float) -> None:
         relay.source_url, relay.url, relay.video_codec, relay.output_open = url, pinned, None, False
+        relay.redirected = False
         relay.lines.clear()
         relay.publish_key = relaystate.publish_key_issue(relay.stream)
         target = publish_url(relay.stream, relay.publish_key)
@@ -159,6 +167,13 @@ class RelayManager:
             if not line:
                 continue
             relay.lines.append(line)
+            if _REDIRECT.search(line) and not relay.redirected:
+                # ffmpeg 5.1 cannot be told not to follow it: stop it at once instead. It has
+                # been printed just before ffmpeg connects to the new address, so that connect
+                # may still happen, but nothing from there is relayed.
+                relay.redirected = True
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
             match = _INPUT_VIDEO.search(line)
             if match and relay.video_codec is None and not relay.output_open:
                 relay.video_codec = match.group(1)
@@ -190,6 +205,10 @@ class RelayManager:
                 self._status(relay, "live", "", quiet=True)
             return
         self._reap(relay)
+        if relay.redirected:
+            detail = "refused: the camera redirected the relay to another address (not followed)"
+            self._failed(relay, "unreachable", detail, now)
+            return
         tail = " / ".join(list(relay.lines)[-3:])
         kind = media.stream_failure_kind(tail)
         self._failed(relay, kind, tail or f"ffmpeg exited with {code}", now)
@@ -197,7 +216,7 @@ class RelayManager:
     def _failed(self, relay: Relay, state: str, detail: str, now: float) -> None:
         relay.failures += 1
         delay = min(self.backoff_max, self.backoff_min * 2 ** (relay.failures - 1))
-        if state == "not_h264":
+        if state == "not_h264" or relay.redirected:
             delay = self.backoff_max
         relay.next_start = now + delay
         self._status(relay, state, detail)

@@ -313,3 +313,84 @@ def test_a_name_that_resolves_to_a_private_address_at_start_is_refused_and_not_p
         assert mgr.running() == {}
     after = {p for p in os.listdir("/proc") if p.isdigit() and _is_relay_of(int(p), stream)}
     assert after == before == set()
+
+
+class _RedirectingCamera:
+    """An RTSP server that answers every request with 302 to `target` (a camera that would
+    send the relay elsewhere)."""
+
+    def __init__(self, target: str):
+        import socket
+
+        self.target = target
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+        self.answered = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                cseq = next(
+                    (line.split(":", 1)[1].strip() for line in data.decode().split("\r\n")
+                     if line.lower().startswith("cseq:")),
+                    "1",
+                )  # fmt: skip
+                conn.sendall(
+                    f"RTSP/1.0 302 Moved Temporarily\r\nCSeq: {cseq}\r\n"
+                    f"Location: {self.target}\r\nContent-Length: 0\r\n\r\n".encode()
+                )
+                self.answered.set()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_a_camera_that_redirects_the_relay_is_stopped_and_refused(
+    camera, cam_owner, police, rtsp_camera, private_sources, receiver, stream, manager
+):
+    """ffmpeg cannot be told not to follow an RTSP redirect: the relay manager kills it as it
+    says it does, and nothing from the new address is relayed."""
+    elsewhere = rtsp_camera()  # stands in for a host in the server's own network
+    redirecting = _RedirectingCamera(elsewhere.address)
+    try:
+        feeds.feed_set(
+            actor=cam_owner,
+            camera_id=camera.pk,
+            address=f"rtsp://127.0.0.1:{redirecting.port}/stream",
+            username="",
+            password="",
+        )
+        feeds.live_policy_set(
+            actor=cam_owner, camera_id=camera.pk, mode="always", agency_id=police.pk
+        )
+        mgr = manager(idle_seconds=120)
+        relaystate.want(stream)
+        seen_states = set()
+
+        def refused():
+            seen_states.add(_state(stream))
+            status = relaystate.status(stream) or {}
+            return "redirected" in status.get("detail", "")
+
+        _tick_until(mgr, refused, 15)
+        assert redirecting.answered.is_set()
+        assert "live" not in seen_states
+        assert _state(stream) == "unreachable"
+        assert mgr.running() == {}
+    finally:
+        redirecting.close()
+    receiver.stop()
+    assert receiver.recorded() == []
