@@ -87,7 +87,7 @@ class PublishCall:
     client_id: str
     addr: str
     key: str = ""
-    relay_secret: str = ""
+    relay_key: str = ""  # the one-time key of a relay manager's publish (cam)
 
 
 def _live_refusal(device: Device | None, key: str) -> str:
@@ -107,7 +107,7 @@ def _cam_refusal(call: PublishCall) -> str:
 
     if not is_loopback(call.addr):
         return "not from this host"
-    if not relaystate.publish_key_spend(call.stream, call.relay_secret):
+    if not relaystate.publish_key_spend(call.stream, call.relay_key):
         return "wrong relay key"
     camera = watching.camera_for_stream(call.stream)
     if camera is None:

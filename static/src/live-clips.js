@@ -1,8 +1,9 @@
 // The viewer page's clip panel (#live-clips): "Save the last N seconds" and "Save from … to …"
 // are sent with fetch so the live video keeps playing, and the list of clips shows each one
 // queued, then saved (with a link to its evidence item) or refused (with the clip maker's
-// reason), polled every 2 s while any is queued. Without JavaScript the form posts and the page
-// reloads. Text only ever goes in as text nodes; the page's CSP allows no inline script.
+// reason), or late and then failed if the clip maker never reports, polled every 2 s while any
+// is queued or late. Without JavaScript the form posts and the page reloads. Text only ever
+// goes in as text nodes; the page's CSP allows no inline script.
 const panel = document.getElementById("live-clips");
 const form = document.getElementById("clip-form");
 const list = document.getElementById("clip-list");
@@ -55,7 +56,8 @@ function row(clip) {
 
 function render(clips) {
   list.replaceChildren(...clips.map(row));
-  const waiting = clips.some((c) => c.state === "queued");
+  // A late clip is queued again by the server's retry, or given up as failed: keep asking.
+  const waiting = clips.some((c) => c.state === "queued" || c.state === "late");
   if (waiting && !polling) polling = setInterval(refresh, 2000);
   if (!waiting && polling) {
     clearInterval(polling);
@@ -103,5 +105,7 @@ async function submit(event) {
 
 if (panel && list) {
   if (form) form.addEventListener("submit", submit);
-  if (list.querySelector("[data-state=queued]")) polling = setInterval(refresh, 2000);
+  if (list.querySelector("[data-state=queued], [data-state=late]")) {
+    polling = setInterval(refresh, 2000);
+  }
 }
