@@ -509,6 +509,8 @@ OPS_POLL_SECONDS = env.int("OPS_POLL_SECONDS", default=3)
 # (config, logs, the HLS ring) under RELAY_DIR, and how nginx reaches Django for its callbacks.
 RELAY_RTMP_PORT = env.int("RELAY_RTMP_PORT", default=19350)
 RELAY_HTTP_PORT = env.int("RELAY_HTTP_PORT", default=18089)
+# nginx-rtmp's /control and /stat: their own server on 127.0.0.1, not the HLS port.
+RELAY_CONTROL_PORT = env.int("RELAY_CONTROL_PORT", default=18088)
 RELAY_DIR = Path(env.str("RELAY_DIR", default=str(DATA_DIR / "relay"))).absolute()
 RELAY_DJANGO_URL = env.str("RELAY_DJANGO_URL", default="http://127.0.0.1:8000")
 # Shared by nginx's callbacks (in their query: nginx-rtmp cannot add headers) and the relay
@@ -532,6 +534,10 @@ LIVE_VIEW_CAP_MINUTES = env.int("LIVE_VIEW_CAP_MINUTES", default=120)
 LIVE_VIEWERS_PER_FEED = env.int("LIVE_VIEWERS_PER_FEED", default=4)
 CELERY_BEAT_SCHEDULE["close-expired-live-views"] = {
     "task": "livefeeds.tasks.close_expired_views",
+    "schedule": dt.timedelta(seconds=60),
+}
+CELERY_BEAT_SCHEDULE["requeue-late-live-clips"] = {
+    "task": "livefeeds.tasks.requeue_late_clips",
     "schedule": dt.timedelta(seconds=60),
 }
 # Size of each tus PATCH a tipster's phone sends (the tip page reads it): smaller pieces lose
@@ -564,5 +570,13 @@ RELAYMGR_BACKOFF_MAX_SECONDS = env.float("RELAYMGR_BACKOFF_MAX_SECONDS", default
 RELAYMGR_SOCKET_TIMEOUT_SECONDS = env.float("RELAYMGR_SOCKET_TIMEOUT_SECONDS", default=5.0)
 RELAYMGR_POLL_SECONDS = env.float("RELAYMGR_POLL_SECONDS", default=0.5)
 RELAYMGR_ALLOW_PRIVATE_SOURCES = env.bool("RELAYMGR_ALLOW_PRIVATE_SOURCES", default=False)
+# `make run` only: the demo CCTV camera (the Procfile's `democam:`, scripts/rtsp_test_camera.py
+# on loopback), which seed_demo links to a shop's camera; exactly this host and port may then be
+# on loopback. Refused with HTTPS on: a production server never relays its own host.
+RELAY_DEMO_CAMERA = env.str("RELAY_DEMO_CAMERA", default="")
+if RELAY_DEMO_CAMERA and SECURE_HTTPS:
+    raise ImproperlyConfigured(
+        "RELAY_DEMO_CAMERA is for `make run`'s plain-HTTP demo only; unset it (HTTPS is on)."
+    )
 # "Test connection" on an owner's camera stream: at most this many a minute per owner.
 FEED_TESTS_PER_MINUTE = env.int("FEED_TESTS_PER_MINUTE", default=4)

@@ -2,13 +2,14 @@
 
 import random
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from portal.models import User
 from portal.roles import Role
-from registry import services
-from registry.models import Camera
+from registry import feeds, services
+from registry.models import Camera, CameraFeed, LiveMode
 
 NEIGHBOURS = 300
 KINDS = ["doorbell", "doorbell", "fixed", "fixed", "ptz", "other"]
@@ -87,3 +88,27 @@ def seed_cameras(*, agencies, users, stdout) -> None:
                 data=_camera(lat, lon, rng, name=f"Neighbour camera {i + 1}"),
             )
     stdout.write(f"Demo cameras: 1 doorbell, 12 shop cameras from CSV, {NEIGHBOURS} neighbours.")
+
+
+DEMO_CCTV = "Shop camera 1"
+
+
+def seed_live_camera(*, agencies, users, stdout) -> None:
+    """`make run`'s CCTV camera with a live feed: the shop's first camera linked to the demo RTSP
+    camera (RELAY_DEMO_CAMERA, the Procfile's `democam:` on loopback, with a burned-in clock),
+    shared "always" with the police. Idempotent; nothing without RELAY_DEMO_CAMERA."""
+    address = settings.RELAY_DEMO_CAMERA
+    camera = Camera.objects.filter(owner__email="shop@example.com", name=DEMO_CCTV).first()
+    if not address or camera is None:
+        return
+    if CameraFeed.objects.filter(camera=camera).exclude(source_sealed="").exists():
+        return
+    shop = User.objects.get(email="shop@example.com")
+    feeds.feed_set(actor=shop, camera_id=camera.pk, address=address, username="", password="")
+    feeds.live_policy_set(
+        actor=shop, camera_id=camera.pk, mode=LiveMode.ALWAYS, agency_id=agencies["police"].pk
+    )
+    stdout.write(
+        f"  CCTV camera {DEMO_CCTV!r} (shop@example.com) relays {address} live to the police:"
+        " sign in as the supervisor or dispatcher, open Live, and watch it."
+    )

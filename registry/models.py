@@ -369,20 +369,20 @@ class FootageRequestCamera(models.Model):
 class LiveMode(models.TextChoices):
     """When an owner lets an agency watch their camera live."""
 
-    NEVER = "never", "Never"
-    ASK = "ask", "Ask me each time"
-    INCIDENT = "incident", "During an incident near my camera"
-    ALWAYS = "always", "Always, for this agency"
+    NEVER = "never", _("Never")
+    ASK = "ask", _("Ask me each time")
+    INCIDENT = "incident", _("During an incident near my camera")
+    ALWAYS = "always", _("Always, for this agency")
 
 
 class FeedTest(models.TextChoices):
     """The outcome of the owner's last "Test connection"."""
 
-    OK = "ok", "Connected"
-    UNREACHABLE = "unreachable", "Camera unreachable"
-    WRONG_CREDENTIALS = "wrong_credentials", "Wrong user name or password"
-    NOT_H264 = "not_h264", "Not H.264"
-    FAILED = "failed", "Failed"
+    OK = "ok", _("Connected")
+    UNREACHABLE = "unreachable", _("Camera unreachable")
+    WRONG_CREDENTIALS = "wrong_credentials", _("Wrong user name or password")
+    NOT_H264 = "not_h264", _("Not H.264")
+    FAILED = "failed", _("Failed")
 
 
 class CameraFeed(models.Model):
@@ -436,9 +436,9 @@ class LiveAsk(models.Model):
     through the emailed link (only the token's SHA-256 is kept)."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting for the owner"
-        ALLOWED = "allowed", "Allowed"
-        DECLINED = "declined", "Declined"
+        PENDING = "pending", _("Waiting for the owner")
+        ALLOWED = "allowed", _("Allowed")
+        DECLINED = "declined", _("Declined")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="live_asks")
