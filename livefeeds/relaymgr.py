@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import close_old_connections
+from redis.exceptions import RedisError
 
 from livefeeds import relaystate
 from portal import media
@@ -255,6 +256,23 @@ class RelayManager:
 
     # --- the loop ---------------------------------------------------------------------
 
+    @staticmethod
+    def _wait(stop: threading.Event, poll: float) -> None:
+        """Until the next poll, or sooner when a viewer wants a stream (relaystate.want) or the
+        manager is stopped. Redis is asked in waits of at most a second (its client's socket
+        times out after two)."""
+        deadline = time.monotonic() + poll
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                if relaystate.wait_for_want(min(left, 1.0)):
+                    return
+            except RedisError:
+                stop.wait(left)
+                return
+
     def run(self, stop: threading.Event, poll: float | None = None) -> None:
         poll = poll or _setting("RELAYMGR_POLL_SECONDS", 0.5)
         try:
@@ -265,6 +283,6 @@ class RelayManager:
                     # Redis or the database away for a moment: keep the children, try again.
                     log.exception("relay manager tick failed")
                     close_old_connections()
-                stop.wait(poll)
+                self._wait(stop, poll)
         finally:
             self.stop_all()

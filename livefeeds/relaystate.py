@@ -37,9 +37,32 @@ def status_key(stream: str) -> str:
     return f"{_ns()}relay:status:{stream}"
 
 
+def wake_key() -> str:
+    return f"{_ns()}relay:wake"
+
+
 def want(stream: str) -> None:
-    """Someone wants this stream: the relay manager starts pulling it (if not already)."""
-    client().sadd(wanted_key(), stream)
+    """Someone wants this stream: the relay manager starts pulling it (if not already).
+
+    It also wakes the manager, which otherwise would notice only at its next poll (up to
+    RELAYMGR_POLL_SECONDS later, time a viewer waits for the first playlist).
+    """
+    pipe = client().pipeline()
+    pipe.sadd(wanted_key(), stream)
+    pipe.rpush(wake_key(), stream)
+    pipe.expire(wake_key(), 10)
+    pipe.execute()
+
+
+def wait_for_want(timeout: float) -> bool:
+    """Wait up to `timeout` seconds for a want() (True) or for nothing (False).
+
+    Wakes that piled up while the manager was busy count as one: it reads the whole wanted set.
+    """
+    woken = client().blpop([wake_key()], timeout=timeout)
+    if woken is not None:
+        client().delete(wake_key())
+    return woken is not None
 
 
 def unwant(stream: str) -> None:

@@ -5,6 +5,7 @@ import os
 import threading
 
 import pytest
+from django.db import connections
 
 from livefeeds import relaystate
 from livefeeds.relaymgr import RelayManager, publish_url
@@ -394,3 +395,61 @@ def test_a_camera_that_redirects_the_relay_is_stopped_and_refused(
         redirecting.close()
     receiver.stop()
     assert receiver.recorded() == []
+
+
+def test_a_want_wakes_the_manager_before_its_next_poll(stream):
+    """The viewer waits for the manager to notice a want: want() wakes its wait at once."""
+    relaystate.client().delete(relaystate.wake_key())
+    assert relaystate.wait_for_want(0.2) is False  # nothing wanted: the wait runs out
+    woke = threading.Event()
+
+    def waiter():
+        if relaystate.wait_for_want(1.0):  # the longest wait the manager asks for
+            woke.set()
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    relaystate.want(stream)
+    thread.join(30)
+    assert woke.is_set()  # woken by the want, not by the wait running out
+    # Wakes that piled up count as one: the next wait finds none left.
+    relaystate.want(stream)
+    relaystate.want(stream)
+    assert relaystate.wait_for_want(0.2) is True
+    assert relaystate.wait_for_want(0.2) is False
+
+
+def test_the_manager_loop_starts_a_wanted_relay_without_waiting_for_its_poll(
+    camera, cam_owner, police, rtsp_camera, private_sources, receiver, stream, manager
+):
+    cam = rtsp_camera()
+    _link(camera, cam_owner, cam, police=police)
+    mgr = manager(idle_seconds=120)
+    stop = threading.Event()
+    waiting = threading.Event()
+    wait = mgr._wait
+
+    def observed_wait(stop_, poll):
+        waiting.set()
+        wait(stop_, poll)
+
+    mgr._wait = observed_wait  # type: ignore[method-assign]
+
+    def run_loop():
+        try:
+            mgr.run(stop, poll=120)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    loop = threading.Thread(target=run_loop)
+    loop.start()
+    try:
+        assert waiting.wait(30)  # the first tick found nothing wanted; now it waits
+        assert mgr.running() == {}
+        relaystate.want(stream)
+        # With a 120 s poll, only the wake can start it within the wait.
+        assert wait_until(lambda: bool(mgr.running()), 60, step=0.25)
+    finally:
+        stop.set()
+        loop.join(30)
+    assert not loop.is_alive()
