@@ -102,6 +102,8 @@ def tip_next_steps(tip: Tip) -> list[tuple[str, str]]:
         words = STEP_WORDS[status]
         if status == TipStatus.TRIAGED:
             words = _BACK_TO_TRIAGE.get(tip.status, words)
+        elif status == TipStatus.ASSIGNED and tip.status == TipStatus.ACTIONABLE:
+            words = "Back to assigned"
         steps.append((status, words))
     return steps
 
