@@ -24,6 +24,7 @@ urlpatterns = [
     path("retention/<uuid:request_id>/", views.deletion_decide, name="deletion_decide"),
     path("cases/", case_views.case_list, name="case_list"),
     path("cases/new/", case_views.case_create, name="case_create"),
+    path("cases/suggest/", case_views.case_suggest, name="case_suggest"),
     path("cases/<uuid:case_id>/", case_views.case_detail, name="case_detail"),
     path("cases/<uuid:case_id>/edit/", case_views.case_edit, name="case_edit"),
     path("cases/<uuid:case_id>/members/", case_views.case_member_add, name="case_member_add"),

@@ -10,6 +10,8 @@ const ENTRIES = [
   "static/src/camera-map.js",
   "static/src/tip.js",
   "static/src/tip-offline.js",
+  "static/src/tip-receipt.js",
+  "static/src/tip-work.js",
   "static/src/live-viewer.js",
   "static/src/live-wall.js",
   "static/src/live-clips.js",

@@ -31,8 +31,8 @@ its API, a tus upload under its grant) join with `joins_with_token`, and for eac
 - no token, or a wrong one, gets 404, even from the agency's own signed-in investigator (the
   device API, whose token is a body camera's credential, answers 401 with its challenge).
 
-The counts (December 2026; update them with the tables): 147 routes take a value from their
-URL; 113 join with a session, 15 with a token (16 token builders: a tus upload under a secret
+The counts (December 2026; update them with the tables): 149 routes take a value from their
+URL; 115 join with a session, 15 with a token (16 token builders: a tus upload under a secret
 grant and under a staff grant), and 19 are exempt, each with its reason, in EXEMPT below.
 """
 
@@ -580,6 +580,31 @@ joins(
 joins("submissions_staff:details", tip, body={"priority": 3}, **TIP_WRITE)
 joins("submissions_staff:note", tip, body={"body": "Matrix check"}, **TIP_WRITE)
 joins("submissions_staff:question", tip, body={"body": "Which way?"}, **TIP_WRITE)
+
+
+def question_template(p) -> Built:
+    """A question template of the owner's agency (kept by its supervisors)."""
+    from submissions.models import QuestionTemplate
+
+    template = QuestionTemplate.objects.create(
+        agency=p.agency, title="Plate", body="Did you see the plate?", created_by=p.owner
+    )
+    return Built({"template_id": template.pk}, [template.pk])
+
+
+# Supervisors keep the templates; investigators only use them (403 on every write).
+TEMPLATE_OWNER = {"role": Role.SUPERVISOR, "read_only_role": Role.INVESTIGATOR}
+joins(
+    "submissions_staff:template_edit",
+    question_template,
+    writes=("POST",),
+    body={"title": "Plate", "body": "Which plate?"},
+    **TEMPLATE_OWNER,
+)
+joins(
+    "submissions_staff:template_delete", question_template, reads=(), writes=("POST",),
+    **TEMPLATE_OWNER,
+)  # fmt: skip
 
 
 # --- builders: devices ------------------------------------------------------------------------

@@ -59,3 +59,15 @@ def case_activity(*, case: Case, limit: int = 300) -> QuerySet[AuditEvent]:
 def case_for_number(*, agency: Agency, number: str) -> Case | None:
     """The agency's case with this number, if any (items filed under a number join it)."""
     return Case.objects.filter(agency=agency, number=number.strip()).first()
+
+
+SUGGEST_LIMIT = 10
+
+
+def cases_matching(*, actor: User, query: str) -> list[Case]:
+    """Up to ten cases the actor may see whose number or title holds `query` (an autocomplete)."""
+    query = query.strip()
+    if not query:
+        return []
+    cases = cases_for(actor=actor).filter(Q(number__icontains=query) | Q(title__icontains=query))
+    return list(cases.order_by("number")[:SUGGEST_LIMIT])

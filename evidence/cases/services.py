@@ -341,3 +341,12 @@ def case_record_view(*, actor: User, case: Case, via: str) -> None:
 
 def cases_record_list(*, actor: User, count: int) -> None:
     audit_record(action=actions.CASE_LISTED.name, actor=actor, details={"rows": count})
+
+
+def cases_record_search(*, actor: User, query: str, count: int) -> None:
+    """A case-number autocomplete was answered: a read of the cases' numbers, audited as one."""
+    audit_record(
+        action=actions.CASE_LISTED.name,
+        actor=actor,
+        details={"rows": count, "q": query, "via": "suggest"},
+    )

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -200,3 +200,19 @@ def case_item_remove(request, case_id, item_id):
     case_services.case_item_remove(actor=request.user, case=case, item=item)
     messages.success(request, "Item removed from the case (it stays in the evidence store).")
     return redirect("evidence:case_detail", case.pk)
+
+
+SUGGEST_MAX_QUERY = 50
+
+
+@requires(policies.can_view_evidence)
+def case_suggest(request):
+    """Case numbers for an autocomplete (the tip panel's case field): the cases the user may see."""
+    query = request.GET.get("q", "")[:SUGGEST_MAX_QUERY]
+    cases = case_selectors.cases_matching(actor=request.user, query=query)
+    case_services.cases_record_search(actor=request.user, query=query, count=len(cases))
+    response = JsonResponse(
+        {"results": [{"number": case.number, "title": case.title} for case in cases]}
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
