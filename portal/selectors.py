@@ -1,7 +1,6 @@
 """Platform reads, already scoped to the person asking."""
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -12,6 +11,7 @@ from portal.audit import events_for_reader
 from portal.audit_labels import actions_in_group
 from portal.models import AuditEvent, User
 from portal.policies import can_use_admin, can_view_audit_log
+from portal.timefields import day_start
 
 
 @dataclass(frozen=True)
@@ -43,12 +43,11 @@ def audit_events_for(*, actor: User, filters: AuditFilters | None = None) -> Que
     if f.target_id:
         events = events.filter(target_id=f.target_id)
     # Days are the reader's agency's days, as a range on the indexed `at`.
-    zone = zoneinfo.ZoneInfo(actor.agency.time_zone if actor.agency else "UTC")
+    zone = actor.agency.time_zone if actor.agency else "UTC"
     if f.date_from:
-        events = events.filter(at__gte=dt.datetime.combine(f.date_from, dt.time(), tzinfo=zone))
+        events = events.filter(at__gte=day_start(f.date_from, zone))
     if f.date_to:
-        day_after = f.date_to + dt.timedelta(days=1)
-        events = events.filter(at__lt=dt.datetime.combine(day_after, dt.time(), tzinfo=zone))
+        events = events.filter(at__lt=day_start(f.date_to + dt.timedelta(days=1), zone))
     return events.order_by("-seq")
 
 

@@ -97,3 +97,37 @@ class AgencyDateTimeField(forms.DateTimeField):
                 params={"value": wall.strftime("%Y-%m-%d %H:%M"), "zone": self.zone_name},
             )
         return first.astimezone(dt.UTC)
+
+
+class AgencyDateField(forms.DateField):
+    """A calendar day on the agency's calendar (a date input; the label names the zone).
+    `end_of_day` is that day's last second there, as an instant in UTC."""
+
+    widget = forms.DateInput
+
+    def __init__(self, *, zone: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.widget.input_type = "date"
+        self.fixed_zone = zone
+        self.plain_label = self.label
+        self.zone_bind(zone or "UTC")
+
+    def __deepcopy__(self, memo):
+        copied = super().__deepcopy__(memo)
+        copied.zone_bind(self.fixed_zone or current_agency_zone())
+        return copied
+
+    def zone_bind(self, name: str) -> None:
+        self.zone_name = name
+        self.zone = zoneinfo.ZoneInfo(name)
+        if self.plain_label:
+            self.label = f"{self.plain_label} ({name})"
+
+    def end_of_day(self, day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=self.zone).astimezone(dt.UTC)
+
+
+def day_start(day: dt.date, zone: str) -> dt.datetime:
+    """Midnight starting `day` on `zone`'s calendar, as an instant: list filters by date
+    mean the agency's days ([day_start(from), day_start(to + 1 day)) on an indexed column)."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=zoneinfo.ZoneInfo(zone)).astimezone(dt.UTC)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from evidence.models import Case
 from portal.context import agency_zone_reset, agency_zone_set
 from portal.templatetags.portal_time import browser_time, local_and_utc
-from portal.timefields import AgencyDateTimeField
+from portal.timefields import AgencyDateField, AgencyDateTimeField
 from registry.models import FootageRequest
 from tests.registry.cameras import investigator, owner
 from tests.registry.requests_helpers import camera_facing_incident, search
@@ -187,3 +187,38 @@ def test_a_case_incident_time_is_kept_and_shown_back_on_the_agency_clock(
     assert case.incident_time == dt.datetime(2026, 3, 8, 22, 0, tzinfo=UTC)  # EDT from 02:00
     edit = client.get(f"/staff/evidence/cases/{case.pk}/edit/").content.decode()
     assert 'value="2026-03-08T18:00"' in edit
+
+
+def test_a_share_expiry_day_ends_at_midnight_on_the_agency_calendar():
+    class _Expiry(forms.Form):
+        day = AgencyDateField(label="Expires on")
+
+    token = agency_zone_set("America/New_York")
+    try:
+        form = _Expiry({"day": "2026-12-04"})
+    finally:
+        agency_zone_reset(token)
+    assert form.is_valid() and form.fields["day"].label == "Expires on (America/New_York)"
+    field = form.fields["day"]
+    assert field.end_of_day(dt.date(2026, 12, 4)) == dt.datetime(2026, 12, 5, 4, 59, 59, tzinfo=UTC)
+    assert field.end_of_day(dt.date(2026, 7, 4)) == dt.datetime(2026, 7, 5, 3, 59, 59, tzinfo=UTC)
+    assert 'type="date"' in str(form["day"])
+
+
+@pytest.mark.django_db
+def test_the_evidence_list_dates_are_the_agency_days(police, make_staff):
+    from evidence.selectors import ItemFilters, items_for
+    from tests.evidence.cases_helpers import verified
+    from tests.factories import stored_item
+
+    viewer = verified(make_staff())
+    # 03:00 UTC on the 5th is 22:00 on the 4th in New York; 05:00 UTC is midnight there.
+    evening = stored_item(agency=police, received_at=dt.datetime(2026, 12, 5, 3, tzinfo=UTC))
+    morning = stored_item(agency=police, received_at=dt.datetime(2026, 12, 5, 5, tzinfo=UTC))
+
+    def on(day):
+        found = items_for(actor=viewer, filters=ItemFilters(date_from=day, date_to=day))
+        return {i.pk for i in found}
+
+    assert on(dt.date(2026, 12, 4)) == {evening.pk}
+    assert on(dt.date(2026, 12, 5)) == {morning.pk}
