@@ -33,8 +33,8 @@ class LocalDateTimeInput(forms.DateTimeInput):
 
 
 class AgencyDateTimeField(forms.DateTimeField):
-    """A date and time in the agency's zone (label suffixed with the zone), cleaned to an
-    aware datetime. `zone` fixes the zone; otherwise the request's agency zone is used."""
+    """A date and time typed in the agency's zone (label suffixed with the zone), cleaned to
+    an aware datetime in UTC. `zone` fixes the zone; otherwise the request's agency zone."""
 
     widget = LocalDateTimeInput
     default_error_messages = {
