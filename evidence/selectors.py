@@ -28,6 +28,7 @@ from evidence.policies import (
     metadata_sealed_at_source,
 )
 from portal.models import AuditEvent, User
+from portal.timefields import day_start
 
 ITEM_TARGET_TYPE = EvidenceItem._meta.label_lower
 
@@ -53,10 +54,11 @@ def items_for(*, actor: User, filters: ItemFilters | None = None) -> QuerySet[Ev
         items = items.filter(state=f.state)
     if f.media_kind:
         items = items.filter(media_kind=f.media_kind)
+    zone = actor.agency.time_zone if actor.agency else "UTC"  # dates are the agency's days
     if f.date_from:
-        items = items.filter(received_at__date__gte=f.date_from)
+        items = items.filter(received_at__gte=day_start(f.date_from, zone))
     if f.date_to:
-        items = items.filter(received_at__date__lte=f.date_to)
+        items = items.filter(received_at__lt=day_start(f.date_to + dt.timedelta(days=1), zone))
     return items.order_by("-received_at")
 
 

@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Staff times are typed and shown in the agency's zone (portal.timefields, portal_time).
+    "portal.middleware.AgencyZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "portal.middleware.StaffIdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw
 from redis import Redis
 
 from portal import policies, ratelimit, selectors, services
+from portal.audit_labels import details_json
 from portal.decorators import requires
 from portal.forms import AuditFilterForm, CodeForm, LoginForm, SignupForm
 from portal.models import User
@@ -272,7 +273,8 @@ class PasswordSetView(auth_views.PasswordResetConfirmView):
 
 
 def _audit_filters(request) -> tuple[AuditFilterForm, AuditFilters]:
-    form = AuditFilterForm(request.GET or None)
+    zone = request.user.agency.time_zone if request.user.agency_id else "UTC"
+    form = AuditFilterForm(request.GET or None, zone=zone)
     if form.is_bound and form.is_valid():
         return form, AuditFilters(**form.cleaned_data)
     return form, AuditFilters()
@@ -359,6 +361,7 @@ def audit_export(request):
             for event in selectors.audit_events_readable(actor=request.user, events=chunk):
                 values = {c: getattr(event, c) for c in CSV_COLUMNS}
                 values["at"] = event.at.isoformat(timespec="microseconds")
+                values["details"] = details_json(event.details, indent=None)
                 yield writer.writerow([_csv_safe(values[c]) for c in CSV_COLUMNS])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.geometry import BadGeometry, geometry_from_text
 from portal.text import CleanTextFormMixin
+from portal.timefields import AgencyDateTimeField
 from registry.models import (
     SEARCH_REASON_CHOICES,
     CameraKind,
@@ -190,12 +191,8 @@ class SearchForm(forms.Form):
         widget=forms.HiddenInput,
         help_text="Optional polygon (GeoJSON or WKT, WGS84).",
     )
-    window_start = forms.DateTimeField(
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="From (UTC)"
-    )
-    window_end = forms.DateTimeField(
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Until (UTC)"
-    )
+    window_start = AgencyDateTimeField(label="From")
+    window_end = AgencyDateTimeField(label="Until")
     radius_m = forms.IntegerField(
         min_value=10, max_value=MAX_SEARCH_RADIUS_M, initial=300, required=False
     )

@@ -98,8 +98,8 @@ def search_results(request, search_id):
             "longitude": found.incident.x,
             "address": found.address,
             "area": found.area.geojson if found.area else "",
-            "window_start": found.window_start.strftime("%Y-%m-%dT%H:%M"),
-            "window_end": found.window_end.strftime("%Y-%m-%dT%H:%M"),
+            "window_start": found.window_start,
+            "window_end": found.window_end,
             "radius_m": found.radius_m,
         }
     )

@@ -3,13 +3,13 @@
 from django import forms
 from django.contrib.gis.geos import MultiPolygon, Point
 
-from evidence.forms import _utc
 from evidence.models import Case
 from evidence.policies import VIEW_EVIDENCE
 from portal.geometry import BadGeometry, geometry_from_text
 from portal.models import User
 from portal.roles import Role, capabilities_of
 from portal.text import CleanTextFormMixin
+from portal.timefields import AgencyDateTimeField
 
 
 class CaseForm(CleanTextFormMixin, forms.Form):
@@ -19,11 +19,7 @@ class CaseForm(CleanTextFormMixin, forms.Form):
     title = forms.CharField(max_length=200)
     status = forms.ChoiceField(choices=Case.Status.choices, initial=Case.Status.OPEN)
     lead = forms.ModelChoiceField(queryset=User.objects.none(), label="Lead investigator")
-    incident_time = forms.DateTimeField(
-        required=False,
-        label="Incident time (UTC)",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-    )
+    incident_time = AgencyDateTimeField(required=False, label="Incident time")
     lat = forms.FloatField(required=False, min_value=-90, max_value=90, label="Incident latitude")
     lon = forms.FloatField(
         required=False, min_value=-180, max_value=180, label="Incident longitude"
@@ -70,7 +66,7 @@ class CaseForm(CleanTextFormMixin, forms.Form):
             "number": data["number"],
             "title": data["title"],
             "lead": data["lead"],
-            "incident_time": _utc(data.get("incident_time")),
+            "incident_time": data.get("incident_time"),
             "incident_point": point,
             "incident_area": data.get("area"),
         }
@@ -82,9 +78,7 @@ class CaseForm(CleanTextFormMixin, forms.Form):
             "title": case.title,
             "status": case.status,
             "lead": case.lead_id,
-            "incident_time": case.incident_time.replace(tzinfo=None)
-            if case.incident_time
-            else None,
+            "incident_time": case.incident_time,
             "lat": case.incident_point.y if case.incident_point else None,
             "lon": case.incident_point.x if case.incident_point else None,
             "area": case.incident_area.geojson if case.incident_area else "",

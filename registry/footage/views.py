@@ -71,8 +71,8 @@ def request_new(request):
                 "cameras": [c for c, _ in choices if c in wanted],
                 "case_number": found.case_number,
                 "reason": found.reason,
-                "window_start": found.window_start.strftime("%Y-%m-%dT%H:%M"),
-                "window_end": found.window_end.strftime("%Y-%m-%dT%H:%M"),
+                "window_start": found.window_start,
+                "window_end": found.window_end,
             },
         )
     cap = sel.registry_policy_for(request.user.agency).max_window_minutes

@@ -129,25 +129,6 @@ function recordingHours() {
   show();
 }
 
-// A <time datetime="UTC ISO" data-localtime> shows its moment in the reader's own time zone;
-// the server's UTC text stays as the title (and as the text when scripts do not run).
-function localTimes() {
-  const times = document.querySelectorAll("time[data-localtime]");
-  if (!times.length) return;
-  // Chromium refuses dateStyle together with timeZoneName: the parts are named one by one.
-  const format = new Intl.DateTimeFormat(undefined, {
-    weekday: "short", year: "numeric", month: "short", day: "numeric",
-    hour: "numeric", minute: "2-digit", timeZoneName: "short",
-  });
-  for (const el of times) {
-    const when = new Date(el.getAttribute("datetime"));
-    if (Number.isNaN(when.getTime())) continue;
-    el.title = el.textContent;
-    el.textContent = format.format(when);
-    el.dataset.localized = "1";
-  }
-}
-
 // The owner's footage request: their camera(s) with the cone, and the incident's point.
 function requestMap(el) {
   const data = JSON.parse(document.getElementById("request-map-data").textContent);
@@ -307,7 +288,6 @@ function searchMap(el) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  localTimes();
   presets();
   recordingHours();
   if (!window.L) return;

@@ -157,3 +157,19 @@ def fits_the_width(page) -> None:
         "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
     )
     assert width <= viewport, f"horizontal scroll: scrollWidth={width} > {viewport}"
+
+
+def open_menu(page) -> None:
+    """On a phone (below 640 px) the header's links sit behind its Menu button
+    (static/js/nav-menu.js): open it, as a person would, before using a header link.
+    On a wider screen the links are in view and nothing is done."""
+    wait_until(page, "() => document.querySelector('header.top').classList.contains('menu-ready')")
+    if not page.evaluate("() => matchMedia('(max-width: 639.98px)').matches"):
+        return
+    menu = page.locator("header.top .menu-toggle")
+    if menu.get_attribute("aria-expanded") != "true":
+        menu.click()
+    page.wait_for_function(
+        "() => document.querySelector('header.top .menu-toggle')"
+        ".getAttribute('aria-expanded') === 'true'"
+    )

@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import time
+import zoneinfo
 
 import pytest
 from django.contrib.gis.geos import Point
@@ -169,4 +170,5 @@ def test_an_area_drawn_on_the_search_map_finds_a_camera_outside_the_radius(
 
 
 def _utc(value) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M")
+    # Staff type times on the agency's wall clock (portal.timefields).
+    return value.astimezone(zoneinfo.ZoneInfo("America/New_York")).strftime("%Y-%m-%dT%H:%M")

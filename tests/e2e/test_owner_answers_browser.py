@@ -66,7 +66,7 @@ def _decline_after_confirming(page, section, request, name: str) -> None:
 def _shows_map_deadline_and_contact(page) -> None:
     expect(page.locator("#request-map[data-ready='1']")).to_have_count(1)
     expect(page.locator("#request-map path.leaflet-interactive").first).to_be_attached()
-    deadline = page.locator("#request-deadline")
+    deadline = page.locator("#request-deadline time")
     expect(deadline).to_have_attribute("data-localized", "1")
     assert "UTC" in (deadline.get_attribute("title") or "")
     expect(page.locator("#officer-contact")).to_contain_text("Riverton PD")

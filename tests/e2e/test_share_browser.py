@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from evidence.models import EvidenceItem, Share
 from portal.models import AuditEvent
 from portal.roles import Role
-from tests.e2e.conftest import ARTIFACTS, wait_until
+from tests.e2e.conftest import ARTIFACTS, open_menu, wait_until
 from tests.e2e.test_evidence_upload_browser import (
     _assert_fits_the_phone,
     _make_clip,
@@ -65,6 +65,7 @@ def test_investigator_shares_and_the_prosecutor_plays_and_downloads_the_package(
     trouble = _watch_for_trouble(phone, base_url)
     tiles = _serve_tiles(phone)
     _sign_in(phone, base_url, investigator)
+    open_menu(phone)
     phone.get_by_role("link", name="Cases").click()
     phone.get_by_role("link", name="26-0417").click()
     expect(phone.get_by_role("heading", level=1)).to_contain_text("Case 26-0417")
@@ -91,6 +92,7 @@ def test_investigator_shares_and_the_prosecutor_plays_and_downloads_the_package(
     try:
         trouble = _watch_for_trouble(page, base_url)
         _sign_in(page, base_url, prosecutor)
+        open_menu(page)
         page.get_by_role("link", name="Shared with me").click()
         page.get_by_role("link", name="26-0417").click()
         expect(page.get_by_role("heading", level=1)).to_contain_text("Case 26-0417")

@@ -122,7 +122,8 @@ def test_case_form_creates_and_rejects_bad_input(make_staff, signed_in, police):
     assert response.status_code == 302
     case = lead.cases.model.objects.get(number="24-001")
     assert case.incident_area.geom_type == "MultiPolygon"
-    assert case.incident_time.isoformat() == "2024-03-01T10:00:00+00:00"
+    # Typed on the agency's clock (America/New_York, EST in March before the change).
+    assert case.incident_time.isoformat() == "2024-03-01T15:00:00+00:00"
     for bad, message in (
         ({**good, "number": "24-001"}, "already used"),
         ({**good, "number": "x", "lat": "40.7", "lon": ""}, "both latitude and longitude"),
