@@ -80,7 +80,8 @@ def _feature(geometry: dict, **props) -> dict:
 def layers() -> dict[str, dict]:
     """GeoJSON FeatureCollections by Protomaps layer name: earth, water, landuse, roads, places."""
     west, south, east, north = BBOX
-    w, s, e, n = west - 2 * MARGIN, south - 2 * MARGIN, east + 2 * MARGIN, north + 2 * MARGIN
+    # Land well past the town, so no zoom that shows it shows the bare background round it.
+    w, s, e, n = west - 0.05, south - 0.05, east + 0.05, north + 0.05
     park = (
         west + 4 * AVENUE_STEP,
         north - 6 * STREET_STEP,

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from portal import geocoding, maps, ratelimit
 
 CHUNK = 64 * 1024
+SMALL_RANGE = 1024 * 1024  # read at once; larger ranges are streamed in CHUNKs
 GEOCODE_PER_MINUTE = 30
 
 
@@ -53,6 +54,11 @@ def basemap(request):
         response["Content-Length"] = str(size if part is None else part.length)
     elif part is None:
         response = FileResponse(open(path, "rb"))  # noqa: SIM115 - FileResponse closes it
+    elif part.length <= SMALL_RANGE:
+        # A tile or a directory (the reads a map makes): one bounded read, no generator.
+        with open(path, "rb") as f:
+            f.seek(part.start)
+            response = HttpResponse(f.read(part.length), status=206)
     else:
         response = StreamingHttpResponse(_chunks(path, part.start, part.length), status=206)
         response["Content-Length"] = str(part.length)

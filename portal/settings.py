@@ -226,7 +226,9 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Range and drawn in the browser; `scripts/setup.sh` builds a small one of the demo town there.
 # An operator may instead name raster tiles of their own server (MAP_TILE_URL, {z}/{x}/{y}),
 # which then wins. Nothing is ever asked of a third party. README "Maps" says how to make a file.
-MAP_PMTILES_PATH = env.str("MAP_PMTILES_PATH", default=str(DATA_DIR / "basemap.pmtiles"))
+MAP_PMTILES_PATH = str(
+    BASE_DIR / env.str("MAP_PMTILES_PATH", default=str(DATA_DIR / "basemap.pmtiles"))
+)  # relative paths are from the repo, as DATA_DIR's
 MAP_PMTILES_MAX_ZOOM = env.int("MAP_PMTILES_MAX_ZOOM", default=15)  # the file's deepest tiles
 MAP_MAX_ZOOM = env.int("MAP_MAX_ZOOM", default=19)
 MAP_TILE_URL = env.str("MAP_TILE_URL", default="")

@@ -130,7 +130,8 @@ function basemap(map, el, options = {}) {
     else if (fit === "area" || !hasView) map.fitBounds(outline.getBounds(), { padding: [8, 8] });
   }
   legend(el, !!outline);
-  if (config.geocode) new (SearchControl())().addTo(map);
+  // A page with an address field of its own that sets its pin says data-search="page".
+  if (config.geocode && el.dataset.search !== "page") new (SearchControl())().addTo(map);
   if (el.dataset.radius && el.dataset.lat && el.dataset.lon) {
     radius(map, parseFloat(el.dataset.lat), parseFloat(el.dataset.lon), parseFloat(el.dataset.radius));
   }

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from evidence.models import ValueSource
 from portal import demo_town
-from tests.e2e.conftest import PHONE, wait_until
+from tests.e2e.conftest import ARTIFACTS, PHONE, wait_until
 from tests.e2e.test_evidence_upload_browser import _sign_in
 from tests.evidence.cases_helpers import make_case
 from tests.factories import stored_item
@@ -120,6 +120,8 @@ def test_the_public_map_draws_the_basemap_outline_legend_and_finds_an_address(
     assert took < 60
     legend = page.locator('.map-legend[data-for="public-map"]')
     expect(legend).to_contain_text("Number of cameras")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"basemap-public-{page.viewport_size['width']}px.png"))
     _search_address_moves_the_map(
         page, "public-map", "200 Main Street, Riverton", "200 Main Street, Riverton"
     )
