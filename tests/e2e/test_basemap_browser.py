@@ -58,11 +58,22 @@ def riverton(police):
     return police
 
 
+def basemap_read_cancelled(request) -> bool:
+    """The map cancels a basemap read it no longer needs (the view moved, or the page left):
+    the browser reports that as a failure, ERR_ABORTED, though nothing went wrong."""
+    return request.url.endswith(".pmtiles") and request.failure == "net::ERR_ABORTED"
+
+
 def _watch(page) -> tuple[list[str], list[int]]:
     """Failed requests (any 4xx/5xx or network failure), and the basemap answers' statuses."""
     failed: list[str] = []
     basemap: list[int] = []
-    page.on("requestfailed", lambda r: failed.append(f"failed: {r.url} ({r.failure})"))
+    page.on(
+        "requestfailed",
+        lambda r: (
+            None if basemap_read_cancelled(r) else failed.append(f"failed: {r.url} ({r.failure})")
+        ),
+    )
 
     def check(response):
         path = urlsplit(response.url).path
