@@ -15,6 +15,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from portal import geocoding
 from portal.models import Agency
 from portal.roles import AgencyKind
 
@@ -83,8 +84,6 @@ def _outlines(user, agency: Agency | None) -> list[dict]:
 
 def map_config(user, *, agency: Agency | None = None) -> dict:
     """What the shared browser module (static/src/basemap.js) needs, for json_script."""
-    from portal import geocoding
-
     basemap: dict = {}
     if settings.MAP_TILE_URL:
         basemap = {
