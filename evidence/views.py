@@ -1,7 +1,6 @@
 """Staff pages for evidence: list, upload, item (playback, metadata, map, custody), report,
 downloads."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -73,8 +72,6 @@ def item_detail(request, item_id):
         "downloadable": [d for k, d in derivatives.items() if k != Derivative.Kind.HLS_PLAYLIST],
         "custody": selectors.custody_of(item=item),
         "checks": item.checks.all()[:5],
-        "tile_url": settings.MAP_TILE_URL,
-        "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
         "metadata_form": MetadataChangeForm()
         if policies.can_upload_evidence(request.user)
         else None,

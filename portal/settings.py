@@ -224,12 +224,17 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Canvass <canvass@localhost>")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
-# Maps: tiles come only from the agency's own tile server. Without one, Canvass serves plain
-# placeholder tiles itself, so no page ever asks a third party for anything.
-MAP_TILE_URL = env.str("MAP_TILE_URL", default="/tiles/{z}/{x}/{y}.png")
-MAP_TILE_ATTRIBUTION = env.str(
-    "MAP_TILE_ATTRIBUTION", default="Placeholder tiles (set MAP_TILE_URL to your tile server)"
-)
+# Maps (portal/maps.py): the basemap is the agency's own PMTiles file, served by Canvass with HTTP
+# Range and drawn in the browser; `scripts/setup.sh` builds a small one of the demo town there.
+# An operator may instead name raster tiles of their own server (MAP_TILE_URL, {z}/{x}/{y}),
+# which then wins. Nothing is ever asked of a third party. README "Maps" says how to make a file.
+MAP_PMTILES_PATH = str(
+    BASE_DIR / env.str("MAP_PMTILES_PATH", default=str(DATA_DIR / "basemap.pmtiles"))
+)  # relative paths are from the repo, as DATA_DIR's
+MAP_PMTILES_MAX_ZOOM = env.int("MAP_PMTILES_MAX_ZOOM", default=15)  # the file's deepest tiles
+MAP_MAX_ZOOM = env.int("MAP_MAX_ZOOM", default=19)
+MAP_TILE_URL = env.str("MAP_TILE_URL", default="")
+MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="")
 
 # Geocoding (portal/geocoding.py): a Nominatim-compatible service; empty means "tap the map".
 GEOCODER_URL = env.str("GEOCODER_URL", default="")
@@ -411,7 +416,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 # Content-Security-Policy (django-csp) on every page: scripts, styles, fonts and requests only
 # from this site, no inline script or style (a nonce for the rare script a template must inline),
-# nothing may frame us. Map tiles may come from the agency's tile server (MAP_TILE_URL); blob:
+# nothing may frame us. Raster tiles may come from the agency's tile server (MAP_TILE_URL); blob:
 # is for the ALTCHA proof-of-work workers and hls.js (Media Source) playback.
 _TILE_ORIGIN = urlsplit(MAP_TILE_URL)
 CONTENT_SECURITY_POLICY = {

@@ -1,8 +1,6 @@
 import csv
-import functools
 import time
 from base64 import b32encode
-from io import BytesIO
 
 from django.conf import settings
 from django.contrib import messages
@@ -10,13 +8,12 @@ from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from PIL import Image, ImageDraw
 from redis import Redis
 
 from portal import policies, ratelimit, selectors, services
@@ -401,21 +398,3 @@ def csrf_failure(request, reason=""):
 
 def error_404(request, exception=None):
     return render(request, "404.html", status=404)
-
-
-@functools.cache
-def _placeholder_tile() -> bytes:
-    image = Image.new("RGB", (256, 256), (236, 239, 241))
-    ImageDraw.Draw(image).rectangle((0, 0, 255, 255), outline=(200, 205, 210))
-    out = BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
-
-
-def placeholder_tile(request, z: int, x: int, y: int):
-    """A plain map tile for installs without a tile server: maps work and nothing leaves the site."""
-    if z > 22 or x >= 2**z or y >= 2**z:
-        return HttpResponse(status=404)
-    response = HttpResponse(_placeholder_tile(), content_type="image/png")
-    response["Cache-Control"] = "public, max-age=86400"
-    return response

@@ -129,4 +129,8 @@ fi
 say "Compiling translations"
 SECRET_KEY="${SECRET_KEY:-compilemessages}" "$VENV/bin/python" manage.py compilemessages \
   --ignore=.venv --ignore=node_modules --verbosity 0
+# The demo town's basemap (portal/demo_town.py, tiled by tippecanoe into MAP_PMTILES_PATH): the
+# maps of `make run` and of the tests draw it. Kept once built; an agency puts its own file there.
+say "Building the demo basemap"
+SECRET_KEY="${SECRET_KEY:-basemap}" "$VENV/bin/python" manage.py basemap_demo
 "$VENV/bin/python" scripts/ensure_db.py

@@ -1,6 +1,5 @@
 """The investigators' tip inbox: list and map, one tip with its files, notes and conversation."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -55,8 +54,6 @@ def inbox(request):
             "page": page,
             "points": points,
             "query": query.urlencode(),
-            "tile_url": settings.MAP_TILE_URL,
-            "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
         },
     )
 
@@ -91,8 +88,6 @@ def tip_detail(request, reference):
         "notes": tip.notes.select_related("author"),
         "can_work": can_work,
         "allowed": sorted(services.ALLOWED_TRANSITIONS[tip.status]),
-        "tile_url": settings.MAP_TILE_URL,
-        "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
     }
     if can_work:
         context |= {

@@ -204,8 +204,6 @@ def tip_form(request, slug):
         "max_file_bytes": tip_settings.max_file_bytes,
         "max_files": tip_settings.max_files,
         "upload_chunk_bytes": settings.TIPS_UPLOAD_CHUNK_BYTES,
-        "tile_url": settings.MAP_TILE_URL,
-        "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
         "geocoding": geocoding.is_configured(),
         "js_strings": _js_strings(),
         "offline_script": _offline_script(),

@@ -180,7 +180,6 @@ EXEMPT = {
     # test_a_password_link_opens_only_for_its_own_user below; tests/portal/test_lockout.py.
     "portal:password_reset_confirm": "Django's password reset; test_a_password_link_opens_...",
     # Public by design: the value names no agency's object.
-    "portal:placeholder_tile": "map tile coordinates; tests/portal/test_geocoding_and_tiles.py",
     "submissions:pwa_icon": "an icon size; tests/submissions/test_pwa.py",
     "submissions:tip_form": "an agency's public tip form; tests/submissions/test_public_pages.py",
     "tips_api:categories": "an agency's public tip categories; tests/submissions/test_api.py",

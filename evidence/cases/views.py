@@ -1,7 +1,6 @@
 """Staff pages for cases: list, form, members, items, timeline, map, custody, activity,
 shares with prosecuting offices and their disclosure log; retention and deletion."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -131,8 +130,6 @@ def case_detail(request, case_id):
             if link.lat is not None
         ],
         "incident_area": case.incident_area.geojson if case.incident_area else "",
-        "tile_url": settings.MAP_TILE_URL,
-        "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
         "editable": editable,
         "can_share": share_policies.can_share_case(request.user, case),
         "member_form": MemberAddForm(case=case) if editable else None,

@@ -1,6 +1,6 @@
 // Registry maps: the owner's pin and field-of-view cone, the public count grid, the
 // investigators' map and the incident picker. Leaflet comes from django-leaflet's static
-// files (window.L); tiles only from the configured tile server.
+// files (window.L); the basemap from the shared module (static/src/basemap.js).
 
 const STEPS = 16;
 const M_PER_DEG = 111320;
@@ -21,8 +21,7 @@ export function cone(lat, lon, direction, angle, range) {
 
 function baseMap(el, centre, zoom) {
   const map = L.map(el).setView(centre, zoom);
-  L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution, maxZoom: 20 }).addTo(map);
-  return map;
+  return window.CanvassMap.basemap(map, el);
 }
 
 function num(id, fallback) {

@@ -160,7 +160,7 @@ function startMap(form) {
   };
   if (el && window.L) {
     map = window.L.map(el).setView([40.7549, -73.984], 12);
-    window.L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution, maxZoom: 19 }).addTo(map);
+    window.CanvassMap.basemap(map, el, { fit: "area" });
     map.on("click", (event) => place(event.latlng.lat, event.latlng.lng, T.placeSet));
   }
   form.querySelector("[data-role=locate]")?.addEventListener("click", () => {

@@ -173,3 +173,24 @@ def open_menu(page) -> None:
         "() => document.querySelector('header.top .menu-toggle')"
         ".getAttribute('aria-expanded') === 'true'"
     )
+
+
+@pytest.fixture(scope="session")
+def demo_basemap_file(tmp_path_factory) -> Path:
+    """The demo town's PMTiles basemap, built once per run as `scripts/setup.sh` builds it."""
+    from portal.management.commands.basemap_demo import build
+
+    path = tmp_path_factory.mktemp("basemap") / "basemap.pmtiles"
+    build(path)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _maps_draw_the_demo_basemap(request):
+    """Every browser test's maps draw a real basemap, served by Range from the built file."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    settings = request.getfixturevalue("settings")
+    settings.MAP_PMTILES_PATH = str(request.getfixturevalue("demo_basemap_file"))
+    yield

@@ -73,7 +73,8 @@ def test_case_page_shows_timeline_sources_custody_map_and_activity(
     assert "from uploader&#x27;s claim, low confidence" in body
     assert "from device metadata, high confidence" in body
     assert 'id="case-map-points"' in body and "-73.96" in body and "Incident" in body
-    assert 'data-tiles="/tiles/{z}/{x}/{y}.png"' in body
+    assert '"kind": "raster", "url": "/tiles/{z}/{x}/{y}.png"' in body  # the shared map config
+    assert 'class="map-legend" data-for="case-map"' in body
     assert "case.item_added" in body  # activity from the audit log
     assert body.count("Custody (") == 2
     viewed = AuditEvent.objects.filter(action="case.viewed", target_id=str(case.pk))
