@@ -19,7 +19,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from portal.decorators import requires
-from registry import public_views
 from registry.footage import selectors as sel
 from registry.footage import services as rs
 from registry.policies import can_own_cameras
@@ -113,7 +112,6 @@ def _respond(request, recipient, via: Via):
     if context["state"] == "open":
         rs.recipient_open(recipient=recipient)
     context["request_map"] = sel.request_map(recipient)
-    context |= public_views._map_context()
     status = 410 if context["state"] == "expired" else 200
     return render(request, "registry/footage/owner_respond.html", context, status=status)
 
