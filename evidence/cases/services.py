@@ -227,20 +227,30 @@ def _link_item(
     item = EvidenceItem.objects.select_for_update(no_key=True).get(pk=item.pk)
     if item.state == EvidenceItem.State.DELETED:
         raise ValidationError("This item was deleted; only its tombstone remains.")
-    _, created = CaseItem.objects.get_or_create(
-        case=case, item=item, defaults={"added_by_label": actor.label if actor else actor_label}
+    # The case's row, locked before looking for the link: two adds to one case (of the same
+    # item or of two) take turns, so exhibit numbers are unique and never skip or repeat.
+    locked = Case.objects.select_for_update().only("pk", "last_exhibit_number").get(pk=case.pk)
+    if CaseItem.objects.filter(case=case, item=item).exists():
+        return False
+    number = locked.last_exhibit_number + 1
+    Case.objects.filter(pk=case.pk).update(last_exhibit_number=number)
+    case.last_exhibit_number = number
+    CaseItem.objects.create(
+        case=case,
+        item=item,
+        exhibit_number=number,
+        added_by_label=actor.label if actor else actor_label,
     )
-    if created:
-        audit_record(
-            action=actions.CASE_ITEM_ADDED.name,
-            actor=actor,
-            actor_label=actor_label,
-            target=item,
-            agency=case.agency,
-            case_ref=case.number,
-            details=_case_details(case),
-        )
-    return created
+    audit_record(
+        action=actions.CASE_ITEM_ADDED.name,
+        actor=actor,
+        actor_label=actor_label,
+        target=item,
+        agency=case.agency,
+        case_ref=case.number,
+        details={**_case_details(case), "exhibit": number},
+    )
+    return True
 
 
 @transaction.atomic
