@@ -261,6 +261,43 @@ def case_item_add(*, actor: User, case: Case, item: EvidenceItem) -> bool:
     return _link_item(case=case, item=item, actor=actor)
 
 
+# A bulk add names at most this many items: a page of the evidence list is 25.
+MAX_ITEMS_PER_ADD = 100
+
+
+@transaction.atomic
+def case_items_add(
+    *, actor: User, case: Case, items: list[EvidenceItem]
+) -> tuple[list[EvidenceItem], list[EvidenceItem]]:
+    """Link several items to the case at once, all or none; returns (added, already there).
+
+    Each added item gets the case's next exhibit number, in the order given.
+    """
+    if not case_policies.can_edit_case(actor, case):
+        raise PermissionDenied
+    if not items:
+        raise ValidationError("Choose at least one item to add.")
+    if len(items) > MAX_ITEMS_PER_ADD:
+        raise ValidationError(f"Add at most {MAX_ITEMS_PER_ADD} items at a time.")
+    added: list[EvidenceItem] = []
+    already: list[EvidenceItem] = []
+    for item in items:
+        (added if _link_item(case=case, item=item, actor=actor) else already).append(item)
+    return added, already
+
+
+@transaction.atomic
+def case_item_file_from_upload(*, uploader: User, case: Case, item: EvidenceItem) -> bool:
+    """Put a staff upload's item in the case its uploader chose on the upload page.
+
+    The uploader's right was checked when the upload began (case_for_upload) and is asked
+    again by the caller now; this runs without their session, so the second factor is the
+    grant's, not asked here."""
+    if not case_policies.can_file_into_case_by_role(uploader, case):
+        raise PermissionDenied
+    return _link_item(case=case, item=item, actor=uploader)
+
+
 @transaction.atomic
 def case_item_remove(*, actor: User, case: Case, item: EvidenceItem) -> bool:
     """Unlink an item from the case (audited); the item itself stays in the store."""
@@ -351,3 +388,12 @@ def case_record_view(*, actor: User, case: Case, via: str) -> None:
 
 def cases_record_list(*, actor: User, count: int) -> None:
     audit_record(action=actions.CASE_LISTED.name, actor=actor, details={"rows": count})
+
+
+def cases_record_lookup(*, actor: User, query: str, count: int) -> None:
+    """Audit a look-up of cases by number or title (the add-to-case autocomplete)."""
+    audit_record(
+        action=actions.CASE_LOOKED_UP.name,
+        actor=actor,
+        details={"query": query[: case_selectors.LOOKUP_MAX_QUERY], "rows": count},
+    )
