@@ -374,3 +374,14 @@ def test_selector_for_upload_scopes_like_the_pages(lead, make_staff):
     assert case_selectors.case_for_upload(uploader=lead, id=case.pk) == case
     with pytest.raises(Exception, match="No such case"):
         case_selectors.case_for_upload(uploader=make_staff(), id=case.pk)
+
+
+# The case form
+
+
+def test_the_case_form_leads_with_me_and_offers_the_map_picker(lead, signed_in, settings):
+    settings.MAP_TILE_URL = "/tiles/{z}/{x}/{y}.png"
+    body = signed_in(lead).get(reverse("evidence:case_create")).content.decode()
+    assert f'<option value="{lead.pk}" selected>' in body
+    assert 'id="case-form-map"' in body and 'data-tiles="/tiles/{z}/{x}/{y}.png"' in body
+    assert "leaflet/draw/leaflet.draw.js" in body and body.count("js/case-form-map.js") == 1
