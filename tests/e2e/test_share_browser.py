@@ -95,6 +95,7 @@ def test_investigator_shares_and_the_prosecutor_plays_and_downloads_the_package(
         page.get_by_role("link", name="Shared with me").click()
         page.get_by_role("link", name="26-0417").click()
         expect(page.get_by_role("heading", level=1)).to_contain_text("Case 26-0417")
+        expect(page.locator("main")).to_contain_text(f"Exhibit 1 · {item.original_filename}")
         item_link = page.get_by_role("link", name=item.original_filename)
         item_url = item_link.get_attribute("href")
         played = _play(page, f"{base_url}{item_url}")
