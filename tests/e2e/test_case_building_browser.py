@@ -18,7 +18,10 @@ from portal import storage
 from tests.e2e.conftest import ARTIFACTS, wait_until
 from tests.e2e.test_evidence_upload_browser import (
     _assert_fits_the_phone,
+    _make_clip,
+    _open_uploader,
     _sign_in,
+    _start_upload,
     _watch_for_trouble,
 )
 from tests.evidence.cases_helpers import verified
@@ -166,3 +169,29 @@ def test_investigator_builds_a_case_without_typing_an_id(
     assert case.incident_area.geom_type == "MultiPolygon" and case.incident_area.num_coords == 5
     assert case.incident_area.contains(case.incident_point)
     assert sorted(case.case_items.values_list("exhibit_number", flat=True)) == [1, 2]
+
+
+def test_files_sent_after_choosing_a_case_on_the_upload_page_land_in_it(
+    live_server, make_staff, phone, tmp_path
+):
+    investigator = verified(make_staff(full_name="Dana Ortiz"))
+    case = case_services.case_create(
+        actor=investigator, number="26-0042", title="Burglary on Elm Street"
+    )
+    clip = _make_clip(tmp_path)
+    base_url = live_server.url
+    trouble = _watch_for_trouble(phone, base_url)
+    _sign_in(phone, base_url, investigator)
+    _open_uploader(phone, base_url)
+    phone.get_by_label("Put the files in a case (optional)").fill("26-00")
+    option = phone.locator("#upload-case-input-options").get_by_role("option")
+    expect(option).to_have_text("26-0042 — Burglary on Elm Street")
+    option.click()
+    expect(phone.locator("[data-case-chosen]")).to_contain_text("Chosen: case 26-0042")
+    row = _start_upload(phone, clip)
+    expect(row).to_contain_text("Received: doorbell.mp4", timeout=30_000)
+    _assert_fits_the_phone(phone)
+    phone.goto(f"{base_url}/staff/evidence/cases/{case.pk}/")
+    expect(phone.locator("#exhibits")).to_contain_text("doorbell.mp4")
+    expect(phone.locator("#activity")).to_contain_text("Dana Ortiz added doorbell.mp4 as exhibit 1")
+    assert trouble == []
