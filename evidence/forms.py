@@ -7,6 +7,14 @@ from portal.timefields import AgencyDateTimeField
 
 
 class ItemFilterForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Search",
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "File name, source, reference"}
+        ),
+    )
     source = forms.ChoiceField(choices=[("", "Any source"), *Source.choices], required=False)
     state = forms.ChoiceField(
         choices=[("", "Any state"), *EvidenceItem.State.choices], required=False

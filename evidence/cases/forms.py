@@ -1,5 +1,7 @@
 """Forms of the case pages: the case itself, its members and its items."""
 
+import uuid
+
 from django import forms
 from django.contrib.gis.geos import MultiPolygon, Point
 
@@ -28,7 +30,7 @@ class CaseForm(CleanTextFormMixin, forms.Form):
         required=False,
         max_length=20000,
         label="Incident area (optional)",
-        help_text="A GeoJSON Polygon or MultiPolygon in WGS 84, e.g. drawn in a GIS tool.",
+        help_text="Drawn on the map below, or a GeoJSON Polygon or MultiPolygon (WGS 84) pasted from a GIS tool.",
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -99,6 +101,34 @@ class MemberAddForm(forms.Form):
         super().__init__(*args, **kwargs)
         taken = [case.lead_id, *case.memberships.values_list("user_id", flat=True)]
         self.fields["user"].queryset = case_staff_of(case.agency).exclude(pk__in=taken)
+
+
+class AddToCaseForm(forms.Form):
+    """Items (their ids, from the evidence list's checkboxes or an item page) and a case chosen
+    in the autocomplete (its id) or typed (its number, when the page runs without script)."""
+
+    case = forms.UUIDField(required=False)
+    case_number = forms.CharField(required=False, max_length=50, label="Case")
+
+    def __init__(self, data, *args, max_items: int, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        self.raw_items = data.getlist("item") if data is not None else []
+        self.max_items = max_items
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("case") and not (data.get("case_number") or "").strip():
+            raise forms.ValidationError("Choose a case.")
+        if not self.raw_items:
+            raise forms.ValidationError("Select at least one item.")
+        if len(self.raw_items) > self.max_items:
+            raise forms.ValidationError(f"Select at most {self.max_items} items at a time.")
+        try:
+            ids = [uuid.UUID(str(raw)) for raw in self.raw_items]
+        except ValueError as exc:
+            raise forms.ValidationError("That is not an item id.") from exc
+        data["items"] = list(dict.fromkeys(ids))
+        return data
 
 
 class ItemAddForm(forms.Form):

@@ -3,6 +3,7 @@ the case package. Real login and TOTP pages, a Celery worker running the media p
 ffmpeg, the streaming package and Debian's Chromium on a phone-sized screen."""
 
 import io
+import json
 import subprocess
 import zipfile
 from pathlib import Path
@@ -96,6 +97,7 @@ def test_investigator_shares_and_the_prosecutor_plays_and_downloads_the_package(
         page.get_by_role("link", name="Shared with me").click()
         page.get_by_role("link", name="26-0417").click()
         expect(page.get_by_role("heading", level=1)).to_contain_text("Case 26-0417")
+        expect(page.locator("main")).to_contain_text(f"Exhibit 1 · {item.original_filename}")
         item_link = page.get_by_role("link", name=item.original_filename)
         item_url = item_link.get_attribute("href")
         played = _play(page, f"{base_url}{item_url}")
@@ -121,6 +123,16 @@ def test_investigator_shares_and_the_prosecutor_plays_and_downloads_the_package(
     )
     assert check.returncode == 0, check.stdout + check.stderr
     assert item.sha256 in (extracted / "SHA256SUMS").read_text()
+    # Files are named by exhibit number; the manifest keeps the item's id beside it.
+    assert sorted(p.name for p in (extracted / "originals").iterdir()) == ["exhibit-001.mp4"]
+    assert f"{item.sha256}  originals/exhibit-001.mp4" in (extracted / "SHA256SUMS").read_text()
+    [entry] = [
+        f
+        for f in json.loads((extracted / "manifest.json").read_text())["files"]
+        if f["role"] == "original"
+    ]
+    assert entry["item_id"] == str(item.pk) and entry["exhibit_number"] == 1
+    assert entry["path"] == "originals/exhibit-001.mp4"
 
     # Everything the prosecutor did is in the sharing agency's disclosure log.
     done = set(

@@ -69,13 +69,15 @@ def test_case_page_shows_timeline_sources_custody_map_and_activity(
     )
     body = signed_in(lead).get(reverse("evidence:case_detail", args=[case.pk])).content.decode()
     # Earlier capture first, each with where its time came from.
-    assert body.index("phone.mp4") < body.index("doorbell.mp4")
+    timeline = body.split('id="timeline"')[1]
+    assert timeline.index("phone.mp4") < timeline.index("doorbell.mp4")
     assert "from uploader&#x27;s claim, low confidence" in body
     assert "from device metadata, high confidence" in body
     assert 'id="case-map-points"' in body and "-73.96" in body and "Incident" in body
     assert '"kind": "raster", "url": "/tiles/{z}/{x}/{y}.png"' in body  # the shared map config
     assert 'class="map-legend" data-for="case-map"' in body
-    assert "case.item_added" in body  # activity from the audit log
+    # Activity from the audit log, in words.
+    assert f"{lead.full_name} added doorbell.mp4 as exhibit 1" in body
     assert body.count("Custody (") == 2
     viewed = AuditEvent.objects.filter(action="case.viewed", target_id=str(case.pk))
     assert viewed.count() == 1
