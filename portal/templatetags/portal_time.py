@@ -22,15 +22,25 @@ register = template.Library()
 
 @register.filter
 def local_and_utc(value, zone: str | None = None) -> str:
+    return _local_and_utc(value, zone, "%H:%M")
+
+
+@register.filter
+def local_and_utc_seconds(value, zone: str | None = None) -> str:
+    """local_and_utc to the second (capture times, custody and disclosure entries)."""
+    return _local_and_utc(value, zone, "%H:%M:%S")
+
+
+def _local_and_utc(value, zone: str | None, clock: str) -> str:
     if not isinstance(value, dt.datetime):
         return "—" if value is None else str(value)
     zone = zone or current_agency_zone()
     local = value.astimezone(zoneinfo.ZoneInfo(zone))
     utc = value.astimezone(dt.UTC)
     if zone == "UTC":
-        return f"{utc:%Y-%m-%d %H:%M} UTC"
+        return f"{utc:%Y-%m-%d} {utc.strftime(clock)} UTC"
     day = "" if local.date() == utc.date() else f"{utc:%Y-%m-%d} "
-    return f"{local:%Y-%m-%d %H:%M} {zone} ({day}{utc:%H:%M} UTC)"
+    return f"{local:%Y-%m-%d} {local.strftime(clock)} {zone} ({day}{utc.strftime(clock)} UTC)"
 
 
 @register.filter

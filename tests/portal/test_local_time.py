@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from evidence.models import Case
 from portal.context import agency_zone_reset, agency_zone_set
-from portal.templatetags.portal_time import browser_time, local_and_utc
+from portal.templatetags.portal_time import browser_time, local_and_utc, local_and_utc_seconds
 from portal.timefields import AgencyDateField, AgencyDateTimeField
 from registry.models import FootageRequest
 from tests.registry.cameras import investigator, owner
@@ -107,6 +107,15 @@ def test_local_and_utc_shows_the_agency_zone_with_utc_beside_it():
         agency_zone_reset(token)
     assert local_and_utc(winter) == "2026-12-04 23:00 UTC"  # no staff request: UTC
     assert local_and_utc(None) == "—"
+
+
+def test_local_and_utc_seconds_keeps_the_seconds_on_both_clocks():
+    capture = dt.datetime(2026, 3, 14, 9, 26, 53, tzinfo=UTC)  # EDT began on 8 March 2026
+    assert (
+        local_and_utc_seconds(capture, "America/New_York")
+        == "2026-03-14 05:26:53 America/New_York (09:26:53 UTC)"
+    )
+    assert local_and_utc_seconds(capture, "UTC") == "2026-03-14 09:26:53 UTC"
 
 
 def test_browser_time_is_a_time_element_with_the_utc_instant_and_a_utc_fallback():

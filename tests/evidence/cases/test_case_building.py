@@ -383,5 +383,6 @@ def test_the_case_form_leads_with_me_and_offers_the_map_picker(lead, signed_in, 
     settings.MAP_TILE_URL = "/tiles/{z}/{x}/{y}.png"
     body = signed_in(lead).get(reverse("evidence:case_create")).content.decode()
     assert f'<option value="{lead.pk}" selected>' in body
-    assert 'id="case-form-map"' in body and 'data-tiles="/tiles/{z}/{x}/{y}.png"' in body
+    assert 'id="case-form-map"' in body
+    assert 'id="map-config"' in body  # the shared basemap (includes/leaflet_js.html)
     assert "leaflet/draw/leaflet.draw.js" in body and body.count("js/case-form-map.js") == 1
