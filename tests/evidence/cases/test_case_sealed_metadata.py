@@ -148,7 +148,11 @@ def test_case_page_shows_the_assigned_investigator_everything_and_a_member_nothi
 ):
     url = reverse("evidence:case_detail", args=[world["case"].pk])
     page = signed_in(world["assigned"]).get(url).content.decode()
-    assert "IMG_0042" in page and "2026-03-14 05:26:53 America/New_York (09:26:53 UTC)" in page and "40.758" in page
+    assert (
+        "IMG_0042" in page
+        and "2026-03-14 05:26:53 America/New_York (09:26:53 UTC)" in page
+        and "40.758" in page
+    )
 
     page = signed_in(world["member"]).get(url).content.decode()
     assert_no_secrets(page, "case page of a member")
