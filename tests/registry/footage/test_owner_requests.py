@@ -167,7 +167,8 @@ def test_the_signed_in_owner_answers_with_the_link_pages_buttons(asked):
     assert page.status_code == 200 and page["Cache-Control"] == "no-store"
     assert body.count("I have no footage of that time") == 2 and body.count("I decline") == 2
     assert "data-confirm=" in body and 'id="request-map"' in body
-    assert f'datetime="{mine.deadline.isoformat()}"' in body
+    deadline = mine.deadline.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    assert f'datetime="{deadline}" data-local-time' in body  # the owner's browser shows it
     assert reverse("cameras:request_upload", args=[mine.pk, front.pk]) in body
     front.refresh_from_db()
     assert front.status == Status.OPENED  # opened, as the emailed link counts it
