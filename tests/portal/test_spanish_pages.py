@@ -17,8 +17,10 @@ once signed in (the registry, the live feed set-up and policy, who looked, reque
 import json
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
 from django.test import Client, TestCase
@@ -34,6 +36,7 @@ from tests.conftest import client_for
 from tests.evidence.cases_helpers import verified
 from tests.factories import AgencyFactory, PublicUserFactory, UserFactory
 from tests.portal.public_pages import anonymous_pages, owner_pages, public_world
+from tests.portal.test_languages import PO, po_entries
 from tests.registry.requests_helpers import (
     ask,
     camera_facing_incident,
@@ -264,3 +267,43 @@ def test_owners_get_footage_and_live_emails_in_their_own_language():
     assert "Usted decide: permitirles verla durante" in to_ana[1].body
     assert [m.subject for m in to_bob] == ["Riverton PD asks for footage from your camera"]
     assert "Hello Bob Smith," in to_bob[0].body and "(Investigator)" in to_bob[0].body
+
+
+TRANSLATE_TAG = re.compile(r"""\{%\s*(?:translate|trans)\s+(?:"([^"]*)"|'([^']*)')""")
+BLOCK_TAG = re.compile(
+    r"\{%\s*blocktrans(?:late)?\b([^%]*)%\}(.*?)\{%\s*(?:endblocktrans(?:late)?|plural)\s*%\}",
+    re.DOTALL,
+)
+
+
+def _msgids_used_in_templates() -> dict[str, str]:
+    """Each literal msgid a template asks for (translate tags, and blocktranslate blocks with
+    their {{ variables }} as %(variables)s), with the template it is in."""
+    used = {}
+    for path in sorted((Path(settings.BASE_DIR) / "templates").rglob("*")):
+        if path.suffix not in (".html", ".txt"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        for double, single in TRANSLATE_TAG.findall(text):
+            used.setdefault(double or single, str(path))
+        for options, body in BLOCK_TAG.findall(text):
+            if "context" in options.split():
+                continue
+            msgid = re.sub(r"\{\{\s*(\w+)\s*\}\}", r"%(\1)s", body)
+            if "trimmed" in options.split():
+                msgid = " ".join(line.strip() for line in msgid.strip().splitlines())
+            used.setdefault(msgid, str(path))
+    return used
+
+
+def test_every_string_a_template_translates_has_spanish():
+    """A msgid a template uses but the catalogue lacks shows in English on a Spanish page."""
+    catalogue = {e["msgid"]: e for e in po_entries(PO) if e["msgid"]}
+    missing = {
+        msgid: where
+        for msgid, where in _msgids_used_in_templates().items()
+        if msgid not in catalogue
+        or not catalogue[msgid]["msgstr"].strip()
+        or "fuzzy" in catalogue[msgid]["flags"]
+    }
+    assert not missing, "\n".join(f"{where}: {msgid!r}" for msgid, where in missing.items())
