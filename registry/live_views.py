@@ -10,6 +10,7 @@ from django.http import HttpResponse, HttpResponseNotFound
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from portal.decorators import requires
@@ -55,7 +56,7 @@ def live(request, camera_id):
     try:
         if request.POST.get("remove"):
             feeds.feed_remove(actor=request.user, camera_id=camera.pk)
-            messages.success(request, "The stream is removed.")
+            messages.success(request, _("The stream is removed."))
         else:
             feeds.feed_set(
                 actor=request.user,
@@ -64,7 +65,7 @@ def live(request, camera_id):
                 username=request.POST.get("username", ""),
                 password=request.POST.get("password", ""),
             )
-            messages.success(request, "The stream is saved. Test the connection next.")
+            messages.success(request, _("The stream is saved. Test the connection next."))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return _page(request, camera, status=400)
@@ -116,7 +117,7 @@ def live_policy(request, camera_id):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Live sharing: {feed.get_mode_display()}.")
+        messages.success(request, _("Live sharing: %(mode)s.") % {"mode": feed.get_mode_display()})
     return _back(camera_id)
 
 
@@ -124,7 +125,7 @@ def live_policy(request, camera_id):
 @requires(can_own_cameras)
 def live_pause(request, camera_id):
     feeds.live_pause(actor=request.user, camera_id=camera_id, paused=True)
-    messages.success(request, "Live sharing is paused: nobody can watch until you resume.")
+    messages.success(request, _("Live sharing is paused: nobody can watch until you resume."))
     return _back(camera_id)
 
 
@@ -132,7 +133,7 @@ def live_pause(request, camera_id):
 @requires(can_own_cameras)
 def live_resume(request, camera_id):
     feeds.live_pause(actor=request.user, camera_id=camera_id, paused=False)
-    messages.success(request, "Live sharing follows your policy again.")
+    messages.success(request, _("Live sharing follows your policy again."))
     return _back(camera_id)
 
 
@@ -185,14 +186,17 @@ def live_ask_answer(request, ask):
     try:
         if choice == "decline":
             feeds.live_ask_answer(ask=ask, minutes=None)
-            messages.success(request, "You declined: they cannot watch.")
+            messages.success(request, _("You declined: they cannot watch."))
         else:
             minutes = int(choice) if choice.isdigit() else -1
             ask = feeds.live_ask_answer(ask=ask, minutes=minutes)
             messages.success(
                 request,
-                f"You allowed {ask.agency.name} to watch for {minutes} minutes. "
-                "You can pause live sharing at any moment on your camera's page.",
+                _(
+                    "You allowed %(agency)s to watch for %(minutes)s minutes. You can pause live "
+                    "sharing at any moment on your camera's page."
+                )
+                % {"agency": ask.agency.name, "minutes": minutes},
             )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))

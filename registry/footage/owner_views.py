@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from registry.footage import selectors as sel
@@ -89,7 +90,9 @@ def answer(request, recipient):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Thank you: your answer for {rc.camera.name} was sent.")
+        messages.success(
+            request, _("Thank you: your answer for %(name)s was sent.") % {"name": rc.camera.name}
+        )
     return _back(recipient, token)
 
 
