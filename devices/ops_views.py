@@ -69,8 +69,6 @@ def operations(request):
             "high": [a for a in alerts if a["priority"] == AlertPriority.HIGH],
             "general": [a for a in alerts if a["priority"] != AlertPriority.HIGH],
             "zone": request.user.agency.time_zone,
-            "tile_url": settings.MAP_TILE_URL,
-            "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
         },
     )
 

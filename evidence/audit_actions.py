@@ -54,6 +54,9 @@ CASE_CREATED = register_action("case.created", "A case was opened")
 CASE_UPDATED = register_action("case.updated", "A case's details were changed")
 CASE_VIEWED = register_action("case.viewed", "A case's page or record was viewed")
 CASE_LISTED = register_action("case.listed", "The case list was viewed")
+CASE_LOOKED_UP = register_action(
+    "case.looked_up", "Cases were looked up by number or title (to add evidence to one)"
+)
 CASE_MEMBER_ADDED = register_action("case.member_added", "A member was added to a case")
 CASE_MEMBER_REMOVED = register_action("case.member_removed", "A member was removed from a case")
 CASE_ITEM_ADDED = register_action("case.item_added", "An item was added to a case")

@@ -1,13 +1,20 @@
-import datetime as dt
-
 from django import forms
 from django.contrib.gis.geos import Point
 
 from evidence.models import EvidenceItem, MediaKind, RetentionCategory, Source
 from portal.text import CleanTextFormMixin
+from portal.timefields import AgencyDateTimeField
 
 
 class ItemFilterForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Search",
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "File name, source, reference"}
+        ),
+    )
     source = forms.ChoiceField(choices=[("", "Any source"), *Source.choices], required=False)
     state = forms.ChoiceField(
         choices=[("", "Any state"), *EvidenceItem.State.choices], required=False
@@ -26,11 +33,7 @@ class ItemFilterForm(forms.Form):
 class MetadataChangeForm(CleanTextFormMixin, forms.Form):
     """A person's correction of capture time or place; the reason is required and kept."""
 
-    capture_time = forms.DateTimeField(
-        required=False,
-        label="Captured at (UTC)",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-    )
+    capture_time = AgencyDateTimeField(required=False, label="Captured at")
     lat = forms.FloatField(required=False, min_value=-90, max_value=90, label="Latitude")
     lon = forms.FloatField(required=False, min_value=-180, max_value=180, label="Longitude")
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
@@ -44,18 +47,10 @@ class MetadataChangeForm(CleanTextFormMixin, forms.Form):
     def changes(self) -> dict:
         data, changes = self.cleaned_data, {}
         if data.get("capture_time"):
-            # The field is labelled UTC: read the typed wall-clock time as UTC, whatever TIME_ZONE is.
-            changes["capture_time"] = (
-                data["capture_time"].replace(tzinfo=None).replace(tzinfo=dt.UTC)
-            )
+            changes["capture_time"] = data["capture_time"]
         if data.get("lat") is not None:
             changes["location"] = Point(data["lon"], data["lat"], srid=4326)
         return changes
-
-
-def _utc(value):
-    # Fields are labelled UTC: read the typed wall-clock time as UTC, whatever TIME_ZONE is.
-    return value.replace(tzinfo=None).replace(tzinfo=dt.UTC) if value else value
 
 
 class ReasonForm(CleanTextFormMixin, forms.Form):

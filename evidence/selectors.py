@@ -19,6 +19,7 @@ from evidence.models import (
     EvidenceItem,
     RetentionCategory,
     Share,
+    Source,
     ValueSource,
 )
 from evidence.policies import (
@@ -28,12 +29,14 @@ from evidence.policies import (
     metadata_sealed_at_source,
 )
 from portal.models import AuditEvent, User
+from portal.timefields import day_start
 
 ITEM_TARGET_TYPE = EvidenceItem._meta.label_lower
 
 
 @dataclass(frozen=True)
 class ItemFilters:
+    q: str = ""
     source: str = ""
     state: str = ""
     media_kind: str = ""
@@ -47,17 +50,44 @@ def items_for(*, actor: User, filters: ItemFilters | None = None) -> QuerySet[Ev
         raise PermissionDenied
     items = EvidenceItem.objects.filter(agency=actor.agency_id).select_related("agency")
     f = filters or ItemFilters()
+    if f.q.strip():
+        items = items.filter(_item_search(f.q))
     if f.source:
         items = items.filter(source=f.source)
     if f.state:
         items = items.filter(state=f.state)
     if f.media_kind:
         items = items.filter(media_kind=f.media_kind)
+    zone = actor.agency.time_zone if actor.agency else "UTC"  # dates are the agency's days
     if f.date_from:
-        items = items.filter(received_at__date__gte=f.date_from)
+        items = items.filter(received_at__gte=day_start(f.date_from, zone))
     if f.date_to:
-        items = items.filter(received_at__date__lte=f.date_to)
+        items = items.filter(received_at__lt=day_start(f.date_to + dt.timedelta(days=1), zone))
     return items.order_by("-received_at")
+
+
+SEARCH_MAX_CHARS = 100
+
+
+def _item_search(text: str) -> Q:
+    """Items whose file name, source (in words) or source reference holds `text`.
+
+    A file name is searched only where its source has no say over who sees it
+    (SourceHooks.sees_identifying_metadata): otherwise a hit would tell a reader the name of
+    a file the sender chose to withhold from them.
+    """
+    text = text.strip()[:SEARCH_MAX_CHARS]
+    named_sources = [
+        value for value, label in Source.choices if text.casefold() in label.casefold()
+    ]
+    return (
+        Q(source_ref__icontains=text)
+        | Q(source__in=named_sources)
+        | (
+            Q(original_filename__icontains=text)
+            & ~Q(source__in=sources.sources_guarding_metadata())
+        )
+    )
 
 
 def items_from_source(*, source: str, refs: list[str]) -> QuerySet[EvidenceItem]:

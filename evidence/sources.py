@@ -148,6 +148,11 @@ def sees_identifying_metadata(user: User, item: EvidenceItem) -> bool:
     return bool(hooks.sees_identifying_metadata(user, item))
 
 
+def sources_guarding_metadata() -> list[str]:
+    """The sources whose apps decide who sees what an item's files say (and its file name)."""
+    return [name for name, hooks in _SOURCES.items() if hooks.sees_identifying_metadata]
+
+
 def sealed_at_source(item: EvidenceItem) -> bool:
     hooks = _SOURCES.get(item.source)
     if hooks is None or hooks.sealed_at_source is None:

@@ -1,17 +1,18 @@
 """Staff pages for evidence: list, upload, item (playback, metadata, map, custody), report,
 downloads."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from evidence import policies, selectors, services
 from evidence.cases import policies as case_policies
+from evidence.cases import selectors as case_selectors
 from evidence.custody import proof as custody_proof_service
 from evidence.forms import (
     FlagForm,
@@ -21,12 +22,14 @@ from evidence.forms import (
     ReasonForm,
     RetentionCategoryForm,
 )
-from evidence.models import Derivative, EvidenceItem
+from evidence.models import CaseItem, Derivative, EvidenceItem
 from evidence.selectors import ItemFilters
 from portal import storage
 from portal.decorators import requires
 from portal.text import clean_text, errors_text
 
+# What the evidence list shows as a thumbnail: a video's poster frame or an image's preview.
+THUMBNAIL_KINDS = (Derivative.Kind.POSTER, Derivative.Kind.IMAGE_PREVIEW)
 PLAYBACK_KINDS = (
     Derivative.Kind.HLS_PLAYLIST,
     Derivative.Kind.PROXY_MP4,
@@ -40,7 +43,23 @@ def item_list(request):
     filters = (
         ItemFilters(**form.cleaned_data) if form.is_bound and form.is_valid() else ItemFilters()
     )
-    items = selectors.items_for(actor=request.user, filters=filters)
+    items = selectors.items_for(actor=request.user, filters=filters).prefetch_related(
+        Prefetch(
+            "derivatives",
+            queryset=Derivative.objects.filter(kind__in=THUMBNAIL_KINDS).order_by("kind"),
+            to_attr="thumbs",
+        ),
+        Prefetch(
+            "case_items",
+            # Only the cases this reader may open: a case column is no window into others.
+            queryset=CaseItem.objects.filter(
+                case__in=case_selectors.cases_for(actor=request.user).values("pk")
+            )
+            .select_related("case")
+            .order_by("case__number"),
+            to_attr="visible_case_items",
+        ),
+    )
     page = Paginator(items, 25).get_page(request.GET.get("page"))
     for item in page:
         item.facts = selectors.item_facts_for(actor=request.user, item=item)
@@ -50,14 +69,25 @@ def item_list(request):
     query = request.GET.copy()
     query.pop("page", None)
     return render(
-        request, "evidence/item_list.html", {"form": form, "page": page, "query": query.urlencode()}
+        request,
+        "evidence/item_list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "can_add_to_case": case_policies.can_manage_cases(request.user),
+        },
     )
 
 
 @requires(policies.can_upload_evidence)
 def upload_page(request):
     """The uploader; the page asks for its upload grant itself, so a reload never reuses one."""
-    return render(request, "evidence/upload.html")
+    return render(
+        request,
+        "evidence/upload.html",
+        {"can_file_into_case": case_policies.can_manage_cases(request.user)},
+    )
 
 
 @requires(policies.can_view_evidence)
@@ -73,8 +103,11 @@ def item_detail(request, item_id):
         "downloadable": [d for k, d in derivatives.items() if k != Derivative.Kind.HLS_PLAYLIST],
         "custody": selectors.custody_of(item=item),
         "checks": item.checks.all()[:5],
-        "tile_url": settings.MAP_TILE_URL,
-        "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
+        "item_cases": CaseItem.objects.filter(
+            item=item, case__in=case_selectors.cases_for(actor=request.user).values("pk")
+        ).select_related("case"),
+        "can_add_to_case": case_policies.can_manage_cases(request.user)
+        and item.state != EvidenceItem.State.DELETED,
         "metadata_form": MetadataChangeForm()
         if policies.can_upload_evidence(request.user)
         else None,

@@ -7,14 +7,17 @@ item's metadata and in its chain of custody, and it is marked secondary: the cam
 camera's own recording remains the primary evidence, and the relay's times are its own clock.
 """
 
+import contextlib
 import datetime as dt
+import hashlib
 import logging
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from celery import shared_task
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -42,6 +45,14 @@ CLIP_REFUSED = register_action(
 )
 CLIP_HASH_MISMATCH = register_action(
     "livefeeds.clip_hash_mismatch", "A live clip's stored SHA-256 differs from its manifest's"
+)
+CLIP_REQUEUED = register_action(
+    "livefeeds.clip_requeued",
+    "A live clip whose task never reported was queued again (the attempt is kept)",
+)
+CLIP_FAILED = register_action(
+    "livefeeds.clip_failed",
+    "A live clip was given up: its task never reported after every retry",
 )
 # The key under SOURCE_DETAILS_KEY holding the manifest; `secondary` sits beside it.
 DETAILS_KEY = "live_clip"
@@ -73,9 +84,53 @@ def live_clip_save(
     """
     case = evidence_services.case_get_for(actor=requester, id=case_id, write=True)
     clip_id = clip_id or uuid.uuid4().hex
-    existing = evidence_selectors.items_from_source(source=Source.LIVE_CLIP, refs=[clip_id])
-    if (item := existing.filter(agency=case.agency).first()) is not None:
-        return item
+    with _clip_lock(clip_id):
+        existing = evidence_selectors.items_from_source(source=Source.LIVE_CLIP, refs=[clip_id])
+        if (item := existing.filter(agency=case.agency).first()) is not None:
+            return item
+        return _clip_cut_and_file(
+            requester=requester,
+            case=case,
+            app=app,
+            stream=stream,
+            window=window,
+            clip_id=clip_id,
+            session_id=session_id,
+            subject=subject,
+        )
+
+
+def _clip_lock_key(clip_id: str) -> int:
+    digest = hashlib.sha256(f"canvass live clip {clip_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextlib.contextmanager
+def _clip_lock(clip_id: str) -> Iterator[None]:
+    """One clip_id is cut and filed by one worker at a time (a PostgreSQL session advisory
+    lock, held across the cut, which commits on its own): a task queued again because the
+    first never reported, and that first finishing late, then give one item, not two."""
+    key = _clip_lock_key(clip_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def _clip_cut_and_file(
+    *,
+    requester: User,
+    case,
+    app: str,
+    stream: str,
+    window: clips.Window,
+    clip_id: str,
+    session_id: str,
+    subject: dict[str, Any] | None,
+) -> EvidenceItem:
     context = {
         "clip_id": clip_id,
         **(subject or {}),

@@ -11,9 +11,11 @@ refusal is logged, queued until then.
 """
 
 import datetime as dt
+import functools
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,6 +23,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
@@ -39,8 +43,12 @@ from portal.roles import has_capability
 logger = logging.getLogger(__name__)
 
 CHOICES_SECONDS = (30, 60, 120)
-# A clip's task that has not reported after this long is shown as late, not as lost.
+# A clip's task that has not reported after this long is shown as late, not as lost; the beat
+# (livefeeds.tasks.requeue_late_clips) queues it again, at most REQUEUE_MAX times, and after
+# that gives it up as failed. Older asks than REQUEUE_HORIZON are left as they are.
 LATE_AFTER = dt.timedelta(minutes=5)
+REQUEUE_MAX = 2
+REQUEUE_HORIZON = dt.timedelta(hours=6)
 
 
 # evidence.cases' capabilities (its policies are evidence's own; case_get_for has the last word).
@@ -241,9 +249,83 @@ class ClipState:
     case_number: str
     requested_at: dt.datetime
     requester: str
-    state: str  # queued, saved, refused, late
+    state: str  # queued, saved, refused, late, failed
     message: str
     item_id: str
+
+
+STATE_LABELS = {
+    "queued": gettext_lazy("queued"),
+    "saved": gettext_lazy("saved"),
+    "refused": gettext_lazy("refused"),
+    "late": gettext_lazy("late"),
+    "failed": gettext_lazy("failed"),
+}
+
+
+@dataclass(frozen=True)
+class _Outcomes:
+    """What became of some clip asks, as the record has it."""
+
+    items: dict[str, str]
+    refusals: dict[str, str]
+    failures: dict[str, int]  # clip_id -> attempts
+    # clip_id -> when it was last queued again, and how many times
+    requeued: dict[str, tuple[dt.datetime, int]]
+
+
+def _outcomes(ids: list[str], agency_id: int | None) -> _Outcomes:
+    scope: dict[str, Any] = {"agency_id": agency_id}  # None: the rows without an agency
+    items = {
+        item.source_ref: str(item.pk)
+        for item in evidence_selectors.items_from_source(source=Source.LIVE_CLIP, refs=ids).filter(
+            **scope
+        )
+    }
+
+    def reasons(action: str) -> dict[str, str]:
+        return {
+            event.details.get("clip_id"): event.reason
+            for event in AuditEvent.objects.filter(action=action, details__clip_id__in=ids, **scope)
+        }
+
+    requeued: dict[str, tuple[dt.datetime, int]] = {}
+    for event in AuditEvent.objects.filter(
+        action=clip_intake.CLIP_REQUEUED.name, details__clip_id__in=ids, **scope
+    ).order_by("seq"):
+        clip_id = event.details.get("clip_id")
+        requeued[clip_id] = (event.at, requeued.get(clip_id, (event.at, 0))[1] + 1)
+    return _Outcomes(
+        items=items,
+        refusals=reasons(clip_intake.CLIP_REFUSED.name),
+        failures={
+            event.details.get("clip_id"): int(event.details.get("attempts", 0))
+            for event in AuditEvent.objects.filter(
+                action=clip_intake.CLIP_FAILED.name, details__clip_id__in=ids, **scope
+            )
+        },
+        requeued=requeued,
+    )
+
+
+def _state_of(
+    clip_id: str, asked_at: dt.datetime, outcomes: _Outcomes, now: dt.datetime
+) -> tuple[str, str]:
+    if clip_id in outcomes.items:
+        return "saved", _("Saved into the case.")
+    if clip_id in outcomes.refusals:
+        return "refused", outcomes.refusals[clip_id]
+    if clip_id in outcomes.failures:
+        return "failed", _(
+            "Not saved: the clip maker never reported, after %(attempts)s attempts. Ask for the "
+            "clip again while the relay still holds it, or use the device's own recording."
+        ) % {"attempts": outcomes.failures[clip_id]}
+    last, times = outcomes.requeued.get(clip_id, (asked_at, 0))
+    if now - last > LATE_AFTER:
+        return "late", _("Not saved yet: the clip maker has not reported.")
+    if times:
+        return "queued", _("Queued again: the clip maker had not reported.")
+    return "queued", _("Queued: the clip is being cut from the relay.")
 
 
 def view_clips(*, session: ViewSession) -> list[ClipState]:
@@ -259,31 +341,11 @@ def view_clips(*, session: ViewSession) -> list[ClipState]:
         .order_by("-seq")[:50]
     )
     ids = [event.details.get("clip_id", "") for event in asked]
-    items = {
-        item.source_ref: str(item.pk)
-        for item in evidence_selectors.items_from_source(source=Source.LIVE_CLIP, refs=ids).filter(
-            agency_id=session.agency_id
-        )
-    }
-    refusals = {
-        event.details.get("clip_id"): event.reason
-        for event in AuditEvent.objects.filter(
-            action=clip_intake.CLIP_REFUSED.name,
-            agency_id=session.agency_id,
-            details__clip_id__in=ids,
-        )
-    }
+    outcomes = _outcomes(ids, session.agency_id)
     now = timezone.now()
     out = []
     for event, clip_id in zip(asked, ids, strict=True):
-        if clip_id in items:
-            state, message = "saved", "Saved into the case."
-        elif clip_id in refusals:
-            state, message = "refused", refusals[clip_id]
-        elif now - event.at > LATE_AFTER:
-            state, message = "late", "Not saved yet: the clip maker has not reported."
-        else:
-            state, message = "queued", "Queued: the clip is being cut from the relay."
+        state, message = _state_of(clip_id, event.at, outcomes, now)
         out.append(
             ClipState(
                 clip_id=clip_id,
@@ -292,8 +354,80 @@ def view_clips(*, session: ViewSession) -> list[ClipState]:
                 requested_at=event.at,
                 requester=event.actor_label,
                 state=state,
-                message=message,
-                item_id=items.get(clip_id, ""),
+                message=str(message),
+                item_id=outcomes.items.get(clip_id, ""),
             )
         )
     return out
+
+
+def _task_kwargs(event: AuditEvent) -> dict:
+    """The task's arguments again, from the ask's record (clip_request wrote them there)."""
+    details = event.details
+    app, _slash, stream = details.get("stream", "").partition("/")
+    subject = {"device": details["device"]} if "device" in details else {}
+    return {
+        "clip_id": details["clip_id"],
+        "requester_id": event.actor_id,
+        "case_id": details["case"],
+        "app": app,
+        "stream": stream,
+        "start": details["start"],
+        "end": details["end"],
+        "asked": details.get("asked", ""),
+        "session_id": event.target_id,
+        "subject": subject,
+    }
+
+
+def clips_requeue_late(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """The beat's pass over clips whose task never reported (lost with a worker, or a queue
+    that dropped it): each late ask is queued again (audited, with its attempt), at most
+    REQUEUE_MAX times; a clip still late after that is given up as failed, which its viewer
+    sees. Running the task again is safe: the same clip_id files one item (clip_intake)."""
+    now = now or timezone.now()
+    asked = list(
+        AuditEvent.objects.filter(
+            action=clip_intake.CLIP_REQUESTED.name,
+            at__lte=now - LATE_AFTER,
+            at__gte=now - REQUEUE_HORIZON,
+        ).order_by("seq")[:500]
+    )
+    counts = {"requeued": 0, "failed": 0}
+    by_agency: dict[int | None, list[AuditEvent]] = {}
+    for event in asked:
+        by_agency.setdefault(event.agency_id, []).append(event)
+    for agency_id, events in by_agency.items():
+        ids = [event.details.get("clip_id", "") for event in events]
+        outcomes = _outcomes(ids, agency_id)
+        for event, clip_id in zip(events, ids, strict=True):
+            if not clip_id or _state_of(clip_id, event.at, outcomes, now)[0] != "late":
+                continue
+            times = outcomes.requeued.get(clip_id, (event.at, 0))[1]
+            if times >= REQUEUE_MAX:
+                _clip_failed(event, clip_id, times)
+                counts["failed"] += 1
+                continue
+            audit_record(
+                action=clip_intake.CLIP_REQUEUED.name,
+                actor_label="system (live clip retry)",
+                agency=event.agency,
+                case_ref=event.case_ref,
+                details={"clip_id": clip_id, "attempt": times + 2},
+            )
+            kwargs = _task_kwargs(event)
+            transaction.on_commit(functools.partial(_send, kwargs), robust=True)
+            counts["requeued"] += 1
+    return counts
+
+
+def _clip_failed(event: AuditEvent, clip_id: str, times: int) -> None:
+    audit_record(
+        action=clip_intake.CLIP_FAILED.name,
+        actor_label="system (live clip retry)",
+        agency=event.agency,
+        case_ref=event.case_ref,
+        outcome=AuditEvent.Outcome.DENIED,
+        reason=f"the clip maker never reported, after {times + 1} attempts",
+        details={"clip_id": clip_id, "attempts": times + 1},
+    )

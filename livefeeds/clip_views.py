@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -31,6 +32,7 @@ def clip_rows(session) -> list[dict]:
             "asked": clip.asked,
             "case": clip.case_number,
             "state": clip.state,
+            "label": str(clip_services.STATE_LABELS.get(clip.state, clip.state)),
             "message": clip.message,
             "item_url": reverse("evidence:detail", args=[clip.item_id]) if clip.item_id else "",
         }
@@ -66,7 +68,7 @@ def clip_save(request, view_id):
     for error in errors:
         messages.error(request, error)
     if not errors:
-        messages.success(request, "Clip queued: it is being cut from the relay.")
+        messages.success(request, _("Clip queued: it is being cut from the relay."))
     return redirect(reverse("livefeeds:view", args=[session.pk]) + "#live-clips")
 
 

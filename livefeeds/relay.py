@@ -38,6 +38,9 @@ class RelayConfig:
     secret: str
     playlist_seconds: int = 60
     update_seconds: int = 10
+    # nginx-rtmp's /control (drop a publisher) and /stat: a server of their own, on 127.0.0.1
+    # only, never the port browsers reach (0: none).
+    control_port: int = 0
     # bench/live.py only: the same files without auth_request, from this host, to measure
     # what the check costs. Never from the settings.
     open_twin: bool = False
@@ -52,6 +55,7 @@ class RelayConfig:
             secret=settings.RELAY_SECRET,
             playlist_seconds=settings.RELAY_HLS_PLAYLIST_SECONDS,
             update_seconds=settings.RELAY_UPDATE_SECONDS,
+            control_port=settings.RELAY_CONTROL_PORT,
         )
 
     def hls_dir(self, app: str) -> Path:
@@ -76,7 +80,12 @@ def _application(config: RelayConfig, app: str) -> str:
             hls on;
             hls_path {config.hls_dir(app)};
             hls_nested on;
-            hls_fragment 1s;
+            # A fragment closes at the first keyframe at least hls_fragment after it opened:
+            # 1s made a camera's first fragment (and any GOP a hair under 1 s) two GOPs long,
+            # which the first playlist waited for (bench/cctv_live.py). Segments are one GOP;
+            # hls_max_fragment keeps the old 10 s before nginx cuts a long GOP mid-way.
+            hls_fragment 500ms;
+            hls_max_fragment 10s;
             hls_playlist_length {config.playlist_seconds}s;
             hls_fragment_naming system;
         }}"""
@@ -93,6 +102,19 @@ def _open_twin(config: RelayConfig) -> str:
             add_header Cache-Control no-store always;
             alias {config.prefix}/hls/$oapp/$ostream/$ofile;
         }}"""
+
+
+def _control_server(config: RelayConfig) -> str:
+    if not config.control_port:
+        return ""
+    return f"""
+    server {{
+        # The relay's controls, for Django on this host: drop a publisher, read the state.
+        listen 127.0.0.1:{config.control_port};
+        location /control/ {{ allow 127.0.0.1; deny all; rtmp_control all; }}
+        location = /stat {{ allow 127.0.0.1; deny all; rtmp_stat all; }}
+        location / {{ return 404; }}
+    }}"""
 
 
 def render(config: RelayConfig) -> str:
@@ -171,8 +193,9 @@ http {{
             proxy_connect_timeout 2s;
             proxy_read_timeout 5s;
         }}
-        location /control/ {{ allow 127.0.0.1; deny all; rtmp_control all; }}
-        location = /stat {{ allow 127.0.0.1; deny all; rtmp_stat all; }}
+        # Not here: /control and /stat have their own loopback server (below).
+        location /control {{ return 404; }}
+        location = /stat {{ return 404; }}
         # Everything else is Canvass itself, so the viewer page and its HLS share one origin.
         location / {{
             proxy_pass {config.django_url};
@@ -181,7 +204,7 @@ http {{
             proxy_buffering off;
             proxy_read_timeout 300s;
         }}
-    }}
+    }}{_control_server(config)}
 }}
 """
 
@@ -227,7 +250,7 @@ def spawn(config: RelayConfig, *, output: IO[bytes] | int | None = None) -> subp
 def drop_publisher(app: str, stream: str) -> bool:
     """Cut a publisher off now (nginx-rtmp's /control/drop); on_update would take up to
     RELAY_UPDATE_SECONDS. Whether the relay answered; a relay that is down has nobody to cut."""
-    url = f"http://127.0.0.1:{settings.RELAY_HTTP_PORT}/control/drop/publisher"
+    url = f"http://127.0.0.1:{settings.RELAY_CONTROL_PORT}/control/drop/publisher"
     try:
         response = requests.get(url, params={"app": app, "name": stream}, timeout=CONTROL_TIMEOUT)
     except requests.RequestException as exc:

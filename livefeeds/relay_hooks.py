@@ -34,7 +34,7 @@ def _call(request: HttpRequest) -> services.PublishCall:
         client_id=form.get("clientid", ""),
         addr=form.get("addr", ""),
         key=form.get("key", ""),
-        relay_secret=form.get("relay", ""),
+        relay_key=form.get("relay", ""),
     )
 
 

@@ -7,11 +7,19 @@ last-viewer times from Redis (livefeeds/relaystate.py) and, per stream:
   owner's stream may be relayed at all (a stream linked, not paused, a policy other than never;
   who may watch is decided per viewer by livefeeds.cctv);
 - reports connecting, live, unreachable, not_h264 or wrong_credentials from ffmpeg's messages
-  (scrubbed of the stream's credentials and the relay secret);
+  (scrubbed of the stream's credentials and its one-time publish key);
 - restarts it with exponential backoff while the stream is still wanted;
 - stops it, and drops the stream from the wanted set, RELAYMGR_IDLE_SECONDS after the last
   viewer request (or after it was wanted with no viewer at all), and at once when the owner
   pauses or unlinks the stream.
+Secrets stay off ffmpeg's command line (which every local user can read in /proc): the RTSP
+URL with the owner's credentials reaches ffmpeg through a pipe (media.relay_argv), and the
+publish URL carries a key good for one publish (relaystate.publish_key_issue). The camera's
+host name is resolved and checked at every start (registry.feeds.relay_pinned) and ffmpeg is
+given the checked address, so DNS rebinding cannot point the relay at this server's
+neighbourhood. ffmpeg 5.1 has no option to refuse an RTSP redirect (`ffmpeg -h demuxer=rtsp`):
+it is killed the moment it says it follows one (its connect to the new address may still
+happen, nothing is relayed from it), which README's live feeds section notes.
 Children are always reaped: SIGTERM to the process group, SIGKILL after a grace period (an
 ffmpeg waiting on the network may ignore SIGTERM, livefeeds.md trap 9), and they die with us.
 """
@@ -19,10 +27,11 @@ ffmpeg waiting on the network may ignore SIGTERM, livefeeds.md trap 9), and they
 from __future__ import annotations
 
 import collections
-import hashlib
-import hmac
+import contextlib
 import logging
+import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -30,6 +39,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import close_old_connections
+from redis.exceptions import RedisError
 
 from livefeeds import relaystate
 from portal import media
@@ -38,24 +48,20 @@ from registry import feeds, selectors
 log = logging.getLogger(__name__)
 
 _INPUT_VIDEO = re.compile(r"Stream #0:\d+.*?: Video: (\w+)")
+# ffmpeg's rtsp demuxer says this (at info) just before it follows a 3xx to another address.
+_REDIRECT = re.compile(r"Status 3\d\d: Redirecting to ")
 
 
 def _setting(name: str, default):
     return getattr(settings, name, default)
 
 
-def relay_secret() -> str:
-    """The secret the relay's on_publish accepts for app `cam` (RELAY_SECRET, as the relay
-    settings derive it from SECRET_KEY when it is not set)."""
-    secret = _setting("RELAY_SECRET", "")
-    if secret:
-        return secret
-    return hmac.new(settings.SECRET_KEY.encode(), b"canvass relay", hashlib.sha256).hexdigest()
-
-
-def publish_url(stream: str) -> str:
+def publish_url(stream: str, key: str) -> str:
+    """Where the relay's ffmpeg publishes, with a one-time key (relaystate.publish_key_issue):
+    the URL is on ffmpeg's command line, readable by other local users, so it carries no
+    lasting secret."""
     port = _setting("RELAY_RTMP_PORT", 19350)
-    return f"rtmp://127.0.0.1:{port}/cam/{stream}?relay={relay_secret()}"
+    return f"rtmp://127.0.0.1:{port}/cam/{stream}?relay={key}"
 
 
 @dataclass
@@ -65,7 +71,11 @@ class Relay:
     stream: str
     wanted_since: float
     proc: subprocess.Popen | None = None
+    # The owner's URL as saved (a change restarts the relay), and the one ffmpeg was given:
+    # its host replaced by the address checked at the start.
+    source_url: str = ""
     url: str = ""
+    publish_key: str = ""
     lines: collections.deque = field(default_factory=lambda: collections.deque(maxlen=40))
     video_codec: str | None = None
     output_open: bool = False
@@ -74,6 +84,7 @@ class Relay:
     next_start: float = 0.0
     started_at: float = 0.0
     reader: threading.Thread | None = None
+    redirected: bool = False
 
 
 class RelayManager:
@@ -123,14 +134,24 @@ class RelayManager:
         if relay.proc is not None:
             self._watch(relay, url, now)
         if relay.proc is None and now >= relay.next_start:
-            self._start(relay, url, now)
+            pinned, why = feeds.relay_pinned(url)
+            if pinned is None:
+                # Resolved again at every start: the name may point elsewhere since the owner
+                # saved it. Nothing is started.
+                relay.source_url = url
+                self._failed(relay, "unreachable", f"refused: {why}", now)
+                return
+            self._start(relay, url, pinned, now)
 
     # --- children ---------------------------------------------------------------------
 
-    def _start(self, relay: Relay, url: str, now: float) -> None:
-        relay.url, relay.video_codec, relay.output_open = url, None, False
+    def _start(self, relay: Relay, url: str, pinned: str, now: float) -> None:
+        relay.source_url, relay.url, relay.video_codec, relay.output_open = url, pinned, None, False
+        relay.redirected = False
         relay.lines.clear()
-        argv = media.relay_argv(url, publish_url(relay.stream), socket_timeout=self.socket_timeout)
+        relay.publish_key = relaystate.publish_key_issue(relay.stream)
+        target = publish_url(relay.stream, relay.publish_key)
+        argv = media.relay_argv(pinned, target, socket_timeout=self.socket_timeout)
         relay.proc = media.relay_spawn(argv, cpu_seconds=self.cpu_seconds)
         relay.started_at = now
         relay.reader = threading.Thread(
@@ -147,6 +168,13 @@ class RelayManager:
             if not line:
                 continue
             relay.lines.append(line)
+            if _REDIRECT.search(line) and not relay.redirected:
+                # ffmpeg 5.1 cannot be told not to follow it: stop it at once instead. It has
+                # been printed just before ffmpeg connects to the new address, so that connect
+                # may still happen, but nothing from there is relayed.
+                relay.redirected = True
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
             match = _INPUT_VIDEO.search(line)
             if match and relay.video_codec is None and not relay.output_open:
                 relay.video_codec = match.group(1)
@@ -155,12 +183,12 @@ class RelayManager:
 
     def _scrub(self, relay: Relay, text: str) -> str:
         text = media.stream_scrub(text, relay.url) if relay.url else text
-        return text.replace(relay_secret(), "…")
+        return text.replace(relay.publish_key, "…") if relay.publish_key else text
 
     def _watch(self, relay: Relay, url: str, now: float) -> None:
         if relay.proc is None:
             return
-        if url != relay.url:
+        if url != relay.source_url:
             # The owner changed the stream: start again on the new one at once.
             self._kill(relay)
             relay.next_start = now
@@ -178,6 +206,10 @@ class RelayManager:
                 self._status(relay, "live", "", quiet=True)
             return
         self._reap(relay)
+        if relay.redirected:
+            detail = "refused: the camera redirected the relay to another address (not followed)"
+            self._failed(relay, "unreachable", detail, now)
+            return
         tail = " / ".join(list(relay.lines)[-3:])
         kind = media.stream_failure_kind(tail)
         self._failed(relay, kind, tail or f"ffmpeg exited with {code}", now)
@@ -185,7 +217,7 @@ class RelayManager:
     def _failed(self, relay: Relay, state: str, detail: str, now: float) -> None:
         relay.failures += 1
         delay = min(self.backoff_max, self.backoff_min * 2 ** (relay.failures - 1))
-        if state == "not_h264":
+        if state == "not_h264" or relay.redirected:
             delay = self.backoff_max
         relay.next_start = now + delay
         self._status(relay, state, detail)
@@ -224,6 +256,23 @@ class RelayManager:
 
     # --- the loop ---------------------------------------------------------------------
 
+    @staticmethod
+    def _wait(stop: threading.Event, poll: float) -> None:
+        """Until the next poll, or sooner when a viewer wants a stream (relaystate.want) or the
+        manager is stopped. Redis is asked in waits of at most a second (its client's socket
+        times out after two)."""
+        deadline = time.monotonic() + poll
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                if relaystate.wait_for_want(min(left, 1.0)):
+                    return
+            except RedisError:
+                stop.wait(left)
+                return
+
     def run(self, stop: threading.Event, poll: float | None = None) -> None:
         poll = poll or _setting("RELAYMGR_POLL_SECONDS", 0.5)
         try:
@@ -234,6 +283,6 @@ class RelayManager:
                     # Redis or the database away for a moment: keep the children, try again.
                     log.exception("relay manager tick failed")
                     close_old_connections()
-                stop.wait(poll)
+                self._wait(stop, poll)
         finally:
             self.stop_all()

@@ -6,7 +6,9 @@ Stream names are `cam/<stream>`'s <stream>: the camera's id as 32 hex digits.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 import time
 
 from django.conf import settings
@@ -15,6 +17,7 @@ from portal.redis_fallback import client
 
 STATUS_SECONDS = 300
 SEEN_SECONDS = 300
+PUBLISH_KEY_SECONDS = 60
 STATES = ("connecting", "live", "unreachable", "not_h264", "wrong_credentials", "stopped")
 
 
@@ -34,9 +37,32 @@ def status_key(stream: str) -> str:
     return f"{_ns()}relay:status:{stream}"
 
 
+def wake_key() -> str:
+    return f"{_ns()}relay:wake"
+
+
 def want(stream: str) -> None:
-    """Someone wants this stream: the relay manager starts pulling it (if not already)."""
-    client().sadd(wanted_key(), stream)
+    """Someone wants this stream: the relay manager starts pulling it (if not already).
+
+    It also wakes the manager, which otherwise would notice only at its next poll (up to
+    RELAYMGR_POLL_SECONDS later, time a viewer waits for the first playlist).
+    """
+    pipe = client().pipeline()
+    pipe.sadd(wanted_key(), stream)
+    pipe.rpush(wake_key(), stream)
+    pipe.expire(wake_key(), 10)
+    pipe.execute()
+
+
+def wait_for_want(timeout: float) -> bool:
+    """Wait up to `timeout` seconds for a want() (True) or for nothing (False).
+
+    Wakes that piled up while the manager was busy count as one: it reads the whole wanted set.
+    """
+    woken = client().blpop([wake_key()], timeout=timeout)
+    if woken is not None:
+        client().delete(wake_key())
+    return woken is not None
 
 
 def unwant(stream: str) -> None:
@@ -79,3 +105,30 @@ def status(stream: str) -> dict | None:
     except json.JSONDecodeError:
         return None
     return value if isinstance(value, dict) else None
+
+
+# --- one-time publish keys ------------------------------------------------------------------
+# The relay manager's ffmpeg publishes into `cam` with a key on its command line, which other
+# local users can read in /proc: so each start gets its own key, good for one publish of that
+# one stream within PUBLISH_KEY_SECONDS, and spent by on_publish (a copy read from /proc after
+# ffmpeg published is worth nothing). Only the key's digest is stored.
+
+
+def _publish_key_key(stream: str, key: str) -> str:
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return f"{_ns()}relay:pubkey:{stream}:{digest}"
+
+
+def publish_key_issue(stream: str) -> str:
+    """A fresh key for one publish of `cam/<stream>`."""
+    key = secrets.token_urlsafe(24)
+    client().set(_publish_key_key(stream, key), "1", ex=PUBLISH_KEY_SECONDS)
+    return key
+
+
+def publish_key_spend(stream: str, key: str) -> bool:
+    """Whether `key` was issued for this stream and not spent yet; spends it (atomic: of two
+    publishes with one key, one wins)."""
+    if not key or len(key) > 100:
+        return False
+    return bool(client().delete(_publish_key_key(stream, key)))

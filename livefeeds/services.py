@@ -3,7 +3,6 @@
 
 import contextlib
 import datetime as dt
-import hmac
 import ipaddress
 import logging
 import re
@@ -22,7 +21,7 @@ from devices import live as device_live
 from devices.models import Alert, Device, DeviceCommand, DeviceCredential, TriggerKind
 from devices.selectors import heard_since, open_assignment_of
 from livefeeds import audit_actions as actions
-from livefeeds import relay
+from livefeeds import relay, relaystate
 from livefeeds.models import Publish, ReasonCategory, ViewSession
 from livefeeds.policies import can_revoke_views, can_watch_live
 from livefeeds.reasons import view_details, view_reason_checked
@@ -88,7 +87,7 @@ class PublishCall:
     client_id: str
     addr: str
     key: str = ""
-    relay_secret: str = ""
+    relay_key: str = ""  # the one-time key of a relay manager's publish (cam)
 
 
 def _live_refusal(device: Device | None, key: str) -> str:
@@ -108,10 +107,8 @@ def _cam_refusal(call: PublishCall) -> str:
 
     if not is_loopback(call.addr):
         return "not from this host"
-    if not call.relay_secret or not hmac.compare_digest(
-        call.relay_secret.encode(), settings.RELAY_SECRET.encode()
-    ):
-        return "wrong relay secret"
+    if not relaystate.publish_key_spend(call.stream, call.relay_key):
+        return "wrong relay key"
     camera = watching.camera_for_stream(call.stream)
     if camera is None:
         return "unknown camera"
@@ -123,7 +120,8 @@ def _cam_refusal(call: PublishCall) -> str:
 @transaction.atomic
 def publish_start(*, call: PublishCall) -> bool:
     """on_publish: whether the relay may take this stream. A body camera needs its stream key
-    and a recording heartbeat; a CCTV relay, the relay secret and this host."""
+    and a recording heartbeat; a CCTV relay, this host and a one-time key
+    (relaystate.publish_key_issue)."""
     device = device_of_stream(call.stream) if call.app == Publish.App.LIVE else None
     if call.app == Publish.App.LIVE:
         why = _live_refusal(device, call.key)

@@ -149,8 +149,6 @@ def wall(request, incident_id):
             "started": bool(started),
             "distance_m": started["distance_m"] if started else None,
             "points": _map_points(incident, tiles) if incident.point else [],
-            "tile_url": settings.MAP_TILE_URL,
-            "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
         },
         status=status,
     )

@@ -1,8 +1,12 @@
+import zoneinfo
+from typing import cast
+
 from django import forms
 from django.contrib.auth.password_validation import validate_password
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.audit import registered_actions
+from portal.audit_labels import PERIODS, action_choices, period_dates, target_type_choices
 from portal.roles import Role
 from portal.text import CleanTextFormMixin
 
@@ -62,21 +66,34 @@ class SignupForm(CleanTextFormMixin, forms.Form):
 
 
 class AuditFilterForm(forms.Form):
-    actor = forms.CharField(max_length=200, required=False, label="Actor contains")
-    action = forms.ChoiceField(required=False)
-    target_type = forms.CharField(max_length=80, required=False)
-    target_id = forms.CharField(max_length=64, required=False)
-    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    """The audit log's filters: each narrows the rows; the period presets fill the dates."""
 
-    def __init__(self, *args, **kwargs):
+    actor = forms.CharField(max_length=200, required=False, label=_("Actor contains"))
+    action = forms.ChoiceField(required=False, label=_("Action"))
+    target_type = forms.ChoiceField(required=False, label=_("Target type"))
+    target_id = forms.CharField(max_length=64, required=False, label=_("Target id"))
+    period = forms.ChoiceField(choices=PERIODS, required=False, label=_("When"))
+    date_from = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("From")
+    )
+    date_to = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("To")
+    )
+
+    def __init__(self, *args, zone: str = "UTC", **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", "Any action")] + [
-            (a.name, a.name) for a in registered_actions()
-        ]
+        self.zone = zone
+        cast(forms.ChoiceField, self.fields["action"]).choices = action_choices()
+        current = self.data.get("target_type", "") if self.is_bound else ""
+        kinds = target_type_choices(str(current)[:80])
+        cast(forms.ChoiceField, self.fields["target_type"]).choices = kinds
 
     def clean(self):
         data = super().clean()
+        period = data.pop("period", "")
+        if period:
+            today = timezone.now().astimezone(zoneinfo.ZoneInfo(self.zone)).date()
+            data["date_from"], data["date_to"] = period_dates(period, today)
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            raise forms.ValidationError("The start date is after the end date.")
+            raise forms.ValidationError(_("The start date is after the end date."))
         return data

@@ -235,7 +235,28 @@ def _reason(what: str, stderr: bytes, argv: list[str]) -> str:
     return f"{what}: {tail}"[:_REASON_CHARS]
 
 
-def _run(argv: list[str], timeout: float | None = None, *, what: str = "") -> bytes:
+@contextlib.contextmanager
+def _piped_source(argv: list[str], source: bytes) -> Iterator[tuple[list[str], tuple[int, ...]]]:
+    """The argv with SOURCE_PIPE replaced by `pipe:<fd>` of a pipe holding `source` (a few
+    hundred bytes: the pipe's buffer takes them all before the tool starts), and the fd to pass
+    on; the parent's copy is closed once the child has it. Without a source, argv as it is."""
+    if not source:
+        yield argv, ()
+        return
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, source)
+    finally:
+        os.close(write_end)
+    try:
+        yield [f"pipe:{read_end}" if a == SOURCE_PIPE else a for a in argv], (read_end,)
+    finally:
+        os.close(read_end)
+
+
+def _run(
+    argv: list[str], timeout: float | None = None, *, what: str = "", source: bytes = b""
+) -> bytes:
     """Run one tool under the limits above and return its stdout; raise MediaError on failure.
 
     `timeout` defaults to MEDIA_TOOL_TIMEOUT_SECONDS. The CPU limit is the timeout times our
@@ -245,16 +266,18 @@ def _run(argv: list[str], timeout: float | None = None, *, what: str = "") -> by
     settings = _settings()
     timeout = settings.MEDIA_TOOL_TIMEOUT_SECONDS if timeout is None else timeout
     what = what or f"{Path(argv[0]).name} failed"
-    proc = subprocess.Popen(  # noqa: S603 - an argument list we built; no shell
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        preexec_fn=_limit_child(
-            settings.MEDIA_TOOL_MEMORY_BYTES, max(1, math.ceil(timeout * THREADS))
-        ),
-    )
+    with _piped_source(argv, source) as (argv, fds):
+        proc = subprocess.Popen(  # noqa: S603 - an argument list we built; no shell
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            pass_fds=fds,
+            preexec_fn=_limit_child(
+                settings.MEDIA_TOOL_MEMORY_BYTES, max(1, math.ceil(timeout * THREADS))
+            ),
+        )
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -1046,24 +1069,63 @@ def stream_failure_kind(message: str) -> str:
     return "unreachable"
 
 
-def rtsp_input(url: str, *, socket_timeout: float) -> list[str]:
-    """The options that fence one RTSP input, then the input.
+# An RTSP URL is never on a tool's command line, which any local user can read in
+# /proc/<pid>/cmdline: the URL (with the owner's credentials) goes into a one-entry ffconcat
+# list that ffmpeg or ffprobe reads from an inherited pipe (`-f concat -i pipe:<fd>`; the
+# argv holds SOURCE_PIPE until the runner substitutes the fd), with the RTSP options as the
+# list's `option` lines. The pipe is empty once read, and another user may not open this
+# process's fds.
+SOURCE_PIPE = "pipe:<rtsp-source>"
+
+
+class RelayCommand(list):
+    """An ffmpeg argv whose input (`SOURCE_PIPE`) is fed from `source` by relay_spawn."""
+
+    source: bytes = b""
+
+
+def _concat_quoted(text: str) -> str:
+    if any(c in text for c in "\r\n\0"):
+        raise ValueError("a stream URL may not hold line breaks")
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def rtsp_source(url: str, *, socket_timeout: float) -> bytes:
+    """The ffconcat list carrying the RTSP URL and its fence (as rtsp_input's options)."""
+    lines = [
+        "ffconcat version 1.0",
+        f"file {_concat_quoted(url)}",
+        "option rtsp_transport tcp",
+        f"option timeout {int(socket_timeout * 1_000_000)}",
+        "option analyzeduration 1000000",
+        "option fpsprobesize 0",
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def rtsp_input() -> list[str]:
+    """The options that fence one RTSP input, then the input: the URL itself (credentials and
+    all) is not among them but in the list rtsp_source(url), which the runner feeds through a
+    pipe (SOURCE_PIPE). The list adds RTSP over TCP and the socket timeout.
 
     One second of analysis rather than ffmpeg's five: an H.264 camera states its picture size
-    in the SDP, and the viewer waits for every second spent here (bench/cctv_relay.py).
+    in the SDP, and the viewer waits for every second spent here (bench/cctv_relay.py). No
+    frames spent estimating the frame rate (`fpsprobesize 0`, here and in the list): the probe ends once the codecs
+    are known, about 0.4 s sooner, and still waits (up to the second) for a camera whose SDP
+    lacks them (bench/cctv_live.py).
     """
     return [
-        "-protocol_whitelist", RTSP_PROTOCOLS, "-format_whitelist", "rtsp",
-        "-rtsp_transport", "tcp", "-timeout", str(int(socket_timeout * 1_000_000)),
-        "-analyzeduration", "1000000",
-        "-i", url,
+        "-protocol_whitelist", f"pipe,{RTSP_PROTOCOLS}", "-format_whitelist", "concat,rtsp",
+        "-analyzeduration", "1000000", "-fpsprobesize", "0",
+        "-f", "concat", "-safe", "0", "-i", SOURCE_PIPE,
     ]  # fmt: skip
 
 
 def _run_stream(argv: list[str], url: str, timeout: float, what: str) -> bytes:
-    """_run for a network input: failures become StreamError with the URL redacted."""
+    """_run for a network input (rtsp_input's, fed the URL through a pipe): failures become
+    StreamError with the URL redacted."""
     try:
-        return _run(argv, timeout, what=what)
+        return _run(argv, timeout, what=what, source=rtsp_source(url, socket_timeout=timeout / 2))
     except MediaError as exc:
         reason = stream_scrub(exc.reason, url)
         if "timed out after" in reason:
@@ -1076,7 +1138,7 @@ def _run_stream(argv: list[str], url: str, timeout: float, what: str) -> bytes:
 def rtsp_probe(url: str, *, timeout: float = 10.0) -> StreamProbe:
     """The codecs of a live RTSP stream (H.264 needed by the relay), within `timeout` seconds."""
     argv = [
-        _tool("ffprobe"), "-v", "error", *rtsp_input(url, socket_timeout=timeout / 2),
+        _tool("ffprobe"), "-v", "error", *rtsp_input(),
         "-show_entries", "stream=codec_type,codec_name,width,height", "-of", "json",
     ]  # fmt: skip
     out = _run_stream(argv, url, timeout, "ffprobe could not read the stream")
@@ -1098,7 +1160,7 @@ def rtsp_still(url: str, out_dir: Path, *, timeout: float = 15.0) -> Output:
     """One JPEG frame from a live RTSP stream, at most 1280 wide, no metadata."""
     target = Path(out_dir) / "still.jpg"
     argv = _ffmpeg(
-        "-threads", "1", *rtsp_input(url, socket_timeout=timeout / 2),
+        "-threads", "1", *rtsp_input(),
         "-map", "0:v:0", "-frames:v", "1",
         "-vf", f"scale=w=min({POSTER_MAX_WIDTH}\\,iw):h=-2", "-q:v", "4",
         "-map_metadata", "-1", "-f", "image2", "-update", "1", str(target),
@@ -1106,38 +1168,43 @@ def rtsp_still(url: str, out_dir: Path, *, timeout: float = 15.0) -> Output:
     _run_stream(argv, url, timeout, "ffmpeg could not grab a frame")
     if not target.is_file() or target.stat().st_size == 0:
         raise StreamError("failed", "The camera sent no picture.")
-    redacted = [a if a != url else rtsp_redacted(url) for a in argv]
-    return Output(path=target, media_type="image/jpeg", run=_tool_run(redacted), name=target.name)
+    return Output(path=target, media_type="image/jpeg", run=_tool_run(argv), name=target.name)
 
 
-def relay_argv(url: str, target: str, *, socket_timeout: float = 5.0) -> list[str]:
+def relay_argv(url: str, target: str, *, socket_timeout: float = 5.0) -> RelayCommand:
     """ffmpeg remuxing a live H.264 stream into the relay's RTMP without re-encoding it.
 
     Video is copied; audio (if any) becomes AAC, as the relay's HLS needs. `-loglevel info`
     because the relay manager reads the input's codecs and the output's opening from stderr.
+    The URL is not in the argv: relay_spawn hands it to ffmpeg through a pipe.
     """
-    return [
+    argv = RelayCommand([
         _tool("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info",
-        *rtsp_input(url, socket_timeout=socket_timeout),
+        *rtsp_input(),
         "-map", "0:v:0", "-map", "0:a:0?", "-c:v", "copy", "-c:a", "aac", "-b:a", "64k",
         "-f", "flv", target,
-    ]  # fmt: skip
+    ])  # fmt: skip
+    argv.source = rtsp_source(url, socket_timeout=socket_timeout)
+    return argv
 
 
 def relay_spawn(argv: list[str], *, cpu_seconds: int) -> subprocess.Popen:
     """Start a long-running relay ffmpeg under the usual limits, in its own process group.
 
     stdout is discarded and stderr is a pipe the caller must drain; the caller owns the child
-    and stops it with relay_stop (never left behind: it dies with its parent, too).
+    and stops it with relay_stop (never left behind: it dies with its parent, too). A
+    RelayCommand's source is written into a pipe ffmpeg inherits and reads as its input list.
     """
-    return subprocess.Popen(  # noqa: S603 - an argument list we built; no shell
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        preexec_fn=_limit_child(_settings().MEDIA_TOOL_MEMORY_BYTES, cpu_seconds),
-    )
+    with _piped_source(argv, getattr(argv, "source", b"")) as (argv, fds):
+        return subprocess.Popen(  # noqa: S603 - an argument list we built; no shell
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            pass_fds=fds,
+            preexec_fn=_limit_child(_settings().MEDIA_TOOL_MEMORY_BYTES, cpu_seconds),
+        )
 
 
 def relay_stop(proc: subprocess.Popen, *, grace: float = 3.0) -> int:

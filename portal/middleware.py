@@ -1,4 +1,5 @@
-"""Request id for every request, and the staff idle timeout (CJIS 5.9.5: 30 minutes)."""
+"""Request id for every request, the staff idle timeout (CJIS 5.9.5: 30 minutes), and the
+agency time zone staff times are typed and shown in."""
 
 import re
 import time
@@ -10,7 +11,12 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
 from django.urls import Resolver404, resolve
 
-from portal.context import request_id_reset, request_id_set
+from portal.context import (
+    agency_zone_reset,
+    agency_zone_set,
+    request_id_reset,
+    request_id_set,
+)
 
 _VALID_INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 LAST_SEEN_KEY = "canvass_last_seen"
@@ -76,3 +82,23 @@ class StaffIdleTimeoutMiddleware:
             if _last_seen_is_stale(last_seen, now) and not _background(request):
                 request.session[LAST_SEEN_KEY] = now
         return self.get_response(request)
+
+
+class AgencyZoneMiddleware:
+    """For a signed-in staff member, the agency's time zone is the request's wall clock:
+    staff forms read typed times in it and pages show it beside UTC (architecture rule 9)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        zone = "UTC"
+        if user.is_authenticated and user.is_staff_member and user.agency_id:
+            zone = user.agency.time_zone or "UTC"
+        request.agency_zone = zone
+        token = agency_zone_set(zone)
+        try:
+            return self.get_response(request)
+        finally:
+            agency_zone_reset(token)

@@ -8,8 +8,10 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
 from portal.audit import events_for_reader
+from portal.audit_labels import actions_in_group
 from portal.models import AuditEvent, User
 from portal.policies import can_use_admin, can_view_audit_log
+from portal.timefields import day_start
 
 
 @dataclass(frozen=True)
@@ -32,16 +34,20 @@ def audit_events_for(*, actor: User, filters: AuditFilters | None = None) -> Que
     f = filters or AuditFilters()
     if f.actor:
         events = events.filter(actor_label__icontains=f.actor)
-    if f.action:
+    if f.action.startswith("group:"):
+        events = events.filter(action__in=actions_in_group(f.action.removeprefix("group:")))
+    elif f.action:
         events = events.filter(action=f.action)
     if f.target_type:
         events = events.filter(target_type=f.target_type)
     if f.target_id:
         events = events.filter(target_id=f.target_id)
+    # Days are the reader's agency's days, as a range on the indexed `at`.
+    zone = actor.agency.time_zone if actor.agency else "UTC"
     if f.date_from:
-        events = events.filter(at__date__gte=f.date_from)
+        events = events.filter(at__gte=day_start(f.date_from, zone))
     if f.date_to:
-        events = events.filter(at__date__lte=f.date_to)
+        events = events.filter(at__lt=day_start(f.date_to + dt.timedelta(days=1), zone))
     return events.order_by("-seq")
 
 

@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Staff times are typed and shown in the agency's zone (portal.timefields, portal_time).
+    "portal.middleware.AgencyZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "portal.middleware.StaffIdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -222,12 +224,17 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Canvass <canvass@localhost>")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
-# Maps: tiles come only from the agency's own tile server. Without one, Canvass serves plain
-# placeholder tiles itself, so no page ever asks a third party for anything.
-MAP_TILE_URL = env.str("MAP_TILE_URL", default="/tiles/{z}/{x}/{y}.png")
-MAP_TILE_ATTRIBUTION = env.str(
-    "MAP_TILE_ATTRIBUTION", default="Placeholder tiles (set MAP_TILE_URL to your tile server)"
-)
+# Maps (portal/maps.py): the basemap is the agency's own PMTiles file, served by Canvass with HTTP
+# Range and drawn in the browser; `scripts/setup.sh` builds a small one of the demo town there.
+# An operator may instead name raster tiles of their own server (MAP_TILE_URL, {z}/{x}/{y}),
+# which then wins. Nothing is ever asked of a third party. README "Maps" says how to make a file.
+MAP_PMTILES_PATH = str(
+    BASE_DIR / env.str("MAP_PMTILES_PATH", default=str(DATA_DIR / "basemap.pmtiles"))
+)  # relative paths are from the repo, as DATA_DIR's
+MAP_PMTILES_MAX_ZOOM = env.int("MAP_PMTILES_MAX_ZOOM", default=15)  # the file's deepest tiles
+MAP_MAX_ZOOM = env.int("MAP_MAX_ZOOM", default=19)
+MAP_TILE_URL = env.str("MAP_TILE_URL", default="")
+MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="")
 
 # Geocoding (portal/geocoding.py): a Nominatim-compatible service; empty means "tap the map".
 GEOCODER_URL = env.str("GEOCODER_URL", default="")
@@ -409,7 +416,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 # Content-Security-Policy (django-csp) on every page: scripts, styles, fonts and requests only
 # from this site, no inline script or style (a nonce for the rare script a template must inline),
-# nothing may frame us. Map tiles may come from the agency's tile server (MAP_TILE_URL); blob:
+# nothing may frame us. Raster tiles may come from the agency's tile server (MAP_TILE_URL); blob:
 # is for the ALTCHA proof-of-work workers and hls.js (Media Source) playback.
 _TILE_ORIGIN = urlsplit(MAP_TILE_URL)
 CONTENT_SECURITY_POLICY = {
@@ -509,6 +516,8 @@ OPS_POLL_SECONDS = env.int("OPS_POLL_SECONDS", default=3)
 # (config, logs, the HLS ring) under RELAY_DIR, and how nginx reaches Django for its callbacks.
 RELAY_RTMP_PORT = env.int("RELAY_RTMP_PORT", default=19350)
 RELAY_HTTP_PORT = env.int("RELAY_HTTP_PORT", default=18089)
+# nginx-rtmp's /control and /stat: their own server on 127.0.0.1, not the HLS port.
+RELAY_CONTROL_PORT = env.int("RELAY_CONTROL_PORT", default=18088)
 RELAY_DIR = Path(env.str("RELAY_DIR", default=str(DATA_DIR / "relay"))).absolute()
 RELAY_DJANGO_URL = env.str("RELAY_DJANGO_URL", default="http://127.0.0.1:8000")
 # Shared by nginx's callbacks (in their query: nginx-rtmp cannot add headers) and the relay
@@ -532,6 +541,10 @@ LIVE_VIEW_CAP_MINUTES = env.int("LIVE_VIEW_CAP_MINUTES", default=120)
 LIVE_VIEWERS_PER_FEED = env.int("LIVE_VIEWERS_PER_FEED", default=4)
 CELERY_BEAT_SCHEDULE["close-expired-live-views"] = {
     "task": "livefeeds.tasks.close_expired_views",
+    "schedule": dt.timedelta(seconds=60),
+}
+CELERY_BEAT_SCHEDULE["requeue-late-live-clips"] = {
+    "task": "livefeeds.tasks.requeue_late_clips",
     "schedule": dt.timedelta(seconds=60),
 }
 # Size of each tus PATCH a tipster's phone sends (the tip page reads it): smaller pieces lose
@@ -564,5 +577,13 @@ RELAYMGR_BACKOFF_MAX_SECONDS = env.float("RELAYMGR_BACKOFF_MAX_SECONDS", default
 RELAYMGR_SOCKET_TIMEOUT_SECONDS = env.float("RELAYMGR_SOCKET_TIMEOUT_SECONDS", default=5.0)
 RELAYMGR_POLL_SECONDS = env.float("RELAYMGR_POLL_SECONDS", default=0.5)
 RELAYMGR_ALLOW_PRIVATE_SOURCES = env.bool("RELAYMGR_ALLOW_PRIVATE_SOURCES", default=False)
+# `make run` only: the demo CCTV camera (the Procfile's `democam:`, scripts/rtsp_test_camera.py
+# on loopback), which seed_demo links to a shop's camera; exactly this host and port may then be
+# on loopback. Refused with HTTPS on: a production server never relays its own host.
+RELAY_DEMO_CAMERA = env.str("RELAY_DEMO_CAMERA", default="")
+if RELAY_DEMO_CAMERA and SECURE_HTTPS:
+    raise ImproperlyConfigured(
+        "RELAY_DEMO_CAMERA is for `make run`'s plain-HTTP demo only; unset it (HTTPS is on)."
+    )
 # "Test connection" on an owner's camera stream: at most this many a minute per owner.
 FEED_TESTS_PER_MINUTE = env.int("FEED_TESTS_PER_MINUTE", default=4)

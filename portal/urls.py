@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.i18n import set_language
 
-from portal import views
+from portal import map_views, views
 
 portal_patterns = [
     # The home page and the staff dashboard read every app's queues: they live in workbench,
@@ -41,7 +41,8 @@ portal_patterns = [
     path("staff/audit/", views.audit_log, name="audit_log"),
     path("staff/audit/export.csv", views.audit_export, name="audit_export"),
     path("healthz", views.healthz, name="healthz"),
-    path("tiles/<int:z>/<int:x>/<int:y>.png", views.placeholder_tile, name="placeholder_tile"),
+    path("maps/basemap.pmtiles", map_views.basemap, name="basemap"),
+    path("maps/geocode", map_views.geocode, name="geocode"),
 ]
 
 urlpatterns = [

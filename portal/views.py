@@ -1,8 +1,6 @@
 import csv
-import functools
 import time
 from base64 import b32encode
-from io import BytesIO
 
 from django.conf import settings
 from django.contrib import messages
@@ -10,16 +8,16 @@ from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from PIL import Image, ImageDraw
 from redis import Redis
 
 from portal import policies, ratelimit, selectors, services
+from portal.audit_labels import details_json
 from portal.decorators import requires
 from portal.forms import AuditFilterForm, CodeForm, LoginForm, SignupForm
 from portal.models import User
@@ -272,7 +270,8 @@ class PasswordSetView(auth_views.PasswordResetConfirmView):
 
 
 def _audit_filters(request) -> tuple[AuditFilterForm, AuditFilters]:
-    form = AuditFilterForm(request.GET or None)
+    zone = request.user.agency.time_zone if request.user.agency_id else "UTC"
+    form = AuditFilterForm(request.GET or None, zone=zone)
     if form.is_bound and form.is_valid():
         return form, AuditFilters(**form.cleaned_data)
     return form, AuditFilters()
@@ -359,6 +358,7 @@ def audit_export(request):
             for event in selectors.audit_events_readable(actor=request.user, events=chunk):
                 values = {c: getattr(event, c) for c in CSV_COLUMNS}
                 values["at"] = event.at.isoformat(timespec="microseconds")
+                values["details"] = details_json(event.details, indent=None)
                 yield writer.writerow([_csv_safe(values[c]) for c in CSV_COLUMNS])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
@@ -398,21 +398,3 @@ def csrf_failure(request, reason=""):
 
 def error_404(request, exception=None):
     return render(request, "404.html", status=404)
-
-
-@functools.cache
-def _placeholder_tile() -> bytes:
-    image = Image.new("RGB", (256, 256), (236, 239, 241))
-    ImageDraw.Draw(image).rectangle((0, 0, 255, 255), outline=(200, 205, 210))
-    out = BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
-
-
-def placeholder_tile(request, z: int, x: int, y: int):
-    """A plain map tile for installs without a tile server: maps work and nothing leaves the site."""
-    if z > 22 or x >= 2**z or y >= 2**z:
-        return HttpResponse(status=404)
-    response = HttpResponse(_placeholder_tile(), content_type="image/png")
-    response["Cache-Control"] = "public, max-age=86400"
-    return response

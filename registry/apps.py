@@ -10,7 +10,7 @@ class RegistryConfig(AppConfig):
         from evidence.models import Source
         from evidence.sources import SourceHooks, source_register
         from registry import audit_actions, cases, policies, tasks  # noqa: F401
-        from registry.demo import seed_cameras
+        from registry.demo import seed_cameras, seed_live_camera
         from registry.footage import audit_actions as footage_audit_actions  # noqa: F401
         from registry.footage import policies as footage_policies  # noqa: F401
         from registry.footage import tasks as footage_tasks  # noqa: F401
@@ -23,6 +23,6 @@ class RegistryConfig(AppConfig):
                 case_links=cases.footage_request_links,
                 case_items=cases.footage_items_filed_under,
                 # the footage request asks about the cameras, so they come first
-                demo_seeders=(seed_cameras, seed_footage_request),
+                demo_seeders=(seed_cameras, seed_live_camera, seed_footage_request),
             )
         )

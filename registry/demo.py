@@ -1,14 +1,17 @@
-"""Demo cameras for `seed_demo`: a resident's doorbell, a shop's CSV import, and a few hundred neighbours."""
+"""Demo cameras for `seed_demo`: a resident's doorbell, a shop's CSV import, and a few hundred
+neighbours, all along the demo town's streets (portal/demo_town.py), facing the road."""
 
 import random
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from portal import demo_town
 from portal.models import User
 from portal.roles import Role
-from registry import services
-from registry.models import Camera
+from registry import feeds, services
+from registry.models import Camera, CameraFeed, LiveMode
 
 NEIGHBOURS = 300
 KINDS = ["doorbell", "doorbell", "fixed", "fixed", "ptz", "other"]
@@ -50,11 +53,18 @@ def seed_cameras(*, agencies, users, stdout) -> None:
         return
     west, south, east, north = police.jurisdiction.extent
     rng = random.Random(5)  # noqa: S311 - repeatable demo positions, not secrets
-    lat0, lon0 = (south + north) / 2, (west + east) / 2
+    # On the north side of Main Street, facing it; the shop's cameras along the same kerb.
+    lat0, lon0 = demo_town.main_street_lat() + 12 / demo_town.M_PER_DEG, (west + east) / 2
     services.camera_register(
         actor=resident,
         data=_camera(
-            lat0, lon0, rng, name="Front door", kind="doorbell", participation="upload_on_request"
+            lat0,
+            lon0,
+            rng,
+            name="Front door",
+            kind="doorbell",
+            participation="upload_on_request",
+            direction_deg=180,
         ),
     )
     rows = [
@@ -62,9 +72,9 @@ def seed_cameras(*, agencies, users, stdout) -> None:
         "participation,is_public"
     ]
     for i in range(12):
-        lat, lon = lat0 + 0.0004 * (i % 4), lon0 + 0.0006 * (i // 4) + 0.001
+        lat, lon = lat0, lon0 + 0.0003 * i + 0.0004
         rows.append(
-            f"Shop camera {i + 1},fixed,{lat:.6f},{lon:.6f},{i * 30},90,30,14,upload_on_request,{'true' if i % 2 else 'false'}"
+            f"Shop camera {i + 1},fixed,{lat:.6f},{lon:.6f},{150 + i * 5},90,30,14,upload_on_request,{'true' if i % 2 else 'false'}"
         )
     services.cameras_import_csv(actor=shop, raw=("\n".join(rows) + "\n").encode())
     with transaction.atomic():
@@ -80,10 +90,32 @@ def seed_cameras(*, agencies, users, stdout) -> None:
             )
             neighbours.append(user)
         for i in range(NEIGHBOURS):
-            lat = rng.uniform(south, north)
-            lon = rng.uniform(west, east)
-            services.camera_register(
-                actor=neighbours[i % len(neighbours)],
-                data=_camera(lat, lon, rng, name=f"Neighbour camera {i + 1}"),
-            )
+            lat, lon, facing = demo_town.kerbside_point(rng)
+            data = _camera(lat, lon, rng, name=f"Neighbour camera {i + 1}")
+            data["direction_deg"] = facing
+            services.camera_register(actor=neighbours[i % len(neighbours)], data=data)
     stdout.write(f"Demo cameras: 1 doorbell, 12 shop cameras from CSV, {NEIGHBOURS} neighbours.")
+
+
+DEMO_CCTV = "Shop camera 1"
+
+
+def seed_live_camera(*, agencies, users, stdout) -> None:
+    """`make run`'s CCTV camera with a live feed: the shop's first camera linked to the demo RTSP
+    camera (RELAY_DEMO_CAMERA, the Procfile's `democam:` on loopback, with a burned-in clock),
+    shared "always" with the police. Idempotent; nothing without RELAY_DEMO_CAMERA."""
+    address = settings.RELAY_DEMO_CAMERA
+    camera = Camera.objects.filter(owner__email="shop@example.com", name=DEMO_CCTV).first()
+    if not address or camera is None:
+        return
+    if CameraFeed.objects.filter(camera=camera).exclude(source_sealed="").exists():
+        return
+    shop = User.objects.get(email="shop@example.com")
+    feeds.feed_set(actor=shop, camera_id=camera.pk, address=address, username="", password="")
+    feeds.live_policy_set(
+        actor=shop, camera_id=camera.pk, mode=LiveMode.ALWAYS, agency_id=agencies["police"].pk
+    )
+    stdout.write(
+        f"  CCTV camera {DEMO_CCTV!r} (shop@example.com) relays {address} live to the police:"
+        " sign in as the supervisor or dispatcher, open Live, and watch it."
+    )

@@ -67,20 +67,75 @@ class FeedSource:
 # --- the stream address ----------------------------------------------------------------------
 
 
-def _refused_host(host: str) -> str:
-    """Why the relay may not connect to this host, or "" (loopback and private networks are
-    the server's own neighbourhood, not a resident's camera, unless the settings allow them)."""
+def _resolve(host: str) -> list[str]:
+    """Every address the host name resolves to now (the system's resolver; tests stand in)."""
+    infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _private_allowed(host: str, port: int | None, addresses: list[str]) -> bool:
+    """Whether these private addresses may be used anyway: RELAYMGR_ALLOW_PRIVATE_SOURCES (the
+    tests, or a deployment inside the cameras' network), or `make run`'s demo camera, exactly
+    RELAY_DEMO_CAMERA's host and port, on loopback only (the settings refuse RELAY_DEMO_CAMERA
+    with HTTPS on, i.e. in production)."""
     if getattr(settings, "RELAYMGR_ALLOW_PRIVATE_SOURCES", False):
-        return ""
+        return True
+    demo = getattr(settings, "RELAY_DEMO_CAMERA", "")
+    if not demo:
+        return False
+    parts = urlsplit(demo)
+    return (
+        parts.hostname == host
+        and (parts.port or 554) == (port or 554)
+        and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
+    )
+
+
+def _checked_addresses(host: str, port: int | None = None) -> tuple[list[str], str]:
+    """(the host's addresses, "") or ([], why the relay may not connect to it). Loopback,
+    private, link-local, multicast and reserved networks are the server's own neighbourhood,
+    not a resident's camera, unless the settings allow them; one such address among several
+    refuses the host (a name that resolves both ways is a rebinding attempt)."""
     try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        addresses = _resolve(host)
     except (OSError, UnicodeError):
-        return "That host name cannot be found."
-    for info in infos:
-        ip = ipaddress.ip_address(info[4][0])
-        if not ip.is_global:
-            return "The address must be reachable from the internet, not a private network."
-    return ""
+        return [], "That host name cannot be found."
+    if not addresses:
+        return [], "That host name cannot be found."
+    if _private_allowed(host, port, addresses):
+        return addresses, ""
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global or ip.is_multicast:
+            return [], "The address must be reachable from the internet, not a private network."
+    return addresses, ""
+
+
+def _refused_host(host: str, port: int | None = None) -> str:
+    """Why the relay may not connect to this host, or ""."""
+    return _checked_addresses(host, port)[1]
+
+
+def relay_pinned(url: str) -> tuple[str | None, str]:
+    """The stream URL with its host replaced by the address checked just now, or None and why.
+
+    Checked at every relay start, not only when the owner saved the address: the name may
+    resolve elsewhere since (DNS rebinding), and ffmpeg would resolve it again itself. ffmpeg
+    is handed the checked address, so what it connects to is what was checked.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    addresses, why = _checked_addresses(host, parts.port)
+    if why:
+        return None, why
+    # IPv4 first: what a camera on a home router answers on.
+    address = sorted(addresses, key=lambda a: ":" in a)[0]
+    netloc_host = f"[{address}]" if ":" in address else address
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = netloc_host + (f":{parts.port}" if parts.port else "")
+    if userinfo:
+        netloc = f"{userinfo}@{netloc}"
+    return urlunsplit(parts._replace(netloc=netloc)), ""
 
 
 def address_parse(raw: str) -> tuple[str, str, str]:
@@ -95,7 +150,7 @@ def address_parse(raw: str) -> tuple[str, str, str]:
         parts.port  # noqa: B018 - raises ValueError for a port out of range
     except ValueError:
         raise ValidationError("The port in that address is not valid.") from None
-    why = _refused_host(parts.hostname)
+    why = _refused_host(parts.hostname, parts.port)
     if why:
         raise ValidationError(why)
     return media.rtsp_redacted(raw), unquote(parts.username or ""), unquote(parts.password or "")

@@ -1,6 +1,8 @@
 """Camera and search forms. The camera form also validates every CSV row and API payload."""
 
+import json
 import zoneinfo
+from typing import Any
 
 from django import forms
 from django.contrib.gis.geos import Polygon
@@ -8,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.geometry import BadGeometry, geometry_from_text
 from portal.text import CleanTextFormMixin
+from portal.timefields import AgencyDateTimeField
 from registry.models import (
     SEARCH_REASON_CHOICES,
     CameraKind,
@@ -35,6 +38,40 @@ def refuse_formula(value: str) -> str:
     return value
 
 
+# One line per participation level, shown under its choice on the camera form.
+PARTICIPATION_HELP = {
+    Participation.LOCATION_ONLY: _(
+        "Investigators only learn that a camera is here; nobody contacts you."
+    ),
+    Participation.CONTACT_ME: _("Investigators may contact you to ask what your camera saw."),
+    Participation.UPLOAD_ON_REQUEST: _(
+        "You get an email when footage is needed and choose to upload it, say you have none, or decline."
+    ),
+    Participation.LIVE_FEED_LINKABLE: _(
+        "As above, and you may link a live feed that agencies watch only as your settings allow."
+    ),
+}
+
+# Typical cameras: one tap fills the kind, the field of view and the range (the owner then aims
+# the cone on the map).
+CAMERA_PRESETS = (
+    (_("Doorbell camera"), {"id_kind": "doorbell", "id_fov_angle_deg": 160, "id_range_m": 8}),
+    (_("Driveway camera"), {"id_kind": "fixed", "id_fov_angle_deg": 90, "id_range_m": 20}),
+    (_("Shop front camera"), {"id_kind": "fixed", "id_fov_angle_deg": 110, "id_range_m": 15}),
+)
+
+TIME_ERRORS = {"invalid": _("Enter a time such as 07:30 or 22:00.")}
+
+
+def _time_field(label) -> forms.TimeField:
+    return forms.TimeField(
+        required=False,
+        label=label,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages=TIME_ERRORS,
+    )
+
+
 class CameraForm(CleanTextFormMixin, forms.Form):
     """Everything an owner says about one camera."""
 
@@ -50,17 +87,28 @@ class CameraForm(CleanTextFormMixin, forms.Form):
     fov_angle_deg = forms.IntegerField(
         min_value=1, max_value=360, initial=90, label=_("Field of view (degrees)")
     )
-    range_m = forms.IntegerField(min_value=1, max_value=500, initial=15, label=_("Range (metres)"))
+    range_m = forms.IntegerField(
+        min_value=1,
+        max_value=500,
+        initial=15,
+        label=_("Range (metres)"),
+        error_messages={
+            "min_value": _("The range is at least 1 metre."),
+            "max_value": _("The range is at most 500 metres."),
+        },
+    )
     retention_days = forms.IntegerField(
         min_value=1, max_value=3650, initial=7, label=_("Footage kept for (days)")
     )
     records_always = forms.BooleanField(required=False, initial=True, label=_("Records all day"))
-    records_from = forms.TimeField(required=False, label=_("Records from"))
-    records_until = forms.TimeField(required=False, label=_("Records until"))
+    records_from = _time_field(_("Records from"))
+    records_until = _time_field(_("Records until"))
     placement = forms.ChoiceField(
         choices=Placement.choices, initial=Placement.OUTDOOR, label=_("Placement")
     )
-    participation = forms.ChoiceField(choices=Participation.choices, label=_("Participation"))
+    participation = forms.ChoiceField(
+        choices=Participation.choices, widget=forms.RadioSelect, label=_("Participation")
+    )
     is_public = forms.BooleanField(
         required=False,
         label=_("Show on the public map (as a count per area, never the exact spot)"),
@@ -69,11 +117,19 @@ class CameraForm(CleanTextFormMixin, forms.Form):
         choices=ContactMethod.choices, initial=ContactMethod.EMAIL, label=_("Contact method")
     )
     contact_phone = forms.CharField(max_length=40, required=False, label=_("Contact phone"))
-    quiet_from = forms.TimeField(required=False, label=_("Do not contact me from"))
-    quiet_until = forms.TimeField(required=False, label=_("until"))
+    quiet_from = _time_field(_("Do not contact me from"))
+    quiet_until = _time_field(_("until"))
     time_zone = forms.ChoiceField(
         choices=[(z, z) for z in TIME_ZONES], initial="UTC", label=_("Time zone")
     )
+
+    def participation_options(self) -> list[tuple[Any, Any]]:
+        """Each participation radio with its one-line explanation."""
+        return [(radio, PARTICIPATION_HELP[radio.data["value"]]) for radio in self["participation"]]
+
+    @staticmethod
+    def presets() -> list[dict[str, Any]]:
+        return [{"label": label, "fields": json.dumps(fields)} for label, fields in CAMERA_PRESETS]
 
     def clean_name(self):
         return refuse_formula(self.cleaned_data["name"].strip())
@@ -89,12 +145,23 @@ class CameraForm(CleanTextFormMixin, forms.Form):
             self.add_error(
                 "records_from", _("Give the hours it records, or tick 'Records all day'.")
             )
+        elif (
+            not data.get("records_always")
+            and data.get("records_from") is not None
+            and data["records_from"] == data.get("records_until")
+        ):
+            self.add_error(
+                "records_until",
+                _("Recording cannot start and end at the same time: tick 'Records all day'."),
+            )
         if data.get("records_always"):
             data["records_from"] = data["records_until"] = None
         if data.get("contact_method") == ContactMethod.PHONE and not data.get("contact_phone"):
             self.add_error("contact_phone", _("Give a phone number, or choose another way."))
         if (data.get("quiet_from") is None) != (data.get("quiet_until") is None):
             self.add_error("quiet_until", _("Give both ends of the quiet hours, or neither."))
+        elif data.get("quiet_from") is not None and data["quiet_from"] == data.get("quiet_until"):
+            self.add_error("quiet_until", _("Quiet hours cannot start and end at the same time."))
         return data
 
 
@@ -137,12 +204,8 @@ class SearchForm(forms.Form):
         widget=forms.HiddenInput,
         help_text="Optional polygon (GeoJSON or WKT, WGS84).",
     )
-    window_start = forms.DateTimeField(
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="From (UTC)"
-    )
-    window_end = forms.DateTimeField(
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Until (UTC)"
-    )
+    window_start = AgencyDateTimeField(label="From")
+    window_end = AgencyDateTimeField(label="Until")
     radius_m = forms.IntegerField(
         min_value=10, max_value=MAX_SEARCH_RADIUS_M, initial=300, required=False
     )

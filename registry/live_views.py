@@ -91,7 +91,7 @@ def live_still(request, camera_id):
     """The still frame of the owner's last test, to the owner only, never cached."""
     still = feeds.feed_still(actor=request.user, camera_id=camera_id)
     if not still:
-        return HttpResponseNotFound("No still frame: test the connection again.")
+        return HttpResponseNotFound(_("No still frame: test the connection again."))
     response = HttpResponse(still, content_type="image/jpeg")
     response["Cache-Control"] = "no-store, private"
     response["X-Content-Type-Options"] = "nosniff"
@@ -106,7 +106,7 @@ def live_policy(request, camera_id):
         agency_raw = request.POST.get("agency", "")
         distance_raw = request.POST.get("incident_distance_m", "") or "200"
         if not distance_raw.isdigit() or (agency_raw and not agency_raw.isdigit()):
-            raise ValidationError("Enter whole numbers.")
+            raise ValidationError(_("Enter whole numbers."))
         feed = feeds.live_policy_set(
             actor=request.user,
             camera_id=camera.pk,
@@ -193,8 +193,8 @@ def live_ask_answer(request, ask):
             messages.success(
                 request,
                 _(
-                    "You allowed %(agency)s to watch for %(minutes)s minutes. You can pause live "
-                    "sharing at any moment on your camera's page."
+                    "You allowed %(agency)s to watch for %(minutes)s minutes. "
+                    "You can pause live sharing at any moment on your camera's page."
                 )
                 % {"agency": ask.agency.name, "minutes": minutes},
             )

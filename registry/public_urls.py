@@ -4,6 +4,7 @@ from django.urls import path
 
 from registry import live_views
 from registry import public_views as views
+from registry.footage import owner_views
 
 app_name = "cameras"
 
@@ -22,6 +23,28 @@ urlpatterns = [
     path("mine/<uuid:camera_id>/live/policy/", live_views.live_policy, name="live_policy"),
     path("mine/<uuid:camera_id>/live/pause/", live_views.live_pause, name="live_pause"),
     path("mine/<uuid:camera_id>/live/resume/", live_views.live_resume, name="live_resume"),
+    path("requests/", owner_views.requests_page, name="requests"),
+    path("requests/<uuid:request_id>/", owner_views.account_respond, name="request"),
+    path(
+        "requests/<uuid:request_id>/answer/",
+        owner_views.account_answer,
+        name="request_answer",
+    ),
+    path(
+        "requests/<uuid:request_id>/upload/<int:rc_id>/",
+        owner_views.account_upload_page,
+        name="request_upload",
+    ),
+    path(
+        "requests/<uuid:request_id>/upload/<int:rc_id>/grant/",
+        owner_views.account_grant,
+        name="request_grant",
+    ),
+    path(
+        "requests/<uuid:request_id>/receipt/",
+        owner_views.account_receipt,
+        name="request_receipt",
+    ),
     path("live-ask/<uuid:ask_id>/", live_views.live_ask, name="live_ask"),
     path("live-ask/<uuid:ask_id>/answer/", live_views.live_ask_answer, name="live_ask_answer"),
 ]

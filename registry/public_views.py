@@ -1,10 +1,10 @@
 """Owners' camera pages (/cameras/mine/) and the public map (/cameras/map/)."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from portal import geocoding
@@ -15,10 +15,6 @@ from registry.policies import can_own_cameras
 
 # Where the map opens when the owner has no camera yet and no address was looked up.
 DEFAULT_CENTRE = (40.75, -73.95)
-
-
-def _map_context() -> dict:
-    return {"tile_url": settings.MAP_TILE_URL, "tile_attribution": settings.MAP_TILE_ATTRIBUTION}
 
 
 @requires(can_own_cameras)
@@ -113,7 +109,6 @@ def _camera_page(request, *, camera=None):
             "centre": centre,
             "geocoder_configured": geocoding.is_configured(),
             **lookup,
-            **_map_context(),
         },
     )
 
@@ -171,7 +166,11 @@ def camera_import(request):
                 errors = exc.errors
             else:
                 messages.success(
-                    request, _("%(count)s cameras imported.") % {"count": len(cameras)}
+                    request,
+                    ngettext(
+                        "%(count)d camera imported.", "%(count)d cameras imported.", len(cameras)
+                    )
+                    % {"count": len(cameras)},
                 )
                 return redirect("cameras:mine")
     return render(
@@ -190,4 +189,4 @@ def camera_import(request):
 
 def public_map(request):
     """No sign-in: counts of public cameras per area, never a camera's position."""
-    return render(request, "registry/public_map.html", _map_context())
+    return render(request, "registry/public_map.html")

@@ -1,6 +1,5 @@
 """Staff pages of the registry: the investigators' map and cameras near an incident."""
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 
@@ -12,10 +11,6 @@ from registry.policies import can_search_cameras, can_view_camera_map
 from registry.search import SearchRefused
 
 
-def _map_context() -> dict:
-    return {"tile_url": settings.MAP_TILE_URL, "tile_attribution": settings.MAP_TILE_ATTRIBUTION}
-
-
 @requires(can_view_camera_map)
 def agency_map(request):
     return render(
@@ -25,7 +20,6 @@ def agency_map(request):
             "kinds": CameraKind.choices,
             "participations": Participation.choices,
             "retention_steps": RETENTION_STEPS,
-            **_map_context(),
         },
     )
 
@@ -55,7 +49,6 @@ def _search_page(request, *, form, error="", outcome=None, status=200):
             "area_geojson": outcome.search.area.geojson
             if outcome is not None and outcome.search.area
             else "",
-            **_map_context(),
         },
         status=status,
     )
@@ -98,8 +91,8 @@ def search_results(request, search_id):
             "longitude": found.incident.x,
             "address": found.address,
             "area": found.area.geojson if found.area else "",
-            "window_start": found.window_start.strftime("%Y-%m-%dT%H:%M"),
-            "window_end": found.window_end.strftime("%Y-%m-%dT%H:%M"),
+            "window_start": found.window_start,
+            "window_end": found.window_end,
             "radius_m": found.radius_m,
         }
     )

@@ -5,11 +5,14 @@ import { build } from "esbuild";
 import { readFile, rm } from "node:fs/promises";
 
 const ENTRIES = [
+  "static/src/basemap.js",
   "static/src/upload.js",
   "static/src/player.js",
   "static/src/camera-map.js",
   "static/src/tip.js",
   "static/src/tip-offline.js",
+  "static/src/tip-receipt.js",
+  "static/src/tip-work.js",
   "static/src/live-viewer.js",
   "static/src/live-wall.js",
   "static/src/live-clips.js",
@@ -17,9 +20,11 @@ const ENTRIES = [
 const OUT_DIR = "static/dist";
 // URLs a bundle may contain without fetching them: XML namespaces and scheme identifiers
 // (w3.org, aomedia.org), and links the libraries only print in messages or show as links
-// (the ALTCHA widget's logo and footer link, hidden on our pages; Svelte's error help pages).
+// (the ALTCHA widget's logo and footer link, hidden on our pages; Svelte's error help pages;
+// protomaps-leaflet's default attribution links, which basemap.js replaces, and the dummy base
+// it parses a relative URL against).
 const HARMLESS_URL =
-  /^https?:\/\/(www\.w3\.org|aomedia\.org|uppy\.io|github\.com|developer\.mozilla\.org|altcha\.org|svelte\.dev)(\/|$)/;
+  /^https?:\/\/(www\.w3\.org|aomedia\.org|uppy\.io|github\.com|developer\.mozilla\.org|altcha\.org|svelte\.dev|protomaps\.com|openstreetmap\.org|example\.com)(\/|$)/;
 
 // Start empty so a renamed or removed entry leaves no stale bundle behind to be served.
 await rm(OUT_DIR, { recursive: true, force: true });

@@ -40,17 +40,18 @@ PKGS=(postgresql-common gdal-bin ffmpeg fonts-dejavu-core redis-server python3-v
 # The live relay: Debian's nginx with the RTMP module (its post-install does not start nginx
 # here; the Procfile's `relay:` line runs it in the foreground from its own prefix).
 PKGS+=(nginx libnginx-mod-rtmp)
+# The RTSP test camera (scripts/rtsp_test_camera.py): the tests' cameras (tests/livefeeds/cctv/)
+# and `make run`'s demo CCTV camera (the Procfile's `democam:`). GStreamer's RTSP server under
+# Debian's /usr/bin/python3 (python3-gi does not load in other Pythons); x264enc is in
+# plugins-ugly, x265enc and voaacenc in plugins-bad, clockoverlay in gstreamer1.0-x.
+PKGS+=(gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-plugins-base
+  gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad gstreamer1.0-x
+  gstreamer1.0-tools python3-gi)
 if [ -z "${DATABASE_URL:-}" ] || [[ "${DATABASE_URL}" == *127.0.0.1* ]] || [[ "${DATABASE_URL}" == *localhost* ]]; then
   PG_MAJOR=$(pg_major)
   PKGS+=("postgresql-$PG_MAJOR" "postgresql-$PG_MAJOR-postgis-3")
 fi
 [ "$MODE" = test ] && PKGS+=(chromium)
-# The RTSP test camera (scripts/rtsp_test_camera.py, tests/livefeeds/cctv/): GStreamer's RTSP
-# server under Debian's /usr/bin/python3 (python3-gi does not load in other Pythons); x264enc is
-# in plugins-ugly, x265enc and voaacenc in plugins-bad, clockoverlay in gstreamer1.0-x.
-[ "$MODE" = test ] && PKGS+=(gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-plugins-base
-  gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad gstreamer1.0-x
-  gstreamer1.0-tools python3-gi)
 # Node builds the browser bundles. A machine that already has npm keeps it: NodeSource's
 # nodejs bundles npm and conflicts with Debian's npm package.
 command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
@@ -128,4 +129,8 @@ fi
 say "Compiling translations"
 SECRET_KEY="${SECRET_KEY:-compilemessages}" "$VENV/bin/python" manage.py compilemessages \
   --ignore=.venv --ignore=node_modules --verbosity 0
+# The demo town's basemap (portal/demo_town.py, tiled by tippecanoe into MAP_PMTILES_PATH): the
+# maps of `make run` and of the tests draw it. Kept once built; an agency puts its own file there.
+say "Building the demo basemap"
+SECRET_KEY="${SECRET_KEY:-basemap}" "$VENV/bin/python" manage.py basemap_demo
 "$VENV/bin/python" scripts/ensure_db.py

@@ -25,6 +25,7 @@ from portal import geocoding
 from portal.models import Agency
 from portal.text import CleanTextSerializerMixin
 from submissions import abuse, selectors, services
+from submissions.forms import CHOOSE_CATEGORY, SAY_WHAT_HAPPENED, SAY_WHEN
 from submissions.limits import rate_limited, refuse_if_limited
 from submissions.models import Tip, TipCategory, TipMessage
 
@@ -95,10 +96,18 @@ class GrantOfferSerializer(serializers.Serializer):
 
 class TipCreateSerializer(CleanTextSerializerMixin, serializers.Serializer):
     agency = serializers.SlugField(max_length=60)
-    category = serializers.SlugField(max_length=60)
-    description = serializers.CharField(max_length=services.MAX_DESCRIPTION, trim_whitespace=True)
+    category = serializers.SlugField(
+        max_length=60,
+        error_messages={"required": CHOOSE_CATEGORY, "blank": CHOOSE_CATEGORY},
+    )
+    description = serializers.CharField(
+        max_length=services.MAX_DESCRIPTION,
+        trim_whitespace=True,
+        error_messages={"required": SAY_WHAT_HAPPENED, "blank": SAY_WHAT_HAPPENED},
+    )
     occurred_at = serializers.CharField(
         max_length=40,
+        error_messages={"required": SAY_WHEN, "blank": SAY_WHEN},
         help_text="ISO 8601; without an offset it is read in the agency's time zone.",
     )
     latitude = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90)

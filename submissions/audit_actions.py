@@ -17,3 +17,12 @@ TIP_NOTE_ADDED = register_action("tip.note_added", "An internal note was added t
 TIP_QUESTION_SENT = register_action("tip.question_sent", "Investigators wrote to the tipster")
 TIP_NOTIFIED = register_action("tip.notified", "Reviewers were emailed about a new tip")
 TIPS_CASE_LOOKUP = register_action("tip.case_lookup", "Tips were looked up by case number")
+TIP_TEMPLATE_SAVED = register_action(
+    "tip.template_saved", "A question template for tipsters was added or changed"
+)
+TIP_TEMPLATE_DELETED = register_action(
+    "tip.template_deleted", "A question template for tipsters was deleted"
+)
+TIP_SETTINGS_CHANGED = register_action(
+    "tip.settings_changed", "The agency's tips-line settings changed"
+)

@@ -8,7 +8,14 @@ from django.utils.translation import gettext_lazy as _
 from portal.models import User
 from portal.text import CleanTextFormMixin
 from submissions import services
-from submissions.models import Disposition, Priority, TipCategory, TipStatus
+from submissions.models import (
+    MAX_TEMPLATE_BODY,
+    MAX_TEMPLATE_TITLE,
+    Disposition,
+    Priority,
+    TipCategory,
+    TipStatus,
+)
 from submissions.policies import REVIEWER_ROLES
 
 if TYPE_CHECKING:
@@ -23,12 +30,21 @@ SHARE_CHOICES = [
 ]
 
 
+# Each required field says what to do, in plain words (the tip page's script shows the same
+# words before sending; see views._js_strings).
+CHOOSE_CATEGORY = _("Choose what it's about.")
+SAY_WHAT_HAPPENED = _("Tell us what happened.")
+SAY_WHEN = _("Say when it happened.")
+WHEN_FORMAT = _("Give the date and time it happened, for example 2025-05-01 14:30.")
+
+
 class TipForm(CleanTextFormMixin, forms.Form):
     category = forms.ModelChoiceField(
         queryset=TipCategory.objects.none(),
         to_field_name="slug",
         label=_("What is it about?"),
         empty_label=_("Choose one"),
+        error_messages={"required": CHOOSE_CATEGORY, "invalid_choice": CHOOSE_CATEGORY},
     )
     description = forms.CharField(
         label=_("What happened?"),
@@ -37,11 +53,13 @@ class TipForm(CleanTextFormMixin, forms.Form):
         help_text=_(
             "Describe what you saw or know. Do not include your own name unless you want to."
         ),
+        error_messages={"required": SAY_WHAT_HAPPENED},
     )
     occurred_at = forms.DateTimeField(
         label=_("When did it happen?"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        error_messages={"required": SAY_WHEN, "invalid": WHEN_FORMAT},
     )
     latitude = forms.FloatField(
         required=False, min_value=-90, max_value=90, widget=forms.HiddenInput
@@ -150,7 +168,14 @@ class AssignForm(forms.Form):
 
 class TipDetailsForm(CleanTextFormMixin, forms.Form):
     priority = forms.TypedChoiceField(label="Priority", coerce=int, choices=Priority.choices)
-    case_number = forms.CharField(label="Case number", required=False, max_length=60)
+    case_number = forms.CharField(
+        label="Case number",
+        required=False,
+        max_length=60,
+        # tip-work.js fills the list from the cases the user may see as they type.
+        widget=forms.TextInput(attrs={"list": "case-suggestions", "autocomplete": "off"}),
+        help_text="Type part of a case's number or title to pick one of your cases.",
+    )
     public_message = forms.CharField(
         label="Message the tipster sees with the status",
         required=False,
@@ -173,4 +198,23 @@ class QuestionForm(CleanTextFormMixin, forms.Form):
         max_length=services.MAX_MESSAGE,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Shown when they come back with their receipt; emailed only as a notice, and only if they left an address.",
+    )
+
+
+class QuestionTemplateForm(CleanTextFormMixin, forms.Form):
+    title = forms.CharField(
+        label="Title (for you: which question it is)", max_length=MAX_TEMPLATE_TITLE
+    )
+    body = forms.CharField(
+        label="The question, as the tipster reads it",
+        max_length=MAX_TEMPLATE_BODY,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class ConversationDaysForm(forms.Form):
+    conversation_days = forms.IntegerField(
+        label="Conversations with tipsters close after (days without a message)",
+        min_value=1,
+        max_value=services.MAX_CONVERSATION_DAYS,
     )

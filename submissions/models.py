@@ -15,6 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from portal.models import Agency
 
 DEFAULT_MAX_FILE_BYTES = 4 * 1024**3
+DEFAULT_CONVERSATION_DAYS = 90
+MAX_TEMPLATE_TITLE = 100
+MAX_TEMPLATE_BODY = 2_000
 
 
 class ReceiptStyle(models.TextChoices):
@@ -34,6 +37,8 @@ class SubmissionSettings(models.Model):
     max_files = models.PositiveIntegerField(default=20)
     # Empty: investigators and supervisors of the agency are emailed about new tips.
     reviewer_role = models.CharField(max_length=20, blank=True)
+    # A tip's conversation closes this many days after its last message (or the tip, if none).
+    conversation_days = models.PositiveIntegerField(default=DEFAULT_CONVERSATION_DAYS)
 
     class Meta:
         verbose_name_plural = "submission settings"
@@ -173,3 +178,22 @@ class TipNote(models.Model):
 
     def __str__(self) -> str:
         return f"Note on {self.tip_id}"
+
+
+class QuestionTemplate(models.Model):
+    """A question the agency asks tipsters often, kept by supervisors to fill the reply box."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="tip_templates")
+    title = models.CharField(max_length=MAX_TEMPLATE_TITLE)
+    body = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "id"]
+
+    def __str__(self) -> str:
+        return self.title

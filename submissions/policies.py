@@ -18,6 +18,9 @@ WORK_TIPS = "submissions.work_tips"
 for _role in (Role.INVESTIGATOR, Role.SUPERVISOR):
     grant(_role, VIEW_TIPS, WORK_TIPS)
 grant(Role.DISPATCHER, VIEW_TIPS)
+MANAGE_TIP_TEMPLATES = "submissions.manage_tip_templates"
+grant(Role.SUPERVISOR, MANAGE_TIP_TEMPLATES)
+grant(Role.AGENCY_ADMIN, MANAGE_TIP_TEMPLATES)
 
 REVIEWER_ROLES = (Role.INVESTIGATOR, Role.SUPERVISOR)
 
@@ -33,6 +36,15 @@ def can_view_tips(user: "User | AnonymousUser") -> bool:
 def can_work_tips(user: "User | AnonymousUser") -> bool:
     """Triage, assign, prioritise, write notes and questions."""
     return can_view_tips(user) and has_capability(user, WORK_TIPS)
+
+
+def can_manage_tip_templates(user: "User | AnonymousUser") -> bool:
+    """Supervisors and agency admins keep the question templates and the conversation period."""
+    return (
+        is_verified_staff(user)
+        and has_capability(user, Cap.POLICE_AREA)
+        and has_capability(user, MANAGE_TIP_TEMPLATES)
+    )
 
 
 def sees_identifying_metadata(user: "User", tip: "Tip") -> bool:

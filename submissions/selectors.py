@@ -11,8 +11,8 @@ from django.http import Http404
 from evidence.models import EvidenceItem, Source
 from evidence.selectors import items_for
 from portal.models import Agency, User
-from submissions.models import SubmissionSettings, Tip
-from submissions.policies import can_view_tips, can_work_tips
+from submissions.models import QuestionTemplate, SubmissionSettings, Tip
+from submissions.policies import can_manage_tip_templates, can_view_tips, can_work_tips
 
 
 @dataclass(frozen=True)
@@ -110,3 +110,23 @@ def contact_email(tip: Tip) -> str:
     """The email address in the tipster's contact details, if they left one."""
     found = _EMAIL.search(tip.contact or "")
     return found.group(0) if found else ""
+
+
+def question_templates_for(*, actor: User) -> QuerySet[QuestionTemplate]:
+    """The actor's agency's question templates: for those who work tips or keep the templates."""
+    if not (can_work_tips(actor) or can_manage_tip_templates(actor)):
+        raise PermissionDenied
+    return QuestionTemplate.objects.filter(agency=actor.agency_id).order_by("title", "id")
+
+
+def question_template_get_for(
+    *, actor: User, id: int | str, write: bool = False
+) -> QuestionTemplate:
+    """One template: 404 outside its agency, 403 for a colleague who may only use it."""
+    try:
+        template = question_templates_for(actor=actor).get(pk=int(id))
+    except (QuestionTemplate.DoesNotExist, PermissionDenied, ValueError) as exc:
+        raise Http404("No such template.") from exc
+    if write and not can_manage_tip_templates(actor):
+        raise PermissionDenied
+    return template

@@ -27,8 +27,11 @@ from portal.models import Agency, User
 from submissions import audit_actions as actions
 from submissions import receipts
 from submissions.models import (
+    MAX_TEMPLATE_BODY,
+    MAX_TEMPLATE_TITLE,
     Disposition,
     Priority,
+    QuestionTemplate,
     SubmissionSettings,
     Tip,
     TipCategory,
@@ -36,7 +39,7 @@ from submissions.models import (
     TipNote,
     TipStatus,
 )
-from submissions.policies import REVIEWER_ROLES, can_work_tips
+from submissions.policies import REVIEWER_ROLES, can_manage_tip_templates, can_work_tips
 from submissions.selectors import contact_email, settings_for
 from submissions.tasks import email_tipster_question, notify_new_tip
 
@@ -65,6 +68,58 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     TipStatus.DUPLICATE: frozenset({TipStatus.CLOSED, TipStatus.TRIAGED}),
     TipStatus.CLOSED: frozenset({TipStatus.TRIAGED}),
 }
+
+# The step to each status, in words, as the "work this tip" panel offers it.
+STEP_WORDS: dict[str, str] = {
+    TipStatus.TRIAGED: "Mark as triaged",
+    TipStatus.ASSIGNED: "Mark as assigned",
+    TipStatus.ACTIONABLE: "Mark as actionable",
+    TipStatus.NOT_ACTIONABLE: "Mark as not actionable",
+    TipStatus.DUPLICATE: "Mark as a duplicate",
+    TipStatus.CLOSED: "Close the tip",
+}
+# Going back to triage reads differently from where it starts.
+_BACK_TO_TRIAGE: dict[str, str] = {
+    TipStatus.CLOSED: "Reopen the tip",
+    TipStatus.ASSIGNED: "Send back to triage",
+    TipStatus.NOT_ACTIONABLE: "Reconsider (back to triage)",
+    TipStatus.DUPLICATE: "Not a duplicate (back to triage)",
+}
+MAX_CONVERSATION_DAYS = 3650
+
+
+def tip_next_steps(tip: Tip) -> list[tuple[str, str]]:
+    """The statuses the tip may move to now, each with its button's words, in workflow order.
+
+    "Assigned" is offered only once someone is assigned (the transition refuses it otherwise).
+    """
+    steps = []
+    for status in TipStatus.values:
+        if status not in ALLOWED_TRANSITIONS[tip.status]:
+            continue
+        if status == TipStatus.ASSIGNED and tip.assigned_to_id is None:
+            continue
+        words = STEP_WORDS[status]
+        if status == TipStatus.TRIAGED:
+            words = _BACK_TO_TRIAGE.get(tip.status, words)
+        elif status == TipStatus.ASSIGNED and tip.status == TipStatus.ACTIONABLE:
+            words = "Back to assigned"
+        steps.append((status, words))
+    return steps
+
+
+def conversation_closes_at(tip: Tip) -> dt.datetime:
+    """When the tip's conversation closes: the agency's period after its last message (or the tip).
+
+    Computed on read, so no task has to close anything and a new question reopens it.
+    """
+    last = tip.messages.order_by("-created_at").values_list("created_at", flat=True).first()
+    days = settings_for(tip.agency).conversation_days
+    return (last or tip.received_at) + dt.timedelta(days=days)
+
+
+def conversation_closed(tip: Tip) -> bool:
+    return timezone.now() >= conversation_closes_at(tip)
 
 
 def tipster_label(tip: Tip) -> str:
@@ -279,8 +334,17 @@ def public_status(tip: Tip) -> str:
 
 @transaction.atomic
 def tipster_message_add(*, tip: Tip, body: str) -> TipMessage:
-    """The tipster answers a question or adds something in words."""
+    """The tipster answers a question or adds something in words (until the conversation closes)."""
     body = _validated_text(body, limit=MAX_MESSAGE, field=_("your message"), required=True)
+    closes_at = conversation_closes_at(tip)
+    if timezone.now() >= closes_at:
+        raise ValidationError(
+            _(
+                "This conversation closed on %(date)s, so messages can no longer be sent. "
+                "To tell the investigators something new, send a new tip."
+            )
+            % {"date": closes_at.date().isoformat()}
+        )
     message = TipMessage.objects.create(
         tip=tip, direction=TipMessage.Direction.FROM_TIPSTER, body=body
     )
@@ -493,3 +557,86 @@ def tip_question_send(*, actor: User, tip: Tip, body: str) -> TipMessage:
     if email:
         queueing.send_on_commit(email_tipster_question, message.pk)
     return message
+
+
+# --- question templates and the agency's tips-line settings -------------------------------
+
+
+def _require_templates(actor: User) -> Agency:
+    if not can_manage_tip_templates(actor) or actor.agency is None:
+        raise PermissionDenied
+    return actor.agency
+
+
+def _template_text(title: str, body: str) -> tuple[str, str]:
+    title = _validated_text(title, limit=MAX_TEMPLATE_TITLE, field="the title", required=True)
+    body = _validated_text(body, limit=MAX_TEMPLATE_BODY, field="the question", required=True)
+    return title, body
+
+
+@transaction.atomic
+def question_template_create(*, actor: User, title: str, body: str) -> QuestionTemplate:
+    """A new question template for the actor's agency."""
+    agency = _require_templates(actor)
+    title, body = _template_text(title, body)
+    template = QuestionTemplate.objects.create(
+        agency=agency, title=title, body=body, created_by=actor
+    )
+    audit_record(
+        action=actions.TIP_TEMPLATE_SAVED.name, actor=actor, agency=actor.agency,
+        target=("submissions.questiontemplate", str(template.pk)), details={"title": title},
+    )  # fmt: skip
+    return template
+
+
+@transaction.atomic
+def question_template_update(
+    *, actor: User, template: QuestionTemplate, title: str, body: str
+) -> QuestionTemplate:
+    """Change a template's title or words."""
+    _require_templates(actor)
+    if template.agency_id != actor.agency_id:
+        raise PermissionDenied
+    title, body = _template_text(title, body)
+    template.title, template.body = title, body
+    template.save(update_fields=["title", "body", "updated_at"])
+    audit_record(
+        action=actions.TIP_TEMPLATE_SAVED.name, actor=actor, agency=actor.agency,
+        target=("submissions.questiontemplate", str(template.pk)), details={"title": title},
+    )  # fmt: skip
+    return template
+
+
+@transaction.atomic
+def question_template_delete(*, actor: User, template: QuestionTemplate) -> None:
+    """Remove a template (questions already sent keep their words)."""
+    _require_templates(actor)
+    if template.agency_id != actor.agency_id:
+        raise PermissionDenied
+    audit_record(
+        action=actions.TIP_TEMPLATE_DELETED.name, actor=actor, agency=actor.agency,
+        target=("submissions.questiontemplate", str(template.pk)), details={"title": template.title},
+    )  # fmt: skip
+    template.delete()
+
+
+@transaction.atomic
+def conversation_days_set(*, actor: User, days: int) -> SubmissionSettings:
+    """How long a tip's conversation stays open after its last message, for the actor's agency."""
+    _require_templates(actor)
+    if not 1 <= days <= MAX_CONVERSATION_DAYS:
+        raise ValidationError(
+            f"Choose between 1 and {MAX_CONVERSATION_DAYS} days for conversations to stay open."
+        )
+    tip_settings, _created = SubmissionSettings.objects.select_for_update().get_or_create(
+        agency=actor.agency
+    )
+    old = tip_settings.conversation_days
+    if old != days:
+        tip_settings.conversation_days = days
+        tip_settings.save(update_fields=["conversation_days"])
+        audit_record(
+            action=actions.TIP_SETTINGS_CHANGED.name, actor=actor, agency=actor.agency,
+            details={"conversation_days": {"old": old, "new": days}},
+        )  # fmt: skip
+    return tip_settings

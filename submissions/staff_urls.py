@@ -8,6 +8,13 @@ app_name = "submissions_staff"
 
 urlpatterns = [
     path("", staff_views.inbox, name="inbox"),
+    # Before the tip pages, so "templates" is never read as a tip's reference.
+    path("templates/", staff_views.templates_page, name="templates"),
+    path("templates/period/", staff_views.conversation_period, name="conversation_period"),
+    path("templates/<int:template_id>/", staff_views.template_edit, name="template_edit"),
+    path(
+        "templates/<int:template_id>/delete/", staff_views.template_delete, name="template_delete"
+    ),
     path("<str:reference>/", staff_views.tip_detail, name="tip"),
     path("<str:reference>/status/", staff_views.tip_transition, name="transition"),
     path("<str:reference>/assign/", staff_views.tip_assign, name="assign"),

@@ -1,23 +1,26 @@
 """The investigators' tip inbox: list and map, one tip with its files, notes and conversation."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
+from evidence.models import Derivative
 from evidence.selectors import item_facts_for
 from portal.decorators import requires
 from submissions import policies, selectors, services
 from submissions.forms import (
     AssignForm,
+    ConversationDaysForm,
     InboxFilterForm,
     NoteForm,
     QuestionForm,
+    QuestionTemplateForm,
     TipDetailsForm,
     TransitionForm,
 )
+from submissions.models import Disposition
 from submissions.selectors import TipFilters
 
 
@@ -51,8 +54,6 @@ def inbox(request):
             "page": page,
             "points": points,
             "query": query.urlencode(),
-            "tile_url": settings.MAP_TILE_URL,
-            "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
         },
     )
 
@@ -62,19 +63,31 @@ def tip_detail(request, reference):
     tip = selectors.tip_get_for(actor=request.user, id=reference)
     services.tip_record_view(actor=request.user, tip=tip)
     can_work = policies.can_work_tips(request.user)
+    items = list(
+        selectors.tip_items_for(actor=request.user, tip=tip).prefetch_related("derivatives")
+    )
     context = {
         "tip": tip,
-        "items": [
-            (item, item_facts_for(actor=request.user, item=item))
-            for item in selectors.tip_items_for(actor=request.user, tip=tip)
+        "items": [(item, item_facts_for(actor=request.user, item=item)) for item in items],
+        # Photos and videos shown inline, from their playback copies (each fetch is audited).
+        "media": [
+            (
+                item,
+                {
+                    d.kind: d
+                    for d in item.derivatives.all()
+                    if d.kind != Derivative.Kind.HLS_SEGMENT
+                },
+            )
+            for item in items
         ],
+        "conversation_closes_at": services.conversation_closes_at(tip),
+        "conversation_closed": services.conversation_closed(tip),
         "sees_metadata": policies.sees_identifying_metadata(request.user, tip),
         "conversation": tip.messages.select_related("author"),
         "notes": tip.notes.select_related("author"),
         "can_work": can_work,
         "allowed": sorted(services.ALLOWED_TRANSITIONS[tip.status]),
-        "tile_url": settings.MAP_TILE_URL,
-        "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
     }
     if can_work:
         context |= {
@@ -89,6 +102,14 @@ def tip_detail(request, reference):
             ),
             "note_form": NoteForm(),
             "question_form": QuestionForm(),
+            "next_steps": services.tip_next_steps(tip),
+            "dispositions": Disposition.choices,
+            "assigned_to_me": tip.assigned_to_id == request.user.pk,
+            "templates": [
+                {"id": t.pk, "title": t.title, "body": t.body}
+                for t in selectors.question_templates_for(actor=request.user)
+            ],
+            "can_manage_templates": policies.can_manage_tip_templates(request.user),
         }
     return render(request, "submissions/inbox_tip.html", context)
 
@@ -170,3 +191,93 @@ def tip_question(request, reference):
         ),
         "Question sent. The tipster sees it when they come back with their receipt.",
     )  # fmt: skip
+
+
+# --- question templates and the conversation period (supervisors and agency admins) -------
+
+
+@require_http_methods(["GET", "POST"])
+@requires(policies.can_manage_tip_templates)
+def templates_page(request):
+    """The agency's question templates, a form to add one, and the conversation period."""
+    form = QuestionTemplateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.question_template_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Template added.")
+            return redirect("submissions_staff:templates")
+    return render(
+        request,
+        "submissions/templates.html",
+        {
+            "templates": selectors.question_templates_for(actor=request.user),
+            "form": form,
+            "period_form": ConversationDaysForm(
+                initial={
+                    "conversation_days": selectors.settings_for(
+                        request.user.agency
+                    ).conversation_days
+                }
+            ),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@requires(policies.can_manage_tip_templates)
+def conversation_period(request):
+    form = ConversationDaysForm(request.POST)
+    if form.is_valid():
+        try:
+            services.conversation_days_set(
+                actor=request.user, days=form.cleaned_data["conversation_days"]
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Conversation period saved.")
+    else:
+        for field_errors in form.errors.values():
+            for message in field_errors:
+                messages.error(request, message)
+    return redirect("submissions_staff:templates")
+
+
+@require_http_methods(["GET", "POST"])
+@requires(policies.can_manage_tip_templates)
+def template_edit(request, template_id):
+    template = selectors.question_template_get_for(
+        actor=request.user, id=template_id, write=request.method == "POST"
+    )
+    form = QuestionTemplateForm(
+        request.POST or None, initial={"title": template.title, "body": template.body}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.question_template_update(
+                actor=request.user, template=template, **form.cleaned_data
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Template saved.")
+            return redirect("submissions_staff:templates")
+    return render(
+        request,
+        "submissions/template_edit.html",
+        {"template": template, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@requires(policies.can_manage_tip_templates)
+def template_delete(request, template_id):
+    template = selectors.question_template_get_for(actor=request.user, id=template_id, write=True)
+    services.question_template_delete(actor=request.user, template=template)
+    messages.success(request, "Template deleted.")
+    return redirect("submissions_staff:templates")

@@ -11,6 +11,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -20,7 +21,14 @@ from portal import geocoding
 from portal.models import Agency
 from submissions import abuse, selectors, services
 from submissions.api import WRONG_RECEIPT
-from submissions.forms import ReceiptForm, TipForm, TipsterMessageForm
+from submissions.forms import (
+    CHOOSE_CATEGORY,
+    SAY_WHAT_HAPPENED,
+    SAY_WHEN,
+    ReceiptForm,
+    TipForm,
+    TipsterMessageForm,
+)
 from submissions.limits import rate_limited, refuse_if_limited
 from submissions.models import Tip, TipMessage
 
@@ -70,7 +78,29 @@ def _js_strings() -> dict:
         ),
         "fileRefused": _("Not received: %(name)s — %(reason)s. It stays on this phone."),
         "removeFile": _("Remove it from this phone"),
+        "chooseCategory": str(CHOOSE_CATEGORY),
+        "sayWhatHappened": str(SAY_WHAT_HAPPENED),
+        "sayWhen": str(SAY_WHEN),
+        "addPhotos": _("Add photos or videos"),
+        "copied": _("Copied. Paste it somewhere safe, such as a note on your phone."),
+        "copyFailed": _(
+            "Copying did not work here. The receipt is selected: copy it, or write it down."
+        ),
+        "savedFile": _("Saved as a file in your downloads."),
+        "printed": _("Sent to the printer."),
+        "leaveWarning": _("Your receipt is not saved yet. Leave anyway?"),
+        "receiptFile": _(
+            "Your tip receipt: %(receipt)s\n"
+            "Tip reference: %(reference)s\n"
+            "To come back to your tip, open %(url)s and enter the receipt.\n"
+            "Keep this file private: anyone with the receipt can open your tip."
+        ),
     }
+
+
+def _return_url(request) -> str:
+    """Where a tipster comes back with the receipt (printed and saved with it)."""
+    return request.build_absolute_uri(reverse("submissions:return_start"))
 
 
 def _agencies_taking_tips():
@@ -157,6 +187,8 @@ def tip_form(request, slug):
                                 "tip": new.tip,
                                 "receipt": new.receipt,
                                 "note": note,
+                                "return_url": _return_url(request),
+                                "js_strings": _js_strings(),
                             },
                         )
                     )
@@ -172,11 +204,10 @@ def tip_form(request, slug):
         "max_file_bytes": tip_settings.max_file_bytes,
         "max_files": tip_settings.max_files,
         "upload_chunk_bytes": settings.TIPS_UPLOAD_CHUNK_BYTES,
-        "tile_url": settings.MAP_TILE_URL,
-        "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
         "geocoding": geocoding.is_configured(),
         "js_strings": _js_strings(),
         "offline_script": _offline_script(),
+        "return_url": _return_url(request),
     }
     return _no_store(render(request, "submissions/tip_form.html", context, status=status))
 
@@ -264,7 +295,10 @@ def return_tip(request):
         status = 400
     # `conversation`, not `messages`: that name is Django's flash messages, which base.html shows.
     conversation = list(tip.messages.all())
+    closes_at = services.conversation_closes_at(tip)
     context = {
+        "conversation_closes_at": closes_at,
+        "conversation_closed": timezone.now() >= closes_at,
         "tip": tip,
         "status": services.public_status(tip),
         "conversation": conversation,

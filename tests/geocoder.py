@@ -14,6 +14,8 @@ import pytest
 GAZETTEER = {
     "100 main street, riverton": (40.7128, -74.0060, "100 Main Street, Riverton"),
     "1 harbour road, riverton": (40.7100, -74.0100, "1 Harbour Road, Riverton"),
+    # Inside the demo town's streets (portal/demo_town.py): the maps' address search.
+    "200 main street, riverton": (40.7576, -73.9530, "200 Main Street, Riverton"),
 }
 
 

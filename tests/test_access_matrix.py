@@ -31,8 +31,8 @@ its API, a tus upload under its grant) join with `joins_with_token`, and for eac
 - no token, or a wrong one, gets 404, even from the agency's own signed-in investigator (the
   device API, whose token is a body camera's credential, answers 401 with its challenge).
 
-The counts (December 2026; update them with the tables): 142 routes take a value from their
-URL; 108 join with a session, 15 with a token (16 token builders: a tus upload under a secret
+The counts (December 2026; update them with the tables): 149 routes take a value from their
+URL; 115 join with a session, 15 with a token (16 token builders: a tus upload under a secret
 grant and under a staff grant), and 19 are exempt, each with its reason, in EXEMPT below.
 """
 
@@ -180,7 +180,6 @@ EXEMPT = {
     # test_a_password_link_opens_only_for_its_own_user below; tests/portal/test_lockout.py.
     "portal:password_reset_confirm": "Django's password reset; test_a_password_link_opens_...",
     # Public by design: the value names no agency's object.
-    "portal:placeholder_tile": "map tile coordinates; tests/portal/test_geocoding_and_tiles.py",
     "submissions:pwa_icon": "an icon size; tests/submissions/test_pwa.py",
     "submissions:tip_form": "an agency's public tip form; tests/submissions/test_public_pages.py",
     "tips_api:categories": "an agency's public tip categories; tests/submissions/test_api.py",
@@ -484,6 +483,42 @@ joins("cameras:delete", camera, reads=(), writes=("POST",), **RESIDENT)
 joins("camera_history:camera", camera, **RESIDENT)
 
 
+def owner_request(p) -> Built:
+    """A footage request an agency sent to the owner (a resident) for their camera; the
+    stranger, another resident, was not asked."""
+    officer = UserFactory(agency=AgencyFactory(kind=AgencyKind.POLICE))
+    add_totp_device(officer)
+    cam = camera_facing_incident(p.owner)
+    request = ask(verified(officer), search(verified(officer)), [cam])
+    rc = request.cameras.get()
+    return Built({"request_id": request.pk}, [request.pk], {"rc": rc})
+
+
+def owner_request_camera(p) -> Built:
+    built = owner_request(p)
+    built.kwargs["rc_id"] = built.objects["rc"].pk
+    return built
+
+
+def _account_answer(built) -> dict:
+    return {"camera": built.objects["rc"].pk, "answer": "no_footage"}
+
+
+# The signed-in owner's Requests pages: the same answers as the emailed link, by session.
+joins("cameras:request", owner_request, **RESIDENT)
+joins(
+    "cameras:request_answer",
+    owner_request,
+    reads=(),
+    writes=("POST",),
+    body=_account_answer,
+    **RESIDENT,
+)
+joins("cameras:request_upload", owner_request_camera, **RESIDENT)
+joins("cameras:request_grant", owner_request_camera, reads=(), writes=("POST",), **RESIDENT)
+joins("cameras:request_receipt", owner_request, **RESIDENT)
+
+
 def camera_with_still(p) -> Built:
     """A camera whose owner's last "Test connection" left a still frame to look at."""
     built = camera(p)
@@ -544,6 +579,31 @@ joins(
 joins("submissions_staff:details", tip, body={"priority": 3}, **TIP_WRITE)
 joins("submissions_staff:note", tip, body={"body": "Matrix check"}, **TIP_WRITE)
 joins("submissions_staff:question", tip, body={"body": "Which way?"}, **TIP_WRITE)
+
+
+def question_template(p) -> Built:
+    """A question template of the owner's agency (kept by its supervisors)."""
+    from submissions.models import QuestionTemplate
+
+    template = QuestionTemplate.objects.create(
+        agency=p.agency, title="Plate", body="Did you see the plate?", created_by=p.owner
+    )
+    return Built({"template_id": template.pk}, [template.pk])
+
+
+# Supervisors keep the templates; investigators only use them (403 on every write).
+TEMPLATE_OWNER = {"role": Role.SUPERVISOR, "read_only_role": Role.INVESTIGATOR}
+joins(
+    "submissions_staff:template_edit",
+    question_template,
+    writes=("POST",),
+    body={"title": "Plate", "body": "Which plate?"},
+    **TEMPLATE_OWNER,
+)
+joins(
+    "submissions_staff:template_delete", question_template, reads=(), writes=("POST",),
+    **TEMPLATE_OWNER,
+)  # fmt: skip
 
 
 # --- builders: devices ------------------------------------------------------------------------

@@ -101,6 +101,16 @@ BASE = [
     "gettext",
     "nginx",  # the live relay, with its RTMP module
     "libnginx-mod-rtmp",
+    # the RTSP camera: the tests' cameras and `make run`'s demo CCTV camera (Procfile democam)
+    "gir1.2-gst-rtsp-server-1.0",
+    "gstreamer1.0-rtsp",
+    "gstreamer1.0-plugins-base",
+    "gstreamer1.0-plugins-good",
+    "gstreamer1.0-plugins-ugly",
+    "gstreamer1.0-plugins-bad",
+    "gstreamer1.0-x",
+    "gstreamer1.0-tools",
+    "python3-gi",
 ]
 
 
@@ -149,3 +159,15 @@ def test_a_remote_database_needs_no_postgresql_server(tmp_path):
         tmp_path, pg_default="16", database_url="postgis://canvass@db.example:5432/canvass"
     )
     assert packages == BASE
+
+
+def test_the_demo_camera_runs_in_make_run_from_the_procfile_on_loopback():
+    """`make run` starts the demo CCTV camera and tells the relay (and seed_demo) about it."""
+    procfile = (ROOT / "Procfile").read_text()
+    [line] = [x for x in procfile.splitlines() if x.startswith("democam:")]
+    assert "/usr/bin/python3 scripts/rtsp_test_camera.py --port 8554" in line
+    makefile = (ROOT / "Makefile").read_text()
+    assert "DEMO_CAMERA := rtsp://127.0.0.1:8554/stream" in makefile
+    run = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "RELAY_DEMO_CAMERA=$(DEMO_CAMERA) $(PY) manage.py seed_demo" in run
+    assert "RELAY_DEMO_CAMERA=$(DEMO_CAMERA) .venv/bin/honcho start" in run

@@ -1,15 +1,17 @@
 """Forms of the case pages: the case itself, its members and its items."""
 
+import uuid
+
 from django import forms
 from django.contrib.gis.geos import MultiPolygon, Point
 
-from evidence.forms import _utc
 from evidence.models import Case
 from evidence.policies import VIEW_EVIDENCE
 from portal.geometry import BadGeometry, geometry_from_text
 from portal.models import User
 from portal.roles import Role, capabilities_of
 from portal.text import CleanTextFormMixin
+from portal.timefields import AgencyDateTimeField
 
 
 class CaseForm(CleanTextFormMixin, forms.Form):
@@ -19,11 +21,7 @@ class CaseForm(CleanTextFormMixin, forms.Form):
     title = forms.CharField(max_length=200)
     status = forms.ChoiceField(choices=Case.Status.choices, initial=Case.Status.OPEN)
     lead = forms.ModelChoiceField(queryset=User.objects.none(), label="Lead investigator")
-    incident_time = forms.DateTimeField(
-        required=False,
-        label="Incident time (UTC)",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-    )
+    incident_time = AgencyDateTimeField(required=False, label="Incident time")
     lat = forms.FloatField(required=False, min_value=-90, max_value=90, label="Incident latitude")
     lon = forms.FloatField(
         required=False, min_value=-180, max_value=180, label="Incident longitude"
@@ -32,7 +30,7 @@ class CaseForm(CleanTextFormMixin, forms.Form):
         required=False,
         max_length=20000,
         label="Incident area (optional)",
-        help_text="A GeoJSON Polygon or MultiPolygon in WGS 84, e.g. drawn in a GIS tool.",
+        help_text="Drawn on the map below, or a GeoJSON Polygon or MultiPolygon (WGS 84) pasted from a GIS tool.",
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -70,7 +68,7 @@ class CaseForm(CleanTextFormMixin, forms.Form):
             "number": data["number"],
             "title": data["title"],
             "lead": data["lead"],
-            "incident_time": _utc(data.get("incident_time")),
+            "incident_time": data.get("incident_time"),
             "incident_point": point,
             "incident_area": data.get("area"),
         }
@@ -82,9 +80,7 @@ class CaseForm(CleanTextFormMixin, forms.Form):
             "title": case.title,
             "status": case.status,
             "lead": case.lead_id,
-            "incident_time": case.incident_time.replace(tzinfo=None)
-            if case.incident_time
-            else None,
+            "incident_time": case.incident_time,
             "lat": case.incident_point.y if case.incident_point else None,
             "lon": case.incident_point.x if case.incident_point else None,
             "area": case.incident_area.geojson if case.incident_area else "",
@@ -105,6 +101,34 @@ class MemberAddForm(forms.Form):
         super().__init__(*args, **kwargs)
         taken = [case.lead_id, *case.memberships.values_list("user_id", flat=True)]
         self.fields["user"].queryset = case_staff_of(case.agency).exclude(pk__in=taken)
+
+
+class AddToCaseForm(forms.Form):
+    """Items (their ids, from the evidence list's checkboxes or an item page) and a case chosen
+    in the autocomplete (its id) or typed (its number, when the page runs without script)."""
+
+    case = forms.UUIDField(required=False)
+    case_number = forms.CharField(required=False, max_length=50, label="Case")
+
+    def __init__(self, data, *args, max_items: int, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        self.raw_items = data.getlist("item") if data is not None else []
+        self.max_items = max_items
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("case") and not (data.get("case_number") or "").strip():
+            raise forms.ValidationError("Choose a case.")
+        if not self.raw_items:
+            raise forms.ValidationError("Select at least one item.")
+        if len(self.raw_items) > self.max_items:
+            raise forms.ValidationError(f"Select at most {self.max_items} items at a time.")
+        try:
+            ids = [uuid.UUID(str(raw)) for raw in self.raw_items]
+        except ValueError as exc:
+            raise forms.ValidationError("That is not an item id.") from exc
+        data["items"] = list(dict.fromkeys(ids))
+        return data
 
 
 class ItemAddForm(forms.Form):

@@ -227,20 +227,30 @@ def _link_item(
     item = EvidenceItem.objects.select_for_update(no_key=True).get(pk=item.pk)
     if item.state == EvidenceItem.State.DELETED:
         raise ValidationError("This item was deleted; only its tombstone remains.")
-    _, created = CaseItem.objects.get_or_create(
-        case=case, item=item, defaults={"added_by_label": actor.label if actor else actor_label}
+    # The case's row, locked before looking for the link: two adds to one case (of the same
+    # item or of two) take turns, so exhibit numbers are unique and never skip or repeat.
+    locked = Case.objects.select_for_update().only("pk", "last_exhibit_number").get(pk=case.pk)
+    if CaseItem.objects.filter(case=case, item=item).exists():
+        return False
+    number = locked.last_exhibit_number + 1
+    Case.objects.filter(pk=case.pk).update(last_exhibit_number=number)
+    case.last_exhibit_number = number
+    CaseItem.objects.create(
+        case=case,
+        item=item,
+        exhibit_number=number,
+        added_by_label=actor.label if actor else actor_label,
     )
-    if created:
-        audit_record(
-            action=actions.CASE_ITEM_ADDED.name,
-            actor=actor,
-            actor_label=actor_label,
-            target=item,
-            agency=case.agency,
-            case_ref=case.number,
-            details=_case_details(case),
-        )
-    return created
+    audit_record(
+        action=actions.CASE_ITEM_ADDED.name,
+        actor=actor,
+        actor_label=actor_label,
+        target=item,
+        agency=case.agency,
+        case_ref=case.number,
+        details={**_case_details(case), "exhibit": number},
+    )
+    return True
 
 
 @transaction.atomic
@@ -249,6 +259,43 @@ def case_item_add(*, actor: User, case: Case, item: EvidenceItem) -> bool:
     if not case_policies.can_edit_case(actor, case):
         raise PermissionDenied
     return _link_item(case=case, item=item, actor=actor)
+
+
+# A bulk add names at most this many items: a page of the evidence list is 25.
+MAX_ITEMS_PER_ADD = 100
+
+
+@transaction.atomic
+def case_items_add(
+    *, actor: User, case: Case, items: list[EvidenceItem]
+) -> tuple[list[EvidenceItem], list[EvidenceItem]]:
+    """Link several items to the case at once, all or none; returns (added, already there).
+
+    Each added item gets the case's next exhibit number, in the order given.
+    """
+    if not case_policies.can_edit_case(actor, case):
+        raise PermissionDenied
+    if not items:
+        raise ValidationError("Choose at least one item to add.")
+    if len(items) > MAX_ITEMS_PER_ADD:
+        raise ValidationError(f"Add at most {MAX_ITEMS_PER_ADD} items at a time.")
+    added: list[EvidenceItem] = []
+    already: list[EvidenceItem] = []
+    for item in items:
+        (added if _link_item(case=case, item=item, actor=actor) else already).append(item)
+    return added, already
+
+
+@transaction.atomic
+def case_item_file_from_upload(*, uploader: User, case: Case, item: EvidenceItem) -> bool:
+    """Put a staff upload's item in the case its uploader chose on the upload page.
+
+    The uploader's right was checked when the upload began (case_for_upload) and is asked
+    again by the caller now; this runs without their session, so the second factor is the
+    grant's, not asked here."""
+    if not case_policies.can_file_into_case_by_role(uploader, case):
+        raise PermissionDenied
+    return _link_item(case=case, item=item, actor=uploader)
 
 
 @transaction.atomic
@@ -341,3 +388,21 @@ def case_record_view(*, actor: User, case: Case, via: str) -> None:
 
 def cases_record_list(*, actor: User, count: int) -> None:
     audit_record(action=actions.CASE_LISTED.name, actor=actor, details={"rows": count})
+
+
+def cases_record_search(*, actor: User, query: str, count: int) -> None:
+    """A case-number autocomplete was answered: a read of the cases' numbers, audited as one."""
+    audit_record(
+        action=actions.CASE_LISTED.name,
+        actor=actor,
+        details={"rows": count, "q": query, "via": "suggest"},
+    )
+
+
+def cases_record_lookup(*, actor: User, query: str, count: int) -> None:
+    """Audit a look-up of cases by number or title (the add-to-case autocomplete)."""
+    audit_record(
+        action=actions.CASE_LOOKED_UP.name,
+        actor=actor,
+        details={"query": query[: case_selectors.LOOKUP_MAX_QUERY], "rows": count},
+    )

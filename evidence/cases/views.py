@@ -1,19 +1,21 @@
 """Staff pages for cases: list, form, members, items, timeline, map, custody, activity,
 shares with prosecuting offices and their disclosure log; retention and deletion."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from evidence import policies, selectors
 from evidence.cases import policies as case_policies
 from evidence.cases import selectors as case_selectors
 from evidence.cases import services as case_services
-from evidence.cases.forms import CaseForm, ItemAddForm, MemberAddForm
+from evidence.cases.activity import activity_in_words
+from evidence.cases.forms import AddToCaseForm, CaseForm, ItemAddForm, MemberAddForm
 from evidence.disclosure import policies as share_policies
 from evidence.disclosure import selectors as share_selectors
 from evidence.models import Case, EvidenceItem
@@ -42,9 +44,19 @@ def case_list(request):
     )
 
 
+def _form_map(request) -> dict:
+    jurisdiction = request.user.agency.jurisdiction
+    return {
+        "map_bounds": jurisdiction.extent if jurisdiction else None,
+    }
+
+
 @requires(case_policies.can_manage_cases)
 def case_create(request):
-    form = CaseForm(request.POST or None, agency=request.user.agency)
+    # The lead defaults to whoever opens the case.
+    form = CaseForm(
+        request.POST or None, agency=request.user.agency, initial={"lead": request.user.pk}
+    )
     if form.is_bound and form.is_valid():
         try:
             case = case_services.case_create(actor=request.user, **form.values())
@@ -53,7 +65,11 @@ def case_create(request):
         else:
             messages.success(request, f"Case {case.number} opened.")
             return redirect("evidence:case_detail", case.pk)
-    return render(request, "evidence/cases/case_form.html", {"form": form, "case": None})
+    return render(
+        request,
+        "evidence/cases/case_form.html",
+        {"form": form, "case": None, **_form_map(request)},
+    )
 
 
 @requires(case_policies.can_manage_cases)
@@ -70,7 +86,11 @@ def case_edit(request, case_id):
         else:
             messages.success(request, f"Changed: {', '.join(changed) or 'nothing'}.")
             return redirect("evidence:case_detail", case.pk)
-    return render(request, "evidence/cases/case_form.html", {"form": form, "case": case})
+    return render(
+        request,
+        "evidence/cases/case_form.html",
+        {"form": form, "case": case, **_form_map(request)},
+    )
 
 
 def _map_points(items, case) -> list[dict]:
@@ -108,13 +128,21 @@ def case_detail(request, case_id):
     )
     links = case_links_for(actor=request.user, case=case)
     editable = case_policies.can_edit_case(request.user, case)
+    names = {str(i.pk): i.facts.original_filename or f"exhibit {i.exhibit}" for i in items}
     context = {
         "case": case,
         "items": items,
-        "timeline": [(i, list(selectors.custody_of(item=i))) for i in items],
+        "timeline": [
+            (i, activity_in_words(events=selectors.custody_of(item=i), item_names=names))
+            for i in items
+        ],
         "any_withheld": any(i.facts.identifying_hidden for i in items),
         "members": case.memberships.select_related("user"),
-        "activity": case_selectors.case_activity(case=case),
+        "activity": activity_in_words(
+            events=case_selectors.case_activity(case=case),
+            item_names=names,
+        ),
+        "exhibits": sorted(items, key=lambda i: i.exhibit),
         "shares": share_selectors.shares_of_case(case=case),
         "disclosure_log": share_selectors.disclosure_log(case=case)[:300],
         "case_links": [link for link in links if link.kind != "camera"],
@@ -131,8 +159,6 @@ def case_detail(request, case_id):
             if link.lat is not None
         ],
         "incident_area": case.incident_area.geojson if case.incident_area else "",
-        "tile_url": settings.MAP_TILE_URL,
-        "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
         "editable": editable,
         "can_share": share_policies.can_share_case(request.user, case),
         "member_form": MemberAddForm(case=case) if editable else None,
@@ -192,6 +218,91 @@ def case_item_add(request, case_id):
     return redirect("evidence:case_detail", case.pk)
 
 
+@requires(case_policies.can_manage_cases)
+def case_lookup(request):
+    """The add-to-case autocomplete: open cases the user may add to, by number or title (JSON)."""
+    query = request.GET.get("q", "")
+    cases = list(case_selectors.cases_to_add_to(actor=request.user, query=query))
+    case_services.cases_record_lookup(actor=request.user, query=query, count=len(cases))
+    return JsonResponse(
+        {
+            "results": [
+                {"id": str(c.pk), "number": c.number, "title": c.title, "lead": str(c.lead)}
+                for c in cases
+            ]
+        }
+    )
+
+
+def _back(request) -> str:
+    """Where an add-to-case form was sent from (this site only), else the evidence list."""
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return back
+    return reverse("evidence:list")
+
+
+def _chosen_case(request, form) -> Case | None:
+    """The case by its id (404 for one the user may not see, 403 for one they only read), or
+    by its number among their open cases."""
+    if form.cleaned_data.get("case"):
+        return case_selectors.case_get_for(
+            actor=request.user, id=form.cleaned_data["case"], write=True
+        )
+    number = form.cleaned_data["case_number"].strip()
+    return next(
+        (
+            c
+            for c in case_selectors.cases_to_add_to(actor=request.user, query=number)
+            if c.number.casefold() == number.casefold()
+        ),
+        None,
+    )
+
+
+@require_POST
+@requires(case_policies.can_manage_cases)
+def items_add_to_case(request):
+    """Add the selected items to a case chosen by autocomplete (the evidence list's bulk
+    action, an item's page): all of them or, with an error, none."""
+    back = _back(request)
+    form = AddToCaseForm(request.POST, max_items=case_services.MAX_ITEMS_PER_ADD)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect(back)
+    case = _chosen_case(request, form)
+    if case is None:
+        messages.error(request, "No open case of yours has that number.")
+        return redirect(back)
+    wanted = form.cleaned_data["items"]
+    found = {i.pk: i for i in selectors.items_for(actor=request.user).filter(pk__in=wanted)}
+    missing = len(wanted) - len(found)
+    if missing:
+        messages.error(
+            request,
+            f"{missing} of the selected items are not in your agency's evidence; "
+            "nothing was added.",
+        )
+        return redirect(back)
+    try:
+        added, already = case_services.case_items_add(
+            actor=request.user, case=case, items=[found[pk] for pk in wanted]
+        )
+    except ValidationError as exc:
+        messages.error(request, errors_text(exc))
+        return redirect(back)
+    exhibits = dict(case.case_items.filter(item__in=added).values_list("item_id", "exhibit_number"))
+    numbers = ", ".join(str(exhibits[i.pk]) for i in added)
+    text = f"Added {len(added)} item(s) to case {case.number}"
+    text += f" as exhibit(s) {numbers}." if added else "."
+    if already:
+        text += f" {len(already)} already in it."
+    messages.success(request, text)
+    return redirect(back)
+
+
 @require_POST
 @requires(case_policies.can_manage_cases)
 def case_item_remove(request, case_id, item_id):
@@ -200,3 +311,19 @@ def case_item_remove(request, case_id, item_id):
     case_services.case_item_remove(actor=request.user, case=case, item=item)
     messages.success(request, "Item removed from the case (it stays in the evidence store).")
     return redirect("evidence:case_detail", case.pk)
+
+
+SUGGEST_MAX_QUERY = 50
+
+
+@requires(policies.can_view_evidence)
+def case_suggest(request):
+    """Case numbers for an autocomplete (the tip panel's case field): the cases the user may see."""
+    query = request.GET.get("q", "")[:SUGGEST_MAX_QUERY]
+    cases = case_selectors.cases_matching(actor=request.user, query=query)
+    case_services.cases_record_search(actor=request.user, query=query, count=len(cases))
+    response = JsonResponse(
+        {"results": [{"number": case.number, "title": case.title} for case in cases]}
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -176,7 +176,8 @@ def case_bundle(*, case, files, shares, generated_at: dt.datetime, tracks=()) ->
             {
                 "@id": node_id("provenance-record", item.pk),
                 "@type": "case-investigation:ProvenanceRecord",
-                "case-investigation:exhibitNumber": str(item.pk),
+                # The case's exhibit number; an item no longer in the case goes by its id.
+                "case-investigation:exhibitNumber": str(file.exhibit or item.pk),
                 "uco-core:description": COLLECTION_NAMES.get(item.source, item.source),
                 "uco-core:object": [ref(file_ids[(item.pk, None)]), *track_ids.get(item.pk, [])],
             }

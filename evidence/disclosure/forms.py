@@ -1,6 +1,7 @@
 """Forms of sharing: a share with a prosecuting office, and a reshare link."""
 
 import datetime as dt
+from typing import cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -12,6 +13,7 @@ from evidence.models import EvidenceItem, Share
 from portal.models import Agency
 from portal.roles import AgencyKind
 from portal.text import CleanTextFormMixin, visible_controls
+from portal.timefields import AgencyDateField
 
 
 class RecipientIdsField(forms.TypedMultipleChoiceField):
@@ -54,9 +56,7 @@ class ShareForm(CleanTextFormMixin, forms.Form):
         required=False,
         label="The prosecutor may reshare (e.g. to defence counsel as a limited download link)",
     )
-    expires_on = forms.DateField(
-        label="Expires on (UTC)", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    expires_on = AgencyDateField(label="Expires on")
     note = forms.CharField(
         max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -98,13 +98,14 @@ class ShareForm(CleanTextFormMixin, forms.Form):
 
     def values(self) -> dict:
         data = self.cleaned_data
+        expires_on = cast(AgencyDateField, self.fields["expires_on"])
         return {
             "recipient_agency": data["office"],
             "recipients": list(data["recipients"]),
             "items": list(data["items"]) if data["scope"] == "some" else None,
             "level": data["level"],
             "reshare_allowed": data["reshare_allowed"],
-            "expires_at": dt.datetime.combine(data["expires_on"], dt.time(23, 59, 59), dt.UTC),
+            "expires_at": expires_on.end_of_day(data["expires_on"]),
             "note": data["note"],
         }
 
@@ -113,12 +114,10 @@ class ShareLinkForm(CleanTextFormMixin, forms.Form):
     recipient_label = forms.CharField(
         max_length=300, label="For (name and firm of defence counsel)"
     )
-    expires_on = forms.DateField(
-        label="Link expires on (UTC)", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    expires_on = AgencyDateField(label="Link expires on")
     max_downloads = forms.IntegerField(
         min_value=1, max_value=20, initial=3, label="Downloads allowed"
     )
 
     def expires_at(self):
-        return dt.datetime.combine(self.cleaned_data["expires_on"], dt.time(23, 59, 59), dt.UTC)
+        return self.fields["expires_on"].end_of_day(self.cleaned_data["expires_on"])

@@ -12,9 +12,11 @@ Layout (every name chosen by the server; a user's filename is only ever in the m
     verify_custody.py  checks those proofs offline: `python3 verify_custody.py
                        custody-proof/<item-id>.json --public-key custody-checkpoint-key.pem`
     custody-checkpoint-key.pem      the public key the checkpoints are signed with
-    originals/<item-id>.<ext>
-    proxies/<item-id>.<kind>.<ext>      (with include_proxies, and always for a sealed original)
-    tracks/<item-id>.geojson   the GPS track recorded with an item (a body camera's), RFC 7946:
+    originals/exhibit-<n>.<ext>     n: the item's exhibit number in the case (zero-padded to
+                       three digits; the manifest gives each file's item id and exhibit number;
+                       an item no longer in the case keeps its id: originals/<item-id>.<ext>)
+    proxies/exhibit-<n>.<kind>.<ext>    (with include_proxies, and always for a sealed original)
+    tracks/exhibit-<n>.geojson   the GPS track recorded with an item (a body camera's), RFC 7946:
                        a LineString with each position's time in properties.times and its
                        time on the video in properties.video_seconds (evidence.sources)
 
@@ -92,6 +94,8 @@ class PackageFile:
     sealed: bool = False
     # Made for the package from the store's records (a GPS track), not read from storage.
     content: bytes | None = None
+    # The item's exhibit number in the case, if it is (still) in it.
+    exhibit: int | None = None
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -111,16 +115,29 @@ def _extension(filename: str, media_type: str) -> str:
     return suffix.lower() if _SAFE_EXTENSION.fullmatch(suffix) else "bin"
 
 
+def exhibit_name(item: EvidenceItem, exhibits: dict) -> str:
+    """The stem of an item's files in the package: its exhibit number, else its id."""
+    number = exhibits.get(item.pk)
+    return f"exhibit-{number:03d}" if number else str(item.pk)
+
+
 def package_files(
-    *, items: Iterable[EvidenceItem], include_proxies: bool, facts: dict | None = None
+    *,
+    items: Iterable[EvidenceItem],
+    include_proxies: bool,
+    facts: dict | None = None,
+    exhibits: dict | None = None,
 ) -> list[PackageFile]:
     """What the package lists, in order: each original, then (optionally) its playable copies.
 
     `facts` maps item pk to the recipient's ItemFacts; an item whose identifying metadata is
     hidden from them gets a sealed original (listed, not sent) and always its stripped copies.
+    `exhibits` maps item pk to its exhibit number in the case, which names its files.
     """
+    exhibits = exhibits or {}
     files = []
     for item in items:
+        stem = exhibit_name(item, exhibits)
         if item.state == "deleted" or not item.sha256:
             raise ValueError(f"Item {item.pk} has no stored original to package.")
         item_facts = (facts or {}).get(item.pk)
@@ -128,7 +145,7 @@ def package_files(
         ext = _extension(item.original_filename, item.media_type)
         files.append(
             PackageFile(
-                f"originals/{item.pk}.{ext}",
+                f"originals/{stem}.{ext}",
                 item.original_key,
                 item.size,
                 item.sha256,
@@ -137,44 +154,52 @@ def package_files(
                 filename=item_facts.original_filename if item_facts else item.original_filename,
                 capture_time=item_facts.capture_time if item_facts else item.capture_time,
                 sealed=sealed,
+                exhibit=exhibits.get(item.pk),
             )
         )
         if include_proxies or sealed:
             for derivative in item.derivatives.filter(kind__in=PROXY_KINDS).order_by("kind"):
                 ext = _extension(derivative.name, derivative.media_type)
+                path = f"proxies/{stem}.{derivative.kind}.{ext}"
                 files.append(
                     PackageFile(
-                        f"proxies/{item.pk}.{derivative.kind}.{ext}",
+                        path,
                         derivative.key,
                         derivative.size,
                         derivative.sha256,
                         derivative.media_type,
                         item,
                         derivative,
-                        filename=f"proxies/{item.pk}.{derivative.kind}.{ext}",
+                        filename=path,
+                        exhibit=exhibits.get(item.pk),
                     )
                 )
     return files
 
 
-def track_files(*, actor: User, items: Iterable[EvidenceItem]) -> list[PackageFile]:
+def track_files(
+    *, actor: User, items: Iterable[EvidenceItem], exhibits: dict | None = None
+) -> list[PackageFile]:
     """Each item's GPS track as the recipient may see it (item_track_for), as a GeoJSON file."""
+    exhibits = exhibits or {}
     files = []
     for item in items:
+        stem = exhibit_name(item, exhibits)
         track = item_track_for(actor=actor, item=item)
         if track is None:
             continue
         data = json.dumps(track, indent=1, ensure_ascii=False).encode()
         files.append(
             PackageFile(
-                f"tracks/{item.pk}.geojson",
+                f"tracks/{stem}.geojson",
                 "",
                 len(data),
                 hashlib.sha256(data).hexdigest(),
                 "application/geo+json",
                 item,
-                filename=f"{item.pk}.geojson",
+                filename=f"{stem}.geojson",
                 content=data,
+                exhibit=exhibits.get(item.pk),
             )
         )
     return files
@@ -186,6 +211,7 @@ def _track_entry(file: PackageFile) -> dict:
         "path": file.path,
         "role": "gps_track",
         "item_id": str(file.item.pk),
+        "exhibit_number": file.exhibit,
         "size": file.size,
         "sha256": file.sha256,
         "media_type": file.media_type,
@@ -219,6 +245,7 @@ def _file_entry(file: PackageFile, custody: list[dict], facts=None) -> dict:
             "path": file.path,
             "role": "proxy",
             "item_id": str(item.pk),
+            "exhibit_number": file.exhibit,
             "derivative_kind": file.derivative.kind,
             "size": file.size,
             "sha256": file.sha256,
@@ -239,6 +266,7 @@ def _file_entry(file: PackageFile, custody: list[dict], facts=None) -> dict:
         "path": None if file.sealed else file.path,
         "role": "original",
         "item_id": str(item.pk),
+        "exhibit_number": file.exhibit,
         "original_filename": file.filename,
         "size": file.size,
         "sha256": file.sha256,
@@ -405,8 +433,11 @@ def package_stream(
     """
     items = list(items)
     facts = {item.pk: item_facts_for(actor=actor, item=item) for item in items}
-    files = package_files(items=items, include_proxies=include_proxies, facts=facts)
-    tracks = track_files(actor=actor, items=items)
+    exhibits = dict(case.case_items.values_list("item_id", "exhibit_number"))
+    files = package_files(
+        items=items, include_proxies=include_proxies, facts=facts, exhibits=exhibits
+    )
+    tracks = track_files(actor=actor, items=items, exhibits=exhibits)
     generated_at = timezone.now()
     custody = {item.pk: _custody_for(actor=actor, item=item, share=share) for item in items}
     entries = [

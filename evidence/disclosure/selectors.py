@@ -3,7 +3,7 @@
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -11,6 +11,7 @@ from evidence.cases.selectors import case_get_for
 from evidence.disclosure.policies import VIEW_SHARED, can_view_shared
 from evidence.models import (
     Case,
+    CaseItem,
     Derivative,
     EvidenceItem,
     Share,
@@ -89,9 +90,13 @@ def received_share_get_for(*, actor: User, id: UUID | str) -> Share:
 
 
 def shared_items(*, share: Share) -> QuerySet[EvidenceItem]:
-    """What the share discloses, by capture time; deleted items drop out."""
-    return share.items.exclude(state=EvidenceItem.State.DELETED).order_by(
-        F("capture_time").asc(nulls_last=True), "received_at"
+    """What the share discloses, by capture time; deleted items drop out. Each has `.exhibit`,
+    its exhibit number in the case (None once taken out of it)."""
+    number = CaseItem.objects.filter(case=share.case_id, item=OuterRef("pk"))
+    return (
+        share.items.exclude(state=EvidenceItem.State.DELETED)
+        .annotate(exhibit=Subquery(number.values("exhibit_number")[:1]))
+        .order_by(F("capture_time").asc(nulls_last=True), "received_at")
     )
 
 

@@ -1,10 +1,17 @@
 """The last step of intake: a finished upload becomes an evidence item, `received`."""
 
+import logging
+
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 
 from evidence import audit_actions as actions
 from evidence import policies, queue, sources
+from evidence.cases import selectors as case_selectors
+from evidence.cases import services as case_services
+from evidence.intake.errors import UploadInvalid
 from evidence.models import (
     EvidenceItem,
     Source,
@@ -13,6 +20,11 @@ from evidence.models import (
 )
 from portal.audit import audit_record
 from portal.storage import new_object_key
+
+log = logging.getLogger(__name__)
+
+# The tus metadata key under which the staff upload page names the case to file into.
+CASE_METADATA_KEY = "case"
 
 _FLOW_SOURCE: dict[str, str] = {
     UploadGrant.Flow.STAFF_UPLOAD: Source.STAFF_UPLOAD,
@@ -65,8 +77,39 @@ def item_create_from_upload(*, upload: Upload, declared_checksum: str = "") -> E
         },
     )
     sources.item_received_tell(item)
+    _file_into_chosen_case(item, grant, upload)
     transaction.on_commit(lambda: queue.item_processing_queue(item.pk), robust=True)
     return item
+
+
+def _file_into_chosen_case(item: EvidenceItem, grant: UploadGrant, upload: Upload) -> None:
+    """File a staff upload into the case chosen on the upload page. The item is kept whatever
+    happens here: a case that can no longer take it (closed, or the uploader taken off it
+    since the upload began) leaves the item out of the case, in its own savepoint."""
+    case_id = upload.metadata.get(CASE_METADATA_KEY)
+    if not case_id or grant.flow != UploadGrant.Flow.STAFF_UPLOAD or grant.user is None:
+        return
+    try:
+        with transaction.atomic():
+            case = case_selectors.case_for_upload(uploader=grant.user, id=case_id)
+            case_services.case_item_file_from_upload(uploader=grant.user, case=case, item=item)
+    except (Http404, PermissionDenied, ValidationError):
+        log.warning("Item %s was not filed into case %s: it no longer can be", item.pk, case_id)
+
+
+def check_chosen_case(grant: UploadGrant, metadata: dict[str, str]) -> None:
+    """Refuse, before any byte, an upload naming a case its uploader may not add to."""
+    case_id = metadata.get(CASE_METADATA_KEY)
+    if not case_id:
+        return
+    if grant.flow != UploadGrant.Flow.STAFF_UPLOAD or grant.user is None:
+        raise UploadInvalid("Only a staff upload can be filed into a case.")
+    try:
+        case_selectors.case_for_upload(uploader=grant.user, id=case_id)
+    except Http404 as exc:
+        raise UploadInvalid(
+            "That case is not one of your open cases: choose another case, or none."
+        ) from exc
 
 
 def _received_filename(item: EvidenceItem) -> dict:

@@ -48,7 +48,7 @@ from evidence.intake.errors import (
     UploadTypeRefused,
 )
 from evidence.intake.grants import _UNDECLARED_TYPES, _bytes_text, _claim_file_slot, flow_max_bytes
-from evidence.intake.received import item_create_from_upload
+from evidence.intake.received import check_chosen_case, item_create_from_upload
 from evidence.intake.staging import (
     READ_SIZE,
     Checksum,
@@ -164,6 +164,7 @@ def upload_create(*, grant: UploadGrant, length: int, metadata: dict[str, str]) 
     """
     _check_length(grant, length)
     _check_declared_type(grant, str(metadata.get("filetype", "")))
+    check_chosen_case(grant, metadata)
     upload_id = uuid.uuid4()
     path = _staged_path_for(upload_id)
     # The file exists before the row commits: no one can see an upload whose file is missing.

@@ -35,6 +35,9 @@ class Case(models.Model):
         EvidenceItem, through="CaseItem", through_fields=("case", "item"), related_name="cases"
     )
     created_by_label = models.CharField(max_length=300)
+    # The last exhibit number given out in this case: numbers are never reused, so an item
+    # taken out and put back gets a new one and no exhibit ever changes its meaning.
+    last_exhibit_number = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -71,12 +74,20 @@ class CaseItem(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="case_items")
     item = models.ForeignKey(EvidenceItem, on_delete=models.PROTECT, related_name="case_items")
+    # Given when the item joins the case (1, 2, 3 ... per case) and kept: the name the item
+    # goes by in the case page and in the case package's file names.
+    exhibit_number = models.PositiveIntegerField(editable=False)
     added_by_label = models.CharField(max_length=300)
     added_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["added_at"]
-        constraints = [models.UniqueConstraint(fields=["case", "item"], name="case_item_unique")]
+        ordering = ["exhibit_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "item"], name="case_item_unique"),
+            models.UniqueConstraint(
+                fields=["case", "exhibit_number"], name="case_item_exhibit_unique"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.item_id} in {self.case_id}"

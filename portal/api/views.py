@@ -58,7 +58,15 @@ class AuditEventSerializer(serializers.ModelSerializer):
 @extend_schema(
     parameters=[
         OpenApiParameter(name, str, required=False)
-        for name in ("actor", "action", "target_type", "target_id", "date_from", "date_to")
+        for name in (
+            "actor",
+            "action",
+            "target_type",
+            "target_id",
+            "period",
+            "date_from",
+            "date_to",
+        )
     ]
 )
 class AuditEventList(generics.ListAPIView):
@@ -68,7 +76,9 @@ class AuditEventList(generics.ListAPIView):
     serializer_class = AuditEventSerializer
 
     def get_queryset(self):
-        form = AuditFilterForm(self.request.query_params)
+        user = self.request.user
+        zone = user.agency.time_zone if user.agency_id else "UTC"
+        form = AuditFilterForm(self.request.query_params, zone=zone)
         if not form.is_valid():
             raise serializers.ValidationError(form.errors)
         filters = AuditFilters(**form.cleaned_data)

@@ -3,6 +3,7 @@
 from django import forms
 
 from portal.text import CleanTextFormMixin
+from portal.timefields import AgencyDateTimeField
 from registry.forms import refuse_formula
 
 
@@ -28,15 +29,9 @@ class FootageRequestForm(CleanTextFormMixin, forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    window_start = forms.DateTimeField(
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Footage from (UTC)"
-    )
-    window_end = forms.DateTimeField(
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Footage until (UTC)"
-    )
-    deadline = forms.DateTimeField(
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Answer by (UTC)"
-    )
+    window_start = AgencyDateTimeField(label="Footage from")
+    window_end = AgencyDateTimeField(label="Footage until")
+    deadline = AgencyDateTimeField(label="Answer by")
     ask_approval = forms.BooleanField(
         required=False,
         label="The window is longer than our limit: ask a supervisor to approve it",

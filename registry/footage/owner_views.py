@@ -1,9 +1,13 @@
-"""The pages an owner reaches from a footage request email: no account, only the link's token.
+"""The pages where an owner answers a footage request: reached from the emailed link (no
+account, only the link's token) or, signed in, from their Requests page. Both ways run the
+same views and the same services; only how the recipient is found, and the URLs, differ.
 
-A wrong token, or a token of another request, is 404. An expired link answers 410 and says
-so; a used one (every camera answered) says so and shows the receipt.
+A wrong token, or a token of another request, is 404; so is a request not sent to the signed-in
+owner. An expired request answers 410 and says so; a used one (every camera answered) says so
+and shows the receipt.
 """
 
+from dataclasses import dataclass
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -15,8 +19,34 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from portal.decorators import requires
 from registry.footage import selectors as sel
 from registry.footage import services as rs
+from registry.policies import can_own_cameras
+
+
+@dataclass(frozen=True)
+class Via:
+    """How the owner reached the request: its pages' URL names, and the link's token if any."""
+
+    names: dict[str, str]
+    token: str = ""
+
+    def url(self, page: str, recipient, *args) -> str:
+        path = reverse(self.names[page], args=[recipient.request_id, *args])
+        return f"{path}?{urlencode({'t': self.token})}" if self.token else path
+
+
+LINK_PAGES = {
+    page: f"registry_owner:{page}" for page in ("respond", "answer", "upload", "grant", "receipt")
+}
+ACCOUNT_PAGES = {
+    "respond": "cameras:request",
+    "answer": "cameras:request_answer",
+    "upload": "cameras:request_upload",
+    "grant": "cameras:request_grant",
+    "receipt": "cameras:request_receipt",
+}
 
 
 def _token(request) -> str:
@@ -28,8 +58,9 @@ def with_recipient(view):
 
     @wraps(view)
     def wrapped(request, request_id, *args, **kwargs):
-        recipient = rs.recipient_for_link(request_id=request_id, token=_token(request))
-        response = view(request, recipient, *args, **kwargs)
+        token = _token(request)
+        recipient = rs.recipient_for_link(request_id=request_id, token=token)
+        response = view(request, recipient, Via(LINK_PAGES, token), *args, **kwargs)
         response["Cache-Control"] = "no-store"
         # same-origin, not no-referrer: the token stays off any other site's Referer, and the
         # owner's own form posts carry their real Origin (with no-referrer Chromium sends
@@ -40,21 +71,28 @@ def with_recipient(view):
     return wrapped
 
 
-def _url(name: str, recipient, token: str, *args) -> str:
-    return f"{reverse(name, args=[recipient.request.pk, *args])}?{urlencode({'t': token})}"
+def with_own_recipient(view):
+    """The signed-in owner's part of the request (404 for a request not sent to them)."""
+
+    @wraps(view)
+    @requires(can_own_cameras)
+    def wrapped(request, request_id, *args, **kwargs):
+        recipient = sel.owner_request_get_for(owner=request.user, request_id=request_id)
+        response = view(request, recipient, Via(ACCOUNT_PAGES), *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    return wrapped
 
 
-def _back(recipient, token: str):
-    return redirect(_url("registry_owner:respond", recipient, token))
-
-
-def _context(recipient, token: str) -> dict:
+def _context(recipient, via: Via) -> dict:
     request = recipient.request
     cameras = [
         {
             "rc": rc,
             "window": sel.window_in_zones(request, rc.camera),
             "answered": rc.status in rc.ANSWERED,
+            "upload_url": via.url("upload", recipient, rc.pk),
         }
         for rc in recipient.cameras.select_related("camera")
     ]
@@ -62,25 +100,24 @@ def _context(recipient, token: str) -> dict:
         "req": request,
         "asking": sel.asking_party(request),
         "cameras": cameras,
-        "token": token,
+        "answered_count": sum(1 for c in cameras if c["answered"]),
+        "token": via.token,
+        "signed_in": not via.token,
+        "urls": {page: via.url(page, recipient) for page in ("respond", "answer", "receipt")},
         "state": rs.link_state(recipient),
     }
 
 
-@require_GET
-@with_recipient
-def respond(request, recipient):
-    context = _context(recipient, _token(request))
+def _respond(request, recipient, via: Via):
+    context = _context(recipient, via)
     if context["state"] == "open":
         rs.recipient_open(recipient=recipient)
+    context["request_map"] = sel.request_map(recipient)
     status = 410 if context["state"] == "expired" else 200
     return render(request, "registry/footage/owner_respond.html", context, status=status)
 
 
-@require_POST
-@with_recipient
-def answer(request, recipient):
-    token = _token(request)
+def _answer(request, recipient, via: Via):
     try:
         rc = rs.footage_answer(
             recipient=recipient,
@@ -93,14 +130,11 @@ def answer(request, recipient):
         messages.success(
             request, _("Thank you: your answer for %(name)s was sent.") % {"name": rc.camera.name}
         )
-    return _back(recipient, token)
+    return redirect(via.url("respond", recipient))
 
 
-@require_GET
-@with_recipient
-def upload_page(request, recipient, rc_id):
-    token = _token(request)
-    context = _context(recipient, token)
+def _upload_page(request, recipient, via: Via, rc_id):
+    context = _context(recipient, via)
     rc = next((c for c in context["cameras"] if c["rc"].pk == rc_id), None)
     if rc is None:
         return render(request, "404.html", status=404)
@@ -108,18 +142,16 @@ def upload_page(request, recipient, rc_id):
         rc["rc"].Status.NO_FOOTAGE,
         rc["rc"].Status.DECLINED,
     ):
-        return _back(recipient, token)
+        return redirect(via.url("respond", recipient))
     context |= {
         "camera": rc,
-        "grant_url": _url("registry_owner:grant", recipient, token, rc_id),
-        "receipt_url": _url("registry_owner:receipt", recipient, token),
+        "grant_url": via.url("grant", recipient, rc_id),
+        "receipt_url": via.url("receipt", recipient),
     }
     return render(request, "registry/footage/owner_upload.html", context)
 
 
-@require_POST
-@with_recipient
-def grant(request, recipient, rc_id):
+def _grant(request, recipient, via: Via, rc_id):
     """The upload grant for one camera, as JSON for the uploader (same shape as the staff one)."""
     try:
         issued = rs.footage_upload_grant(recipient=recipient, request_camera_id=rc_id)
@@ -130,10 +162,30 @@ def grant(request, recipient, rc_id):
     return JsonResponse(offer, status=201)
 
 
-@require_GET
-@with_recipient
-def receipt(request, recipient):
+def _receipt(request, recipient, via: Via):
     rows = rs.footage_receipt_record(recipient=recipient)
     computing = any(not item.sha256 for row in rows for item in row["items"])
-    context = _context(recipient, _token(request)) | {"rows": rows, "computing": computing}
+    context = _context(recipient, via) | {"rows": rows, "computing": computing}
     return render(request, "registry/footage/owner_receipt.html", context)
+
+
+# The emailed link's pages (/footage/...).
+respond = require_GET(with_recipient(_respond))
+answer = require_POST(with_recipient(_answer))
+upload_page = require_GET(with_recipient(_upload_page))
+grant = require_POST(with_recipient(_grant))
+receipt = require_GET(with_recipient(_receipt))
+
+# The same pages in the signed-in owner's account (/cameras/requests/...).
+account_respond = require_GET(with_own_recipient(_respond))
+account_answer = require_POST(with_own_recipient(_answer))
+account_upload_page = require_GET(with_own_recipient(_upload_page))
+account_grant = require_POST(with_own_recipient(_grant))
+account_receipt = require_GET(with_own_recipient(_receipt))
+
+
+@requires(can_own_cameras)
+def requests_page(request):
+    """The signed-in owner's Requests page: every request sent to them, with its state."""
+    rows = sel.owner_request_rows(owner=request.user)
+    return render(request, "registry/footage/owner_requests.html", {"rows": rows})

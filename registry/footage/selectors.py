@@ -7,8 +7,11 @@ from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.db.models import Count, Min, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from evidence import selectors as evidence_selectors
 from evidence.models import EvidenceItem, Source
@@ -23,6 +26,7 @@ from registry.models import (
     FootageRequestRecipient,
     RegistryPolicy,
 )
+from registry.policies import can_own_cameras
 
 Status = FootageRequestCamera.Status
 # The audit actions that tell an owner their camera was looked at or asked for.
@@ -36,13 +40,15 @@ def registry_policy_for(agency: Agency) -> RegistryPolicy:
 
 
 def asking_party(request: FootageRequest) -> dict[str, str]:
-    """Who is asking, as owners are told: agency and role; the officer's name only by policy."""
+    """Who is asking, as owners are told: agency and role; the officer's name and email (the
+    contact an owner may write to) only when the agency's policy shows officers' names."""
     officer = request.requested_by
     show_name = registry_policy_for(request.agency).show_officer_names_to_owners
     return {
         "agency": request.agency.name,
         "role": officer.get_role_display(),
         "officer": officer.full_name if show_name else "",
+        "email": officer.email if show_name else "",
     }
 
 
@@ -102,6 +108,70 @@ def footage_requests_for(*, actor: User) -> QuerySet[FootageRequest]:
         )
         .order_by("-created_at")
     )
+
+
+class RequestState(models.TextChoices):
+    """Where a request stands, as the agency reads it in its list (owners see the same words)."""
+
+    AWAITING_APPROVAL = "awaiting_approval", _("Waiting for a supervisor")
+    REFUSED = "refused", _("Refused, never sent")
+    SENT = "sent", _("Sent, no answer yet")
+    PARTLY_ANSWERED = "partly_answered", _("Partly answered")
+    COMPLETE = "complete", _("Complete: every camera answered")
+    # Not "expired": that word is the per-camera status the agency is never shown (see
+    # AnswerCounts); a request's deadline is the agency's own and passing it names nobody.
+    EXPIRED = "deadline_passed", _("Deadline passed")
+
+
+def request_state(
+    *, status: str, asked: int, answered: int, deadline: dt.datetime, now: dt.datetime | None = None
+) -> RequestState:
+    """The state from counts the list already has (no query): every camera answered is
+    complete even after the deadline; otherwise a passed deadline is expired, however many
+    answered (the page still says "2 of 3 answered")."""
+    if status == FootageRequest.Status.AWAITING_APPROVAL:
+        return RequestState.AWAITING_APPROVAL
+    if status == FootageRequest.Status.REFUSED:
+        return RequestState.REFUSED
+    if asked and answered >= asked:
+        return RequestState.COMPLETE
+    if (now or timezone.now()) >= deadline:
+        return RequestState.EXPIRED
+    return RequestState.PARTLY_ANSWERED if answered else RequestState.SENT
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    """One request in the agency's list: its counts, its state and how soon it was answered."""
+
+    req: FootageRequest
+    counts: "AnswerCounts"
+    state: RequestState
+    first_answer: dt.timedelta | None
+
+
+def footage_request_rows(*, actor: User, limit: int = 200) -> list[RequestRow]:
+    """The agency's newest requests with their state, in one query whatever their number (the
+    counts and the first answer come from footage_requests_for's annotations)."""
+    now = timezone.now()
+    rows = []
+    for req in footage_requests_for(actor=actor)[:limit]:
+        counts = answer_counts(req)
+        rows.append(
+            RequestRow(
+                req=req,
+                counts=counts,
+                state=request_state(
+                    status=req.status,
+                    asked=counts.asked,
+                    answered=counts.answered,
+                    deadline=req.deadline,
+                    now=now,
+                ),
+                first_answer=time_to_first_answer(req),
+            )
+        )
+    return rows
 
 
 def footage_request_get_for(*, actor: User, id: UUID | str, write: bool = False) -> FootageRequest:
@@ -224,9 +294,16 @@ def failed_emails(*, request: FootageRequest) -> list[FailedEmail]:
 
 
 def time_to_first_answer(request: FootageRequest) -> dt.timedelta | None:
-    first: dt.datetime | None = request.cameras.filter(answered_at__isnull=False).aggregate(
-        m=Min("answered_at")
-    )["m"]
+    """From sending to the first answer; read from footage_requests_for's annotation when the
+    request came from it (no query), counted here otherwise."""
+    first: dt.datetime | None
+    if hasattr(request, "first_answer_at"):
+        annotated: Any = request
+        first = annotated.first_answer_at
+    else:
+        first = request.cameras.filter(answered_at__isnull=False).aggregate(m=Min("answered_at"))[
+            "m"
+        ]
     if first is None or request.sent_at is None:
         return None
     return max(first - request.sent_at, dt.timedelta(0))
@@ -238,6 +315,84 @@ def awaiting_my_approval(*, actor: User) -> QuerySet[FootageRequest]:
         .filter(status=FootageRequest.Status.AWAITING_APPROVAL)
         .exclude(requested_by=actor)
     )
+
+
+# --- the owner's side: the requests they were sent, read in their account ---------------------
+
+
+def owner_requests_for(*, owner: User) -> QuerySet[FootageRequestRecipient]:
+    """The requests sent to the owner (one recipient row each), newest first, with how many of
+    their cameras were asked and answered, in one query. Requests a supervisor still holds or
+    refused never reached the owner and are not listed."""
+    if not can_own_cameras(owner):
+        raise PermissionDenied
+    return (
+        FootageRequestRecipient.objects.filter(
+            owner=owner, request__status=FootageRequest.Status.SENT
+        )
+        .select_related("request__agency")
+        .annotate(
+            camera_count=Count("cameras", distinct=True),
+            answered_count=Count(
+                "cameras",
+                filter=Q(cameras__status__in=FootageRequestCamera.ANSWERED),
+                distinct=True,
+            ),
+        )
+        .order_by("-request__created_at", "-pk")
+    )
+
+
+def owner_request_get_for(*, owner: User, request_id: UUID | str) -> FootageRequestRecipient:
+    """The owner's part of one request: 404 for a request not sent to them."""
+    try:
+        return owner_requests_for(owner=owner).get(request__pk=request_id)
+    except (FootageRequestRecipient.DoesNotExist, ValueError, ValidationError) as exc:
+        raise Http404("No such footage request.") from exc
+
+
+def owner_request_rows(*, owner: User) -> list[dict[str, Any]]:
+    """The owner's Requests page: each request with its state (same words as the agency's)."""
+    now = timezone.now()
+    rows = []
+    for recipient in owner_requests_for(owner=owner)[:200]:
+        annotated: Any = recipient
+        rows.append(
+            {
+                "recipient": recipient,
+                "req": recipient.request,
+                "asked": annotated.camera_count,
+                "answered": annotated.answered_count,
+                "state": request_state(
+                    status=recipient.request.status,
+                    asked=annotated.camera_count,
+                    answered=annotated.answered_count,
+                    deadline=recipient.request.deadline,
+                    now=now,
+                ),
+            }
+        )
+    return rows
+
+
+def request_map(recipient: FootageRequestRecipient) -> dict[str, Any]:
+    """What the owner's small map draws: their cameras in the request (with their cones) and
+    the incident point of the search the request came from (none for a request without one)."""
+    search = recipient.request.search
+    return {
+        "cameras": [
+            {
+                "lat": rc.camera.location.y,
+                "lon": rc.camera.location.x,
+                "direction_deg": rc.camera.direction_deg,
+                "fov_angle_deg": rc.camera.fov_angle_deg,
+                "range_m": rc.camera.range_m,
+                "name": rc.camera.name,
+            }
+            for rc in recipient.cameras.select_related("camera")
+        ],
+        "incident": [search.incident.y, search.incident.x] if search is not None else None,
+    }
 
 
 # --- the owner's side: who looked at my cameras -----------------------------------------------

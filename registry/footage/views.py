@@ -71,8 +71,8 @@ def request_new(request):
                 "cameras": [c for c, _ in choices if c in wanted],
                 "case_number": found.case_number,
                 "reason": found.reason,
-                "window_start": found.window_start.strftime("%Y-%m-%dT%H:%M"),
-                "window_end": found.window_end.strftime("%Y-%m-%dT%H:%M"),
+                "window_start": found.window_start,
+                "window_end": found.window_end,
             },
         )
     cap = sel.registry_policy_for(request.user.agency).max_window_minutes
@@ -85,23 +85,23 @@ def request_new(request):
 
 @requires(can_view_footage_requests)
 def request_list(request):
-    requests = list(sel.footage_requests_for(actor=request.user)[:200])
-    rs.footage_requests_record_list(actor=request.user, count=len(requests))
     rows = [
         {
-            "req": req,
-            "counts": sel.answer_counts(req),
-            "first_answer": _since(sel.time_to_first_answer(req)),
+            "req": row.req,
+            "counts": row.counts,
+            "state": row.state,
+            "first_answer": _since(row.first_answer),
         }
-        for req in requests
+        for row in sel.footage_request_rows(actor=request.user)
     ]
+    rs.footage_requests_record_list(actor=request.user, count=len(rows))
     return render(
         request,
         "registry/footage/list.html",
         {
             "rows": rows,
             "awaiting": sel.awaiting_my_approval(actor=request.user)
-            if any(r["req"].status == r["req"].Status.AWAITING_APPROVAL for r in rows)
+            if any(r["state"] == sel.RequestState.AWAITING_APPROVAL for r in rows)
             else [],
         },
     )
@@ -114,13 +114,20 @@ def request_detail(request, request_id):
     rs.footage_request_record_view(
         actor=request.user, request=req, items=sum(len(c.items) for c in cameras), via="page"
     )
+    counts = sel.answer_counts(req)
     return render(
         request,
         "registry/footage/detail.html",
         {
             "req": req,
             "cameras": cameras,
-            "counts": sel.answer_counts(req),
+            "counts": counts,
+            "state": sel.request_state(
+                status=req.status,
+                asked=counts.asked,
+                answered=counts.answered,
+                deadline=req.deadline,
+            ),
             "first_answer": _since(sel.time_to_first_answer(req)),
             "can_decide": can_approve_footage_request(request.user, req),
             "failed_emails": sel.failed_emails(request=req),

@@ -1,14 +1,12 @@
 // The case map: item locations, the incident (point and area) and linked cameras.
-// Tiles come only from the configured tile server; with none configured, no tile layer.
+// The basemap, outline and legend come from the shared module (static/src/basemap.js).
 document.addEventListener("DOMContentLoaded", () => {
   const el = document.getElementById("case-map");
   if (!el || !window.L) return;
   const points = JSON.parse(document.getElementById("case-map-points").textContent);
   const area = JSON.parse(document.getElementById("case-map-area").textContent);
   const map = L.map(el);
-  if (el.dataset.tiles) {
-    L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution, maxZoom: 19 }).addTo(map);
-  }
+  window.CanvassMap.basemap(map, el);
   const layers = [];
   for (const p of points) {
     const style = { item: "#1f6feb", incident: "#d1242f", camera: "#8250df" }[p.kind] || "#555";

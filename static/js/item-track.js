@@ -1,8 +1,8 @@
 // The camera's GPS track on the item's map, with a marker where the camera was at the moment
 // of the video on screen: as it plays, and at once on a seek. Each position carries its place
 // on the video's timeline (`video_seconds`, 0 being the first frame, pre-event buffer
-// included); between two positions the marker moves in a straight line. Tiles come only from
-// the configured tile server; with none configured, no tile layer.
+// included); between two positions the marker moves in a straight line. The basemap comes
+// from the shared module (static/src/basemap.js).
 (() => {
   // [lon, lat] at `seconds`: the first position before the track starts, the last after it ends.
   function positionAt(seconds, offsets, coords) {
@@ -51,9 +51,7 @@
     const offsets = feature.properties.video_seconds;
     const startedMs = Date.parse(feature.properties.video_started_at);
     const map = L.map(el);
-    if (el.dataset.tiles) {
-      L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution, maxZoom: 19 }).addTo(map);
-    }
+    window.CanvassMap.basemap(map, el);
     const line = L.polyline(coords.map(([lon, lat]) => [lat, lon]), { color: "#1f6feb", weight: 4 }).addTo(map);
     const [lon0, lat0] = coords[0];
     const marker = L.circleMarker([lat0, lon0], { radius: 8, color: "#d1242f", weight: 3, fillOpacity: 0.9, className: "track-marker" }).addTo(map);

@@ -49,9 +49,7 @@
   let fitted = false;
   if (mapEl && window.L) {
     map = L.map(mapEl).setView([20, 0], 2);
-    if (mapEl.dataset.tiles) {
-      L.tileLayer(mapEl.dataset.tiles, { attribution: mapEl.dataset.attribution, maxZoom: 19 }).addTo(map);
-    }
+    window.CanvassMap.basemap(map, mapEl, { fit: "area" });
   }
 
   function showOnMap(lat, lon) {

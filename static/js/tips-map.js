@@ -1,11 +1,11 @@
-// The tip inbox map: one pin per tip on the page. Tiles come only from the configured tile server.
+// The tip inbox map: one pin per tip on the page. The basemap comes from static/src/basemap.js.
 document.addEventListener("DOMContentLoaded", () => {
   const el = document.getElementById("tips-map");
   const data = document.getElementById("tips-points");
   if (!el || !data || !window.L) return;
   const points = JSON.parse(data.textContent);
   const map = L.map(el);
-  L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution, maxZoom: 19 }).addTo(map);
+  window.CanvassMap.basemap(map, el);
   const markers = points.map((p) => {
     const link = document.createElement("a");
     link.href = `${p.ref}/`;

@@ -1,6 +1,6 @@
 // Registry maps: the owner's pin and field-of-view cone, the public count grid, the
 // investigators' map and the incident picker. Leaflet comes from django-leaflet's static
-// files (window.L); tiles only from the configured tile server.
+// files (window.L); the basemap from the shared module (static/src/basemap.js).
 
 const STEPS = 16;
 const M_PER_DEG = 111320;
@@ -21,13 +21,37 @@ export function cone(lat, lon, direction, angle, range) {
 
 function baseMap(el, centre, zoom) {
   const map = L.map(el).setView(centre, zoom);
-  L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution, maxZoom: 20 }).addTo(map);
-  return map;
+  return window.CanvassMap.basemap(map, el);
 }
 
 function num(id, fallback) {
   const v = parseFloat((document.getElementById(id) || {}).value);
   return Number.isFinite(v) ? v : fallback;
+}
+
+// Where the cone's tip is: `range` metres from the pin towards `direction` (same flat-earth
+// approximation as cone()).
+function tipOf(lat, lon, direction, range) {
+  const b = (direction * Math.PI) / 180;
+  return [
+    lat + (range * Math.cos(b)) / M_PER_DEG,
+    lon + (range * Math.sin(b)) / (M_PER_DEG * Math.max(Math.cos((lat * Math.PI) / 180), 1e-6)),
+  ];
+}
+
+// The inverse of tipOf: the bearing (0 = north, clockwise, whole degrees 0-359) and distance
+// (whole metres, within the form's 1-500) from the pin to a point the owner dragged the tip to.
+export function aimOf(lat, lon, tipLat, tipLon) {
+  const north = (tipLat - lat) * M_PER_DEG;
+  const east = (tipLon - lon) * M_PER_DEG * Math.max(Math.cos((lat * Math.PI) / 180), 1e-6);
+  const direction = Math.round(((Math.atan2(east, north) * 180) / Math.PI + 360) % 360) % 360;
+  const range = Math.min(Math.max(Math.round(Math.hypot(north, east)), 1), 500);
+  return { direction, range };
+}
+
+function setField(id, value) {
+  const input = document.getElementById(id);
+  if (input) input.value = String(value);
 }
 
 function ownerMap(el) {
@@ -39,20 +63,39 @@ function ownerMap(el) {
   const marker = L.marker(start, { draggable: true, icon, keyboard: true, title: say(el, "msgDrag", "Camera position: drag me") }).addTo(map);
   marker.getElement().id = "camera-pin";
   const shape = L.polygon([], { color: "#1d4e89", weight: 1, fillOpacity: 0.25, interactive: false }).addTo(map);
+  // The handle at the cone's tip: dragging it aims the camera and sets its range. Out of the
+  // tab order: the direction and range fields are the keyboard's way to the same values.
+  const handleIcon = L.divIcon({ className: "cone-handle", iconSize: [26, 26] });
+  const handle = L.marker(start, { draggable: true, icon: handleIcon, keyboard: false, title: el.dataset.handleTitle || "" }).addTo(map);
+  handle.getElement().id = "cone-handle";
   const status = document.getElementById("pin-position");
-  const redraw = () => {
+  const redraw = (moveHandle = true) => {
     const p = marker.getLatLng();
     lat.value = p.lat.toFixed(7);
     lon.value = p.lng.toFixed(7);
-    shape.setLatLngs(cone(p.lat, p.lng, num("id_direction_deg", 0), num("id_fov_angle_deg", 90), num("id_range_m", 15)));
+    const direction = num("id_direction_deg", 0);
+    const range = num("id_range_m", 15);
+    shape.setLatLngs(cone(p.lat, p.lng, direction, num("id_fov_angle_deg", 90), range));
+    if (moveHandle) handle.setLatLng(tipOf(p.lat, p.lng, direction, range));
     if (status) status.textContent = say(el, "msgPin", "Pin at {n}", `${lat.value}, ${lon.value}`);
     el.dataset.ready = "1";
   };
-  marker.on("drag dragend", redraw);
+  const aim = (moveHandle) => {
+    const p = marker.getLatLng();
+    const t = handle.getLatLng();
+    const { direction, range } = aimOf(p.lat, p.lng, t.lat, t.lng);
+    setField("id_direction_deg", direction);
+    setField("id_range_m", range);
+    redraw(moveHandle);
+  };
+  marker.on("drag dragend", () => redraw());
+  handle.on("drag", () => aim(false));
+  // Snapped back onto the cone once let go: the range may have been clamped to 1-500 m.
+  handle.on("dragend", () => aim(true));
   map.on("click", (e) => { marker.setLatLng(e.latlng); redraw(); });
   for (const id of ["id_direction_deg", "id_fov_angle_deg", "id_range_m"]) {
     const input = document.getElementById(id);
-    if (input) input.addEventListener("input", redraw);
+    if (input) input.addEventListener("input", () => redraw());
   }
   redraw();
 }
@@ -61,6 +104,53 @@ function ownerMap(el) {
 // language); English where the page gives none. "{n}" stands for a number.
 function say(el, key, english, n) {
   return (el.dataset[key] || english).replace("{n}", String(n));
+}
+
+// Presets ("doorbell", "driveway", ...): buttons whose data- attributes fill the form's fields,
+// then tell the map (an input event) so the cone follows.
+function presets() {
+  for (const button of document.querySelectorAll("button[data-preset]")) {
+    button.addEventListener("click", () => {
+      const fields = JSON.parse(button.dataset.preset);
+      for (const [id, value] of Object.entries(fields)) {
+        const input = document.getElementById(id);
+        if (!input) continue;
+        input.value = String(value);
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+      }
+      const said = document.getElementById("preset-status");
+      if (said) said.textContent = button.dataset.said || "";
+    });
+  }
+}
+
+// "Records all day" hides the recording hours it makes unnecessary.
+function recordingHours() {
+  const always = document.getElementById("id_records_always");
+  const hours = document.getElementById("recording-hours");
+  if (!always || !hours) return;
+  const show = () => { hours.hidden = always.checked; };
+  always.addEventListener("change", show);
+  show();
+}
+
+// The owner's footage request: their camera(s) with the cone, and the incident's point.
+function requestMap(el) {
+  const data = JSON.parse(document.getElementById("request-map-data").textContent);
+  const first = data.cameras[0];
+  const map = baseMap(el, [first.lat, first.lon], 17);
+  const bounds = [];
+  for (const c of data.cameras) {
+    L.polygon(cone(c.lat, c.lon, c.direction_deg, c.fov_angle_deg, c.range_m), { color: "#1d4e89", weight: 1, fillOpacity: 0.25 }).addTo(map);
+    L.circleMarker([c.lat, c.lon], { radius: 6, color: "#1d4e89" }).bindPopup(textPopup(c.name)).addTo(map);
+    bounds.push([c.lat, c.lon]);
+  }
+  if (data.incident) {
+    L.circleMarker(data.incident, { radius: 8, color: "#b42318", fillOpacity: 0.6 }).addTo(map);
+    bounds.push(data.incident);
+  }
+  if (bounds.length > 1) map.fitBounds(bounds, { padding: [30, 30], maxZoom: 18 });
+  el.dataset.ready = "1";
 }
 
 // Text for a popup or icon as a DOM node: camera names are typed by residents, never HTML.
@@ -203,7 +293,11 @@ function searchMap(el) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  presets();
+  recordingHours();
   if (!window.L) return;
+  const request = document.getElementById("request-map");
+  if (request) requestMap(request);
   const owner = document.getElementById("camera-map");
   if (owner) ownerMap(owner);
   const pub = document.getElementById("public-map");

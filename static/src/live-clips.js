@@ -1,14 +1,24 @@
 // The viewer page's clip panel (#live-clips): "Save the last N seconds" and "Save from … to …"
 // are sent with fetch so the live video keeps playing, and the list of clips shows each one
 // queued, then saved (with a link to its evidence item) or refused (with the clip maker's
-// reason), polled every 2 s while any is queued. Without JavaScript the form posts and the page
-// reloads. Text only ever goes in as text nodes; the page's CSP allows no inline script.
+// reason), or late and then failed if the clip maker never reports, polled every 2 s while any
+// is queued or late. Without JavaScript the form posts and the page reloads. Text only ever
+// goes in as text nodes; the page's CSP allows no inline script.
 const panel = document.getElementById("live-clips");
 const form = document.getElementById("clip-form");
 const list = document.getElementById("clip-list");
 const errorBox = document.getElementById("clip-error");
 
 let polling = null;
+// The page's own words (translated by the server), with English if a data- attribute is missing.
+const words = {
+  into: (list && list.dataset.into) || "into",
+  open: (list && list.dataset.open) || "Open the evidence item",
+  notQueued: (panel && panel.dataset.notQueued) || "The clip was not queued.",
+  netFailed:
+    (panel && panel.dataset.netFailed) ||
+    "The clip was not queued: the connection failed. Try again.",
+};
 
 function showError(messages) {
   if (!errorBox) return;
@@ -28,17 +38,17 @@ function row(clip) {
   kase.textContent = clip.case;
   const state = document.createElement("strong");
   state.className = "clip-state";
-  state.textContent = clip.state;
+  state.textContent = clip.label || clip.state;
   const message = document.createElement("span");
   message.className = "clip-message";
   message.textContent = clip.message;
-  li.append(asked, document.createTextNode(" into "), kase, document.createTextNode(": "));
+  li.append(asked, document.createTextNode(` ${words.into} `), kase, document.createTextNode(": "));
   li.append(state, document.createTextNode(" "), message);
   if (clip.item_url) {
     const link = document.createElement("a");
     link.className = "clip-item";
     link.href = clip.item_url;
-    link.textContent = "Open the evidence item";
+    link.textContent = words.open;
     li.append(document.createTextNode(" "), link);
   }
   return li;
@@ -46,7 +56,8 @@ function row(clip) {
 
 function render(clips) {
   list.replaceChildren(...clips.map(row));
-  const waiting = clips.some((c) => c.state === "queued");
+  // A late clip is queued again by the server's retry, or given up as failed: keep asking.
+  const waiting = clips.some((c) => c.state === "queued" || c.state === "late");
   if (waiting && !polling) polling = setInterval(refresh, 2000);
   if (!waiting && polling) {
     clearInterval(polling);
@@ -78,15 +89,15 @@ async function submit(event) {
       headers: { Accept: "application/json" },
       body,
     });
-    const answer = await response.json().catch(() => ({ errors: ["The clip was not queued."] }));
+    const answer = await response.json().catch(() => ({ errors: [words.notQueued] }));
     if (response.ok) {
       showError([]);
       render(answer.clips);
     } else {
-      showError(answer.errors || ["The clip was not queued."]);
+      showError(answer.errors || [words.notQueued]);
     }
   } catch (error) {
-    showError(["The clip was not queued: the connection failed. Try again."]);
+    showError([words.netFailed]);
   } finally {
     buttons.forEach((b) => (b.disabled = false));
   }
@@ -94,5 +105,7 @@ async function submit(event) {
 
 if (panel && list) {
   if (form) form.addEventListener("submit", submit);
-  if (list.querySelector("[data-state=queued]")) polling = setInterval(refresh, 2000);
+  if (list.querySelector("[data-state=queued], [data-state=late]")) {
+    polling = setInterval(refresh, 2000);
+  }
 }

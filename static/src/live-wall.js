@@ -104,9 +104,7 @@ function drawMap() {
   if (!el || !data || !window.L) return;
   const points = JSON.parse(data.textContent);
   const map = L.map(el);
-  if (el.dataset.tiles) {
-    L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution, maxZoom: 19 }).addTo(map);
-  }
+  window.CanvassMap.basemap(map, el);
   const colours = { incident: "#d1242f", camera: "#8250df", item: "#1f6feb" };
   const layers = points.map((p) => {
     const marker = L.circleMarker([p.lat, p.lon], {

@@ -45,5 +45,5 @@ function attach(video) {
   }
 }
 
-const video = document.querySelector("video#player[data-hls]");
-if (video) attach(video);
+// The item page has one player; a tip's page shows each of its videos inline (data-player).
+document.querySelectorAll("video#player[data-hls], video[data-player][data-hls]").forEach(attach);

@@ -17,6 +17,7 @@ import "@uppy/dashboard/css/style.min.css";
 import { tipFields } from "./tip-fields.js";
 import { tipUploads } from "./tip-uploads.js";
 import { uppyLocale } from "./uppy-locale.js";
+import { guardReceipt } from "./tip-receipt.js";
 
 const CHUNK_BYTES = 8 * 1024 * 1024;
 // Keep retrying through a lost signal for about two minutes before giving up on a chunk.
@@ -69,6 +70,12 @@ function fileRow(list, file) {
   return row;
 }
 
+// On a touch screen nothing is dropped: the picker says plainly what it does.
+function touchStrings() {
+  if (!window.matchMedia?.("(pointer: coarse)").matches || !T.addPhotos) return undefined;
+  return { strings: { dropPasteFiles: "%{browseFiles}", browseFiles: T.addPhotos } };
+}
+
 // Uppy with its Dashboard: where files are chosen (and previewed, and checked).
 function makePicker(target, { maxFileBytes, maxFiles, showUploadButton }) {
   const uppy = new Uppy({
@@ -90,6 +97,7 @@ function makePicker(target, { maxFileBytes, maxFiles, showUploadButton }) {
     proudlyDisplayPoweredByUppy: false,
     hideUploadButton: !showUploadButton,
     showRemoveButtonAfterComplete: false,
+    locale: touchStrings(),
   });
   return uppy;
 }
@@ -150,7 +158,7 @@ function startMap(form) {
   };
   if (el && window.L) {
     map = window.L.map(el).setView([40.7549, -73.984], 12);
-    window.L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution, maxZoom: 19 }).addTo(map);
+    window.CanvassMap.basemap(map, el, { fit: "area" });
     map.on("click", (event) => place(event.latlng.lat, event.latlng.lng, T.placeSet));
   }
   form.querySelector("[data-role=locate]")?.addEventListener("click", () => {
@@ -237,6 +245,57 @@ async function reachable(url) {
   }
 }
 
+// --- field errors in plain words ----------------------------------------------------------
+
+const REQUIRED = { category: "chooseCategory", description: "sayWhatHappened", occurred_at: "sayWhen" };
+
+function fieldError(form, name, message) {
+  const input = form.querySelector(`[name=${name}]`);
+  const field = input?.closest(".field");
+  if (!field) return false;
+  let slot = field.querySelector("[data-role=field-error]");
+  if (!slot) {
+    slot = document.createElement("p");
+    slot.className = "error";
+    slot.dataset.role = "field-error";
+    slot.id = `${input.id}-error`;
+    input.after(slot);
+  }
+  slot.textContent = message;
+  field.classList.add("has-error");
+  input.setAttribute("aria-invalid", "true");
+  input.setAttribute("aria-describedby", slot.id);
+  return true;
+}
+
+function clearFieldErrors(form) {
+  form.querySelectorAll("[data-role=field-error]").forEach((slot) => {
+    const field = slot.closest(".field");
+    field.classList.remove("has-error");
+    field.querySelector("[aria-invalid]")?.removeAttribute("aria-invalid");
+    slot.remove();
+  });
+}
+
+// Empty required fields, each told in words, before any proof-of-work or sending.
+function missingFields(form) {
+  const data = new FormData(form);
+  const missing = Object.keys(REQUIRED).filter((name) => !String(data.get(name) || "").trim());
+  missing.forEach((name) => fieldError(form, name, T[REQUIRED[name]]));
+  return missing;
+}
+
+// The API's per-field errors (`errors`) shown at their fields; true when any field took one.
+function showServerFieldErrors(form, body) {
+  let shown = false;
+  for (const [name, messages] of Object.entries(body?.errors || {})) {
+    if (name !== "non_field_errors" && Array.isArray(messages) && messages.length) {
+      shown = fieldError(form, name, String(messages[0])) || shown;
+    }
+  }
+  return shown;
+}
+
 async function keepForLater(form, submit) {
   await form.canvassKeepForLater();
   submit.disabled = false;
@@ -260,6 +319,12 @@ function startTipForm(form) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.hidden = true;
+    clearFieldErrors(form);
+    const missing = missingFields(form);
+    if (missing.length) {
+      form.querySelector(`[name=${missing[0]}]`).focus();
+      return;
+    }
     submit.disabled = true;
     submit.textContent = T.checking;
     try {
@@ -293,7 +358,22 @@ function startTipForm(form) {
         await keepForLater(form, submit);
         return;
       }
-      if (!response.ok) throw new Error(await serverMessage(response));
+      if (!response.ok) {
+        const text = await response.text();
+        let body = null;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = null;
+        }
+        if (response.status === 400 && showServerFieldErrors(form, body)) {
+          submit.disabled = false;
+          submit.textContent = submit.dataset.label;
+          form.querySelector(".field.has-error")?.scrollIntoView({ block: "center" });
+          return;
+        }
+        throw new Error(body?.detail || text.trim() || `${response.status} ${response.statusText}`);
+      }
       const created = await response.json();
       showReceipt(form, created, files);
     } catch (failure) {
@@ -310,8 +390,10 @@ function startTipForm(form) {
 function showReceipt(form, created, files) {
   const section = document.getElementById("tip-receipt");
   section.querySelector("[data-role=receipt]").textContent = created.receipt;
+  section.querySelector("[data-role=reference]").textContent = created.tip;
   form.hidden = true;
   section.hidden = false;
+  guardReceipt(section);
   section.scrollIntoView({ block: "start" });
   const picked = files.uppy.getFiles();
   if (!picked.length) {

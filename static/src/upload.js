@@ -119,6 +119,17 @@ function showFailed(root, file, error, response) {
   row.querySelector(".status").textContent = say("msgFailed", { name: file.name, reason });
 }
 
+// Files not yet sent take the case chosen now; files already sent keep theirs.
+function followChosenCase(root, uppy) {
+  const picked = root.querySelector("input[data-case-id]");
+  if (!picked) return;
+  const apply = () => {
+    uppy.setMeta({ case: picked.value });
+  };
+  root.addEventListener("case-chosen", apply);
+  apply();
+}
+
 function startUppy(root, grant) {
   const uppy = new Uppy({
     locale: uppyLocale(),
@@ -150,8 +161,11 @@ function startUppy(root, grant) {
     // sending the same file again makes a new item rather than "resuming" the finished one.
     storeFingerprintForResuming: true,
     removeFingerprintOnSuccess: true,
-    allowedMetaFields: ["name", "type"],
+    // "case": the case chosen on the page (static/js/case-picker.js), which the server
+    // checks when each upload begins and files the item into when it is received.
+    allowedMetaFields: ["name", "type", "case"],
   });
+  followChosenCase(root, uppy);
   uppy.on("upload-progress", (file, progress) => showProgress(root, file, progress));
   uppy.on("upload-success", (file) => showReceived(root, file));
   uppy.on("upload-error", (file, error, response) => showFailed(root, file, error, response));

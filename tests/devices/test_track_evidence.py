@@ -21,7 +21,13 @@ from portal.models import AuditEvent
 from portal.roles import Role
 from tests.conftest import client_for
 from tests.devices.helpers import recorded_item
-from tests.evidence.disclosure.packaging import extract, make_case, make_share, package_bytes
+from tests.evidence.disclosure.packaging import (
+    exhibit_of,
+    extract,
+    make_case,
+    make_share,
+    package_bytes,
+)
 from tests.factories import stored_item
 
 pytestmark = pytest.mark.django_db
@@ -175,7 +181,7 @@ def packaged(police, prosecution, make_staff, tmp_path):
 
 def test_the_package_holds_the_track_as_geojson_listed_with_its_hash(packaged):
     folder, walked, plain = packaged
-    path = f"tracks/{walked.pk}.geojson"
+    path = f"tracks/{exhibit_of(walked)}.geojson"
     data = (folder / path).read_bytes()
     track = json.loads(data)
     [feature] = track["features"]
@@ -193,7 +199,7 @@ def test_the_package_holds_the_track_as_geojson_listed_with_its_hash(packaged):
     assert entry["path"] == path and entry["item_id"] == str(walked.pk)
     assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["size"] == len(data)
     assert entry["media_type"] == "application/geo+json" and entry["positions"] == 3
-    assert not (folder / "tracks" / f"{plain.pk}.geojson").exists()
+    assert not (folder / "tracks" / f"{exhibit_of(plain)}.geojson").exists()
     sums = subprocess.run(
         ["sha256sum", "--strict", "-c", "SHA256SUMS"], cwd=folder, capture_output=True, text=True
     )
@@ -204,7 +210,9 @@ def test_the_package_holds_the_track_as_geojson_listed_with_its_hash(packaged):
 
 def test_case_uco_has_the_track_as_a_hashed_file_of_the_exhibit(packaged):
     folder, walked, _ = packaged
-    digest = hashlib.sha256((folder / f"tracks/{walked.pk}.geojson").read_bytes()).hexdigest()
+    digest = hashlib.sha256(
+        (folder / f"tracks/{exhibit_of(walked)}.geojson").read_bytes()
+    ).hexdigest()
     graph = {
         node["@id"]: node for node in json.loads((folder / "case.jsonld").read_text())["@graph"]
     }
@@ -221,9 +229,13 @@ def test_case_uco_has_the_track_as_a_hashed_file_of_the_exhibit(packaged):
         if n["@type"] == "uco-observable:File" and {"@id": content["@id"]} in n["uco-core:hasFacet"]
     ]
     facets = [graph[f["@id"]] for f in track_file["uco-core:hasFacet"]]
-    assert {"uco-observable:filePath": f"tracks/{walked.pk}.geojson"}.items() <= facets[0].items()
+    assert {"uco-observable:filePath": f"tracks/{exhibit_of(walked)}.geojson"}.items() <= facets[
+        0
+    ].items()
     [record] = [
-        n for n in graph.values() if n.get("case-investigation:exhibitNumber") == str(walked.pk)
+        n
+        for n in graph.values()
+        if n.get("case-investigation:exhibitNumber") == str(walked.case_items.get().exhibit_number)
     ]
     assert {"@id": track_file["@id"]} in record["uco-core:object"]
     result = subprocess.run(

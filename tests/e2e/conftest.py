@@ -131,3 +131,66 @@ def wait_until(page, predicate: str, *, timeout: float = 15_000) -> None:
         }}""",
         timeout=timeout,
     )
+
+
+LAPTOP = {"width": 1366, "height": 900}
+
+
+@pytest.fixture(params=["390px", "1366px"])
+def sized_page(request, browser):
+    """A page on a 390 px phone, then on a 1366 px laptop: the journey runs at both sizes."""
+    if request.param == "390px":
+        context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
+    else:
+        context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def fits_the_width(page) -> None:
+    """No horizontal scroll at the page's own width."""
+    width, viewport = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert width <= viewport, f"horizontal scroll: scrollWidth={width} > {viewport}"
+
+
+def open_menu(page) -> None:
+    """On a phone (below 640 px) the header's links sit behind its Menu button
+    (static/js/nav-menu.js): open it, as a person would, before using a header link.
+    On a wider screen the links are in view and nothing is done."""
+    wait_until(page, "() => document.querySelector('header.top').classList.contains('menu-ready')")
+    if not page.evaluate("() => matchMedia('(max-width: 639.98px)').matches"):
+        return
+    menu = page.locator("header.top .menu-toggle")
+    if menu.get_attribute("aria-expanded") != "true":
+        menu.click()
+    page.wait_for_function(
+        "() => document.querySelector('header.top .menu-toggle')"
+        ".getAttribute('aria-expanded') === 'true'"
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_basemap_file(tmp_path_factory) -> Path:
+    """The demo town's PMTiles basemap, built once per run as `scripts/setup.sh` builds it."""
+    from portal.management.commands.basemap_demo import build
+
+    path = tmp_path_factory.mktemp("basemap") / "basemap.pmtiles"
+    build(path)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _maps_draw_the_demo_basemap(request):
+    """Every browser test's maps draw a real basemap, served by Range from the built file."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    settings = request.getfixturevalue("settings")
+    settings.MAP_PMTILES_PATH = str(request.getfixturevalue("demo_basemap_file"))
+    yield

@@ -2,6 +2,8 @@
 
 import datetime as dt
 import json
+import time
+import zoneinfo
 
 import pytest
 from django.contrib.gis.geos import Point
@@ -9,6 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from registry.models import Camera, CameraSearch
+from tests.e2e.conftest import fits_the_width
 from tests.e2e.test_evidence_upload_browser import _sign_in
 from tests.factories import PASSWORD, PublicUserFactory, UserFactory, add_totp_device
 from tests.registry.cameras import INCIDENT, offset, owner, register
@@ -16,62 +19,104 @@ from tests.registry.cameras import INCIDENT, offset, owner, register
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("transactional_db")]
 
 
-def register_camera_by_dragging(page, base_url: str, *, name: str, east_px: int, north_px: int):
-    """Open the form, drag the pin, turn the camera, save. Returns the pin's new lat/lon (strings)."""
+def _centre(locator) -> tuple[float, float]:
+    box = locator.bounding_box()
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def _drag(page, start: tuple[float, float], end: tuple[float, float]) -> None:
+    (x, y), (to_x, to_y) = start, end
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move((x + to_x) / 2, (y + to_y) / 2, steps=5)
+    page.mouse.move(to_x, to_y, steps=5)
+    page.mouse.up()
+
+
+def register_camera_by_dragging(
+    page, base_url: str, *, name: str, east_px: int, north_px: int, hours=None
+):
+    """Open the form, drag the pin, pick the "shop front" preset, aim the cone by dragging its
+    handle, save. Returns the pin's lat/lon and the direction and range the handle set (strings)."""
     page.goto(f"{base_url}/cameras/mine/new/")
     pin = page.locator("#camera-pin")
     expect(pin).to_be_visible()
     start_lat = page.input_value("#id_latitude")
-    box = pin.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + east_px / 2, y - north_px / 2, steps=5)
-    page.mouse.move(x + east_px, y - north_px, steps=5)
-    page.mouse.up()
+    x, y = _centre(pin)
+    _drag(page, (x, y), (x + east_px, y - north_px))
     expect(page.locator("#id_latitude")).not_to_have_value(start_lat)
     page.fill("#id_name", name)
-    page.select_option("#id_kind", "fixed")
-    # The cone follows the direction input live.
+    page.get_by_role("button", name="Shop front camera").click()
+    expect(page.locator("#id_kind")).to_have_value("fixed")
+    expect(page.locator("#id_fov_angle_deg")).to_have_value("110")
+    expect(page.locator("#id_range_m")).to_have_value("15")
+    expect(page.locator("#preset-status")).to_contain_text("Shop front camera")
+    # The keyboard's way stays: the cone follows the direction typed in.
     cone = page.locator("#camera-map path.leaflet-interactive, #camera-map path").first
     before = cone.get_attribute("d")
     page.fill("#id_direction_deg", "180")
     page.dispatch_event("#id_direction_deg", "input")
     assert cone.get_attribute("d") != before
-    page.fill("#id_fov_angle_deg", "70")
-    page.fill("#id_range_m", "25")
+    # The handle sits at the cone's tip (15 m south of the pin); dragged 40 px east and 40 px
+    # north of the pin, the camera looks north-east (45°) about 57 px away (~26 m at zoom 18).
+    handle = page.locator("#cone-handle")
+    pin_x, pin_y = _centre(pin)
+    assert _centre(handle)[1] > pin_y + 10, "the handle starts south of the pin"
+    before = cone.get_attribute("d")
+    _drag(page, _centre(handle), (pin_x + 40, pin_y - 40))
+    expect(page.locator("#id_direction_deg")).not_to_have_value("180")
+    direction = int(page.input_value("#id_direction_deg"))
+    distance = int(page.input_value("#id_range_m"))
+    assert 40 <= direction <= 50 and 20 <= distance <= 32, (direction, distance)
+    assert cone.get_attribute("d") != before
     page.fill("#id_retention_days", "14")
-    page.select_option("#id_participation", "upload_on_request")
+    page.locator("input[name=participation][value=upload_on_request]").check()
+    expect(page.locator("#id_participation_2-help")).to_contain_text("upload it")
+    if hours:
+        expect(page.locator("#recording-hours")).to_be_hidden()
+        page.locator("#id_records_always").uncheck()
+        page.fill("#id_records_from", hours[0])
+        page.fill("#id_records_until", hours[1])
     position = page.input_value("#id_latitude"), page.input_value("#id_longitude")
+    aimed = page.input_value("#id_direction_deg"), page.input_value("#id_range_m")
     page.click("#save-camera")
     expect(page).to_have_url(f"{base_url}/cameras/mine/")
     expect(page.locator("#camera-table")).to_contain_text(name)
-    return position
+    return position, aimed
 
 
-def test_a_business_registers_a_camera_by_dragging_the_pin(live_server, phone, police):
+def test_a_business_registers_a_camera_by_dragging_the_pin_and_the_cone(
+    live_server, sized_page, police
+):
+    page = sized_page
     business = PublicUserFactory(role="business", email="shop@example.org")
     base_url = live_server.url
-    phone.goto(f"{base_url}/login/")
-    phone.get_by_label("Email").fill(business.email)
-    phone.get_by_label("Password").fill(PASSWORD)
-    phone.get_by_role("button", name="Continue").click()
-    phone.goto(f"{base_url}/cameras/mine/")
-    expect(phone.locator("#add-camera")).to_be_visible()
+    started = time.monotonic()
+    page.goto(f"{base_url}/login/")
+    page.get_by_label("Email").fill(business.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    page.goto(f"{base_url}/cameras/mine/")
+    expect(page.locator("#add-camera")).to_be_visible()
 
-    lat, lon = register_camera_by_dragging(
-        phone, base_url, name="Corner shop", east_px=60, north_px=40
+    (lat, lon), (direction, distance) = register_camera_by_dragging(
+        page, base_url, name="Corner shop", east_px=60, north_px=40, hours=("18:30", "06:00")
     )
+    print(f"journey: register a camera by dragging: {time.monotonic() - started:.1f} s")
 
     cam = Camera.objects.get(owner=business)
-    assert cam.name == "Corner shop" and cam.direction_deg == 180 and cam.fov_angle_deg == 70
+    assert cam.name == "Corner shop" and cam.kind == "fixed" and cam.fov_angle_deg == 110
+    assert (cam.direction_deg, cam.range_m) == (int(direction), int(distance))
+    assert cam.direction_deg != 180 and cam.range_m != 15  # the handle, not the preset, aimed it
+    assert (str(cam.records_from), str(cam.records_until)) == ("18:30:00", "06:00:00")
+    assert cam.participation == "upload_on_request"
     assert cam.location.y == pytest.approx(float(lat), abs=1e-7)
     assert cam.location.x == pytest.approx(float(lon), abs=1e-7)
     # Dragged north-east of where the map opened (the default centre): the pin really moved.
     assert cam.location.y > INCIDENT[0] and cam.location.x > INCIDENT[1]
+    # The agency's zone, left under "advanced" untouched.
     assert cam.time_zone == "America/New_York" and police.id in cam.jurisdiction_ids
-    scroll_width = phone.evaluate("document.documentElement.scrollWidth")
-    assert scroll_width <= 390, f"horizontal scroll: scrollWidth={scroll_width}"
+    fits_the_width(page)
 
 
 def test_an_area_drawn_on_the_search_map_finds_a_camera_outside_the_radius(
@@ -125,4 +170,5 @@ def test_an_area_drawn_on_the_search_map_finds_a_camera_outside_the_radius(
 
 
 def _utc(value) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M")
+    # Staff type times on the agency's wall clock (portal.timefields).
+    return value.astimezone(zoneinfo.ZoneInfo("America/New_York")).strftime("%Y-%m-%dT%H:%M")

@@ -41,6 +41,7 @@ LAPTOP = {"width": 1366, "height": 900}
 def relay(live_server, settings):
     started = relayctl.start(live_server.url, settings.RELAY_SECRET)
     settings.RELAY_HTTP_PORT = started.config.http_port
+    settings.RELAY_CONTROL_PORT = started.config.control_port
     settings.RELAY_RTMP_PORT = started.config.rtmp_port
     settings.RELAY_HLS_URL = "/hls/"
     settings.RELAYMGR_ALLOW_PRIVATE_SOURCES = True

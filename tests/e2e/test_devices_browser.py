@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from devices.models import Device, DeviceAssignment, DeviceCredential
 from portal.roles import Role
 from portal.tokens import token_matches
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import PHONE, open_menu
 from tests.e2e.test_evidence_upload_browser import _sign_in
 from tests.factories import UserFactory
 
@@ -37,6 +37,7 @@ def test_supervisor_adds_trains_checks_out_and_provisions_a_device(
     base, width = live_server.url, viewport["width"]
     try:
         _sign_in(page, base, supervisor)
+        open_menu(page)
         page.get_by_role("link", name="Body cameras").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Body cameras")
         _fits(page, width)

@@ -20,7 +20,7 @@ from devices.services import triggers as trigger_services
 from portal.models import AuditEvent
 from portal.roles import Role
 from tests.devices.factories import DeviceFactory, assigned, credential_for, officer_of
-from tests.e2e.conftest import PHONE, wait_until
+from tests.e2e.conftest import PHONE, open_menu, wait_until
 from tests.e2e.test_devices_browser import LAPTOP, _fits
 from tests.e2e.test_evidence_upload_browser import _sign_in
 from tests.evidence.cases_helpers import verified
@@ -90,6 +90,7 @@ def test_supervisor_sees_a_trigger_alert_within_2_s_hears_it_and_resolves_it(
     base, width = live_server.url, viewport["width"]
     try:
         _sign_in(page, base, supervisor)
+        open_menu(page)
         page.get_by_role("link", name="Operations").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Operations")
         wait_until(page, "() => document.getElementById('operations').dataset.state === 'live'")

@@ -9,6 +9,7 @@ worker has stored and hashed it; the investigator sees the item `ready` under th
 import datetime as dt
 import re
 import time
+import zoneinfo
 
 import pytest
 from django.core import mail
@@ -34,7 +35,8 @@ PIPELINE_TIMEOUT_MS = 90_000
 
 
 def _local(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M")
+    # Staff type times on the agency's wall clock (portal.timefields).
+    return value.astimezone(zoneinfo.ZoneInfo("America/New_York")).strftime("%Y-%m-%dT%H:%M")
 
 
 def _fits_the_phone(page) -> None:

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.roles import Role
-from tests.e2e.conftest import ARTIFACTS, PHONE
+from tests.e2e.conftest import ARTIFACTS, PHONE, open_menu
 from tests.e2e.test_devices_browser import LAPTOP, _fits
 from tests.e2e.test_evidence_upload_browser import _sign_in
 from transparency import demo, selectors, services
@@ -55,6 +55,7 @@ def test_a_supervisor_reads_sets_and_retires_goals(live_server, browser, history
     failed = _watch_requests(page)
     try:
         _sign_in(page, base, supervisor)
+        open_menu(page)
         page.get_by_role("link", name="Goals").first.click()
         expect(page.locator("h1")).to_have_text("Goals")
         expect(page.locator("article.goal")).to_have_count(3)
@@ -82,6 +83,7 @@ def test_a_supervisor_reads_sets_and_retires_goals(live_server, browser, history
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"goal-{width}.png"), full_page=True)
 
+        open_menu(page)
         page.get_by_role("link", name="Goals").first.click()
         page.locator("#goal-new").click()
         this = services.current_month(agency=police)

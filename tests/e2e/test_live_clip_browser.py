@@ -28,6 +28,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("transactional_db")]
 def relay(live_server, settings):
     started = relayctl.start(live_server.url, settings.RELAY_SECRET)
     settings.RELAY_HTTP_PORT = started.config.http_port
+    settings.RELAY_CONTROL_PORT = started.config.control_port
     settings.RELAY_HLS_URL = "/hls/"
     settings.RELAY_DIR = started.prefix
     settings.RELAY_HLS_PLAYLIST_SECONDS = started.config.playlist_seconds

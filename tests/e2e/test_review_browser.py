@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from portal.roles import Role
 from review.models import Finding
-from tests.e2e.conftest import ARTIFACTS, PHONE
+from tests.e2e.conftest import ARTIFACTS, PHONE, open_menu
 from tests.e2e.test_evidence_upload_browser import _sign_in
 from tests.review.helpers import drawn
 
@@ -49,6 +49,7 @@ def test_reviewer_opens_a_drawn_item_and_records_a_finding(
         _sign_in(page, base, reviewer)
         nav = page.get_by_role("navigation", name="Main")
         expect(nav.get_by_role("link", name="Evidence")).to_have_count(0)
+        open_menu(page)
         nav.get_by_role("link", name="Community review").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Community review")
         _fits(page, width)
@@ -89,8 +90,10 @@ def test_reviewer_opens_a_drawn_item_and_records_a_finding(
         finding = Finding.objects.get()
         assert (finding.reviewer_id, finding.outcome) == (reviewer.pk, "concern")
 
+        open_menu(page)
         page.get_by_role("button", name="Sign out").click()
         _sign_in(page, base, admin)
+        open_menu(page)
         page.get_by_role("navigation", name="Main").get_by_role(
             "link", name="Community review"
         ).click()

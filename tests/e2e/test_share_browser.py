@@ -3,6 +3,7 @@ the case package. Real login and TOTP pages, a Celery worker running the media p
 ffmpeg, the streaming package and Debian's Chromium on a phone-sized screen."""
 
 import io
+import json
 import subprocess
 import zipfile
 from pathlib import Path
@@ -15,7 +16,7 @@ from playwright.sync_api import expect
 from evidence.models import EvidenceItem, Share
 from portal.models import AuditEvent
 from portal.roles import Role
-from tests.e2e.conftest import ARTIFACTS, wait_until
+from tests.e2e.conftest import ARTIFACTS, open_menu, wait_until
 from tests.e2e.test_evidence_upload_browser import (
     _assert_fits_the_phone,
     _make_clip,
@@ -65,6 +66,7 @@ def test_investigator_shares_and_the_prosecutor_plays_and_downloads_the_package(
     trouble = _watch_for_trouble(phone, base_url)
     tiles = _serve_tiles(phone)
     _sign_in(phone, base_url, investigator)
+    open_menu(phone)
     phone.get_by_role("link", name="Cases").click()
     phone.get_by_role("link", name="26-0417").click()
     expect(phone.get_by_role("heading", level=1)).to_contain_text("Case 26-0417")
@@ -91,9 +93,11 @@ def test_investigator_shares_and_the_prosecutor_plays_and_downloads_the_package(
     try:
         trouble = _watch_for_trouble(page, base_url)
         _sign_in(page, base_url, prosecutor)
+        open_menu(page)
         page.get_by_role("link", name="Shared with me").click()
         page.get_by_role("link", name="26-0417").click()
         expect(page.get_by_role("heading", level=1)).to_contain_text("Case 26-0417")
+        expect(page.locator("main")).to_contain_text(f"Exhibit 1 · {item.original_filename}")
         item_link = page.get_by_role("link", name=item.original_filename)
         item_url = item_link.get_attribute("href")
         played = _play(page, f"{base_url}{item_url}")
@@ -119,6 +123,16 @@ def test_investigator_shares_and_the_prosecutor_plays_and_downloads_the_package(
     )
     assert check.returncode == 0, check.stdout + check.stderr
     assert item.sha256 in (extracted / "SHA256SUMS").read_text()
+    # Files are named by exhibit number; the manifest keeps the item's id beside it.
+    assert sorted(p.name for p in (extracted / "originals").iterdir()) == ["exhibit-001.mp4"]
+    assert f"{item.sha256}  originals/exhibit-001.mp4" in (extracted / "SHA256SUMS").read_text()
+    [entry] = [
+        f
+        for f in json.loads((extracted / "manifest.json").read_text())["files"]
+        if f["role"] == "original"
+    ]
+    assert entry["item_id"] == str(item.pk) and entry["exhibit_number"] == 1
+    assert entry["path"] == "originals/exhibit-001.mp4"
 
     # Everything the prosecutor did is in the sharing agency's disclosure log.
     done = set(

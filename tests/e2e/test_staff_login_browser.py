@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from portal.roles import Role
 from tests.conftest import totp_code
-from tests.e2e.conftest import ARTIFACTS, PHONE
+from tests.e2e.conftest import ARTIFACTS, PHONE, open_menu
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("transactional_db")]
@@ -31,6 +31,7 @@ def _sign_in_with_password(page, base_url: str, email: str, password: str) -> No
 def _assert_dashboard(page, base_url: str, full_name: str) -> None:
     expect(page).to_have_url(f"{base_url}/staff/")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Welcome, {full_name}")
+    open_menu(page)
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     # The stylesheet loaded (otherwise the width check below proves nothing).
     assert page.evaluate(

@@ -90,6 +90,8 @@ def _send_tip_with(page, video: str) -> SignalCut:
     page.route("**/api/uploads/**", cut)
     page.click("[data-role=submit]")
     expect(page.locator("#tip-receipt [data-role=receipt]")).not_to_be_empty(timeout=60_000)
+    # Kept (written down): the page no longer asks before it is reloaded or left.
+    page.get_by_label("I have saved my receipt").check()
     _wait_for_the_cut(page, cut)
     return cut
 

@@ -6,6 +6,7 @@ payload never runs. And should markup ever get into a page, the CSP refuses its 
 """
 
 import datetime as dt
+import zoneinfo
 
 import pytest
 from django.utils import timezone
@@ -21,7 +22,8 @@ PAYLOAD = "<img src=x onerror=\"window.__pwned=1;document.title='pwned'\">"
 
 
 def _local(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M")
+    # Staff type times on the agency's wall clock (portal.timefields).
+    return value.astimezone(zoneinfo.ZoneInfo("America/New_York")).strftime("%Y-%m-%dT%H:%M")
 
 
 def _assert_popup_is_text_and_payload_did_not_run(page, map_id: str) -> None:

@@ -146,13 +146,14 @@ def test_correcting_capture_time_records_old_and_new_values(item, make_staff, si
     )
     assert response.status_code == 302
     item.refresh_from_db()
-    assert item.capture_time.isoformat() == "2026-03-14T10:00:00+00:00"
+    # Typed on the agency's clock: America/New_York is on EDT (UTC-4) after March 8.
+    assert item.capture_time.isoformat() == "2026-03-14T14:00:00+00:00"
     assert item.capture_time_source == "uploader_claim" and item.capture_time_confidence == "low"
     changes = AuditEvent.objects.filter(action="evidence.metadata_changed").order_by("seq")
     assert [c.details["field"] for c in changes] == ["capture_time", "location"]
     assert (
         changes[0].details["old"] is None
-        and changes[0].details["new"] == "2026-03-14T10:00:00+00:00"
+        and changes[0].details["new"] == "2026-03-14T14:00:00+00:00"
     )
     assert changes[0].reason == "Camera clock was an hour fast"
     with storage_open(item) as f:

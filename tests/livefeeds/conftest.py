@@ -9,6 +9,7 @@ def relay(live_server, settings):
     Django's settings point at it (for /control/drop)."""
     started = relayctl.start(live_server.url, settings.RELAY_SECRET)
     settings.RELAY_HTTP_PORT = started.config.http_port
+    settings.RELAY_CONTROL_PORT = started.config.control_port
     settings.RELAY_RTMP_PORT = started.config.rtmp_port
     settings.RELAY_HLS_URL = "/hls/"
     try:

@@ -50,6 +50,10 @@ class Relay:
     def hls(self, token: str, app: str, stream: str, file: str = "index.m3u8") -> str:
         return f"{self.http}/hls/{token}/{app}/{stream}/{file}"
 
+    @property
+    def control(self) -> str:
+        return f"http://127.0.0.1:{self.config.control_port}"
+
     def log(self) -> str:
         return self.stderr_path.read_text(errors="replace")
 
@@ -69,6 +73,7 @@ def start(django_url: str, secret: str, *, update_seconds: int = 3) -> Relay:
         prefix=prefix,
         rtmp_port=free_port(),
         http_port=free_port(),
+        control_port=free_port(),
         django_url=django_url.rstrip("/"),
         secret=secret,
         playlist_seconds=20,
@@ -79,7 +84,11 @@ def start(django_url: str, secret: str, *, update_seconds: int = 3) -> Relay:
         process = relay.spawn(config, output=err)
     started = Relay(config, process, stderr_path)
     deadline = time.monotonic() + 10
-    while not (_listening(config.http_port) and _listening(config.rtmp_port)):
+    while not (
+        _listening(config.http_port)
+        and _listening(config.rtmp_port)
+        and _listening(config.control_port)
+    ):
         if process.poll() is not None or time.monotonic() > deadline:
             started.stop()
             raise RuntimeError(f"nginx did not start: {started.log()}")

@@ -25,8 +25,11 @@ def test_render_relay_conf_writes_absolute_paths_under_relay_dir(settings, tmp_p
     assert "worker_processes 1;" in text
     assert "daemon" not in text.split("# Run:")[1].split("\n", 1)[1]
     assert "$args" not in text
-    assert "location /control/ { allow 127.0.0.1; deny all; rtmp_control all; }" in text
-    assert "location = /stat { allow 127.0.0.1; deny all; rtmp_stat all; }" in text
+    public, control = text.split("listen 127.0.0.1:", 3)[2:]
+    assert "location /control { return 404; }" in public
+    assert "rtmp_control" not in public and "rtmp_stat" not in public
+    assert "location /control/ { allow 127.0.0.1; deny all; rtmp_control all; }" in control
+    assert "location = /stat { allow 127.0.0.1; deny all; rtmp_stat all; }" in control
     assert path.stat().st_mode & 0o077 == 0  # it holds the callback secret
 
 
@@ -50,8 +53,17 @@ def test_nginx_accepts_the_rendered_config(tmp_path, settings):
     assert "[warn]" not in result.stderr, result.stderr
 
 
-def test_control_and_stat_answer_on_loopback(relay):
-    assert relayctl.status_of(f"{relay.http}/stat") == 200
+def test_control_and_stat_answer_only_on_their_own_loopback_port(relay):
+    assert relayctl.status_of(f"{relay.control}/stat") == 200
+    assert relayctl.status_of(f"{relay.control}/control/drop/publisher?app=cam&name=x") in (
+        200,
+        404,  # nginx-rtmp: no such publisher
+    )
+    # The port browsers reach (through the front proxy) has neither.
+    for path in ("/stat", "/control/drop/publisher?app=cam&name=x", "/control/record/start",
+                 "/control", "/control/"):  # fmt: skip
+        assert relayctl.status_of(f"{relay.http}{path}") == 404, path
+    assert relayctl.status_of(f"{relay.control}/hls/garbage") == 404
     assert relayctl.status_of(f"{relay.http}/hls/garbage") == 403
 
 

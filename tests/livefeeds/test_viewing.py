@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from devices.models import Device, DeviceCommand
 from devices.services.triggers import TriggerIn, trigger_receive
-from livefeeds import services
+from livefeeds import relaystate, services
 from livefeeds.models import ViewSession
 from portal.models import AuditEvent
 from portal.roles import Role
@@ -263,7 +263,12 @@ def test_the_relay_hooks_answer_only_loopback_with_the_secret(client, settings, 
     assert publish.status_code == 403  # a CCTV relay publishes from this host only
     publish = client.post(
         f"{reverse('relay:on_publish')}?secret={settings.RELAY_SECRET}",
-        {"app": "cam", "name": "a" * 32, "relay": settings.RELAY_SECRET, "addr": "127.0.0.1"},
+        {
+            "app": "cam",
+            "name": "a" * 32,
+            "relay": relaystate.publish_key_issue("a" * 32),
+            "addr": "127.0.0.1",
+        },
     )
     assert publish.status_code == 403  # from this host, but no such camera
     assert list(

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import zoneinfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -227,8 +228,8 @@ def test_search_page_shows_ranked_results_with_request_link_and_audits(client, d
             "reason_category": "violent_crime",
             "latitude": lat,
             "longitude": lon,
-            "window_start": (timezone.now() - dt.timedelta(hours=5)).strftime("%Y-%m-%d %H:%M"),
-            "window_end": (timezone.now() - dt.timedelta(hours=4)).strftime("%Y-%m-%d %H:%M"),
+            "window_start": _wall(timezone.now() - dt.timedelta(hours=5)),
+            "window_end": _wall(timezone.now() - dt.timedelta(hours=4)),
             "radius_m": 300,
         },
     )
@@ -246,6 +247,11 @@ def test_search_page_shows_ranked_results_with_request_link_and_audits(client, d
     assert len(row.details["camera_ids"]) == 2
 
 
+def _wall(value: dt.datetime) -> str:
+    # Staff type times on the agency's wall clock (portal.timefields).
+    return value.astimezone(zoneinfo.ZoneInfo("America/New_York")).strftime("%Y-%m-%d %H:%M")
+
+
 def _search_post(lat, lon, **overrides):
     return {
         "case_number": "C-8",
@@ -253,8 +259,8 @@ def _search_post(lat, lon, **overrides):
         "reason_category": "property_crime",
         "latitude": lat,
         "longitude": lon,
-        "window_start": (timezone.now() - dt.timedelta(hours=5)).strftime("%Y-%m-%d %H:%M"),
-        "window_end": (timezone.now() - dt.timedelta(hours=4)).strftime("%Y-%m-%d %H:%M"),
+        "window_start": _wall(timezone.now() - dt.timedelta(hours=5)),
+        "window_end": _wall(timezone.now() - dt.timedelta(hours=4)),
         "radius_m": 300,
         **overrides,
     }

@@ -49,7 +49,9 @@ def test_a_text_tip_is_accepted_without_javascript(tips_agency, geocoder):
 
     assert response.status_code == 200, response.content.decode()[:2000]
     html = response.content.decode()
-    receipt = re.search(r"<output>(\d{4} \d{4} \d{4} \d{4})</output>", html).group(1)
+    receipt = re.search(
+        r'<output data-role="receipt">(\d{4} \d{4} \d{4} \d{4})</output>', html
+    ).group(1)
     assert "It is shown only once" in html
     tip = Tip.objects.get()
     assert tip.category.slug == "drugs" and tip.share_file_metadata is False
@@ -98,8 +100,10 @@ def test_a_bad_form_says_what_is_wrong_and_keeps_nothing(tips_agency):
     )
     html = response.content.decode()
     assert response.status_code == 400
-    assert "This field is required." in html
-    assert "Select a valid choice." in html
+    # In plain words, at each field: never Django's "This field is required."
+    assert "Tell us what happened." in html
+    assert "Choose what it&#x27;s about." in html
+    assert "This field is required." not in html and "Select a valid choice." not in html
     assert not Tip.objects.exists()
 
 

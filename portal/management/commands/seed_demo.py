@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal import services
+from portal import demo_town, services
 from portal.checkpoints import audit_checkpoints_take
 from portal.demo import run_seeders
 from portal.models import Agency, User
@@ -15,8 +15,8 @@ from portal.roles import AgencyKind, Role
 
 DEMO_PASSWORD = "canvass-demo-2026"  # noqa: S105 - printed for newcomers, demo data only
 
-# Riverton is fictional; its box sits over a real town grid so maps have something to show.
-RIVERTON = MultiPolygon(Polygon.from_bbox((-73.9712, 40.7480, -73.9412, 40.7680)), srid=4326)
+# Riverton is fictional; its streets are portal/demo_town.py's, its basemap `basemap_demo`'s.
+RIVERTON = MultiPolygon(Polygon.from_bbox(demo_town.BBOX), srid=4326)
 
 DEMO_STAFF = [
     ("investigator@riverton.example", "Ines Investigator", Role.INVESTIGATOR, "police"),

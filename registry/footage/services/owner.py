@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from evidence import services as evidence_services
 from evidence.models import UploadGrant
@@ -158,7 +159,12 @@ def footage_upload_grant(
         left = request.max_files - received
         if left <= 0:
             raise LinkClosed(
-                f"This request allows {request.max_files} file(s) per camera and all were sent."
+                ngettext(
+                    "This request allows %(count)d file per camera and it was sent.",
+                    "This request allows %(count)d files per camera and all were sent.",
+                    request.max_files,
+                )
+                % {"count": request.max_files}
             )
         return evidence_services.upload_grant_issue(
             agency=request.agency,

@@ -28,6 +28,7 @@ from submissions import services as tip_services
 from submissions.demo import seed_categories
 from submissions.models import Tip, TipCategory
 from tests.evidence.cases_helpers import make_case, make_share, verified
+from tests.evidence.disclosure.packaging import exhibit_of
 from tests.factories import stored_item
 
 pytestmark = pytest.mark.django_db
@@ -117,8 +118,8 @@ def _zip(response) -> dict[str, bytes]:
 
 def _check_sealed_package(files: dict[str, bytes], item, tmp_path: Path) -> dict:
     """The package of someone the policy refuses: copies only, the original listed as sealed."""
-    assert not [n for n in files if n.startswith(f"originals/{item.pk}")]
-    assert f"proxies/{item.pk}.proxy_mp4.mp4" in files
+    assert not [n for n in files if n.startswith(f"originals/{exhibit_of(item)}")]
+    assert f"proxies/{exhibit_of(item)}.proxy_mp4.mp4" in files
     for name in ("manifest.json", "custody.html", "case.jsonld", "SHA256SUMS"):
         assert_no_secrets(files[name].decode(), name)
     manifest = json.loads(files["manifest.json"])
@@ -247,7 +248,7 @@ def test_the_assigned_investigators_package_has_the_original_and_its_metadata(wo
     files = _zip(
         signed_in(world["assigned"]).get(reverse("evidence:case_package", args=[world["case"].pk]))
     )
-    original = f"originals/{item.pk}.mov"
+    original = f"originals/{exhibit_of(item)}.mov"
     assert hashlib.sha256(files[original]).hexdigest() == item.sha256
     manifest = json.loads(files["manifest.json"])
     entry = next(f for f in manifest["files"] if f.get("path") == original)
@@ -259,7 +260,7 @@ def test_the_assigned_investigators_package_has_the_original_and_its_metadata(wo
     files = _zip(
         signed_in(world["member"]).get(reverse("evidence:case_package", args=[world["case"].pk]))
     )
-    assert original not in files and f"proxies/{item.pk}.proxy_mp4.mp4" in files
+    assert original not in files and f"proxies/{exhibit_of(item)}.proxy_mp4.mp4" in files
     for name in ("manifest.json", "custody.html", "case.jsonld"):
         assert_no_secrets(files[name].decode(), name)
 
@@ -270,5 +271,5 @@ def test_a_tipster_who_shared_metadata_gives_colleagues_the_original(make_staff,
     item = _tip_item(police, tip, b"shared mov bytes " * 64)
     case = make_case(lead=lead, items=[item])
     files = _zip(signed_in(lead).get(reverse("evidence:case_package", args=[case.pk])))
-    assert f"originals/{item.pk}.mov" in files
+    assert f"originals/{exhibit_of(item)}.mov" in files
     assert "IMG_0042" in files["manifest.json"].decode()

@@ -69,12 +69,15 @@ def test_case_page_shows_timeline_sources_custody_map_and_activity(
     )
     body = signed_in(lead).get(reverse("evidence:case_detail", args=[case.pk])).content.decode()
     # Earlier capture first, each with where its time came from.
-    assert body.index("phone.mp4") < body.index("doorbell.mp4")
+    timeline = body.split('id="timeline"')[1]
+    assert timeline.index("phone.mp4") < timeline.index("doorbell.mp4")
     assert "from uploader&#x27;s claim, low confidence" in body
     assert "from device metadata, high confidence" in body
     assert 'id="case-map-points"' in body and "-73.96" in body and "Incident" in body
-    assert 'data-tiles="/tiles/{z}/{x}/{y}.png"' in body
-    assert "case.item_added" in body  # activity from the audit log
+    assert '"kind": "raster", "url": "/tiles/{z}/{x}/{y}.png"' in body  # the shared map config
+    assert 'class="map-legend" data-for="case-map"' in body
+    # Activity from the audit log, in words.
+    assert f"{lead.full_name} added doorbell.mp4 as exhibit 1" in body
     assert body.count("Custody (") == 2
     viewed = AuditEvent.objects.filter(action="case.viewed", target_id=str(case.pk))
     assert viewed.count() == 1
@@ -122,7 +125,8 @@ def test_case_form_creates_and_rejects_bad_input(make_staff, signed_in, police):
     assert response.status_code == 302
     case = lead.cases.model.objects.get(number="24-001")
     assert case.incident_area.geom_type == "MultiPolygon"
-    assert case.incident_time.isoformat() == "2024-03-01T10:00:00+00:00"
+    # Typed on the agency's clock (America/New_York, EST in March before the change).
+    assert case.incident_time.isoformat() == "2024-03-01T15:00:00+00:00"
     for bad, message in (
         ({**good, "number": "24-001"}, "already used"),
         ({**good, "number": "x", "lat": "40.7", "lon": ""}, "both latitude and longitude"),

@@ -71,3 +71,14 @@ def extract(data: bytes, folder: Path) -> Path:
         assert archive.testzip() is None
         archive.extractall(folder)
     return folder
+
+
+def exhibit(case: Case, item) -> str:
+    """The stem the package names an item's files by: its exhibit number in the case."""
+    number = case.case_items.get(item=item).exhibit_number
+    return f"exhibit-{number:03d}"
+
+
+def exhibit_of(item) -> str:
+    """The same, for an item in exactly one case."""
+    return f"exhibit-{item.case_items.get().exhibit_number:03d}"

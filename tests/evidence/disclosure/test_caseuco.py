@@ -12,7 +12,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from evidence.disclosure import services as share_services
-from evidence.models import Derivative
+from evidence.models import CaseItem, Derivative
 from portal import storage
 from portal.roles import Role
 from tests.evidence.disclosure.packaging import (
@@ -81,7 +81,8 @@ def test_bundle_has_hashed_files_provenance_collection_and_sharing(bundle_path):
         n.get("case-investigation:exhibitNumber")
         for n in by_type["case-investigation:ProvenanceRecord"]
     }
-    assert {str(item.pk) for item in items} <= exhibits
+    numbers = CaseItem.objects.filter(item__in=items).values_list("exhibit_number", flat=True)
+    assert {str(n) for n in numbers} <= exhibits
     names = [n["uco-core:name"] for n in by_type["case-investigation:InvestigativeAction"]]
     assert "Uploaded by staff" in names
     assert "Received from a resident's tip" in names

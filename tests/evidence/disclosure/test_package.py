@@ -27,6 +27,7 @@ from portal.audit import verify_chain
 from portal.roles import Role
 from tests.evidence.disclosure.packaging import (
     add_items,
+    exhibit,
     extract,
     make_case,
     make_share,
@@ -65,14 +66,14 @@ def test_sha256sum_checks_every_extracted_file(case_with_items, tmp_path):
     assert {f"custody-proof/{item.pk}.json: OK" for item in items} <= set(checked)
     assert {"verify_custody.py: OK", "custody-checkpoint-key.pem: OK"} <= set(checked)
     for item in items:
-        original = next((folder / "originals").glob(f"{item.pk}.*"))
+        original = next((folder / "originals").glob(f"{exhibit(case, item)}.*"))
         assert hashlib.sha256(original.read_bytes()).hexdigest() == item.sha256
 
 
 def test_one_changed_byte_in_an_extracted_file_fails_the_check(case_with_items, tmp_path):
     lead, case, items, _, _ = case_with_items
     folder = extract(package_bytes(actor=lead, case=case, items=items), tmp_path / "pkg")
-    victim = next((folder / "originals").glob(f"{items[1].pk}.*"))
+    victim = next((folder / "originals").glob(f"{exhibit(case, items[1])}.*"))
     data = bytearray(victim.read_bytes())
     data[1234] ^= 0x01
     victim.write_bytes(bytes(data))
@@ -96,12 +97,13 @@ def test_zip_names_are_chosen_by_the_server_and_the_manifest_keeps_the_user_file
     assert sorted(names[4:]) == sorted(
         [f"custody-proof/{item.pk}.json" for item in items]
         + ["verify_custody.py", "custody-checkpoint-key.pem"]
-        + [f"originals/{item.pk}.mp4" for item in items]
+        + [f"originals/exhibit-00{n}.mp4" for n in (1, 2, 3)]
     )
     assert all(infos[n].compress_type == zipfile.ZIP_STORED for n in names)
     assert not any(".." in n or "script" in n for n in names)
     by_item = {f["item_id"]: f for f in manifest["files"]}
     assert by_item[str(items[0].pk)]["original_filename"] == MALICIOUS
+    assert [by_item[str(item.pk)]["exhibit_number"] for item in items] == [1, 2, 3]
 
 
 def test_each_items_custody_proof_verifies_offline_with_the_packaged_script(
@@ -134,7 +136,8 @@ def test_manifest_has_path_size_hash_source_capture_and_custody(case_with_items)
     assert manifest["case"]["number"] == case.number
     entry = next(f for f in manifest["files"] if f["item_id"] == str(items[1].pk))
     item = items[1]
-    assert entry["path"] == f"originals/{item.pk}.mp4"
+    assert entry["path"] == f"originals/{exhibit(case, item)}.mp4"
+    assert entry["exhibit_number"] == 2 and entry["item_id"] == str(item.pk)
     assert entry["size"] == item.size == 5000
     assert entry["sha256"] == item.sha256
     assert entry["source"] == "staff_upload"
@@ -200,7 +203,7 @@ def test_proxies_are_optional_and_checked_like_originals(case_with_items, tmp_pa
     folder = extract(
         package_bytes(actor=lead, case=case, items=items, include_proxies=True), tmp_path / "p"
     )
-    proxy = folder / "proxies" / f"{items[1].pk}.proxy_mp4.mp4"
+    proxy = folder / "proxies" / f"{exhibit(case, items[1])}.proxy_mp4.mp4"
     assert proxy.read_bytes() == proxy_bytes
     result = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=folder, capture_output=True)
     assert result.returncode == 0

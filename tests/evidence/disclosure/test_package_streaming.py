@@ -26,7 +26,7 @@ from tests.evidence.bigcase import (
     sign_in,
     write_random_original,
 )
-from tests.evidence.disclosure.packaging import make_case, verified
+from tests.evidence.disclosure.packaging import exhibit, make_case, verified
 
 KEEP_TAIL = 1 * MiB
 
@@ -122,8 +122,11 @@ def test_server_memory_does_not_grow_from_200_mb_to_2_gb_package(make_staff, set
     assert small_received == small_length > 200 * MiB
     assert big_received == big_length > 2048 * MiB
     listed = entries(big_length, big_tail)
-    assert {listed[f"originals/{item.pk}.mp4"] for item in big} == {1024 * MiB}
-    assert entries(small_length, small_tail)[f"originals/{small[0].pk}.mp4"] == 200 * MiB
+    assert {listed[f"originals/{exhibit(big_case, item)}.mp4"] for item in big} == {1024 * MiB}
+    assert (
+        entries(small_length, small_tail)[f"originals/{exhibit(small_case, small[0])}.mp4"]
+        == 200 * MiB
+    )
     growth_small = (small_watch.peak_kib - baseline_kib) / 1024
     growth_big = (big_watch.peak_kib - baseline_kib) / 1024
     # Ten times the data, the same memory: a loose bound, far below either package's size.

@@ -216,3 +216,39 @@ def test_connection_tests_are_limited_per_owner(camera, cam_owner, settings):
             feeds.feed_test(actor=cam_owner, camera_id=camera.pk)
     with pytest.raises(ValidationError, match="Too many connection tests"):
         feeds.feed_test(actor=cam_owner, camera_id=camera.pk)
+
+
+def test_the_owners_live_pages_speak_spanish(camera, cam_owner):
+    client = client_for(cam_owner)
+    page = client.get(reverse("cameras:live", args=[camera.pk]), HTTP_ACCEPT_LANGUAGE="es")
+    text = page.content.decode()
+    for spanish in (
+        "Compartiendo ahora",
+        "Quién puede verla en directo",
+        "Preguntarme cada vez",
+        "Probar la conexión" if "feed-test" in text else "Guardar la transmisión",
+        "Quién la vio en directo",
+    ):
+        assert spanish in text, spanish
+    looked = client.get(
+        reverse("live_owner:who_looked", args=[camera.pk]), HTTP_ACCEPT_LANGUAGE="es"
+    ).content.decode()
+    assert "Nadie ha visto esta cámara en directo." in looked
+
+
+def test_the_stream_url_reaches_ffprobe_through_a_pipe_never_its_command_line(monkeypatch):
+    from portal import media
+
+    seen: dict = {}
+
+    def run(argv, timeout=None, *, what="", source=b""):
+        seen.update(argv=argv, source=source)
+        return b'{"streams": [{"codec_type": "video", "codec_name": "h264"}]}'
+
+    monkeypatch.setattr(media, "_run", run)
+    url = "rtsp://viewer:pw-secret-1@203.0.113.7:554/stream2"
+    assert media.rtsp_probe(url).video_codec == "h264"
+    assert not [a for a in seen["argv"] if "pw-secret-1" in a or "rtsp://" in a]
+    assert seen["argv"][seen["argv"].index("-i") + 1] == media.SOURCE_PIPE
+    assert f"file '{url}'\n".encode() in seen["source"]
+    assert b"option rtsp_transport tcp\n" in seen["source"]

@@ -5,6 +5,7 @@ import os
 import threading
 
 import pytest
+from django.db import connections
 
 from livefeeds import relaystate
 from livefeeds.relaymgr import RelayManager, publish_url
@@ -80,10 +81,14 @@ def _tick_until(mgr, predicate, timeout):
     return wait_until(check, timeout, step=0.25)
 
 
-def test_publish_url_names_the_cam_app_and_carries_the_relay_secret(settings, stream):
-    settings.RELAY_SECRET = "s3cr3t"
+def test_publish_url_names_the_cam_app_and_carries_a_one_time_key(settings, stream):
     settings.RELAY_RTMP_PORT = 19350
-    assert publish_url(stream) == f"rtmp://127.0.0.1:19350/cam/{stream}?relay=s3cr3t"
+    key = relaystate.publish_key_issue(stream)
+    assert publish_url(stream, key) == f"rtmp://127.0.0.1:19350/cam/{stream}?relay={key}"
+    assert not relaystate.publish_key_spend("b" * 32, key)  # another stream's key
+    assert relaystate.publish_key_spend(stream, key)
+    assert not relaystate.publish_key_spend(stream, key)  # spent
+    assert not relaystate.publish_key_spend(stream, "")
 
 
 def test_a_wanted_camera_is_pulled_into_the_relay_with_audio_as_aac_and_stops_when_idle(
@@ -243,3 +248,208 @@ def _is_relay_of(pid: int, stream: str) -> bool:
         and argv[0].endswith(b"ffmpeg")
         and any(f"/cam/{stream}?".encode() in a for a in argv)
     )
+
+
+def _cmdline(pid: int) -> bytes:
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return f.read()
+
+
+def test_ffmpeg_gets_the_checked_address_and_no_secret_on_its_command_line(
+    camera, cam_owner, police, rtsp_camera, private_sources, receiver, stream, manager,
+    monkeypatch, settings,
+):  # fmt: skip
+    """A name ffmpeg itself cannot resolve (.invalid) works: ffmpeg was handed the address
+    checked at the start. Neither the password nor the relay's secret is readable in /proc."""
+    cam = rtsp_camera(user="viewer", password="pw-cmdline-77")
+    monkeypatch.setattr(feeds, "_resolve", lambda host: ["127.0.0.1"])
+    feeds.feed_set(
+        actor=cam_owner,
+        camera_id=camera.pk,
+        address=f"rtsp://camera.invalid:{cam.port}/stream",
+        username=cam.user,
+        password=cam.password,
+    )
+    feeds.live_policy_set(actor=cam_owner, camera_id=camera.pk, mode="always", agency_id=police.pk)
+    mgr = manager(idle_seconds=120)
+    relaystate.want(stream)
+    _tick_until(mgr, lambda: _state(stream) == "live", 15)
+    [pid] = mgr.running().values()
+    argv = _cmdline(pid)
+    assert b"pw-cmdline-77" not in argv
+    assert b"viewer" not in argv
+    assert b"rtsp://" not in argv
+    assert settings.RELAY_SECRET.encode() not in argv
+    assert mgr.relays[stream].publish_key.encode() in argv  # one publish only, then spent
+    assert "pw-cmdline-77" not in str(relaystate.status(stream))
+
+
+def test_a_name_that_resolves_to_a_private_address_at_start_is_refused_and_not_pulled(
+    camera, cam_owner, police, receiver, stream, manager, monkeypatch, settings
+):
+    """DNS rebinding: the name was public when the owner saved it, and points into the
+    server's network when the relay starts. Refused at the start, and no ffmpeg runs."""
+    settings.RELAYMGR_ALLOW_PRIVATE_SOURCES = False
+    answers = {"camera.example.com": ["93.184.216.34"]}
+    monkeypatch.setattr(feeds, "_resolve", lambda host: answers[host])
+    feeds.feed_set(
+        actor=cam_owner,
+        camera_id=camera.pk,
+        address="rtsp://camera.example.com:554/stream",
+        username="",
+        password="",
+    )
+    feeds.live_policy_set(actor=cam_owner, camera_id=camera.pk, mode="always", agency_id=police.pk)
+    before = {p for p in os.listdir("/proc") if p.isdigit() and _is_relay_of(int(p), stream)}
+    mgr = manager()
+    relaystate.want(stream)
+    for rebound in (["10.0.0.5"], ["127.0.0.1"], ["169.254.169.254"], ["93.184.216.34", "::1"],
+                    ["224.0.0.1"], ["240.0.0.1"]):  # fmt: skip
+        answers["camera.example.com"] = rebound
+        mgr.relays.pop(stream, None)
+        mgr.tick()
+        status = relaystate.status(stream)
+        assert status["state"] == "unreachable", rebound
+        assert status["detail"].startswith("refused:"), rebound
+        assert mgr.running() == {}
+    after = {p for p in os.listdir("/proc") if p.isdigit() and _is_relay_of(int(p), stream)}
+    assert after == before == set()
+
+
+class _RedirectingCamera:
+    """An RTSP server that answers every request with 302 to `target` (a camera that would
+    send the relay elsewhere)."""
+
+    def __init__(self, target: str):
+        import socket
+
+        self.target = target
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+        self.answered = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                cseq = next(
+                    (line.split(":", 1)[1].strip() for line in data.decode().split("\r\n")
+                     if line.lower().startswith("cseq:")),
+                    "1",
+                )  # fmt: skip
+                conn.sendall(
+                    f"RTSP/1.0 302 Moved Temporarily\r\nCSeq: {cseq}\r\n"
+                    f"Location: {self.target}\r\nContent-Length: 0\r\n\r\n".encode()
+                )
+                self.answered.set()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_a_camera_that_redirects_the_relay_is_stopped_and_refused(
+    camera, cam_owner, police, rtsp_camera, private_sources, receiver, stream, manager
+):
+    """ffmpeg cannot be told not to follow an RTSP redirect: the relay manager kills it as it
+    says it does, and nothing from the new address is relayed."""
+    elsewhere = rtsp_camera()  # stands in for a host in the server's own network
+    redirecting = _RedirectingCamera(elsewhere.address)
+    try:
+        feeds.feed_set(
+            actor=cam_owner,
+            camera_id=camera.pk,
+            address=f"rtsp://127.0.0.1:{redirecting.port}/stream",
+            username="",
+            password="",
+        )
+        feeds.live_policy_set(
+            actor=cam_owner, camera_id=camera.pk, mode="always", agency_id=police.pk
+        )
+        mgr = manager(idle_seconds=120)
+        relaystate.want(stream)
+        seen_states = set()
+
+        def refused():
+            seen_states.add(_state(stream))
+            status = relaystate.status(stream) or {}
+            return "redirected" in status.get("detail", "")
+
+        _tick_until(mgr, refused, 15)
+        assert redirecting.answered.is_set()
+        assert "live" not in seen_states
+        assert _state(stream) == "unreachable"
+        assert mgr.running() == {}
+    finally:
+        redirecting.close()
+    receiver.stop()
+    assert receiver.recorded() == []
+
+
+def test_a_want_wakes_the_manager_before_its_next_poll(stream):
+    """The viewer waits for the manager to notice a want: want() wakes its wait at once."""
+    relaystate.client().delete(relaystate.wake_key())
+    assert relaystate.wait_for_want(0.2) is False  # nothing wanted: the wait runs out
+    woke = threading.Event()
+
+    def waiter():
+        if relaystate.wait_for_want(1.0):  # the longest wait the manager asks for
+            woke.set()
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    relaystate.want(stream)
+    thread.join(30)
+    assert woke.is_set()  # woken by the want, not by the wait running out
+    # Wakes that piled up count as one: the next wait finds none left.
+    relaystate.want(stream)
+    relaystate.want(stream)
+    assert relaystate.wait_for_want(0.2) is True
+    assert relaystate.wait_for_want(0.2) is False
+
+
+def test_the_manager_loop_starts_a_wanted_relay_without_waiting_for_its_poll(
+    camera, cam_owner, police, rtsp_camera, private_sources, receiver, stream, manager
+):
+    cam = rtsp_camera()
+    _link(camera, cam_owner, cam, police=police)
+    mgr = manager(idle_seconds=120)
+    stop = threading.Event()
+    waiting = threading.Event()
+    wait = mgr._wait
+
+    def observed_wait(stop_, poll):
+        waiting.set()
+        wait(stop_, poll)
+
+    mgr._wait = observed_wait  # type: ignore[method-assign]
+
+    def run_loop():
+        try:
+            mgr.run(stop, poll=120)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    loop = threading.Thread(target=run_loop)
+    loop.start()
+    try:
+        assert waiting.wait(30)  # the first tick found nothing wanted; now it waits
+        assert mgr.running() == {}
+        relaystate.want(stream)
+        # With a 120 s poll, only the wake can start it within the wait.
+        assert wait_until(lambda: bool(mgr.running()), 60, step=0.25)
+    finally:
+        stop.set()
+        loop.join(30)
+    assert not loop.is_alive()

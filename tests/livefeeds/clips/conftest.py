@@ -32,6 +32,21 @@ class Ring:
     start: float
     end: float
 
+    def restamp(self, *, ended_ago: float = 1.0) -> None:
+        """Rename the segments as if the newest closed `ended_ago` seconds ago, so a test that
+        presses "the last N seconds" after slow steps (a loaded machine) still finds them."""
+        start_ms = int((time.time() - ended_ago - len(self.names) * SEGMENT_SECONDS) * 1000)
+        names = [f"{start_ms + i * SEGMENT_SECONDS * 1000}.ts" for i in range(len(self.names))]
+        staged = [self.path / f"{old}.restamp" for old in self.names]
+        for old, tmp in zip(self.names, staged, strict=True):
+            (self.path / old).rename(tmp)
+        for tmp, new in zip(staged, names, strict=True):
+            tmp.rename(self.path / new)
+        self.names = names
+        self.start = start_ms / 1000
+        self.end = self.start + len(names) * SEGMENT_SECONDS
+        self.write_playlist()
+
     def write_playlist(self, *, discontinuity_before: str | None = None) -> None:
         """index.m3u8 as nginx-rtmp's ngx_rtmp_hls_write_playlist() writes it."""
         lines = [

@@ -5,16 +5,19 @@ worker would; the page reads queued → saved (with the item's link) or the clip
 """
 
 import datetime as dt
+import threading
 import time
 import zoneinfo
 
 import pytest
+import time_machine
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from devices.models import Device
 from evidence.models import EvidenceItem, Source
-from livefeeds import services
+from livefeeds import clip_intake, clip_services, services, tasks
 from livefeeds.models import ViewSession
 from portal.models import AuditEvent
 from portal.roles import Role
@@ -91,6 +94,7 @@ def test_the_viewer_saves_the_last_10_seconds_into_a_case_queued_then_saved(
     assert '<option value="RPD-2026-0042">' in page  # a case the supervisor may add to
     assert 'value="RPD-2026-0042"' in page  # the view's case number, filled in
 
+    live_ring.restamp()  # the ring's newest segment closed a second before the press
     pressed = time.time()
     response = _save(
         client,
@@ -324,3 +328,108 @@ def test_a_revoked_view_saves_no_clip(
     assert response.status_code == 400
     assert "revoked" in response.json()["errors"][0]
     assert task_queue.messages() == []
+
+
+# --- a clip whose task never reports: shown late, queued again by the beat (at most
+# clip_services.REQUEUE_MAX times), then given up as failed, which its viewer sees; running the
+# task twice (the first finishing late after the retry) files one item.
+
+LATE = clip_services.LATE_AFTER + dt.timedelta(seconds=30)
+
+
+def _beat(capture):
+    with capture(execute=True):
+        return tasks.requeue_late_clips()
+
+
+def test_a_late_clip_is_queued_again_and_the_first_task_finishing_late_files_no_second_item(
+    live_ring, session, supervisor, case, task_queue, django_capture_on_commit_callbacks
+):
+    client = client_for(supervisor)
+    response = _save(
+        client, session, django_capture_on_commit_callbacks,
+        case_number="RPD-2026-0042", seconds="30",
+    )  # fmt: skip
+    assert response.status_code == 202
+    [(_name, _args, first)] = task_queue.messages()
+    # Nothing ran: too early for the beat.
+    assert _beat(django_capture_on_commit_callbacks) == {"requeued": 0, "failed": 0}
+
+    with time_machine.travel(timezone.now() + LATE, tick=True):
+        [clip] = _status(client, session)
+        assert clip["state"] == "late"
+        assert _beat(django_capture_on_commit_callbacks) == {"requeued": 1, "failed": 0}
+        [clip] = _status(client, session)
+        assert clip["state"] == "queued" and "again" in clip["message"]
+        # A second beat within the wait queues nothing more.
+        assert _beat(django_capture_on_commit_callbacks) == {"requeued": 0, "failed": 0}
+
+    again = [kwargs for _n, _a, kwargs in task_queue.messages()]
+    assert again == [first, first]  # the same clip, the same window, the same case
+    requeued = AuditEvent.objects.get(action="livefeeds.clip_requeued")
+    assert requeued.details == {"clip_id": first["clip_id"], "attempt": 2}
+
+    # The retry and the first task both run: one item.
+    results = task_queue.run_all()
+    item = EvidenceItem.objects.get(source=Source.LIVE_CLIP)
+    assert results[:2] == [{"item": str(item.pk)}, {"item": str(item.pk)}]
+    assert case.items.filter(pk=item.pk).count() == 1
+    assert AuditEvent.objects.filter(action="livefeeds.clip_saved").count() == 1
+    [clip] = _status(client, session)
+    assert clip["state"] == "saved" and clip["label"] == "saved"
+
+
+def test_a_clip_that_never_reports_is_failed_after_the_retry_cap_and_the_viewer_sees_it(
+    live_ring, session, supervisor, case, task_queue, django_capture_on_commit_callbacks
+):
+    client = client_for(supervisor)
+    _save(
+        client, session, django_capture_on_commit_callbacks,
+        case_number="RPD-2026-0042", seconds="30",
+    )  # fmt: skip
+    start = timezone.now()
+    for round_ in range(1, clip_services.REQUEUE_MAX + 1):
+        with time_machine.travel(start + LATE * round_, tick=True):
+            assert _beat(django_capture_on_commit_callbacks) == {"requeued": 1, "failed": 0}
+    with time_machine.travel(start + LATE * (clip_services.REQUEUE_MAX + 1), tick=True):
+        assert _beat(django_capture_on_commit_callbacks) == {"requeued": 0, "failed": 1}
+        [clip] = _status(client, session)
+        assert clip["state"] == "failed" and clip["label"] == "failed"
+        assert f"after {clip_services.REQUEUE_MAX + 1} attempts" in clip["message"]
+        page = client.get(reverse("livefeeds:view", args=[session.pk])).content.decode()
+        assert 'data-state="failed"' in page
+    with time_machine.travel(start + LATE * (clip_services.REQUEUE_MAX + 3), tick=True):
+        # Given up for good: no more retries, no second failure.
+        assert _beat(django_capture_on_commit_callbacks) == {"requeued": 0, "failed": 0}
+    assert len(task_queue.messages()) == 1 + clip_services.REQUEUE_MAX
+    failed = AuditEvent.objects.get(action="livefeeds.clip_failed")
+    assert failed.details["attempts"] == clip_services.REQUEUE_MAX + 1
+    assert not EvidenceItem.objects.filter(source=Source.LIVE_CLIP).exists()
+
+
+def test_one_clip_id_is_cut_by_one_worker_at_a_time():
+    """The intake's lock is a PostgreSQL advisory lock that other connections see."""
+    held, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    def other_worker():
+        try:
+            with clip_intake._clip_lock("clip-abc"):
+                held.set()
+                release.wait(10)
+        finally:
+            connection.close()
+            done.set()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    assert held.wait(10)
+    key = clip_intake._clip_lock_key("clip-abc")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        assert cursor.fetchone()[0] is False
+        release.set()
+        thread.join(10)
+        assert done.is_set()
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        assert cursor.fetchone()[0] is True
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [key])

@@ -166,18 +166,26 @@ def test_on_publish_for_cam_needs_a_known_camera_with_a_feed(
     client, settings, camera, cam_owner, police, private_sources
 ):
     url = f"{reverse('relay:on_publish')}?secret={settings.RELAY_SECRET}"
-    form = {"app": "cam", "relay": settings.RELAY_SECRET, "addr": "127.0.0.1"}
+    form = {"app": "cam", "addr": "127.0.0.1"}
     stream = selectors.live_stream_of(camera)
-    assert client.post(url, {**form, "name": "a" * 32}).status_code == 403
-    assert client.post(url, {**form, "name": stream}).status_code == 403  # no feed yet
+
+    def publish(name, key=None):
+        key = relaystate.publish_key_issue(name) if key is None else key
+        return client.post(url, {**form, "name": name, "relay": key}).status_code
+
+    assert publish("a" * 32) == 403
+    assert publish(stream) == 403  # no feed yet
     link(camera, cam_owner, agency=police)
-    assert client.post(url, {**form, "name": stream}).status_code == 200
+    assert publish(stream, settings.RELAY_SECRET) == 403  # the lasting secret is no key
+    key = relaystate.publish_key_issue(stream)
+    assert publish(stream, key) == 200
+    assert publish(stream, key) == 403  # one publish per key
     whys = set(
         AuditEvent.objects.filter(action="live.publish_refused").values_list(
             "details__why", flat=True
         )
     )
-    assert whys == {"unknown camera", "no stream linked"}
+    assert whys == {"unknown camera", "no stream linked", "wrong relay key"}
 
 
 def test_the_owner_sees_who_watched_when_how_long_and_why(

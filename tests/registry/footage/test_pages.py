@@ -3,6 +3,7 @@
 import base64
 import datetime as dt
 import hashlib
+import zoneinfo
 
 import pytest
 from django.core import mail
@@ -209,6 +210,11 @@ def test_an_unanswered_camera_past_the_deadline_is_only_counted(
     }
 
 
+def _wall(value: dt.datetime) -> str:
+    # Staff type times on the agency's wall clock (portal.timefields).
+    return value.astimezone(zoneinfo.ZoneInfo("America/New_York")).strftime("%Y-%m-%dT%H:%M")
+
+
 def _new_form(found, cam, **overrides):
     now = timezone.now()
     data = {
@@ -216,9 +222,9 @@ def _new_form(found, cam, **overrides):
         "case_number": "RPD-2026-0042",
         "reason": "Burglary",
         "message": "",
-        "window_start": (now - dt.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"),
-        "window_end": (now - dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
-        "deadline": (now + dt.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"),
+        "window_start": _wall(now - dt.timedelta(hours=3)),
+        "window_end": _wall(now - dt.timedelta(hours=2)),
+        "deadline": _wall(now + dt.timedelta(days=2)),
     }
     return data | overrides
 
@@ -245,7 +251,7 @@ def test_the_new_request_page_refuses_a_long_window_then_a_supervisor_approves(
     page = officer.get(url)
     assert page.status_code == 200 and "checked" in page.content.decode()
     now = timezone.now()
-    long = {"window_start": (now - dt.timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M")}
+    long = {"window_start": _wall(now - dt.timedelta(hours=6))}
     refused = officer.post(url, _new_form(found, cam, **long))
     assert refused.status_code == 200
     assert "longer than Riverton PD&#x27;s limit of 2 h" in refused.content.decode()

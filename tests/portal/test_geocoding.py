@@ -1,7 +1,4 @@
-from io import BytesIO
-
 import pytest
-from PIL import Image
 
 from portal import geocoding
 
@@ -37,20 +34,3 @@ def test_oversized_address_is_refused_before_any_lookup(geocoder):
     with pytest.raises(ValueError):
         geocoding.geocode("x" * 301)
     assert geocoder == []
-
-
-def test_placeholder_tile_is_a_png(client):
-    response = client.get("/tiles/3/2/5.png")
-
-    assert response.status_code == 200
-    assert response["Content-Type"] == "image/png"
-    assert Image.open(BytesIO(response.content)).size == (256, 256)
-
-
-def test_tile_outside_the_zoom_grid_is_404(client):
-    assert client.get("/tiles/3/8/0.png").status_code == 404
-    assert client.get("/tiles/23/0/0.png").status_code == 404
-
-
-def test_default_tiles_never_leave_the_site(settings):
-    assert settings.MAP_TILE_URL.startswith("/")
