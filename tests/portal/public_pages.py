@@ -163,8 +163,18 @@ def anonymous_pages(w) -> list[tuple[str, str, str, dict]]:
 def owner_pages(w) -> list[tuple[str, str, str, dict]]:
     """A camera owner's own pages, signed in."""
     cam = w["camera"].pk
+    req, rc = w["request"].pk, w["rc"].pk
     return [
         ("my cameras", "GET", reverse("cameras:mine"), {}),
+        ("my footage requests", "GET", reverse("cameras:requests"), {}),
+        ("footage request signed in", "GET", reverse("cameras:request", args=[req]), {}),
+        (
+            "footage upload signed in",
+            "GET",
+            reverse("cameras:request_upload", args=[req, rc]),
+            {},
+        ),
+        ("footage receipt signed in", "GET", reverse("cameras:request_receipt", args=[req]), {}),
         ("new camera", "GET", reverse("cameras:new"), {}),
         ("import cameras", "GET", reverse("cameras:import"), {}),
         ("edit camera", "GET", reverse("cameras:edit", args=[cam]), {}),

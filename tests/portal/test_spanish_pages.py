@@ -91,6 +91,8 @@ ATTRIBUTES = {"placeholder", "title", "aria-label", "alt"}
 SKIPPED = {"script", "style", "template", "code", "pre", "svg"}
 # Time zone names (America/New_York) are identifiers, the same in every language.
 TIME_ZONE = re.compile(r"^\(?[A-Za-z_]+(/[A-Za-z0-9_+\-]+)+\)?$")
+# A bare address (the printed receipt's way back) is the same in every language too.
+URL = re.compile(r"^https?://\S+$")
 
 
 class _Readable(HTMLParser):
@@ -139,7 +141,12 @@ class _Readable(HTMLParser):
     def handle_data(self, data):
         if self._skipping == ["json"]:
             self.texts += _json_strings(data)
-        elif not (self._skipping or self._other_language or TIME_ZONE.match(data.strip())):
+        elif not (
+            self._skipping
+            or self._other_language
+            or TIME_ZONE.match(data.strip())
+            or URL.match(data.strip())
+        ):
             self.texts.append(data)
 
 
