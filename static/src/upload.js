@@ -162,8 +162,11 @@ function startUppy(root, grant) {
     storeFingerprintForResuming: true,
     removeFingerprintOnSuccess: true,
     // "case": the case chosen on the page (static/js/case-picker.js), which the server
-    // checks when each upload begins and files the item into when it is received.
-    allowedMetaFields: ["name", "type", "case"],
+    // checks when each upload begins and files the item into when it is received. Only where
+    // the page has a case picker: otherwise tus would send the unset field as "undefined".
+    allowedMetaFields: root.querySelector("input[data-case-id]")
+      ? ["name", "type", "case"]
+      : ["name", "type"],
   });
   followChosenCase(root, uppy);
   uppy.on("upload-progress", (file, progress) => showProgress(root, file, progress));

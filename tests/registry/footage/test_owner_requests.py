@@ -167,7 +167,9 @@ def test_the_signed_in_owner_answers_with_the_link_pages_buttons(asked):
     assert page.status_code == 200 and page["Cache-Control"] == "no-store"
     assert body.count("I have no footage of that time") == 2 and body.count("I decline") == 2
     assert "data-confirm=" in body and 'id="request-map"' in body
-    assert f'datetime="{mine.deadline.isoformat()}"' in body
+    # The deadline in the reader's time (portal_time's browser_time: UTC to the second, "Z").
+    deadline = mine.deadline.astimezone(dt.UTC).isoformat(timespec="seconds")
+    assert f'datetime="{deadline.replace("+00:00", "Z")}" data-local-time' in body
     assert reverse("cameras:request_upload", args=[mine.pk, front.pk]) in body
     front.refresh_from_db()
     assert front.status == Status.OPENED  # opened, as the emailed link counts it
