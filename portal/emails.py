@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
 
 from portal.models import User
 from portal.roles import Role
@@ -30,7 +31,7 @@ def send_set_password(*, user) -> None:
     link = _absolute(reverse("portal:password_reset_confirm", args=[uid, token]))
     _send(
         to=user.email,
-        subject="Your Canvass account",
+        subject=_("Your Canvass account"),
         template="portal/email/set_password.txt",
         context={"user": user, "link": link},
     )
@@ -42,7 +43,7 @@ def send_password_reset(*, user) -> None:
     token = default_token_generator.make_token(user)
     _send(
         to=user.email,
-        subject="Reset your Canvass password",
+        subject=_("Reset your Canvass password"),
         template="portal/email/password_reset.txt",
         context={
             "email": user.email,
@@ -57,7 +58,7 @@ def send_email_verification(*, user, token: str) -> None:
     link = _absolute(f"{reverse('portal:signup_verify')}?{urlencode({'t': token})}")
     _send(
         to=user.email,
-        subject="Confirm your email for Canvass",
+        subject=_("Confirm your email for Canvass"),
         template="portal/email/verify_email.txt",
         context={"user": user, "link": link},
     )
@@ -67,7 +68,7 @@ def send_signup_existing(*, user) -> None:
     """Someone signed up with an address that has an account: tell its owner, not the form."""
     _send(
         to=user.email,
-        subject="Someone tried to sign up to Canvass with your email",
+        subject=_("Someone tried to sign up to Canvass with your email"),
         template="portal/email/signup_existing.txt",
         context={
             "user": user,
@@ -113,7 +114,8 @@ def send_footage_request(*, to: str, path: str, context: dict) -> None:
     """A camera owner is asked for footage: who asks, which window, and their answer link."""
     _send(
         to=to,
-        subject=f"{context['asking']['agency']} asks for footage from your camera",
+        subject=_("%(agency)s asks for footage from your camera")
+        % {"agency": context["asking"]["agency"]},
         template="registry/footage/email_request.txt",
         context=context | {"link": _absolute(path)},
     )
@@ -123,7 +125,8 @@ def send_footage_reminder(*, to: str, path: str, context: dict) -> None:
     """A reminder before a footage request's deadline, or before the footage is overwritten."""
     _send(
         to=to,
-        subject=f"Reminder: {context['asking']['agency']} asked for footage from your camera",
+        subject=_("Reminder: %(agency)s asked for footage from your camera")
+        % {"agency": context["asking"]["agency"]},
         template="registry/footage/email_reminder.txt",
         context=context | {"link": _absolute(path)},
     )
@@ -133,7 +136,7 @@ def send_live_ask(*, to: str, path: str, context: dict) -> None:
     """An agency asks to watch a camera live: who asks, why, and the owner's answer link."""
     _send(
         to=to,
-        subject=f"{context['agency'].name} asks to watch your camera live",
+        subject=_("%(agency)s asks to watch your camera live") % {"agency": context["agency"].name},
         template="registry/email_live_ask.txt",
         context=context | {"link": _absolute(path)},
     )
@@ -153,7 +156,7 @@ def send_tip_question(*, to: str, agency_name: str) -> None:
     """A tipster who left an email address hears that investigators wrote; the words stay online."""
     _send(
         to=to,
-        subject=f"{agency_name}: a question about your tip",
+        subject=_("%(agency)s: a question about your tip") % {"agency": agency_name},
         template="submissions/email/tip_question.txt",
         context={"agency_name": agency_name, "link": _absolute("/tips/return/")},
     )

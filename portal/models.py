@@ -91,6 +91,10 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.full_name or self.email
 
+    def get_full_name(self) -> str:
+        # AbstractUser's joins first_name and last_name, which this model drops ("None None").
+        return self.full_name
+
     @property
     def is_staff_member(self) -> bool:
         return self.role in STAFF_ROLES

@@ -5,25 +5,26 @@ outside this module compares `user.role` to a literal.
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class AgencyKind(models.TextChoices):
-    POLICE = "police", "Police agency"
-    PROSECUTION = "prosecution", "Prosecuting office"
+    POLICE = "police", _("Police agency")
+    PROSECUTION = "prosecution", _("Prosecuting office")
 
 
 class Role(models.TextChoices):
-    OFFICER = "officer", "Patrol officer"
-    INVESTIGATOR = "investigator", "Investigator"
-    SUPERVISOR = "supervisor", "Supervisor"
-    DISPATCHER = "dispatcher", "Dispatcher"
-    AGENCY_ADMIN = "agency_admin", "Agency admin"
-    AUDITOR = "auditor", "Auditor"
-    PROSECUTOR = "prosecutor", "Prosecutor"
+    OFFICER = "officer", _("Patrol officer")
+    INVESTIGATOR = "investigator", _("Investigator")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    DISPATCHER = "dispatcher", _("Dispatcher")
+    AGENCY_ADMIN = "agency_admin", _("Agency admin")
+    AUDITOR = "auditor", _("Auditor")
+    PROSECUTOR = "prosecutor", _("Prosecutor")
     # A member of the agency's community review panel: sees only the monthly review samples.
-    COMMUNITY_REVIEWER = "community_reviewer", "Community reviewer"
-    RESIDENT = "resident", "Resident"
-    BUSINESS = "business", "Business"
+    COMMUNITY_REVIEWER = "community_reviewer", _("Community reviewer")
+    RESIDENT = "resident", _("Resident")
+    BUSINESS = "business", _("Business")
 
 
 PUBLIC_ROLES = frozenset({Role.RESIDENT, Role.BUSINESS})

@@ -22,8 +22,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from notifications.services import language_of
 from portal import emails, media, ratelimit
 from portal.audit import audit_record
 from portal.models import Agency, User
@@ -450,12 +451,14 @@ def live_ask_create(
             case_ref=ask.case_number,
             details={"camera_id": str(camera.pk), "ask_id": str(ask.pk)},
         )
-        to, path = camera.owner.email, live_ask_path(ask, token)
+        owner = camera.owner
+        to, path = owner.email, live_ask_path(ask, token)
         context = {"ask": ask, "camera": camera, "agency": agency, "minutes": ALLOW_MINUTES}
 
         def deliver() -> None:
             try:
-                emails.send_live_ask(to=to, path=path, context=context)
+                with translation.override(language_of(owner)):
+                    emails.send_live_ask(to=to, path=path, context=context)
             except OSError as exc:
                 logger.warning("live ask %s email failed: %s", ask.pk, type(exc).__name__)
 

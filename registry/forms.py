@@ -31,10 +31,10 @@ MAX_WINDOW_DAYS = 31
 def refuse_formula(value: str) -> str:
     if value.startswith(FORMULA_PREFIXES):
         raise forms.ValidationError(
-            "Text may not start with =, +, -, @ or a control character (spreadsheet formula)."
+            _("Text may not start with =, +, -, @ or a control character (spreadsheet formula).")
         )
     if "\x00" in value:
-        raise forms.ValidationError("Text may not contain NUL characters.")
+        raise forms.ValidationError(_("Text may not contain NUL characters."))
     return value
 
 
@@ -75,42 +75,53 @@ def _time_field(label) -> forms.TimeField:
 class CameraForm(CleanTextFormMixin, forms.Form):
     """Everything an owner says about one camera."""
 
-    name = forms.CharField(max_length=120, widget=forms.TextInput(attrs={"id": "id_name"}))
-    kind = forms.ChoiceField(choices=CameraKind.choices)
+    name = forms.CharField(
+        max_length=120, label=_("Name"), widget=forms.TextInput(attrs={"id": "id_name"})
+    )
+    kind = forms.ChoiceField(choices=CameraKind.choices, label=_("Kind"))
     latitude = forms.FloatField(min_value=-85, max_value=85, widget=forms.HiddenInput)
     longitude = forms.FloatField(min_value=-180, max_value=180, widget=forms.HiddenInput)
     direction_deg = forms.IntegerField(
-        min_value=0, max_value=359, initial=0, label="Direction (degrees, 0 = north)"
+        min_value=0, max_value=359, initial=0, label=_("Direction (degrees, 0 = north)")
     )
     fov_angle_deg = forms.IntegerField(
-        min_value=1, max_value=360, initial=90, label="Field of view (degrees)"
+        min_value=1, max_value=360, initial=90, label=_("Field of view (degrees)")
     )
     range_m = forms.IntegerField(
         min_value=1,
         max_value=500,
         initial=15,
-        label="Range (metres)",
+        label=_("Range (metres)"),
         error_messages={
             "min_value": _("The range is at least 1 metre."),
             "max_value": _("The range is at most 500 metres."),
         },
     )
     retention_days = forms.IntegerField(
-        min_value=1, max_value=3650, initial=7, label="Footage kept for (days)"
+        min_value=1, max_value=3650, initial=7, label=_("Footage kept for (days)")
     )
-    records_always = forms.BooleanField(required=False, initial=True, label="Records all day")
+    records_always = forms.BooleanField(required=False, initial=True, label=_("Records all day"))
     records_from = _time_field(_("Records from"))
     records_until = _time_field(_("Records until"))
-    placement = forms.ChoiceField(choices=Placement.choices, initial=Placement.OUTDOOR)
-    participation = forms.ChoiceField(choices=Participation.choices, widget=forms.RadioSelect)
-    is_public = forms.BooleanField(
-        required=False, label="Show on the public map (as a count per area, never the exact spot)"
+    placement = forms.ChoiceField(
+        choices=Placement.choices, initial=Placement.OUTDOOR, label=_("Placement")
     )
-    contact_method = forms.ChoiceField(choices=ContactMethod.choices, initial=ContactMethod.EMAIL)
-    contact_phone = forms.CharField(max_length=40, required=False)
-    quiet_from = _time_field("Do not contact me from")
-    quiet_until = _time_field("until")
-    time_zone = forms.ChoiceField(choices=[(z, z) for z in TIME_ZONES], initial="UTC")
+    participation = forms.ChoiceField(
+        choices=Participation.choices, widget=forms.RadioSelect, label=_("Participation")
+    )
+    is_public = forms.BooleanField(
+        required=False,
+        label=_("Show on the public map (as a count per area, never the exact spot)"),
+    )
+    contact_method = forms.ChoiceField(
+        choices=ContactMethod.choices, initial=ContactMethod.EMAIL, label=_("Contact method")
+    )
+    contact_phone = forms.CharField(max_length=40, required=False, label=_("Contact phone"))
+    quiet_from = _time_field(_("Do not contact me from"))
+    quiet_until = _time_field(_("until"))
+    time_zone = forms.ChoiceField(
+        choices=[(z, z) for z in TIME_ZONES], initial="UTC", label=_("Time zone")
+    )
 
     def participation_options(self) -> list[tuple[Any, Any]]:
         """Each participation radio with its one-line explanation."""
@@ -131,7 +142,9 @@ class CameraForm(CleanTextFormMixin, forms.Form):
         if not data.get("records_always") and (
             data.get("records_from") is None or data.get("records_until") is None
         ):
-            self.add_error("records_from", "Give the hours it records, or tick 'Records all day'.")
+            self.add_error(
+                "records_from", _("Give the hours it records, or tick 'Records all day'.")
+            )
         elif (
             not data.get("records_always")
             and data.get("records_from") is not None
@@ -144,9 +157,9 @@ class CameraForm(CleanTextFormMixin, forms.Form):
         if data.get("records_always"):
             data["records_from"] = data["records_until"] = None
         if data.get("contact_method") == ContactMethod.PHONE and not data.get("contact_phone"):
-            self.add_error("contact_phone", "Give a phone number, or choose another way.")
+            self.add_error("contact_phone", _("Give a phone number, or choose another way."))
         if (data.get("quiet_from") is None) != (data.get("quiet_until") is None):
-            self.add_error("quiet_until", "Give both ends of the quiet hours, or neither.")
+            self.add_error("quiet_until", _("Give both ends of the quiet hours, or neither."))
         elif data.get("quiet_from") is not None and data["quiet_from"] == data.get("quiet_until"):
             self.add_error("quiet_until", _("Quiet hours cannot start and end at the same time."))
         return data

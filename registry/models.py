@@ -11,30 +11,30 @@ from portal.models import Agency, User, validate_time_zone
 
 
 class CameraKind(models.TextChoices):
-    DOORBELL = "doorbell", "Doorbell"
-    FIXED = "fixed", "Fixed CCTV"
-    PTZ = "ptz", "PTZ (pan-tilt-zoom)"
-    OTHER = "other", "Other"
+    DOORBELL = "doorbell", _("Doorbell")
+    FIXED = "fixed", _("Fixed CCTV")
+    PTZ = "ptz", _("PTZ (pan-tilt-zoom)")
+    OTHER = "other", _("Other")
 
 
 class Participation(models.TextChoices):
     """How far an owner takes part, least to most."""
 
-    LOCATION_ONLY = "location_only", "Location only"
-    CONTACT_ME = "contact_me", "Contact me"
-    UPLOAD_ON_REQUEST = "upload_on_request", "Will upload on request"
-    LIVE_FEED_LINKABLE = "live_feed_linkable", "Live feed linkable"
+    LOCATION_ONLY = "location_only", _("Location only")
+    CONTACT_ME = "contact_me", _("Contact me")
+    UPLOAD_ON_REQUEST = "upload_on_request", _("Will upload on request")
+    LIVE_FEED_LINKABLE = "live_feed_linkable", _("Live feed linkable")
 
 
 class Placement(models.TextChoices):
-    OUTDOOR = "outdoor", "Outdoor"
-    INDOOR = "indoor", "Indoor"
+    OUTDOOR = "outdoor", _("Outdoor")
+    INDOOR = "indoor", _("Indoor")
 
 
 class ContactMethod(models.TextChoices):
-    EMAIL = "email", "Email"
-    PHONE = "phone", "Phone"
-    NONE = "none", "Do not contact me"
+    EMAIL = "email", _("Email")
+    PHONE = "phone", _("Phone")
+    NONE = "none", _("Do not contact me")
 
 
 # "Footage kept at least N days" filter steps; the map's cell counts are kept per step.
@@ -251,7 +251,7 @@ class FootageRequest(models.Model):
     class Status(models.TextChoices):
         AWAITING_APPROVAL = "awaiting_approval", "Awaiting a supervisor's approval"
         REFUSED = "refused", "Refused by a supervisor"
-        SENT = "sent", "Sent"
+        SENT = "sent", _("Sent")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
@@ -295,8 +295,8 @@ class FootageRequestRecipient(models.Model):
     """One owner asked in one request: one email, one link, the reminders sent to them."""
 
     class EmailStatus(models.TextChoices):
-        PENDING = "pending", "Not sent yet"
-        SENT = "sent", "Sent"
+        PENDING = "pending", _("Not sent yet")
+        SENT = "sent", _("Sent")
         FAILED = "failed", "Sending failed"
 
     request = models.ForeignKey(FootageRequest, on_delete=models.CASCADE, related_name="recipients")
@@ -338,13 +338,13 @@ class FootageRequestCamera(models.Model):
     """One camera in a request and what its owner answered for it."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Not sent yet"
-        SENT = "sent", "Sent"
-        OPENED = "opened", "Opened"
-        UPLOADED = "uploaded", "Uploaded"
-        NO_FOOTAGE = "no_footage", "No footage"
-        DECLINED = "declined", "Declined"
-        EXPIRED = "expired", "Expired (no answer)"
+        PENDING = "pending", _("Not sent yet")
+        SENT = "sent", _("Sent")
+        OPENED = "opened", _("Opened")
+        UPLOADED = "uploaded", _("Uploaded")
+        NO_FOOTAGE = "no_footage", _("No footage")
+        DECLINED = "declined", _("Declined")
+        EXPIRED = "expired", _("Expired (no answer)")
 
     ANSWERED = (Status.UPLOADED, Status.NO_FOOTAGE, Status.DECLINED)
 

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
@@ -65,12 +66,14 @@ def _camera_page(request, *, camera=None):
             try:
                 if camera is None:
                     camera = services.camera_register(actor=request.user, data=form.cleaned_data)
-                    messages.success(request, f"“{camera.name}” is registered.")
+                    messages.success(
+                        request, _("“%(name)s” is registered.") % {"name": camera.name}
+                    )
                 else:
                     services.camera_update(
                         actor=request.user, camera_id=camera.id, data=form.cleaned_data
                     )
-                    messages.success(request, f"“{camera.name}” is saved.")
+                    messages.success(request, _("“%(name)s” is saved.") % {"name": camera.name})
                 return redirect("cameras:mine")
             except ValidationError as exc:
                 form.add_error(None, exc)
@@ -125,7 +128,9 @@ def camera_edit(request, camera_id):
 @requires(can_own_cameras)
 def camera_pause(request, camera_id):
     camera = services.camera_pause(actor=request.user, camera_id=camera_id)
-    messages.success(request, f"“{camera.name}” is paused: it is in no map and no search.")
+    messages.success(
+        request, _("“%(name)s” is paused: it is in no map and no search.") % {"name": camera.name}
+    )
     return redirect("cameras:mine")
 
 
@@ -133,7 +138,7 @@ def camera_pause(request, camera_id):
 @requires(can_own_cameras)
 def camera_resume(request, camera_id):
     camera = services.camera_resume(actor=request.user, camera_id=camera_id)
-    messages.success(request, f"“{camera.name}” takes part again.")
+    messages.success(request, _("“%(name)s” takes part again.") % {"name": camera.name})
     return redirect("cameras:mine")
 
 
@@ -141,7 +146,7 @@ def camera_resume(request, camera_id):
 @requires(can_own_cameras)
 def camera_delete(request, camera_id):
     camera = services.camera_delete(actor=request.user, camera_id=camera_id)
-    messages.success(request, f"“{camera.name}” is deleted.")
+    messages.success(request, _("“%(name)s” is deleted.") % {"name": camera.name})
     return redirect("cameras:mine")
 
 

@@ -156,11 +156,11 @@ class SearchHit:
 
     @property
     def kind_label(self) -> str:
-        return CameraKind(self.kind).label
+        return str(CameraKind(self.kind).label)
 
     @property
     def participation_label(self) -> str:
-        return Participation(self.participation).label
+        return str(Participation(self.participation).label)
 
 
 # SearchHit's fields the SELECTs below give first, in order (named, so the type checker can

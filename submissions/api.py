@@ -224,7 +224,7 @@ class CategoriesView(PublicAPIView):
                 "time_zone": agency.time_zone,
                 "receipt_style": tip_settings.receipt_style,
                 "max_file_bytes": tip_settings.max_file_bytes,
-                "results": [{"slug": c.slug, "name": c.name} for c in categories],
+                "results": [{"slug": c.slug, "name": str(c)} for c in categories],
             }
         )
 

@@ -3,18 +3,19 @@
 import datetime as dt
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from submissions import services
 from submissions.models import SubmissionSettings, Tip, TipCategory
 
 CATEGORIES = [
-    ("theft", "Theft or burglary"),
-    ("vehicle", "Vehicle crime or dangerous driving"),
-    ("drugs", "Drug activity"),
-    ("violence", "Violence or threats"),
-    ("vandalism", "Vandalism or graffiti"),
-    ("missing", "Missing person or found property"),
-    ("other", "Something else"),
+    ("theft", gettext_noop("Theft or burglary")),
+    ("vehicle", gettext_noop("Vehicle crime or dangerous driving")),
+    ("drugs", gettext_noop("Drug activity")),
+    ("violence", gettext_noop("Violence or threats")),
+    ("vandalism", gettext_noop("Vandalism or graffiti")),
+    ("missing", gettext_noop("Missing person or found property")),
+    ("other", gettext_noop("Something else")),
 ]
 
 

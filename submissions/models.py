@@ -9,6 +9,7 @@ import uuid
 from django.conf import settings
 from django.contrib.gis.db import models as gis_models
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Agency
@@ -63,7 +64,9 @@ class TipCategory(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        # The default categories (submissions/demo.py) have Spanish in the catalogue; a name
+        # an agency typed itself has none and shows as typed.
+        return gettext(self.name)
 
 
 class TipStatus(models.TextChoices):

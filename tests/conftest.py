@@ -7,6 +7,7 @@ import uuid
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -54,6 +55,16 @@ def _purge_idle_queues():
     Redis.from_url(settings.REDIS_URL).delete(
         settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_MEDIA_QUEUE
     )
+
+
+@pytest.fixture(autouse=True)
+def _site_language():
+    """Every test starts in the site's default language: a request in Spanish leaves Spanish
+    active in the thread (LocaleMiddleware activates it and nothing deactivates it), and the
+    next test calling a service directly would read its messages in Spanish."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,6 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from portal.models import Agency
@@ -62,7 +61,7 @@ def _agency(slug: str) -> Agency:
 
 
 def _role_names(roles: list[str]) -> list[str]:
-    return [_(Role(r).label) for r in roles]
+    return [str(Role(r).label) for r in roles]
 
 
 @require_safe

@@ -2,6 +2,7 @@
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from evidence.disclosure.receipts import (
@@ -18,12 +19,12 @@ from portal.models import Agency
 def _key_for(document: dict, pasted: str):
     """The key to check against: the one pasted, else the one this Canvass published."""
     if pasted.strip():
-        return pasted, "the public key you gave"
+        return pasted, _("the public key you gave")
     key_id = document["signature"].get("key_id")
     key = SigningKey.objects.filter(key_id=str(key_id)).select_related("agency").first()
     if key is None:
         return None, ""
-    return key.public_key, f"the key {key.agency.name} published here"
+    return key.public_key, _("the key %(agency)s published here") % {"agency": key.agency.name}
 
 
 @require_http_methods(["GET", "POST"])
@@ -40,16 +41,16 @@ def verify(request):
         context["pasted_key"] = pasted
         ok, reason, receipt = False, "", None
         if not data.strip():
-            reason = "invalid: no receipt was given; paste it or choose its file"
+            reason = _("invalid: no receipt was given; paste it or choose its file")
         else:
             try:
                 document = receipt_parse(data)
             except ReceiptError as exc:
-                reason = f"invalid: {exc}"
+                reason = _("invalid: %(reason)s") % {"reason": exc}
             else:
                 public_key, checked_with = _key_for(document, pasted)
                 if public_key is None:
-                    reason = (
+                    reason = _(
                         "invalid: this Canvass has no published key with the receipt's key id; "
                         "paste the sharing agency's public key to check it"
                     )

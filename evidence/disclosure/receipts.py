@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from evidence.disclosure.packages import iso
 from evidence.disclosure.policies import can_view_shared
@@ -158,7 +159,7 @@ def receipt_issue(*, actor: User, share: Share) -> dict:
 def _no_duplicate_keys(pairs):
     keys = [k for k, _ in pairs]
     if len(keys) != len(set(keys)):
-        raise ReceiptError("a field appears twice")
+        raise ReceiptError(_("a field appears twice"))
     return dict(pairs)
 
 
@@ -166,26 +167,29 @@ def receipt_parse(data: bytes | str) -> dict:
     """The receipt document from its file; ReceiptError when it cannot be one."""
     if isinstance(data, bytes):
         if len(data) > MAX_RECEIPT_BYTES:
-            raise ReceiptError("the file is too large to be a receipt")
+            raise ReceiptError(_("the file is too large to be a receipt"))
         try:
             data = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ReceiptError("the file is not UTF-8 text") from exc
+            raise ReceiptError(_("the file is not UTF-8 text")) from exc
     try:
         document = json.loads(data, object_pairs_hook=_no_duplicate_keys)
     except json.JSONDecodeError as exc:
-        raise ReceiptError(f"not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+        raise ReceiptError(
+            _("not valid JSON (%(error)s at line %(line)s)")
+            % {"error": exc.msg, "line": exc.lineno}
+        ) from exc
     return _checked_shape(document)
 
 
 def _checked_shape(document) -> dict:
     if not isinstance(document, dict) or set(document) != {"receipt", "signature"}:
-        raise ReceiptError("not a Canvass receipt: expected exactly 'receipt' and 'signature'")
+        raise ReceiptError(_("not a Canvass receipt: expected exactly 'receipt' and 'signature'"))
     signature = document["signature"]
     if not isinstance(signature, dict) or set(signature) != {"algorithm", "key_id", "value"}:
-        raise ReceiptError("the signature part is malformed")
+        raise ReceiptError(_("the signature part is malformed"))
     if not isinstance(document["receipt"], dict):
-        raise ReceiptError("the receipt part is malformed")
+        raise ReceiptError(_("the receipt part is malformed"))
     return document
 
 
@@ -216,45 +220,51 @@ def receipt_verify(document, public_key) -> tuple[bool, str]:
             _checked_shape(document) if isinstance(document, dict) else receipt_parse(document)
         )
     except ReceiptError as exc:
-        return False, f"invalid: {exc}"
+        return False, _("invalid: %(reason)s") % {"reason": exc}
     try:
         key = (
             public_key if isinstance(public_key, Ed25519PublicKey) else public_key_load(public_key)
         )
     except ValueError as exc:
-        return False, f"invalid: the public key given is unusable ({exc})"
+        return False, _("invalid: the public key given is unusable (%(error)s)") % {"error": exc}
     receipt, signature = document["receipt"], document["signature"]
     if signature["algorithm"] != "Ed25519":
-        return False, f"invalid: unsupported signature algorithm {signature['algorithm']!r}"
+        return False, _("invalid: unsupported signature algorithm %(algorithm)r") % {
+            "algorithm": signature["algorithm"]
+        }
     if receipt.get("type") != RECEIPT_TYPE:
-        return False, "invalid: not a Canvass share receipt"
+        return False, _("invalid: not a Canvass share receipt")
     if receipt.get("key_id") != signature["key_id"]:
-        return False, "invalid: the key id in the receipt and in its signature differ"
+        return False, _("invalid: the key id in the receipt and in its signature differ")
     given_id = key_id_of(public_raw(key))
     if signature["key_id"] != given_id:
-        return False, (
-            f"invalid: signed with key {signature['key_id']!r}, not with the key given "
-            f"({given_id}); fetch the sharing agency's published key"
-        )
+        return False, _(
+            "invalid: signed with key %(signed)r, not with the key given (%(given)s); fetch the "
+            "sharing agency's published key"
+        ) % {"signed": signature["key_id"], "given": given_id}
     value = signature["value"]
     if not isinstance(value, str) or len(value) != 128:
-        return False, "invalid: the signature is not 128 hex digits"
+        return False, _("invalid: the signature is not 128 hex digits")
     try:
         raw = bytes.fromhex(value)
     except ValueError:
-        return False, "invalid: the signature is not hex"
+        return False, _("invalid: the signature is not hex")
     if raw.hex() != value:
         # Upper-case digits decode the same; only the exact form that was issued is accepted.
-        return False, "invalid: the signature is not in lower-case hex as issued"
+        return False, _("invalid: the signature is not in lower-case hex as issued")
     try:
         key.verify(raw, canonical(receipt))
     except InvalidSignature:
-        return False, (
+        return False, _(
             "invalid: the signature does not match; the receipt was changed after it was signed"
         )
-    agency = receipt.get("sharing_agency", {}).get("name", "the sharing agency")
-    return True, (
-        f"valid: signed by {agency} (key {given_id}); {len(receipt.get('items', []))} item(s) "
-        f"received by {receipt.get('recipient', {}).get('user', '?')} at "
-        f"{receipt.get('acknowledged_at')}"
-    )
+    agency = receipt.get("sharing_agency", {}).get("name", _("the sharing agency"))
+    return True, _(
+        "valid: signed by %(agency)s (key %(key)s); %(count)s item(s) received by %(user)s at %(at)s"
+    ) % {
+        "agency": agency,
+        "key": given_id,
+        "count": len(receipt.get("items", [])),
+        "user": receipt.get("recipient", {}).get("user", "?"),
+        "at": receipt.get("acknowledged_at"),
+    }

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from evidence import audit_actions as actions
 from evidence.cases import policies as case_policies
@@ -355,17 +356,20 @@ def share_link_create(
 
 
 class LinkUnusable(Exception):
-    """A reshare link that is unknown, spent, expired or revoked; the message says which."""
+    """A reshare link that is unknown, spent, expired or revoked; the message says which.
+
+    The messages stay English here (they go into the audit row too); the page translates them.
+    """
 
 
 def _link_problem(link: ShareLink, now: dt.datetime) -> str:
     share = link.share
     if link.revoked_at or share.revoked_at:
-        return "This link was withdrawn."
+        return gettext_noop("This link was withdrawn.")
     if link.expires_at <= now or share.expires_at <= now:
-        return "This link has expired."
+        return gettext_noop("This link has expired.")
     if link.download_count >= link.max_downloads:
-        return "This link has been used as many times as it allows."
+        return gettext_noop("This link has been used as many times as it allows.")
     return ""
 
 
@@ -377,7 +381,7 @@ def share_link_peek(*, token: str) -> tuple[ShareLink | None, str]:
         .first()
     )
     if link is None:
-        return None, "This link is not valid."
+        return None, gettext_noop("This link is not valid.")
     return link, _link_problem(link, timezone.now())
 
 
@@ -390,7 +394,7 @@ def share_link_use(*, token: str) -> ShareLink:
         .first()
     )
     if link is None:
-        raise LinkUnusable("This link is not valid.")
+        raise LinkUnusable(gettext_noop("This link is not valid."))
     share = link.share
     why = _link_problem(link, timezone.now())
     if not why:
@@ -414,7 +418,7 @@ def share_link_use(*, token: str) -> ShareLink:
                     },
                 )
                 return link
-        why = "This link has been used as many times as it allows."
+        why = gettext_noop("This link has been used as many times as it allows.")
     audit_record(
         action=actions.SHARE_LINK_REFUSED.name,
         actor_label=f"Reshare link for {link.recipient_label}",

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from portal.decorators import requires
@@ -126,7 +127,9 @@ def _answer(request, recipient, via: Via):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Thank you: your answer for {rc.camera.name} was sent.")
+        messages.success(
+            request, _("Thank you: your answer for %(name)s was sent.") % {"name": rc.camera.name}
+        )
     return redirect(via.url("respond", recipient))
 
 

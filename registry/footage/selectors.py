@@ -270,7 +270,7 @@ def answered_camera_rows(
         for item in items.order_by("received_at"):
             by_ref.setdefault(item.source_ref, []).append(item)
     return [
-        CameraRow(rc, rc.status, Status(rc.status).label, by_ref.get(str(rc.pk), []))
+        CameraRow(rc, rc.status, str(Status(rc.status).label), by_ref.get(str(rc.pk), []))
         for rc in cameras
     ]
 
@@ -464,7 +464,7 @@ def camera_access_history_for(
                 at=event.at,
                 kind="search" if event.action == SEARCH_ACTION else "request",
                 agency=event.actor_agency,
-                role=_ROLE_LABELS.get(event.actor_role, event.actor_role),
+                role=str(_ROLE_LABELS.get(event.actor_role, event.actor_role)),
                 officer=(event.actor.full_name if event.actor else "")
                 if shows_names[event.agency_id]
                 else "",

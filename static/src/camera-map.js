@@ -60,7 +60,7 @@ function ownerMap(el) {
   const start = [parseFloat(lat.value) || parseFloat(el.dataset.lat), parseFloat(lon.value) || parseFloat(el.dataset.lon)];
   const map = baseMap(el, start, 18);
   const icon = L.divIcon({ className: "camera-pin", iconSize: [22, 22] });
-  const marker = L.marker(start, { draggable: true, icon, keyboard: true, title: "Camera position: drag me" }).addTo(map);
+  const marker = L.marker(start, { draggable: true, icon, keyboard: true, title: say(el, "msgDrag", "Camera position: drag me") }).addTo(map);
   marker.getElement().id = "camera-pin";
   const shape = L.polygon([], { color: "#1d4e89", weight: 1, fillOpacity: 0.25, interactive: false }).addTo(map);
   // The handle at the cone's tip: dragging it aims the camera and sets its range. Out of the
@@ -77,7 +77,7 @@ function ownerMap(el) {
     const range = num("id_range_m", 15);
     shape.setLatLngs(cone(p.lat, p.lng, direction, num("id_fov_angle_deg", 90), range));
     if (moveHandle) handle.setLatLng(tipOf(p.lat, p.lng, direction, range));
-    if (status) status.textContent = `Pin at ${lat.value}, ${lon.value}`;
+    if (status) status.textContent = say(el, "msgPin", "Pin at {n}", `${lat.value}, ${lon.value}`);
     el.dataset.ready = "1";
   };
   const aim = (moveHandle) => {
@@ -98,6 +98,12 @@ function ownerMap(el) {
     if (input) input.addEventListener("input", () => redraw());
   }
   redraw();
+}
+
+// The page's words for what the map says (data-msg-* on the map element, in the page's
+// language); English where the page gives none. "{n}" stands for a number.
+function say(el, key, english, n) {
+  return (el.dataset[key] || english).replace("{n}", String(n));
 }
 
 // Presets ("doorbell", "driveway", ...): buttons whose data- attributes fill the form's fields,
@@ -181,7 +187,7 @@ function gridMap(el, extraParams) {
     const body = await response.json();
     if (mine !== seq) return;
     layer.clearLayers();
-    if (!response.ok) { if (status) status.textContent = body.detail || "The map could not load."; return; }
+    if (!response.ok) { if (status) status.textContent = body.detail || say(el, "msgFailed", "The map could not load."); return; }
     let total = 0;
     for (const c of body.cells) { total += c.count; L.marker([c.lat, c.lon], { icon: countIcon(c.count), interactive: false }).addTo(layer); }
     for (const c of body.cameras) {
@@ -189,7 +195,7 @@ function gridMap(el, extraParams) {
       L.polygon(cone(c.lat, c.lon, c.direction_deg, c.fov_angle_deg, c.range_m), { weight: 1, fillOpacity: 0.2 }).addTo(layer);
       L.circleMarker([c.lat, c.lon], { radius: 6 }).bindPopup(textPopup(`${c.name} (${c.kind}, ${c.participation.replace(/_/g, " ")}, keeps ${c.retention_days} days)`)).addTo(layer);
     }
-    if (status) status.textContent = `${total} camera${total === 1 ? "" : "s"} in view.`;
+    if (status) status.textContent = total === 1 ? say(el, "msgOne", "1 camera in view.") : say(el, "msgMany", "{n} cameras in view.", total);
     el.dataset.loaded = String(seq);
   };
   map.on("moveend", load);

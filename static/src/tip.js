@@ -12,11 +12,11 @@ import "altcha/i18n/es-es";
 import Uppy from "@uppy/core";
 import Dashboard from "@uppy/dashboard";
 import Tus from "@uppy/tus";
-import esES from "@uppy/locales/lib/es_ES.js";
 import "@uppy/core/css/style.min.css";
 import "@uppy/dashboard/css/style.min.css";
 import { tipFields } from "./tip-fields.js";
 import { tipUploads } from "./tip-uploads.js";
+import { uppyLocale } from "./uppy-locale.js";
 import { guardReceipt } from "./tip-receipt.js";
 
 const CHUNK_BYTES = 8 * 1024 * 1024;
@@ -25,9 +25,6 @@ const RETRY_DELAYS_MS = [0, 1000, 3000, 5000, 10000, 15000, 30000, 60000];
 const MEDIA_TYPES = ["video/*", "image/*"];
 const UNDECLARED_TYPE = "application/octet-stream";
 
-// Uppy's Dashboard speaks the page's language (English is Uppy's own default).
-const UPPY_LOCALES = { es: esES };
-const pageLanguage = () => (document.documentElement.lang || "en").toLowerCase().split("-")[0];
 
 const T = (() => {
   const el = document.getElementById("tip-strings");
@@ -82,7 +79,8 @@ function touchStrings() {
 // Uppy with its Dashboard: where files are chosen (and previewed, and checked).
 function makePicker(target, { maxFileBytes, maxFiles, showUploadButton }) {
   const uppy = new Uppy({
-    locale: UPPY_LOCALES[pageLanguage()],
+    // Uppy's Dashboard speaks the page's language (English is Uppy's own default).
+    locale: uppyLocale(),
     autoProceed: false,
     restrictions: {
       maxFileSize: maxFileBytes || null,

@@ -6,8 +6,26 @@ import Dashboard from "@uppy/dashboard";
 import Tus from "@uppy/tus";
 import "@uppy/core/css/style.min.css";
 import "@uppy/dashboard/css/style.min.css";
+import { uppyLocale } from "./uppy-locale.js";
 
 const CHUNK_BYTES = 8 * 1024 * 1024;
+
+// The page's words for what the widget says (templates/includes/upload_strings.html, in the
+// page's language); English where a page gives none.
+const ENGLISH = {
+  msgSending: "Sending: {name}",
+  msgProgress: "Upload progress of {name}",
+  msgReceived: "Received: {name} — processing",
+  msgFailed: "Not received: {name} — {reason}",
+  msgNote: "Up to {files} files, {size} each.",
+  msgUnavailable: "Uploading is not available: {reason}",
+  msgServer: "The server answered {status}.",
+};
+const WORDS = { ...ENGLISH, ...(document.getElementById("upload-strings")?.dataset || {}) };
+
+function say(key, values) {
+  return WORDS[key].replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
+}
 const RETRY_DELAYS_MS = [0, 1000, 3000, 5000, 10000];
 
 function csrfToken(root) {
@@ -33,7 +51,7 @@ async function serverMessage(response) {
   try {
     return JSON.parse(text).detail || text;
   } catch {
-    return text || `The server answered ${response.status} ${response.statusText}.`;
+    return text || say("msgServer", { status: `${response.status} ${response.statusText}` });
   }
 }
 
@@ -66,11 +84,11 @@ function fileRow(root, file) {
     row.dataset.fileId = file.id;
     const status = document.createElement("span");
     status.className = "status";
-    status.textContent = `Sending: ${file.name}`;
+    status.textContent = say("msgSending", { name: file.name });
     const bar = document.createElement("progress");
     bar.max = 100;
     bar.value = 0;
-    bar.setAttribute("aria-label", `Upload progress of ${file.name}`);
+    bar.setAttribute("aria-label", say("msgProgress", { name: file.name }));
     row.append(status, bar);
     list.append(row);
   }
@@ -88,7 +106,7 @@ function showReceived(root, file) {
   const row = fileRow(root, file);
   row.className = "received";
   row.querySelector("progress").value = 100;
-  row.querySelector(".status").textContent = `Received: ${file.name} — processing`;
+  row.querySelector(".status").textContent = say("msgReceived", { name: file.name });
   root.querySelector("[data-role=done]").hidden = false;
 }
 
@@ -98,7 +116,7 @@ function showFailed(root, file, error, response) {
   // Our tus server explains a refusal in a plain-text body: show it as it is.
   const body = response?.body?.xhr?.responseText?.trim();
   const reason = body || error.message;
-  row.querySelector(".status").textContent = `Not received: ${file.name} — ${reason}`;
+  row.querySelector(".status").textContent = say("msgFailed", { name: file.name, reason });
 }
 
 // Files not yet sent take the case chosen now; files already sent keep theirs.
@@ -114,6 +132,7 @@ function followChosenCase(root, uppy) {
 
 function startUppy(root, grant) {
   const uppy = new Uppy({
+    locale: uppyLocale(),
     autoProceed: false,
     restrictions: {
       maxNumberOfFiles: grant.max_files,
@@ -129,7 +148,7 @@ function startUppy(root, grant) {
     theme: "light",
     proudlyDisplayPoweredByUppy: false,
     showRemoveButtonAfterComplete: false,
-    note: `Up to ${grant.max_files} files, ${sizeLabel(grant.max_file_bytes)} each.`,
+    note: say("msgNote", { files: grant.max_files, size: sizeLabel(grant.max_file_bytes) }),
   });
   uppy.use(Tus, {
     endpoint: root.dataset.endpoint,
@@ -143,8 +162,11 @@ function startUppy(root, grant) {
     storeFingerprintForResuming: true,
     removeFingerprintOnSuccess: true,
     // "case": the case chosen on the page (static/js/case-picker.js), which the server
-    // checks when each upload begins and files the item into when it is received.
-    allowedMetaFields: ["name", "type", "case"],
+    // checks when each upload begins and files the item into when it is received. Only where
+    // the page has a case picker: otherwise tus would send the unset field as "undefined".
+    allowedMetaFields: root.querySelector("input[data-case-id]")
+      ? ["name", "type", "case"]
+      : ["name", "type"],
   });
   followChosenCase(root, uppy);
   uppy.on("upload-progress", (file, progress) => showProgress(root, file, progress));
@@ -158,7 +180,7 @@ async function main() {
   try {
     startUppy(root, await requestGrant(root));
   } catch (error) {
-    showError(root, `Uploading is not available: ${error.message}`);
+    showError(root, say("msgUnavailable", { reason: error.message }));
   }
 }
 

@@ -26,7 +26,7 @@ def _tip_page(browser, url, locale):
 @pytest.mark.parametrize(
     ("locale", "html_lang", "dashboard", "altcha", "english_only"),
     [
-        ("es-ES", "es", "Suelta archivos aquí", "No soy un robot", "Drop files here"),
+        ("es-ES", "es", "Suelte archivos aquí", "No soy un robot", "Drop files here"),
         ("en-US", "en", "Drop files here", "I'm not a robot", None),
     ],
 )

@@ -14,18 +14,28 @@ MO = PO.with_suffix(".mo")
 
 
 def po_entries(path: Path) -> list[dict]:
-    """Each entry of a .po file: msgid, msgstr and flags (enough of the format for a check)."""
+    """Each entry of a .po file: msgid, msgstr and flags (enough of the format for a check).
+
+    A plural entry also has msgid_plural and plurals (its msgstr[n] in order); its msgstr is
+    the first form, and is empty when any form is.
+    """
     entries = []
     for block in path.read_text(encoding="utf-8").split("\n\n"):
-        entry, part = {"flags": set(), "msgid": "", "msgstr": ""}, None
+        entry: dict = {"flags": set(), "msgid": "", "msgstr": ""}
+        part = None
         for line in block.splitlines():
             if line.startswith("#,"):
                 entry["flags"] |= {f.strip() for f in line[2:].split(",")}
-            elif line.startswith(("msgid ", "msgstr ")):
+            elif line.startswith(("msgid ", "msgstr ", "msgid_plural ", "msgstr[")):
                 part, _, rest = line.partition(" ")
-                entry[part] += ast.literal_eval(rest)
+                entry[part] = entry.get(part, "") + ast.literal_eval(rest)
             elif line.startswith('"') and part:
                 entry[part] += ast.literal_eval(line)
+        if "msgid_plural" in entry:
+            forms = sorted(k for k in entry if k.startswith("msgstr["))
+            entry["plurals"] = [entry[k] for k in forms]
+            filled = entry["plurals"] and all(f.strip() for f in entry["plurals"])
+            entry["msgstr"] = entry["plurals"][0] if filled else ""
         if part:
             entries.append(entry)
     return entries
@@ -40,15 +50,21 @@ def test_every_spanish_string_is_translated_and_none_is_fuzzy():
     assert not fuzzy, fuzzy
     for e in entries:
         # The same placeholders, so no Spanish page can break a format string.
-        assert sorted(re.findall(r"%\(\w+\)[sd]", e["msgid"])) == sorted(
-            re.findall(r"%\(\w+\)[sd]", e["msgstr"])
-        ), e["msgid"]
+        for msgstr in e.get("plurals", [e["msgstr"]]):
+            assert sorted(re.findall(r"%\(\w+\)[sd]", e["msgid"])) == sorted(
+                re.findall(r"%\(\w+\)[sd]", msgstr)
+            ), e["msgid"]
 
 
 def test_the_compiled_catalog_is_the_po_file():
     with open(MO, "rb") as f:
         compiled = gettext.GNUTranslations(f)._catalog
-    expected = {e["msgid"]: e["msgstr"] for e in po_entries(PO) if e["msgid"]}
+    expected = {}
+    for e in po_entries(PO):
+        if "plurals" in e:
+            expected |= {(e["msgid"], n): form for n, form in enumerate(e["plurals"])}
+        elif e["msgid"]:
+            expected[e["msgid"]] = e["msgstr"]
     assert {k: v for k, v in compiled.items() if k} == expected
 
 

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, no_translations
 
 from evidence.disclosure.receipts import ReceiptError, receipt_parse, receipt_verify
 
@@ -21,6 +21,7 @@ class Command(BaseCommand):
             help="the sharing agency's public key: a file (hex or PEM) or 64 hex digits",
         )
 
+    @no_translations  # the reasons in English, whatever language was active
     def handle(self, *args, file, public_key=None, **options):
         try:
             data = Path(file).read_bytes()

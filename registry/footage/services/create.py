@@ -16,10 +16,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from evidence import services as evidence_services
 from evidence.models import UploadGrant
+from notifications.services import language_of
 from portal import emails
 from portal.audit import audit_record
 from portal.models import Agency, User
@@ -347,7 +348,9 @@ def _deliver(
     """
     send = emails.send_footage_request if kind != "reminder" else emails.send_footage_reminder
     try:
-        send(to=to, path=path, context=context)
+        # In the owner's language, whoever's request sends it; who asks is named in it too.
+        with translation.override(language_of(recipient.owner)):
+            send(to=to, path=path, context=context | {"asking": asking_party(recipient.request)})
     except OSError as exc:
         # The class only: an SMTP error's text can carry the owner's address.
         error = type(exc).__name__[:200]

@@ -223,11 +223,11 @@ def test_the_owners_live_pages_speak_spanish(camera, cam_owner):
     page = client.get(reverse("cameras:live", args=[camera.pk]), HTTP_ACCEPT_LANGUAGE="es")
     text = page.content.decode()
     for spanish in (
-        "Compartir ahora",
+        "Compartiendo ahora",
         "Quién puede verla en directo",
         "Preguntarme cada vez",
         "Probar la conexión" if "feed-test" in text else "Guardar la transmisión",
-        "Quién vio en directo",
+        "Quién la vio en directo",
     ):
         assert spanish in text, spanish
     looked = client.get(

@@ -158,9 +158,9 @@ def test_reminders_and_expiry_leave_no_audit_row_naming_a_silent_owner(asked, se
 
 def _staff_readable_rows(auditor) -> list[dict]:
     """Every audit row an auditor can read, through the API and the CSV export."""
-    import ast
     import csv
     import io
+    import json
 
     rows, url = [], "/api/audit-events/?page_size=500"
     while url:
@@ -170,8 +170,8 @@ def _staff_readable_rows(auditor) -> list[dict]:
     export = auditor.get(reverse("portal:audit_export"))
     text = b"".join(export.streaming_content).decode()
     for line in csv.DictReader(io.StringIO(text)):
-        # The CSV cell is the details dict as Python writes it.
-        rows.append(line | {"details": ast.literal_eval(line["details"] or "{}")})
+        # The CSV cell is the details dict as JSON (portal.views.audit_export, details_json).
+        rows.append(line | {"details": json.loads(line["details"] or "{}")})
     return rows
 
 
