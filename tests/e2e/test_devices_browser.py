@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from devices.models import Device, DeviceAssignment, DeviceCredential
+from devices.selectors import agency_today
 from portal.roles import Role
 from portal.tokens import token_matches
 from tests.e2e.conftest import PHONE, open_menu
@@ -54,7 +55,7 @@ def test_supervisor_adds_trains_checks_out_and_provisions_a_device(
         page.goto(f"{base}/staff/devices/officers/")
         page.get_by_role("link", name="Olive Officer").click()
         expect(page.locator("#training-state")).to_contain_text("Not current")
-        today = dt.date.today()
+        today = agency_today(police)  # the agency's day, not the machine's (UTC)
         page.get_by_label("Completed on").fill(today.isoformat())
         page.get_by_label("Expires on").fill((today + dt.timedelta(days=365)).isoformat())
         page.get_by_role("button", name="Record training").click()
