@@ -104,7 +104,7 @@ def test_local_times_cards_menu_and_audit_details(
         _fits(page, width)
 
         layout = _layout(page)
-        assert layout["statusLabel"] == "Status"
+        assert layout["statusLabel"] == "Request state"  # the column that decides the next step
         if phone:
             # Cards: the header row is out of view, cells stack, the status leads the card.
             assert layout["thead"] == "absolute" and layout["theadHeight"] <= 1
