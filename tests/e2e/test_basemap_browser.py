@@ -197,6 +197,14 @@ def test_staff_maps_draw_the_basemap_pins_radius_and_case_popups(
     expect(legend).to_contain_text("Incident")
     markers = page.locator("#case-map path.leaflet-interactive")
     expect(markers).to_have_count(2)
+    # Click a marker once the map has settled in view: during fitBounds' zoom animation the
+    # markers are scaled and moving, and a click lands beside them.
+    markers.first.scroll_into_view_if_needed()
+    page.wait_for_function(
+        """() => !document.querySelector('#case-map.leaflet-zoom-anim') &&
+            [...document.querySelectorAll('#case-map path.leaflet-interactive')].every(
+                (p) => p.getBoundingClientRect().width <= 20)"""
+    )
     for i, label in enumerate(["doorbell.mp4", "Incident"]):  # in the order the page adds them
         markers.nth(i).click(force=True)
         popup = page.locator("#case-map .leaflet-popup-content", has_text=label)

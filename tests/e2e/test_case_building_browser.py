@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from evidence.cases import services as case_services
 from evidence.models import Case, Derivative
 from portal import storage
-from tests.e2e.conftest import ARTIFACTS, wait_until
+from tests.e2e.conftest import ARTIFACTS, open_menu, wait_until
 from tests.e2e.test_evidence_upload_browser import (
     _assert_fits_the_phone,
     _make_clip,
@@ -92,7 +92,8 @@ def test_investigator_builds_a_case_without_typing_an_id(
         _sign_in(page, base_url, investigator)
         started = time.monotonic()
 
-        # From the dashboard to the evidence list, and a search.
+        # From the dashboard to the evidence list (through the header's menu on a phone).
+        open_menu(page)
         page.get_by_role("link", name="Evidence", exact=True).click()
         page.get_by_label("Search").fill("elm-")
         page.get_by_role("button", name="Search").click()
