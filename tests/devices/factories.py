@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from devices.auth import stream_key_for
 from devices.models import Device, DeviceAssignment, DeviceCredential, TrainingRecord
+from devices.selectors import agency_today
 from portal.roles import Role
 from portal.tokens import token_digest, token_issue
 from tests.factories import UserFactory
@@ -30,7 +31,7 @@ def officer_of(agency, **fields):
 
 
 def trained(officer, *, days_left: int = 300) -> TrainingRecord:
-    today = timezone.localdate()
+    today = agency_today(officer.agency)  # training expires at the agency's midnight
     return TrainingRecord.objects.create(
         agency=officer.agency,
         officer=officer,

@@ -5,6 +5,7 @@ import datetime as dt
 import hashlib
 import io
 import zipfile
+import zoneinfo
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -214,7 +215,8 @@ def test_share_form_refuses_a_police_agency_and_a_past_expiry(world, other_polic
     base = {"office": world["prosecutor"].agency_id, "scope": "all", "level": "view",
             "expires_on": (timezone.now() + dt.timedelta(days=5)).date()}  # fmt: skip
     assert client.post(url, {**base, "office": other_police.pk}).status_code == 200
-    past = {**base, "expires_on": (timezone.now() - dt.timedelta(days=1)).date()}
+    agency_today = timezone.localdate(timezone=zoneinfo.ZoneInfo(world["lead"].agency.time_zone))
+    past = {**base, "expires_on": agency_today - dt.timedelta(days=1)}  # the agency's yesterday
     assert "in the future" in client.post(url, past).content.decode()
     assert "at most 366" in client.post(url, {**base, "expires_on": "2099-01-01"}).content.decode()
     assert not Share.objects.exists()
