@@ -32,20 +32,11 @@ class LocalDateTimeInput(forms.DateTimeInput):
         super().__init__(attrs, format)
 
 
-class AgencyDateTimeField(forms.DateTimeField):
-    """A date and time typed in the agency's zone (label suffixed with the zone), cleaned to
-    an aware datetime in UTC. `zone` fixes the zone; otherwise the request's agency zone."""
-
-    widget = LocalDateTimeInput
-    default_error_messages = {
-        "zone_gap": _(
-            "%(value)s does not exist in %(zone)s or happens twice there (the clocks change "
-            "that night). Choose a time outside the change."
-        ),
-    }
+class _AgencyZone(forms.Field):
+    """What both agency fields share: a zone fixed by the form or, when the form is made, the
+    request's agency zone, named in the label."""
 
     def __init__(self, *, zone: str | None = None, **kwargs):
-        kwargs.setdefault("input_formats", INPUT_FORMATS)
         super().__init__(**kwargs)
         self.fixed_zone = zone
         self.plain_label = self.label
@@ -63,6 +54,26 @@ class AgencyDateTimeField(forms.DateTimeField):
         self.zone = zoneinfo.ZoneInfo(name)
         if self.plain_label:
             self.label = f"{self.plain_label} ({name})"
+
+
+class AgencyDateTimeField(_AgencyZone, forms.DateTimeField):
+    """A date and time typed in the agency's zone (label suffixed with the zone), cleaned to
+    an aware datetime in UTC. `zone` fixes the zone; otherwise the request's agency zone."""
+
+    widget = LocalDateTimeInput
+    default_error_messages = {
+        "zone_gap": _(
+            "%(value)s does not exist in %(zone)s or happens twice there (the clocks change "
+            "that night). Choose a time outside the change."
+        ),
+    }
+
+    def __init__(self, *, zone: str | None = None, **kwargs):
+        kwargs.setdefault("input_formats", INPUT_FORMATS)
+        super().__init__(zone=zone, **kwargs)
+
+    def zone_bind(self, name: str) -> None:
+        super().zone_bind(name)
         self.widget.attrs["data-zone"] = name
 
     def prepare_value(self, value):
@@ -99,29 +110,15 @@ class AgencyDateTimeField(forms.DateTimeField):
         return first.astimezone(dt.UTC)
 
 
-class AgencyDateField(forms.DateField):
+class AgencyDateField(_AgencyZone, forms.DateField):
     """A calendar day on the agency's calendar (a date input; the label names the zone).
     `end_of_day` is that day's last second there, as an instant in UTC."""
 
     widget = forms.DateInput
 
     def __init__(self, *, zone: str | None = None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(zone=zone, **kwargs)
         self.widget.input_type = "date"
-        self.fixed_zone = zone
-        self.plain_label = self.label
-        self.zone_bind(zone or "UTC")
-
-    def __deepcopy__(self, memo):
-        copied = super().__deepcopy__(memo)
-        copied.zone_bind(self.fixed_zone or current_agency_zone())
-        return copied
-
-    def zone_bind(self, name: str) -> None:
-        self.zone_name = name
-        self.zone = zoneinfo.ZoneInfo(name)
-        if self.plain_label:
-            self.label = f"{self.plain_label} ({name})"
 
     def end_of_day(self, day: dt.date) -> dt.datetime:
         return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=self.zone).astimezone(dt.UTC)
