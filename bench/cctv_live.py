@@ -32,13 +32,11 @@ cores shared with other work: re-run on a quiet machine for figures to compare):
     .venv/bin/python bench/cctv_live.py [cctv_first_playlist cctv_glass_to_glass cctv_concurrent_streams]
 """
 
-import contextlib
 import json
 import math
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -107,16 +105,11 @@ def log_file(name: str):
 
 
 def stop_group(proc: subprocess.Popen, grace: float = 5) -> None:
-    """SIGTERM the process group, SIGKILL after `grace`; reaped."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    """SIGTERM the process group, SIGKILL after `grace`; reaped (as the relay manager stops
+    its ffmpeg)."""
+    from portal.media import relay_stop
+
+    relay_stop(proc, grace=grace)
 
 
 class Camera:
