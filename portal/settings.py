@@ -550,6 +550,10 @@ CELERY_BEAT_SCHEDULE["requeue-late-live-clips"] = {
 # Size of each tus PATCH a tipster's phone sends (the tip page reads it): smaller pieces lose
 # less on a flaky signal; each piece is one request.
 TIPS_UPLOAD_CHUNK_BYTES = env.int("TIPS_UPLOAD_CHUNK_BYTES", default=8 * 1024 * 1024)
+# A piece that gets no answer and moves no bytes for this long is given up and sent again from
+# what the server holds (a phone changing networks can leave a request hanging with nobody on
+# the other end).
+TIPS_UPLOAD_STALL_SECONDS = env.int("TIPS_UPLOAD_STALL_SECONDS", default=30)
 TIPS_RETURN_SESSION_SECONDS = env.int("TIPS_RETURN_SESSION_SECONDS", default=30 * 60)
 
 OTP_TOTP_THROTTLE_FACTOR = 0  # our own lockout counts wrong codes; a delay on top would hide it

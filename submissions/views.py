@@ -204,6 +204,7 @@ def tip_form(request, slug):
         "max_file_bytes": tip_settings.max_file_bytes,
         "max_files": tip_settings.max_files,
         "upload_chunk_bytes": settings.TIPS_UPLOAD_CHUNK_BYTES,
+        "upload_stall_seconds": settings.TIPS_UPLOAD_STALL_SECONDS,
         "geocoding": geocoding.is_configured(),
         "js_strings": _js_strings(),
         "offline_script": _offline_script(),
@@ -308,6 +309,7 @@ def return_tip(request):
         "sent": request.GET.get("sent") == "1",
         # The return page sends files in pieces of this size, as the tip form does.
         "upload_chunk_bytes": settings.TIPS_UPLOAD_CHUNK_BYTES,
+        "upload_stall_seconds": settings.TIPS_UPLOAD_STALL_SECONDS,
         "js_strings": _js_strings(),
     }
     return _no_store(render(request, "submissions/return_tip.html", context, status=status))

@@ -1,7 +1,10 @@
 // Sends a tip's files with tus, from IndexedDB (tip-store.js): every file is stored before its
 // first byte is sent and forgotten only when the server confirms it holds all of it. A reload
 // or a browser restart carries on from the tus upload URL kept with the file; a lost signal is
-// waited out (the `online` event, and a retry every so often).
+// waited out (the `online` event, and a retry every so often). A request that hangs (a phone
+// moving from Wi-Fi to a mobile network can leave one open with nothing behind it) is given up
+// after a while with no answer and no progress, and when the phone comes back online: the upload
+// then asks the server how much it holds and goes on from there.
 //
 // tip.js and tip-offline.js are separate bundles on the same page, so the queue is one object
 // per page (on window): two runners must not send the same file at once.
@@ -11,9 +14,14 @@ import { UPLOADS, allIn, deleteIn, putIn, queueUploads, uploadRecord } from "./t
 const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
 const RETRY_DELAYS_MS = [0, 1000, 3000, 5000, 10000, 15000, 30000];
 const RETRY_QUEUE_MS = 30 * 1000;
+// While the phone says it is offline, how often to look again (in case its `online` event is missed).
+const OFFLINE_POLL_MS = 5 * 1000;
+const DEFAULT_STALL_MS = 30 * 1000;
 // Answers after which sending this file again cannot work (the grant is gone, the file is too
 // large or of a refused type). The file stays on the phone; the person is told.
 const HOPELESS = new Set([400, 403, 404, 410, 413, 415]);
+
+class Stalled extends Error {}
 
 function statusOf(error) {
   return error?.originalResponse?.getStatus?.() || 0;
@@ -32,6 +40,7 @@ async function confirmedComplete(record) {
     cache: "no-store",
     headers: { "Tus-Resumable": "1.0.0", [record.header]: record.grant },
   });
+  await response.text(); // read to the end (nothing, for a HEAD) so the request ends cleanly
   const offset = response.headers.get("Upload-Offset");
   return response.ok && offset !== null && offset === response.headers.get("Upload-Length");
 }
@@ -40,9 +49,12 @@ function makeQueue() {
   const listeners = new Set();
   const inMemory = []; // files the browser would not store (no space): sent, but not kept
   let chunkBytes = DEFAULT_CHUNK_BYTES;
+  let stallMs = DEFAULT_STALL_MS;
   let running = null;
   let again = false;
   let timer = null;
+  let timerDue = 0;
+  let giveUpCurrent = null; // gives up the request in flight, if any
 
   const emit = (event) => listeners.forEach((listener) => listener(event));
 
@@ -70,8 +82,35 @@ function makeQueue() {
     else await deleteIn(UPLOADS, record.id);
   }
 
+  // tus-js-client's own retry rule (tus 1.0.0: 4xx other than 409 and 423 is final), except
+  // that it also stops the stall watchdog between a failed request and its retry.
+  function retryable(error, quiet) {
+    quiet();
+    const status = statusOf(error);
+    return (status < 400 || status >= 500 || status === 409 || status === 423) && navigator.onLine;
+  }
+
   function sendOne(record) {
     return new Promise((resolve, reject) => {
+      let watchdog = null;
+      const quiet = () => {
+        clearTimeout(watchdog);
+        watchdog = null;
+      };
+      const settle = (finish, value) => {
+        quiet();
+        giveUpCurrent = null;
+        finish(value);
+      };
+      const giveUp = (reason) => {
+        upload.abort();
+        settle(reject, new Stalled(reason));
+      };
+      // A request is under way: it must answer, or move bytes, within stallMs.
+      const busy = () => {
+        quiet();
+        watchdog = setTimeout(() => giveUp("no answer from the server"), stallMs);
+      };
       const upload = new tus.Upload(record.file, {
         endpoint: record.endpoint,
         uploadUrl: record.url || null,
@@ -87,10 +126,17 @@ function makeQueue() {
             remember(record);
           }
         },
-        onProgress: (sent, total) => emit({ type: "progress", record, sent, total }),
-        onSuccess: resolve,
-        onError: reject,
+        onBeforeRequest: busy,
+        onAfterResponse: quiet,
+        onShouldRetry: (error) => retryable(error, quiet),
+        onProgress: (sent, total) => {
+          busy();
+          emit({ type: "progress", record, sent, total });
+        },
+        onSuccess: () => settle(resolve),
+        onError: (error) => settle(reject, error),
       });
+      giveUpCurrent = giveUp;
       upload.start();
     });
   }
@@ -98,7 +144,10 @@ function makeQueue() {
   async function sendAll() {
     for (const record of await waiting()) {
       if (record.refused) continue;
-      if (!navigator.onLine) return;
+      if (!navigator.onLine) {
+        schedule(OFFLINE_POLL_MS);
+        return;
+      }
       try {
         await sendOne(record);
         if (!(await confirmedComplete(record))) throw new Error("the server does not hold all of it yet");
@@ -109,7 +158,8 @@ function makeQueue() {
           emit({ type: "refused", record, reason: record.refused });
         } else {
           emit({ type: "waiting", record, reason: reasonOf(error) });
-          schedule();
+          // A request given up for hanging is sent again at once; a failed one after a while.
+          schedule(error instanceof Stalled ? 0 : RETRY_QUEUE_MS);
         }
         continue;
       }
@@ -118,12 +168,18 @@ function makeQueue() {
     }
   }
 
-  function schedule() {
-    if (timer) return;
+  // Another pass in `delay` ms, unless one is already due sooner.
+  function schedule(delay = RETRY_QUEUE_MS) {
+    const due = Date.now() + delay;
+    if (timer) {
+      if (timerDue <= due) return;
+      clearTimeout(timer);
+    }
+    timerDue = due;
     timer = setTimeout(() => {
       timer = null;
       run();
-    }, RETRY_QUEUE_MS);
+    }, delay);
   }
 
   async function report() {
@@ -142,15 +198,19 @@ function makeQueue() {
       return running;
     }
     running = (async () => {
-      do {
-        again = false;
+      try {
+        do {
+          again = false;
+          await report();
+          await sendAll();
+        } while (again);
         await report();
-        await sendAll();
-      } while (again);
-      await report();
-    })().finally(() => {
-      running = null;
-    });
+      } finally {
+        running = null;
+      }
+      // Asked for during the last report (a retry timer, the `online` event): not lost.
+      if (again) run();
+    })();
     return running;
   }
 
@@ -170,7 +230,11 @@ function makeQueue() {
     await report();
   }
 
-  window.addEventListener("online", () => run());
+  // Back online: a request opened before the signal went may never answer; start it again.
+  window.addEventListener("online", () => {
+    giveUpCurrent?.("back online");
+    run();
+  });
   return {
     enqueue,
     run,
@@ -178,6 +242,9 @@ function makeQueue() {
     waiting,
     setChunkBytes(bytes) {
       if (bytes > 0) chunkBytes = bytes;
+    },
+    setStallSeconds(seconds) {
+      if (seconds > 0) stallMs = seconds * 1000;
     },
     subscribe(listener) {
       listeners.add(listener);

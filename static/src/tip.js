@@ -410,9 +410,14 @@ function showReceipt(form, created, files) {
 
 // --- files kept on the phone until the server has them -----------------------------------
 
+// The page's upload settings (data-chunk-bytes, data-stall-seconds), from the server's settings.
+function uploadTuning(element) {
+  return { chunkBytes: Number(element.dataset.chunkBytes), stallSeconds: Number(element.dataset.stallSeconds) };
+}
+
 // Shows the queue of tip-uploads.js in `box` (its [data-role=uploads-status] and
 // [data-role=files]); on the tip page the rows go under the receipt while it is shown.
-function showUploads(box, chunkBytes, receipt = null) {
+function showUploads(box, { chunkBytes, stallSeconds }, receipt = null) {
   if (!box) return;
   const status = box.querySelector("[data-role=uploads-status]");
   const list = () => (receipt && !receipt.hidden ? receipt : box).querySelector("[data-role=files]");
@@ -421,6 +426,7 @@ function showUploads(box, chunkBytes, receipt = null) {
   let received = 0;
   const queue = tipUploads();
   queue.setChunkBytes(chunkBytes);
+  queue.setStallSeconds(stallSeconds);
   queue.subscribe((event) => {
     if (event.type === "progress" && event.total) {
       row(event.record).querySelector("progress").value = Math.floor((100 * event.sent) / event.total);
@@ -510,7 +516,7 @@ function startReturnUploader(root) {
   uppy.on("complete", (result) => {
     if (result.successful?.length) uppy.cancelAll();
   });
-  showUploads(root.querySelector("[data-role=uploads]"), Number(root.dataset.chunkBytes));
+  showUploads(root.querySelector("[data-role=uploads]"), uploadTuning(root));
 }
 
 const tipForm = document.getElementById("tip-form");
@@ -518,7 +524,7 @@ if (tipForm) {
   startTipForm(tipForm);
   showUploads(
     document.getElementById("tip-uploads"),
-    Number(tipForm.dataset.chunkBytes),
+    uploadTuning(tipForm),
     document.getElementById("tip-receipt"),
   );
 }
