@@ -68,6 +68,11 @@ def register_checkpoint_signer(fn: Callable[[Agency], CheckpointSigner]) -> None
     _signers[:] = [fn]
 
 
+def checkpoint_signer_for(agency: Agency) -> CheckpointSigner:
+    """The agency's signer; ValueError if its key was sealed under another SECRET_KEY."""
+    return _signers[0](agency)
+
+
 def canonical(value) -> bytes:
     """The exact bytes a signature covers."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
@@ -86,7 +91,7 @@ def key_id_of(public_key_hex: str) -> str:
 
 
 def _take_one(*, agency: Agency, head: Mapping[str, Any], day: dt.date) -> AuditCheckpoint | None:
-    signer = _signers[0](agency)
+    signer = checkpoint_signer_for(agency)
     body = {
         "type": CHECKPOINT_TYPE,
         "version": CHECKPOINT_VERSION,

@@ -1,5 +1,5 @@
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from evidence.models import Case, EvidenceItem
 
@@ -27,3 +27,17 @@ def test_seed_demo_adds_real_processed_evidence_once():
     call_command("seed_demo")
     assert EvidenceItem.objects.count() == seeded  # once: a second run adds nothing
     assert Case.objects.count() == 1 and case.shares.count() == 1
+
+
+def test_seed_demo_on_a_database_seeded_under_another_secret_key_says_what_to_do(settings, police):
+    from evidence.disclosure.signing import signing_key_for
+    from evidence.models import SigningKey
+
+    settings.SECRET_KEY = "the-other-checkout's-secret-key-" + "x" * 32
+    signing_key_for(agency=police)
+    settings.SECRET_KEY = "this-checkout's-secret-key-" + "y" * 32
+    with pytest.raises(CommandError, match="sealed under a different SECRET_KEY") as refused:
+        call_command("seed_demo")
+    assert police.slug in str(refused.value) and "DROP DATABASE canvass" in str(refused.value)
+    # Refused before seeding anything.
+    assert not EvidenceItem.objects.exists() and SigningKey.objects.count() == 1

@@ -1,14 +1,14 @@
 from base64 import b32encode
 
 from django.contrib.gis.geos import MultiPolygon, Polygon
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import demo_town, services
-from portal.checkpoints import audit_checkpoints_take
+from portal.checkpoints import audit_checkpoints_take, checkpoint_signer_for
 from portal.demo import run_seeders
 from portal.models import Agency, User
 from portal.roles import AgencyKind, Role
@@ -72,10 +72,19 @@ def demo_staff_user(email, name, role, agency) -> User:
     return user
 
 
+SEALED_ELSEWHERE = (
+    "This database was seeded by another Canvass checkout: the signing key of agency "
+    "'{agency}' is sealed under a different SECRET_KEY than the one in this checkout's .env. "
+    "Either put that checkout's SECRET_KEY in this .env, or start the demo afresh: "
+    "psql -h 127.0.0.1 -U postgres -c 'DROP DATABASE canvass WITH (FORCE)' and run make run again."
+)
+
+
 class Command(BaseCommand):
     help = "Load demo agencies and one user per role; print their logins and TOTP secrets."
 
     def handle(self, *args, **options):
+        self._check_keys_open()
         with transaction.atomic():
             agencies, users, rows = self._platform()
         self._print_logins(rows)
@@ -86,6 +95,15 @@ class Command(BaseCommand):
                 f"Audit checkpoint of {checkpoint.agency.slug} at seq {checkpoint.seq}: "
                 + reverse("checkpoints:list", kwargs={"agency_slug": checkpoint.agency.slug})
             )
+
+    def _check_keys_open(self):
+        """A database seeded by another checkout holds keys sealed under that checkout's
+        SECRET_KEY, which this one cannot open: say so before seeding anything."""
+        for agency in Agency.objects.order_by("pk"):
+            try:
+                checkpoint_signer_for(agency)
+            except ValueError:
+                raise CommandError(SEALED_ELSEWHERE.format(agency=agency.slug)) from None
 
     def _platform(self):
         agencies = demo_agencies()
