@@ -36,12 +36,16 @@ class LiveCamera:
         return self.sim.heartbeat(state)
 
 
+# The simulated cameras' work directories, removed when the test run ends.
+_WORK_ROOT = tempfile.TemporaryDirectory(prefix="canvass-livecam-")
+
+
 def live_camera(agency, base_url: str, **device_fields) -> LiveCamera:
     device = DeviceFactory(agency=agency, **device_fields)
     officer = officer_of(agency, full_name="Olive Officer")
     assigned(device, officer)
     token = credential_for(device)
-    sim = SimulatedCamera(base_url, token, tempfile.mkdtemp(prefix="canvass-livecam-"))
+    sim = SimulatedCamera(base_url, token, tempfile.mkdtemp(dir=_WORK_ROOT.name))
     return LiveCamera(device, token, officer, sim)
 
 
