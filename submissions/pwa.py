@@ -128,12 +128,6 @@ def offline_strings(request):
             "sending": _("You are back online. Sending the tip you saved…"),
             "sendingFiles": _("Sending the files of your saved tip: %(done)s of %(total)s…"),
             "sent": _("Your saved tip was sent."),
-            "receipt": _("Your receipt:"),
-            "writeDown": _(
-                "Write it down or take a photo of it now. Without it there is no way back to "
-                "your tip."
-            ),
-            "wroteIt": _("I wrote it down"),
             "failed": _(
                 "Your saved tip could not be sent yet (%(reason)s). It stays on this phone; we "
                 "will try again."

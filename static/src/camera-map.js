@@ -93,6 +93,19 @@ function ownerMap(el) {
   // Snapped back onto the cone once let go: the range may have been clamped to 1-500 m.
   handle.on("dragend", () => aim(true));
   map.on("click", (e) => { marker.setLatLng(e.latlng); redraw(); });
+  // The map's address search (basemap.js) found a place: the camera is most likely there, so
+  // the pin goes there, the cone and its handle with it, and the hidden fields follow.
+  el.addEventListener("canvass:place", (event) => {
+    const place = event.detail || {};
+    if (!Number.isFinite(place.lat) || !Number.isFinite(place.lon)) return;
+    marker.setLatLng([place.lat, place.lon]);
+    redraw();
+    if (status) {
+      const label = String(place.label || "");
+      status.textContent = say(el, "msgFound", "Pin moved to the address found, {label} ({n}). Drag it onto the camera if it is not exactly there.", `${lat.value}, ${lon.value}`)
+        .replace("{label}", () => label);
+    }
+  });
   for (const id of ["id_direction_deg", "id_fov_angle_deg", "id_range_m"]) {
     const input = document.getElementById(id);
     if (input) input.addEventListener("input", () => redraw());

@@ -3,10 +3,13 @@
 // `online` event, or the next time the tip page opens) each kept tip is sent: a fresh ALTCHA
 // challenge is solved here, the tip goes to the API and the receipt is shown; its files move to
 // the uploads store and are sent from there with tus (tip-uploads.js), kept until the server
-// has all of each. The receipt stays in IndexedDB only until the person says they wrote it down.
+// has all of each. The receipt is shown in the page's own receipt box (tip-receipt.js: copy,
+// save, print, a warning before leaving) and stays in IndexedDB only until the person has kept
+// it that way or ticked that they have.
 // Also registers the service worker that keeps the tip page and its files for offline use.
 import { pbkdf2, sha, solveChallenge } from "altcha/lib";
 import { tipFields } from "./tip-fields.js";
+import { guardReceipt, receiptCard } from "./tip-receipt.js";
 import { OUTBOX, allIn, deleteIn, putIn } from "./tip-store.js";
 import { tipUploads } from "./tip-uploads.js";
 
@@ -24,9 +27,6 @@ const T = {
     "The server could not be reached, so your tip is saved on this phone. It will be sent by itself when the connection works — keep this page open or come back to it.",
   sending: "You are back online. Sending the tip you saved…",
   sent: "Your saved tip was sent.",
-  receipt: "Your receipt:",
-  writeDown: "Write it down or take a photo of it now. Without it there is no way back to your tip.",
-  wroteIt: "I wrote it down",
   failed: "Your saved tip could not be sent yet (%(reason)s). It stays on this phone; we will try again.",
   refused:
     "Your saved tip was not accepted: %(reason)s It is back in the form: correct it and send it again.",
@@ -87,36 +87,32 @@ function say(text) {
   box.append(p);
 }
 
-function showReceipt(record, note) {
-  const box = statusBox();
-  if (!box) return;
-  box.replaceChildren();
-  const card = document.createElement("section");
-  card.className = "card";
+// Each receipt in a copy of the page's receipt box, after the status line; one per kept tip,
+// shown once however often the queue is looked at.
+function receiptsBox() {
+  let box = document.getElementById("tip-offline-receipts");
+  if (!box) {
+    box = document.createElement("div");
+    box.id = "tip-offline-receipts";
+    statusBox()?.after(box);
+  }
+  return box;
+}
+
+function showReceipt(record) {
+  if (!statusBox()) return;
+  say(T.sent);
+  const box = receiptsBox();
+  const shown = [...box.querySelectorAll("[data-role=offline-receipt]")];
+  if (shown.some((el) => el.dataset.record === String(record.id))) return;
+  const card = receiptCard({ receipt: record.receipt, reference: record.tip });
+  if (!card) return;
   card.dataset.role = "offline-receipt";
-  const sent = document.createElement("p");
-  sent.textContent = note ? `${T.sent} ${note}` : T.sent;
-  const label = document.createElement("p");
-  label.textContent = T.receipt;
-  const receipt = document.createElement("p");
-  receipt.className = "receipt";
-  const output = document.createElement("output");
-  output.dataset.role = "offline-receipt-value";
-  output.textContent = record.receipt;
-  receipt.append(output);
-  const advice = document.createElement("p");
-  const strong = document.createElement("strong");
-  strong.textContent = T.writeDown;
-  advice.append(strong);
-  const done = document.createElement("button");
-  done.type = "button";
-  done.textContent = T.wroteIt;
-  done.addEventListener("click", async () => {
-    await forget(record.id);
-    box.replaceChildren();
-  });
-  card.append(sent, label, receipt, advice, done);
+  card.dataset.record = String(record.id);
   box.append(card);
+  // Copied, saved, printed or ticked: the phone need not keep it any longer.
+  guardReceipt(card, { onKept: () => forget(record.id) });
+  card.scrollIntoView({ block: "start" });
 }
 
 // --- sending a kept tip ------------------------------------------------------------------------
@@ -230,7 +226,7 @@ async function flush(form) {
         await tipUploads().enqueue(files, record.upload, record);
         record.files = [];
       }
-      showReceipt(record, "");
+      showReceipt(record);
     }
   } finally {
     flushing = false;

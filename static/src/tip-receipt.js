@@ -1,6 +1,8 @@
 // The receipt box (templates/submissions/receipt_box.html): copy, save as a .txt file, print,
 // and a warning before the page is left while the receipt is not yet kept anywhere. The
-// receipt stays only in this page: nothing here stores it or sends it anywhere.
+// receipt stays only in this page: nothing here stores it or sends it anywhere. Used by the
+// no-JavaScript receipt page, the tip page (tip.js) and the tips sent once back online
+// (tip-offline.js, which shows each in a copy of the page's box via receiptCard below).
 
 const strings = () => {
   const el = document.getElementById("tip-strings");
@@ -11,7 +13,34 @@ function fmt(template, values) {
   return (template || "").replace(/%\((\w+)\)s/g, (_, key) => String(values[key] ?? ""));
 }
 
-export function guardReceipt(section) {
+// Ctrl+P and the Print button print one receipt alone (canvass.css): the one shown last, or
+// the one whose Print button was pressed.
+function printThis(section) {
+  document.querySelectorAll(".receipt-printing").forEach((el) => el.classList.remove("receipt-printing"));
+  section.classList.add("receipt-printing");
+}
+
+// A filled copy of the page's (hidden, empty) receipt box, for a receipt that arrives while
+// the page is in use for something else: the box's words come in the page's language.
+export function receiptCard({ receipt, reference }) {
+  const template = document.getElementById("tip-receipt");
+  if (!template) return null;
+  const card = template.cloneNode(true);
+  card.removeAttribute("id");
+  card.removeAttribute("data-guarded");
+  card.classList.remove("receipt-printing");
+  card.querySelector("[data-role=receipt]").textContent = receipt;
+  card.querySelector("[data-role=reference]").textContent = reference || "";
+  card.querySelectorAll("[data-role=files], [data-role=files-status]").forEach((el) => el.remove());
+  // A copy of a box already in use starts afresh: nothing kept, nothing said yet.
+  card.querySelector("[data-role=receipt-kept]").checked = false;
+  card.querySelector("[data-role=receipt-action-status]").textContent = "";
+  card.hidden = false;
+  return card;
+}
+
+// `onKept` is called once the receipt was copied, saved, printed or ticked as kept.
+export function guardReceipt(section, { onKept } = {}) {
   const T = strings();
   const receipt = section.querySelector("[data-role=receipt]").textContent.trim();
   const reference = section.querySelector("[data-role=reference]").textContent.trim();
@@ -19,6 +48,7 @@ export function guardReceipt(section) {
   section.dataset.guarded = "1";
   // The print stylesheet (canvass.css) then prints the receipt alone.
   document.body.classList.add("receipt-shown");
+  printThis(section);
   section.querySelectorAll(".js-only").forEach((el) => {
     el.hidden = false;
   });
@@ -37,9 +67,11 @@ export function guardReceipt(section) {
     saved = true;
     kept.checked = true;
     if (message) status.textContent = message;
+    onKept?.();
   };
   kept.addEventListener("change", () => {
     saved = kept.checked;
+    if (saved) onKept?.();
   });
 
   section.querySelector("[data-role=copy-receipt]").addEventListener("click", async () => {
@@ -75,6 +107,7 @@ export function guardReceipt(section) {
   });
 
   section.querySelector("[data-role=print-receipt]").addEventListener("click", () => {
+    printThis(section);
     window.print();
     markSaved(T.printed);
   });

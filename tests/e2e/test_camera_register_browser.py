@@ -172,3 +172,71 @@ def test_an_area_drawn_on_the_search_map_finds_a_camera_outside_the_radius(
 def _utc(value) -> str:
     # Staff type times on the agency's wall clock (portal.timefields).
     return value.astimezone(zoneinfo.ZoneInfo("America/New_York")).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_searching_an_address_moves_the_pin_and_the_cone_there(
+    live_server, sized_page, police, geocoder
+):
+    """The map's address search puts the camera's pin (and its cone) on the place found."""
+    page = sized_page
+    failed = []
+    page.on("requestfailed", lambda request: failed.append(f"{request.url} {request.failure}"))
+    business = PublicUserFactory(role="business", email="search@example.org")
+    base_url = live_server.url
+    page.goto(f"{base_url}/login/")
+    page.get_by_label("Email").fill(business.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    expect(page).not_to_have_url(f"{base_url}/login/")
+    page.goto(f"{base_url}/cameras/mine/new/")
+    pin = page.locator("#camera-pin")
+    handle = page.locator("#cone-handle")
+    expect(pin).to_be_visible()
+    page.wait_for_function("() => document.getElementById('camera-map').dataset.ready === '1'")
+    start = page.input_value("#id_latitude"), page.input_value("#id_longitude")
+    (pin_x, pin_y), (handle_x, handle_y) = _centre(pin), _centre(handle)
+    cone = page.locator("#camera-map path.leaflet-interactive, #camera-map path").first
+    cone_before = cone.get_attribute("d")
+
+    search = page.locator("#camera-map .map-search")
+    search.get_by_role("searchbox").fill("200 Main Street, Riverton")
+    search.get_by_role("button").click()
+    expect(page.locator("#id_latitude")).to_have_value("40.7576000")
+    expect(page.locator("#id_longitude")).to_have_value("-73.9530000")
+    assert (page.input_value("#id_latitude"), page.input_value("#id_longitude")) != start
+    assert geocoder == ["200 Main Street, Riverton"]
+    expect(page.locator("#pin-position")).to_have_text(
+        "Pin moved to the address found, 200 Main Street, Riverton (40.7576000, -73.9530000). "
+        "Drag it onto the camera if it is not exactly there."
+    )
+    # The pin sits on the place found (the map centred there), the cone and its handle with it.
+    page.wait_for_function(
+        """() => {
+            const m = document.getElementById("camera-map").getBoundingClientRect();
+            const p = document.getElementById("camera-pin").getBoundingClientRect();
+            return Math.abs((p.left + p.right) / 2 - (m.left + m.right) / 2) < 3
+                && Math.abs((p.top + p.bottom) / 2 - (m.top + m.bottom) / 2) < 3;
+        }"""
+    )
+    (new_pin_x, new_pin_y), (new_handle_x, new_handle_y) = _centre(pin), _centre(handle)
+    assert abs((new_handle_x - new_pin_x) - (handle_x - pin_x)) < 2
+    assert abs((new_handle_y - new_pin_y) - (handle_y - pin_y)) < 2
+    # The cone was drawn again from the pin's new place (the old one is ~850 m away, off the
+    # map at this zoom): its apex, the pin, lies on the edge of its box.
+    assert cone.get_attribute("d") != cone_before
+    box = cone.bounding_box()
+    assert box["x"] - 2 <= new_pin_x <= box["x"] + box["width"] + 2
+    assert box["y"] - 2 <= new_pin_y <= box["y"] + box["height"] + 2
+
+    page.fill("#id_name", "Found by address")
+    page.get_by_role("button", name="Shop front camera").click()
+    page.fill("#id_retention_days", "14")
+    page.locator("input[name=participation][value=upload_on_request]").check()
+    fits_the_width(page)
+    page.click("#save-camera")
+    expect(page).to_have_url(f"{base_url}/cameras/mine/")
+    cam = Camera.objects.get(owner=business)
+    assert cam.name == "Found by address"
+    assert cam.location.y == pytest.approx(40.7576, abs=1e-7)
+    assert cam.location.x == pytest.approx(-73.9530, abs=1e-7)
+    assert not failed, failed
