@@ -203,6 +203,44 @@ class PartWriter:
             )
 
 
+class CompletedCheck:
+    """For a PATCH resent after the multipart upload completed but its transaction did not.
+
+    The staged object already holds every byte; the resent bytes are compared with it instead
+    of being stored again, and the upload completes if they are the same.
+    """
+
+    def __init__(self, upload_id, offset: int, length: int):
+        self.stream = client().get_object(
+            Bucket=bucket(), Key=data_key(upload_id), Range=f"bytes={offset}-{length - 1}"
+        )["Body"]
+        self.same, self.received = True, 0
+
+    def write(self, piece: bytes) -> None:
+        if self.same and self.stream.read(len(piece)) != piece:
+            self.same = False
+        self.received += len(piece)
+
+    def wait(self) -> None:
+        pass
+
+    def keep(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+def completed_size(upload_id) -> int | None:
+    """The size of the completed staged object, or None while there is none."""
+    try:
+        return int(client().head_object(Bucket=bucket(), Key=data_key(upload_id))["ContentLength"])
+    except ClientError as error:
+        if _is(error, "404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+
+
 def forget_tail(upload_id, old_offset: int, length: int) -> None:
     """After the offset moved on: the tail of the old offset is no longer needed."""
     if old_offset % part_size(length):
@@ -218,6 +256,8 @@ def _parts(upload_id, mpu: str) -> Iterator[dict]:
 
 def finish(upload_id, length: int) -> None:
     """Complete the multipart upload: parts 1..N, which together hold exactly `length` bytes."""
+    if not _multipart_ids(upload_id) and completed_size(upload_id) == length:
+        return  # completed by an earlier request whose transaction then failed
     mpu = multipart_id(upload_id)
     size = part_size(length)
     count = math.ceil(length / size)
@@ -244,13 +284,7 @@ def finish(upload_id, length: int) -> None:
 
 
 def exists(upload_id) -> bool:
-    try:
-        client().head_object(Bucket=bucket(), Key=data_key(upload_id))
-    except ClientError as error:
-        if _is(error, "404", "NoSuchKey", "NotFound"):
-            return False
-        raise
-    return True
+    return completed_size(upload_id) is not None
 
 
 def open_stream(upload_id):

@@ -308,7 +308,7 @@ def _write_chunk(
 class _HashingParts:
     """Feeds a chunk checksum, then S3's part writer (on S3 staging)."""
 
-    def __init__(self, parts: s3staging.PartWriter, hasher):
+    def __init__(self, parts: "s3staging.PartWriter | s3staging.CompletedCheck", hasher):
         self.parts, self.hasher = parts, hasher
 
     def write(self, piece: bytes) -> None:
@@ -326,10 +326,13 @@ def _write_chunk_s3(
     past the offset and are replaced when their bytes come again (see s3staging).
     """
     hasher = checksum.new_hasher() if checksum else None
+    parts: s3staging.PartWriter | s3staging.CompletedCheck
     try:
         parts = s3staging.PartWriter(upload.id, upload.length, upload.offset)
     except FileNotFoundError:
-        raise UploadGone("This upload's staged bytes are gone; start a new upload.") from None
+        if s3staging.completed_size(upload.id) != upload.length:
+            raise UploadGone("This upload's staged bytes are gone; start a new upload.") from None
+        parts = s3staging.CompletedCheck(upload.id, upload.offset, upload.length)
     try:
         received, clean = _copy_body(
             body,
@@ -347,6 +350,12 @@ def _write_chunk_s3(
             raise ChecksumMismatch(
                 f"The chunk does not match its {checksum.algorithm} checksum and was "
                 f"discarded; the upload is still at offset {upload.offset}."
+            )
+        if isinstance(parts, s3staging.CompletedCheck) and (
+            not parts.same or upload.offset + received != upload.length
+        ):
+            raise UploadInvalid(
+                "Every byte of this upload is already stored and this chunk differs from them."
             )
         parts.wait()
         parts.keep()

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from evidence.intake import s3staging, staging, uploads
@@ -185,3 +185,40 @@ def test_part_size_meets_the_minimum_and_the_part_count_limit():
     assert s3staging.part_size(50 * 1000 * MiB) == 5 * MiB
     size = s3staging.part_size(256 << 30)  # a body camera's largest file
     assert size % MiB == 0 and (256 << 30) / size <= s3staging.MAX_PARTS
+
+
+def test_a_last_chunk_resent_after_its_transaction_failed_completes_the_upload(
+    s3, client, secret_grant, monkeypatch
+):
+    # S3 completed the multipart upload, then the transaction making the item rolled back.
+    _, value = secret_grant()
+    data = os.urandom(LENGTH)
+    url = upload_url(create(client, value, LENGTH))
+    upload = upload_of(url)
+    assert patch(client, url, value, data[: 6 * MiB], 0).status_code == 204
+    real_finish = s3staging.finish
+
+    def finish_then_fail(upload_id, length):
+        real_finish(upload_id, length)
+        raise DatabaseError("the connection dropped at commit")
+
+    monkeypatch.setattr(s3staging, "finish", finish_then_fail)
+    with pytest.raises(DatabaseError):
+        patch(client, url, value, data[6 * MiB :], 6 * MiB)
+    upload.refresh_from_db()
+    assert upload.offset == 6 * MiB and upload.state == Upload.State.OPEN
+    assert _multipart_uploads(s3, upload.id) == [] and _staged_bytes(s3, upload.id) == data
+    monkeypatch.setattr(s3staging, "finish", real_finish)
+
+    # Different bytes are refused; the same bytes complete the upload.
+    other = os.urandom(LENGTH - 6 * MiB)
+    assert patch(client, url, value, other, 6 * MiB).status_code == 400
+    response = patch(
+        client, url, value, data[6 * MiB :], 6 * MiB,
+        Upload_Checksum=checksum("sha1", data[6 * MiB :]),
+    )  # fmt: skip
+    assert response.status_code == 204, response.content
+    upload.refresh_from_db()
+    assert upload.state == Upload.State.COMPLETE
+    assert EvidenceItem.objects.get(upload=upload).size == LENGTH
+    assert _staged_bytes(s3, upload.id) == data
