@@ -222,3 +222,17 @@ def test_a_last_chunk_resent_after_its_transaction_failed_completes_the_upload(
     assert upload.state == Upload.State.COMPLETE
     assert EvidenceItem.objects.get(upload=upload).size == LENGTH
     assert _staged_bytes(s3, upload.id) == data
+
+
+def test_the_sweep_removes_staging_left_by_a_crash_after_termination(s3, client, secret_grant):
+    _, value = secret_grant()
+    url = upload_url(create(client, value, LENGTH))
+    upload = upload_of(url)
+    assert patch(client, url, value, os.urandom(MiB), 0).status_code == 204
+    # The row says terminated, but the process died before S3 was cleaned.
+    Upload.objects.filter(pk=upload.pk).update(state=Upload.State.TERMINATED)
+    assert _multipart_uploads(s3, upload.id) and _keys(s3, upload.id) == [f"tail-{MiB}"]
+
+    uploads.uploads_expire()
+    assert _multipart_uploads(s3, upload.id) == []
+    assert _keys(s3, upload.id) == []
