@@ -241,7 +241,14 @@ GEOCODER_URL = env.str("GEOCODER_URL", default="")
 GEOCODER_USER_AGENT = env.str("GEOCODER_USER_AGENT", default="canvass")
 GEOCODER_TIMEOUT_SECONDS = env.float("GEOCODER_TIMEOUT_SECONDS", default=3.0)
 
-# Evidence intake: tus uploads are staged on local disk until the pipeline moves them to storage.
+# Evidence intake: where tus uploads wait until the pipeline moves them to storage. "local": a
+# directory (UPLOAD_STAGING_DIR) every web and worker process must share, for one machine. "s3":
+# one multipart upload per tus upload in the S3 bucket, so web and worker nodes keep nothing.
+UPLOAD_STAGING = env.str("UPLOAD_STAGING", default="local")
+if UPLOAD_STAGING not in ("local", "s3"):
+    raise ImproperlyConfigured("UPLOAD_STAGING must be 'local' or 's3'.")
+if UPLOAD_STAGING == "s3" and not S3_BUCKET:
+    raise ImproperlyConfigured("UPLOAD_STAGING=s3 stages uploads in S3_BUCKET; set S3_BUCKET.")
 UPLOAD_STAGING_DIR = BASE_DIR / env.str("UPLOAD_STAGING_DIR", default=str(DATA_DIR / "staging"))
 UPLOAD_EXPIRY_SECONDS = env.int("UPLOAD_EXPIRY_SECONDS", default=24 * 3600)
 # Largest single file per upload flow; there is no global cap. A tip is a phone clip, a

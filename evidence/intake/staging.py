@@ -17,6 +17,7 @@ from typing import BinaryIO, Protocol
 from django.conf import settings
 from django.db import DatabaseError, connection
 
+from evidence.intake import s3staging
 from evidence.intake.errors import UploadConflict, UploadInvalid
 from evidence.models import Upload
 
@@ -24,6 +25,10 @@ READ_SIZE = 1 << 20
 
 
 PIPELINE_PIECES = 2
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 def staged_path(upload: Upload) -> Path:
@@ -124,8 +129,39 @@ class _PieceWriter:
         self._pool.shutdown(wait=True)
 
 
+def on_s3() -> bool:
+    """Whether unfinished uploads are staged on S3 (UPLOAD_STAGING=s3) rather than on disk."""
+    return settings.UPLOAD_STAGING == "s3"
+
+
 def _remove_staged(upload_id) -> None:
-    _staged_path_for(upload_id).unlink(missing_ok=True)
+    if on_s3():
+        s3staging.remove(upload_id)
+    else:
+        _staged_path_for(upload_id).unlink(missing_ok=True)
+
+
+def staged_exists(upload: Upload) -> bool:
+    """Whether a complete upload's bytes are still staged (the pipeline has not taken them)."""
+    return s3staging.exists(upload.id) if on_s3() else staged_path(upload).exists()
+
+
+@contextlib.contextmanager
+def open_staged(upload: Upload) -> Iterator[Readable]:
+    """A complete upload's staged bytes, read as a stream from wherever they are staged."""
+    if not on_s3():
+        with open(staged_path(upload), "rb") as file:
+            yield file
+        return
+    stream = s3staging.open_stream(upload.id)
+    try:
+        yield stream
+    finally:
+        stream.close()
+
+
+def remove_staged(upload: Upload) -> None:
+    _remove_staged(upload.id)
 
 
 @dataclass(frozen=True)
@@ -160,10 +196,6 @@ def parse_checksum(value: str) -> Checksum:
     if len(digest) != CHECKSUM_ALGORITHMS[algorithm]().digest_size:
         raise UploadInvalid(f"Upload-Checksum has the wrong length for {algorithm}.")
     return Checksum(algorithm, digest)
-
-
-class Readable(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
 
 
 # tus requires sha1; it checks a chunk's transfer, it is not the evidence hash (SHA-256, later).

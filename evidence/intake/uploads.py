@@ -1,7 +1,10 @@
 """Upload grants and tus uploads: who may write, where the bytes wait, and when an upload ends.
 
 An upload's state (offset, length, metadata, grant, expiry) lives in PostgreSQL; its bytes are
-staged on local disk at `staged_path(upload)` until the media pipeline moves them to storage.
+staged on local disk at `staged_path(upload)` (UPLOAD_STAGING=local, the default) or in one S3
+multipart upload (UPLOAD_STAGING=s3, evidence/intake/s3staging.py) until the media pipeline
+moves them to storage. What follows about files and fsync is the local staging; on S3 the bytes
+of an offset are stored before the offset moves, so there is no lost tail to recover.
 
 Writers to one upload are serialised by a session-level PostgreSQL advisory lock keyed on the
 upload id, taken with `pg_try_advisory_lock` (a second writer is refused, never queued). No
@@ -37,6 +40,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from evidence import audit_actions as actions
+from evidence.intake import s3staging
 from evidence.intake.errors import (
     ChecksumMismatch,
     UploadConflict,
@@ -62,6 +66,7 @@ from evidence.intake.staging import (
     _try_lock,
     _unlock,
     _writer_lock,
+    on_s3,
     staged_path,
 )
 from evidence.models import Upload, UploadGrant
@@ -166,6 +171,8 @@ def upload_create(*, grant: UploadGrant, length: int, metadata: dict[str, str]) 
     _check_declared_type(grant, str(metadata.get("filetype", "")))
     check_chosen_case(grant, metadata)
     upload_id = uuid.uuid4()
+    if on_s3():
+        return _create_on_s3(grant, upload_id, length, metadata)
     path = _staged_path_for(upload_id)
     # The file exists before the row commits: no one can see an upload whose file is missing.
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -191,6 +198,27 @@ def upload_create(*, grant: UploadGrant, length: int, metadata: dict[str, str]) 
     return upload
 
 
+def _create_on_s3(grant: UploadGrant, upload_id, length: int, metadata: dict) -> Upload:
+    # The multipart upload exists before the row commits, as the staged file does on disk.
+    s3staging.create(upload_id, length)
+    try:
+        with transaction.atomic():
+            _claim_file_slot(grant)
+            upload = Upload.objects.create(
+                id=upload_id,
+                grant=grant,
+                length=length,
+                metadata=metadata,
+                expires_at=_upload_expiry(grant),
+            )
+            if length == 0:
+                _complete(upload, declared_checksum="")
+    except BaseException:
+        s3staging.remove(upload_id)
+        raise
+    return upload
+
+
 def _check_offset(upload: Upload, offset: int) -> None:
     if offset != upload.offset:
         raise UploadConflict(
@@ -200,7 +228,8 @@ def _check_offset(upload: Upload, offset: int) -> None:
 
 def upload_resume_offset(upload: Upload) -> int:
     """Where the client should resume: the recorded offset, or less if bytes were lost in a crash."""
-    if upload.state != Upload.State.OPEN:
+    if upload.state != Upload.State.OPEN or on_s3():
+        # On S3 the bytes of the recorded offset are stored before the offset moves.
         return upload.offset
     return min(upload.offset, _staged_size(upload))
 
@@ -219,7 +248,9 @@ def _recover_lost_tail(upload: Upload) -> None:
         upload.offset = on_disk
 
 
-def _copy_body(body: Readable, writer: _PieceWriter, room: int) -> tuple[int, bool]:
+def _copy_body(
+    body: Readable, writer: "_PieceWriter | _HashingParts", room: int
+) -> tuple[int, bool]:
     """Copy the body in READ_SIZE pieces; (bytes copied, whether it ended cleanly)."""
     received = 0
     while True:
@@ -242,6 +273,8 @@ def _write_chunk(
     upload: Upload, body: Readable, body_length: int | None, checksum: Checksum | None
 ) -> int:
     """Append the body to the staged file; returns the bytes kept. The last chunk is synced."""
+    if on_s3():
+        return _write_chunk_s3(upload, body, body_length, checksum)
     hasher = checksum.new_hasher() if checksum else None
     with _staged_file_at(upload) as out:
         try:
@@ -272,6 +305,65 @@ def _write_chunk(
     return received
 
 
+class _HashingParts:
+    """Feeds a chunk checksum, then S3's part writer (on S3 staging)."""
+
+    def __init__(self, parts: "s3staging.PartWriter | s3staging.CompletedCheck", hasher):
+        self.parts, self.hasher = parts, hasher
+
+    def write(self, piece: bytes) -> None:
+        if self.hasher is not None:
+            self.hasher.update(piece)
+        self.parts.write(piece)
+
+
+def _write_chunk_s3(
+    upload: Upload, body: Readable, body_length: int | None, checksum: Checksum | None
+) -> int:
+    """Append the body to the upload's multipart upload; returns the bytes kept.
+
+    A refused chunk leaves the tail of the recorded offset as it was; parts it uploaded lie
+    past the offset and are replaced when their bytes come again (see s3staging).
+    """
+    hasher = checksum.new_hasher() if checksum else None
+    parts: s3staging.PartWriter | s3staging.CompletedCheck
+    try:
+        parts = s3staging.PartWriter(upload.id, upload.length, upload.offset)
+    except FileNotFoundError:
+        if s3staging.completed_size(upload.id) != upload.length:
+            raise UploadGone("This upload's staged bytes are gone; start a new upload.") from None
+        parts = s3staging.CompletedCheck(upload.id, upload.offset, upload.length)
+    try:
+        received, clean = _copy_body(
+            body,
+            _HashingParts(parts, hasher),
+            upload.length - upload.offset,
+        )
+        cut_short = not clean or (body_length is not None and received < body_length)
+        if cut_short and checksum is not None:
+            raise UploadInvalid("The body ended early, so its checksum cannot be verified.")
+        if (
+            checksum is not None
+            and hasher is not None
+            and not hmac.compare_digest(hasher.digest(), checksum.digest)
+        ):
+            raise ChecksumMismatch(
+                f"The chunk does not match its {checksum.algorithm} checksum and was "
+                f"discarded; the upload is still at offset {upload.offset}."
+            )
+        if isinstance(parts, s3staging.CompletedCheck) and (
+            not parts.same or upload.offset + received != upload.length
+        ):
+            raise UploadInvalid(
+                "Every byte of this upload is already stored and this chunk differs from them."
+            )
+        parts.wait()
+        parts.keep()
+    finally:
+        parts.close()
+    return received
+
+
 def _complete(upload: Upload, *, declared_checksum: str) -> None:
     """Inside the caller's transaction: mark the upload complete once, and make its item."""
     now = timezone.now()
@@ -293,14 +385,20 @@ def _move_offset(upload: Upload, new_offset: int) -> None:
 
 
 def _advance(upload: Upload, received: int, checksum: Checksum | None) -> Upload:
-    new_offset = upload.offset + received
+    old_offset = upload.offset
+    new_offset = old_offset + received
     if new_offset < upload.length:
         # A single UPDATE is its own transaction; no BEGIN/COMMIT round trips on every chunk.
         _move_offset(upload, new_offset)
+        if on_s3():
+            s3staging.forget_tail(upload.id, old_offset, upload.length)
         return upload
     with transaction.atomic():
         _move_offset(upload, new_offset)
         _complete(upload, declared_checksum=checksum.header if checksum else "")
+        if on_s3():
+            # Last, so that if S3 refuses, the upload stays open and the chunk can come again.
+            s3staging.finish(upload.id, upload.length)
     return upload
 
 
@@ -410,6 +508,9 @@ def _expire_batch(agency_id: int, upload_ids: list, now: datetime) -> int:
 def _sweep_leftovers() -> None:
     # Bytes of uploads that ended (expired, terminated) but outlived a crash between the commit
     # and the unlink. Files with no row are left alone: the row is the proof a file is ours.
+    if on_s3():
+        _sweep_leftovers_s3()
+        return
     staging = Path(settings.UPLOAD_STAGING_DIR)
     if not staging.is_dir():
         return
@@ -422,6 +523,18 @@ def _sweep_leftovers() -> None:
     ).values_list("id", flat=True)
     for upload_id in ended:
         (staging / names[upload_id]).unlink(missing_ok=True)
+
+
+def _sweep_leftovers_s3() -> None:
+    staged = set()
+    for name in s3staging.staged_upload_ids():
+        with contextlib.suppress(ValueError):
+            staged.add(uuid.UUID(name))
+    ended = Upload.objects.filter(
+        pk__in=list(staged), state__in=[Upload.State.EXPIRED, Upload.State.TERMINATED]
+    ).values_list("id", flat=True)
+    for upload_id in ended:
+        s3staging.remove(upload_id)
 
 
 def uploads_expire(now: datetime | None = None) -> int:

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from evidence import audit_actions as actions
 from evidence import queue, sources
-from evidence.intake.staging import staged_path
+from evidence.intake import staging
 from evidence.models import Confidence, Derivative, EvidenceItem, MediaKind, ValueSource
 from evidence.processing import leases, provenance
 from portal import media, storage
@@ -133,15 +133,19 @@ class OriginalNotStored(Exception):
 _INFRASTRUCTURE_ERRORS = (DatabaseError, OSError, BotoCoreError, ClientError)
 
 
-def _copy_into_storage(staged: Path, key: str, *, retry: bool = True) -> str:
-    """Copy the staged bytes to `key`, hashing them on the way; returns their SHA-256."""
+def _copy_into_storage(upload, key: str, *, retry: bool = True) -> str:
+    """Copy the staged bytes to `key`, hashing them on the way; returns their SHA-256.
+
+    The staged bytes are read once, as a stream (a local file, or one GET of the S3 staging
+    object), and this is where the evidence's SHA-256 is computed, from the bytes stored.
+    """
     try:
-        with open(staged, "rb") as raw:
+        with staging.open_staged(upload) as raw:
             hashing = _HashingFile(raw)
             storage.save_once(key, hashing)
             return hashing.sha256.hexdigest()
     except storage.ObjectExists:
-        with open(staged, "rb") as raw:
+        with staging.open_staged(upload) as raw:
             staged_sha256 = storage.sha256_of(raw)
         if storage.object_sha256(key) == staged_sha256:
             return staged_sha256  # an earlier run stored it and died before recording the hash
@@ -150,7 +154,7 @@ def _copy_into_storage(staged: Path, key: str, *, retry: bool = True) -> str:
         # Left half-written by a run that died mid-copy. Its hash was never recorded, so it
         # never was the original: remove it and store the staged bytes again.
         storage.delete_object(key)
-        return _copy_into_storage(staged, key, retry=False)
+        return _copy_into_storage(upload, key, retry=False)
 
 
 def _store_original(item: EvidenceItem) -> None:
@@ -161,10 +165,10 @@ def _store_original(item: EvidenceItem) -> None:
     """
     if item.sha256:
         return
-    staged = staged_path(item.upload) if item.upload is not None else None
-    if staged is None or not staged.exists():
+    upload = item.upload
+    if upload is None or not staging.staged_exists(upload):
         raise OriginalNotStored(f"item {item.pk}: no staged bytes and no recorded hash")
-    sha256 = _copy_into_storage(staged, item.original_key)
+    sha256 = _copy_into_storage(upload, item.original_key)
     size = storage.object_size(item.original_key)
     if size != item.size:
         raise OriginalNotStored(f"item {item.pk}: stored {size} bytes of {item.size}")
@@ -180,7 +184,7 @@ def _store_original(item: EvidenceItem) -> None:
             )
             item.sha256 = sha256
             sources.item_hashed_tell(item)
-            transaction.on_commit(lambda: staged.unlink(missing_ok=True))
+            transaction.on_commit(lambda: staging.remove_staged(upload))
     item.sha256 = EvidenceItem.objects.values_list("sha256", flat=True).get(pk=item.pk)
 
 

@@ -95,3 +95,25 @@ def test_env_example_documents_every_variable_settings_read():
     read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z0-9_]+)"', settings_text))
     documented = set(re.findall(r"^#?\s*([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert read - documented == set()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"UPLOAD_STAGING": "s3"}, "UPLOAD_STAGING=s3 stages uploads in S3_BUCKET"),
+        ({"UPLOAD_STAGING": "nfs"}, "UPLOAD_STAGING must be 'local' or 's3'"),
+    ],
+)
+def test_upload_staging_on_s3_needs_a_bucket_and_other_values_are_refused(extra, message):
+    result = manage("check", env={**PRODUCTION, **extra})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_upload_staging_on_s3_with_a_bucket_is_accepted():
+    env = {**PRODUCTION, "UPLOAD_STAGING": "s3", "S3_BUCKET": "evidence"}
+    result = manage(
+        "shell", "-c", "from django.conf import settings; print(settings.UPLOAD_STAGING)", env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "s3"
