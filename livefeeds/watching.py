@@ -25,6 +25,7 @@ from livefeeds.policies import can_watch_live
 from livefeeds.reasons import view_details, view_reason_checked
 from portal.audit import audit_record
 from portal.models import Agency, AuditEvent, User
+from portal.templatetags.portal_time import local_and_utc
 from portal.tokens import token_digest
 from registry import feeds
 from registry import selectors as registry_selectors
@@ -69,7 +70,7 @@ _decisions: dict[tuple[str, int], tuple[float, Decision]] = {}
 def decision_words(decision: Decision) -> str:
     text = DECISION_WORDS.get(decision.code, decision.code)
     if decision.until is not None:
-        text = f"{text} Until {decision.until.strftime('%H:%M')} UTC."
+        text = f"{text} Until {local_and_utc(decision.until)}."
     return text
 
 

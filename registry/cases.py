@@ -10,6 +10,7 @@ from evidence.sources import CaseLink
 from notifications.kinds import Kind as NotificationKind
 from notifications.services import notify
 from portal.models import User
+from portal.templatetags.portal_time import local_and_utc
 from registry.footage.selectors import answer_counts, footage_requests_for_case_number
 from registry.footage.services import footage_uploads_record
 from registry.models import FootageRequestCamera
@@ -26,7 +27,7 @@ def footage_request_links(*, actor: User, case: Case) -> list[CaseLink]:
         links.append(
             CaseLink(
                 kind="footage_request",
-                label=f"Footage request: {request.window_start:%Y-%m-%d %H:%M} UTC window",
+                label=f"Footage request: window from {local_and_utc(request.window_start)}",
                 url=url,
                 status=(
                     f"{request.get_status_display()}; {counts.asked} asked, "

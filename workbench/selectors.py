@@ -21,6 +21,7 @@ from notifications.policies import can_use_notifications
 from notifications.selectors import unread_count
 from portal.models import User
 from portal.roles import has_capability
+from portal.templatetags.portal_time import local_and_utc
 from registry import policies as registry_policies
 from registry import selectors as registry_selectors
 from registry.footage import policies as footage_policies
@@ -62,7 +63,7 @@ def _local_midnight(actor: User, now: dt.datetime) -> dt.datetime:
 
 
 def _stamp(when: dt.datetime | None) -> str:
-    return f"{when:%Y-%m-%d %H:%M} UTC" if when else ""
+    return local_and_utc(when) if when else ""
 
 
 # --- the cards --------------------------------------------------------------------------------

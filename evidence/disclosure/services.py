@@ -27,6 +27,7 @@ from notifications.services import notify
 from portal.audit import audit_record
 from portal.models import Agency, AuditEvent, User
 from portal.roles import AgencyKind
+from portal.templatetags.portal_time import local_and_utc
 from portal.text import visible_controls
 from portal.tokens import token_digest, token_issue
 
@@ -327,7 +328,7 @@ def share_link_create(
     latest = min(share.expires_at, now + dt.timedelta(days=SHARE_LINK_MAX_DAYS))
     if expires_at <= now or expires_at > latest:
         raise ValidationError(
-            f"The link must expire in the future and no later than {latest:%Y-%m-%d %H:%M} UTC."
+            f"The link must expire in the future and no later than {local_and_utc(latest)}."
         )
     if not 1 <= max_downloads <= SHARE_LINK_MAX_DOWNLOADS:
         raise ValidationError(f"Allow between 1 and {SHARE_LINK_MAX_DOWNLOADS} downloads.")

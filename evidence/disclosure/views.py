@@ -27,6 +27,7 @@ from evidence.models import Derivative, EvidenceItem
 from evidence.views import PLAYED_KEY, item_flag_save
 from portal import storage
 from portal.decorators import requires
+from portal.templatetags.portal_time import local_and_utc
 from portal.text import errors_text
 
 VIEW_ONLY_MESSAGE = (
@@ -311,7 +312,7 @@ def share_create(request, case_id):
             messages.success(
                 request,
                 f"Shared {share.share_items.count()} item(s) with {share.recipient_agency} "
-                f"until {share.expires_at:%Y-%m-%d} UTC.",
+                f"until {local_and_utc(share.expires_at)}.",
             )
             return redirect("evidence:case_detail", case.pk)
     return render(

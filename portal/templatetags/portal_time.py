@@ -7,6 +7,9 @@ staff member's agency's (AgencyZoneMiddleware) unless one is given: `|local_and_
 `{{ when|browser_time }}` (owners, tipsters, the public) is a <time> element holding the UTC
 instant; static/js/local-time.js rewrites its text in the reader's own zone, and without
 JavaScript the server's "2026-12-04 14:15 UTC" stays.
+
+`{{ text|iso_instant|local_and_utc }}` shows an instant kept as ISO 8601 text (a clip's
+manifest in an item's metadata) the same way.
 """
 
 import datetime as dt
@@ -41,6 +44,18 @@ def _local_and_utc(value, zone: str | None, clock: str) -> str:
         return f"{utc:%Y-%m-%d} {utc.strftime(clock)} UTC"
     day = "" if local.date() == utc.date() else f"{utc:%Y-%m-%d} "
     return f"{local:%Y-%m-%d} {local.strftime(clock)} {zone} ({day}{utc.strftime(clock)} UTC)"
+
+
+@register.filter
+def iso_instant(value):
+    """The aware datetime an ISO 8601 text with an offset names; anything else is passed on."""
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return parsed if parsed.tzinfo is not None else value
 
 
 @register.filter

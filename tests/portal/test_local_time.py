@@ -11,7 +11,12 @@ from django.utils import timezone
 
 from evidence.models import Case
 from portal.context import agency_zone_reset, agency_zone_set
-from portal.templatetags.portal_time import browser_time, local_and_utc, local_and_utc_seconds
+from portal.templatetags.portal_time import (
+    browser_time,
+    iso_instant,
+    local_and_utc,
+    local_and_utc_seconds,
+)
 from portal.timefields import AgencyDateField, AgencyDateTimeField
 from registry.models import FootageRequest
 from tests.registry.cameras import investigator, owner
@@ -116,6 +121,19 @@ def test_local_and_utc_seconds_keeps_the_seconds_on_both_clocks():
         == "2026-03-14 05:26:53 America/New_York (09:26:53 UTC)"
     )
     assert local_and_utc_seconds(capture, "UTC") == "2026-03-14 09:26:53 UTC"
+
+
+def test_an_instant_kept_as_iso_text_is_shown_like_any_other():
+    # A live clip's manifest keeps its window as ISO text (livefeeds.clips._iso).
+    html = Template(
+        "{% load portal_time %}{{ start|iso_instant|local_and_utc_seconds:'America/New_York' }}"
+    ).render(Context({"start": "2026-07-04T22:30:05.250+00:00"}))
+    assert html == "2026-07-04 18:30:05 America/New_York (22:30:05 UTC)"
+    assert iso_instant("2026-12-04T23:15:00+00:00") == dt.datetime(2026, 12, 4, 23, 15, tzinfo=UTC)
+    # Text that names no instant (no offset, or no time at all) is passed on unchanged.
+    assert iso_instant("2026-12-04T23:15:00") == "2026-12-04T23:15:00"
+    assert iso_instant("last 30 s") == "last 30 s"
+    assert iso_instant(None) is None
 
 
 def test_browser_time_is_a_time_element_with_the_utc_instant_and_a_utc_fallback():

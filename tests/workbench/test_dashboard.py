@@ -1,10 +1,13 @@
 """The staff dashboard's work-queue cards and the header's badges, against real rows."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from submissions.models import Tip
 from tests.conftest import client_for
 from tests.factories import stored_item
 from tests.workbench.conftest import make_day, make_tip
@@ -90,6 +93,19 @@ def test_the_dashboard_page_shows_the_cards_with_links(day):
     assert reverse("submissions_staff:tip", args=[day.my_tip.reference]) in text
     assert reverse("registry_requests:detail", args=[day.request.pk]) in text
     assert "auth.login_succeeded" not in text.split('id="card-', 1)[1].split("</section>")[0]
+
+
+def test_the_cards_show_times_on_the_agency_clock_with_utc_beside_them(day):
+    summer = dt.datetime(2026, 7, 4, 22, 30, tzinfo=dt.UTC)  # EDT
+    winter = dt.datetime(2026, 12, 4, 23, 15, tzinfo=dt.UTC)  # EST
+    client = client_for(day.investigator)
+    for at, shown in (
+        (summer, "2026-07-04 18:30 America/New_York (22:30 UTC)"),
+        (winter, "2026-12-04 18:15 America/New_York (23:15 UTC)"),
+    ):
+        Tip.objects.filter(pk=day.my_tip.pk).update(received_at=at)
+        text = client.get(reverse("portal:dashboard")).content.decode()
+        assert f"{day.my_tip.get_status_display()} · {shown}</span>" in text
 
 
 def test_the_header_badges_count_new_tips_requests_due_and_unread(day):

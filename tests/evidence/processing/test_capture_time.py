@@ -163,7 +163,7 @@ def test_the_item_page_and_api_say_which_tag_was_used(police, tmp_path, make_sta
     item = processed(photo(tmp_path, ifd0={Base.DateTime: "2026:03:14 15:09:26"}), police)
     client = signed_in(make_staff())
     page = client.get(reverse("evidence:detail", args=[item.pk])).content.decode()
-    assert "2026-03-14 19:09:26 UTC" in page
+    assert "2026-03-14 15:09:26 America/New_York (19:09:26 UTC)" in page
     assert "from file metadata (DateTime), low confidence" in page
     api = client.get(reverse("api-evidence-detail", args=[item.pk])).json()
     assert api["capture_time_tag"] == "DateTime" and api["capture_time_confidence"] == "low"
