@@ -397,7 +397,7 @@ def item_redact(request, item_id):
     return redirect("evidence:redaction", item.pk, job.pk)
 
 
-@requires(policies.can_upload_evidence)
+@requires(policies.can_view_evidence)
 def redaction_page(request, item_id, redaction_id):
     """A job's progress (the page reloads itself while it runs) and its result."""
     job = selectors.redaction_get_for(actor=request.user, item_id=item_id, id=redaction_id)

@@ -33,6 +33,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import IO, cast
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -378,15 +379,25 @@ def live_stop(proc: subprocess.Popen, timeout: float = 5) -> int:
 
 
 @contextlib.contextmanager
-def scratch_dir() -> Iterator[Path]:
+def scratch_dir(prefix: str = "media-") -> Iterator[Path]:
     """A fresh private directory under MEDIA_SCRATCH_DIR, removed afterwards whatever happens."""
     base = Path(_settings().MEDIA_SCRATCH_DIR)
     base.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix="media-", dir=base))
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
     try:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def scratch_dirs_remove(prefix: str) -> int:
+    """Remove scratch directories left under `prefix` by a run whose worker was killed (a
+    killed process cleans nothing up); the caller knows no live run uses that prefix."""
+    base = Path(_settings().MEDIA_SCRATCH_DIR)
+    stale = [p for p in base.glob(f"{glob_escape(prefix)}*") if p.is_dir()] if base.is_dir() else []
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return len(stale)
 
 
 # --- what a file is ----------------------------------------------------------------------
@@ -1348,6 +1359,9 @@ class FrameWriter:
             "-r", rate, "-i", "pipe:0", *audio,
             "-vf", "crop=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p",
             "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-threads", "1",
+            # x264 writes its version into an SEI message: drop SEI so another x264 build
+            # changes no bytes that are not pictures.
+            "-bsf:v", "filter_units=remove_types=6",
             "-fflags", "+bitexact", "-flags:v", "+bitexact", "-map_metadata", "-1",
             "-map_chapters", "-1", "-movflags", "+faststart", str(self.target),
         )  # fmt: skip

@@ -33,7 +33,7 @@ def _claim(redaction_id) -> Redaction | None:
     """
     with transaction.atomic():
         job = (
-            Redaction.objects.select_for_update()
+            Redaction.objects.select_for_update(of=("self",))
             .select_related("item__agency", "requested_by", "approved_by")
             .filter(pk=redaction_id)
             .first()
@@ -130,7 +130,10 @@ def run(redaction_id) -> str:
     if job is None:
         return "skipped"
     item = job.item
-    with media.scratch_dir() as work:
+    # A run of this job before us was killed (this is its redelivery): drop its scratch files.
+    prefix = f"redact-{job.pk.hex}-"
+    media.scratch_dirs_remove(prefix)
+    with media.scratch_dir(prefix) as work:
         try:
             original = _local_original(item, work)
             output, frame_hash, recipe_path = _make(job, original, work)

@@ -7,12 +7,18 @@ from django.db import transaction
 
 from evidence import audit_actions as actions
 from evidence.models import EvidenceItem, MediaKind, Redaction
-from evidence.policies import can_upload_evidence
+from evidence.policies import UPLOAD_EVIDENCE
 from portal import queueing, redact
 from portal.audit import audit_record
 from portal.models import User
+from portal.roles import has_capability
 
 TASK = "evidence.tasks.redact_item"
+
+
+def _may_redact(user: User, item: EvidenceItem) -> bool:
+    """Someone of the item's agency who may add evidence (views also ask for the 2nd factor)."""
+    return has_capability(user, UPLOAD_EVIDENCE) and user.agency_id == item.agency_id
 
 
 def redaction_start(
@@ -20,11 +26,9 @@ def redaction_start(
     mute_ranges: list[list[float]] | None = None, approved_by: User | None = None,
 ) -> Redaction:  # fmt: skip
     """Queue a face-redacted copy of a ready video or photo; the original is only read."""
-    if not can_upload_evidence(actor) or item.agency_id != actor.agency_id:
+    if not _may_redact(actor, item):
         raise PermissionDenied
-    if approved_by is not None and (
-        not can_upload_evidence(approved_by) or approved_by.agency_id != item.agency_id
-    ):
+    if approved_by is not None and not _may_redact(approved_by, item):
         raise PermissionDenied
     if item.state != EvidenceItem.State.READY or item.media_kind not in (
         MediaKind.VIDEO,
@@ -62,7 +66,7 @@ def redaction_start(
 
 def redaction_cancel(*, actor: User, job: Redaction) -> None:
     """Stop a job: a queued one ends at once, a running one at its next progress check."""
-    if not can_upload_evidence(actor) or job.item.agency_id != actor.agency_id:
+    if not _may_redact(actor, job.item):
         raise PermissionDenied
     with transaction.atomic():
         locked = Redaction.objects.select_for_update().get(pk=job.pk)
