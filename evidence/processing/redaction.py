@@ -144,6 +144,12 @@ def run(redaction_id) -> str:
             reason = getattr(exc, "reason", str(exc))
             _end(job, State.FAILED, reason)
             return State.FAILED
+        except Exception as exc:
+            # A time limit, the store or a bug: the job ends failed (the page says so and a
+            # person may start it again); only the error's class, its text can name paths.
+            log.warning("redaction %s failed", job.pk, exc_info=True)
+            _end(job, State.FAILED, f"The job stopped: {type(exc).__name__}")
+            raise
         run_dir = f"evidence/{item.agency.slug}/derivatives/{item.pk}/redactions/{job.pk.hex}"
         keys = [f"{run_dir}/{output.path.name}", f"{run_dir}/{recipe_path.name}"]
         out_sha, out_size = _store(item, output.path, keys[0])
