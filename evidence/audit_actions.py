@@ -109,3 +109,17 @@ DELETED = register_action(
 RETENTION_APPLIED = register_action(
     "retention.applied", "The nightly retention run deleted what was past retention"
 )
+# Face redaction (evidence/processing/redaction.py): custody of the redacted copies.
+REDACTION_REQUESTED = register_action(
+    "evidence.redaction_requested", "A face-redacted copy was requested (who asked and approved)"
+)
+REDACTION_CANCELLED = register_action(
+    "evidence.redaction_cancelled", "A face-redaction job was cancelled"
+)
+REDACTED = register_action(
+    "evidence.redacted",
+    "A face-redacted copy and its recipe were made (hashes, recipe, who asked and approved)",
+)
+REDACTION_FAILED = register_action(
+    "evidence.redaction_failed", "A face-redaction job failed; nothing was recorded"
+)

@@ -17,6 +17,7 @@ from evidence.models import (
     DeletionRequest,
     Derivative,
     EvidenceItem,
+    Redaction,
     RetentionCategory,
     Share,
     Source,
@@ -117,6 +118,21 @@ def derivative_get_for(*, actor: User, item_id: uuid.UUID | str, name: str) -> D
         return item.derivatives.get(name=name)
     except Derivative.DoesNotExist as exc:
         raise Http404("No such file.") from exc
+
+
+def redaction_get_for(*, actor: User, item_id: uuid.UUID | str, id: uuid.UUID | str) -> Redaction:
+    """One redaction job of an item the actor may see (404 otherwise)."""
+    item = item_get_for(actor=actor, id=item_id)
+    try:
+        return item.redactions.select_related(
+            "output", "recipe", "requested_by", "approved_by"
+        ).get(pk=id)
+    except (Redaction.DoesNotExist, ValueError) as exc:
+        raise Http404("No such redaction.") from exc
+
+
+def redactions_of(*, item: EvidenceItem) -> QuerySet[Redaction]:
+    return item.redactions.select_related("output", "requested_by")[:10]
 
 
 def custody_of(*, item: EvidenceItem) -> QuerySet[AuditEvent]:

@@ -7,7 +7,7 @@ from django.conf import settings
 
 from evidence.custody.proof import checkpoint_sign_if_new
 from evidence.intake import uploads
-from evidence.processing import integrity, leases, pipeline
+from evidence.processing import integrity, leases, pipeline, redaction
 from evidence.services import retention_apply
 from portal import queueing
 
@@ -68,3 +68,14 @@ def apply_retention() -> int:
 def sign_custody_checkpoint() -> int:
     """Hourly: sign a checkpoint of the audit log's Merkle tree (custody proofs); its size."""
     return checkpoint_sign_if_new()
+
+
+@shared_task(
+    name="evidence.tasks.redact_item",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.MEDIA_TOOL_TIMEOUT_SECONDS,
+)
+def redact_item(redaction_id: str) -> str:
+    """Make one face-redacted copy (evidence.processing.redaction); a redelivered job restarts."""
+    return redaction.run(redaction_id)

@@ -20,6 +20,13 @@ urlpatterns = [
     path("<uuid:item_id>/legal-hold/", views.item_legal_hold, name="item_legal_hold"),
     path("<uuid:item_id>/retention/", views.item_retention, name="item_retention"),
     path("<uuid:item_id>/delete/", views.item_deletion_request, name="item_delete"),
+    path("<uuid:item_id>/redact/", views.item_redact, name="item_redact"),
+    path("<uuid:item_id>/redactions/<uuid:redaction_id>/", views.redaction_page, name="redaction"),
+    path(
+        "<uuid:item_id>/redactions/<uuid:redaction_id>/cancel/",
+        views.redaction_cancel,
+        name="redaction_cancel",
+    ),
     path("retention/", views.retention_page, name="retention"),
     path("retention/<uuid:request_id>/", views.deletion_decide, name="deletion_decide"),
     path("cases/", case_views.case_list, name="case_list"),

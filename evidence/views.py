@@ -108,6 +108,10 @@ def item_detail(request, item_id):
         ).select_related("case"),
         "can_add_to_case": case_policies.can_manage_cases(request.user)
         and item.state != EvidenceItem.State.DELETED,
+        "redactions": selectors.redactions_of(item=item),
+        "can_redact": policies.can_upload_evidence(request.user)
+        and item.state == EvidenceItem.State.READY
+        and item.media_kind in ("video", "image"),
         "metadata_form": MetadataChangeForm()
         if policies.can_upload_evidence(request.user)
         else None,
@@ -374,3 +378,36 @@ def deletion_decide(request, request_id):
     except ValidationError as exc:
         messages.error(request, errors_text(exc))
     return redirect("evidence:retention")
+
+
+@require_POST
+@requires(policies.can_upload_evidence)
+def item_redact(request, item_id):
+    """Start a face-redacted copy (blur for internal use, solid for release); the person who
+    starts it approves its recipe (the reviewer's editor is a later step)."""
+    item = selectors.item_get_for(actor=request.user, id=item_id, write=True)
+    fill = request.POST.get("fill", "")
+    try:
+        job = services.redaction_start(
+            actor=request.user, item=item, fill=fill, approved_by=request.user
+        )
+    except ValidationError as exc:
+        messages.error(request, errors_text(exc))
+        return redirect("evidence:detail", item.pk)
+    return redirect("evidence:redaction", item.pk, job.pk)
+
+
+@requires(policies.can_view_evidence)
+def redaction_page(request, item_id, redaction_id):
+    """A job's progress (the page reloads itself while it runs) and its result."""
+    job = selectors.redaction_get_for(actor=request.user, item_id=item_id, id=redaction_id)
+    return render(request, "evidence/redaction.html", {"item": job.item, "job": job})
+
+
+@require_POST
+@requires(policies.can_upload_evidence)
+def redaction_cancel(request, item_id, redaction_id):
+    job = selectors.redaction_get_for(actor=request.user, item_id=item_id, id=redaction_id)
+    services.redaction_cancel(actor=request.user, job=job)
+    messages.success(request, "Redaction cancelled.")
+    return redirect("evidence:redaction", job.item_id, job.pk)

@@ -29,10 +29,13 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from glob import escape as glob_escape
 from pathlib import Path
+from typing import IO, cast
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import puremagic
@@ -376,15 +379,25 @@ def live_stop(proc: subprocess.Popen, timeout: float = 5) -> int:
 
 
 @contextlib.contextmanager
-def scratch_dir() -> Iterator[Path]:
+def scratch_dir(prefix: str = "media-") -> Iterator[Path]:
     """A fresh private directory under MEDIA_SCRATCH_DIR, removed afterwards whatever happens."""
     base = Path(_settings().MEDIA_SCRATCH_DIR)
     base.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix="media-", dir=base))
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
     try:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def scratch_dirs_remove(prefix: str) -> int:
+    """Remove scratch directories left under `prefix` by a run whose worker was killed (a
+    killed process cleans nothing up); the caller knows no live run uses that prefix."""
+    base = Path(_settings().MEDIA_SCRATCH_DIR)
+    stale = [p for p in base.glob(f"{glob_escape(prefix)}*") if p.is_dir()] if base.is_dir() else []
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return len(stale)
 
 
 # --- what a file is ----------------------------------------------------------------------
@@ -1222,3 +1235,194 @@ def relay_stop(proc: subprocess.Popen, *, grace: float = 3.0) -> int:
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     return proc.returncode
+
+
+# --- raw frames in and out (face redaction) -----------------------------------------------
+# Redaction (portal/redact.py) works on decoded pictures: ffmpeg decodes the original into raw
+# RGB frames on a pipe and encodes the masked frames from another. Both children are fenced as
+# _run's are (limits, own session, killed with the worker); the wall clock is checked per frame.
+# The encoder is pinned for byte-identical output: one thread, bitexact flags, no metadata
+# (devices.md 4.3), so the same original plus the same recipe gives the same file.
+
+
+def image_rgb(path: Path, *, max_pixels: int | None = None) -> tuple[int, int, bytes]:
+    """An image's pixels, upright (EXIF orientation applied), as 8-bit RGB: (width, height, bytes)."""
+    with _open_image(path, max_pixels) as img:
+        try:
+            upright = _flatten(ImageOps.exif_transpose(img))
+            return upright.width, upright.height, upright.tobytes()
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise MediaError(f"Pillow could not decode the image: {exc}") from None
+
+
+def image_png_write(target: Path, width: int, height: int, rgb: bytes) -> Output:
+    """Write RGB pixels as a PNG with no metadata (deterministic: same pixels, same bytes)."""
+    Image.frombytes("RGB", (width, height), rgb).save(target, format="PNG", optimize=False)
+    return Output(
+        path=target, media_type="image/png", run=ToolRun(["Pillow", "PNG"], tool_versions()),
+        name=target.name,
+    )  # fmt: skip
+
+
+def _spawn(argv: list[str], *, stdin, stdout, timeout: float, log) -> subprocess.Popen:
+    return subprocess.Popen(  # noqa: S603 - an argument list we built; no shell
+        argv,
+        stdin=stdin,
+        stdout=stdout,
+        stderr=log,
+        start_new_session=True,
+        preexec_fn=_limit_child(_settings().MEDIA_TOOL_MEMORY_BYTES, max(1, math.ceil(timeout))),
+    )
+
+
+def _log_text(log) -> bytes:
+    log.seek(0)
+    return log.read()[-4000:]
+
+
+def video_frames(
+    src: Path, width: int, height: int, *, timeout: float | None = None
+) -> Iterator[bytes]:
+    """The main video stream's frames, upright, scaled to width x height, as raw RGB24 (each
+    width*height*3 bytes), in decode order, one per coded frame (no frame-rate conversion)."""
+    timeout = _settings().MEDIA_TOOL_TIMEOUT_SECONDS if timeout is None else timeout
+    argv = _ffmpeg(
+        "-threads", "1", *_input(src), "-map", "0:v:0", "-an", "-sn", "-dn",
+        "-fps_mode", "passthrough", "-vf", f"scale={width}:{height}:flags=area",
+        "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
+    )  # fmt: skip
+    size = width * height * 3
+    deadline = time.monotonic() + timeout
+    with tempfile.TemporaryFile() as log:
+        proc = _spawn(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, timeout=timeout, log=log
+        )
+        try:
+            stdout = cast(IO[bytes], proc.stdout)
+            while True:
+                frame = stdout.read(size)
+                if len(frame) < size:
+                    break
+                if time.monotonic() > deadline:
+                    raise MediaError(
+                        f"ffmpeg could not decode the frames: timed out after {timeout:g} s"
+                    )
+                yield frame
+            if proc.wait(timeout=max(1.0, deadline - time.monotonic())):
+                raise MediaError(
+                    _reason(
+                        _exit_what("ffmpeg could not decode the frames", proc.returncode),
+                        _log_text(log),
+                        argv,
+                    )
+                )
+        except subprocess.TimeoutExpired:
+            raise MediaError(
+                f"ffmpeg could not decode the frames: timed out after {timeout:g} s"
+            ) from None
+        finally:
+            if proc.poll() is None:
+                _kill_group(proc)
+            else:
+                proc.communicate()
+
+
+def mute_filter(ranges: list[tuple[float, float]]) -> str:
+    """ffmpeg's audio filter that silences each (start, end) range in seconds."""
+    return (
+        ",".join(f"volume=enable='between(t,{a:.3f},{b:.3f})':volume=0" for a, b in ranges)
+        or "anull"
+    )
+
+
+class FrameWriter:
+    """An ffmpeg encoding raw RGB24 frames fed on its stdin into a deterministic H.264 MP4, with
+    the original's first audio stream (re-encoded to AAC, muted over `mute` ranges) if any.
+
+    Use as a context manager; write() each frame, then the `with` closes and checks the run.
+    """
+
+    def __init__(
+        self, target: Path, width: int, height: int, fps: float, *, audio_from: Path | None,
+        mute: list[tuple[float, float]], timeout: float | None = None,
+    ):  # fmt: skip
+        self.timeout = _settings().MEDIA_TOOL_TIMEOUT_SECONDS if timeout is None else timeout
+        self.target = Path(target)
+        rate = f"{fps:.6f}".rstrip("0").rstrip(".")
+        audio = (
+            [*_input(audio_from), "-map", "0:v:0", "-map", "1:a:0?", "-af", mute_filter(mute),
+             "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-flags:a", "+bitexact"]
+            if audio_from else ["-map", "0:v:0"]
+        )  # fmt: skip
+        self.argv = _ffmpeg(
+            "-threads", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
+            "-r", rate, "-i", "pipe:0", *audio,
+            "-vf", "crop=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p",
+            "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-threads", "1",
+            # x264 writes its version into an SEI message: drop SEI so another x264 build
+            # changes no bytes that are not pictures.
+            "-bsf:v", "filter_units=remove_types=6",
+            "-fflags", "+bitexact", "-flags:v", "+bitexact", "-map_metadata", "-1",
+            "-map_chapters", "-1", "-movflags", "+faststart", str(self.target),
+        )  # fmt: skip
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
+        self._deadline = time.monotonic() + self.timeout
+        self.proc = _spawn(
+            self.argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, timeout=self.timeout,
+            log=self._log,
+        )  # fmt: skip
+
+    def write(self, frame: bytes) -> None:
+        if time.monotonic() > self._deadline:
+            raise MediaError(
+                f"ffmpeg could not encode the video: timed out after {self.timeout:g} s"
+            )
+        try:
+            cast(IO[bytes], self.proc.stdin).write(frame)
+        except BrokenPipeError:
+            self.proc.wait()
+            raise MediaError(
+                _reason("ffmpeg could not encode the video", _log_text(self._log), self.argv)
+            ) from None
+
+    def __enter__(self) -> FrameWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is not None:
+                _kill_group(self.proc)
+                return
+            with contextlib.suppress(BrokenPipeError):
+                cast(IO[bytes], self.proc.stdin).close()
+            try:
+                rc = self.proc.wait(timeout=max(1.0, self._deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _kill_group(self.proc)
+                raise MediaError(
+                    f"ffmpeg could not encode the video: timed out after {self.timeout:g} s"
+                ) from None
+            if rc:
+                raise MediaError(
+                    _reason(
+                        _exit_what("ffmpeg could not encode the video", rc),
+                        _log_text(self._log),
+                        self.argv,
+                    )
+                )
+        finally:
+            self._log.close()
+
+    def output(self) -> Output:
+        return _output(self.target, "video/mp4", self.argv)
+
+
+def video_frame_hash(path: Path, *, timeout: float | None = None) -> str:
+    """SHA-256 over the decoded frames of the video stream (ffmpeg's hash muxer): the same
+    pictures give the same hash whatever container or muxer wrote them."""
+    argv = _ffmpeg(*_input(path), "-map", "0:v:0", "-f", "hash", "-hash", "sha256", "-")
+    out = _run(argv, timeout, what="ffmpeg could not hash the frames").decode().strip()
+    algo, _, value = out.rpartition("=")
+    if algo.upper() != "SHA256" or len(value) != 64:
+        raise MediaError("ffmpeg gave no frame hash")
+    return value

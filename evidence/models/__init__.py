@@ -13,6 +13,7 @@ from evidence.models.items import (
     IntegrityCheck,
     MediaKind,
     ProvenanceStatus,
+    Redaction,
     Source,
     ValueSource,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "IntegrityCheck",
     "MediaKind",
     "ProvenanceStatus",
+    "Redaction",
     "RetentionCategory",
     "Share",
     "ShareItem",

@@ -143,6 +143,10 @@ class Derivative(models.Model):
         POSTER = "poster", "Poster"
         IMAGE_PREVIEW = "image_preview", "Image preview"
         AUDIO_PROXY = "audio_proxy", "Audio proxy"
+        # Face redaction (portal/redact.py): the masked copy and its recipe (the JSON sidecar).
+        REDACTED_VIDEO = "redacted_video", "Redacted video"
+        REDACTED_IMAGE = "redacted_image", "Redacted image"
+        REDACTION_RECIPE = "redaction_recipe", "Redaction recipe"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     item = models.ForeignKey(EvidenceItem, on_delete=models.PROTECT, related_name="derivatives")
@@ -154,6 +158,9 @@ class Derivative(models.Model):
     media_type = models.CharField(max_length=100)
     command = models.JSONField(default=list)
     tool_versions = models.JSONField(default=dict)
+    # SHA-256 of the decoded pictures (ffmpeg's hash muxer over the video stream; an image's
+    # RGB pixels): unlike `sha256` it survives a container rewrite. Redacted copies only.
+    frame_sha256 = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -180,3 +187,55 @@ class IntegrityCheck(models.Model):
 
     def __str__(self) -> str:
         return f"check of {self.item_id}: {'ok' if self.ok else 'MISMATCH'}"
+
+
+class Redaction(models.Model):
+    """One face-redaction job on an item: asked for by a person, run on the media queue.
+
+    Nothing of it is recorded as a derivative until the end: the redacted copy and its recipe
+    are stored, and their Derivative rows and custody events written, in one transaction.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Fill(models.TextChoices):
+        BLUR = "blur", "Blur (internal use only)"
+        SOLID = "solid", "Solid (for anything released)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    item = models.ForeignKey(EvidenceItem, on_delete=models.PROTECT, related_name="redactions")
+    fill = models.CharField(max_length=10, choices=Fill.choices)
+    manual_boxes = models.JSONField(default=list, blank=True)
+    mute_ranges = models.JSONField(default=list, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    state_reason = models.TextField(blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    cancel_requested = models.BooleanField(default=False)
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    output = models.OneToOneField(
+        Derivative, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recipe = models.OneToOneField(
+        Derivative, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"redaction {self.id} of {self.item_id} ({self.state})"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (self.State.DONE, self.State.FAILED, self.State.CANCELLED)

@@ -38,6 +38,7 @@ from evidence.services.items import (
     item_source_details_set,
     items_record_list,
 )
+from evidence.services.redaction import redaction_cancel, redaction_start
 from evidence.services.retention import (
     deletion_approve,
     deletion_refuse,
@@ -51,6 +52,8 @@ from evidence.services.retention import (
 )
 
 __all__ = [
+    "redaction_cancel",
+    "redaction_start",
     "can_view_evidence_role",
     "case_get_for",
     "case_item_add",
