@@ -212,8 +212,7 @@ function start(data, list) {
       // While playing, a seek to about where the clock already is (the player's own loader
       // stepping over a gap) moves nothing, nor does one before the playlist is loaded.
       if (ours || !p.ready) return;
-      const near = (playing ? BIG_DRIFT_PLAYING : BIG_DRIFT_PAUSED) * 1000;
-      if (Math.abs(at - now()) > near) setClock(at);
+      if (!playing || Math.abs(at - now()) > BIG_DRIFT_PLAYING * 1000) setClock(at);
     });
     p.el.addEventListener("play", () => {
       if (!playing) {

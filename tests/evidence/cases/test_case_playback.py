@@ -193,3 +193,28 @@ def test_a_body_cameras_track_comes_with_its_video(lead, police, signed_in):
     assert video["confidence"] == "high"
     props = video["track"]["features"][0]["properties"]
     assert props["video_seconds"][-1] > props["video_seconds"][0]
+
+
+def test_a_cctv_cameras_cone_comes_with_its_footage(lead, police, other_police, signed_in):
+    from evidence.models import Source
+    from registry.models import FootageRequestCamera
+    from tests.registry.cameras import investigator, owner
+    from tests.registry.requests_helpers import ask, camera_facing_incident, search
+
+    officer = investigator(police)
+    front = camera_facing_incident(owner(role="business"), name="Shop front")
+    request = ask(officer, search(officer), [front])
+    rc = FootageRequestCamera.objects.get(request=request, camera=front)
+    footage = _video(police, "shop.mp4", T0, source=Source.FOOTAGE_REQUEST, source_ref=str(rc.pk))
+    stray = _video(other_police, "stray.mp4", T0, source=Source.FOOTAGE_REQUEST)
+    stray.source_ref = str(rc.pk)  # another agency's item naming this request's camera
+    stray.save(update_fields=["source_ref"])
+    case = make_case(lead=lead, items=[footage])
+    (video,) = _playback(signed_in(lead), case)
+    camera = video["camera"]
+    assert camera["label"].startswith("Shop front (")
+    assert (camera["lat"], camera["lon"]) == pytest.approx((front.location.y, front.location.x))
+    assert camera["cone"]["type"] == "Polygon"
+    from evidence.sources import item_camera
+
+    assert item_camera(stray) is None
