@@ -63,6 +63,7 @@ function syncLayers(map, layers) {
     }
     el.dataset.syncMs = String(Math.round(event.detail.ms));
   });
+  document.dispatchEvent(new CustomEvent("canvass:sync-ask"));
 }
 
 

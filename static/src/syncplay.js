@@ -231,6 +231,10 @@ function start(data, list) {
 
   let announced = "";
   let held = false;
+  // The map may set up after the first announcement: it asks, and hears the clock again.
+  document.addEventListener("canvass:sync-ask", () => {
+    announced = "";
+  });
   const tick = () => {
     if (playing && now() >= last) pauseAll();
     // A video that should play but has no data yet holds the clock for everyone.

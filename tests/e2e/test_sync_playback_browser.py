@@ -1,8 +1,8 @@
 """Synchronized playback on the case page, in Chromium at 390 px and 1366 px: a body camera's
-video and a phone video of the same minute, made with ffmpeg and run through the real media
+video and a shop's CCTV video of the same minute (named phone.mp4 here), made with ffmpeg and run through the real media
 pipeline, play on one clock; after playing and after a seek in one player the two positions
 (each mapped to the shared clock by its capture time) stay within 0.2 s; the body camera's
-marker on the case map follows; shifting one video's clock moves it on the timeline and is
+marker on the case map follows and the shop camera's cone lights while its video is on; shifting one video's clock moves it on the timeline and is
 audited as a capture-time correction. No console errors and no failed requests."""
 
 import datetime as dt
@@ -11,14 +11,17 @@ import pytest
 from playwright.sync_api import expect
 
 from evidence import services as evidence_services
-from evidence.models import EvidenceItem
+from evidence.models import EvidenceItem, Source
 from portal import media
 from portal.models import AuditEvent
+from registry.models import FootageRequestCamera
 from tests.devices.helpers import recorded_item
 from tests.e2e.conftest import fits_the_width, wait_until
 from tests.e2e.test_evidence_upload_browser import _sign_in, _watch_for_trouble
 from tests.evidence.cases_helpers import make_case, verified
 from tests.factories import stored_item
+from tests.registry.cameras import investigator, owner
+from tests.registry.requests_helpers import ask, camera_facing_incident, search
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("transactional_db")]
 
@@ -49,8 +52,16 @@ def two_videos(police, make_staff, tmp_path):
         content=_clip(tmp_path / "bodycam.mp4", started=STARTED, pattern="testsrc2"),
         state=EvidenceItem.State.RECEIVED,
     )
+    # The "phone" video is a shop's CCTV answer to a footage request: its camera's cone is mapped.
+    officer = investigator(police)
+    camera = camera_facing_incident(owner(role="business"), name="Shop front")
+    asked = FootageRequestCamera.objects.get(
+        request=ask(officer, search(officer), [camera]), camera=camera
+    )
     phone = stored_item(
         agency=police,
+        source=Source.FOOTAGE_REQUEST,
+        source_ref=str(asked.pk),
         original_filename="phone.mp4",
         content=_clip(
             tmp_path / "phone.mp4",
@@ -125,6 +136,8 @@ def test_two_videos_play_and_seek_together_and_a_clock_shift_is_audited(
     expect(phone_status).to_have_text("Waiting: starts in 0:03")
     expect(page.locator("#sync-clock")).to_contain_text("03/11/2026, 09:00:00 America/New_York")
     expect(page.locator(f'li[data-item="{phone.pk}"]')).to_contain_text("confidence")
+    cone = page.locator("#case-map path.sync-cone")
+    expect(cone).to_have_attribute("data-on", "0")  # its camera's video has not started
 
     # Play: once the phone video starts, the two stay together.
     page.get_by_role("button", name="Play all").click()
@@ -151,6 +164,7 @@ def test_two_videos_play_and_seek_together_and_a_clock_shift_is_audited(
         ".dataset.lat - 40.7138) < 1e-6",
     )
     assert float(marker.get_attribute("data-lon")) == pytest.approx(-74.006, abs=1e-6)
+    expect(cone).to_have_attribute("data-on", "1")  # the shop's video is on at that moment
     # ...and they play on together from there.
     page.get_by_role("button", name="Play all").click()
     wait_until(page, _in_step(page), timeout=30_000)
