@@ -19,24 +19,34 @@ function clockText(seconds) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
-// The moment in the agency's zone with UTC beside it, to the second.
+// "2026-11-03 09:00:06": the wall clock in `timeZone` at `at`.
+function zoned(at, timeZone) {
+  const parts = {};
+  const format = new Intl.DateTimeFormat("en-US", {
+    timeZone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  });
+  for (const p of format.formatToParts(at)) parts[p.type] = p.value;
+  return [`${parts.year}-${parts.month}-${parts.day}`, `${parts.hour}:${parts.minute}:${parts.second}`];
+}
+
+// The moment as the server writes it (portal_time's local_and_utc_seconds): the agency's
+// zone with UTC beside it, the UTC date only when it is another day.
 function wallClock(ms, zone) {
   const at = new Date(ms);
-  const time = (timeZone) =>
-    new Intl.DateTimeFormat("en-GB", {
-      timeZone,
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-      hourCycle: "h23",
-    }).format(at);
+  const [utcDay, utcTime] = zoned(at, "UTC");
+  if (zone === "UTC") return `${utcDay} ${utcTime} UTC`;
   try {
-    return `${time(zone)} ${zone} (${time("UTC")} UTC)`;
+    const [day, time] = zoned(at, zone);
+    return `${day} ${time} ${zone} (${day === utcDay ? "" : `${utcDay} `}${utcTime} UTC)`;
   } catch (e) {
-    return `${time("UTC")} UTC`;
+    return `${utcDay} ${utcTime} UTC`;
   }
 }
 

@@ -16,7 +16,7 @@ from portal import media
 from portal.models import AuditEvent
 from registry.models import FootageRequestCamera
 from tests.devices.helpers import recorded_item
-from tests.e2e.conftest import fits_the_width, wait_until
+from tests.e2e.conftest import ARTIFACTS, fits_the_width, wait_until
 from tests.e2e.test_evidence_upload_browser import _sign_in, _watch_for_trouble
 from tests.evidence.cases_helpers import make_case, verified
 from tests.factories import stored_item
@@ -134,7 +134,9 @@ def test_two_videos_play_and_seek_together_and_a_clock_shift_is_audited(
     # At the start of the shared clock the phone video has not started yet.
     phone_status = page.locator(f'li[data-item="{phone.pk}"] .sync-status')
     expect(phone_status).to_have_text("Waiting: starts in 0:03")
-    expect(page.locator("#sync-clock")).to_contain_text("03/11/2026, 09:00:00 America/New_York")
+    expect(page.locator("#sync-clock")).to_have_text(
+        "2026-11-03 09:00:00 America/New_York (14:00:00 UTC)"
+    )
     expect(page.locator(f'li[data-item="{phone.pk}"]')).to_contain_text("confidence")
     cone = page.locator("#case-map path.sync-cone")
     expect(cone).to_have_attribute("data-on", "0")  # its camera's video has not started
@@ -165,6 +167,9 @@ def test_two_videos_play_and_seek_together_and_a_clock_shift_is_audited(
     )
     assert float(marker.get_attribute("data-lon")) == pytest.approx(-74.006, abs=1e-6)
     expect(cone).to_have_attribute("data-on", "1")  # the shop's video is on at that moment
+    expect(page.locator("#sync-clock")).to_have_text(
+        "2026-11-03 09:00:04 America/New_York (14:00:04 UTC)"
+    )
     # ...and they play on together from there.
     page.get_by_role("button", name="Play all").click()
     wait_until(page, _in_step(page), timeout=30_000)
@@ -198,4 +203,8 @@ def test_two_videos_play_and_seek_together_and_a_clock_shift_is_audited(
 
     expect(page.locator(".player-error")).to_have_count(0)
     fits_the_width(page)
+    width = page.viewport_size["width"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#sync").screenshot(path=str(ARTIFACTS / f"sync-playback-{width}.png"))
+    page.locator("#case-map").screenshot(path=str(ARTIFACTS / f"sync-playback-map-{width}.png"))
     assert not trouble, trouble
