@@ -12,6 +12,7 @@ import Hls from "hls.js/light";
 
 const BIG_DRIFT_PLAYING = 0.25; // seconds: beyond this a playing video seeks instead of catching up
 const BIG_DRIFT_PAUSED = 0.03; // seconds: a paused video is put exactly where the clock says
+const LAST_FRAME = 0.1; // seconds before the end where an ended video rests
 const SAME_SEEK = 0.05; // seconds: a seek this close to the one we asked for is ours
 
 function clockText(seconds) {
@@ -141,17 +142,19 @@ class Player {
     const local = (ms - this.startMs) / 1000;
     this.local = local;
     const v = this.el;
-    if (local < 0 || local >= this.duration) {
+    // The stream may end a little before the length the original was probed at.
+    const end = Number.isFinite(v.duration) && v.duration > 0 ? Math.min(v.duration, this.duration) : this.duration;
+    if (local < 0 || local >= end) {
       this.state = local < 0 ? "waiting" : "ended";
       this.pause();
       v.playbackRate = 1;
-      const end = Number.isFinite(v.duration) ? v.duration : this.duration;
-      const edge = local < 0 ? 0 : end;
-      if (!v.seeking && v.readyState >= 1 && Math.abs(v.currentTime - edge) > 0.1) this.seekTo(edge);
+      // An ended video shows its last frame; a seek to the very end trips Chromium's HLS demuxer.
+      const edge = local < 0 ? 0 : Math.max(0, end - LAST_FRAME);
+      if (!v.seeking && v.readyState >= 1 && Math.abs(v.currentTime - edge) > LAST_FRAME) this.seekTo(edge);
       this.status.textContent =
         local < 0
           ? `Waiting: starts in ${clockText(-local)}`
-          : `Ended ${clockText(local - this.duration)} ago`;
+          : `Ended ${clockText(local - end)} ago`;
       return;
     }
     this.state = running ? "playing" : "paused";
@@ -170,7 +173,8 @@ class Player {
 
   // Holds the shared clock: it should be playing but has no data to play yet.
   starving() {
-    return (this.state === "playing" || this.state === "paused") && (this.el.seeking || this.el.readyState < 3);
+    const v = this.el;
+    return (this.state === "playing" || this.state === "paused") && !v.ended && (v.seeking || v.readyState < 3);
   }
 }
 

@@ -201,6 +201,16 @@ def test_two_videos_play_and_seek_together_and_a_clock_shift_is_audited(
     )
     assert _gap(page) < TOLERANCE
 
+    # The shared slider: past the body camera's end it says so, the shop's plays on.
+    page.locator("#sync-seek").fill("9.7")
+    expect(page.locator(f'li[data-item="{bodycam.pk}"] .sync-status')).to_have_text(
+        "Ended 0:02 ago"
+    )
+    expect(page.locator(f'li[data-item="{phone.pk}"] .sync-status')).to_have_text(
+        "Paused at 0:05 of 0:08"
+    )
+    wait_until(page, f"() => Math.abs({_video(page, phone)}.currentTime - 4.7) < 0.05")
+
     expect(page.locator(".player-error")).to_have_count(0)
     fits_the_width(page)
     width = page.viewport_size["width"]
