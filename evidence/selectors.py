@@ -275,6 +275,15 @@ def item_facts_for(*, actor: User, item: EvidenceItem) -> ItemFacts:
     )
 
 
+def item_camera_for(*, actor: User, item: EvidenceItem) -> dict[str, Any] | None:
+    """The fixed camera that recorded an item already scoped to `actor` (SourceHooks.item_camera);
+    None without one, and for whom the item's identifying metadata is withheld (the camera
+    says where it was made)."""
+    if not can_see_identifying_metadata(actor, item):
+        return None
+    return sources.item_camera(item)
+
+
 def item_track_for(*, actor: User, item: EvidenceItem) -> dict[str, Any] | None:
     """The GPS track recorded with an item already scoped to `actor` (SourceHooks.item_track),
     as GeoJSON; None without one, and for whom what the item's files say about where it was

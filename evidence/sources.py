@@ -56,6 +56,9 @@ class SourceHooks:
       FeatureCollection of one LineString whose properties carry, per position, `times`
       (RFC 3339), `video_seconds` (its time on the item's video, 0 being the first frame)
       and `accuracy_m`; None without one. The store scopes the item to its reader first.
+    - item_camera(item) -> dict | None: the fixed camera that recorded the item, for the case
+      map: `label`, `lat`, `lon` and `cone` (its field of view, an RFC 7946 Polygon, or None);
+      None when the source knows of none. The store scopes the item to its reader first.
     - demo_seeders: run by `seed_demo` in this order, after the platform's own data.
     """
 
@@ -67,6 +70,7 @@ class SourceHooks:
     sees_identifying_metadata: Callable[[User, EvidenceItem], bool] | None = None
     sealed_at_source: Callable[[EvidenceItem], bool] | None = None
     item_track: Callable[[EvidenceItem], dict[str, Any] | None] | None = None
+    item_camera: Callable[[EvidenceItem], dict[str, Any] | None] | None = None
     demo_seeders: tuple[Callable[..., None], ...] = field(default=())
 
 
@@ -158,6 +162,14 @@ def sealed_at_source(item: EvidenceItem) -> bool:
     if hooks is None or hooks.sealed_at_source is None:
         return False
     return bool(hooks.sealed_at_source(item))
+
+
+def item_camera(item: EvidenceItem) -> dict[str, Any] | None:
+    """The fixed camera the item's source says recorded it (SourceHooks.item_camera), if any."""
+    hooks = _SOURCES.get(item.source)
+    if hooks is None or hooks.item_camera is None:
+        return None
+    return hooks.item_camera(item)
 
 
 def item_track(item: EvidenceItem) -> dict[str, Any] | None:

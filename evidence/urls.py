@@ -48,6 +48,12 @@ urlpatterns = [
         case_views.case_item_remove,
         name="case_item_remove",
     ),
+    path(
+        "cases/<uuid:case_id>/items/<uuid:item_id>/clock/",
+        views.case_item_clock,
+        name="case_item_clock",
+    ),
+    path("cases/<uuid:case_id>/playback/", case_views.case_playback, name="case_playback"),
     path("cases/<uuid:case_id>/package/", share_views.case_package, name="case_package"),
     path("cases/<uuid:case_id>/share/", share_views.share_create, name="share_create"),
     path(

@@ -7,12 +7,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from evidence import policies, selectors, services
 from evidence.cases import policies as case_policies
 from evidence.cases import selectors as case_selectors
+from evidence.cases.forms import ClockShiftForm
 from evidence.custody import proof as custody_proof_service
 from evidence.forms import (
     FlagForm,
@@ -411,3 +413,29 @@ def redaction_cancel(request, item_id, redaction_id):
     services.redaction_cancel(actor=request.user, job=job)
     messages.success(request, "Redaction cancelled.")
     return redirect("evidence:redaction", job.item_id, job.pk)
+
+
+@require_POST
+@requires(case_policies.can_manage_cases)
+def case_item_clock(request, case_id, item_id):
+    """Shift one video's clock on the shared timeline (an audited capture-time correction)."""
+    case = case_selectors.case_get_for(actor=request.user, id=case_id, write=True)
+    item = get_object_or_404(case.items, pk=item_id)
+    form = ClockShiftForm(request.POST)
+    if form.is_valid():
+        seconds = float(form.cleaned_data["seconds"])
+        try:
+            services.item_clock_shift_in_case(
+                actor=request.user,
+                case=case,
+                item=item,
+                seconds=seconds,
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            messages.error(request, errors_text(exc))
+        else:
+            messages.success(request, f"Clock shifted by {seconds:+.1f} s.")
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect(f"{reverse('evidence:case_detail', args=[case.pk])}#sync")

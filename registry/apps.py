@@ -21,6 +21,7 @@ class RegistryConfig(AppConfig):
                 source=Source.FOOTAGE_REQUEST,
                 item_received=cases.footage_item_received,
                 case_links=cases.footage_request_links,
+                item_camera=cases.footage_item_camera,
                 case_items=cases.footage_items_filed_under,
                 # the footage request asks about the cameras, so they come first
                 demo_seeders=(seed_cameras, seed_live_camera, seed_footage_request),

@@ -1,6 +1,8 @@
 """How footage requests meet cases: listed and mapped on the case page, and their files
 filed into the case with the same number as they arrive."""
 
+import json
+
 from django.urls import reverse
 
 from evidence import selectors as evidence_selectors
@@ -91,3 +93,22 @@ def footage_items_filed_under(*, case) -> list[EvidenceItem]:
             source=Source.FOOTAGE_REQUEST, refs=[str(ref) for ref in refs]
         ).filter(agency=case.agency)
     )
+
+
+def footage_item_camera(item: EvidenceItem) -> dict | None:
+    """The registered camera whose owner sent this file, with its cone, for the case map."""
+    try:
+        rc = FootageRequestCamera.objects.select_related("camera", "request").get(
+            pk=int(item.source_ref)
+        )
+    except (ValueError, FootageRequestCamera.DoesNotExist):
+        return None
+    if rc.request.agency_id != item.agency_id:
+        return None
+    camera = rc.camera
+    return {
+        "label": f"{camera.name} ({camera.get_kind_display()})",
+        "lat": camera.location.y,
+        "lon": camera.location.x,
+        "cone": json.loads(camera.fov.geojson) if camera.fov else None,
+    }

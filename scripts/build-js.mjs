@@ -8,6 +8,7 @@ const ENTRIES = [
   "static/src/basemap.js",
   "static/src/upload.js",
   "static/src/player.js",
+  "static/src/syncplay.js",
   "static/src/camera-map.js",
   "static/src/tip.js",
   "static/src/tip-offline.js",

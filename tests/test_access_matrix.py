@@ -31,8 +31,8 @@ its API, a tus upload under its grant) join with `joins_with_token`, and for eac
 - no token, or a wrong one, gets 404, even from the agency's own signed-in investigator (the
   device API, whose token is a body camera's credential, answers 401 with its challenge).
 
-The counts (December 2026; update them with the tables): 152 routes take a value from their
-URL; 118 join with a session, 15 with a token (16 token builders: a tus upload under a secret
+The counts (December 2026; update them with the tables): 154 routes take a value from their
+URL; 120 join with a session, 15 with a token (16 token builders: a tus upload under a secret
 grant and under a staff grant), and 19 are exempt, each with its reason, in EXEMPT below.
 """
 
@@ -411,6 +411,14 @@ joins(
     body=lambda b: {"item": str(b.objects["spare"].pk)},
 )
 joins("evidence:case_item_remove", case_item, reads=(), writes=("POST",))
+joins(
+    "evidence:case_item_clock",
+    case_item,
+    reads=(),
+    writes=("POST",),
+    body={"seconds": "2", "reason": "Matrix check"},
+)
+joins("evidence:case_playback", case)
 joins("evidence:share_create", case, writes=("POST",), body={})
 joins("evidence:share_revoke", case_share, reads=(), writes=("POST",))
 joins("api-evidence-detail", item, kind=API)

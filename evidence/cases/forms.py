@@ -136,3 +136,17 @@ class ItemAddForm(forms.Form):
         label="Add an item by its id",
         help_text="The id is in the item's address: /staff/evidence/&lt;id&gt;/",
     )
+
+
+class ClockShiftForm(CleanTextFormMixin, forms.Form):
+    """Shift one video's clock on the case's shared timeline (seconds, + later, - earlier)."""
+
+    seconds = forms.DecimalField(
+        label="Shift its clock by (seconds)",
+        max_digits=8,
+        decimal_places=1,
+        min_value=-86400,
+        max_value=86400,
+        help_text="Positive if the video really started later than its clock says, negative if earlier.",
+    )
+    reason = forms.CharField(label="Why", max_length=500)

@@ -1,11 +1,15 @@
 """Case reads, scoped to the actor: the cases they may see, their items and activity."""
 
+import datetime as dt
+from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
+from django.urls import reverse
 
+from evidence.audit_actions import METADATA_CHANGED
 from evidence.cases.policies import (
     can_edit_case,
     can_file_into_case_by_role,
@@ -15,10 +19,17 @@ from evidence.cases.policies import (
 from evidence.models import (
     Case,
     CaseItem,
+    Derivative,
     EvidenceItem,
+    MediaKind,
 )
 from evidence.policies import can_view_evidence
-from evidence.selectors import ITEM_TARGET_TYPE
+from evidence.selectors import (
+    ITEM_TARGET_TYPE,
+    item_camera_for,
+    item_facts_for,
+    item_track_for,
+)
 from portal.models import Agency, AuditEvent, User
 
 CASE_TARGET_TYPE = Case._meta.label_lower
@@ -109,3 +120,73 @@ def case_for_upload(*, uploader: User, id: UUID | str) -> Case:
     if not can_file_into_case_by_role(uploader, case):
         raise Http404("No such case.")
     return case
+
+
+def _clock_corrections(item_ids: list[str]) -> dict[str, list[AuditEvent]]:
+    """Each item's hand corrections of its capture time, oldest first (item_metadata_change)."""
+    found: dict[str, list[AuditEvent]] = {}
+    events = AuditEvent.objects.filter(
+        target_type=ITEM_TARGET_TYPE,
+        target_id__in=item_ids,
+        action=METADATA_CHANGED.name,
+        details__field="capture_time",
+    ).order_by("seq")
+    for event in events:
+        found.setdefault(event.target_id, []).append(event)
+    return found
+
+
+def _seconds_between(old: str | None, new: str | None) -> float | None:
+    if not old or not new:
+        return None
+    return (dt.datetime.fromisoformat(new) - dt.datetime.fromisoformat(old)).total_seconds()
+
+
+def case_playback(*, actor: User, case: Case) -> list[dict[str, Any]]:
+    """The case's playable videos on one clock, for synchronized playback: each with the
+    moment its first frame was captured (as the actor may see it), how sure that is, its
+    length, its HLS playlist, its camera's GPS track or CCTV camera, and the hand corrections
+    of its clock. Ordered by capture time; videos with no capture time the actor may see come
+    last, with `start` None (they cannot be placed). `case` is already scoped to the actor."""
+    videos = list(
+        items_of_case(case=case).filter(media_kind=MediaKind.VIDEO, state=EvidenceItem.State.READY)
+    )
+    playlists = {
+        d.item_id: d
+        for d in Derivative.objects.filter(
+            item__in=[v.pk for v in videos], kind=Derivative.Kind.HLS_PLAYLIST
+        )
+    }
+    corrections = _clock_corrections([str(v.pk) for v in videos if v.pk in playlists])
+    timeline = []
+    for item in videos:
+        playlist = playlists.get(item.pk)
+        if playlist is None:
+            continue
+        facts = item_facts_for(actor=actor, item=item)
+        exhibit = getattr(item, "exhibit", None)
+        events = corrections.get(str(item.pk), [])
+        shifts = [_seconds_between(e.details.get("old"), e.details.get("new")) for e in events]
+        fixes = [
+            {"seconds": shift, "at": e.at, "by": e.actor_label, "reason": e.reason}
+            for e, shift in zip(events, shifts, strict=True)
+        ]
+        timeline.append(
+            {
+                "id": str(item.pk),
+                "exhibit": exhibit,
+                "label": facts.original_filename or f"Exhibit {exhibit}",
+                "source": item.get_source_display(),
+                "start": facts.capture_time,
+                "time_source": facts.get_capture_time_source_display(),
+                "confidence": facts.capture_time_confidence,
+                "duration": float(item.metadata.get("duration") or 0),
+                "hls": reverse("evidence:media", args=[item.pk, playlist.name]),
+                "corrections": fixes,
+                "corrected_seconds": sum(shift or 0 for shift in shifts),
+                "track": item_track_for(actor=actor, item=item),
+                "camera": item_camera_for(actor=actor, item=item),
+            }
+        )
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    return sorted(timeline, key=lambda v: (v["start"] is None, v["start"] or far, v["exhibit"]))

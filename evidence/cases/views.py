@@ -15,7 +15,13 @@ from evidence.cases import policies as case_policies
 from evidence.cases import selectors as case_selectors
 from evidence.cases import services as case_services
 from evidence.cases.activity import activity_in_words
-from evidence.cases.forms import AddToCaseForm, CaseForm, ItemAddForm, MemberAddForm
+from evidence.cases.forms import (
+    AddToCaseForm,
+    CaseForm,
+    ClockShiftForm,
+    ItemAddForm,
+    MemberAddForm,
+)
 from evidence.disclosure import policies as share_policies
 from evidence.disclosure import selectors as share_selectors
 from evidence.models import Case, EvidenceItem
@@ -129,6 +135,7 @@ def case_detail(request, case_id):
     links = case_links_for(actor=request.user, case=case)
     editable = case_policies.can_edit_case(request.user, case)
     names = {str(i.pk): i.facts.original_filename or f"exhibit {i.exhibit}" for i in items}
+    playback = case_selectors.case_playback(actor=request.user, case=case)
     context = {
         "case": case,
         "items": items,
@@ -164,8 +171,21 @@ def case_detail(request, case_id):
         "member_form": MemberAddForm(case=case) if editable else None,
         "item_form": ItemAddForm() if editable else None,
         "package_available": editable and any(i.state != EvidenceItem.State.DELETED for i in items),
+        "playback": playback,
+        "sync_on_map": any(v["track"] or v["camera"] for v in playback if v["start"]),
+        "clock_form": ClockShiftForm() if editable else None,
     }
     return render(request, "evidence/cases/case_detail.html", context)
+
+
+@requires(policies.can_view_evidence)
+def case_playback(request, case_id):
+    """The case's videos on one clock (JSON), as the case page's synchronized player reads them."""
+    case = case_selectors.case_get_for(actor=request.user, id=case_id)
+    case_services.case_record_view(actor=request.user, case=case, via="playback")
+    response = JsonResponse({"videos": case_selectors.case_playback(actor=request.user, case=case)})
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_POST

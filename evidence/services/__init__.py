@@ -32,6 +32,7 @@ from evidence.services.items import (
     EDITABLE_FIELDS,
     download_token_read,
     download_url_issue,
+    item_clock_shift_in_case,
     item_metadata_change,
     item_record_media_fetch,
     item_record_view,
@@ -54,6 +55,7 @@ from evidence.services.retention import (
 __all__ = [
     "redaction_cancel",
     "redaction_start",
+    "item_clock_shift_in_case",
     "can_view_evidence_role",
     "case_get_for",
     "case_item_add",

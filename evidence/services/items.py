@@ -1,5 +1,6 @@
 """Evidence writes: items from finished uploads, and the custody events of reading them."""
 
+import datetime as dt
 import logging
 import secrets
 from typing import Any
@@ -14,13 +15,16 @@ from redis import Redis
 
 from evidence import audit_actions as actions
 from evidence import sources
+from evidence.cases import policies as case_policies
 from evidence.models import (
+    Case,
+    CaseItem,
     Confidence,
     Derivative,
     EvidenceItem,
     ValueSource,
 )
-from evidence.policies import can_upload_evidence
+from evidence.policies import can_see_identifying_metadata, can_upload_evidence
 from portal import storage
 from portal.audit import audit_record
 from portal.models import User
@@ -184,6 +188,38 @@ def item_metadata_change(
 
 
 # Cases
+
+# A camera's clock is off by seconds or minutes, or by a wrong time zone; never by more than a day.
+CLOCK_SHIFT_MAX_SECONDS = 24 * 3600
+
+
+@transaction.atomic
+def item_clock_shift_in_case(
+    *, actor: User, case: Case, item: EvidenceItem, seconds: float, reason: str
+) -> bool:
+    """Move a case item's capture time by `seconds` because its camera's clock was wrong.
+
+    The same audited hand correction as on the item's page (item_metadata_change): the old and
+    new times and the reason go into the item's custody, and the time becomes a person's claim.
+    """
+    if not case_policies.can_edit_case(actor, case):
+        raise PermissionDenied
+    if not CaseItem.objects.filter(case=case, item=item).exists():
+        raise ValidationError("This item is not in the case.")
+    if not can_see_identifying_metadata(actor, item):
+        raise PermissionDenied
+    if not seconds or abs(seconds) > CLOCK_SHIFT_MAX_SECONDS:
+        raise ValidationError("Shift the clock by a number of seconds, at most a day either way.")
+    locked = EvidenceItem.objects.select_for_update().get(pk=item.pk)
+    if locked.capture_time is None:
+        raise ValidationError("This item has no capture time to shift: set one on its page.")
+    changed = item_metadata_change(
+        actor=actor,
+        item=locked,
+        reason=reason,
+        capture_time=locked.capture_time + dt.timedelta(seconds=seconds),
+    )
+    return bool(changed)
 
 
 # Shares with prosecuting offices

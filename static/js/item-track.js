@@ -2,28 +2,8 @@
 // of the video on screen: as it plays, and at once on a seek. Each position carries its place
 // on the video's timeline (`video_seconds`, 0 being the first frame, pre-event buffer
 // included); between two positions the marker moves in a straight line. The basemap comes
-// from the shared module (static/src/basemap.js).
+// from the shared module (static/src/basemap.js), the interpolation from track-position.js.
 (() => {
-  // [lon, lat] at `seconds`: the first position before the track starts, the last after it ends.
-  function positionAt(seconds, offsets, coords) {
-    const last = offsets.length - 1;
-    if (!(seconds > offsets[0])) return coords[0];
-    if (seconds >= offsets[last]) return coords[last];
-    let lo = 0;
-    let hi = last;
-    while (hi - lo > 1) {
-      const mid = (lo + hi) >> 1;
-      if (offsets[mid] <= seconds) lo = mid;
-      else hi = mid;
-    }
-    const span = offsets[hi] - offsets[lo];
-    const f = span > 0 ? (seconds - offsets[lo]) / span : 0;
-    return [
-      coords[lo][0] + f * (coords[hi][0] - coords[lo][0]),
-      coords[lo][1] + f * (coords[hi][1] - coords[lo][1]),
-    ];
-  }
-
   function clock(seconds) {
     const s = Math.max(0, Math.floor(seconds));
     return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
@@ -61,7 +41,7 @@
     const follow = () => {
       // Without a video to follow, the marker stays at the first position.
       const seconds = video ? video.currentTime : offsets[0];
-      const [lon, lat] = positionAt(seconds, offsets, coords);
+      const [lon, lat] = window.CanvassTrack.positionAt(seconds, offsets, coords);
       marker.setLatLng([lat, lon]);
       el.dataset.lat = lat.toFixed(7);
       el.dataset.lon = lon.toFixed(7);
