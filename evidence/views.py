@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from evidence import policies, selectors, services
+from evidence import playback, policies, selectors, services
 from evidence.cases import policies as case_policies
 from evidence.cases import selectors as case_selectors
 from evidence.cases.forms import ClockShiftForm
@@ -245,9 +245,6 @@ def download_signed(request):
     return response
 
 
-PLAYED_KEY = "canvass_played_items"
-
-
 @requires(policies.can_view_evidence)
 def media_file(request, item_id, name):
     """Playback files (HLS playlist and segments, proxy, poster, preview), never served inline as HTML.
@@ -258,14 +255,14 @@ def media_file(request, item_id, name):
     derivative = selectors.derivative_get_for(actor=request.user, item_id=item_id, name=name)
     item_key = str(derivative.item_id)
     if derivative.kind == Derivative.Kind.HLS_SEGMENT:
-        if item_key not in request.session.get(PLAYED_KEY, []):
+        if not playback.playback_granted(session=request.session, item_id=item_key):
             raise Http404("Start playback from the item's page.")
     else:
         services.item_record_media_fetch(
             actor=request.user, item=derivative.item, derivative=derivative
         )
         if derivative.kind == Derivative.Kind.HLS_PLAYLIST:
-            request.session[PLAYED_KEY] = [*request.session.get(PLAYED_KEY, [])[-49:], item_key]
+            playback.playback_grant(session=request.session, item_id=item_key)
     response = FileResponse(storage.open_object(derivative.key), content_type=derivative.media_type)
     response["Cache-Control"] = "private, no-store"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from evidence import audit_actions as actions
+from evidence import playback as playback_grants
 from evidence import policies, selectors
 from evidence.cases import policies as case_policies
 from evidence.cases import selectors as case_selectors
@@ -24,7 +25,7 @@ from evidence.disclosure import selectors as share_selectors
 from evidence.disclosure import services as share_services
 from evidence.disclosure.forms import ShareForm, ShareLinkForm
 from evidence.models import Derivative, EvidenceItem
-from evidence.views import PLAYED_KEY, item_flag_save
+from evidence.views import item_flag_save
 from portal import storage
 from portal.decorators import requires
 from portal.templatetags.portal_time import local_and_utc
@@ -124,7 +125,7 @@ def shared_media(request, share_id, item_id, name):
     )
     item_key = str(derivative.item_id)
     if derivative.kind == Derivative.Kind.HLS_SEGMENT:
-        if item_key not in request.session.get(PLAYED_KEY, []):
+        if not playback_grants.playback_granted(session=request.session, item_id=item_key):
             raise Http404("Start playback from the item's page.")
     else:
         playback = derivative.kind in (
@@ -140,7 +141,7 @@ def shared_media(request, share_id, item_id, name):
             details={"derivative": derivative.name, "sha256": derivative.sha256},
         )
         if derivative.kind == Derivative.Kind.HLS_PLAYLIST:
-            request.session[PLAYED_KEY] = [*request.session.get(PLAYED_KEY, [])[-49:], item_key]
+            playback_grants.playback_grant(session=request.session, item_id=item_key)
     response = FileResponse(storage.open_object(derivative.key), content_type=derivative.media_type)
     response["Cache-Control"] = "private, no-store"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
