@@ -1,0 +1,70 @@
+"""Pages a user opens daily run a number of queries that does not grow with the rows they show
+(issue 17: bench/scale.py measures them at a large force's size; these keep them bounded)."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from evidence import services as evidence_services
+from tests.evidence.cases_helpers import make_case, verified
+from tests.factories import stored_item
+
+pytestmark = pytest.mark.django_db
+
+
+def queries_of(client, url: str) -> int:
+    client.get(url)  # warm: the session, caches filled on first use
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def viewed(item, actor):
+    """A custody row for the item (so each item has a custody list to show)."""
+    evidence_services.item_record_view(actor=actor, item=item, via="page")
+
+
+def test_case_page_queries_do_not_grow_with_its_items(make_staff, police, signed_in):
+    lead = verified(make_staff())
+    client = signed_in(lead)
+
+    def case_of(n):
+        items = [stored_item(agency=police, original_filename=f"clip{i}.mp4") for i in range(n)]
+        for item in items:
+            viewed(item, lead)
+        return make_case(lead=lead, items=items)
+
+    small, large = case_of(2), case_of(12)
+    few = queries_of(client, reverse("evidence:case_detail", args=[small.pk]))
+    many = queries_of(client, reverse("evidence:case_detail", args=[large.pk]))
+    assert many == few, f"2 items: {few} queries, 12 items: {many}"
+
+
+@pytest.mark.parametrize(
+    ("lookup", "index"),
+    [
+        ("original_filename__icontains", "evidence_filename_trgm"),
+        ("source_ref__icontains", "evidence_source_ref_trgm"),
+    ],
+)
+def test_evidence_search_can_use_its_trigram_indexes(lookup, index, police):
+    """The indexes are on the very expression Django writes for icontains (else a search reads
+    every item of the agency)."""
+    from evidence.models import EvidenceItem
+
+    stored_item(agency=police, original_filename="doorbell.mp4", source_ref="T-123")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = EvidenceItem.objects.filter(**{lookup: "bell"}).explain()
+    assert index in plan, plan
+
+
+def test_tip_attachment_counts_can_use_the_source_index(police):
+    from evidence.models import EvidenceItem, Source
+
+    stored_item(agency=police, source=Source.TIP, source_ref="T-123")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = EvidenceItem.objects.filter(source=Source.TIP, source_ref="T-123").explain()
+    assert "using evidence_source_ref on" in plan.lower(), plan
