@@ -68,3 +68,56 @@ def test_tip_attachment_counts_can_use_the_source_index(police):
         cursor.execute("SET LOCAL enable_seqscan = off")
     plan = EvidenceItem.objects.filter(source=Source.TIP, source_ref="T-123").explain()
     assert "using evidence_source_ref on" in plan.lower(), plan
+
+
+@pytest.fixture
+def small_cap(monkeypatch):
+    from portal import pagination
+
+    monkeypatch.setattr(pagination.BoundedPaginator, "cap", 3)
+    monkeypatch.setattr(pagination, "COUNT_CAP", 3)
+    return 3
+
+
+def counts_in(queries, table: str) -> list[str]:
+    return [q["sql"] for q in queries if "COUNT(" in q["sql"] and f'"{table}"' in q["sql"]]
+
+
+def test_audit_log_counts_no_further_than_the_cap(small_cap, make_staff, signed_in):
+    from portal import audit_actions as actions
+    from portal.audit import audit_record
+    from portal.roles import Role
+
+    auditor = make_staff(role=Role.AUDITOR)
+    for _i in range(6):
+        audit_record(action=actions.LOGOUT.name, actor=auditor, target=auditor)
+    client = signed_in(auditor)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("portal:audit_log"))
+    assert "more than 3" in page.content.decode()
+    assert len(page.context["page"].object_list) >= 6  # the page itself is not cut
+    counted = counts_in(queries, "portal_auditevent")
+    assert counted and all("LIMIT 50" in sql for sql in counted), counted
+
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get(reverse("api-audit-events")).json()
+    assert body["count"] > 3  # the rows made here, and the reads of the log recorded since
+    counted = counts_in(queries, "portal_auditevent")
+    assert counted and all("LIMIT 50" in sql for sql in counted), counted
+
+
+def test_evidence_list_and_api_count_no_further_than_the_cap(
+    small_cap, make_staff, police, signed_in
+):
+    from portal.roles import Role
+
+    for i in range(5):
+        stored_item(agency=police, original_filename=f"clip{i}.mp4")
+    client = signed_in(make_staff(role=Role.SUPERVISOR))
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("evidence:list"))
+        body = client.get(reverse("api-evidence-list")).json()
+    assert "More than 3 items" in page.content.decode()
+    assert body["count"] == 5
+    counted = counts_in(queries, "evidence_evidenceitem")
+    assert counted and all(" LIMIT " in sql for sql in counted), "\n".join(counted)
