@@ -121,3 +121,21 @@ def test_evidence_list_and_api_count_no_further_than_the_cap(
     assert body["count"] == 5
     counted = counts_in(queries, "evidence_evidenceitem")
     assert counted and all(" LIMIT " in sql for sql in counted), "\n".join(counted)
+
+
+def test_footage_request_list_groups_only_the_newest_requests(make_staff, police, monkeypatch):
+    """The list's counts are grouped over the newest requests it shows, not every request the
+    agency ever sent (which grows with the years)."""
+    from registry.footage import selectors as footage_selectors
+    from tests.registry.requests_helpers import ask, camera_facing_incident, search
+    from tests.transparency.facts import owner, staff
+
+    supervisor = staff(police, "supervisor")
+    cameras = [camera_facing_incident(owner())]
+    for i in range(4):
+        ask(supervisor, search(supervisor, case_number=f"RPD-{i}"), cameras)
+    with CaptureQueriesContext(connection) as queries:
+        rows = footage_selectors.footage_request_rows(actor=verified(supervisor), limit=2)
+    assert len(rows) == 2
+    grouped = [q["sql"] for q in queries if "GROUP BY" in q["sql"]]
+    assert grouped and all("LIMIT 2) AND" in sql or "LIMIT 2))" in sql for sql in grouped), grouped
