@@ -15,6 +15,7 @@ from evidence.policies import can_see_identifying_metadata
 from evidence.rest import CanViewEvidence, ItemDetailSerializer, ItemSerializer
 from evidence.selectors import ItemFilters
 from portal.api.views import AuditEventSerializer
+from portal.pagination import bounded_count
 
 
 class ItemList(generics.ListAPIView):
@@ -30,7 +31,7 @@ class ItemList(generics.ListAPIView):
         filters = ItemFilters(**form.cleaned_data)
         items = selectors.items_for(actor=self.request.user, filters=filters)
         services.items_record_list(
-            actor=self.request.user, filters=filters.__dict__, count=items.count()
+            actor=self.request.user, filters=filters.__dict__, count=bounded_count(items)
         )
         return items
 

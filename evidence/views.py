@@ -4,7 +4,6 @@ downloads."""
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -28,6 +27,7 @@ from evidence.models import CaseItem, Derivative, EvidenceItem
 from evidence.selectors import ItemFilters
 from portal import storage
 from portal.decorators import requires
+from portal.pagination import BoundedPaginator
 from portal.text import clean_text, errors_text
 
 # What the evidence list shows as a thumbnail: a video's poster frame or an image's preview.
@@ -62,7 +62,7 @@ def item_list(request):
             to_attr="visible_case_items",
         ),
     )
-    page = Paginator(items, 25).get_page(request.GET.get("page"))
+    page = BoundedPaginator(items, 25).get_page(request.GET.get("page"))
     for item in page:
         item.facts = selectors.item_facts_for(actor=request.user, item=item)
     services.items_record_list(

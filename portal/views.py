@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -21,6 +20,7 @@ from portal.audit_labels import details_json
 from portal.decorators import requires
 from portal.forms import AuditFilterForm, CodeForm, LoginForm, SignupForm
 from portal.models import User
+from portal.pagination import BoundedPaginator
 from portal.qr import qr_svg
 from portal.selectors import AuditFilters
 
@@ -283,7 +283,7 @@ def audit_log(request):
     events = selectors.audit_events_for(actor=request.user, filters=filters).select_related(
         "agency"
     )
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    page = BoundedPaginator(events, 50).get_page(request.GET.get("page"))
     page.object_list = selectors.audit_events_readable(actor=request.user, events=page.object_list)
     services.audit_log_record_read(
         actor=request.user, view="audit_log", filters=filters.__dict__, page=page.number

@@ -2,13 +2,13 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from evidence.models import Derivative
 from evidence.selectors import item_facts_for
 from portal.decorators import requires
+from portal.pagination import BoundedPaginator
 from submissions import policies, selectors, services
 from submissions.forms import (
     AssignForm,
@@ -30,7 +30,7 @@ def inbox(request):
     form = InboxFilterForm(request.GET or None, agency=agency)
     filters = TipFilters(**form.cleaned_data) if form.is_bound and form.is_valid() else TipFilters()
     tips = selectors.tips_for(actor=request.user, filters=filters)
-    page = Paginator(tips, 25).get_page(request.GET.get("page"))
+    page = BoundedPaginator(tips, 25).get_page(request.GET.get("page"))
     services.tips_record_list(
         actor=request.user, filters=filters.__dict__, count=page.paginator.count
     )

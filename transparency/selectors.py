@@ -14,7 +14,8 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db.models import Count, Max, Q
+from django.db import connection
+from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 from django.utils.crypto import salted_hmac
 from django.utils.functional import Promise
@@ -334,34 +335,42 @@ def case_hash(*, agency: Agency, number: str) -> str:
 _FINAL = (*FootageRequestCamera.ANSWERED, FootageRequestCamera.Status.EXPIRED)
 
 
-def footage_log(*, agency: Agency) -> list[dict[str, Any]]:
-    """One row per footage request that reached owners, newest first: generated, never edited,
-    nothing about owners (no names, no camera places, no answers that single one out)."""
+def _sent_requests(agency: Agency) -> QuerySet[FootageRequest]:
+    """The agency's requests that reached owners, each with its cameras' answers counted."""
+    return FootageRequest.objects.filter(agency=agency, status=FootageRequest.Status.SENT).annotate(
+        asked=Count("cameras"),
+        open_cameras=Count("cameras", filter=~Q(cameras__status__in=_FINAL)),
+        last_answer=Max("cameras__answered_at"),
+        expired=Count("cameras", filter=Q(cameras__status=FootageRequestCamera.Status.EXPIRED)),
+    )
+
+
+def footage_log(*, agency: Agency, limit: int | None = None) -> list[dict[str, Any]]:
+    """One row per footage request that reached owners, newest first (the newest `limit`
+    only, when given): generated, never edited, nothing about owners (no names, no camera
+    places, no answers that single one out)."""
     zone = zoneinfo.ZoneInfo(agency.time_zone)
     outcome_counts = {
         outcome: Count("cameras", filter=Q(cameras__status__in=statuses))
         for outcome, statuses in _statuses_by_outcome().items()
     }
     requests = (
-        FootageRequest.objects.filter(agency=agency, status=FootageRequest.Status.SENT)
+        _sent_requests(agency)
         .select_related("search")
-        .annotate(
-            asked=Count("cameras"),
-            open_cameras=Count("cameras", filter=~Q(cameras__status__in=_FINAL)),
-            last_answer=Max("cameras__answered_at"),
-            expired=Count("cameras", filter=Q(cameras__status=FootageRequestCamera.Status.EXPIRED)),
-            **outcome_counts,
-        )
+        .annotate(**outcome_counts)
         .order_by("-sent_at", "-id")
     )
+    shown = list(requests if limit is None else requests[:limit])
     closed_cases = set(
-        Case.objects.filter(agency=agency, status=Case.Status.CLOSED).values_list(
-            "number", flat=True
-        )
+        Case.objects.filter(
+            agency=agency,
+            status=Case.Status.CLOSED,
+            number__in={r.case_number for r in shown},
+        ).values_list("number", flat=True)
     )
     metres = grid_metres()
     rows = []
-    for r in requests:
+    for r in shown:
         assert r.sent_at is not None  # noqa: S101 - sent requests have a sent time
         incident = r.search.incident if r.search is not None else None
         area = grid_cell(lat=incident.y, lon=incident.x, metres=metres) if incident else None
@@ -400,6 +409,56 @@ def _days_to_close(r: Any) -> int | None:
         return None
     closed = max(t for t in (r.last_answer, r.deadline if r.expired else None) if t is not None)
     return max(0, int((closed - r.sent_at).days))
+
+
+def footage_log_summary_for(*, agency: Agency) -> dict[str, Any]:
+    """footage_log_summary of the agency's whole log, computed by the database: the page shows
+    the summary and the newest rows only, and a log of years is too long to build for that."""
+    sql, params = (
+        _sent_requests(agency)
+        .order_by()
+        .values(  # type: ignore[misc]  # the stubs do not see _sent_requests' annotations
+            "window_start",
+            "window_end",
+            "sent_at",
+            "deadline",
+            "asked",
+            "open_cameras",
+            "last_answer",
+            "expired",
+        )
+        .query.sql_with_params()
+    )
+    # Days to close as _days_to_close reckons them (whole days, floored, none while a camera
+    # waits); medians as statistics.median takes them (the mean of the two middle values).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT count(*),
+                percentile_cont(0.5) WITHIN GROUP (
+                    ORDER BY round(extract(epoch FROM r.window_end - r.window_start) / 60)),
+                percentile_cont(0.5) WITHIN GROUP (
+                    ORDER BY CASE WHEN r.open_cameras = 0 AND r.asked > 0 THEN greatest(0, floor(
+                        extract(epoch FROM greatest(r.last_answer,
+                            CASE WHEN r.expired > 0 THEN r.deadline END) - r.sent_at) / 86400))
+                    END)
+            FROM ({sql}) r
+            """,  # noqa: S608 - the inner query is Django's, with its parameters passed apart
+            params,
+        )
+        requests, window, close = cursor.fetchone()
+    return {
+        "requests": requests,
+        "median_window": _whole(window),
+        "median_days_to_close": _whole(close),
+    }
+
+
+def _whole(value: float | None) -> float | int | None:
+    """A median as statistics.median gives it over whole numbers (60, not 60.0; 60.5 stays)."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else float(value)
 
 
 def footage_log_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:

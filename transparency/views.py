@@ -130,7 +130,6 @@ def agency_page(request, slug: str):
     month_labels = {m: date_format(m, "M Y") for m in months}
     short_months = {m: date_format(m, "M") for m in months}
     tables = selectors.metric_tables(agency=agency, months=months)
-    log = selectors.footage_log(agency=agency)
     return render(
         request,
         "transparency/agency.html",
@@ -146,8 +145,8 @@ def agency_page(request, slug: str):
                 {"what": p.what, "roles": _role_names(p.roles)} for p in selectors.permissions()
             ],
             "commitments": selectors.commitments(agency=agency),
-            "log_summary": selectors.footage_log_summary(log),
-            "log_recent": log[:5],
+            "log_summary": selectors.footage_log_summary_for(agency=agency),
+            "log_recent": selectors.footage_log(agency=agency, limit=5),
             "suppressed": selectors.SUPPRESSED,
             "chart": {
                 "width": selectors.CHART_WIDTH,

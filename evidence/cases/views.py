@@ -136,12 +136,12 @@ def case_detail(request, case_id):
     editable = case_policies.can_edit_case(request.user, case)
     names = {str(i.pk): i.facts.original_filename or f"exhibit {i.exhibit}" for i in items}
     playback = case_selectors.case_playback(actor=request.user, case=case)
+    custody = selectors.custody_of_items(items=items)
     context = {
         "case": case,
         "items": items,
         "timeline": [
-            (i, activity_in_words(events=selectors.custody_of(item=i), item_names=names))
-            for i in items
+            (i, activity_in_words(events=custody[str(i.pk)], item_names=names)) for i in items
         ],
         "any_withheld": any(i.facts.identifying_hidden for i in items),
         "members": case.memberships.select_related("user"),

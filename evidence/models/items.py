@@ -127,6 +127,12 @@ class EvidenceItem(models.Model):
             models.Index(fields=["agency", "-received_at"]),
             models.Index(fields=["agency", "state"]),
             models.Index(fields=["last_verified_at"]),
+            # A tip's or a footage request's files (source_ref is the tip's reference or the
+            # request's id): the tip inbox counts them for each row it shows.
+            models.Index(fields=["source", "source_ref"], name="evidence_source_ref"),
+            # The evidence list's search (icontains, i.e. UPPER(col::text) LIKE) has trigram
+            # indexes on those expressions, made by SQL in migration 0012: Django writes an
+            # OpClass over a function without the parentheses PostgreSQL needs.
         ]
 
     def __str__(self) -> str:

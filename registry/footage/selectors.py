@@ -155,7 +155,14 @@ def footage_request_rows(*, actor: User, limit: int = 200) -> list[RequestRow]:
     counts and the first answer come from footage_requests_for's annotations)."""
     now = timezone.now()
     rows = []
-    for req in footage_requests_for(actor=actor)[:limit]:
+    # The counts are grouped over the newest `limit` requests only: grouping every request of
+    # the agency before keeping the newest grows with the years of requests.
+    newest = (
+        FootageRequest.objects.filter(agency=actor.agency_id)
+        .order_by("-created_at")
+        .values("pk")[:limit]
+    )
+    for req in footage_requests_for(actor=actor).filter(pk__in=newest)[:limit]:
         counts = answer_counts(req)
         rows.append(
             RequestRow(

@@ -148,3 +148,41 @@ def test_nothing_on_the_public_pages_can_be_changed(facts, police):
 
 def test_requests_of_another_agency_are_not_in_the_log(facts, police, other_police):
     assert log_json(other_police)["rows"] == []
+
+
+def test_the_summary_the_database_computes_is_the_one_of_the_whole_log(facts, police):
+    from tests.transparency.facts import ask, search
+
+    assert selectors.footage_log_summary_for(agency=police) == selectors.footage_log_summary(
+        selectors.footage_log(agency=police)
+    )
+    # A third request, still waiting, moves the median window but not the days to close.
+    investigator = staff(police, "investigator")
+    ask(investigator, search(investigator, case_number="RPD-2026-0100"), facts.cameras[:2])
+    whole = selectors.footage_log_summary(selectors.footage_log(agency=police))
+    assert selectors.footage_log_summary_for(agency=police) == whole
+    assert whole["requests"] == 3
+
+
+def test_the_agency_page_reads_only_the_newest_requests_of_the_log(facts, police):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.transparency.facts import ask, search
+
+    client = Client()
+    url = reverse("transparency:agency", args=[police.slug])
+
+    def queries() -> int:
+        client.get(url)
+        with CaptureQueriesContext(connection) as seen:
+            assert client.get(url).status_code == 200
+        return len(seen)
+
+    few = queries()
+    investigator = staff(police, "investigator")
+    for i in range(6):
+        ask(investigator, search(investigator, case_number=f"RPD-2026-02{i}"), facts.cameras[:1])
+    assert queries() == few
+    page = client.get(url).content.decode()
+    assert "Footage requests that reached camera owners: 8." in page

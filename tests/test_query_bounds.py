@@ -1,0 +1,141 @@
+"""Pages a user opens daily run a number of queries that does not grow with the rows they show
+(issue 17: bench/scale.py measures them at a large force's size; these keep them bounded)."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from evidence import services as evidence_services
+from tests.evidence.cases_helpers import make_case, verified
+from tests.factories import stored_item
+
+pytestmark = pytest.mark.django_db
+
+
+def queries_of(client, url: str) -> int:
+    client.get(url)  # warm: the session, caches filled on first use
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def viewed(item, actor):
+    """A custody row for the item (so each item has a custody list to show)."""
+    evidence_services.item_record_view(actor=actor, item=item, via="page")
+
+
+def test_case_page_queries_do_not_grow_with_its_items(make_staff, police, signed_in):
+    lead = verified(make_staff())
+    client = signed_in(lead)
+
+    def case_of(n):
+        items = [stored_item(agency=police, original_filename=f"clip{i}.mp4") for i in range(n)]
+        for item in items:
+            viewed(item, lead)
+        return make_case(lead=lead, items=items)
+
+    small, large = case_of(2), case_of(12)
+    few = queries_of(client, reverse("evidence:case_detail", args=[small.pk]))
+    many = queries_of(client, reverse("evidence:case_detail", args=[large.pk]))
+    assert many == few, f"2 items: {few} queries, 12 items: {many}"
+
+
+@pytest.mark.parametrize(
+    ("lookup", "index"),
+    [
+        ("original_filename__icontains", "evidence_filename_trgm"),
+        ("source_ref__icontains", "evidence_source_ref_trgm"),
+    ],
+)
+def test_evidence_search_can_use_its_trigram_indexes(lookup, index, police):
+    """The indexes are on the very expression Django writes for icontains (else a search reads
+    every item of the agency)."""
+    from evidence.models import EvidenceItem
+
+    stored_item(agency=police, original_filename="doorbell.mp4", source_ref="T-123")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = EvidenceItem.objects.filter(**{lookup: "bell"}).explain()
+    assert index in plan, plan
+
+
+def test_tip_attachment_counts_can_use_the_source_index(police):
+    from evidence.models import EvidenceItem, Source
+
+    stored_item(agency=police, source=Source.TIP, source_ref="T-123")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = EvidenceItem.objects.filter(source=Source.TIP, source_ref="T-123").explain()
+    assert "using evidence_source_ref on" in plan.lower(), plan
+
+
+@pytest.fixture
+def small_cap(monkeypatch):
+    from portal import pagination
+
+    monkeypatch.setattr(pagination.BoundedPaginator, "cap", 3)
+    monkeypatch.setattr(pagination, "COUNT_CAP", 3)
+    return 3
+
+
+def counts_in(queries, table: str) -> list[str]:
+    return [q["sql"] for q in queries if "COUNT(" in q["sql"] and f'"{table}"' in q["sql"]]
+
+
+def test_audit_log_counts_no_further_than_the_cap(small_cap, make_staff, signed_in):
+    from portal import audit_actions as actions
+    from portal.audit import audit_record
+    from portal.roles import Role
+
+    auditor = make_staff(role=Role.AUDITOR)
+    for _i in range(6):
+        audit_record(action=actions.LOGOUT.name, actor=auditor, target=auditor)
+    client = signed_in(auditor)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("portal:audit_log"))
+    assert "more than 3" in page.content.decode()
+    assert len(page.context["page"].object_list) >= 6  # the page itself is not cut
+    counted = counts_in(queries, "portal_auditevent")
+    assert counted and all("LIMIT 50" in sql for sql in counted), counted
+
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get(reverse("api-audit-events")).json()
+    assert body["count"] > 3  # the rows made here, and the reads of the log recorded since
+    counted = counts_in(queries, "portal_auditevent")
+    assert counted and all("LIMIT 50" in sql for sql in counted), counted
+
+
+def test_evidence_list_and_api_count_no_further_than_the_cap(
+    small_cap, make_staff, police, signed_in
+):
+    from portal.roles import Role
+
+    for i in range(5):
+        stored_item(agency=police, original_filename=f"clip{i}.mp4")
+    client = signed_in(make_staff(role=Role.SUPERVISOR))
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("evidence:list"))
+        body = client.get(reverse("api-evidence-list")).json()
+    assert "More than 3 items" in page.content.decode()
+    assert body["count"] == 5
+    counted = counts_in(queries, "evidence_evidenceitem")
+    assert counted and all(" LIMIT " in sql for sql in counted), "\n".join(counted)
+
+
+def test_footage_request_list_groups_only_the_newest_requests(make_staff, police, monkeypatch):
+    """The list's counts are grouped over the newest requests it shows, not every request the
+    agency ever sent (which grows with the years)."""
+    from registry.footage import selectors as footage_selectors
+    from tests.registry.requests_helpers import ask, camera_facing_incident, search
+    from tests.transparency.facts import owner, staff
+
+    supervisor = staff(police, "supervisor")
+    cameras = [camera_facing_incident(owner())]
+    for i in range(4):
+        ask(supervisor, search(supervisor, case_number=f"RPD-{i}"), cameras)
+    with CaptureQueriesContext(connection) as queries:
+        rows = footage_selectors.footage_request_rows(actor=verified(supervisor), limit=2)
+    assert len(rows) == 2
+    grouped = [q["sql"] for q in queries if "GROUP BY" in q["sql"]]
+    assert grouped and all("LIMIT 2) AND" in sql or "LIMIT 2))" in sql for sql in grouped), grouped
