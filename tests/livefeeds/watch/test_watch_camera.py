@@ -3,6 +3,7 @@
 the stream, the HLS check re-reads the owner's decision (≤ 1 s) and marks the viewer seen,
 on_publish for `cam` needs a known camera with a feed, and the owner's "who looked" page."""
 
+import datetime as dt
 import time
 
 import pytest
@@ -200,6 +201,9 @@ def test_the_owner_sees_who_watched_when_how_long_and_why(
     text = page.content.decode()
     for fact in ("Sam Supervisor", "Riverton PD", WHY["reason"], WHY["case_ref"], " s ("):
         assert fact in text
+    # When, on the owner's own clock (local-time.js), with the UTC instant behind it.
+    started = session.started_at.astimezone(dt.UTC).isoformat(timespec="seconds")
+    assert f'<time datetime="{started.replace("+00:00", "Z")}" data-local-time>' in text
     # Another owner may not see it.
     other = make_owner()
     assert (
