@@ -1281,14 +1281,19 @@ def _log_text(log) -> bytes:
 
 
 def video_frames(
-    src: Path, width: int, height: int, *, timeout: float | None = None
+    src: Path, width: int, height: int, *, fps: float | None = None, timeout: float | None = None
 ) -> Iterator[bytes]:
     """The main video stream's frames, upright, scaled to width x height, as raw RGB24 (each
-    width*height*3 bytes), in decode order, one per coded frame (no frame-rate conversion)."""
+    width*height*3 bytes). With `fps`, at that constant rate (frame i is at i/fps, as a writer
+    at that rate places it: a phone's variable-rate clip keeps its timing and its sound in
+    step); without, one per coded frame in decode order."""
     timeout = _settings().MEDIA_TOOL_TIMEOUT_SECONDS if timeout is None else timeout
+    rate = ["-fps_mode", "passthrough"]
+    if fps:
+        rate = ["-fps_mode", "cfr", "-r", f"{fps:.6f}".rstrip("0").rstrip(".")]
     argv = _ffmpeg(
         "-threads", "1", *_input(src), "-map", "0:v:0", "-an", "-sn", "-dn",
-        "-fps_mode", "passthrough", "-vf", f"scale={width}:{height}:flags=area",
+        *rate, "-vf", f"scale={width}:{height}:flags=area",
         "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
     )  # fmt: skip
     size = width * height * 3

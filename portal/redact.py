@@ -237,7 +237,7 @@ def analyse_video(
     )  # fmt: skip
     trackers: dict[int, Any] = {}
     count = 0
-    for i, raw in enumerate(media.video_frames(original, dw, dh)):
+    for i, raw in enumerate(media.video_frames(original, dw, dh, fps=fps)):
         small = np.frombuffer(raw, np.uint8).reshape(dh, dw, 3)
         found = [
             [round(b[0] * sx), round(b[1] * sy), round(b[2] * sx), round(b[3] * sy), round(b[4], 3)]
@@ -282,7 +282,7 @@ def render_video(original: Path, recipe: dict[str, Any], target: Path,
     with media.FrameWriter(
         target, width, height, src["fps"], audio_from=original if has_audio else None, mute=mute
     ) as writer:
-        for i, raw in enumerate(media.video_frames(original, width, height)):
+        for i, raw in enumerate(media.video_frames(original, width, height, fps=src["fps"])):
             if i >= frames:
                 break
             frame = np.frombuffer(raw, np.uint8).reshape(height, width, 3).copy()

@@ -226,11 +226,13 @@ class Redaction(models.Model):
     approved_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The copy and its recipe go with the item's other derivatives when it is deleted (retention
+    # or a two-person deletion); the job stays as the record that a copy was made.
     output = models.OneToOneField(
-        Derivative, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Derivative, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     recipe = models.OneToOneField(
-        Derivative, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Derivative, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

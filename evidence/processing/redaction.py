@@ -137,6 +137,15 @@ def run(redaction_id) -> str:
         try:
             original = _local_original(item, work)
             output, frame_hash, recipe_path = _make(job, original, work)
+            run_dir = f"evidence/{item.agency.slug}/derivatives/{item.pk}/redactions/{job.pk.hex}"
+            keys = [f"{run_dir}/{output.path.name}", f"{run_dir}/{recipe_path.name}"]
+            # A run of this job killed after storing and before recording left these, never
+            # recorded as evidence: store afresh (the store refuses to overwrite).
+            for key in keys:
+                storage.delete_object(key)
+            out_sha, out_size = _store(item, output.path, keys[0])
+            recipe_sha, recipe_size = _store(item, recipe_path, keys[1])
+            recipe_text = recipe_path.read_bytes()
         except redact.Cancelled:
             _end(job, State.CANCELLED, "Cancelled while it ran.")
             return State.CANCELLED
@@ -150,11 +159,6 @@ def run(redaction_id) -> str:
             log.warning("redaction %s failed", job.pk, exc_info=True)
             _end(job, State.FAILED, f"The job stopped: {type(exc).__name__}")
             raise
-        run_dir = f"evidence/{item.agency.slug}/derivatives/{item.pk}/redactions/{job.pk.hex}"
-        keys = [f"{run_dir}/{output.path.name}", f"{run_dir}/{recipe_path.name}"]
-        out_sha, out_size = _store(item, output.path, keys[0])
-        recipe_sha, recipe_size = _store(item, recipe_path, keys[1])
-        recipe_text = recipe_path.read_bytes()
     return _record(
         job, output, frame_hash, keys, (out_sha, out_size), (recipe_sha, recipe_size), recipe_text
     )
@@ -162,10 +166,12 @@ def run(redaction_id) -> str:
 
 def _record(job, output, frame_hash, keys, out, recipe, recipe_text) -> str:
     """Both derivatives, the job's end and the custody event, in one transaction."""
-    item = job.item
     with transaction.atomic():
+        # The item first (as a deletion locks it), then the job.
+        item = EvidenceItem.objects.select_for_update().get(pk=job.item_id)
         locked = Redaction.objects.select_for_update().get(pk=job.pk)
-        if locked.state != State.RUNNING or locked.cancel_requested:
+        deleted = item.state == EvidenceItem.State.DELETED
+        if locked.state != State.RUNNING or locked.cancel_requested or deleted:
 
             def drop() -> None:
                 for key in keys:
@@ -173,7 +179,8 @@ def _record(job, output, frame_hash, keys, out, recipe, recipe_text) -> str:
 
             transaction.on_commit(drop)
             if locked.state == State.RUNNING:
-                _end(locked, State.CANCELLED, "Cancelled while it ran.")
+                why = "The item was deleted while it ran." if deleted else "Cancelled while it ran."
+                _end(locked, State.CANCELLED, why)
             return Redaction.objects.get(pk=job.pk).state
         video = output.media_type.startswith("video/")
         made = Derivative.objects.create(

@@ -227,3 +227,58 @@ def test_who_may_not_redact_is_refused_and_nothing_is_queued(
     assert task_queue.messages() == [] and _run_media_queue(task_queue) == []
     with pytest.raises(Exception):  # noqa: B017 - PermissionDenied from the service itself
         services.redaction_start(actor=stranger, item=item, fill="solid")
+
+
+def _redacted_photo_item(owner, tmp_path, capture):
+    canvas = np.full((240, 320, 3), 120, np.uint8)
+    canvas[40:200, 80:240] = np.asarray(Image.fromarray(data.astronaut()).resize((160, 160)))
+    photo = tmp_path / "photo.png"
+    Image.fromarray(canvas).save(photo)
+    item = stored_item(
+        agency=owner.agency, content=photo.read_bytes(), media_type="image/png", media_kind="image"
+    )
+    with capture(execute=True):
+        job = services.redaction_start(actor=owner, item=item, fill="solid", approved_by=owner)
+    return item, job
+
+
+def test_a_redacted_item_past_its_retention_is_deleted_with_its_redacted_copy(
+    db, task_queue, owner, tmp_path, django_capture_on_commit_callbacks
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from evidence.models import RetentionCategory
+    from evidence.services.retention import retention_apply
+
+    item, job = _redacted_photo_item(owner, tmp_path, django_capture_on_commit_callbacks)
+    assert _run_media_queue(task_queue) == [State.DONE]
+    assert _redaction_objects(item)
+    category = RetentionCategory.objects.create(agency=owner.agency, name="Short", days=1)
+    EvidenceItem.objects.filter(pk=item.pk).update(
+        retention_category=category, received_at=timezone.now() - dt.timedelta(days=2)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        deleted = retention_apply()
+    assert [row["item"] for row in deleted[owner.agency.pk]] == [str(item.pk)]
+    item.refresh_from_db()
+    job.refresh_from_db()
+    assert item.state == EvidenceItem.State.DELETED
+    assert job.state == State.DONE and job.output is None and job.recipe is None
+    assert not item.derivatives.exists() and not _redaction_objects(item)
+
+
+def test_a_redaction_finishing_after_its_item_was_deleted_records_nothing(
+    db, task_queue, owner, tmp_path, django_capture_on_commit_callbacks
+):
+    item, job = _redacted_photo_item(owner, tmp_path, django_capture_on_commit_callbacks)
+    # Deleted (committed) while the job waited or ran; the original is still readable here.
+    EvidenceItem.objects.filter(pk=item.pk).update(state=EvidenceItem.State.DELETED)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _run_media_queue(task_queue) == [State.CANCELLED]
+    job.refresh_from_db()
+    assert job.state == State.CANCELLED and "deleted" in job.state_reason
+    assert not item.derivatives.filter(kind__in=REDACTED_KINDS).exists()
+    assert not _redaction_objects(item)
+    assert actions.REDACTED.name not in [e.action for e in custody_of(item=item)]
