@@ -291,7 +291,7 @@ def item_camera_for(*, actor: User, item: EvidenceItem) -> dict[str, Any] | None
     says where it was made)."""
     if not can_see_identifying_metadata(actor, item):
         return None
-    return sources.item_camera(item)
+    return sources.item_camera(actor, item)
 
 
 def item_track_for(*, actor: User, item: EvidenceItem) -> dict[str, Any] | None:

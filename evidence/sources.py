@@ -56,7 +56,7 @@ class SourceHooks:
       FeatureCollection of one LineString whose properties carry, per position, `times`
       (RFC 3339), `video_seconds` (its time on the item's video, 0 being the first frame)
       and `accuracy_m`; None without one. The store scopes the item to its reader first.
-    - item_camera(item) -> dict | None: the fixed camera that recorded the item, for the case
+    - item_camera(actor, item) -> dict | None: the fixed camera that recorded the item, for the case
       map: `label`, `lat`, `lon` and `cone` (its field of view, an RFC 7946 Polygon, or None);
       None when the source knows of none. The store scopes the item to its reader first.
     - demo_seeders: run by `seed_demo` in this order, after the platform's own data.
@@ -70,7 +70,7 @@ class SourceHooks:
     sees_identifying_metadata: Callable[[User, EvidenceItem], bool] | None = None
     sealed_at_source: Callable[[EvidenceItem], bool] | None = None
     item_track: Callable[[EvidenceItem], dict[str, Any] | None] | None = None
-    item_camera: Callable[[EvidenceItem], dict[str, Any] | None] | None = None
+    item_camera: Callable[[User, EvidenceItem], dict[str, Any] | None] | None = None
     demo_seeders: tuple[Callable[..., None], ...] = field(default=())
 
 
@@ -164,12 +164,13 @@ def sealed_at_source(item: EvidenceItem) -> bool:
     return bool(hooks.sealed_at_source(item))
 
 
-def item_camera(item: EvidenceItem) -> dict[str, Any] | None:
-    """The fixed camera the item's source says recorded it (SourceHooks.item_camera), if any."""
+def item_camera(actor: User, item: EvidenceItem) -> dict[str, Any] | None:
+    """The fixed camera the item's source says recorded it (SourceHooks.item_camera), if any,
+    and if the source lets `actor` see it (a registered camera is the registry's to show)."""
     hooks = _SOURCES.get(item.source)
     if hooks is None or hooks.item_camera is None:
         return None
-    return hooks.item_camera(item)
+    return hooks.item_camera(actor, item)
 
 
 def item_track(item: EvidenceItem) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ from portal.templatetags.portal_time import local_and_utc
 from registry.footage.selectors import answer_counts, footage_requests_for_case_number
 from registry.footage.services import footage_uploads_record
 from registry.models import FootageRequestCamera
+from registry.policies import can_view_camera_map
 
 
 def footage_request_links(*, actor: User, case: Case) -> list[CaseLink]:
@@ -95,8 +96,11 @@ def footage_items_filed_under(*, case) -> list[EvidenceItem]:
     )
 
 
-def footage_item_camera(item: EvidenceItem) -> dict | None:
-    """The registered camera whose owner sent this file, with its cone, for the case map."""
+def footage_item_camera(actor: User, item: EvidenceItem) -> dict | None:
+    """The registered camera whose owner sent this file, with its cone, for the case map; only
+    for whom the registry shows cameras (a case member without camera access sees none)."""
+    if not can_view_camera_map(actor):
+        return None
     try:
         rc = FootageRequestCamera.objects.select_related("camera", "request").get(
             pk=int(item.source_ref)

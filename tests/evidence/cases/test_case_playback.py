@@ -195,7 +195,9 @@ def test_a_body_cameras_track_comes_with_its_video(lead, police, signed_in):
     assert props["video_seconds"][-1] > props["video_seconds"][0]
 
 
-def test_a_cctv_cameras_cone_comes_with_its_footage(lead, police, other_police, signed_in):
+def test_a_cctv_cameras_cone_comes_with_its_footage(
+    lead, police, other_police, signed_in, make_staff
+):
     from evidence.models import Source
     from registry.models import FootageRequestCamera
     from tests.registry.cameras import investigator, owner
@@ -217,4 +219,10 @@ def test_a_cctv_cameras_cone_comes_with_its_footage(lead, police, other_police, 
     assert camera["cone"]["type"] == "Polygon"
     from evidence.sources import item_camera
 
-    assert item_camera(stray) is None
+    assert item_camera(officer, stray) is None
+    # A case member the registry does not show cameras to (a dispatcher) gets the video
+    # without its camera: the owner's camera and where it stands are the registry's to show.
+    dispatcher = make_staff(agency=police, role=Role.DISPATCHER)
+    case_services.case_member_add(actor=lead, case=case, user=dispatcher)
+    (seen,) = _playback(signed_in(dispatcher), case)
+    assert seen["camera"] is None
