@@ -72,6 +72,7 @@ def redaction_cancel(*, actor: User, job: Redaction) -> None:
         locked = Redaction.objects.select_for_update().get(pk=job.pk)
         if locked.finished:
             return
+        was = locked.state
         locked.cancel_requested = True
         fields = ["cancel_requested"]
         if locked.state == Redaction.State.QUEUED:
@@ -82,5 +83,5 @@ def redaction_cancel(*, actor: User, job: Redaction) -> None:
             actor=actor,
             target=job.item,
             agency=job.item.agency,
-            details={"redaction": str(job.pk), "while": job.state},
+            details={"redaction": str(job.pk), "while": was},
         )
