@@ -40,7 +40,7 @@ setup-test:
 
 # Each prints one JSON line, devices one per measurement (bench/hello_*.py are the tips bench's
 # peer and bench/harness.py the servers and files the others share, not benches).
-BENCHES := audit_append upload media tips registry package audit_verify custody_proof devices transparency live_clip live cctv_relay cctv_live basemap scale
+BENCHES := audit_append upload media tips registry package audit_verify custody_proof devices transparency live_clip live cctv_relay cctv_live basemap scale redact
 
 bench: setup-test
 	for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done
