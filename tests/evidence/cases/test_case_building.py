@@ -386,3 +386,23 @@ def test_the_case_form_leads_with_me_and_offers_the_map_picker(lead, signed_in, 
     assert 'id="case-form-map"' in body
     assert 'id="map-config"' in body  # the shared basemap (includes/leaflet_js.html)
     assert "leaflet/draw/leaflet.draw.js" in body and body.count("js/case-form-map.js") == 1
+
+
+def test_case_activity_holds_rows_that_name_the_case_only_in_their_details(lead):
+    """A share, a package: their target is not the case or an item, their details name it."""
+    from portal.audit import audit_record
+
+    case = make_case(lead=lead, items=[])
+    other = make_case(lead=lead, items=[])
+    audit_record(action="share.created", actor=lead, target=lead, agency=lead.agency,
+                 details={"case": str(case.pk), "number": case.number})  # fmt: skip
+    audit_record(action="share.created", actor=lead, target=lead, agency=lead.agency,
+                 details={"case": str(other.pk), "number": other.number})  # fmt: skip
+    audit_record(action="share.created", actor=lead, target=lead, agency=lead.agency,
+                 details={"cases": [str(case.pk)]})  # fmt: skip
+    named = [
+        e.details
+        for e in case_selectors.case_activity(case=case)
+        if e.target_type != "evidence.case"
+    ]
+    assert named == [{"case": str(case.pk), "number": case.number}]
