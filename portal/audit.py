@@ -64,6 +64,12 @@ def registered_actions() -> list[AuditAction]:
     return sorted(_ACTIONS.values(), key=lambda a: a.name)
 
 
+def action_description(name: str) -> str:
+    """The registered action's description in words; the name itself if it is unknown."""
+    action = _ACTIONS.get(name)
+    return action.description if action else name
+
+
 class AuditError(ValueError):
     pass
 

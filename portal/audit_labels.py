@@ -8,7 +8,7 @@ from typing import Any
 from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 
-from portal.audit import registered_actions
+from portal.audit import action_description, registered_actions
 
 # The audit log's action groups (the action name's prefix), in words an auditor reads.
 ACTION_GROUPS = {
@@ -112,7 +112,7 @@ def period_dates(period: str, today: dt.date) -> tuple[dt.date, dt.date]:
 
 def action_label(name: str) -> str:
     """The registered description of an action, or its name if it is no longer registered."""
-    return {a.name: a.description for a in registered_actions()}.get(name, name)
+    return action_description(name)
 
 
 def details_json(details, *, indent: int | None = 2) -> str:

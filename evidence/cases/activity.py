@@ -10,7 +10,7 @@ from typing import Any
 
 from evidence import audit_actions as actions
 from evidence.selectors import ITEM_TARGET_TYPE
-from portal.audit import registered_actions
+from portal.audit import action_description
 from portal.models import AuditEvent
 
 # What was done, with {who} (the person or system) and {what} (the item); the case's own
@@ -72,8 +72,7 @@ def _sentence(event: AuditEvent, what: str) -> str:
         return f"{who} took {member} off the case"
     template = _SENTENCES.get(event.action)
     if template is None:
-        described = {a.name: a.description for a in registered_actions()}
-        return f"{who}: {described.get(event.action, event.action)}" + (
+        return f"{who}: {action_description(event.action)}" + (
             f" ({what})" if event.target_type == ITEM_TARGET_TYPE else ""
         )
     text = template.format(who=who, what=what)
