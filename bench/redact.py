@@ -2,8 +2,8 @@
 
 Times the analysis (decode at 640 wide, CenterFace on every frame, one OpenCV thread) and the
 render (decode at full size, mask, deterministic x264 at one thread) separately and prints one
-JSON line with frames per second for each and for the whole. Not in `make bench`'s list yet
-(the issue's 60 s 720p and deface-CLI comparison are still to do).
+JSON line with frames per second for each and for the whole, against issue 15's goal of real
+time (the issue's 60 s 720p clip and the deface-CLI comparison are still to do).
 
     .venv/bin/python bench/redact.py   # BENCH_REDACT_FRAMES=250 (10 s at 25 fps)
 """

@@ -24,35 +24,16 @@ import math
 import os
 import random
 import statistics
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import harness
+
 DB_NAME = "canvass_bench_scale"
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only")
-os.environ.setdefault("ENV_FILE", "/nonexistent")
-os.environ["DATABASE_URL"] = os.environ.get(
-    "BENCH_DATABASE_URL", f"postgis://postgres@127.0.0.1:5432/{DB_NAME}"
-)
-os.environ.setdefault("ALLOWED_HOSTS", "testserver")
-os.environ.setdefault("SECURE_HTTPS", "false")
-os.environ.setdefault("STATIC_MANIFEST", "off")
-# Tasks a page queues go where no worker listens.
-os.environ.setdefault("CELERY_QUEUE", "canvass-bench-idle")
-os.environ.setdefault("CELERY_MEDIA_QUEUE", "canvass-bench-idle-media")
-subprocess.run([sys.executable, str(ROOT / "scripts" / "ensure_db.py")], check=True, env=os.environ)
-
-import django  # noqa: E402
-
-django.setup()
+# The pages are fetched with Django's test client, whose host is "testserver".
+harness.django_setup(DB_NAME, ALLOWED_HOSTS="testserver")
 
 from django.contrib.gis.geos import MultiPolygon, Polygon  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django_otp import DEVICE_ID_SESSION_KEY  # noqa: E402
@@ -533,7 +514,6 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated page names")
     args = parser.parse_args()
 
-    call_command("migrate", verbosity=0)
     agency, supervisor, auditor, owner = people()
     n = sizes(args.scale)
     seeding: dict[str, float] = {}
