@@ -171,15 +171,25 @@ def upload_create(*, grant: UploadGrant, length: int, metadata: dict[str, str]) 
     _check_declared_type(grant, str(metadata.get("filetype", "")))
     check_chosen_case(grant, metadata)
     upload_id = uuid.uuid4()
+    # The staging exists before the row commits: no one can see an upload whose bytes have
+    # nowhere to go.
     if on_s3():
-        return _create_on_s3(grant, upload_id, length, metadata)
-    path = _staged_path_for(upload_id)
-    # The file exists before the row commits: no one can see an upload whose file is missing.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600, exist_ok=False)
-    if length == 0:
-        with open(path, "rb") as empty:
-            _sync_to_disk(empty, path)
+        s3staging.create(upload_id, length)
+
+        def discard() -> None:
+            s3staging.remove(upload_id)
+
+    else:
+        path = _staged_path_for(upload_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600, exist_ok=False)
+        if length == 0:
+            with open(path, "rb") as empty:
+                _sync_to_disk(empty, path)
+
+        def discard() -> None:
+            path.unlink(missing_ok=True)
+
     try:
         with transaction.atomic():
             _claim_file_slot(grant)
@@ -193,28 +203,7 @@ def upload_create(*, grant: UploadGrant, length: int, metadata: dict[str, str]) 
             if length == 0:
                 _complete(upload, declared_checksum="")
     except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return upload
-
-
-def _create_on_s3(grant: UploadGrant, upload_id, length: int, metadata: dict) -> Upload:
-    # The multipart upload exists before the row commits, as the staged file does on disk.
-    s3staging.create(upload_id, length)
-    try:
-        with transaction.atomic():
-            _claim_file_slot(grant)
-            upload = Upload.objects.create(
-                id=upload_id,
-                grant=grant,
-                length=length,
-                metadata=metadata,
-                expires_at=_upload_expiry(grant),
-            )
-            if length == 0:
-                _complete(upload, declared_checksum="")
-    except BaseException:
-        s3staging.remove(upload_id)
+        discard()
         raise
     return upload
 
