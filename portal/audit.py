@@ -2,8 +2,23 @@
 
 Each row's hash is SHA-256 over its canonical JSON plus the previous row's hash, so any
 edit, deletion, insertion or reordering breaks the chain at a row `verify_chain` names.
-Appends are serialised with a transaction-scoped advisory lock, so concurrent writers
-cannot fork the chain; the lock is released when the writer's transaction ends.
+
+The chain rule: rows are numbered 1, 2, 3... by `seq` with no gap, each row's prev_hash is
+the hash of the row numbered one less (GENESIS_HASH for the first), and seq order is commit
+order. A rolled-back append leaves nothing behind, neither a row nor a gap.
+
+How appends keep it: one statement per append (canvass_audit_append, migration
+portal/0006) takes a transaction-scoped advisory lock, reads the last row, and inserts the
+next with its hash computed in PostgreSQL over the canonical JSON Python sends around the
+seq. The lock is held until the writer's transaction ends, so the next writer reads a
+committed last row (or, after a rollback, the same last row again): no fork, no gap, and
+every reader (verify_chain, checkpoints, custody proofs, exports) sees a finished chain the
+moment a row is visible, with its seq and hash known to the caller at once. The price is one
+append per commit across all writers: the rate is bounded by commit (WAL flush) latency.
+A sealer (writers insert unnumbered rows, one process numbers and hashes committed rows in
+order later) would lift that bound but leaves every reader with rows not yet in the chain,
+and rows a test's own transaction writes could never be sealed inside it; see
+bench/audit_append.py for the figures.
 """
 
 import contextlib
@@ -124,6 +139,27 @@ def canonical_json(event: AuditEvent) -> str:
     )
 
 
+# What follows "seq" in canonical_json: its keys are sorted and "target_id" comes next.
+_AFTER_SEQ = ',"target_id":'
+
+
+def _canonical_around_seq(event: AuditEvent) -> tuple[str, str]:
+    """canonical_json as the text before and after the seq's digits: the database fills in
+    the seq under the append lock, and hashes head + seq + tail + "|" + prev_hash."""
+    saved = event.seq
+    event.seq = 0
+    try:
+        text = canonical_json(event)
+    finally:
+        event.seq = saved
+    # String values are escaped (a quote in one is \"), so the last '"seq":0,"target_id":' is
+    # the seq's own: nothing after it is anything but target_id's and target_type's text.
+    head, found, rest = text.rpartition('"seq":0' + _AFTER_SEQ)
+    if not found:
+        raise AssertionError("canonical_json has no seq before target_id")
+    return head + '"seq":', _AFTER_SEQ + rest
+
+
 def compute_hash(event: AuditEvent, prev_hash: str) -> str:
     payload = (canonical_json(event) + "|" + prev_hash).encode()
     return hashlib.sha256(payload).hexdigest()
@@ -212,27 +248,37 @@ def audit_record(
         agency = actor.agency
     clean_details = canonical_details(details)
 
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_APPEND_LOCK_KEY])
-        last = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
-        event = AuditEvent(
-            seq=(last["seq"] + 1) if last else 1,
-            at=timezone.now(),
-            agency=agency,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            reason=reason,
-            case_ref=case_ref,
-            request_id=current_request_id(),
-            outcome=outcome,
-            details=clean_details,
-            prev_hash=last["hash"] if last else GENESIS_HASH,
-            **_actor_fields(actor, actor_label),
-        )
-        event.hash = compute_hash(event, event.prev_hash)
-        event.save(force_insert=True)
+    event = AuditEvent(
+        seq=0,  # set below, with prev_hash and hash, by the database under the append lock
+        at=timezone.now(),
+        agency=agency,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        reason=reason,
+        case_ref=case_ref,
+        request_id=current_request_id(),
+        outcome=outcome,
+        details=clean_details,
+        **_actor_fields(actor, actor_label),
+    )
+    head, tail = _canonical_around_seq(event)
+    # One statement, so no savepoint is needed: it inserts its row or fails whole. Outside a
+    # transaction it is its own, and the lock is released when it commits.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT o_id, o_seq, o_prev_hash, o_hash FROM canvass_audit_append("
+            "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [
+                _APPEND_LOCK_KEY, head, tail, event.at, event.actor_id, event.actor_label,
+                event.actor_role, event.actor_agency, event.agency_id, event.action,
+                event.target_type, event.target_id, event.reason, event.case_ref,
+                event.request_id, event.outcome, json.dumps(clean_details),
+            ],
+        )  # fmt: skip
+        event.id, event.seq, event.prev_hash, event.hash = cursor.fetchone()
+    event._state.adding = False
+    event._state.db = connection.alias
     return event
 
 

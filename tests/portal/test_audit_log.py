@@ -1,3 +1,4 @@
+import random
 import threading
 
 import pytest
@@ -182,6 +183,79 @@ def test_eight_concurrent_writers_leave_one_unbroken_chain():
     assert report.ok, report.problem
     assert report.count == writers * per_writer
     assert AuditEvent.objects.values("prev_hash").distinct().count() == writers * per_writer
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_with_rollbacks_leave_one_chain_of_exactly_the_committed_events():
+    """Writers in threads, some of whose transactions roll back after appending (and some
+    append twice in one): verify_chain finds one intact chain holding exactly the events
+    that committed, in seq order, and none that rolled back."""
+    writers, per_writer = 6, 20
+    barrier = threading.Barrier(writers)
+    errors, committed = [], []
+
+    class Undo(Exception):
+        pass
+
+    def write(n):
+        rng = random.Random(n)
+        try:
+            barrier.wait()
+            for i in range(per_writer):
+                twice, undo = rng.random() < 0.3, rng.random() < 0.3
+                labels = [f"w{n}-{i}-{k}" for k in range(2 if twice else 1)]
+                try:
+                    with transaction.atomic():
+                        for label in labels:
+                            audit_record(action=actions.LOGOUT.name, actor_label=label)
+                        if undo:
+                            raise Undo
+                except Undo:
+                    continue
+                committed.extend(labels)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    report = verify_chain()
+    assert report.ok, report.problem
+    stored = list(AuditEvent.objects.order_by("seq").values_list("seq", "actor_label"))
+    assert [seq for seq, _ in stored] == list(range(1, len(committed) + 1))
+    assert sorted(label for _, label in stored) == sorted(committed)
+    assert report.count == len(committed) < writers * per_writer
+
+
+def test_the_hash_the_database_makes_is_the_hash_of_canonical_json(police, make_staff):
+    """The append hashes in PostgreSQL, around the seq it assigns: the same hash Python
+    gives for awkward text, and for details and ids that hold what the seq is found by."""
+    staff = make_staff()
+    events = [
+        audit_record(
+            action=actions.LOGOUT.name,
+            actor=staff,
+            target=("portal.user", 'x","seq":0,"target_id":"y'),
+            reason='Quote " backslash \\ é 漢字 😀 \u2028 "seq":0,"target_id":',
+            details={"seq": 0, "target_id": "z", "t": '"seq":0,"target_id":'},
+        ),
+        audit_record(action=actions.LOGOUT.name, actor_label="Zoë", agency=police),
+    ]
+    for event in events:
+        stored = AuditEvent.objects.get(pk=event.pk)
+        assert (stored.seq, stored.prev_hash, stored.hash) == (
+            event.seq,
+            event.prev_hash,
+            event.hash,
+        )
+        assert compute_hash(stored, stored.prev_hash) == event.hash
+    assert events[1].prev_hash == events[0].hash
+    assert verify_chain().ok
 
 
 def test_the_verifier_rebuilds_exactly_the_bytes_each_row_was_hashed_over(police, make_staff):
