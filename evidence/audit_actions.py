@@ -23,6 +23,10 @@ DOWNLOADED = register_action("evidence.downloaded", "An original or derivative w
 METADATA_CHANGED = register_action("evidence.metadata_changed", "An item's metadata was changed")
 EXPORTED = register_action("evidence.exported", "An item was exported")
 SHARED = register_action("evidence.shared", "An item was shared")
+RELEASE_WITHHELD = register_action(
+    "evidence.release_withheld",
+    "An item of a redacted-only share was withheld: it has no releasable redacted copy",
+)
 VERIFIED = register_action("evidence.verified", "An original was re-hashed and matched")
 INTEGRITY_FAILED = register_action(
     "evidence.integrity_failed", "An original no longer matches its SHA-256"

@@ -131,6 +131,35 @@ def redaction_get_for(*, actor: User, item_id: uuid.UUID | str, id: uuid.UUID | 
         raise Http404("No such redaction.") from exc
 
 
+def releasable_redaction(*, item: EvidenceItem) -> Redaction | None:
+    """The redacted copy the item may be released as outside the agency: its latest finished
+    redaction with a solid fill and an approver, whose copy and recipe still exist. A blurred
+    copy is for internal use only (blurred faces can be re-identified): never released."""
+    return (
+        item.redactions.filter(
+            state=Redaction.State.DONE,
+            fill=Redaction.Fill.SOLID,
+            approved_by__isnull=False,
+            output__isnull=False,
+            recipe__isnull=False,
+        )
+        .select_related("output", "recipe", "approved_by")
+        .order_by("-finished_at", "-created_at")
+        .first()
+    )
+
+
+RELEASE_WITHHELD_REASON = (
+    "no approved redacted copy with a solid fill (a blurred copy is for internal use only)"
+)
+
+
+def release_plan(*, items: Iterable[EvidenceItem]) -> list[tuple[EvidenceItem, Redaction | None]]:
+    """Each item with the redacted copy it goes out as under "redacted copies only" (None:
+    withheld, for RELEASE_WITHHELD_REASON)."""
+    return [(item, releasable_redaction(item=item)) for item in items]
+
+
 def redactions_of(*, item: EvidenceItem) -> QuerySet[Redaction]:
     return item.redactions.select_related("output", "requested_by")[:10]
 

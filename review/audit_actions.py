@@ -12,3 +12,7 @@ FINDING_RECORDED = register_action(
     "review.finding_recorded", "A community reviewer recorded a finding on a sampled item"
 )
 SAMPLE_VIEWED = register_action("review.sample_viewed", "A review sample's page was opened")
+REDACTED_COPY_PLAYED = register_action(
+    "review.redacted_copy_played",
+    "A community reviewer played the released (solid-fill) redacted copy of a sampled recording",
+)

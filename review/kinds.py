@@ -9,9 +9,9 @@ To add a kind: one `@sample_kind(...)` population
 function and its `facts` function below, over livefeeds' models. Nothing else changes: the
 draw, the pages, the findings and the published summary all read this registry.
 
-Redacted copies: evidence has no redacted derivative kind yet (evidence.models.Derivative.Kind),
-so every kind shows metadata only; a kind whose facts can point at a redacted derivative would
-offer it here, through its own audited getter.
+Redacted copies: a body-camera recording whose item has a releasable redacted copy
+(evidence.selectors.releasable_redaction: solid fill, approved) offers it to the reviewer, played
+through review.services.sampled_redacted_copy_open (audited); every other kind is metadata only.
 """
 
 import datetime as dt
@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from devices.models import Recording
 from evidence.models import Case
+from evidence.selectors import releasable_redaction
 from livefeeds.models import ViewSession
 from portal.models import Agency, User
 from portal.templatetags.portal_time import local_and_utc
@@ -156,7 +157,12 @@ def recording_facts(agency: Agency, object_id: str) -> list[Fact] | None:
             item.retention_category.name if item and item.retention_category else _("none"),
         ),
         (_("Offloaded"), recording.get_status_display()),
-        (_("Redacted copy"), _("none exists: metadata only")),
+        (
+            _("Redacted copy"),
+            _("released: play it below")
+            if item and releasable_redaction(item=item)
+            else _("none released: metadata only"),
+        ),
     ]
 
 

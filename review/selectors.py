@@ -2,6 +2,7 @@
 agency's samples only; a reviewer opens only items drawn into them, and only until the
 sample's access ends."""
 
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 
@@ -11,6 +12,9 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.functional import Promise
 
+from devices.models import Recording
+from evidence.models import Redaction
+from evidence.selectors import releasable_redaction
 from portal.models import User
 from review.kinds import KINDS, Fact, kind_label
 from review.models import Finding, Outcome, ReviewSample, SampledItem
@@ -63,6 +67,34 @@ def item_facts(*, item: SampledItem) -> list[Fact] | None:
     if kind is None:
         return None
     return kind.facts(item.sample.agency, item.object_id)
+
+
+RECORDING_KIND = "bodycam_recording"
+
+
+def redacted_copy_of(*, item: SampledItem) -> Redaction | None:
+    """The redacted copy a reviewer may play of a sampled body-camera recording: its item's
+    releasable one (solid fill, approved), never a blurred copy and never the original."""
+    if item.kind != RECORDING_KIND:
+        return None
+    recording = (
+        Recording.objects.filter(agency=item.sample.agency, pk=item.object_id)
+        .select_related("item")
+        .first()
+        if _uuid_like(item.object_id)
+        else None
+    )
+    if recording is None or recording.item is None:
+        return None
+    return releasable_redaction(item=recording.item)
+
+
+def _uuid_like(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def finding_of(*, actor: User, item: SampledItem) -> Finding | None:

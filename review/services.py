@@ -16,8 +16,10 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.http import Http404
 from django.utils import timezone
 
+from evidence.models import Derivative
 from portal.audit import audit_record
 from portal.audit_actions import ACCESS_DENIED
 from portal.models import Agency, AuditCheckpoint, AuditEvent, User
@@ -26,7 +28,7 @@ from review import audit_actions as actions
 from review.kinds import KINDS
 from review.models import Finding, Outcome, ReviewSample, SampledItem
 from review.policies import can_review_items
-from review.selectors import sampled_item_get_for
+from review.selectors import redacted_copy_of, sampled_item_get_for
 
 SEED_NAMESPACE = "canvass.review-sample"
 
@@ -282,3 +284,28 @@ def sampled_item_open(*, actor: User, item_id: int) -> SampledItem:
 def sample_view_record(*, actor: User, sample: ReviewSample) -> None:
     """Audit that a sample's page was read (its list of drawn items and the summary)."""
     audit_record(action=actions.SAMPLE_VIEWED.name, actor=actor, target=sample)
+
+
+def sampled_redacted_copy_open(*, actor: User, item_id: int) -> Derivative:
+    """The released redacted copy of a sampled recording, for a reviewer to play: scoped like
+    the item's page (sampled_item_open, which audits the opening or the refusal) and recorded
+    in the evidence item's custody. 404 when the recording has no releasable copy."""
+    item = sampled_item_open(actor=actor, item_id=item_id)
+    redaction = redacted_copy_of(item=item)
+    if redaction is None or redaction.output is None:
+        raise Http404("No redacted copy of this item may be played.")
+    audit_record(
+        action=actions.REDACTED_COPY_PLAYED.name,
+        actor=actor,
+        target=redaction.item,
+        agency=item.sample.agency,
+        details={
+            "sample": item.sample_id,
+            "sampled_item": item.pk,
+            "redaction": str(redaction.pk),
+            "sha256": redaction.output.sha256,
+            "frame_sha256": redaction.output.frame_sha256,
+            "recipe_sha256": redaction.recipe.sha256 if redaction.recipe else "",
+        },
+    )
+    return redaction.output

@@ -10,4 +10,5 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("<int:sample_id>/", views.sample, name="sample"),
     path("items/<int:item_id>/", views.item, name="item"),
+    path("items/<int:item_id>/redacted/", views.item_redacted, name="item_redacted"),
 ]

@@ -2,9 +2,11 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from portal import storage
 from portal.decorators import requires
 from review import policies, selectors, services
 from review.forms import FindingForm
@@ -72,6 +74,18 @@ def item(request, item_id: int):
             "facts": selectors.item_facts(item=found),
             "mine": mine,
             "form": form,
+            "redacted": selectors.redacted_copy_of(item=found),
         },
         status=400 if request.method == "POST" and form.errors else 200,
     )
+
+
+@requires(policies.can_see_samples)
+def item_redacted(request, item_id: int):
+    """The released redacted copy of a sampled recording (solid fill, approved): each fetch
+    audited; the original is never served here."""
+    derivative = services.sampled_redacted_copy_open(actor=request.user, item_id=item_id)
+    response = FileResponse(storage.open_object(derivative.key), content_type=derivative.media_type)
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -31,8 +31,8 @@ its API, a tus upload under its grant) join with `joins_with_token`, and for eac
 - no token, or a wrong one, gets 404, even from the agency's own signed-in investigator (the
   device API, whose token is a body camera's credential, answers 401 with its challenge).
 
-The counts (December 2026; update them with the tables): 154 routes take a value from their
-URL; 120 join with a session, 15 with a token (16 token builders: a tus upload under a secret
+The counts (December 2026; update them with the tables): 155 routes take a value from their
+URL; 121 join with a session, 15 with a token (16 token builders: a tus upload under a secret
 grant and under a staff grant), and 19 are exempt, each with its reason, in EXEMPT below.
 """
 
@@ -741,6 +741,23 @@ def review_item(p) -> Built:
     return Built({"item_id": item.pk}, [item.pk])
 
 
+def review_recording_redacted(p) -> Built:
+    """This month's sample over one body-camera recording whose item has an approved
+    solid-fill redacted copy (made by the real redaction job)."""
+    from devices.models import Recording
+    from tests.evidence.redaction.released import photo_item, redacted
+    from tests.review.helpers import make_facts
+
+    _searches, (recording,) = make_facts(p.agency, searches=0, recordings=1)
+    item = photo_item(p.agency)
+    Recording.objects.filter(pk=recording.recording.pk).update(item=item)
+    boss = verified(UserFactory(role=Role.SUPERVISOR, agency=p.agency))
+    redacted(item, by=boss, approved_by=boss)
+    sample = review_services.review_sample_create(agency=p.agency, month=this_month(p.agency))
+    sampled = sample.items.get(kind="bodycam_recording")
+    return Built({"item_id": sampled.pk}, [sampled.pk, item.pk])
+
+
 # The panel's reviewers review; the agency's admin oversees the sample (and may not record).
 REVIEWER = {"role": Role.COMMUNITY_REVIEWER, "read_only_role": Role.AGENCY_ADMIN}
 joins("review:sample", review_sample, **REVIEWER)
@@ -751,6 +768,7 @@ joins(
     body={"outcome": "within_policy", "text": "Matrix check"},
     **REVIEWER,
 )
+joins("review:item_redacted", review_recording_redacted, **REVIEWER)
 
 
 # --- builders: live feeds ---------------------------------------------------------------------

@@ -42,7 +42,7 @@ class ShareSerializer(serializers.ModelSerializer):
         model = Share
         fields = [
             "id", "case", "case_number", "recipient_office", "recipients", "items", "level",
-            "reshare_allowed", "expires_at", "note", "created_by_label", "created_at",
+            "reshare_allowed", "require_redacted", "expires_at", "note", "created_by_label", "created_at",
             "revoked_at", "acknowledged_at", "state",
         ]  # fmt: skip
 
@@ -70,6 +70,7 @@ class ShareCreateSerializer(CleanTextSerializerMixin, serializers.Serializer):
     items = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=10000)
     level = serializers.ChoiceField(choices=Share.Level.choices, default=Share.Level.VIEW)
     reshare_allowed = serializers.BooleanField(default=False)
+    require_redacted = serializers.BooleanField(default=False)
     expires_at = serializers.DateTimeField(required=False)
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
@@ -112,6 +113,7 @@ class CaseShares(generics.ListCreateAPIView):
                 items=items,
                 level=data["level"],
                 reshare_allowed=data["reshare_allowed"],
+                require_redacted=data["require_redacted"],
                 expires_at=data.get("expires_at"),
                 note=data.get("note", ""),
             )
@@ -167,10 +169,15 @@ class SharedCase(APIView):
             details={"via": "api"},
         )
         items = list(share_selectors.shared_items(share=share))
+        rows = SharedItemSerializer(items, many=True, context={"request": request}).data
+        if share.require_redacted:
+            # Redacted copies only: each item says what it goes out as, or why it is withheld.
+            for row, item in zip(rows, items, strict=True):
+                row["release"] = share_selectors.release_of(item=item)
         return Response(
             {
                 "share": ShareSerializer(share).data,
                 "case": {"number": share.case.number, "title": share.case.title},
-                "items": SharedItemSerializer(items, many=True, context={"request": request}).data,
+                "items": rows,
             }
         )

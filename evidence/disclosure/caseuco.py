@@ -120,7 +120,7 @@ class _Graph:
             "uco-observable:fileName": file.filename or f"{file.item.pk}",
             "uco-observable:sizeInBytes": file.size,
         }
-        if not file.sealed:
+        if not file.sealed and not file.kept_back:
             file_facet["uco-observable:filePath"] = file.path
         if file.derivative is None and file.capture_time is not None:
             file_facet["uco-observable:observableCreatedTime"] = when(file.capture_time)
@@ -163,7 +163,11 @@ def case_bundle(*, case, files, shares, generated_at: dt.datetime, tracks=()) ->
                 {
                     "@id": node_id("derivation-action", file.derivative.pk),
                     "@type": "case-investigation:InvestigativeAction",
-                    "uco-core:name": f"Made a playable copy ({file.derivative.kind})",
+                    "uco-core:name": (
+                        f"Made a redacted copy ({file.derivative.kind})"
+                        if file.derivative.kind.startswith("redact")
+                        else f"Made a playable copy ({file.derivative.kind})"
+                    ),
                     "uco-core:description": " ".join(file.derivative.command),
                     "uco-action:startTime": when(file.derivative.created_at),
                     "uco-action:performer": ref(agency_id),

@@ -52,6 +52,17 @@ class ShareForm(CleanTextFormMixin, forms.Form):
     level = forms.ChoiceField(
         choices=Share.Level.choices, initial=Share.Level.VIEW, widget=forms.RadioSelect
     )
+    copies = forms.ChoiceField(
+        choices=[
+            ("originals", "Originals"),
+            ("redacted", "Redacted copies only (faces covered; items without one are withheld)"),
+        ],
+        initial="originals",
+        # Not sent (an older form, a script): the originals, as before the choice existed.
+        required=False,
+        widget=forms.RadioSelect,
+        label="What the office receives",
+    )
     reshare_allowed = forms.BooleanField(
         required=False,
         label="The prosecutor may reshare (e.g. to defence counsel as a limited download link)",
@@ -105,6 +116,7 @@ class ShareForm(CleanTextFormMixin, forms.Form):
             "items": list(data["items"]) if data["scope"] == "some" else None,
             "level": data["level"],
             "reshare_allowed": data["reshare_allowed"],
+            "require_redacted": data["copies"] == "redacted",
             "expires_at": expires_on.end_of_day(data["expires_on"]),
             "note": data["note"],
         }

@@ -20,6 +20,13 @@ Layout (every name chosen by the server; a user's filename is only ever in the m
                        a LineString with each position's time in properties.times and its
                        time on the video in properties.video_seconds (evidence.sources)
 
+Redacted copies only (a share with `require_redacted`, and the defence link made from it): no
+original and no playable copy goes in. Each item's original is listed (size, SHA-256,
+`released_as`: "redacted" or "withheld") without a path; its releasable redacted copy
+(evidence.selectors.releasable_redaction) goes in as `redacted/exhibit-<n>.redacted.<ext>`
+(manifest: its SHA-256, frame SHA-256, the recipe's and the original's SHA-256) with the recipe
+sidecar as `redacted/exhibit-<n>.recipe.json`. An item without one is listed as withheld.
+
 Identifying metadata (evidence.policies.can_see_identifying_metadata, asked per item for the
 person the package is made for): when they may see it (for a tip, the assigned investigator,
 or anyone when the tipster chose to share it) the package holds the original byte-exact with
@@ -58,7 +65,14 @@ from evidence.custody import proof as custody_proof
 from evidence.disclosure.caseuco import case_bundle
 from evidence.disclosure.selectors import custody_through_share
 from evidence.models import Case, Derivative, EvidenceItem, Share
-from evidence.selectors import custody_details_for, custody_of, item_facts_for, item_track_for
+from evidence.selectors import (
+    RELEASE_WITHHELD_REASON,
+    custody_details_for,
+    custody_of,
+    item_facts_for,
+    item_track_for,
+    releasable_redaction,
+)
 from portal import storage
 from portal.audit import audit_record
 from portal.models import AuditEvent, User
@@ -66,6 +80,11 @@ from portal.models import AuditEvent, User
 # Per-chunk Python overhead is already small at 1 MiB (4 MiB measured no faster in
 # bench/package.py), and each download holds two chunks (one read, one held back).
 CHUNK_BYTES = 1 << 20
+REDACTED_KINDS = (
+    Derivative.Kind.REDACTED_VIDEO,
+    Derivative.Kind.REDACTED_IMAGE,
+    Derivative.Kind.REDACTION_RECIPE,
+)
 PROXY_KINDS = (
     Derivative.Kind.PROXY_MP4,
     Derivative.Kind.AUDIO_PROXY,
@@ -96,6 +115,11 @@ class PackageFile:
     content: bytes | None = None
     # The item's exhibit number in the case, if it is (still) in it.
     exhibit: int | None = None
+    # An original listed but kept out of a redacted-only package: "redacted" (its redacted
+    # copy and recipe go instead) or "withheld" (nothing of it may be released).
+    kept_back: str = ""
+    # A redacted copy: the recipe's SHA-256 and the original's, for its manifest entry.
+    recipe_sha256: str = ""
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -127,15 +151,21 @@ def package_files(
     include_proxies: bool,
     facts: dict | None = None,
     exhibits: dict | None = None,
+    release: dict | None = None,
 ) -> list[PackageFile]:
     """What the package lists, in order: each original, then (optionally) its playable copies.
 
     `facts` maps item pk to the recipient's ItemFacts; an item whose identifying metadata is
     hidden from them gets a sealed original (listed, not sent) and always its stripped copies.
     `exhibits` maps item pk to its exhibit number in the case, which names its files.
+    `release` (a redacted-only package) maps item pk to its releasable Redaction or None: the
+    original is listed (its SHA-256) but not sent, and only the redacted copy and its recipe
+    go in; an item without one is listed as withheld, with nothing of it in the ZIP.
     """
     exhibits = exhibits or {}
     files = []
+    if release is not None:
+        return _redacted_files(items=items, facts=facts, exhibits=exhibits, release=release)
     for item in items:
         stem = exhibit_name(item, exhibits)
         if item.state == "deleted" or not item.sha256:
@@ -174,6 +204,45 @@ def package_files(
                         exhibit=exhibits.get(item.pk),
                     )
                 )
+    return files
+
+
+def _redacted_files(*, items, facts, exhibits, release) -> list[PackageFile]:
+    files = []
+    for item in items:
+        stem = exhibit_name(item, exhibits)
+        if item.state == "deleted" or not item.sha256:
+            raise ValueError(f"Item {item.pk} has no stored original to package.")
+        item_facts = (facts or {}).get(item.pk)
+        redaction = release.get(item.pk)
+        ext = _extension(item.original_filename, item.media_type)
+        files.append(
+            PackageFile(
+                f"originals/{stem}.{ext}",
+                item.original_key,
+                item.size,
+                item.sha256,
+                item.media_type,
+                item,
+                filename=item_facts.original_filename if item_facts else item.original_filename,
+                capture_time=item_facts.capture_time if item_facts else item.capture_time,
+                sealed=bool(item_facts and item_facts.identifying_hidden),
+                exhibit=exhibits.get(item.pk),
+                kept_back="redacted" if redaction is not None else "withheld",
+            )
+        )
+        if redaction is None:
+            continue
+        for derivative, suffix in ((redaction.output, "redacted"), (redaction.recipe, "recipe")):
+            ext = _extension(derivative.name, derivative.media_type)
+            path = f"redacted/{stem}.{suffix}.{ext}"
+            files.append(
+                PackageFile(
+                    path, derivative.key, derivative.size, derivative.sha256,
+                    derivative.media_type, item, derivative, filename=path,
+                    exhibit=exhibits.get(item.pk), recipe_sha256=redaction.recipe.sha256,
+                )
+            )  # fmt: skip
     return files
 
 
@@ -240,6 +309,8 @@ def _custody_entry(event: AuditEvent) -> dict:
 
 def _file_entry(file: PackageFile, custody: list[dict], facts=None) -> dict:
     item = file.item
+    if file.derivative is not None and file.derivative.kind in REDACTED_KINDS:
+        return _redacted_entry(file)
     if file.derivative is not None:
         return {
             "path": file.path,
@@ -284,6 +355,16 @@ def _file_entry(file: PackageFile, custody: list[dict], facts=None) -> dict:
         "capture_place": place,
         "custody": custody,
     }
+    if file.kept_back:
+        entry["path"] = None
+        entry["released_as"] = file.kept_back
+        entry["released_why"] = (
+            "This package holds redacted copies only: the original stays in the evidence "
+            "store; its SHA-256 above is the one recorded when it was received."
+            if file.kept_back == "redacted"
+            else "Withheld: this package holds redacted copies only, and this item has "
+            f"{RELEASE_WITHHELD_REASON}."
+        )
     if file.sealed:
         entry["sealed"] = True
         entry["sealed_why"] = (
@@ -292,6 +373,31 @@ def _file_entry(file: PackageFile, custody: list[dict], facts=None) -> dict:
             "package holds copies made without that metadata. The SHA-256 above is the "
             "original's, recorded when it was received."
         )
+    return entry
+
+
+def _redacted_entry(file: PackageFile) -> dict:
+    derivative = file.derivative
+    if derivative is None:
+        raise ValueError(f"{file.path} is not a redacted copy.")
+    recipe = derivative.kind == Derivative.Kind.REDACTION_RECIPE
+    entry = {
+        "path": file.path,
+        "role": "redaction_recipe" if recipe else "redacted",
+        "item_id": str(file.item.pk),
+        "exhibit_number": file.exhibit,
+        "derivative_kind": derivative.kind,
+        "size": file.size,
+        "sha256": file.sha256,
+        "media_type": file.media_type,
+        "original_sha256": file.item.sha256,
+        "made_at": iso(derivative.created_at),
+    }
+    if not recipe:
+        entry["frame_sha256"] = derivative.frame_sha256
+        entry["recipe_sha256"] = file.recipe_sha256
+        entry["made_with"] = derivative.command
+        entry["tool_versions"] = derivative.tool_versions
     return entry
 
 
@@ -434,9 +540,14 @@ def package_stream(
     items = list(items)
     facts = {item.pk: item_facts_for(actor=actor, item=item) for item in items}
     exhibits = dict(case.case_items.values_list("item_id", "exhibit_number"))
-    files = package_files(
-        items=items, include_proxies=include_proxies, facts=facts, exhibits=exhibits
+    redacted_only = share is not None and share.require_redacted
+    release = (
+        {item.pk: releasable_redaction(item=item) for item in items} if redacted_only else None
     )
+    files = package_files(
+        items=items, include_proxies=include_proxies, facts=facts, exhibits=exhibits,
+        release=release,
+    )  # fmt: skip
     tracks = track_files(actor=actor, items=items, exhibits=exhibits)
     generated_at = timezone.now()
     custody = {item.pk: _custody_for(actor=actor, item=item, share=share) for item in items}
@@ -456,6 +567,7 @@ def package_stream(
         "custody": [(item, labels[item.pk], custody[item.pk]) for item in items],
         "shares": shares,
         "sealed_count": sum(1 for f in files if f.sealed),
+        "redacted_only": redacted_only,
     }
     custody_html = render_to_string("evidence/disclosure/package_custody.html", context).encode()
     jsonld = json.dumps(
@@ -489,8 +601,12 @@ def package_stream(
         },
     }
     if share is not None:
-        manifest["share"] = {"id": str(share.pk), "recipient_office": share.recipient_agency.name}
-    sent = [f for f in files if not f.sealed]
+        manifest["share"] = {
+            "id": str(share.pk),
+            "recipient_office": share.recipient_agency.name,
+            "copies": "redacted copies only" if redacted_only else "originals",
+        }
+    sent = [f for f in files if not f.sealed and not f.kept_back]
     manifest_bytes = json.dumps(manifest, indent=2, ensure_ascii=False).encode()
     sums = sha256sums(
         [
@@ -518,6 +634,21 @@ def package_stream(
     return CasePackage(zip_stream, f"case-{number}-{generated_at:%Y%m%dT%H%M%SZ}.zip", manifest)
 
 
+def package_released(manifest: dict) -> dict | None:
+    """Per item of a redacted-only package (None for any other): the redacted copy's and the
+    recipe's SHA-256, for the download's custody rows."""
+    if manifest.get("share", {}).get("copies") != "redacted copies only":
+        return None
+    released: dict[str, dict] = {}
+    for entry in manifest["files"]:
+        if entry["role"] == "redacted":
+            released[entry["item_id"]] = {
+                "redacted": {"sha256": entry["sha256"], "frame_sha256": entry["frame_sha256"]},
+                "recipe": {"sha256": entry["recipe_sha256"]},
+            }
+    return released
+
+
 @transaction.atomic
 def package_record_download(
     *,
@@ -527,6 +658,7 @@ def package_record_download(
     via: str,
     share: Share | None = None,
     sealed: Iterable = (),
+    released: dict | None = None,
 ) -> None:
     """Custody for a package download: one event per item in it, and one for the case.
 
@@ -543,13 +675,26 @@ def package_record_download(
             if str(item.pk) in sealed
             else "original, downloaded in a case package"
         )
+        extra: dict[str, Any] = {}
+        if released is not None:
+            # A redacted-only package: the redacted copy went, or nothing (withheld).
+            extra = released.get(str(item.pk), {})
+            what = (
+                "redacted copy and its recipe, downloaded in a case package"
+                if extra.get("redacted")
+                else "withheld (no releasable redacted copy): not in the case package"
+            )
         audit_record(
-            action=audit_actions.DOWNLOADED.name,
+            action=(
+                audit_actions.RELEASE_WITHHELD
+                if released is not None and not extra.get("redacted")
+                else audit_actions.DOWNLOADED
+            ).name,
             actor=actor,
             target=item,
             agency=item.agency,
             case_ref=case.number,
-            details={**details, "what": what},
+            details={**details, "what": what, **extra},
         )
     audit_record(
         action="case.package_downloaded",

@@ -1,5 +1,6 @@
 """Share reads: the shares of a case, what a prosecutor received, and the disclosure log."""
 
+from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,7 +18,7 @@ from evidence.models import (
     Share,
     ShareLink,
 )
-from evidence.selectors import custody_of
+from evidence.selectors import RELEASE_WITHHELD_REASON, custody_of, releasable_redaction
 from portal.models import Agency, AuditEvent, User
 from portal.roles import Role, capabilities_of
 
@@ -111,12 +112,46 @@ def shared_item_get_for(
         raise Http404("No such item in this share.") from exc
 
 
+REDACTION_KINDS = (
+    Derivative.Kind.REDACTED_VIDEO,
+    Derivative.Kind.REDACTED_IMAGE,
+    Derivative.Kind.REDACTION_RECIPE,
+)
+
+
+def shared_derivatives(*, share: Share, item: EvidenceItem) -> QuerySet[Derivative]:
+    """The copies of an item its share's recipients may fetch. A redacted-only share: the
+    releasable redacted copy alone (nothing of a withheld item). Otherwise the playable copies
+    of the original and the releasable redacted copy; never a blurred copy or a recipe."""
+    release = releasable_redaction(item=item)
+    released = [release.output_id] if release is not None else []
+    if share.require_redacted:
+        return item.derivatives.filter(pk__in=released)
+    return item.derivatives.exclude(Q(kind__in=REDACTION_KINDS) & ~Q(pk__in=released))
+
+
+def release_of(*, item: EvidenceItem) -> dict[str, Any]:
+    """What an item of a redacted-only share goes out as: its redacted copy's name and hashes
+    and its recipe's hash, or `withheld` with the reason."""
+    release = releasable_redaction(item=item)
+    if release is None or release.output is None or release.recipe is None:
+        return {"withheld": True, "why": RELEASE_WITHHELD_REASON}
+    return {
+        "withheld": False,
+        "name": release.output.name,
+        "media_type": release.output.media_type,
+        "sha256": release.output.sha256,
+        "frame_sha256": release.output.frame_sha256,
+        "recipe_sha256": release.recipe.sha256,
+    }
+
+
 def shared_derivative_get_for(
     *, actor: User, share_id: UUID | str, item_id: UUID | str, name: str
 ) -> tuple[Share, Derivative]:
     share, item = shared_item_get_for(actor=actor, share_id=share_id, item_id=item_id)
     try:
-        return share, item.derivatives.get(name=name)
+        return share, shared_derivatives(share=share, item=item).get(name=name)
     except Derivative.DoesNotExist as exc:
         raise Http404("No such file.") from exc
 

@@ -18,10 +18,12 @@ from evidence.disclosure import selectors as share_selectors
 from evidence.models import (
     Case,
     EvidenceItem,
+    Redaction,
     Share,
     ShareItem,
     ShareLink,
 )
+from evidence.selectors import RELEASE_WITHHELD_REASON, release_plan
 from notifications.kinds import Kind as NotificationKind
 from notifications.services import notify
 from portal.audit import audit_record
@@ -71,6 +73,24 @@ def share_disclosable_items(*, case: Case) -> tuple[list[EvidenceItem], list[Evi
         bad = item.do_not_disclose or item.state == EvidenceItem.State.DELETED
         (withheld if bad else ok).append(item)
     return ok, withheld
+
+
+def release_details(redaction: Redaction) -> dict[str, Any]:
+    """What custody says of a redacted copy released: the job, both hashes and the recipe's."""
+    output, recipe = redaction.output, redaction.recipe
+    return {
+        "redaction": str(redaction.pk),
+        "redacted": {
+            "name": output.name if output else "",
+            "sha256": output.sha256 if output else "",
+            "frame_sha256": output.frame_sha256 if output else "",
+        },
+        "recipe": {
+            "name": recipe.name if recipe else "",
+            "sha256": recipe.sha256 if recipe else "",
+        },
+        "approved_by": redaction.approved_by.get_username() if redaction.approved_by else None,
+    }
 
 
 def _recipients_refused_message(count: int) -> str:
@@ -123,12 +143,15 @@ def share_create(
     items: Iterable[EvidenceItem] | None = None,
     level: str = Share.Level.VIEW,
     reshare_allowed: bool = False,
+    require_redacted: bool = False,
     expires_at: dt.datetime | None = None,
     note: str = "",
 ) -> Share:
     """Hand a case (all its disclosable items, or the chosen ones) to a prosecuting office.
 
-    Items flagged do-not-disclose are refused by name with their reason.
+    Items flagged do-not-disclose are refused by name with their reason. With
+    `require_redacted`, each item goes out as its releasable redacted copy; one without is
+    still listed in the share, as withheld with the reason (recorded in its custody).
     """
     if not share_policies.can_share_case(actor, case):
         raise PermissionDenied
@@ -178,12 +201,21 @@ def share_create(
             )
     if not chosen:
         raise ValidationError("There is nothing in this case that can be shared.")
+    released: dict[Any, Any] = {}
+    if require_redacted:
+        released = {i.pk: r for i, r in release_plan(items=chosen)}
+        if not any(released.values()):
+            raise ValidationError(
+                "None of these items has a redacted copy that may be released "
+                f"({RELEASE_WITHHELD_REASON}): share the originals, or redact first."
+            )
     share = Share.objects.create(
         case=case,
         recipient_agency=recipient_agency,
         all_items=items is None,
         level=level,
         reshare_allowed=reshare_allowed,
+        require_redacted=require_redacted,
         expires_at=expires_at,
         note=note.strip(),
         created_by=actor,
@@ -204,20 +236,42 @@ def share_create(
             "recipients": [u.label for u in recipients] or "the whole office",
             "level": level,
             "reshare_allowed": reshare_allowed,
+            "require_redacted": require_redacted,
             "expires_at": expires_at.isoformat(),
             "items": [str(i.pk) for i in chosen],
             "withheld": [str(i.pk) for i in withheld],
+            "withheld_unredacted": [str(pk) for pk, r in released.items() if r is None],
         },
     )
     for item in chosen:
-        audit_record(
-            action=actions.SHARED.name,
-            actor=actor,
-            target=item,
-            agency=case.agency,
-            case_ref=case.number,
-            details={**details, "recipient_agency": recipient_agency.name, "sha256": item.sha256},
-        )
+        item_details = {**details, "recipient_agency": recipient_agency.name, "sha256": item.sha256}
+        if not require_redacted:
+            audit_record(
+                action=actions.SHARED.name,
+                actor=actor,
+                target=item,
+                agency=case.agency,
+                case_ref=case.number,
+                details=item_details,
+            )
+        elif (redaction := released[item.pk]) is not None:
+            audit_record(
+                action=actions.SHARED.name,
+                actor=actor,
+                target=item,
+                agency=case.agency,
+                case_ref=case.number,
+                details={**item_details, "what": "redacted copy", **release_details(redaction)},
+            )
+        else:
+            audit_record(
+                action=actions.RELEASE_WITHHELD.name,
+                actor=actor,
+                target=item,
+                agency=case.agency,
+                case_ref=case.number,
+                details={**item_details, "why": RELEASE_WITHHELD_REASON},
+            )
     for prosecutor in recipients or share_selectors.prosecutors_of(recipient_agency):
         notify(
             recipient=prosecutor,

@@ -43,6 +43,12 @@ SEALED_MESSAGE = (
 )
 
 
+WITHHELD_MESSAGE = (
+    "This share holds redacted copies only, and this item has no redacted copy that may be "
+    "released yet: it is withheld. Ask the agency that shared it."
+)
+
+
 def _refuse_download(request, share, what: str):
     share_services.share_refuse(actor=request.user, share=share, what=what, why="view-only share")
     return render(
@@ -66,15 +72,19 @@ def shared_case(request, share_id):
         actor=request.user, share=share, action=actions.SHARE_VIEWED.name
     )
     can_reshare = share_policies.can_reshare(request.user, share)
+    items = selectors.items_with_facts(
+        actor=request.user, items=share_selectors.shared_items(share=share)
+    )
+    if share.require_redacted:
+        for item in items:
+            item.release = share_selectors.release_of(item=item)
     return render(
         request,
         "evidence/disclosure/shared_case.html",
         {
             "share": share,
             "case": share.case,
-            "items": selectors.items_with_facts(
-                actor=request.user, items=share_selectors.shared_items(share=share)
-            ),
+            "items": items,
             "can_download": share_policies.can_download_share(request.user, share),
             "can_reshare": can_reshare,
             "link_form": ShareLinkForm() if can_reshare else None,
@@ -95,7 +105,12 @@ def shared_item(request, share_id, item_id):
         action=actions.VIEWED.name,
         details={"via": "shared item page"},
     )
-    derivatives = {d.kind: d for d in item.derivatives.exclude(kind=Derivative.Kind.HLS_SEGMENT)}
+    derivatives = {
+        d.kind: d
+        for d in share_selectors.shared_derivatives(share=share, item=item).exclude(
+            kind=Derivative.Kind.HLS_SEGMENT
+        )
+    }
     facts = selectors.item_facts_for(actor=request.user, item=item)
     custody = share_selectors.custody_through_share(item=item, share=share)
     for event in custody:
@@ -112,6 +127,7 @@ def shared_item(request, share_id, item_id):
             "derivatives": derivatives,
             "custody": custody,
             "can_download": share_policies.can_download_share(request.user, share),
+            "release": share_selectors.release_of(item=item) if share.require_redacted else None,
         },
     )
 
@@ -132,6 +148,7 @@ def shared_media(request, share_id, item_id, name):
             Derivative.Kind.HLS_PLAYLIST,
             Derivative.Kind.PROXY_MP4,
             Derivative.Kind.AUDIO_PROXY,
+            Derivative.Kind.REDACTED_VIDEO,
         )
         share_services.share_record_access(
             actor=request.user,
@@ -156,6 +173,8 @@ def shared_item_download(request, share_id, item_id):
     )
     if not share_policies.can_download_share(request.user, share):
         return _refuse_download(request, share, "download original")
+    if share.require_redacted:
+        return _download_redacted(request, share, item)
     if not policies.can_see_identifying_metadata(request.user, item):
         share_services.share_refuse(
             actor=request.user,
@@ -184,6 +203,45 @@ def shared_item_download(request, share_id, item_id):
         content_type="application/octet-stream",
     )
     response["Content-Disposition"] = storage.attachment_disposition(name)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _download_redacted(request, share, item):
+    """A redacted-only share's download: the item's releasable redacted copy, never the
+    original; an item without one is refused with the reason."""
+    release = selectors.releasable_redaction(item=item)
+    if release is None or release.output is None:
+        share_services.share_refuse(
+            actor=request.user,
+            share=share,
+            what=f"download {item.pk}",
+            why=f"withheld: {selectors.RELEASE_WITHHELD_REASON}",
+        )
+        return render(
+            request,
+            "evidence/disclosure/share_refused.html",
+            {"share": share, "message": WITHHELD_MESSAGE},
+            status=403,
+        )
+    share_services.share_record_access(
+        actor=request.user,
+        share=share,
+        item=item,
+        action=actions.DOWNLOADED.name,
+        details={
+            "what": "redacted copy",
+            "sha256": release.output.sha256,
+            **share_services.release_details(release),
+        },
+    )
+    response = FileResponse(
+        storage.open_object(release.output.key),
+        as_attachment=True,
+        filename=release.output.name,
+        content_type="application/octet-stream",
+    )
+    response["Content-Disposition"] = storage.attachment_disposition(release.output.name)
     response["Cache-Control"] = "private, no-store"
     return response
 
@@ -319,7 +377,15 @@ def share_create(request, case_id):
     return render(
         request,
         "evidence/disclosure/share_form.html",
-        {"case": case, "form": form, "shareable": shareable, "withheld": withheld},
+        {
+            "case": case,
+            "form": form,
+            "shareable": shareable,
+            "withheld": withheld,
+            # Told before sending: what each item would go out as under "redacted copies only".
+            "release_plan": selectors.release_plan(items=shareable),
+            "release_withheld_reason": selectors.RELEASE_WITHHELD_REASON,
+        },
     )
 
 
@@ -369,6 +435,7 @@ def package_response(*, actor, case, items, via: str, include_proxies: bool = Fa
         via=via,
         share=share,
         sealed=[f["item_id"] for f in package.manifest["files"] if f.get("sealed")],
+        released=packages.package_released(package.manifest),
     )
     response = StreamingHttpResponse(package, content_type="application/zip")
     response["Content-Length"] = str(package.size)

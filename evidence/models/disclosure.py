@@ -35,6 +35,9 @@ class Share(models.Model):
     )
     level = models.CharField(max_length=10, choices=Level.choices, default=Level.VIEW)
     reshare_allowed = models.BooleanField(default=False)
+    # Redacted copies only: each item goes out as its releasable redacted copy
+    # (evidence.selectors.releasable_redaction) or is withheld; its original never leaves.
+    require_redacted = models.BooleanField(default=False)
     expires_at = models.DateTimeField()
     note = models.TextField(blank=True)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
