@@ -28,6 +28,7 @@ from evidence.models import Case, EvidenceItem
 from evidence.sources import case_links_for
 from portal.decorators import requires
 from portal.models import User
+from portal.templatetags.portal_time import local_and_utc
 from portal.text import errors_text
 
 
@@ -136,12 +137,17 @@ def case_detail(request, case_id):
     editable = case_policies.can_edit_case(request.user, case)
     names = {str(i.pk): i.facts.original_filename or f"exhibit {i.exhibit}" for i in items}
     playback = case_selectors.case_playback(actor=request.user, case=case)
-    custody = selectors.custody_of_items(items=items)
+    custody = selectors.custody_tails_of_items(items=items)
     context = {
         "case": case,
         "items": items,
         "timeline": [
-            (i, activity_in_words(events=custody[str(i.pk)], item_names=names)) for i in items
+            (
+                i,
+                activity_in_words(events=custody[str(i.pk)].events, item_names=names),
+                custody[str(i.pk)].total,
+            )
+            for i in items
         ],
         "any_withheld": any(i.facts.identifying_hidden for i in items),
         "members": case.memberships.select_related("user"),
@@ -176,6 +182,29 @@ def case_detail(request, case_id):
         "clock_form": ClockShiftForm() if editable else None,
     }
     return render(request, "evidence/cases/case_detail.html", context)
+
+
+@requires(policies.can_view_evidence)
+def case_item_custody(request, case_id, item_id):
+    """One item's whole custody, in words, for the case page's "Show all" (JSON; the page
+    builds it from text nodes). Scoped to the case and audited as a read of the custody."""
+    case = case_selectors.case_get_for(actor=request.user, id=case_id)
+    item = case_selectors.case_item_get(case=case, id=item_id)
+    case_services.case_item_record_custody_view(actor=request.user, case=case, item=item)
+    (item,) = selectors.items_with_facts(actor=request.user, items=[item])
+    names = {str(item.pk): item.facts.original_filename or f"exhibit {item.exhibit}"}
+    lines = activity_in_words(events=selectors.custody_of(item=item), item_names=names)
+    response = JsonResponse(
+        {
+            "total": len(lines),
+            "lines": [
+                {"text": line.text, "refused": line.refused, "at": local_and_utc(line.at)}
+                for line in lines
+            ],
+        }
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @requires(policies.can_view_evidence)
