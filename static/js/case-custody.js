@@ -1,6 +1,6 @@
 // The case page's timeline shows each item's latest custody lines; "Show all N" fetches the
 // item's whole custody (JSON, audited as a read of it) and puts it in place of them, built
-// from text nodes as templates/evidence/cases/activity_line.html renders a line.
+// from text nodes as the page renders a line (templates/evidence/cases/case_detail.html).
 function custodyLine(line) {
   const li = document.createElement("li");
   li.append(line.text);
