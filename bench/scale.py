@@ -498,10 +498,64 @@ def measure(clients, agency, n, repeats: int, only: set[str] | None) -> list[dic
                 "goal_ms": GOAL_MS,
                 "ratio": round(p95 / GOAL_MS, 3),
                 "ours_is": "p95 of the page through Django's stack, in-process, warm",
+                "load_average": round(os.getloadavg()[0], 2),
             }
         )
         print(json.dumps(results[-1]), flush=True)
     return results
+
+
+def export_rate(client: Client, auditor, repeats: int) -> dict:
+    """The audit export of one day as rows per second, against its ceiling: PostgreSQL's own
+    COPY of the same rows (same columns, filter and order) to CSV, read by psycopg. Both
+    warm, median of `repeats`."""
+    from portal.selectors import AuditFilters, audit_events_for
+    from portal.views import CSV_COLUMNS
+
+    auditor.is_verified = lambda: True  # as the signed-in client is (its second factor passed)
+    day = (NOW - dt.timedelta(days=30)).date()
+    url = f"/staff/audit/export.csv?date_from={day}&date_to={day}"
+    events = audit_events_for(actor=auditor, filters=AuditFilters(date_from=day, date_to=day))
+    sql, params = events.values_list(*CSV_COLUMNS).query.sql_with_params()
+
+    def ours() -> tuple[float, int]:
+        started = time.perf_counter()
+        response = client.get(url)
+        lines = sum(chunk.count(b"\n") for chunk in response.streaming_content)
+        return time.perf_counter() - started, lines - 1  # less the header
+
+    def bare() -> tuple[float, int]:
+        started = time.perf_counter()
+        lines = 0
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH CSV", params) as copy,
+        ):
+            for block in copy:
+                lines += bytes(block).count(b"\n")
+        return time.perf_counter() - started, lines
+
+    ours(), bare()  # warm
+    our_runs = [ours() for _ in range(repeats)]
+    bare_runs = [bare() for _ in range(repeats)]
+    rows = our_runs[0][1]
+    our_rate = rows / statistics.median(t for t, _ in our_runs)
+    bare_rate = bare_runs[0][1] / statistics.median(t for t, _ in bare_runs)
+    line = {
+        "bench": "scale",
+        "part": "audit_export_rate",
+        "url": url,
+        "rows": rows,
+        "bare_rows": bare_runs[0][1],
+        "ours_rows_per_s": round(our_rate),
+        "peer_rows_per_s": round(bare_rate),
+        "ratio": round(our_rate / bare_rate, 3),
+        "ours_is": "rows/s of the day's CSV export through Django's stack, in-process, warm",
+        "peer_is": "rows/s of COPY (the same SELECT) TO STDOUT WITH CSV, read by psycopg",
+        "load_average": round(os.getloadavg()[0], 2),
+    }
+    print(json.dumps(line), flush=True)
+    return line
 
 
 def main() -> None:
@@ -531,7 +585,10 @@ def main() -> None:
         "aud": signed_in(auditor, devices[auditor]),
         "anon": Client(),
     }
-    results = measure(clients, agency, n, args.repeats, set(filter(None, args.only.split(","))))
+    only = set(filter(None, args.only.split(",")))
+    results = measure(clients, agency, n, args.repeats, only)
+    if not only or "audit_export_rate" in only:
+        export_rate(clients["aud"], auditor, max(3, args.repeats // 5))
     over = [r["page"] for r in results if r["p95_ms"] > GOAL_MS or r["status"] != 200]
     print(
         json.dumps(
