@@ -53,6 +53,11 @@ urlpatterns = [
         views.case_item_clock,
         name="case_item_clock",
     ),
+    path(
+        "cases/<uuid:case_id>/items/<uuid:item_id>/custody/",
+        case_views.case_item_custody,
+        name="case_item_custody",
+    ),
     path("cases/<uuid:case_id>/playback/", case_views.case_playback, name="case_playback"),
     path("cases/<uuid:case_id>/package/", share_views.case_package, name="case_package"),
     path("cases/<uuid:case_id>/share/", share_views.share_create, name="share_create"),

@@ -36,7 +36,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 import psycopg.sql
@@ -295,20 +295,23 @@ def register_details_filter(target_type: str, fn: Callable) -> Callable:
     return fn
 
 
-def events_for_reader(*, actor: User, events: Iterable[AuditEvent]) -> list[AuditEvent]:
+_Event = TypeVar("_Event")  # an AuditEvent, or a row with its attributes (an export's)
+
+
+def events_for_reader(*, actor: User, events: Iterable[_Event]) -> list[_Event]:
     """The events as `actor` may read them, for every output (page, API, CSV export).
 
     Rows are hash-chained and stay exactly as stored: withheld details are replaced on copies
     made here, never written back, so the chain (and `verify_chain`) is untouched.
     """
-    events = [copy.copy(event) for event in events]
-    by_type: dict[str, list[AuditEvent]] = defaultdict(list)
-    for event in events:
+    copies: list[Any] = [copy.copy(event) for event in events]
+    by_type: dict[str, list[Any]] = defaultdict(list)
+    for event in copies:
         if event.target_type in _DETAILS_FILTERS:
             by_type[event.target_type].append(event)
     for target_type, group in by_type.items():
         _DETAILS_FILTERS[target_type](actor=actor, events=group)
-    return events
+    return copies
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 import csv
+import json
 import time
 from base64 import b32encode
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import messages
@@ -16,7 +18,6 @@ from django.views.decorators.http import require_POST
 from redis import Redis
 
 from portal import policies, ratelimit, selectors, services
-from portal.audit_labels import details_json
 from portal.decorators import requires
 from portal.forms import AuditFilterForm, CodeForm, LoginForm, SignupForm
 from portal.models import User
@@ -302,66 +303,106 @@ def audit_log(request):
     )
 
 
-class _Echo:
-    def write(self, value):
-        return value
+class _Buffer:
+    """csv.writer's file: what it writes for a chunk of rows, taken as one string."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, value: str) -> None:
+        self.parts.append(value)
+
+    def take(self) -> str:
+        text, self.parts = "".join(self.parts), []
+        return text
 
 
-CSV_COLUMNS = [
-    "seq",
-    "at",
-    "actor_label",
-    "actor_role",
-    "actor_agency",
-    "action",
-    "target_type",
-    "target_id",
-    "outcome",
-    "reason",
-    "case_ref",
-    "request_id",
-    "details",
-    "prev_hash",
-    "hash",
-]
+CSV_COLUMNS = list(selectors.EXPORT_COLUMNS)
+# Columns that hold text someone typed or chose (the others are numbers, times, fixed words,
+# hex hashes and JSON objects): spreadsheets run cells that start with these as formulas (CSV
+# injection), so such a cell gets a leading apostrophe.
+_FREE_TEXT = ("actor_label", "actor_role", "actor_agency", "action", "target_type", "target_id",
+              "reason", "case_ref", "request_id")  # fmt: skip
+_FORMULA_START = frozenset("=+-@\t\r")
+_DETAILS = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
 
 
 def _csv_safe(value) -> str:
-    # Spreadsheets run cells that start with these as formulas (CSV injection).
     text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return "'" + text if text[:1] in _FORMULA_START else text
 
 
-def _chunks(iterable, size: int):
-    chunk = []
-    for value in iterable:
-        chunk.append(value)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+def _details_cell() -> Callable[[str], str]:
+    """A details text (jsonb's) as its CSV cell, remembered: most rows' details repeat."""
+    memo: dict[str, str] = {}
+
+    def cell(text: str) -> str:
+        try:
+            return memo[text]
+        except KeyError:
+            if len(memo) >= 4096:
+                memo.clear()
+            memo[text] = _csv_safe(_DETAILS.encode(json.loads(text)))
+            return memo[text]
+
+    return cell
+
+
+def _csv_rows(rows, details_cell: Callable[[str], str]) -> list[list]:
+    """A chunk of AuditRows as the CSV's cells, in CSV_COLUMNS' order."""
+    out = []
+    for row in rows:
+        values = row.__dict__
+        for name in _FREE_TEXT:
+            text = values[name]
+            if text and text[0] in _FORMULA_START:
+                values[name] = "'" + text
+        out.append(
+            [
+                values["seq"],
+                values["at"],
+                values["actor_label"],
+                values["actor_role"],
+                values["actor_agency"],
+                values["action"],
+                values["target_type"],
+                values["target_id"],
+                values["outcome"],
+                values["reason"],
+                values["case_ref"],
+                values["request_id"],
+                _csv_safe(_DETAILS.encode(row.details))
+                if values.get("details_replaced")
+                else details_cell(values["details_text"]),
+                values["prev_hash"],
+                values["hash"],
+            ]
+        )
+    return out
 
 
 @requires(policies.can_export_audit_log)
 def audit_export(request):
+    """The filtered log as CSV, streamed a chunk of rows at a time from a server-side cursor
+    (bench/scale.py times it in rows per second against PostgreSQL's own COPY to CSV)."""
     _, filters = _audit_filters(request)
-    events = selectors.audit_events_for(actor=request.user, filters=filters)
     services.audit_log_record_export(
-        actor=request.user, filters=filters.__dict__, rows=events.count()
+        actor=request.user,
+        filters=filters.__dict__,
+        rows=selectors.audit_events_for(actor=request.user, filters=filters).count(),
     )
-    writer = csv.writer(_Echo())
+    buffer = _Buffer()
+    writer = csv.writer(buffer)
+    details_cell = _details_cell()
 
-    def rows():
-        yield writer.writerow(CSV_COLUMNS)
-        for chunk in _chunks(events.iterator(chunk_size=2000), 2000):
-            for event in selectors.audit_events_readable(actor=request.user, events=chunk):
-                values = {c: getattr(event, c) for c in CSV_COLUMNS}
-                values["at"] = event.at.isoformat(timespec="microseconds")
-                values["details"] = details_json(event.details, indent=None)
-                yield writer.writerow([_csv_safe(values[c]) for c in CSV_COLUMNS])
+    def chunks():
+        writer.writerow(CSV_COLUMNS)
+        yield buffer.take()
+        for rows in selectors.audit_rows_for_export(actor=request.user, filters=filters):
+            writer.writerows(_csv_rows(rows, details_cell))
+            yield buffer.take()
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(chunks(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="canvass-audit-log.csv"'
     return response
 

@@ -419,6 +419,7 @@ joins(
     body={"seconds": "2", "reason": "Matrix check"},
 )
 joins("evidence:case_playback", case)
+joins("evidence:case_item_custody", case_item)
 joins("evidence:share_create", case, writes=("POST",), body={})
 joins("evidence:share_revoke", case_share, reads=(), writes=("POST",))
 joins("api-evidence-detail", item, kind=API)

@@ -139,3 +139,49 @@ def test_footage_request_list_groups_only_the_newest_requests(make_staff, police
     assert len(rows) == 2
     grouped = [q["sql"] for q in queries if "GROUP BY" in q["sql"]]
     assert grouped and all("LIMIT 2) AND" in sql or "LIMIT 2))" in sql for sql in grouped), grouped
+
+
+def test_case_page_work_does_not_grow_with_custody_history(make_staff, police, signed_in):
+    """The case page shows each item's latest custody lines whatever its history's length
+    (the rest loads on demand), in the same number of queries."""
+    from evidence.selectors import CUSTODY_TAIL
+
+    lead = verified(make_staff())
+    client = signed_in(lead)
+
+    def case_with_history(views):
+        item = stored_item(agency=police, original_filename="clip.mp4")
+        for _ in range(views):
+            viewed(item, lead)
+        return make_case(lead=lead, items=[item]), item
+
+    short, _ = case_with_history(1)
+    long, long_item = case_with_history(25)
+    few = queries_of(client, reverse("evidence:case_detail", args=[short.pk]))
+    many = queries_of(client, reverse("evidence:case_detail", args=[long.pk]))
+    assert many == few, f"1 view: {few} queries, 25 views: {many}"
+
+    page = client.get(reverse("evidence:case_detail", args=[long.pk])).content.decode()
+    timeline = page.split('id="timeline"', 1)[1].split("</details>", 1)[0]
+    shown = timeline.split('class="custody-lines"', 1)[1].split("</ol>", 1)[0]
+    assert shown.count("<li>") == CUSTODY_TAIL
+    from portal.models import AuditEvent
+
+    total = AuditEvent.objects.filter(target_id=str(long_item.pk)).count()
+    assert f"Show all {total}" in timeline
+
+
+def test_case_item_custody_queries_do_not_grow_with_history(make_staff, police, signed_in):
+    lead = verified(make_staff())
+    client = signed_in(lead)
+
+    def url_with_history(views):
+        item = stored_item(agency=police, original_filename="clip.mp4")
+        for _ in range(views):
+            viewed(item, lead)
+        case = make_case(lead=lead, items=[item])
+        return reverse("evidence:case_item_custody", args=[case.pk, item.pk])
+
+    few = queries_of(client, url_with_history(1))
+    many = queries_of(client, url_with_history(25))
+    assert many == few, f"1 view: {few} queries, 25 views: {many}"

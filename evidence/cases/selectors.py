@@ -67,6 +67,15 @@ def items_of_case(*, case: Case) -> QuerySet[EvidenceItem]:
     )
 
 
+def case_item_get(*, case: Case, id: UUID | str) -> EvidenceItem:
+    """One item of the case (with `.exhibit`), 404 if it is not in it; `case` is already
+    scoped to the actor (case_get_for)."""
+    try:
+        return items_of_case(case=case).get(pk=id)
+    except (EvidenceItem.DoesNotExist, ValueError, ValidationError) as exc:
+        raise Http404("No such item in the case.") from exc
+
+
 def case_activity(*, case: Case, limit: int = 300) -> QuerySet[AuditEvent]:
     """Audit rows about the case or its items (and items once in it), newest first.
 

@@ -386,6 +386,18 @@ def case_record_view(*, actor: User, case: Case, via: str) -> None:
     )
 
 
+def case_item_record_custody_view(*, actor: User, case: Case, item: EvidenceItem) -> None:
+    """Custody: someone opened an item's whole custody record from the case page."""
+    audit_record(
+        action=actions.CUSTODY_VIEWED.name,
+        actor=actor,
+        target=item,
+        agency=item.agency,
+        case_ref=case.number,
+        details={"via": "case", "case": str(case.pk)},
+    )
+
+
 def cases_record_list(*, actor: User, count: int) -> None:
     audit_record(action=actions.CASE_LISTED.name, actor=actor, details={"rows": count})
 

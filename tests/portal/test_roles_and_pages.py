@@ -171,6 +171,45 @@ def test_csv_export_has_every_column_and_defuses_formulas(make_staff, signed_in)
     assert AuditEvent.objects.filter(action="audit.exported", actor=auditor).exists()
 
 
+def test_csv_export_cells_are_the_stored_values_chunk_after_chunk(make_staff, signed_in):
+    """The export reads plain rows (times and details as PostgreSQL's text, a server-side
+    cursor in chunks), and each cell is still what the stored row says: the time as
+    datetime.isoformat writes it, the details as JSON with sorted keys."""
+    import json
+
+    from portal.selectors import AuditFilters, audit_events_for, audit_rows_for_export
+    from tests.evidence.cases_helpers import verified
+
+    auditor = verified(make_staff(role=Role.AUDITOR))
+    for i in range(5):
+        audit_record(
+            action=actions.LOGOUT.name,
+            actor_label=f"Zoë {i}",
+            agency=auditor.agency,
+            reason="-1 day" if i == 2 else "",
+            details={"zeta": [1, {"b": 2, "a": "ü"}], "alpha": i, "when": "2026-12-04"},
+        )
+    stored = list(audit_events_for(actor=auditor, filters=AuditFilters()))
+    chunks = list(audit_rows_for_export(actor=auditor, filters=AuditFilters(), chunk=2))
+    assert len(chunks) >= 3 and all(len(c) == 2 for c in chunks[:-1])
+    assert [r.seq for c in chunks for r in c] == [e.seq for e in stored]
+
+    response = signed_in(auditor).get(EXPORT)
+    rows = list(csv.DictReader(io.StringIO(response.getvalue().decode())))
+    by_seq = {int(r["seq"]): r for r in rows}
+    for event in stored:
+        row = by_seq[event.seq]
+        assert row["at"] == event.at.isoformat(timespec="microseconds")
+        assert row["details"] == json.dumps(event.details, sort_keys=True, ensure_ascii=False)
+        assert (row["actor_label"], row["hash"], row["prev_hash"]) == (
+            event.actor_label,
+            event.hash,
+            event.prev_hash,
+        )
+        assert row["reason"] == ("'" + event.reason if event.reason[:1] == "-" else event.reason)
+    assert any(r["reason"] == "'-1 day" for r in rows)
+
+
 def test_agency_admin_reads_the_log_but_cannot_export(make_staff, signed_in):
     client = signed_in(make_staff(role=Role.AGENCY_ADMIN))
     assert client.get(AUDIT).status_code == 200

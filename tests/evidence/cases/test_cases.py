@@ -83,6 +83,42 @@ def test_case_page_shows_timeline_sources_custody_map_and_activity(
     assert viewed.count() == 1
 
 
+def test_an_items_whole_custody_loads_from_the_case_page_scoped_and_audited(
+    setup, police, signed_in
+):
+    lead, case, items = setup
+    item = items[0]
+    client = signed_in(lead)
+    for _ in range(5):
+        client.get(reverse("evidence:detail", args=[item.pk]))
+    url = reverse("evidence:case_item_custody", args=[case.pk, item.pk])
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+    custody = response.json()
+    rows = AuditEvent.objects.filter(target_id=str(item.pk)).order_by("seq")
+    assert custody["total"] == rows.count() == len(custody["lines"])
+    # Oldest first, in words, the last being this very read (via the case, in its activity).
+    assert (
+        custody["lines"][-1]["text"]
+        == f"{lead.full_name} read the custody record of {item.original_filename}"
+    )
+    assert custody["lines"][-1]["at"].endswith(" UTC)")
+    last = rows.last()
+    assert (last.action, last.actor_id, last.details) == (
+        "evidence.custody_viewed",
+        lead.pk,
+        {"via": "case", "case": str(case.pk)},
+    )
+    assert last.case_ref == case.number
+    # An item not in this case is not found through it, even the agency's own.
+    other = stored_item(agency=police)
+    assert (
+        client.get(reverse("evidence:case_item_custody", args=[case.pk, other.pk])).status_code
+        == 404
+    )
+
+
 def test_adding_and_removing_an_item_is_audited_in_the_items_custody(setup, police, signed_in):
     lead, case, _ = setup
     client = signed_in(lead)
