@@ -2,13 +2,17 @@
 
 One 1 GiB random file goes through the same tuspy client in 8 MiB chunks, each chunk with a
 sha256 Upload-Checksum, to:
-- Canvass under gunicorn (2 workers, a bench database, a secret-bearing grant: no session);
+- Canvass under gunicorn as the Procfile's web line runs it (2 gthread workers, keep-alive; a
+  bench database, a secret-bearing grant: no session);
 - tus-node-server (@tus/server + @tus/file-store from bench/package.json). It has no checksum
-  extension, so it ignores the header, and it never syncs its file to disk; Canvass verifies
-  every chunk and syncs the file before the upload completes, so it does more work per upload;
+  extension, so it ignores the header, and it never syncs its file to disk (@tus/file-store
+  2.1.1 has no fsync call); Canvass verifies every chunk's sha256 before acknowledging it,
+  commits the new offset to PostgreSQL before the 204, and syncs the file before the upload
+  completes, so it does more work per upload;
 and the limits of the work Canvass does per byte are measured with the same file:
 `sha256sum` (hashing) and `cp` plus `sync` (writing and syncing to the staging disk).
 Each server gets RUNS uploads, alternating, and keeps its best (the first warms the workers).
+Also each server's CPU seconds per GiB (over all its runs, from /proc) and the load average.
 Prints one JSON line.
 """
 
@@ -66,11 +70,12 @@ def bench_grant() -> str:
     return grants.grant_header_value(grant, secret)
 
 
-def race(staging: Path, store: Path) -> tuple[float, float, float]:
-    """Best seconds of Canvass and of node over RUNS alternating uploads; Canvass's peak RSS."""
-    canvass, port = harness.start_canvass(
-        ["portal.wsgi", "-w", "2"], UPLOAD_STAGING_DIR=str(staging)
-    )
+def race(staging: Path, store: Path) -> tuple[float, float, float, float, float]:
+    """Best seconds of Canvass and of node over RUNS alternating uploads; Canvass's peak RSS;
+    the CPU seconds each server spent per GiB over all its runs."""
+    # As the Procfile's web line runs it (gthread, so the client's connection is kept alive
+    # between PATCHes, as @tus/server keeps it; sync workers close it after every request).
+    canvass, port = harness.start_canvass(harness.procfile_web(), UPLOAD_STAGING_DIR=str(staging))
     canvass_url = f"http://127.0.0.1:{port}/api/uploads/"
     node, node_url = harness.start_tus_node(store)
     try:
@@ -78,21 +83,28 @@ def race(staging: Path, store: Path) -> tuple[float, float, float]:
         harness.wait_for(node_url, node)
         headers = {grants.GRANT_HEADER: bench_grant()}
         canvass_best = node_best = float("inf")
+        canvass_cpu = node_cpu = 0.0
         # Alternating keeps slow drift of a shared machine from favouring either server.
         for _ in range(RUNS):
+            before = harness.cpu_seconds([node.pid])
             node_best = min(
                 node_best, harness.tus_upload(node_url, {}, SOURCE, CHUNK, checksum=True)
             )
+            node_cpu += harness.cpu_seconds([node.pid]) - before
             harness.empty(store)
+            workers = harness.family(canvass.pid)
+            before = harness.cpu_seconds(workers)
             canvass_best = min(
                 canvass_best, harness.tus_upload(canvass_url, headers, SOURCE, CHUNK, checksum=True)
             )
+            canvass_cpu += harness.cpu_seconds(workers) - before
             harness.empty(staging, expect_size=SIZE)
         rss = max(harness.peak_rss_mb(pid) for pid in harness.children(canvass.pid))
     finally:
         harness.stop(canvass)
         harness.stop(node)
-    return canvass_best, node_best, rss
+    per_gib = RUNS * SIZE / (1 << 30)
+    return canvass_best, node_best, rss, canvass_cpu / per_gib, node_cpu / per_gib
 
 
 def main():
@@ -104,7 +116,7 @@ def main():
     try:
         sha_s = timed(["sha256sum", str(SOURCE)])
         cp_s = timed(["cp", str(SOURCE), str(copy / "copy")]) + timed(["sync", str(copy / "copy")])
-        canvass_s, node_s, rss = race(staging, store)
+        canvass_s, node_s, rss, canvass_cpu, node_cpu = race(staging, store)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         harness.purge_bench_queues()
@@ -116,7 +128,9 @@ def main():
         "runs_best_of": RUNS,
         "unit": "MiB/s",
         "client": "tuspy, sha256 Upload-Checksum on every chunk",
-        "canvass_does": "verifies each chunk's sha256, fdatasync before completing",
+        "canvass_server": "gunicorn " + " ".join(harness.procfile_web()),
+        "canvass_does": "verifies each chunk's sha256 and commits its offset before the 204, "
+        "fdatasync before completing",
         "node_does": "ignores Upload-Checksum, never syncs to disk",
         "canvass_MBps": mbps(canvass_s),
         "node_MBps": mbps(node_s),
@@ -127,6 +141,9 @@ def main():
         "ratio_vs_node": round(mbps(canvass_s) / mbps(node_s), 2),
         "ratio_vs_hash_disk_limit": round(mbps(canvass_s) / limit, 2),
         "canvass_web_peak_rss_MB": rss,
+        "canvass_cpu_s_per_GiB": round(canvass_cpu, 2),
+        "node_cpu_s_per_GiB": round(node_cpu, 2),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
     }
     print(json.dumps(result))
 
