@@ -11,7 +11,7 @@ from evidence import services as evidence_services
 from evidence.models import EvidenceItem, Redaction
 from portal import redact
 from portal.storage import open_object
-from tests.e2e.conftest import fits_the_width
+from tests.e2e.conftest import ARTIFACTS, fits_the_width, wait_until
 from tests.e2e.test_evidence_upload_browser import _sign_in, _watch_for_trouble
 from tests.evidence.redaction.clips import WIDTH, make_clip
 from tests.factories import stored_item
@@ -44,6 +44,10 @@ def _drag(page, start, end, steps=8, via=None):
         return box["x"] + point[0] * k, box["y"] + point[1] * k
 
     page.mouse.move(*at(start))
+    wait_until(
+        page,
+        f"() => document.elementFromPoint({at(start)[0]}, {at(start)[1]}).id === 'redact-canvas'",
+    )
     page.mouse.down()
     if via:
         page.mouse.move(*at(via), steps=steps)
@@ -77,12 +81,17 @@ def test_review_track_correct_mute_approve_and_see_the_recorded_copy(
 
     # Draw a box over the plate at frame 0 (corner to corner), then track it.
     x1, y1, x2, y2 = clip.plates[0]
+    # (Once the video has its first frame: the editor then puts it on frame 0.)
+    wait_until(page, "() => document.querySelector('#redact-media').readyState >= 2")
     _drag(page, (x1, y1), (x2, y2))
     expect(page.locator("#redact-status")).to_contain_text("Box added")
     page.get_by_role("button", name="Track").click()
     expect(page.locator("#redact-status")).to_contain_text(
         "Tracked over frames 0 to", timeout=60_000
     )
+    ARTIFACTS.mkdir(exist_ok=True)
+    width = page.viewport_size["width"]
+    page.screenshot(path=str(ARTIFACTS / f"redaction-editor-{width}.png"), full_page=True)
     job.refresh_from_db()
     (box,) = job.draft["manual_boxes"]
     assert box["start"] == 0 and len(box["tracked"]) == box["end"] + 1 == FRAMES
@@ -125,4 +134,61 @@ def test_review_track_correct_mute_approve_and_see_the_recorded_copy(
     assert recipe["manual_boxes"][0]["keyframes"][str(LATER)] == corrected
     assert len(recipe["mute_ranges"]) == 1 and recipe["mute_ranges"][0][1] == pytest.approx(1.2)
     fits_the_width(page)
+    assert not trouble, trouble
+
+
+@pytest.fixture
+def photo_item(police):
+    """A processed photo with the astronaut's face in it."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    from skimage import data
+
+    canvas = np.full((400, 600, 3), 120, np.uint8)
+    canvas[80:336, 200:456] = np.asarray(Image.fromarray(data.astronaut()).resize((256, 256)))
+    raw = io.BytesIO()
+    Image.fromarray(canvas).save(raw, format="PNG")
+    item = stored_item(
+        agency=police, content=raw.getvalue(), media_type="image/png", media_kind="image",
+        state=EvidenceItem.State.RECEIVED,
+    )  # fmt: skip
+    assert evidence_services.item_process_now(item_id=item.pk) == EvidenceItem.State.READY
+    return item
+
+
+def test_a_photo_is_reviewed_in_the_same_editor_without_a_timeline(
+    live_server, sized_page, celery_worker, make_staff, photo_item
+):
+    page, base = sized_page, live_server.url
+    trouble = _watch_for_trouble(page, base)
+    _sign_in(page, base, make_staff())
+    page.goto(f"{base}/staff/evidence/{photo_item.pk}/")
+    page.locator("#redact summary").click()
+    page.get_by_role("button", name="Redact faces").click()
+    expect(page.locator("#redaction-state")).to_have_text("Waiting for review", timeout=120_000)
+    expect(page.locator("#redact-seek")).to_have_count(0)  # no timeline
+    expect(page.get_by_role("button", name="Mute from this moment")).to_have_count(0)
+    canvas = page.locator("#redact-canvas")
+    canvas.evaluate("c => c.scrollIntoView({block: 'center'})")
+    box = canvas.bounding_box()
+    k = box["width"] / 600  # a house number, bottom left
+    page.mouse.move(box["x"] + 20 * k, box["y"] + 340 * k)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 120 * k, box["y"] + 390 * k, steps=6)
+    page.mouse.up()
+    expect(page.locator("#redact-status")).to_have_text("Box added.")
+    expect(page.get_by_role("button", name="Track")).to_be_hidden()
+    fits_the_width(page)
+    page.get_by_role("button", name="Approve and render").click()
+    expect(page.locator("#redaction-state")).to_have_text("Done", timeout=120_000)
+    job = Redaction.objects.get(item=photo_item)
+    assert job.output.kind == "redacted_image"
+    expect(page.get_by_text(job.output.sha256)).to_be_visible()
+    with open_object(job.recipe.key) as f:
+        recipe = redact.recipe_load(f.read())
+    (manual,) = recipe["manual_boxes"]
+    x1, y1, x2, y2 = manual["keyframes"]["0"]
+    assert abs(x1 - 20) <= 3 and abs(y2 - 390) <= 3 and manual["start"] == manual["end"] == 0
     assert not trouble, trouble
