@@ -684,3 +684,4 @@ window.addEventListener("resize", draw);
 wire();
 mutes();
 draw();
+root.dataset.ready = "true"; // (the browser tests wait for this before they draw)

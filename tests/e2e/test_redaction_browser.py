@@ -32,13 +32,14 @@ def plate_item(police, tmp_path):
     return item, clip
 
 
-def _drag(page, start, end, steps=8, via=None):
+def _drag(page, start, end, steps=8, via=None, picture_width=WIDTH):
     """A press, a drag (by way of `via`) and a release on the editor's canvas, in the
     picture's pixels."""
+    expect(page.locator("#redact-editor[data-ready]")).to_have_count(1)
     canvas = page.locator("#redact-canvas")
     canvas.evaluate("c => c.scrollIntoView({block: 'center'})")
     box = canvas.bounding_box()
-    k = box["width"] / WIDTH
+    k = box["width"] / picture_width
 
     def at(point):
         return box["x"] + point[0] * k, box["y"] + point[1] * k
@@ -170,14 +171,8 @@ def test_a_photo_is_reviewed_in_the_same_editor_without_a_timeline(
     expect(page.locator("#redaction-state")).to_have_text("Waiting for review", timeout=120_000)
     expect(page.locator("#redact-seek")).to_have_count(0)  # no timeline
     expect(page.get_by_role("button", name="Mute from this moment")).to_have_count(0)
-    canvas = page.locator("#redact-canvas")
-    canvas.evaluate("c => c.scrollIntoView({block: 'center'})")
-    box = canvas.bounding_box()
-    k = box["width"] / 600  # a house number, bottom left
-    page.mouse.move(box["x"] + 20 * k, box["y"] + 340 * k)
-    page.mouse.down()
-    page.mouse.move(box["x"] + 120 * k, box["y"] + 390 * k, steps=6)
-    page.mouse.up()
+    wait_until(page, "() => document.querySelector('#redact-media').complete")
+    _drag(page, (20, 340), (120, 390), picture_width=600)  # a house number, bottom left
     expect(page.locator("#redact-status")).to_have_text("Box added.")
     expect(page.get_by_role("button", name="Track")).to_be_hidden()
     fits_the_width(page)
@@ -192,3 +187,41 @@ def test_a_photo_is_reviewed_in_the_same_editor_without_a_timeline(
     x1, y1, x2, y2 = manual["keyframes"]["0"]
     assert abs(x1 - 20) <= 3 and abs(y2 - 390) <= 3 and manual["start"] == manual["end"] == 0
     assert not trouble, trouble
+
+
+def test_the_editor_has_no_serious_accessibility_violations(live_server, browser, make_staff):
+    """axe-core (as test_accessibility_browser runs it) on the editor, at 390 and 1366 px, before
+    and after a box is drawn (its panel open) and a mute range added."""
+    from evidence.models import Redaction
+    from tests.e2e.test_accessibility_browser import Walk
+
+    staff = make_staff()
+    item = stored_item(agency=staff.agency)
+    draft = {
+        "recipe_version": 2,
+        "params": {"fill": "solid", "mask_scale": 1.3, "dilate_frames": 3},
+        "source": {"kind": "video", "width": 640, "height": 360, "fps": 25.0, "frames": 50},
+        "detections": {"0": [[100, 100, 160, 170, 0.9]]},
+        "manual_boxes": [],
+        "suppressed": [],
+        "mute_ranges": [],
+    }
+    job = Redaction.objects.create(
+        item=item, fill="solid", requested_by=staff, state=Redaction.State.REVIEW, draft=draft
+    )
+    context = browser.new_context(bypass_csp=True, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        _sign_in(page, live_server.url, staff)
+        walk = Walk(page, live_server.url)
+        walk.check("redaction editor", f"/staff/evidence/{item.pk}/redactions/{job.pk}/")
+        page.set_viewport_size({"width": 390, "height": 844})
+        _drag(page, (400, 200), (500, 260))
+        expect(page.locator("#redact-selected")).to_be_visible()
+        page.get_by_role("button", name="Mute from this moment").click()
+        walk.check("redaction editor with a box selected")
+    finally:
+        context.close()
+    assert walk.seen == 4
+    assert not walk.found, walk.found
