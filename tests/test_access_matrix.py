@@ -31,8 +31,8 @@ its API, a tus upload under its grant) join with `joins_with_token`, and for eac
 - no token, or a wrong one, gets 404, even from the agency's own signed-in investigator (the
   device API, whose token is a body camera's credential, answers 401 with its challenge).
 
-The counts (December 2026; update them with the tables): 156 routes take a value from their
-URL; 122 join with a session, 15 with a token (16 token builders: a tus upload under a secret
+The counts (December 2026; update them with the tables): 159 routes take a value from their
+URL; 125 join with a session, 15 with a token (16 token builders: a tus upload under a secret
 grant and under a staff grant), and 19 are exempt, each with its reason, in EXEMPT below.
 """
 
@@ -247,6 +247,29 @@ def redaction_job(p) -> Built:
     )
 
 
+def redaction_in_review(p) -> Built:
+    """A face-redaction job whose analysis is done: its draft waits for a reviewer."""
+    from evidence.models import Redaction
+
+    built = item(p)
+    draft = {
+        "recipe_version": 2,
+        "params": {"fill": "solid", "mask_scale": 1.3, "dilate_frames": 3},
+        "source": {"kind": "image", "width": 64, "height": 48, "fps": None, "frames": 1},
+        "detections": {},
+        "manual_boxes": [],
+        "suppressed": [],
+        "mute_ranges": [],
+    }
+    job = Redaction.objects.create(
+        item=built.objects["item"], fill="solid", requested_by=p.owner,
+        state=Redaction.State.REVIEW, draft=draft,
+    )  # fmt: skip
+    return Built(
+        {"item_id": built.kwargs["item_id"], "redaction_id": job.pk}, [job.pk, *built.targets]
+    )
+
+
 def deletion_request(p) -> Built:
     """An item whose deletion a second supervisor asked for (the owner decides)."""
     from evidence import services
@@ -363,6 +386,9 @@ joins(
 joins("evidence:item_redact", item, reads=(), writes=("POST",), body={"fill": "solid"})
 joins("evidence:redaction", redaction_job)
 joins("evidence:redaction_cancel", redaction_job, reads=(), writes=("POST",))
+joins("evidence:redaction_draft", redaction_in_review, reads=(), writes=("POST",))
+joins("evidence:redaction_track", redaction_in_review, reads=(), writes=("POST",))
+joins("evidence:redaction_approve", redaction_in_review, reads=(), writes=("POST",))
 joins("evidence:item_disclosure", item, reads=(), writes=("POST",), body=REASON)
 joins("evidence:item_retention", item, reads=(), writes=("POST",), body=_retention_body)
 joins(

@@ -198,6 +198,12 @@ class IntegrityCheck(models.Model):
 class Redaction(models.Model):
     """One face-redaction job on an item: asked for by a person, run on the media queue.
 
+    Two phases: the analysis (queued -> running -> review) leaves a draft recipe in `draft`
+    for a person to review in the editor; once someone allowed to redact approves it, the job
+    is queued again and the render (queued -> running -> done) makes the copy from the
+    original and that recipe. A job started already approved (`approved_by` given to
+    redaction_start) runs both phases in one go.
+
     Nothing of it is recorded as a derivative until the end: the redacted copy and its recipe
     are stored, and their Derivative rows and custody events written, in one transaction.
     """
@@ -205,6 +211,7 @@ class Redaction(models.Model):
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
+        REVIEW = "review", "Waiting for review"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
@@ -226,6 +233,13 @@ class Redaction(models.Model):
     approved_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The draft recipe (portal/redact.py, RECIPE_VERSION 2) between the analysis and the
+    # approval, with the reviewer's edits; who last saved edits to it, and when it was approved.
+    draft = models.JSONField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
     # The copy and its recipe go with the item's other derivatives when it is deleted (retention
     # or a two-person deletion); the job stays as the record that a copy was made.
     output = models.OneToOneField(

@@ -1,10 +1,14 @@
 """Running one face-redaction job (portal/redact.py does the pictures).
 
-The job reads the sealed original (never writes it), analyses it into a recipe, renders the
-redacted copy from the original and that recipe, and hashes both. Only then, in one
-transaction, are the two Derivative rows and the custody event written: a worker killed or a
-job cancelled mid-way leaves no derivative and no custody row of it, and its scratch directory
-goes with the run (media.scratch_dir).
+The job reads the sealed original (never writes it) and runs in two phases:
+- the analysis: the original becomes a draft recipe, kept on the job, which then waits in
+  `review` for a person to check and edit it in the editor;
+- once approved: the manual boxes whose keyframes changed since they were last tracked are
+  tracked again, the redacted copy is rendered from the original and the recipe, and both are
+  hashed. Only then, in one transaction, are the two Derivative rows and the custody event
+  written: a worker killed or a job cancelled mid-way leaves no derivative and no custody row of
+  it, and its scratch directory goes with the run (media.scratch_dir).
+A job started already approved runs both phases in one go (the automatic recipe, unedited).
 """
 
 import logging
@@ -26,7 +30,8 @@ _PROGRESS_EVERY = 0.5  # seconds between progress writes (and cancel checks)
 
 
 def _claim(redaction_id) -> Redaction | None:
-    """Mark the job running; None when it is finished or was cancelled before it started.
+    """Mark the job running; None when it is finished, waits for review, or was cancelled
+    before it started.
 
     A `running` job is taken again: that is a redelivery after its worker died, and the new run
     starts from the beginning (nothing of the dead one was recorded).
@@ -34,11 +39,12 @@ def _claim(redaction_id) -> Redaction | None:
     with transaction.atomic():
         job = (
             Redaction.objects.select_for_update(of=("self",))
-            .select_related("item__agency", "requested_by", "approved_by")
+            .select_related("item__agency", "requested_by", "reviewed_by", "approved_by")
             .filter(pk=redaction_id)
             .first()
         )
-        if job is None or job.finished:
+        if job is None or job.finished or job.state == State.REVIEW:
+            # (In review: a redelivered analysis message; the draft and its edits stay.)
             return None
         if job.cancel_requested:
             _end(job, State.CANCELLED, "Cancelled before it started.")
@@ -96,34 +102,100 @@ def _store(item: EvidenceItem, path: Path, key: str) -> tuple[str, int]:
     return hashing.sha256.hexdigest(), path.stat().st_size
 
 
-def _make(job: Redaction, original: Path, work: Path) -> tuple[media.Output, str, Path]:
-    """The redacted copy, its frame hash and the recipe file, all in `work`."""
+def _analyse(job: Redaction, original: Path, progress) -> dict:
+    """The draft recipe: detections, the manual boxes given at the start, the mute ranges."""
     item = job.item
     manual = [redact.ManualBox.parse(m) for m in job.manual_boxes]
-    mute = redact.mute_ranges_parse(job.mute_ranges)
-    progress = _Progress(job)
-    name = f"redacted-{job.pk.hex}"
     if item.media_kind == MediaKind.IMAGE:
-        recipe = redact.analyse_image(
+        return redact.analyse_image(
             original, fill=job.fill, original_sha256=item.sha256, manual=manual
         )
+    mute = redact.mute_ranges_parse(job.mute_ranges)
+    return redact.analyse_video(
+        original, media.probe(original), fill=job.fill, original_sha256=item.sha256,
+        manual=manual, mute=mute, progress=progress,
+    )  # fmt: skip
+
+
+def _render(job: Redaction, recipe: dict, original: Path, work: Path, progress):
+    """The redacted copy, its frame hash and the recipe file, all in `work`."""
+    name = f"redacted-{job.pk.hex}"
+    if recipe["source"]["kind"] == "image":
         output = redact.render_image(original, recipe, work / f"{name}.png")
         frame_hash = redact.pixels_sha256(output.path)
     else:
-        # Analysis and render in one decode (the same recipe and bytes as analyse_video then
-        # render_video, which a reviewer's re-render uses).
-        recipe, output = redact.redact_video(
-            original, media.probe(original), work / f"{name}.mp4", fill=job.fill,
-            original_sha256=item.sha256, manual=manual, mute=mute, progress=progress.span(0, 97),
-        )  # fmt: skip
+        output = redact.render_video(original, recipe, work / f"{name}.mp4", progress=progress)
         frame_hash = media.video_frame_hash(output.path)
     recipe_path = work / f"{name}.recipe.json"
     recipe_path.write_bytes(redact.recipe_bytes(recipe))
     return output, frame_hash, recipe_path
 
 
+def _one_pass(job: Redaction, original: Path, work: Path, progress):
+    """The automatic recipe and the copy from one decode (a video started already approved)."""
+    item = job.item
+    name = f"redacted-{job.pk.hex}"
+    recipe, output = redact.redact_video(
+        original, media.probe(original), work / f"{name}.mp4", fill=job.fill,
+        original_sha256=item.sha256, manual=[redact.ManualBox.parse(m) for m in job.manual_boxes],
+        mute=redact.mute_ranges_parse(job.mute_ranges), progress=progress,
+    )  # fmt: skip
+    frame_hash = media.video_frame_hash(output.path)
+    recipe_path = work / f"{name}.recipe.json"
+    recipe_path.write_bytes(redact.recipe_bytes(recipe))
+    return output, frame_hash, recipe_path
+
+
+def _make(job: Redaction, original: Path, work: Path) -> tuple[media.Output, str, Path] | None:
+    """The copy, its frame hash and recipe file; None when the job stopped at its review."""
+    progress = _Progress(job)
+    if job.approved_by_id is None:  # the first phase: analyse, then wait for a reviewer
+        draft = _analyse(job, original, progress.span(0, 99))
+        _to_review(job, draft)
+        return None
+    if job.draft is None and job.item.media_kind == MediaKind.VIDEO:
+        # Started already approved: analysis and render in one decode (redact_video gives the
+        # same recipe and bytes as analyse_video then render_video).
+        return _one_pass(job, original, work, progress.span(0, 97))
+    if job.draft is None:  # a photo started already approved: both phases in one go
+        recipe, span = _analyse(job, original, progress.span(0, 80)), (80, 99)
+    else:
+        recipe, span = job.draft, (0, 99)
+    stale = [m["id"] for m in recipe["manual_boxes"] if redact.needs_tracking(recipe, m)]
+    if stale:
+        recipe = redact.track_manual(original, recipe, stale)
+    return _render(job, recipe, original, work, progress.span(*span))
+
+
+def _to_review(job: Redaction, draft: dict) -> None:
+    """Keep the draft and wait for a reviewer (unless cancelled or deleted meanwhile)."""
+    with transaction.atomic():
+        item = EvidenceItem.objects.select_for_update().get(pk=job.item_id)
+        locked = Redaction.objects.select_for_update().get(pk=job.pk)
+        if locked.state != State.RUNNING:
+            return
+        if locked.cancel_requested or item.state == EvidenceItem.State.DELETED:
+            why = "Cancelled while it ran." if locked.cancel_requested else "The item was deleted."
+            _end(locked, State.CANCELLED, why)
+            return
+        locked.draft, locked.state, locked.progress = draft, State.REVIEW, 100
+        locked.save(update_fields=["draft", "state", "progress"])
+        audit_record(
+            action=actions.REDACTION_ANALYSED.name,
+            actor_label="system (media pipeline)",
+            target=item,
+            agency=item.agency,
+            details={
+                "redaction": str(job.pk),
+                "frames": draft["source"]["frames"],
+                "frames_with_faces": len(draft["detections"]),
+                "detector": draft["detector"],
+            },
+        )
+
+
 def run(redaction_id) -> str:
-    """Run one job to its end; returns the state it ended in (or 'skipped')."""
+    """Run one job to its end or its review; returns the state it reached (or 'skipped')."""
     job = _claim(redaction_id)
     if job is None:
         return "skipped"
@@ -134,7 +206,10 @@ def run(redaction_id) -> str:
     with media.scratch_dir(prefix) as work:
         try:
             original = _local_original(item, work)
-            output, frame_hash, recipe_path = _make(job, original, work)
+            made = _make(job, original, work)
+            if made is None:
+                return Redaction.objects.get(pk=job.pk).state
+            output, frame_hash, recipe_path = made
             run_dir = f"evidence/{item.agency.slug}/derivatives/{item.pk}/redactions/{job.pk.hex}"
             keys = [f"{run_dir}/{output.path.name}", f"{run_dir}/{recipe_path.name}"]
             # A run of this job killed after storing and before recording left these, never
@@ -214,8 +289,10 @@ def _record(job, output, frame_hash, keys, out, recipe, recipe_text) -> str:
                 "params": summary["params"],
                 "frames_with_faces": len(summary["detections"]),
                 "manual_boxes": len(summary["manual_boxes"]),
+                "suppressed": len(summary.get("suppressed", [])),
                 "mute_ranges": summary["mute_ranges"],
                 "requested_by": job.requested_by.get_username(),
+                "reviewed_by": job.reviewed_by.get_username() if job.reviewed_by else None,
                 "approved_by": job.approved_by.get_username() if job.approved_by else None,
             },
         )

@@ -39,7 +39,13 @@ from evidence.services.items import (
     item_source_details_set,
     items_record_list,
 )
-from evidence.services.redaction import redaction_cancel, redaction_start
+from evidence.services.redaction import (
+    redaction_approve,
+    redaction_cancel,
+    redaction_draft_save,
+    redaction_start,
+    redaction_track,
+)
 from evidence.services.retention import (
     deletion_approve,
     deletion_refuse,
@@ -53,8 +59,11 @@ from evidence.services.retention import (
 )
 
 __all__ = [
+    "redaction_approve",
     "redaction_cancel",
+    "redaction_draft_save",
     "redaction_start",
+    "redaction_track",
     "item_clock_shift_in_case",
     "can_view_evidence_role",
     "case_get_for",

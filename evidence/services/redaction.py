@@ -1,14 +1,16 @@
-"""Face redaction: asking for a redacted copy of an item, and cancelling the job."""
+"""Face redaction: asking for a redacted copy of an item, reviewing and editing its draft
+recipe, tracking a reviewer's boxes, approving it for rendering, and cancelling the job."""
 
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from evidence import audit_actions as actions
 from evidence.models import EvidenceItem, MediaKind, Redaction
 from evidence.policies import UPLOAD_EVIDENCE
-from portal import queueing, redact
+from portal import media, queueing, redact
 from portal.audit import audit_record
 from portal.models import User
 from portal.roles import has_capability
@@ -65,7 +67,8 @@ def redaction_start(
 
 
 def redaction_cancel(*, actor: User, job: Redaction) -> None:
-    """Stop a job: a queued one ends at once, a running one at its next progress check."""
+    """Stop a job: a queued one or one waiting for review ends at once, a running one at its
+    next progress check."""
     if not _may_redact(actor, job.item):
         raise PermissionDenied
     with transaction.atomic():
@@ -75,7 +78,7 @@ def redaction_cancel(*, actor: User, job: Redaction) -> None:
         was = locked.state
         locked.cancel_requested = True
         fields = ["cancel_requested"]
-        if locked.state == Redaction.State.QUEUED:
+        if locked.state in (Redaction.State.QUEUED, Redaction.State.REVIEW):
             locked.state, fields = Redaction.State.CANCELLED, [*fields, "state"]
         locked.save(update_fields=fields)
         audit_record(
@@ -85,3 +88,119 @@ def redaction_cancel(*, actor: User, job: Redaction) -> None:
             agency=job.item.agency,
             details={"redaction": str(job.pk), "while": was},
         )
+
+
+def _in_review(actor: User, job: Redaction) -> Redaction:
+    """The job locked (in a transaction), when the actor may redact and it waits for review."""
+    if not _may_redact(actor, job.item):
+        raise PermissionDenied
+    locked = Redaction.objects.select_for_update().get(pk=job.pk)
+    if locked.state != Redaction.State.REVIEW or locked.draft is None:
+        raise ValidationError("This redaction is not waiting for review.")
+    return locked
+
+
+def _counts(draft: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "fill": draft["params"]["fill"],
+        "manual_boxes": len(draft["manual_boxes"]),
+        "suppressed": len(draft.get("suppressed", [])),
+        "mute_ranges": draft["mute_ranges"],
+    }
+
+
+def redaction_draft_save(*, actor: User, job: Redaction, edits: Any) -> Redaction:
+    """Apply a reviewer's edits to the draft (all or nothing: a refused edit keeps the saved
+    draft as it was) and record who reviewed it."""
+    with transaction.atomic():
+        locked = _in_review(actor, job)
+        try:
+            draft = redact.recipe_edit(locked.draft or {}, edits)
+        except redact.EditError as exc:
+            raise ValidationError(f"Not saved: {exc}.") from None
+        locked.draft, locked.fill, locked.reviewed_by = draft, draft["params"]["fill"], actor
+        locked.save(update_fields=["draft", "fill", "reviewed_by"])
+        audit_record(
+            action=actions.REDACTION_EDITED.name,
+            actor=actor,
+            target=job.item,
+            agency=job.item.agency,
+            details={"redaction": str(job.pk), **_counts(draft)},
+        )
+    return locked
+
+
+def redaction_track(*, actor: User, job: Redaction, box_id: str) -> Redaction:
+    """Track one of the draft's manual boxes across its frames from its keyframes (CSRT, on the
+    server; bounded: redact.TRACK_MAX_FRAMES). Runs outside any transaction; its result is kept
+    only if nobody moved that box's keyframes meanwhile."""
+    from evidence.processing.pipeline import _local_original
+
+    with transaction.atomic():
+        draft = _in_review(actor, job).draft or {}
+    box = next((m for m in draft.get("manual_boxes", []) if m["id"] == box_id), None)
+    if box is None:
+        raise ValidationError("No such box in the saved draft: save your edits first.")
+    if draft["source"]["kind"] != "video":
+        raise ValidationError("A photo has no frames to track across.")
+    try:
+        with media.scratch_dir(f"track-{job.pk.hex}-") as work:
+            tracked = redact.track_manual(_local_original(job.item, work), draft, [box_id])
+    except redact.EditError as exc:
+        raise ValidationError(f"Not tracked: {exc}.") from None
+    except media.MediaError as exc:
+        raise ValidationError(f"Not tracked: {getattr(exc, 'reason', exc)}") from None
+    result = next(m for m in tracked["manual_boxes"] if m["id"] == box_id)
+    with transaction.atomic():
+        locked = _in_review(actor, job)
+        saved = locked.draft or {}
+        current = next((m for m in saved.get("manual_boxes", []) if m["id"] == box_id), None)
+        keys = ("start", "end", "keyframes")
+        if current is None or any(current[k] != box[k] for k in keys):
+            raise ValidationError("The box was changed while it was tracked: track it again.")
+        current["tracked"] = result["tracked"]
+        locked.reviewed_by = actor
+        locked.save(update_fields=["draft", "reviewed_by"])
+        audit_record(
+            action=actions.REDACTION_TRACKED.name,
+            actor=actor,
+            target=job.item,
+            agency=job.item.agency,
+            details={
+                "redaction": str(job.pk),
+                "box": box_id,
+                "frames": [box["start"], box["end"]],
+                "keyframes": sorted(int(k) for k in box["keyframes"]),
+            },
+        )
+    return locked
+
+
+def redaction_approve(*, actor: User, job: Redaction) -> Redaction:
+    """Approve the reviewed draft: the job is queued again to render it. The approver must be
+    allowed to redact; the agency's reviewer and approver may be one person or two, and custody
+    names both."""
+    with transaction.atomic():
+        locked = _in_review(actor, job)
+        draft = locked.draft or {}
+        locked.reviewed_by = locked.reviewed_by or actor
+        locked.approved_by, locked.approved_at = actor, timezone.now()
+        locked.state, locked.progress = Redaction.State.QUEUED, 0
+        locked.fill = draft["params"]["fill"]
+        locked.save(
+            update_fields=["reviewed_by", "approved_by", "approved_at", "state", "progress", "fill"]
+        )
+        audit_record(
+            action=actions.REDACTION_APPROVED.name,
+            actor=actor,
+            target=job.item,
+            agency=job.item.agency,
+            details={
+                "redaction": str(job.pk),
+                "reviewed_by": locked.reviewed_by.get_username(),
+                "approved_by": actor.get_username(),
+                **_counts(draft),
+            },
+        )
+        queueing.send_named_on_commit(TASK, str(job.pk))
+    return locked

@@ -33,8 +33,10 @@ def photo_item(agency, *, shade: int = 90, **fields):
 
 
 def redacted(item, *, by, fill="solid", approved_by=None) -> Redaction:
-    """A finished redaction of `item`, rendered and recorded by the real job."""
+    """A redaction of `item` by the real job: with an approver, rendered and recorded; without
+    one it stops at its review (a draft recipe, no copy), as every job does until approved."""
     job = Redaction.objects.create(item=item, fill=fill, requested_by=by, approved_by=approved_by)
-    assert redaction_run.run(job.pk) == Redaction.State.DONE
+    expected = Redaction.State.DONE if approved_by else Redaction.State.REVIEW
+    assert redaction_run.run(job.pk) == expected
     job.refresh_from_db()
     return job

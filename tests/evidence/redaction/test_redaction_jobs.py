@@ -1,6 +1,6 @@
-"""Face redaction as a job: started from the item page, run by a real Celery worker on the
-media queue, recorded as derivatives with custody only at the end; cancel, a killed worker,
-a photo, and who may not."""
+"""Face redaction as a job: started from the item page, analysed, reviewed and approved, run
+by a real Celery worker on the media queue, recorded as derivatives with custody only at the
+end; cancel, a killed worker, a photo (started already approved), and who may not."""
 
 import hashlib
 import os
@@ -85,9 +85,17 @@ def test_staff_redact_a_video_from_the_item_page_and_get_a_hashed_derivative(
     job = Redaction.objects.get(item=item)
     assert answer.status_code == 302
     assert answer["Location"] == reverse("evidence:redaction", args=[item.pk, job.pk])
+    # The analysis runs first; the job then waits for a reviewer, nothing recorded yet.
+    job = _wait(job, lambda j: j.state == State.REVIEW or j.finished)
+    assert job.state == State.REVIEW, job.state_reason
+    assert job.approved_by is None and job.output is None and job.draft["recipe_version"] == 2
+    editor = client.get(reverse("evidence:redaction", args=[item.pk, job.pk]))
+    assert b"Approve and render" in editor.content
+    client.post(reverse("evidence:redaction_approve", args=[item.pk, job.pk]))
     job = _wait(job, lambda j: j.finished)
     assert job.state == State.DONE, job.state_reason
     assert job.progress == 100 and job.requested_by == owner and job.approved_by == owner
+    assert job.reviewed_by == owner
 
     out, recipe = job.output, job.recipe
     assert out.kind == Derivative.Kind.REDACTED_VIDEO and out.item_id == item.pk
@@ -128,7 +136,8 @@ def test_staff_redact_a_video_from_the_item_page_and_get_a_hashed_derivative(
         "frame_sha256": out.frame_sha256,
     }
     assert done["recipe"]["sha256"] == recipe.sha256
-    assert done["requested_by"] == done["approved_by"] == owner.get_username()
+    assert done["requested_by"] == done["approved_by"] == done["reviewed_by"]
+    assert done["approved_by"] == owner.get_username()
     assert done["detector"]["model_sha256"] == redact.model_sha256()
 
     # The page shows the result; the file plays from the item's media route.
@@ -165,7 +174,8 @@ def test_a_worker_killed_mid_way_leaves_nothing_recorded_and_a_rerun_finishes_on
 ):
     item, _clip = _video_item(owner.agency, tmp_path, frames=120)
     first = worker_pool.start()
-    job = services.redaction_start(actor=owner, item=item, fill="solid")
+    # Started already approved: analysis and render in one run, killed in the middle.
+    job = services.redaction_start(actor=owner, item=item, fill="solid", approved_by=owner)
     job = _wait(job, lambda j: j.state == State.RUNNING and j.progress > 0)
     assert _scratch(job)
     os.kill(first.pid, signal.SIGKILL)

@@ -1,0 +1,320 @@
+"""The reviewer's step between analysis and render: the job waits in `review` with a draft
+recipe; a reviewer's edits (removed detections, manual boxes with keyframes tracked with CSRT,
+mutes, the fill) are validated and saved; a person allowed to redact approves; the render uses
+exactly the edited recipe (version 2), and custody names who reviewed and who approved.
+Real PostgreSQL, Redis queue, ffmpeg and CenterFace; the media queue's tasks run here."""
+
+import copy
+import json
+
+import numpy as np
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from evidence import audit_actions as actions
+from evidence import services
+from evidence.models import Derivative, Redaction
+from evidence.selectors import custody_of
+from portal import redact, storage
+from tests.conftest import client_for
+from tests.evidence.redaction.clips import HEIGHT, WIDTH, decoded, make_clip
+from tests.evidence.redaction.test_redaction_jobs import _run_media_queue
+from tests.factories import stored_item
+
+State = Redaction.State
+DARK = 40
+FRAMES = 30
+
+
+def _draft(frames=FRAMES, kind="video"):
+    """A small version 2 draft as analysis leaves it (one detection on frame 3)."""
+    return {
+        "recipe_version": 2,
+        "detector": {"name": "CenterFace"},
+        "params": {"threshold": 0.2, "mask_scale": 1.0, "dilate_frames": 0, "fill": "solid"},
+        "source": {
+            "kind": kind,
+            "sha256": "0" * 64,
+            "width": WIDTH,
+            "height": HEIGHT,
+            "fps": 25.0 if kind == "video" else None,
+            "frames": frames,
+        },  # fmt: skip
+        "detections": {"3": [[100, 100, 160, 170, 0.9]]},
+        "manual_boxes": [],
+        "suppressed": [],
+        "mute_ranges": [],
+    }
+
+
+def _manual(box_id="m1", start=0, end=9, keyframes=None):
+    return {"id": box_id, "label": "plate", "start": start, "end": end,
+            "keyframes": keyframes or {str(start): [10, 10, 50, 40]}}  # fmt: skip
+
+
+# --- the recipe: edits, masks, versions (no database) ------------------------------------------
+
+
+def test_a_suppressed_detection_is_not_masked_and_a_keyframed_box_is_held_between_keyframes():
+    draft = _draft()
+    edited = redact.recipe_edit(
+        draft,
+        {
+            "suppressed": [{"start": 2, "end": 4, "box": [90, 90, 170, 180]}],
+            "manual_boxes": [
+                _manual(
+                    start=5, end=12, keyframes={"5": [10, 10, 50, 40], "9": [200, 200, 260, 240]}
+                )
+            ],  # fmt: skip
+        },
+    )
+    assert draft["suppressed"] == [] and draft["manual_boxes"] == []  # the draft is not changed
+    masks = redact.frame_masks(edited, FRAMES)
+    assert masks[3] == []  # the detection was suppressed
+    unsuppressed = redact.frame_masks(_draft(), FRAMES)
+    assert unsuppressed[3] == [(100, 100, 160, 170)]
+    assert all(masks[i] == [] for i in range(5))
+    assert all(masks[i] == [(10, 10, 50, 40)] for i in range(5, 9))
+    assert all(masks[i] == [(200, 200, 260, 240)] for i in range(9, 13))
+    assert all(masks[i] == [] for i in range(13, FRAMES))
+    # The edited recipe is version 2 and round-trips through its canonical bytes.
+    assert redact.recipe_load(redact.recipe_bytes(edited)) == edited
+    assert edited["recipe_version"] == redact.RECIPE_VERSION == 2
+
+
+def test_a_version_1_recipe_still_loads_and_masks_its_tracked_boxes():
+    v1 = _draft()
+    v1["recipe_version"] = 1
+    del v1["suppressed"]
+    v1["manual_boxes"] = [{"start": 1, "end": 2, "box": [5, 5, 30, 30], "label": "",
+                           "tracked": {"1": [5, 5, 30, 30], "2": [6, 6, 31, 31]}}]  # fmt: skip
+    loaded = redact.recipe_load(redact.recipe_bytes(v1))
+    masks = redact.frame_masks(loaded, FRAMES)
+    assert masks[1] == [(5, 5, 30, 30)] and masks[2] == [(6, 6, 31, 31)]
+    assert masks[3] == [(100, 100, 160, 170)] and masks[0] == []
+    with pytest.raises(ValueError):
+        redact.recipe_load(json.dumps({**v1, "recipe_version": 3}).encode())
+
+
+BAD_EDITS = [
+    ("not an object", ["nope"]),
+    ("unknown field", {"detections": {}}),
+    ("bad fill", {"fill": "pixelate"}),
+    ("box outside", {"manual_boxes": [_manual(keyframes={"0": [600, 10, 700, 40]})]}),
+    ("negative box", {"manual_boxes": [_manual(keyframes={"0": [-1, 10, 50, 40]})]}),
+    ("degenerate box", {"manual_boxes": [_manual(keyframes={"0": [10, 10, 11, 40]})]}),
+    ("text in a box", {"manual_boxes": [_manual(keyframes={"0": ["10", 10, 50, 40]})]}),
+    ("infinite", {"manual_boxes": [_manual(keyframes={"0": [10, 10, float("inf"), 40]})]}),
+    ("frames past the end", {"manual_boxes": [_manual(start=0, end=FRAMES)]}),
+    ("backwards", {"suppressed": [{"start": 5, "end": 4, "box": [0, 0, 10, 10]}]}),
+    (
+        "keyframe outside",
+        {"manual_boxes": [_manual(start=2, end=5, keyframes={"7": [1, 1, 9, 9]})]},
+    ),
+    ("no keyframes", {"manual_boxes": [{**_manual(), "keyframes": {}}]}),
+    ("bad id", {"manual_boxes": [_manual(box_id="<script>")]}),
+    ("same id", {"manual_boxes": [_manual(), _manual()]}),
+    ("long label", {"manual_boxes": [{**_manual(), "label": "x" * 101}]}),
+    ("too many", {"suppressed": [{"start": 0, "end": 1, "box": [0, 0, 9, 9]}] * 1001}),
+    ("keyframe not a frame", {"manual_boxes": [_manual(keyframes={"x": [1, 1, 9, 9]})]}),
+    ("mute backwards", {"mute_ranges": [[2.0, 1.0]]}),
+    ("mute past the end", {"mute_ranges": [[0.0, 60.0]]}),
+    ("mute not numbers", {"mute_ranges": [["a", 1]]}),
+]
+
+
+@pytest.mark.parametrize("edits", [e for _, e in BAD_EDITS], ids=[n for n, _ in BAD_EDITS])
+def test_bad_edits_are_refused_with_a_reason(edits):
+    with pytest.raises(redact.EditError) as refused:
+        redact.recipe_edit(_draft(), edits)
+    assert str(refused.value)
+
+
+def test_a_photo_has_no_sound_to_mute_and_its_box_covers_its_one_frame():
+    photo = _draft(frames=1, kind="image")
+    with pytest.raises(redact.EditError, match="no sound"):
+        redact.recipe_edit(photo, {"mute_ranges": [[0, 1]]})
+    edited = redact.recipe_edit(photo, {"manual_boxes": [_manual(start=0, end=0)]})
+    assert redact.frame_masks(edited, 1)[0] == [(10, 10, 50, 40)]
+    assert not redact.needs_tracking(edited, edited["manual_boxes"][0])
+
+
+# --- the flow: analyse, review, track, approve, render (database, queue, real files) -----------
+
+
+def _covered(frame, box) -> float:
+    x1, y1, x2, y2 = box
+    return float((frame[y1:y2, x1:x2].max(axis=2) < DARK).mean())
+
+
+@pytest.fixture
+def plate_job(db, task_queue, owner, tmp_path, django_capture_on_commit_callbacks):
+    """A clip with a face and a moving plate, analysed: the job waits for review."""
+    clip = make_clip(tmp_path, frames=FRAMES, plate=True)
+    item = stored_item(agency=owner.agency, content=clip.path.read_bytes())
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.redaction_start(actor=owner, item=item, fill="blur")
+    assert _run_media_queue(task_queue) == [State.REVIEW]
+    job.refresh_from_db()
+    return job, clip
+
+
+def test_the_reviewers_recipe_is_what_is_rendered_and_custody_names_reviewer_and_approver(
+    plate_job, task_queue, owner, colleague, tmp_path, django_capture_on_commit_callbacks
+):
+    job, clip = plate_job
+    item = job.item
+    # The face is found on every detection frame (every detect_every-th and the last).
+    every = job.draft["params"]["detect_every"]
+    detection_frames = sorted({*range(0, FRAMES, every), FRAMES - 1})
+    assert job.draft["recipe_version"] == 2
+    assert sorted(map(int, job.draft["detections"])) == detection_frames
+    assert (
+        job.output is None
+        and not item.derivatives.filter(
+            kind__in=[Derivative.Kind.REDACTED_VIDEO, Derivative.Kind.REDACTION_RECIPE]
+        ).exists()
+    )
+    assert actions.REDACTION_ANALYSED.name in [e.action for e in custody_of(item=item)]
+
+    # The reviewer: the face is "not a face" everywhere (so it must stay visible); a box drawn
+    # on the plate at frame 0, tracked, then corrected with a keyframe at frame 20; a mute.
+    plate0, plate20 = list(clip.plates[0]), list(clip.plates[20])
+    edits = {
+        "fill": "solid",
+        "suppressed": [{"start": 0, "end": FRAMES - 1, "box": [0, 0, WIDTH, HEIGHT]}],
+        "manual_boxes": [
+            {
+                "id": "plate",
+                "label": "AB 123",
+                "start": 0,
+                "end": FRAMES - 1,
+                "keyframes": {"0": plate0},
+            }
+        ],  # fmt: skip
+        "mute_ranges": [[0.2, 0.6]],
+    }
+    services.redaction_draft_save(actor=owner, job=job, edits=edits)
+    job = services.redaction_track(actor=owner, job=job, box_id="plate")
+    tracked = job.draft["manual_boxes"][0]["tracked"]
+    assert sorted(map(int, tracked)) == list(range(FRAMES))
+    edits["manual_boxes"][0]["keyframes"]["20"] = plate20
+    job = services.redaction_draft_save(actor=owner, job=job, edits=edits)
+    assert job.draft["manual_boxes"][0]["tracked"] == {}  # keyframes moved: tracked anew
+    job = services.redaction_track(actor=owner, job=job, box_id="plate")
+    tracked = job.draft["manual_boxes"][0]["tracked"]
+    assert tracked["20"] == plate20 and tracked["0"] == plate0
+
+    # A second person approves; the job renders the reviewed recipe.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.redaction_approve(actor=colleague, job=job)
+    job.refresh_from_db()
+    assert job.state == State.QUEUED and job.fill == "solid"
+    assert _run_media_queue(task_queue) == [State.DONE]
+    job.refresh_from_db()
+    assert job.state == State.DONE and job.reviewed_by == owner and job.approved_by == colleague
+    with storage.open_object(job.recipe.key) as f:
+        recipe = redact.recipe_load(f.read())
+    assert recipe["suppressed"] == edits["suppressed"] and recipe["mute_ranges"] == [[0.2, 0.6]]
+    assert recipe["manual_boxes"][0]["keyframes"] == {"0": plate0, "20": plate20}
+    assert recipe["params"]["fill"] == "solid"
+
+    with storage.open_object(job.output.key) as f:
+        (tmp_path / "out.mp4").write_bytes(f.read())
+    out, source = decoded(tmp_path / "out.mp4"), decoded(clip.path)
+    plate = [_covered(out[i], clip.plates[i]) for i in range(FRAMES)]
+    # The plate: masked on every frame (exactly where the reviewer put it on the keyframes,
+    # as CSRT follows it in between).
+    assert plate[0] >= 0.95 and plate[20] >= 0.95 and min(plate) >= 0.6, plate
+    assert np.mean(plate) >= 0.85, plate
+    for i in range(FRAMES):
+        x1, y1, x2, y2 = clip.faces[i]  # the suppressed face: not masked, as the source
+        diff = np.abs(out[i, y1:y2, x1:x2].astype(int) - source[i, y1:y2, x1:x2].astype(int))
+        assert diff.mean() < 6, (i, diff.mean())
+
+    events = {e.action: e for e in custody_of(item=item)}
+    assert events[actions.REDACTION_EDITED.name].actor_id == owner.pk
+    assert events[actions.REDACTION_TRACKED.name].actor_id == owner.pk
+    approved = events[actions.REDACTION_APPROVED.name]
+    assert approved.actor_id == colleague.pk
+    assert approved.details["reviewed_by"] == owner.get_username()
+    done = events[actions.REDACTED.name].details
+    assert done["reviewed_by"] == owner.get_username()
+    assert done["approved_by"] == colleague.get_username()
+    assert done["suppressed"] == 1 and done["manual_boxes"] == 1
+
+
+def _post_json(client, name, job, body):
+    url = reverse(f"evidence:{name}", args=[job.item_id, job.pk])
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return client.generic("POST", url, raw, "application/json")
+
+
+def test_refused_edits_keep_the_saved_draft(
+    db, owner, colleague, read_only_colleague, stranger, make_staff
+):
+    item = stored_item(agency=owner.agency)
+    job = Redaction.objects.create(
+        item=item, fill="solid", requested_by=owner, state=State.REVIEW, draft=_draft()
+    )
+    saved = services.redaction_draft_save(
+        actor=owner, job=job, edits={"manual_boxes": [_manual()]}
+    ).draft
+    kept = copy.deepcopy(saved)
+    client = client_for(owner)
+    bad = {"manual_boxes": [_manual(keyframes={"0": [10, 10, 9999, 40]})]}
+    answer = _post_json(client, "redaction_draft", job, bad)
+    assert answer.status_code == 400 and "inside the 640x360 picture" in answer.json()["error"]
+    huge = json.dumps({"suppressed": [{"start": 0, "end": 1, "box": [0, 0, 9, 9]}] * 20000})
+    answer = _post_json(client, "redaction_draft", job, huge.encode())
+    assert answer.status_code == 413 and "too large" in answer.json()["error"]
+    answer = _post_json(client, "redaction_draft", job, b"{not json")
+    assert answer.status_code == 400
+    assert (
+        _post_json(client_for(read_only_colleague), "redaction_draft", job, {}).status_code == 403
+    )
+    assert _post_json(client_for(stranger), "redaction_draft", job, {}).status_code == 404
+    assert _post_json(client_for(None), "redaction_draft", job, {}).status_code == 302
+    with pytest.raises(PermissionDenied):
+        services.redaction_draft_save(actor=stranger, job=job, edits={})
+    with pytest.raises(PermissionDenied):
+        services.redaction_approve(actor=read_only_colleague, job=job)
+    # The analysis's message delivered again (a worker died before acknowledging it) leaves
+    # the job in review with its saved draft.
+    from evidence.tasks import redact_item
+
+    assert redact_item.apply(args=[str(job.pk)]).get() == "skipped"
+    job.refresh_from_db()
+    assert job.draft == kept and job.state == State.REVIEW and job.approved_by is None
+
+    # A good save answers with the saved edits; tracking a photo or an unknown box is refused.
+    good = _post_json(client, "redaction_draft", job, {"fill": "blur", "mute_ranges": [[0, 0.5]]})
+    assert good.status_code == 200 and good.json()["fill"] == "blur"
+    assert good.json()["manual_boxes"] == [] and good.json()["reviewed_by"] == owner.get_username()
+    unknown = _post_json(client, "redaction_track", job, {"box": "nope"})
+    assert unknown.status_code == 400 and "save your edits" in unknown.json()["error"]
+
+    # Approved, the job is no longer in review: no more edits, no second approval.
+    services.redaction_approve(actor=colleague, job=job)
+    job.refresh_from_db()
+    assert job.state == State.QUEUED and job.reviewed_by == owner and job.approved_by == colleague
+    late = _post_json(client, "redaction_draft", job, {"fill": "solid"})
+    assert late.status_code == 400 and "not waiting for review" in late.json()["error"]
+    with pytest.raises(ValidationError):
+        services.redaction_approve(actor=owner, job=job)
+
+
+def test_a_job_in_review_can_be_discarded_and_its_editor_page_loads(db, owner):
+    item = stored_item(agency=owner.agency)
+    job = Redaction.objects.create(
+        item=item, fill="solid", requested_by=owner, state=State.REVIEW, draft=_draft()
+    )
+    client = client_for(owner)
+    page = client.get(reverse("evidence:redaction", args=[item.pk, job.pk]))
+    assert page.status_code == 200
+    assert b'id="redaction-draft"' in page.content and b"Approve and render" in page.content
+    assert b'http-equiv="refresh"' not in page.content
+    client.post(reverse("evidence:redaction_cancel", args=[item.pk, job.pk]))
+    job.refresh_from_db()
+    assert job.state == State.CANCELLED
