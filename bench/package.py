@@ -157,7 +157,8 @@ def main():
                 "runs_best_of": RUNS,
                 "unit": "MiB/s",
                 "canvass_does": "streams a ZIP64 over HTTP (gunicorn gthread, curl to /dev/null), "
-                "re-hashing every original with SHA-256 and CRC-32 on the way",
+                "re-hashing every original with SHA-256 (read ahead in a thread) and CRC-32 "
+                "(in the request's thread) on the way",
                 "peer_does": "cat of the same files to /dev/null (page cache)",
                 "canvass_MBps": round(ours, 1),
                 "cat_MBps": round(cat, 1),
@@ -167,6 +168,7 @@ def main():
                 "server_idle_rss_MB": round(idle_rss / 1024, 1),
                 "server_peak_rss_MB": round(watch.peak_kib / 1024, 1),
                 "server_rss_growth_MB": round((watch.peak_kib - idle_rss) / 1024, 1),
+                "load_average": os.getloadavg()[0],
             }
         )
     )

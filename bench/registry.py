@@ -223,6 +223,15 @@ def bench_search(staff):
     }
     result["ratio_p95_service_vs_raw"] = round(pct(service, 95) / pct(raw, 95), 2)
     result["ratio_p95_selector_vs_raw"] = round(pct(selector, 95) / pct(raw, 95), 2)
+    result["service_does"] = (
+        "registry.services.camera_search: policy checks, the selector's query, a SearchHit per"
+        " row, then in one transaction the CameraSearch row and its audit row (hash chain), commit"
+    )
+    result["peer_does"] = (
+        "the selector's SELECT (same SQL, parameters, rows and columns) on the same connection,"
+        " rows fetched; no objects, nothing written"
+    )
+    result["load_average"] = os.getloadavg()[0]
     result["goal"] = "service p95 <= 1.5x raw and < 20 ms"
     print(json.dumps(result), flush=True)
 

@@ -49,7 +49,9 @@ import datetime as dt
 import hashlib
 import json
 import mimetypes
+import queue
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -78,13 +80,15 @@ from portal.audit import audit_record
 from portal.models import AuditEvent, User
 
 # Per-chunk Python overhead is already small at 1 MiB (4 MiB measured no faster in
-# bench/package.py), and each download holds two chunks (one read, one held back).
+# bench/package.py). A download holds at most READ_AHEAD + 3 chunks: those queued, the one
+# being read and hashed, the one held back and the one being sent.
 CHUNK_BYTES = 1 << 20
 REDACTED_KINDS = (
     Derivative.Kind.REDACTED_VIDEO,
     Derivative.Kind.REDACTED_IMAGE,
     Derivative.Kind.REDACTION_RECIPE,
 )
+READ_AHEAD = 2
 PROXY_KINDS = (
     Derivative.Kind.PROXY_MP4,
     Derivative.Kind.AUDIO_PROXY,
@@ -457,6 +461,66 @@ def _custody_proof_documents(
     return documents
 
 
+class _ReadAhead:
+    """Reads one stored file and SHA-256 hashes it in a thread of its own, a few chunks ahead.
+
+    hashlib and the file reads release the GIL, so this thread's reading and hashing run on
+    one core while the request's thread computes the ZIP's CRC-32 and sends the previous chunks
+    on another: the download then goes at about the speed of reading and hashing alone
+    (bench/package.py). At most READ_AHEAD chunks wait in the queue, so memory stays flat.
+    The thread touches no database: the caller checks the hash and writes any audit row.
+    """
+
+    def __init__(self, key: str, size: int):
+        self.digest = hashlib.sha256()
+        self.seen = 0
+        self.error: Exception | None = None
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=READ_AHEAD)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(key, size), name="package-read-ahead", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, key: str, size: int) -> None:
+        try:
+            with closing(storage.open_stream(key)) as stream:
+                while not self._stop.is_set():
+                    chunk = stream.read(CHUNK_BYTES)
+                    if not chunk:
+                        break
+                    self.digest.update(chunk)
+                    self.seen += len(chunk)
+                    if self.seen > size:  # more bytes than recorded: no need to read on
+                        break
+                    self._queue.put(chunk)
+        except Exception as exc:  # noqa: BLE001 - raised in the request's thread (__iter__)
+            self.error = exc
+        if not self._stop.is_set():
+            self._queue.put(None)
+
+    def __iter__(self) -> Iterator[bytes]:
+        """The chunks in order; once exhausted, `digest`, `seen` and `error` are final."""
+        while (chunk := self._queue.get()) is not None:
+            yield chunk
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        """Stop early (the download was abandoned): the thread ends and closes the file.
+
+        After the stop is set the thread puts at most one more chunk, which the emptied queue
+        has room for, so the join below cannot wait on a full queue."""
+        self._stop.set()
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._thread.join()
+
+
 def _verified_chunks(file: PackageFile) -> Iterator[bytes]:
     """The stored bytes of one file, re-hashed as they stream.
 
@@ -465,21 +529,17 @@ def _verified_chunks(file: PackageFile) -> Iterator[bytes]:
     is aborted (PackageIntegrityError) and the recipient is left with an unfinished ZIP. The
     last chunk is held back until the hash is checked, so the file itself never arrives whole.
     """
-    digest = hashlib.sha256()
-    seen = 0
+    reader = _ReadAhead(file.key, file.size)
     held = b""
-    # One thread: reading, hashing, CRC and sending each chunk while it is still in the CPU's
-    # cache. A read-ahead thread hashing the next chunk measured slower (bench/package.py).
-    with closing(storage.open_stream(file.key)) as stream:
-        while chunk := stream.read(CHUNK_BYTES):
-            digest.update(chunk)
-            seen += len(chunk)
-            if seen > file.size:
-                break
+    try:
+        for chunk in reader:
             if held:
                 yield held
             held = chunk
-    found = digest.hexdigest()
+    finally:
+        reader.close()
+    found = reader.digest.hexdigest()
+    seen = reader.seen
     if seen != file.size or found != file.sha256:
         problem = (
             f"{file.path}: stored bytes do not match the recorded "

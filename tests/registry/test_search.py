@@ -5,9 +5,11 @@ import zoneinfo
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import DataError
 
+from portal.audit import verify_chain
 from portal.models import AuditEvent
-from registry import services
+from registry import selectors, services
 from registry.models import CameraSearch
 from registry.search import SearchQuery, SearchRefused
 from tests.registry.cameras import (
@@ -121,6 +123,48 @@ def test_every_search_writes_one_audit_row_naming_the_cameras(police, layout):
     assert row.details["camera_ids"] == [str(hit.id) for hit in outcome.results]
     assert len(row.details["camera_ids"]) == 4
     assert outcome.search.camera_ids == [hit.id for hit in outcome.results]
+
+
+def test_each_hit_carries_its_cameras_own_values(police):
+    lat, lon = INCIDENT
+    camera = register(
+        owner(), *offset(lat, lon, -15, 0), name="corner shop", kind="ptz", placement="indoor",
+        direction_deg=10, fov_angle_deg=70, range_m=35, retention_days=14, is_public=True,
+    )  # fmt: skip
+    assert selectors.HIT_COLUMNS[-3:] == ("distance_m", "coverage", "overwritten_at")
+    [hit] = services.camera_search(actor=investigator(police), query=query(), now=NOW).results
+    for name in selectors.HIT_COLUMNS[:15]:
+        assert getattr(hit, name) == getattr(camera, name), name
+    assert (round(hit.longitude, 6), round(hit.latitude, 6)) == (
+        round(camera.location.x, 6),
+        round(camera.location.y, 6),
+    )
+    assert 13 <= hit.distance_m <= 17 and hit.coverage == 0
+    assert hit.past_retention is False and hit.records_during_window is True
+
+
+def test_searches_keep_the_audit_chain_whole(police, layout):
+    actor = investigator(police)
+    for n in range(3):
+        services.camera_search(actor=actor, query=query(case_number=f"RPD-{n}"), now=NOW)
+    assert verify_chain().ok
+    rows = AuditEvent.objects.filter(action="registry.camera_search").order_by("seq")
+    assert [row.case_ref for row in rows] == ["RPD-0", "RPD-1", "RPD-2"]
+    assert CameraSearch.objects.count() == 3
+
+
+def test_a_search_whose_write_fails_leaves_neither_row_and_the_next_one_works(police, layout):
+    """The search row and its audit row commit together, or neither is written."""
+    actor = investigator(police)
+    events = AuditEvent.objects.count()
+    with pytest.raises(DataError, match="NUL"):  # PostgreSQL text cannot hold NUL
+        services.camera_search(actor=actor, query=query(reason="Burglary\x00"), now=NOW)
+    assert not CameraSearch.objects.exists()
+    assert AuditEvent.objects.count() == events
+    outcome = services.camera_search(actor=actor, query=query(), now=NOW)
+    assert CameraSearch.objects.get().pk == outcome.search.pk
+    assert AuditEvent.objects.count() == events + 1
+    assert verify_chain().ok
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from contextlib import closing
 from pathlib import Path
@@ -16,6 +17,7 @@ from botocore.response import StreamingBody
 from django.test import override_settings
 
 from evidence.disclosure.packages import (
+    CHUNK_BYTES,
     PackageIntegrityError,
     package_record_download,
     package_stream,
@@ -227,6 +229,69 @@ def test_an_original_that_no_longer_matches_its_hash_aborts_the_stream(case_with
     assert list(custody_of(item=items[1]))[-1].action == "evidence.integrity_failed"
 
 
+def received_until_error(package, error):
+    received = bytearray()
+    with pytest.raises(error) as raised:
+        for chunk in package:
+            received += chunk
+    return bytes(received), raised
+
+
+def test_a_change_in_the_last_chunk_of_a_long_original_is_caught_before_that_chunk_leaves(
+    make_staff,
+):
+    """The file is read and hashed ahead in another thread: its earlier chunks go out as they
+    are hashed, but its last chunk waits for the hash, so a change there never leaves."""
+    lead = make_staff(role=Role.INVESTIGATOR)
+    case = make_case(lead=lead, number="LATE-1")
+    original = os.urandom(5 * CHUNK_BYTES + 777)
+    items = add_items(case, [original])
+    path = Path(storage.local_path(items[0].original_key))
+    data = bytearray(original)
+    data[-100] ^= 0x01
+    path.write_bytes(data)
+    received, _ = received_until_error(
+        package_stream(actor=lead, case=case, items=items), PackageIntegrityError
+    )
+    assert data[:CHUNK_BYTES] in received  # streamed, not read whole first
+    assert bytes(data[-CHUNK_BYTES:]) not in received
+    assert list(custody_of(item=items[0]))[-1].action == "evidence.integrity_failed"
+    assert not [t for t in threading.enumerate() if t.name == "package-read-ahead"]
+
+
+@pytest.mark.parametrize("change", ["shorter", "longer"])
+def test_an_original_of_another_size_than_recorded_aborts_the_stream(make_staff, change):
+    lead = make_staff(role=Role.INVESTIGATOR)
+    case = make_case(lead=lead, number=f"SIZE-{change}")
+    original = os.urandom(3 * CHUNK_BYTES)
+    items = add_items(case, [original])
+    path = Path(storage.local_path(items[0].original_key))
+    path.write_bytes(
+        original[:-1] if change == "shorter" else original + os.urandom(2 * CHUNK_BYTES)
+    )
+    received, _ = received_until_error(
+        package_stream(actor=lead, case=case, items=items), PackageIntegrityError
+    )
+    assert original[-CHUNK_BYTES:] not in received
+    with pytest.raises(zipfile.BadZipFile):
+        zipfile.ZipFile(io.BytesIO(received))
+    event = list(custody_of(item=items[0]))[-1]
+    assert event.action == "evidence.integrity_failed"
+    assert "size" in event.details["problem"]
+
+
+def test_an_original_gone_from_the_store_fails_the_download(make_staff):
+    """A read error in the reading thread reaches the download, which stops unfinished."""
+    lead = make_staff(role=Role.INVESTIGATOR)
+    case = make_case(lead=lead, number="GONE-1")
+    items = add_items(case, [os.urandom(2 * CHUNK_BYTES)])
+    package = package_stream(actor=lead, case=case, items=items)
+    Path(storage.local_path(items[0].original_key)).unlink()
+    received, _ = received_until_error(package, FileNotFoundError)
+    assert len(received) < package.size
+    assert not [t for t in threading.enumerate() if t.name == "package-read-ahead"]
+
+
 def test_a_deleted_item_cannot_be_packaged(case_with_items):
     lead, case, items, _, _ = case_with_items
     items[2].state = "deleted"
@@ -277,7 +342,9 @@ def test_zip_extension_comes_from_the_detected_type_then_a_safe_suffix(
 def test_a_download_stopped_midway_closes_the_file_being_read(make_staff, monkeypatch):
     lead = make_staff(role=Role.INVESTIGATOR)
     case = make_case(lead=lead, number="STOP-1")
-    items = add_items(case, [os.urandom(3 << 20)])  # three chunks
+    # Eight chunks: more than the reading thread can be ahead when the first one arrives
+    # (READ_AHEAD queued, one held back, one waiting to be queued), so it is still reading.
+    items = add_items(case, [os.urandom(8 * CHUNK_BYTES)])
     opened = []
     real_open = storage.open_stream
 
@@ -295,3 +362,5 @@ def test_a_download_stopped_midway_closes_the_file_being_read(make_staff, monkey
     package.close()  # what the WSGI server does when the client disconnects
     assert opened[0].closed
     assert received < package.size
+    # ...and the thread that was reading it ahead has ended.
+    assert not [t for t in threading.enumerate() if t.name == "package-read-ahead"]
