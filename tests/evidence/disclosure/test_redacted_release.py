@@ -18,12 +18,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from evidence import audit_actions as actions
+from evidence.cases import services as case_services
 from evidence.disclosure import services as share_services
 from evidence.disclosure.packages import package_stream
 from evidence.disclosure.receipts import receipt_issue, receipt_verify
 from evidence.models import Share, SigningKey
 from evidence.selectors import custody_of, releasable_redaction
 from portal.roles import Role
+from tests.devices.helpers import recorded_item
 from tests.evidence.cases_helpers import make_case, make_share, verified
 from tests.evidence.disclosure.packaging import extract
 from tests.evidence.redaction.released import photo_item, redacted
@@ -311,3 +313,32 @@ def test_the_case_page_says_which_shares_are_redacted_copies_only(world, signed_
     text = page.content.decode()
     copies = [part.split("</span>")[0] for part in text.split('<span class="share-copies">')[1:]]
     assert sorted(copies) == ["originals", "redacted copies only"]
+
+
+def test_a_withheld_items_gps_track_stays_out_of_the_redacted_package(world, police, tmp_path):
+    """A withheld body-camera recording sends nothing of itself, not even its GPS track (where
+    it was made, second by second): it is listed as withheld and no file of it is in the ZIP."""
+    walked = recorded_item(
+        police,
+        started_at=dt.datetime(2026, 11, 3, 14, 0, tzinfo=dt.UTC),
+        fixes=[(0, 40.7128, -74.006, 5.0), (10, 40.7130, -74.0058, None)],
+        content=b"bodycam video",
+    )
+    case_services.case_item_add(actor=world["lead"], case=world["case"], item=walked)
+    items = [world["released"], walked]
+    share = _share(world, require_redacted=True, items=items)
+    prosecutor = verified(world["prosecutor"])
+    package = package_stream(actor=prosecutor, case=world["case"], items=items, share=share)
+    names = zipfile.ZipFile(io.BytesIO(b"".join(package))).namelist()
+    assert not any(n.startswith("tracks/") for n in names)
+    entries = [e for e in package.manifest["files"] if e["item_id"] == str(walked.pk)]
+    assert [(e["role"], e["path"], e.get("released_as")) for e in entries] == [
+        ("original", None, "withheld")
+    ]
+    # The same item under an originals share keeps its track.
+    originals = package_stream(
+        actor=prosecutor, case=world["case"], items=items, share=_share(world, items=items)
+    )
+    assert any(
+        n.startswith("tracks/") for n in zipfile.ZipFile(io.BytesIO(b"".join(originals))).namelist()
+    )
