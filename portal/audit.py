@@ -7,10 +7,11 @@ The chain rule: rows are numbered 1, 2, 3... by `seq` with no gap, each row's pr
 the hash of the row numbered one less (GENESIS_HASH for the first), and seq order is commit
 order. A rolled-back append leaves nothing behind, neither a row nor a gap.
 
-How appends keep it: one statement per append (canvass_audit_append, migration
-portal/0006) takes a transaction-scoped advisory lock, reads the last row, and inserts the
-next with its hash computed in PostgreSQL over the canonical JSON Python sends around the
-seq. The lock is held until the writer's transaction ends, so the next writer reads a
+How appends keep it: one statement per append (canvass_audit_append, migrations
+portal/0006 and 0007) takes a transaction-scoped advisory lock, reads the last row, and
+inserts the next with its hash computed in PostgreSQL over the canonical JSON Python sends
+around the time and the seq. The time is Python's clock plus the wait for the lock, so `at`
+is taken under the lock and keeps to seq order (checkpoints' head_at, months, exports). The lock is held until the writer's transaction ends, so the next writer reads a
 committed last row (or, after a rollback, the same last row again): no fork, no gap, and
 every reader (verify_chain, checkpoints, custody proofs, exports) sees a finished chain the
 moment a row is visible, with its seq and hash known to the caller at once. The price is one
@@ -141,23 +142,33 @@ def canonical_json(event: AuditEvent) -> str:
 
 # What follows "seq" in canonical_json: its keys are sorted and "target_id" comes next.
 _AFTER_SEQ = ',"target_id":'
+# A stand-in for the time in the text sent to the database, which puts in the real one.
+_AT_STANDIN = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_AT_TEXT = '"at":"1970-01-01T00:00:00.000000+00:00","case_ref":'
 
 
-def _canonical_around_seq(event: AuditEvent) -> tuple[str, str]:
-    """canonical_json as the text before and after the seq's digits: the database fills in
-    the seq under the append lock, and hashes head + seq + tail + "|" + prev_hash."""
-    saved = event.seq
-    event.seq = 0
+def _canonical_around_at_and_seq(event: AuditEvent) -> tuple[str, str, str]:
+    """canonical_json in three parts, around the time's text and the seq's digits: the
+    database fills in both under the append lock, and hashes
+    head + at + mid + seq + tail + "|" + prev_hash."""
+    saved = event.seq, event.at
+    event.seq, event.at = 0, _AT_STANDIN
     try:
         text = canonical_json(event)
     finally:
-        event.seq = saved
-    # String values are escaped (a quote in one is \"), so the last '"seq":0,"target_id":' is
-    # the seq's own: nothing after it is anything but target_id's and target_type's text.
-    head, found, rest = text.rpartition('"seq":0' + _AFTER_SEQ)
+        event.seq, event.at = saved
+    # String values are escaped (a quote in one is \"), so a key with its quotes is found only
+    # where it is a key. The first '"at":...,"case_ref":' is the row's own: only action, actor
+    # and agency fields come before it (details, which may hold the same text, come after).
+    head, found, rest = text.partition(_AT_TEXT)
+    if not found:
+        raise AssertionError("canonical_json has no at before case_ref")
+    # The last '"seq":0,"target_id":' is the seq's own: after it come only target_id's and
+    # target_type's text.
+    mid, found, tail = rest.rpartition('"seq":0' + _AFTER_SEQ)
     if not found:
         raise AssertionError("canonical_json has no seq before target_id")
-    return head + '"seq":', _AFTER_SEQ + rest
+    return head + '"at":"', '","case_ref":' + mid + '"seq":', _AFTER_SEQ + tail
 
 
 def compute_hash(event: AuditEvent, prev_hash: str) -> str:
@@ -262,21 +273,22 @@ def audit_record(
         details=clean_details,
         **_actor_fields(actor, actor_label),
     )
-    head, tail = _canonical_around_seq(event)
+    head, mid, tail = _canonical_around_at_and_seq(event)
     # One statement, so no savepoint is needed: it inserts its row or fails whole. Outside a
-    # transaction it is its own, and the lock is released when it commits.
+    # transaction it is its own, and the lock is released when it commits. The database sets
+    # `at` too: this time plus the wait for the lock, so `at` keeps to seq order.
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT o_id, o_seq, o_prev_hash, o_hash FROM canvass_audit_append("
-            "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            "SELECT o_id, o_seq, o_prev_hash, o_hash, o_at FROM canvass_audit_append("
+            "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [
-                _APPEND_LOCK_KEY, head, tail, event.at, event.actor_id, event.actor_label,
+                _APPEND_LOCK_KEY, head, mid, tail, event.at, event.actor_id, event.actor_label,
                 event.actor_role, event.actor_agency, event.agency_id, event.action,
                 event.target_type, event.target_id, event.reason, event.case_ref,
                 event.request_id, event.outcome, json.dumps(clean_details),
             ],
         )  # fmt: skip
-        event.id, event.seq, event.prev_hash, event.hash = cursor.fetchone()
+        event.id, event.seq, event.prev_hash, event.hash, event.at = cursor.fetchone()
     event._state.adding = False
     event._state.db = connection.alias
     return event

@@ -160,7 +160,7 @@ def recording_facts(agency: Agency, object_id: str) -> list[Fact] | None:
         (
             _("Redacted copy"),
             _("released: play it below")
-            if item and releasable_redaction(item=item)
+            if item and not item.do_not_disclose and releasable_redaction(item=item)
             else _("none released: metadata only"),
         ),
     ]

@@ -84,7 +84,8 @@ def redacted_copy_of(*, item: SampledItem) -> Redaction | None:
         if _uuid_like(item.object_id)
         else None
     )
-    if recording is None or recording.item is None:
+    # An item flagged "do not disclose" leaves the agency in no form, a redacted copy included.
+    if recording is None or recording.item is None or recording.item.do_not_disclose:
         return None
     return releasable_redaction(item=recording.item)
 

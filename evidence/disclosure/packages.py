@@ -608,7 +608,9 @@ def package_stream(
         items=items, include_proxies=include_proxies, facts=facts, exhibits=exhibits,
         release=release,
     )  # fmt: skip
-    tracks = track_files(actor=actor, items=items, exhibits=exhibits)
+    # A withheld item sends nothing of itself, its GPS track (where it was made) included.
+    tracked = [i for i in items if release is None or release.get(i.pk) is not None]
+    tracks = track_files(actor=actor, items=tracked, exhibits=exhibits)
     generated_at = timezone.now()
     custody = {item.pk: _custody_for(actor=actor, item=item, share=share) for item in items}
     entries = [

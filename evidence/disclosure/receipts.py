@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from evidence.disclosure.packages import iso
 from evidence.disclosure.policies import can_view_shared
-from evidence.disclosure.selectors import shared_items
+from evidence.disclosure.selectors import release_of, shared_items
 from evidence.disclosure.signing import (
     key_id_of,
     private_key_of,
@@ -74,6 +74,7 @@ def _receipt_body(share: Share, key_id: str) -> dict:
             "id": str(share.pk),
             "created_at": iso(share.created_at),
             "created_by": share.created_by_label,
+            "copies": "redacted copies only" if share.require_redacted else "originals",
         },
         "recipient": {
             "user": recipient.label,
@@ -84,18 +85,40 @@ def _receipt_body(share: Share, key_id: str) -> dict:
         # The original's hash always; its file name only where the recipient may see it (a
         # tipster who kept their file's metadata: "" and sealed, see item_facts_for).
         "items": [
-            {
-                "id": str(item.pk),
-                "original_filename": facts.original_filename,
-                "size": item.size,
-                "sha256": item.sha256,
-                **({"original_sealed": True} if facts.identifying_hidden else {}),
-            }
-            for item, facts in ((i, item_facts_for(actor=recipient, item=i)) for i in items)
+            _receipt_item(share, item, item_facts_for(actor=recipient, item=item)) for item in items
         ],
         "hash_algorithm": "SHA-256",
         "key_id": key_id,
     }
+
+
+def _receipt_item(share: Share, item, facts) -> dict:
+    """One item as received. A redacted-only share received no original: its entry names the
+    original (by SHA-256, as `original_sha256`) and what was released in its place, the
+    redacted copy's hash, its frames' hash and its recipe's, or that the item was withheld."""
+    entry: dict = {"id": str(item.pk), "original_filename": facts.original_filename}
+    if not share.require_redacted:
+        entry.update(size=item.size, sha256=item.sha256)
+    else:
+        entry["original_sha256"] = item.sha256
+        release = release_of(item=item)
+        if release["withheld"]:
+            entry.update(released_as="withheld", withheld_why=release["why"])
+        else:
+            entry.update(
+                released_as="redacted",
+                redacted={
+                    "name": release["name"],
+                    "media_type": release["media_type"],
+                    "size": release["size"],
+                    "sha256": release["sha256"],
+                    "frame_sha256": release["frame_sha256"],
+                },
+                recipe={"sha256": release["recipe_sha256"]},
+            )
+    if facts.identifying_hidden:
+        entry["original_sealed"] = True
+    return entry
 
 
 def receipt_for(*, share: Share) -> dict | None:

@@ -140,6 +140,7 @@ def release_of(*, item: EvidenceItem) -> dict[str, Any]:
         "withheld": False,
         "name": release.output.name,
         "media_type": release.output.media_type,
+        "size": release.output.size,
         "sha256": release.output.sha256,
         "frame_sha256": release.output.frame_sha256,
         "recipe_sha256": release.recipe.sha256,

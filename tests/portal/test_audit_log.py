@@ -1,10 +1,13 @@
+import datetime as dt
 import random
 import threading
+import time
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, connections, transaction
 from django.db.utils import DatabaseError
+from django.utils import timezone
 
 from portal import audit_actions as actions
 from portal.audit import AuditError, audit_record, compute_hash, register_action, verify_chain
@@ -232,6 +235,56 @@ def test_concurrent_writers_with_rollbacks_leave_one_chain_of_exactly_the_commit
     assert report.count == len(committed) < writers * per_writer
 
 
+def _wait_for(predicate, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.005)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_queued_behind_an_open_transaction_gets_a_time_after_the_rows_ahead_of_it():
+    """`at` keeps to seq order: a writer that waits for the append lock while another
+    transaction appends and goes on a while is stamped when it gets the lock, not before the
+    rows ahead of it (the checkpoints' head_at, the months and the exports rely on this)."""
+    result: dict = {}
+
+    def queued():
+        try:
+            result["event"] = audit_record(action=actions.LOGOUT.name, actor_label="queued")
+        except Exception as exc:  # noqa: BLE001 - reported below
+            result["error"] = exc
+        finally:
+            connections.close_all()
+
+    def waiters() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            )
+            return cursor.fetchone()[0]
+
+    thread = threading.Thread(target=queued)
+    with transaction.atomic():
+        audit_record(action=actions.LOGOUT.name, actor_label="holder")  # holds the lock
+        thread.start()
+        _wait_for(lambda: waiters() == 1, "the queued writer to wait for the append lock")
+        ahead = audit_record(action=actions.LOGOUT.name, actor_label="ahead")
+        # The holder's transaction goes on for a while after its last append.
+        _wait_for(
+            lambda: timezone.now() - ahead.at > dt.timedelta(milliseconds=200), "time to pass"
+        )
+    thread.join(timeout=30)
+    assert "error" not in result, result.get("error")
+    rows = list(AuditEvent.objects.order_by("seq").values_list("actor_label", "at"))
+    assert [label for label, _ in rows] == ["holder", "ahead", "queued"]
+    assert rows[0][1] <= rows[1][1] < rows[2][1]
+    assert result["event"].at == rows[2][1]
+    assert compute_hash(result["event"], result["event"].prev_hash) == result["event"].hash
+    assert verify_chain().ok
+
+
 def test_the_hash_the_database_makes_is_the_hash_of_canonical_json(police, make_staff):
     """The append hashes in PostgreSQL, around the seq it assigns: the same hash Python
     gives for awkward text, and for details and ids that hold what the seq is found by."""
@@ -245,6 +298,14 @@ def test_the_hash_the_database_makes_is_the_hash_of_canonical_json(police, make_
             details={"seq": 0, "target_id": "z", "t": '"seq":0,"target_id":'},
         ),
         audit_record(action=actions.LOGOUT.name, actor_label="Zoë", agency=police),
+        # The time's stand-in text (the database puts the real time there) in the text fields
+        # before and after the time, and as a key of details.
+        audit_record(
+            action=actions.LOGOUT.name,
+            actor_label='"at":"1970-01-01T00:00:00.000000+00:00","case_ref":',
+            case_ref='"at":"1970-01-01T00:00:00.000000+00:00","case_ref":',
+            details={"at": "1970-01-01T00:00:00.000000+00:00", "case_ref": "", "seq": 0},
+        ),
     ]
     for event in events:
         stored = AuditEvent.objects.get(pk=event.pk)
@@ -255,6 +316,7 @@ def test_the_hash_the_database_makes_is_the_hash_of_canonical_json(police, make_
         )
         assert compute_hash(stored, stored.prev_hash) == event.hash
     assert events[1].prev_hash == events[0].hash
+    assert all(e.at.year == timezone.now().year for e in events)
     assert verify_chain().ok
 
 

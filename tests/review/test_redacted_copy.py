@@ -71,3 +71,16 @@ def test_another_agency_an_admin_and_other_staff_cannot_play_it(police, other_po
     assert client_for(staff(police, Role.AGENCY_ADMIN)).get(url).status_code == 403
     assert client_for(staff(police, Role.INVESTIGATOR)).get(url).status_code == 403
     assert not custody_of(item=item).filter(action="review.redacted_copy_played").exists()
+
+
+def test_a_recording_flagged_do_not_disclose_is_never_played_to_a_reviewer(police):
+    """A community reviewer is outside the agency: an item flagged "do not disclose" goes out
+    in no form, its released redacted copy included (metadata only, 404 on the copy)."""
+    sampled, item, _job = _sampled_recording(police)
+    item.do_not_disclose, item.do_not_disclose_reason = True, "Ongoing covert operation"
+    item.save(update_fields=["do_not_disclose", "do_not_disclose_reason"])
+    client = client_for(staff(police))
+    page = client.get(reverse("review:item", args=[sampled.pk])).content.decode()
+    assert "<video" not in page and "<img" not in page and "metadata only" in page
+    assert client.get(reverse("review:item_redacted", args=[sampled.pk])).status_code == 404
+    assert not custody_of(item=item).filter(action="review.redacted_copy_played").exists()

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -17,11 +18,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from evidence import audit_actions as actions
+from evidence.cases import services as case_services
 from evidence.disclosure import services as share_services
 from evidence.disclosure.packages import package_stream
-from evidence.models import Share
+from evidence.disclosure.receipts import receipt_issue, receipt_verify
+from evidence.models import Share, SigningKey
 from evidence.selectors import custody_of, releasable_redaction
 from portal.roles import Role
+from tests.devices.helpers import recorded_item
 from tests.evidence.cases_helpers import make_case, make_share, verified
 from tests.evidence.disclosure.packaging import extract
 from tests.evidence.redaction.released import photo_item, redacted
@@ -245,3 +249,96 @@ def test_the_defence_link_of_a_redacted_share_carries_redacted_copies_only(world
     assert row.details["redacted"]["sha256"] == world["solid"].output.sha256
     withheld = custody_of(item=world["blurred"]).filter(action=actions.RELEASE_WITHHELD.name)
     assert withheld.count() == 2  # at sharing, and at the link's download
+
+
+def test_case_validate_accepts_the_redacted_package(world, tmp_path):
+    """The redacted package's case.jsonld is a CASE/UCO bundle case_validate accepts: originals
+    listed without a path, the redacted copies and recipes as files derived from them."""
+    share = _share(world, require_redacted=True)
+    prosecutor = verified(world["prosecutor"])
+    items = [world["released"], world["blurred"], world["unapproved"]]
+    package = package_stream(actor=prosecutor, case=world["case"], items=items, share=share)
+    folder = extract(b"".join(package), tmp_path / "pkg")
+    checked = subprocess.run(
+        [str(Path(sys.executable).parent / "case_validate"), str(folder / "case.jsonld")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout[-4000:] + checked.stderr[-2000:]
+    assert "Conforms: True" in checked.stdout
+    graph = json.loads((folder / "case.jsonld").read_text())["@graph"]
+    hashes = {n["uco-types:hashValue"]["@value"] for n in graph if n["@type"] == "uco-types:Hash"}
+    solid = world["solid"]
+    assert {solid.output.sha256, solid.recipe.sha256, world["released"].sha256} <= hashes
+
+
+def test_the_receipt_of_a_redacted_share_lists_what_was_released_and_what_was_withheld(
+    world, client
+):
+    """The signed receipt names, per item, the redacted copy, its frames' and recipe's hashes
+    that went out, or that the item was withheld: never the original as if it were received."""
+    share = _share(world, require_redacted=True)
+    prosecutor = verified(world["prosecutor"])
+    share = share_services.share_acknowledge(actor=prosecutor, share=share)
+    document = receipt_issue(actor=prosecutor, share=share)
+    receipt = document["receipt"]
+    assert receipt["share"]["copies"] == "redacted copies only"
+    items = {entry["id"]: entry for entry in receipt["items"]}
+    assert set(items) == {str(world[n].pk) for n in ("released", "blurred", "unapproved")}
+    solid, released = world["solid"], items[str(world["released"].pk)]
+    assert released["released_as"] == "redacted"
+    assert released["redacted"]["sha256"] == solid.output.sha256
+    assert released["redacted"]["frame_sha256"] == solid.output.frame_sha256
+    assert released["redacted"]["size"] == solid.output.size
+    assert released["recipe"]["sha256"] == solid.recipe.sha256
+    assert released["original_sha256"] == world["released"].sha256
+    for name in ("blurred", "unapproved"):
+        entry = items[str(world[name].pk)]
+        assert entry["released_as"] == "withheld" and "solid fill" in entry["withheld_why"]
+        assert entry["original_sha256"] == world[name].sha256 and "redacted" not in entry
+    # No entry claims an original was received (the key an originals receipt uses).
+    assert all("sha256" not in entry for entry in receipt["items"])
+    key = SigningKey.objects.get(agency=share.case.agency)
+    assert receipt_verify(document, key.public_key)[0] is True
+    page = client.post(
+        reverse("receipts:verify"), {"receipt": json.dumps(document)}
+    ).content.decode()
+    assert solid.output.sha256 in page and solid.recipe.sha256 in page
+    assert page.count("Original (not released)") == 3
+
+
+def test_the_case_page_says_which_shares_are_redacted_copies_only(world, signed_in):
+    _share(world, require_redacted=True)
+    _share(world)
+    page = signed_in(world["lead"]).get(reverse("evidence:case_detail", args=[world["case"].pk]))
+    text = page.content.decode()
+    copies = [part.split("</span>")[0] for part in text.split('<span class="share-copies">')[1:]]
+    assert sorted(copies) == ["originals", "redacted copies only"]
+
+
+def test_a_withheld_items_gps_track_stays_out_of_the_redacted_package(world, police, tmp_path):
+    """A withheld body-camera recording sends nothing of itself, not even its GPS track (where
+    it was made, second by second): it is listed as withheld and no file of it is in the ZIP."""
+    walked = recorded_item(
+        police,
+        started_at=dt.datetime(2026, 11, 3, 14, 0, tzinfo=dt.UTC),
+        fixes=[(0, 40.7128, -74.006, 5.0), (10, 40.7130, -74.0058, None)],
+        content=b"bodycam video",
+    )
+    case_services.case_item_add(actor=world["lead"], case=world["case"], item=walked)
+    items = [world["released"], walked]
+    share = _share(world, require_redacted=True, items=items)
+    prosecutor = verified(world["prosecutor"])
+    package = package_stream(actor=prosecutor, case=world["case"], items=items, share=share)
+    names = zipfile.ZipFile(io.BytesIO(b"".join(package))).namelist()
+    assert not any(n.startswith("tracks/") for n in names)
+    entries = [e for e in package.manifest["files"] if e["item_id"] == str(walked.pk)]
+    assert [(e["role"], e["path"], e.get("released_as")) for e in entries] == [
+        ("original", None, "withheld")
+    ]
+    # The same item under an originals share keeps its track.
+    originals = package_stream(
+        actor=prosecutor, case=world["case"], items=items, share=_share(world, items=items)
+    )
+    assert any(
+        n.startswith("tracks/") for n in zipfile.ZipFile(io.BytesIO(b"".join(originals))).namelist()
+    )
