@@ -437,7 +437,7 @@ def _json_body(request):
         return None, JsonResponse({"error": "The edits are too large to save."}, status=413)
     try:
         return json.loads(request.body), None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # (deep nesting: "[[[[...")
         return None, JsonResponse({"error": "The edits are not valid JSON."}, status=400)
 
 

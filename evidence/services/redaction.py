@@ -3,6 +3,7 @@ recipe, tracking a reviewer's boxes, approving it for rendering, and cancelling 
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -132,8 +133,9 @@ def redaction_draft_save(*, actor: User, job: Redaction, edits: Any) -> Redactio
 
 def redaction_track(*, actor: User, job: Redaction, box_id: str) -> Redaction:
     """Track one of the draft's manual boxes across its frames from its keyframes (CSRT, on the
-    server; bounded: redact.TRACK_MAX_FRAMES). Runs outside any transaction; its result is kept
-    only if nobody moved that box's keyframes meanwhile."""
+    server; bounded: redact.TRACK_MAX_FRAMES frames, REDACTION_TRACK_TIMEOUT_SECONDS seconds).
+    Runs outside any transaction; its result is kept only if nobody moved that box's
+    keyframes meanwhile."""
     from evidence.processing.pipeline import _local_original
 
     with transaction.atomic():
@@ -145,11 +147,16 @@ def redaction_track(*, actor: User, job: Redaction, box_id: str) -> Redaction:
         raise ValidationError("A photo has no frames to track across.")
     try:
         with media.scratch_dir(f"track-{job.pk.hex}-") as work:
-            tracked = redact.track_manual(_local_original(job.item, work), draft, [box_id])
+            tracked = redact.track_manual(
+                _local_original(job.item, work), draft, [box_id],
+                timeout=settings.REDACTION_TRACK_TIMEOUT_SECONDS,
+            )  # fmt: skip
     except redact.EditError as exc:
         raise ValidationError(f"Not tracked: {exc}.") from None
     except media.MediaError as exc:
-        raise ValidationError(f"Not tracked: {getattr(exc, 'reason', exc)}") from None
+        raise ValidationError(
+            f"Not tracked: {getattr(exc, 'reason', exc)} (the box is tracked when the copy is made)"
+        ) from None
     result = next(m for m in tracked["manual_boxes"] if m["id"] == box_id)
     with transaction.atomic():
         locked = _in_review(actor, job)

@@ -83,6 +83,29 @@ def test_a_suppressed_detection_is_not_masked_and_a_keyframed_box_is_held_betwee
     assert edited["recipe_version"] == redact.RECIPE_VERSION == 2
 
 
+def test_a_suppressed_region_removes_only_its_own_object_not_a_face_passing_it():
+    """A region removes the detection it was drawn from (much the same place and size), not
+    a smaller face whose centre passes inside it nor a larger one passing over it."""
+    poster = [100, 100, 160, 170]  # the false positive the reviewer removed, grown a tenth
+    region = {"start": 0, "end": FRAMES - 1, "box": [94, 93, 166, 177]}
+    small_face = [120, 125, 140, 145]  # a real face in front of the poster: centre inside
+    big_face = [40, 40, 260, 260]  # a real face close to the camera: centre inside too
+    draft = _draft()
+    draft["detections"] = {
+        "3": [[*poster, 0.9]],
+        "6": [[*poster, 0.9], [*small_face, 0.8]],
+        "9": [[*big_face, 0.95]],
+    }
+    masks = redact.frame_masks(redact.recipe_edit(draft, {"suppressed": [region]}), FRAMES)
+    assert masks[3] == []  # the poster is gone
+    assert masks[6] == [tuple(small_face)]
+    assert masks[9] == [tuple(big_face)]
+    # The whole picture as a region removes nothing but a face filling the picture.
+    whole = {"start": 0, "end": FRAMES - 1, "box": [0, 0, WIDTH, HEIGHT]}
+    masks = redact.frame_masks(redact.recipe_edit(draft, {"suppressed": [whole]}), FRAMES)
+    assert masks[3] == [tuple(poster)] and tuple(big_face) in masks[9]
+
+
 def test_a_version_1_recipe_still_loads_and_masks_its_tracked_boxes():
     v1 = _draft()
     v1["recipe_version"] = 1
@@ -118,6 +141,8 @@ BAD_EDITS = [
     ("long label", {"manual_boxes": [{**_manual(), "label": "x" * 101}]}),
     ("too many", {"suppressed": [{"start": 0, "end": 1, "box": [0, 0, 9, 9]}] * 1001}),
     ("keyframe not a frame", {"manual_boxes": [_manual(keyframes={"x": [1, 1, 9, 9]})]}),
+    ("keyframe in other digits", {"manual_boxes": [_manual(keyframes={"\u00b2": [1, 1, 9, 9]})]}),
+    ("keyframe in arabic digits", {"manual_boxes": [_manual(keyframes={"\u0661": [1, 1, 9, 9]})]}),
     ("mute backwards", {"mute_ranges": [[2.0, 1.0]]}),
     ("mute past the end", {"mute_ranges": [[0.0, 60.0]]}),
     ("mute not numbers", {"mute_ranges": [["a", 1]]}),
@@ -180,10 +205,23 @@ def test_the_reviewers_recipe_is_what_is_rendered_and_custody_names_reviewer_and
 
     # The reviewer: the face is "not a face" everywhere (so it must stay visible); a box drawn
     # on the plate at frame 0, tracked, then corrected with a keyframe at frame 20; a mute.
+    # (The face moves: as the editor does for a moving object, one region on each detection
+    # frame, its box grown a tenth on each side.)
     plate0, plate20 = list(clip.plates[0]), list(clip.plates[20])
+
+    def padded(box):
+        x1, y1, x2, y2 = box[:4]
+        px, py = round((x2 - x1) * 0.1), round((y2 - y1) * 0.1)
+        return [max(0, x1 - px), max(0, y1 - py), min(WIDTH, x2 + px), min(HEIGHT, y2 + py)]
+
+    removed = [
+        {"start": int(f), "end": int(f), "box": padded(box)}
+        for f, boxes in sorted(job.draft["detections"].items(), key=lambda kv: int(kv[0]))
+        for box in boxes
+    ]
     edits = {
         "fill": "solid",
-        "suppressed": [{"start": 0, "end": FRAMES - 1, "box": [0, 0, WIDTH, HEIGHT]}],
+        "suppressed": removed,
         "manual_boxes": [
             {
                 "id": "plate",
@@ -242,7 +280,7 @@ def test_the_reviewers_recipe_is_what_is_rendered_and_custody_names_reviewer_and
     done = events[actions.REDACTED.name].details
     assert done["reviewed_by"] == owner.get_username()
     assert done["approved_by"] == colleague.get_username()
-    assert done["suppressed"] == 1 and done["manual_boxes"] == 1
+    assert done["suppressed"] == len(removed) and done["manual_boxes"] == 1
 
 
 def _post_json(client, name, job, body):
@@ -271,6 +309,8 @@ def test_refused_edits_keep_the_saved_draft(
     assert answer.status_code == 413 and "too large" in answer.json()["error"]
     answer = _post_json(client, "redaction_draft", job, b"{not json")
     assert answer.status_code == 400
+    answer = _post_json(client, "redaction_draft", job, b"[" * 100_000)  # too deep to parse
+    assert answer.status_code == 400 and "not valid JSON" in answer.json()["error"]
     assert (
         _post_json(client_for(read_only_colleague), "redaction_draft", job, {}).status_code == 403
     )
@@ -318,3 +358,23 @@ def test_a_job_in_review_can_be_discarded_and_its_editor_page_loads(db, owner):
     client.post(reverse("evidence:redaction_cancel", args=[item.pk, job.pk]))
     job.refresh_from_db()
     assert job.state == State.CANCELLED
+
+
+def test_tracking_in_the_web_request_stops_at_its_time_limit(db, owner, tmp_path, settings):
+    """The editor's Track runs in the reviewer's request: it gives up after
+    REDACTION_TRACK_TIMEOUT_SECONDS (not the media tools' hours); the render tracks the box."""
+    clip = make_clip(tmp_path, frames=FRAMES, plate=True, audio=False)
+    item = stored_item(agency=owner.agency, content=clip.path.read_bytes())
+    job = Redaction.objects.create(
+        item=item, fill="solid", requested_by=owner, state=State.REVIEW, draft=_draft()
+    )
+    box = _manual(box_id="plate", start=0, end=FRAMES - 1, keyframes={"0": list(clip.plates[0])})
+    services.redaction_draft_save(actor=owner, job=job, edits={"manual_boxes": [box]})
+    settings.REDACTION_TRACK_TIMEOUT_SECONDS = 0.001
+    with pytest.raises(ValidationError, match="timed out"):
+        services.redaction_track(actor=owner, job=job, box_id="plate")
+    job.refresh_from_db()
+    assert job.draft["manual_boxes"][0]["tracked"] == {} and job.state == State.REVIEW
+    settings.REDACTION_TRACK_TIMEOUT_SECONDS = 120
+    job = services.redaction_track(actor=owner, job=job, box_id="plate")
+    assert sorted(map(int, job.draft["manual_boxes"][0]["tracked"])) == list(range(FRAMES))
