@@ -752,6 +752,11 @@ def recipe_edit(draft: dict[str, Any], edits: Any) -> dict[str, Any]:
             old.get(k) == entry[k] for k in ("start", "end", "keyframes")
         )
         entry["tracked"] = old["tracked"] if same and old is not None else {}
+        if src["kind"] == "video" and end - start + 1 > TRACK_MAX_FRAMES and not entry["tracked"]:
+            # It would be tracked when the copy is made, and refused there after approval.
+            raise EditError(
+                f"{what} spans more than {TRACK_MAX_FRAMES} frames: split it into shorter boxes"
+            )
         manual.append(entry)
     suppressed = []
     for n, data in enumerate(_items(edits, "suppressed", MAX_SUPPRESSED), 1):

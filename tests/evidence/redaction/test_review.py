@@ -156,6 +156,25 @@ def test_bad_edits_are_refused_with_a_reason(edits):
     assert str(refused.value)
 
 
+def test_a_box_too_long_to_track_is_refused_when_saved_not_when_rendered():
+    """The render tracks a box left untracked with track_manual, which refuses more than
+    TRACK_MAX_FRAMES frames: such a box is refused at the save, before anyone approves."""
+    frames = redact.TRACK_MAX_FRAMES + 10
+    too_long = _manual(start=0, end=redact.TRACK_MAX_FRAMES)
+    with pytest.raises(redact.EditError, match="split it"):
+        redact.recipe_edit(_draft(frames=frames), {"manual_boxes": [too_long]})
+    longest = _manual(start=0, end=redact.TRACK_MAX_FRAMES - 1)
+    edited = redact.recipe_edit(_draft(frames=frames), {"manual_boxes": [longest]})
+    assert redact.needs_tracking(edited, edited["manual_boxes"][0])
+    # One tracked in full by the analysis (its range and keyframe as they were) is kept.
+    tracked = copy.deepcopy(_draft(frames=frames))
+    tracked["manual_boxes"] = [
+        {**too_long, "tracked": {str(i): [10, 10, 50, 40] for i in range(frames - 9)}}
+    ]
+    kept = redact.recipe_edit(tracked, {"manual_boxes": [too_long]})
+    assert not redact.needs_tracking(kept, kept["manual_boxes"][0])
+
+
 def test_a_photo_has_no_sound_to_mute_and_its_box_covers_its_one_frame():
     photo = _draft(frames=1, kind="image")
     with pytest.raises(redact.EditError, match="no sound"):
