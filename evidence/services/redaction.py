@@ -1,11 +1,13 @@
 """Face redaction: asking for a redacted copy of an item, reviewing and editing its draft
 recipe, tracking a reviewer's boxes, approving it for rendering, and cancelling the job."""
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from evidence import audit_actions as actions
@@ -131,7 +133,36 @@ def redaction_draft_save(*, actor: User, job: Redaction, edits: Any) -> Redactio
     return locked
 
 
+# Names a person's running Track among PostgreSQL's advisory locks: the high 32 bits this
+# constant ("REDT"), the low ones the user's id.
+_TRACK_LOCK = 0x52454454
+
+
+@contextlib.contextmanager
+def _one_track_per_person(actor: User) -> Iterator[None]:
+    """Track runs in the web request for up to REDACTION_TRACK_TIMEOUT_SECONDS: a person runs
+    one at a time (across web processes), so a few clicks cannot hold every web thread."""
+    key = _TRACK_LOCK << 32 | (actor.pk & 0xFFFFFFFF)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        if not cursor.fetchone()[0]:
+            raise ValidationError("You are tracking a box already: wait for it to finish.")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
 def redaction_track(*, actor: User, job: Redaction, box_id: str) -> Redaction:
+    """Track one of the draft's manual boxes (one at a time per person): _track."""
+    if not _may_redact(actor, job.item):
+        raise PermissionDenied
+    with _one_track_per_person(actor):
+        return _track(actor=actor, job=job, box_id=box_id)
+
+
+def _track(*, actor: User, job: Redaction, box_id: str) -> Redaction:
     """Track one of the draft's manual boxes across its frames from its keyframes (CSRT, on the
     server; bounded: redact.TRACK_MAX_FRAMES frames, REDACTION_TRACK_TIMEOUT_SECONDS seconds).
     Runs outside any transaction; its result is kept only if nobody moved that box's

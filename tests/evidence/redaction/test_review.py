@@ -397,3 +397,33 @@ def test_tracking_in_the_web_request_stops_at_its_time_limit(db, owner, tmp_path
     settings.REDACTION_TRACK_TIMEOUT_SECONDS = 120
     job = services.redaction_track(actor=owner, job=job, box_id="plate")
     assert sorted(map(int, job.draft["manual_boxes"][0]["tracked"])) == list(range(FRAMES))
+
+
+def test_a_person_tracks_one_box_at_a_time(db, owner, colleague, tmp_path):
+    """While a Track of a person's runs (its advisory lock held, here by another session),
+    a second one of theirs is refused at once; a colleague's is not."""
+    import psycopg
+    from django.db import connection
+
+    from evidence.services.redaction import _TRACK_LOCK
+
+    clip = make_clip(tmp_path, frames=FRAMES, plate=True, audio=False)
+    item = stored_item(agency=owner.agency, content=clip.path.read_bytes())
+    job = Redaction.objects.create(
+        item=item, fill="solid", requested_by=owner, state=State.REVIEW, draft=_draft()
+    )
+    box = _manual(box_id="plate", start=0, end=9, keyframes={"0": list(clip.plates[0])})
+    services.redaction_draft_save(actor=owner, job=job, edits={"manual_boxes": [box]})
+    db_settings = connection.settings_dict
+    with psycopg.connect(
+        dbname=db_settings["NAME"], user=db_settings["USER"], password=db_settings["PASSWORD"],
+        host=db_settings["HOST"] or None, port=db_settings["PORT"] or None, autocommit=True,
+    ) as other:  # fmt: skip
+        other.execute("SELECT pg_advisory_lock(%s)", [_TRACK_LOCK << 32 | owner.pk])
+        with pytest.raises(ValidationError, match="tracking a box already"):
+            services.redaction_track(actor=owner, job=job, box_id="plate")
+        job = services.redaction_track(actor=colleague, job=job, box_id="plate")
+        assert sorted(map(int, job.draft["manual_boxes"][0]["tracked"])) == list(range(10))
+    # The lock is let go after a Track (the owner may track again).
+    job = services.redaction_track(actor=owner, job=job, box_id="plate")
+    assert job.reviewed_by == owner
