@@ -832,6 +832,8 @@ def track_manual(
                     small_box = (round(x1 / sx), round(y1 / sy), round(x2 / sx), round(y2 / sy))
                     if small_box[2] - small_box[0] >= 1 and small_box[3] - small_box[1] >= 1:
                         trackers[m["id"]] = _new_tracker(small, small_box)
+                    else:  # too small to track at DETECT_WIDTH: held still, not the old object
+                        trackers.pop(m["id"], None)
                     out[str(i)] = list(key)
                 elif m["id"] in trackers:
                     ok, (x, y, w, h) = trackers[m["id"]].update(small)

@@ -427,3 +427,26 @@ def test_a_person_tracks_one_box_at_a_time(db, owner, colleague, tmp_path):
     # The lock is let go after a Track (the owner may track again).
     job = services.redaction_track(actor=owner, job=job, box_id="plate")
     assert job.reviewed_by == owner
+
+
+def test_a_keyframe_too_small_to_track_holds_its_box_rather_than_follow_the_old_object(tmp_path):
+    """Tracking runs at DETECT_WIDTH: on a 1920 px clip a 2 px keyframe box is under a pixel
+    there. From that keyframe on the box holds still where the person put it; it does not go
+    on following the object of the keyframe before."""
+    from portal import media
+
+    clip = tmp_path / "wide.mp4"
+    media.synthesize(
+        "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=25", "-frames:v", "10",
+        "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", str(clip),
+    )  # fmt: skip
+    recipe = _draft(frames=10)
+    recipe["source"].update({"width": 1920, "height": 1080})
+    tiny = [2, 2, 4, 4]
+    recipe["manual_boxes"] = [
+        {**_manual(start=0, end=9, keyframes={"0": [400, 400, 700, 700], "5": tiny}),
+         "tracked": {}}
+    ]  # fmt: skip
+    tracked = redact.track_manual(clip, recipe, ["m1"])["manual_boxes"][0]["tracked"]
+    assert tracked["0"] == [400, 400, 700, 700]
+    assert [tracked[str(i)] for i in range(5, 10)] == [tiny] * 5, tracked
