@@ -2,6 +2,7 @@
 recipe, tracking a reviewer's boxes, approving it for rendering, and cancelling the job."""
 
 import contextlib
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -214,13 +215,23 @@ def _track(*, actor: User, job: Redaction, box_id: str) -> Redaction:
     return locked
 
 
-def redaction_approve(*, actor: User, job: Redaction) -> Redaction:
+def draft_sha256(draft: dict[str, Any] | None) -> str:
+    """The fingerprint of a draft as saved (its canonical bytes): what an approver saw."""
+    return hashlib.sha256(redact.recipe_bytes(draft or {})).hexdigest()
+
+
+def redaction_approve(*, actor: User, job: Redaction, seen: str | None = None) -> Redaction:
     """Approve the reviewed draft: the job is queued again to render it. The approver must be
     allowed to redact; the agency's reviewer and approver may be one person or two, and custody
-    names both."""
+    names both. `seen`: the draft_sha256 of the draft the approver was shown; a draft saved
+    (or tracked) since by anyone else is refused, not approved unseen."""
     with transaction.atomic():
         locked = _in_review(actor, job)
         draft = locked.draft or {}
+        if seen is not None and seen != draft_sha256(draft):
+            raise ValidationError(
+                "The draft was changed since you opened it: check it again before approving."
+            )
         locked.reviewed_by = locked.reviewed_by or actor
         locked.approved_by, locked.approved_at = actor, timezone.now()
         locked.state, locked.progress = Redaction.State.QUEUED, 0

@@ -519,6 +519,9 @@ function adopt(answer) {
   state.mutes = answer.mute_ranges.map((r) => [...r]);
   state.fill = answer.fill;
   state.dirty = false;
+  // The draft as now saved is the one approved (the server refuses a draft changed since).
+  const seen = document.querySelector("#redact-approve-form input[name=draft_sha256]");
+  if (seen && answer.draft_sha256) seen.value = answer.draft_sha256;
   if (state.selected && state.selected.type === "supp" && !state.suppressed[state.selected.index]) state.selected = null;
   if (selectedId && !state.manual.some((m) => m.id === selectedId)) state.selected = null;
   mutes();

@@ -450,3 +450,27 @@ def test_a_keyframe_too_small_to_track_holds_its_box_rather_than_follow_the_old_
     tracked = redact.track_manual(clip, recipe, ["m1"])["manual_boxes"][0]["tracked"]
     assert tracked["0"] == [400, 400, 700, 700]
     assert [tracked[str(i)] for i in range(5, 10)] == [tiny] * 5, tracked
+
+
+def test_an_approver_approves_only_the_draft_they_were_shown(db, owner, colleague):
+    """The approve form carries the fingerprint of the draft on the page; a draft saved since
+    by someone else (here a face removed) is refused, the job stays in review."""
+    item = stored_item(agency=owner.agency)
+    job = Redaction.objects.create(
+        item=item, fill="solid", requested_by=owner, state=State.REVIEW, draft=_draft()
+    )
+    page = client_for(colleague).get(reverse("evidence:redaction", args=[item.pk, job.pk]))
+    seen = services.draft_sha256(job.draft)
+    assert f'name="draft_sha256" value="{seen}"'.encode() in page.content
+    removed = {"suppressed": [{"start": 0, "end": FRAMES - 1, "box": [90, 90, 170, 180]}]}
+    saved = _post_json(client_for(owner), "redaction_draft", job, removed).json()
+    url = reverse("evidence:redaction_approve", args=[item.pk, job.pk])
+    client_for(colleague).post(url, {"draft_sha256": seen})
+    job.refresh_from_db()
+    assert job.state == State.REVIEW and job.approved_by is None
+    assert not custody_of(item=item).filter(action=actions.REDACTION_APPROVED.name).exists()
+    # Shown the draft as saved (the save answers with its fingerprint), they may approve it.
+    assert saved["draft_sha256"] == services.draft_sha256(job.draft) != seen
+    client_for(colleague).post(url, {"draft_sha256": saved["draft_sha256"]})
+    job.refresh_from_db()
+    assert job.state == State.QUEUED and job.approved_by == colleague
