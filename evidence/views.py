@@ -424,6 +424,7 @@ def redaction_page(request, item_id, redaction_id):
             },
             "can_edit": policies.can_upload_evidence(request.user),
         }
+        context["draft_sha256"] = services.draft_sha256(job.draft)
     return render(request, "evidence/redaction.html", context)
 
 
@@ -437,7 +438,7 @@ def _json_body(request):
         return None, JsonResponse({"error": "The edits are too large to save."}, status=413)
     try:
         return json.loads(request.body), None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # (deep nesting: "[[[[...")
         return None, JsonResponse({"error": "The edits are not valid JSON."}, status=400)
 
 
@@ -449,6 +450,7 @@ def _review_state(job) -> dict:
         "suppressed": draft.get("suppressed", []),
         "mute_ranges": draft.get("mute_ranges", []),
         "reviewed_by": job.reviewed_by.get_username() if job.reviewed_by else None,
+        "draft_sha256": services.draft_sha256(job.draft),
     }
 
 
@@ -491,7 +493,9 @@ def redaction_approve(request, item_id, redaction_id):
     """Approve the reviewed draft; the job renders it on the media queue."""
     job = selectors.redaction_get_for(actor=request.user, item_id=item_id, id=redaction_id)
     try:
-        services.redaction_approve(actor=request.user, job=job)
+        services.redaction_approve(
+            actor=request.user, job=job, seen=request.POST.get("draft_sha256", "")
+        )
     except ValidationError as exc:
         messages.error(request, errors_text(exc))
     else:

@@ -19,7 +19,8 @@ analyse_video() then render_video().
 
 Between the two a person reviews the draft recipe (recipe_edit applies their edits, validated):
 - "suppressed": detections that are not faces, as regions over frame ranges: a detection in
-  those frames whose centre lies inside the region is not masked;
+  those frames whose centre lies inside the region, and which overlaps it by at least
+  SUPPRESS_MIN_IOU (the same object, not a smaller or larger face passing it), is not masked;
 - "manual_boxes": boxes a person drew (a licence plate, a house number), each with its frame
   range and its "keyframes" (frame -> box, where the person put it); "tracked" holds the box on
   every frame of the range, tracked with CSRT from each keyframe until the next (track_manual);
@@ -185,13 +186,26 @@ def mask_frame(frame: np.ndarray, boxes: list, fill: str) -> None:
         roi[inside > 0] = blurred[inside > 0]
 
 
+SUPPRESS_MIN_IOU = 0.4  # a detection is the region's object only if they overlap this much
+
+
 def _suppressed(box, frame: int, regions: list[dict[str, Any]]) -> bool:
-    """A detection a reviewer marked as not a face: its centre in a region over that frame."""
+    """A detection a reviewer marked as not a face: over that frame, its centre in a region
+    and the two of much the same place and size (intersection over union at least
+    SUPPRESS_MIN_IOU). The centre alone is not enough: a real face smaller than the removed
+    object passing in front of it, or a larger one passing over it, stays masked."""
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    area = max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
     for region in regions:
         if region["start"] <= frame <= region["end"]:
             x1, y1, x2, y2 = region["box"]
-            if x1 <= cx <= x2 and y1 <= cy <= y2:
+            if not (x1 <= cx <= x2 and y1 <= cy <= y2):
+                continue
+            iw = min(x2, box[2]) - max(x1, box[0])
+            ih = min(y2, box[3]) - max(y1, box[1])
+            inter = max(0.0, iw) * max(0.0, ih)
+            union = area + (x2 - x1) * (y2 - y1) - inter
+            if union > 0 and inter / union >= SUPPRESS_MIN_IOU:
                 return True
     return False
 
@@ -727,7 +741,8 @@ def recipe_edit(draft: dict[str, Any], edits: Any) -> dict[str, Any]:
             raise EditError(f"{what} needs 1 to {MAX_KEYFRAMES} keyframes")
         clean = {}
         for key, value in keyframes.items():
-            frame = int(key) if isinstance(key, str) and key.isdigit() and len(key) < 9 else -1
+            digits = isinstance(key, str) and key.isascii() and key.isdigit() and len(key) < 9
+            frame = int(key) if digits else -1  # ("²".isdigit(), but int("²") fails)
             if not start <= frame <= end:
                 raise EditError(f"{what}'s keyframe {str(key)[:12]} is outside its frames")
             clean[str(frame)] = _box(value, width, height, f"{what}'s box at frame {frame}")
@@ -737,6 +752,11 @@ def recipe_edit(draft: dict[str, Any], edits: Any) -> dict[str, Any]:
             old.get(k) == entry[k] for k in ("start", "end", "keyframes")
         )
         entry["tracked"] = old["tracked"] if same and old is not None else {}
+        if src["kind"] == "video" and end - start + 1 > TRACK_MAX_FRAMES and not entry["tracked"]:
+            # It would be tracked when the copy is made, and refused there after approval.
+            raise EditError(
+                f"{what} spans more than {TRACK_MAX_FRAMES} frames: split it into shorter boxes"
+            )
         manual.append(entry)
     suppressed = []
     for n, data in enumerate(_items(edits, "suppressed", MAX_SUPPRESSED), 1):
@@ -775,11 +795,13 @@ def needs_tracking(recipe: dict[str, Any], manual: dict[str, Any]) -> bool:
 
 def track_manual(
     original: Path, recipe: dict[str, Any], ids: Sequence[str],
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, timeout: float | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """The recipe with the named manual boxes tracked with CSRT over their ranges: from each
     keyframe (the box a person put there) until the next; before the first keyframe the box
-    holds still, and a lost object keeps its last box. Runs at DETECT_WIDTH, as analysis does."""
+    holds still, and a lost object keeps its last box. Runs at DETECT_WIDTH, as analysis does.
+    `timeout`: seconds the whole decode and tracking may take (media.MediaError past it;
+    default the media tools' limit)."""
     src = recipe["source"]
     width, height, fps = src["width"], src["height"], src["fps"]
     chosen = [m for m in recipe["manual_boxes"] if m["id"] in set(ids)]
@@ -793,35 +815,39 @@ def track_manual(
     first, last = min(m["start"] for m in chosen), max(m["end"] for m in chosen)
     tracked: dict[str, dict[str, list[int]]] = {m["id"]: {} for m in chosen}
     trackers: dict[str, Any] = {}
-    for i, raw in enumerate(media.video_frames(original, dw, dh, fps=fps)):
-        if i > last:
-            break
-        if i < first:
-            continue
-        small = np.frombuffer(raw, np.uint8).reshape(dh, dw, 3)
-        for m in chosen:
-            if not m["start"] <= i <= m["end"]:
+    frames = media.video_frames(original, dw, dh, fps=fps, timeout=timeout)
+    with contextlib.closing(frames):
+        for i, raw in enumerate(frames):
+            if i > last:
+                break
+            if i < first:
                 continue
-            out, key = tracked[m["id"]], m["keyframes"].get(str(i))
-            if key is not None:
-                x1, y1, x2, y2 = key
-                small_box = (round(x1 / sx), round(y1 / sy), round(x2 / sx), round(y2 / sy))
-                if small_box[2] - small_box[0] >= 1 and small_box[3] - small_box[1] >= 1:
-                    trackers[m["id"]] = _new_tracker(small, small_box)
-                out[str(i)] = list(key)
-            elif m["id"] in trackers:
-                ok, (x, y, w, h) = trackers[m["id"]].update(small)
-                if ok:
-                    out[str(i)] = [
-                        max(0, round(x * sx)), max(0, round(y * sy)),
-                        min(width, round((x + w) * sx)), min(height, round((y + h) * sy)),
-                    ]  # fmt: skip
-                else:  # lost: keep the last box rather than uncover the object
-                    out[str(i)] = out[str(i - 1)]
-            elif (held := manual_box_at({**m, "tracked": {}}, i)) is not None:
-                out[str(i)] = held  # before the first keyframe: the first keyframe's box, still
-        if progress:
-            progress(i - first + 1, last - first + 1)
+            small = np.frombuffer(raw, np.uint8).reshape(dh, dw, 3)
+            for m in chosen:
+                if not m["start"] <= i <= m["end"]:
+                    continue
+                out, key = tracked[m["id"]], m["keyframes"].get(str(i))
+                if key is not None:
+                    x1, y1, x2, y2 = key
+                    small_box = (round(x1 / sx), round(y1 / sy), round(x2 / sx), round(y2 / sy))
+                    if small_box[2] - small_box[0] >= 1 and small_box[3] - small_box[1] >= 1:
+                        trackers[m["id"]] = _new_tracker(small, small_box)
+                    else:  # too small to track at DETECT_WIDTH: held still, not the old object
+                        trackers.pop(m["id"], None)
+                    out[str(i)] = list(key)
+                elif m["id"] in trackers:
+                    ok, (x, y, w, h) = trackers[m["id"]].update(small)
+                    if ok:
+                        out[str(i)] = [
+                            max(0, round(x * sx)), max(0, round(y * sy)),
+                            min(width, round((x + w) * sx)), min(height, round((y + h) * sy)),
+                        ]  # fmt: skip
+                    else:  # lost: keep the last box rather than uncover the object
+                        out[str(i)] = out[str(i - 1)]
+                elif (held := manual_box_at({**m, "tracked": {}}, i)) is not None:
+                    out[str(i)] = held  # before the first keyframe: the first keyframe's box, still
+            if progress:
+                progress(i - first + 1, last - first + 1)
     result = json.loads(json.dumps(recipe))
     for m in result["manual_boxes"]:
         if m["id"] in tracked:

@@ -271,6 +271,9 @@ MEDIA_MAX_PIXELS = env.int("MEDIA_MAX_PIXELS", default=8192 * 8192)
 MEDIA_MAX_STREAMS = env.int("MEDIA_MAX_STREAMS", default=16)
 MEDIA_TOOL_TIMEOUT_SECONDS = env.int("MEDIA_TOOL_TIMEOUT_SECONDS", default=3 * 3600)
 MEDIA_TOOL_MEMORY_BYTES = env.int("MEDIA_TOOL_MEMORY_BYTES", default=4 * 1024**3)
+# The redaction editor's "Track" runs in the web request: it stops after this long (the render
+# on the media queue tracks any box left untracked, under MEDIA_TOOL_TIMEOUT_SECONDS).
+REDACTION_TRACK_TIMEOUT_SECONDS = env.int("REDACTION_TRACK_TIMEOUT_SECONDS", default=120)
 # Runs of the media pipeline per item (a crash, a timeout of storage, a worker killed mid-run
 # each count); after the last one the item ends `failed` with the reason instead of looping.
 MEDIA_MAX_ATTEMPTS = env.int("MEDIA_MAX_ATTEMPTS", default=5)

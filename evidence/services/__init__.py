@@ -40,6 +40,7 @@ from evidence.services.items import (
     items_record_list,
 )
 from evidence.services.redaction import (
+    draft_sha256,
     redaction_approve,
     redaction_cancel,
     redaction_draft_save,
@@ -59,6 +60,7 @@ from evidence.services.retention import (
 )
 
 __all__ = [
+    "draft_sha256",
     "redaction_approve",
     "redaction_cancel",
     "redaction_draft_save",

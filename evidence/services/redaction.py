@@ -1,10 +1,14 @@
 """Face redaction: asking for a redacted copy of an item, reviewing and editing its draft
 recipe, tracking a reviewer's boxes, approving it for rendering, and cancelling the job."""
 
+import contextlib
+import hashlib
+from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from evidence import audit_actions as actions
@@ -130,10 +134,40 @@ def redaction_draft_save(*, actor: User, job: Redaction, edits: Any) -> Redactio
     return locked
 
 
+# Names a person's running Track among PostgreSQL's advisory locks: the high 32 bits this
+# constant ("REDT"), the low ones the user's id.
+_TRACK_LOCK = 0x52454454
+
+
+@contextlib.contextmanager
+def _one_track_per_person(actor: User) -> Iterator[None]:
+    """Track runs in the web request for up to REDACTION_TRACK_TIMEOUT_SECONDS: a person runs
+    one at a time (across web processes), so a few clicks cannot hold every web thread."""
+    key = _TRACK_LOCK << 32 | (actor.pk & 0xFFFFFFFF)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        if not cursor.fetchone()[0]:
+            raise ValidationError("You are tracking a box already: wait for it to finish.")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
 def redaction_track(*, actor: User, job: Redaction, box_id: str) -> Redaction:
+    """Track one of the draft's manual boxes (one at a time per person): _track."""
+    if not _may_redact(actor, job.item):
+        raise PermissionDenied
+    with _one_track_per_person(actor):
+        return _track(actor=actor, job=job, box_id=box_id)
+
+
+def _track(*, actor: User, job: Redaction, box_id: str) -> Redaction:
     """Track one of the draft's manual boxes across its frames from its keyframes (CSRT, on the
-    server; bounded: redact.TRACK_MAX_FRAMES). Runs outside any transaction; its result is kept
-    only if nobody moved that box's keyframes meanwhile."""
+    server; bounded: redact.TRACK_MAX_FRAMES frames, REDACTION_TRACK_TIMEOUT_SECONDS seconds).
+    Runs outside any transaction; its result is kept only if nobody moved that box's
+    keyframes meanwhile."""
     from evidence.processing.pipeline import _local_original
 
     with transaction.atomic():
@@ -145,11 +179,16 @@ def redaction_track(*, actor: User, job: Redaction, box_id: str) -> Redaction:
         raise ValidationError("A photo has no frames to track across.")
     try:
         with media.scratch_dir(f"track-{job.pk.hex}-") as work:
-            tracked = redact.track_manual(_local_original(job.item, work), draft, [box_id])
+            tracked = redact.track_manual(
+                _local_original(job.item, work), draft, [box_id],
+                timeout=settings.REDACTION_TRACK_TIMEOUT_SECONDS,
+            )  # fmt: skip
     except redact.EditError as exc:
         raise ValidationError(f"Not tracked: {exc}.") from None
     except media.MediaError as exc:
-        raise ValidationError(f"Not tracked: {getattr(exc, 'reason', exc)}") from None
+        raise ValidationError(
+            f"Not tracked: {getattr(exc, 'reason', exc)} (the box is tracked when the copy is made)"
+        ) from None
     result = next(m for m in tracked["manual_boxes"] if m["id"] == box_id)
     with transaction.atomic():
         locked = _in_review(actor, job)
@@ -176,13 +215,23 @@ def redaction_track(*, actor: User, job: Redaction, box_id: str) -> Redaction:
     return locked
 
 
-def redaction_approve(*, actor: User, job: Redaction) -> Redaction:
+def draft_sha256(draft: dict[str, Any] | None) -> str:
+    """The fingerprint of a draft as saved (its canonical bytes): what an approver saw."""
+    return hashlib.sha256(redact.recipe_bytes(draft or {})).hexdigest()
+
+
+def redaction_approve(*, actor: User, job: Redaction, seen: str | None = None) -> Redaction:
     """Approve the reviewed draft: the job is queued again to render it. The approver must be
     allowed to redact; the agency's reviewer and approver may be one person or two, and custody
-    names both."""
+    names both. `seen`: the draft_sha256 of the draft the approver was shown; a draft saved
+    (or tracked) since by anyone else is refused, not approved unseen."""
     with transaction.atomic():
         locked = _in_review(actor, job)
         draft = locked.draft or {}
+        if seen is not None and seen != draft_sha256(draft):
+            raise ValidationError(
+                "The draft was changed since you opened it: check it again before approving."
+            )
         locked.reviewed_by = locked.reviewed_by or actor
         locked.approved_by, locked.approved_at = actor, timezone.now()
         locked.state, locked.progress = Redaction.State.QUEUED, 0

@@ -88,12 +88,23 @@ function scaled(box) {
   return [Math.max(0, x1 - gw), Math.max(0, y1 - gh), Math.min(src.width, x2 + gw), Math.min(src.height, y2 + gh)];
 }
 
+// As the server's rule (portal/redact.py _suppressed): over the region's frames, the
+// detection's centre inside it and the two overlapping by at least SUPPRESS_MIN_IOU (the same
+// object; a smaller or larger face passing it stays masked).
+const SUPPRESS_MIN_IOU = 0.4;
+
 function suppressedAt(box, frame) {
   const cx = (box[0] + box[2]) / 2;
   const cy = (box[1] + box[3]) / 2;
-  return state.suppressed.some(
-    (r) => r.start <= frame && frame <= r.end && r.box[0] <= cx && cx <= r.box[2] && r.box[1] <= cy && cy <= r.box[3],
-  );
+  const area = Math.max(0, box[2] - box[0]) * Math.max(0, box[3] - box[1]);
+  return state.suppressed.some((r) => {
+    if (!(r.start <= frame && frame <= r.end && r.box[0] <= cx && cx <= r.box[2] && r.box[1] <= cy && cy <= r.box[3])) return false;
+    const iw = Math.min(r.box[2], box[2]) - Math.max(r.box[0], box[0]);
+    const ih = Math.min(r.box[3], box[3]) - Math.max(r.box[1], box[1]);
+    const inter = Math.max(0, iw) * Math.max(0, ih);
+    const union = area + (r.box[2] - r.box[0]) * (r.box[3] - r.box[1]) - inter;
+    return union > 0 && inter / union >= SUPPRESS_MIN_IOU;
+  });
 }
 
 function detectionsAt(frame) {
@@ -201,13 +212,28 @@ function selectedBox(frame = currentFrame()) {
   return d && sel.frame === frame ? scaled(d) : null;
 }
 
-// The run of frames around `frame` where a detection overlaps this one (the same object).
+// Detection runs on every `detectEvery`-th frame and on the last (portal/redact.py _Pass).
+const detectEvery = Math.max(1, Number((draft.params || {}).detect_every) || 1);
+
+// The detection frame next to detection frame `f` in the direction `step` (-1 or 1), or -1.
+function nextDetectionFrame(f, step) {
+  const last = frames - 1;
+  if (step > 0) {
+    if (f >= last) return -1;
+    return Math.min(last, (Math.floor(f / detectEvery) + 1) * detectEvery);
+  }
+  if (f <= 0) return -1;
+  return f % detectEvery ? f - (f % detectEvery) : f - detectEvery;
+}
+
+// The run of detection frames around `frame` where a detection overlaps this one (the same
+// object), and the frames between them.
 function detectionRun(frame, box) {
   const overlaps = (a, b) => !(a[2] < b[0] || b[2] < a[0] || a[3] < b[1] || b[3] < a[1]);
   let union = [...box.slice(0, 4)];
   const walk = (step) => {
     let last = box;
-    let f = frame + step;
+    let f = nextDetectionFrame(frame, step);
     let end = frame;
     while (f >= 0 && f < frames) {
       const near = (draft.detections[String(f)] || []).find((b) => overlaps(b, last));
@@ -215,13 +241,31 @@ function detectionRun(frame, box) {
       union = [Math.min(union[0], near[0]), Math.min(union[1], near[1]), Math.max(union[2], near[2]), Math.max(union[3], near[3])];
       last = near;
       end = f;
-      f += step;
+      f = nextDetectionFrame(f, step);
     }
     return end;
   };
   const start = walk(-1);
   const end = walk(1);
   return { start, end, box: union.map(Math.round) };
+}
+
+// The selected detection's object on each detection frame from `start` to `end`: [frame, box].
+function detectionChain(frame, start, end) {
+  const overlaps = (a, b) => !(a[2] < b[0] || b[2] < a[0] || a[3] < b[1] || b[3] < a[1]);
+  const first = (draft.detections[String(frame)] || [])[state.selected.index];
+  if (!first) return [];
+  const chain = [[frame, first.slice(0, 4)]];
+  for (const step of [-1, 1]) {
+    let last = first;
+    for (let f = nextDetectionFrame(frame, step); f >= start && f <= end && f >= 0; f = nextDetectionFrame(f, step)) {
+      const near = (draft.detections[String(f)] || []).find((b) => overlaps(b, last));
+      if (!near) break;
+      chain.push([f, near.slice(0, 4)]);
+      last = near;
+    }
+  }
+  return chain.sort((a, b) => a[0] - b[0]);
 }
 
 function panel() {
@@ -475,6 +519,9 @@ function adopt(answer) {
   state.mutes = answer.mute_ranges.map((r) => [...r]);
   state.fill = answer.fill;
   state.dirty = false;
+  // The draft as now saved is the one approved (the server refuses a draft changed since).
+  const seen = document.querySelector("#redact-approve-form input[name=draft_sha256]");
+  if (seen && answer.draft_sha256) seen.value = answer.draft_sha256;
   if (state.selected && state.selected.type === "supp" && !state.suppressed[state.selected.index]) state.selected = null;
   if (selectedId && !state.manual.some((m) => m.id === selectedId)) state.selected = null;
   mutes();
@@ -577,10 +624,20 @@ function wire() {
   $("redact-suppress").addEventListener("click", () => {
     const sel = state.selected;
     if (!sel || sel.type !== "det") return;
-    const [x1, y1, x2, y2] = sel.run.box;
-    const padX = Math.round((x2 - x1) * 0.1);
-    const padY = Math.round((y2 - y1) * 0.1);
-    state.suppressed.push({ start: sel.run.start, end: sel.run.end, box: clampBox([x1 - padX, y1 - padY, x2 + padX, y2 + padY]) });
+    const padded = ([x1, y1, x2, y2]) => {
+      const padX = Math.round((x2 - x1) * 0.1);
+      const padY = Math.round((y2 - y1) * 0.1);
+      return clampBox([x1 - padX, y1 - padY, x2 + padX, y2 + padY]);
+    };
+    const before = state.suppressed.length;
+    state.suppressed.push({ start: sel.run.start, end: sel.run.end, box: padded(sel.run.box) });
+    // One region over the run removes a still object; a moving one (whose detections the run's
+    // whole area does not match: suppressedAt) gets a region on each of its detection frames.
+    const chain = detectionChain(sel.frame, sel.run.start, sel.run.end);
+    if (chain.some(([f, box]) => !suppressedAt(box, f))) {
+      state.suppressed.splice(before, 1);
+      for (const [f, box] of chain) state.suppressed.push({ start: f, end: f, box: padded(box) });
+    }
     state.selected = { type: "supp", index: state.suppressed.length - 1 };
     changed();
   });
@@ -641,7 +698,7 @@ function wire() {
 function attachVideo() {
   if (media.dataset.mp4) {
     media.src = media.dataset.mp4;
-  } else if (media.canPlayType("application/vnd.apple.mpegurl")) {
+  } else if (media.dataset.hls && media.canPlayType("application/vnd.apple.mpegurl")) {
     media.src = media.dataset.hls;
   } else if (Hls.isSupported() && media.dataset.hls) {
     const hls = new Hls();

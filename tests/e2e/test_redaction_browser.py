@@ -225,3 +225,49 @@ def test_the_editor_has_no_serious_accessibility_violations(live_server, browser
         context.close()
     assert walk.seen == 4
     assert not walk.found, walk.found
+
+
+def test_not_a_face_removes_a_still_object_with_one_region_and_a_moving_one_frame_by_frame(
+    live_server, sized_page, make_staff
+):
+    """Detection runs on every 3rd frame: "Not a face" removes the selected object over its
+    run of detection frames. A still one gets one region over the run; a moving one (which
+    the run's whole area does not match: the server only removes a detection of much the same
+    place and size as the region) a region on each of its detection frames. The saved draft
+    then masks neither, and masks a face that was not removed."""
+    page, base = sized_page, live_server.url
+    staff = make_staff()
+    item = stored_item(agency=staff.agency)
+    poster = [100, 100, 160, 170]
+    moving = [[300 + 30 * k, 100, 360 + 30 * k, 170] for k in range(4)]
+    face = [100, 250, 150, 300]
+    draft = {
+        "recipe_version": 2,
+        "params": {"fill": "solid", "mask_scale": 1.0, "dilate_frames": 0, "detect_every": 3},
+        "source": {"kind": "video", "width": 640, "height": 360, "fps": 25.0, "frames": 10},
+        "detections": {
+            str(3 * k): [[*poster, 0.9], [*moving[k], 0.8], [*face, 0.7]] for k in range(4)
+        },
+        "manual_boxes": [],
+        "suppressed": [],
+        "mute_ranges": [],
+    }
+    job = Redaction.objects.create(
+        item=item, fill="solid", requested_by=staff, state=Redaction.State.REVIEW, draft=draft
+    )
+    trouble = _watch_for_trouble(page, base)
+    _sign_in(page, base, staff)
+    page.goto(f"{base}/staff/evidence/{item.pk}/redactions/{job.pk}/")
+    for target in (poster, moving[0]):
+        _drag(page, _centre(target), _centre(target), steps=1)
+        expect(page.locator("#redact-start")).to_have_value("0")
+        expect(page.locator("#redact-end")).to_have_value("9")  # the run: frames 0, 3, 6, 9
+        page.get_by_role("button", name="Not a face: remove over these frames").click()
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator("#redact-status")).to_have_text("Draft saved.")
+    job.refresh_from_db()
+    regions = job.draft["suppressed"]
+    assert [(r["start"], r["end"]) for r in regions] == [(0, 9), (0, 0), (3, 3), (6, 6), (9, 9)]
+    masks = redact.frame_masks(job.draft, 10)
+    assert all(masks[f] == [tuple(face)] for f in (0, 3, 6, 9)), masks
+    assert not trouble, trouble

@@ -91,7 +91,11 @@ def test_staff_redact_a_video_from_the_item_page_and_get_a_hashed_derivative(
     assert job.approved_by is None and job.output is None and job.draft["recipe_version"] == 2
     editor = client.get(reverse("evidence:redaction", args=[item.pk, job.pk]))
     assert b"Approve and render" in editor.content
-    client.post(reverse("evidence:redaction_approve", args=[item.pk, job.pk]))
+    seen = services.draft_sha256(job.draft)
+    assert f'value="{seen}"'.encode() in editor.content  # the draft the approver was shown
+    client.post(
+        reverse("evidence:redaction_approve", args=[item.pk, job.pk]), {"draft_sha256": seen}
+    )
     job = _wait(job, lambda j: j.finished)
     assert job.state == State.DONE, job.state_reason
     assert job.progress == 100 and job.requested_by == owner and job.approved_by == owner

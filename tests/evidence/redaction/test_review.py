@@ -83,6 +83,29 @@ def test_a_suppressed_detection_is_not_masked_and_a_keyframed_box_is_held_betwee
     assert edited["recipe_version"] == redact.RECIPE_VERSION == 2
 
 
+def test_a_suppressed_region_removes_only_its_own_object_not_a_face_passing_it():
+    """A region removes the detection it was drawn from (much the same place and size), not
+    a smaller face whose centre passes inside it nor a larger one passing over it."""
+    poster = [100, 100, 160, 170]  # the false positive the reviewer removed, grown a tenth
+    region = {"start": 0, "end": FRAMES - 1, "box": [94, 93, 166, 177]}
+    small_face = [120, 125, 140, 145]  # a real face in front of the poster: centre inside
+    big_face = [40, 40, 260, 260]  # a real face close to the camera: centre inside too
+    draft = _draft()
+    draft["detections"] = {
+        "3": [[*poster, 0.9]],
+        "6": [[*poster, 0.9], [*small_face, 0.8]],
+        "9": [[*big_face, 0.95]],
+    }
+    masks = redact.frame_masks(redact.recipe_edit(draft, {"suppressed": [region]}), FRAMES)
+    assert masks[3] == []  # the poster is gone
+    assert masks[6] == [tuple(small_face)]
+    assert masks[9] == [tuple(big_face)]
+    # The whole picture as a region removes nothing but a face filling the picture.
+    whole = {"start": 0, "end": FRAMES - 1, "box": [0, 0, WIDTH, HEIGHT]}
+    masks = redact.frame_masks(redact.recipe_edit(draft, {"suppressed": [whole]}), FRAMES)
+    assert masks[3] == [tuple(poster)] and tuple(big_face) in masks[9]
+
+
 def test_a_version_1_recipe_still_loads_and_masks_its_tracked_boxes():
     v1 = _draft()
     v1["recipe_version"] = 1
@@ -118,6 +141,8 @@ BAD_EDITS = [
     ("long label", {"manual_boxes": [{**_manual(), "label": "x" * 101}]}),
     ("too many", {"suppressed": [{"start": 0, "end": 1, "box": [0, 0, 9, 9]}] * 1001}),
     ("keyframe not a frame", {"manual_boxes": [_manual(keyframes={"x": [1, 1, 9, 9]})]}),
+    ("keyframe in other digits", {"manual_boxes": [_manual(keyframes={"\u00b2": [1, 1, 9, 9]})]}),
+    ("keyframe in arabic digits", {"manual_boxes": [_manual(keyframes={"\u0661": [1, 1, 9, 9]})]}),
     ("mute backwards", {"mute_ranges": [[2.0, 1.0]]}),
     ("mute past the end", {"mute_ranges": [[0.0, 60.0]]}),
     ("mute not numbers", {"mute_ranges": [["a", 1]]}),
@@ -129,6 +154,25 @@ def test_bad_edits_are_refused_with_a_reason(edits):
     with pytest.raises(redact.EditError) as refused:
         redact.recipe_edit(_draft(), edits)
     assert str(refused.value)
+
+
+def test_a_box_too_long_to_track_is_refused_when_saved_not_when_rendered():
+    """The render tracks a box left untracked with track_manual, which refuses more than
+    TRACK_MAX_FRAMES frames: such a box is refused at the save, before anyone approves."""
+    frames = redact.TRACK_MAX_FRAMES + 10
+    too_long = _manual(start=0, end=redact.TRACK_MAX_FRAMES)
+    with pytest.raises(redact.EditError, match="split it"):
+        redact.recipe_edit(_draft(frames=frames), {"manual_boxes": [too_long]})
+    longest = _manual(start=0, end=redact.TRACK_MAX_FRAMES - 1)
+    edited = redact.recipe_edit(_draft(frames=frames), {"manual_boxes": [longest]})
+    assert redact.needs_tracking(edited, edited["manual_boxes"][0])
+    # One tracked in full by the analysis (its range and keyframe as they were) is kept.
+    tracked = copy.deepcopy(_draft(frames=frames))
+    tracked["manual_boxes"] = [
+        {**too_long, "tracked": {str(i): [10, 10, 50, 40] for i in range(frames - 9)}}
+    ]
+    kept = redact.recipe_edit(tracked, {"manual_boxes": [too_long]})
+    assert not redact.needs_tracking(kept, kept["manual_boxes"][0])
 
 
 def test_a_photo_has_no_sound_to_mute_and_its_box_covers_its_one_frame():
@@ -180,10 +224,23 @@ def test_the_reviewers_recipe_is_what_is_rendered_and_custody_names_reviewer_and
 
     # The reviewer: the face is "not a face" everywhere (so it must stay visible); a box drawn
     # on the plate at frame 0, tracked, then corrected with a keyframe at frame 20; a mute.
+    # (The face moves: as the editor does for a moving object, one region on each detection
+    # frame, its box grown a tenth on each side.)
     plate0, plate20 = list(clip.plates[0]), list(clip.plates[20])
+
+    def padded(box):
+        x1, y1, x2, y2 = box[:4]
+        px, py = round((x2 - x1) * 0.1), round((y2 - y1) * 0.1)
+        return [max(0, x1 - px), max(0, y1 - py), min(WIDTH, x2 + px), min(HEIGHT, y2 + py)]
+
+    removed = [
+        {"start": int(f), "end": int(f), "box": padded(box)}
+        for f, boxes in sorted(job.draft["detections"].items(), key=lambda kv: int(kv[0]))
+        for box in boxes
+    ]
     edits = {
         "fill": "solid",
-        "suppressed": [{"start": 0, "end": FRAMES - 1, "box": [0, 0, WIDTH, HEIGHT]}],
+        "suppressed": removed,
         "manual_boxes": [
             {
                 "id": "plate",
@@ -242,7 +299,7 @@ def test_the_reviewers_recipe_is_what_is_rendered_and_custody_names_reviewer_and
     done = events[actions.REDACTED.name].details
     assert done["reviewed_by"] == owner.get_username()
     assert done["approved_by"] == colleague.get_username()
-    assert done["suppressed"] == 1 and done["manual_boxes"] == 1
+    assert done["suppressed"] == len(removed) and done["manual_boxes"] == 1
 
 
 def _post_json(client, name, job, body):
@@ -271,6 +328,8 @@ def test_refused_edits_keep_the_saved_draft(
     assert answer.status_code == 413 and "too large" in answer.json()["error"]
     answer = _post_json(client, "redaction_draft", job, b"{not json")
     assert answer.status_code == 400
+    answer = _post_json(client, "redaction_draft", job, b"[" * 100_000)  # too deep to parse
+    assert answer.status_code == 400 and "not valid JSON" in answer.json()["error"]
     assert (
         _post_json(client_for(read_only_colleague), "redaction_draft", job, {}).status_code == 403
     )
@@ -318,3 +377,100 @@ def test_a_job_in_review_can_be_discarded_and_its_editor_page_loads(db, owner):
     client.post(reverse("evidence:redaction_cancel", args=[item.pk, job.pk]))
     job.refresh_from_db()
     assert job.state == State.CANCELLED
+
+
+def test_tracking_in_the_web_request_stops_at_its_time_limit(db, owner, tmp_path, settings):
+    """The editor's Track runs in the reviewer's request: it gives up after
+    REDACTION_TRACK_TIMEOUT_SECONDS (not the media tools' hours); the render tracks the box."""
+    clip = make_clip(tmp_path, frames=FRAMES, plate=True, audio=False)
+    item = stored_item(agency=owner.agency, content=clip.path.read_bytes())
+    job = Redaction.objects.create(
+        item=item, fill="solid", requested_by=owner, state=State.REVIEW, draft=_draft()
+    )
+    box = _manual(box_id="plate", start=0, end=FRAMES - 1, keyframes={"0": list(clip.plates[0])})
+    services.redaction_draft_save(actor=owner, job=job, edits={"manual_boxes": [box]})
+    settings.REDACTION_TRACK_TIMEOUT_SECONDS = 0.001
+    with pytest.raises(ValidationError, match="timed out"):
+        services.redaction_track(actor=owner, job=job, box_id="plate")
+    job.refresh_from_db()
+    assert job.draft["manual_boxes"][0]["tracked"] == {} and job.state == State.REVIEW
+    settings.REDACTION_TRACK_TIMEOUT_SECONDS = 120
+    job = services.redaction_track(actor=owner, job=job, box_id="plate")
+    assert sorted(map(int, job.draft["manual_boxes"][0]["tracked"])) == list(range(FRAMES))
+
+
+def test_a_person_tracks_one_box_at_a_time(db, owner, colleague, tmp_path):
+    """While a Track of a person's runs (its advisory lock held, here by another session),
+    a second one of theirs is refused at once; a colleague's is not."""
+    import psycopg
+    from django.db import connection
+
+    from evidence.services.redaction import _TRACK_LOCK
+
+    clip = make_clip(tmp_path, frames=FRAMES, plate=True, audio=False)
+    item = stored_item(agency=owner.agency, content=clip.path.read_bytes())
+    job = Redaction.objects.create(
+        item=item, fill="solid", requested_by=owner, state=State.REVIEW, draft=_draft()
+    )
+    box = _manual(box_id="plate", start=0, end=9, keyframes={"0": list(clip.plates[0])})
+    services.redaction_draft_save(actor=owner, job=job, edits={"manual_boxes": [box]})
+    db_settings = connection.settings_dict
+    with psycopg.connect(
+        dbname=db_settings["NAME"], user=db_settings["USER"], password=db_settings["PASSWORD"],
+        host=db_settings["HOST"] or None, port=db_settings["PORT"] or None, autocommit=True,
+    ) as other:  # fmt: skip
+        other.execute("SELECT pg_advisory_lock(%s)", [_TRACK_LOCK << 32 | owner.pk])
+        with pytest.raises(ValidationError, match="tracking a box already"):
+            services.redaction_track(actor=owner, job=job, box_id="plate")
+        job = services.redaction_track(actor=colleague, job=job, box_id="plate")
+        assert sorted(map(int, job.draft["manual_boxes"][0]["tracked"])) == list(range(10))
+    # The lock is let go after a Track (the owner may track again).
+    job = services.redaction_track(actor=owner, job=job, box_id="plate")
+    assert job.reviewed_by == owner
+
+
+def test_a_keyframe_too_small_to_track_holds_its_box_rather_than_follow_the_old_object(tmp_path):
+    """Tracking runs at DETECT_WIDTH: on a 1920 px clip a 2 px keyframe box is under a pixel
+    there. From that keyframe on the box holds still where the person put it; it does not go
+    on following the object of the keyframe before."""
+    from portal import media
+
+    clip = tmp_path / "wide.mp4"
+    media.synthesize(
+        "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=25", "-frames:v", "10",
+        "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", str(clip),
+    )  # fmt: skip
+    recipe = _draft(frames=10)
+    recipe["source"].update({"width": 1920, "height": 1080})
+    tiny = [2, 2, 4, 4]
+    recipe["manual_boxes"] = [
+        {**_manual(start=0, end=9, keyframes={"0": [400, 400, 700, 700], "5": tiny}),
+         "tracked": {}}
+    ]  # fmt: skip
+    tracked = redact.track_manual(clip, recipe, ["m1"])["manual_boxes"][0]["tracked"]
+    assert tracked["0"] == [400, 400, 700, 700]
+    assert [tracked[str(i)] for i in range(5, 10)] == [tiny] * 5, tracked
+
+
+def test_an_approver_approves_only_the_draft_they_were_shown(db, owner, colleague):
+    """The approve form carries the fingerprint of the draft on the page; a draft saved since
+    by someone else (here a face removed) is refused, the job stays in review."""
+    item = stored_item(agency=owner.agency)
+    job = Redaction.objects.create(
+        item=item, fill="solid", requested_by=owner, state=State.REVIEW, draft=_draft()
+    )
+    page = client_for(colleague).get(reverse("evidence:redaction", args=[item.pk, job.pk]))
+    seen = services.draft_sha256(job.draft)
+    assert f'name="draft_sha256" value="{seen}"'.encode() in page.content
+    removed = {"suppressed": [{"start": 0, "end": FRAMES - 1, "box": [90, 90, 170, 180]}]}
+    saved = _post_json(client_for(owner), "redaction_draft", job, removed).json()
+    url = reverse("evidence:redaction_approve", args=[item.pk, job.pk])
+    client_for(colleague).post(url, {"draft_sha256": seen})
+    job.refresh_from_db()
+    assert job.state == State.REVIEW and job.approved_by is None
+    assert not custody_of(item=item).filter(action=actions.REDACTION_APPROVED.name).exists()
+    # Shown the draft as saved (the save answers with its fingerprint), they may approve it.
+    assert saved["draft_sha256"] == services.draft_sha256(job.draft) != seen
+    client_for(colleague).post(url, {"draft_sha256": saved["draft_sha256"]})
+    job.refresh_from_db()
+    assert job.state == State.QUEUED and job.approved_by == colleague
