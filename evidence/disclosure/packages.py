@@ -172,26 +172,9 @@ def package_files(
         return _redacted_files(items=items, facts=facts, exhibits=exhibits, release=release)
     for item in items:
         stem = exhibit_name(item, exhibits)
-        if item.state == "deleted" or not item.sha256:
-            raise ValueError(f"Item {item.pk} has no stored original to package.")
-        item_facts = (facts or {}).get(item.pk)
-        sealed = bool(item_facts and item_facts.identifying_hidden)
-        ext = _extension(item.original_filename, item.media_type)
-        files.append(
-            PackageFile(
-                f"originals/{stem}.{ext}",
-                item.original_key,
-                item.size,
-                item.sha256,
-                item.media_type,
-                item,
-                filename=item_facts.original_filename if item_facts else item.original_filename,
-                capture_time=item_facts.capture_time if item_facts else item.capture_time,
-                sealed=sealed,
-                exhibit=exhibits.get(item.pk),
-            )
-        )
-        if include_proxies or sealed:
+        original = _original_file(item, stem, (facts or {}).get(item.pk), exhibits)
+        files.append(original)
+        if include_proxies or original.sealed:
             for derivative in item.derivatives.filter(kind__in=PROXY_KINDS).order_by("kind"):
                 ext = _extension(derivative.name, derivative.media_type)
                 path = f"proxies/{stem}.{derivative.kind}.{ext}"
@@ -211,29 +194,35 @@ def package_files(
     return files
 
 
+def _original_file(item, stem: str, item_facts, exhibits: dict, **extra) -> PackageFile:
+    """An item's original as a package entry, its name and capture time as the recipient may
+    see them (`item_facts`), sealed when they may not."""
+    if item.state == "deleted" or not item.sha256:
+        raise ValueError(f"Item {item.pk} has no stored original to package.")
+    ext = _extension(item.original_filename, item.media_type)
+    return PackageFile(
+        f"originals/{stem}.{ext}",
+        item.original_key,
+        item.size,
+        item.sha256,
+        item.media_type,
+        item,
+        filename=item_facts.original_filename if item_facts else item.original_filename,
+        capture_time=item_facts.capture_time if item_facts else item.capture_time,
+        sealed=bool(item_facts and item_facts.identifying_hidden),
+        exhibit=exhibits.get(item.pk),
+        **extra,
+    )
+
+
 def _redacted_files(*, items, facts, exhibits, release) -> list[PackageFile]:
     files = []
     for item in items:
         stem = exhibit_name(item, exhibits)
-        if item.state == "deleted" or not item.sha256:
-            raise ValueError(f"Item {item.pk} has no stored original to package.")
-        item_facts = (facts or {}).get(item.pk)
         redaction = release.get(item.pk)
-        ext = _extension(item.original_filename, item.media_type)
+        kept_back = "redacted" if redaction is not None else "withheld"
         files.append(
-            PackageFile(
-                f"originals/{stem}.{ext}",
-                item.original_key,
-                item.size,
-                item.sha256,
-                item.media_type,
-                item,
-                filename=item_facts.original_filename if item_facts else item.original_filename,
-                capture_time=item_facts.capture_time if item_facts else item.capture_time,
-                sealed=bool(item_facts and item_facts.identifying_hidden),
-                exhibit=exhibits.get(item.pk),
-                kept_back="redacted" if redaction is not None else "withheld",
-            )
+            _original_file(item, stem, (facts or {}).get(item.pk), exhibits, kept_back=kept_back)
         )
         if redaction is None:
             continue

@@ -195,9 +195,13 @@ def shared_item_download(request, share_id, item_id):
         action=actions.DOWNLOADED.name,
         details={"what": "original", "sha256": item.sha256},
     )
-    name = item.original_filename or str(item.pk)
+    return _attachment(item.original_key, item.original_filename or str(item.pk))
+
+
+def _attachment(key: str, name: str) -> FileResponse:
+    """A stored object sent as a download under `name`, never cached."""
     response = FileResponse(
-        storage.open_object(item.original_key),
+        storage.open_object(key),
         as_attachment=True,
         filename=name,
         content_type="application/octet-stream",
@@ -235,15 +239,7 @@ def _download_redacted(request, share, item):
             **share_services.release_details(release),
         },
     )
-    response = FileResponse(
-        storage.open_object(release.output.key),
-        as_attachment=True,
-        filename=release.output.name,
-        content_type="application/octet-stream",
-    )
-    response["Content-Disposition"] = storage.attachment_disposition(release.output.name)
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return _attachment(release.output.key, release.output.name)
 
 
 @requires(share_policies.can_view_shared)
