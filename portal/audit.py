@@ -8,9 +8,10 @@ the hash of the row numbered one less (GENESIS_HASH for the first), and seq orde
 order. A rolled-back append leaves nothing behind, neither a row nor a gap.
 
 How appends keep it: one statement per append (canvass_audit_append, migrations
-portal/0006 and 0007) takes a transaction-scoped advisory lock, reads the last row, and
+portal/0006 to 0008) takes a transaction-scoped advisory lock, reads the last row, and
 inserts the next with its hash computed in PostgreSQL over the canonical JSON Python sends
-around the time and the seq. The time is Python's clock plus the wait for the lock, so `at`
+around the time and the seq. The time is Python's clock, plus the wait for the lock when
+another transaction held it, so `at`
 is taken under the lock and keeps to seq order (checkpoints' head_at, months, exports). The lock is held until the writer's transaction ends, so the next writer reads a
 committed last row (or, after a rollback, the same last row again): no fork, no gap, and
 every reader (verify_chain, checkpoints, custody proofs, exports) sees a finished chain the
