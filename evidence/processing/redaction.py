@@ -117,30 +117,24 @@ def _analyse(job: Redaction, original: Path, progress) -> dict:
     )  # fmt: skip
 
 
-def _render(job: Redaction, recipe: dict, original: Path, work: Path, progress):
-    """The redacted copy, its frame hash and the recipe file, all in `work`."""
+def _render(job: Redaction, recipe: dict | None, original: Path, work: Path, progress):
+    """The redacted copy, its frame hash and the recipe file, all in `work`. With no recipe (a
+    video started already approved) the automatic recipe is made in the same decode."""
     name = f"redacted-{job.pk.hex}"
-    if recipe["source"]["kind"] == "image":
+    if recipe is None:
+        recipe, output = redact.redact_video(
+            original, media.probe(original), work / f"{name}.mp4", fill=job.fill,
+            original_sha256=job.item.sha256,
+            manual=[redact.ManualBox.parse(m) for m in job.manual_boxes],
+            mute=redact.mute_ranges_parse(job.mute_ranges), progress=progress,
+        )  # fmt: skip
+        frame_hash = media.video_frame_hash(output.path)
+    elif recipe["source"]["kind"] == "image":
         output = redact.render_image(original, recipe, work / f"{name}.png")
         frame_hash = redact.pixels_sha256(output.path)
     else:
         output = redact.render_video(original, recipe, work / f"{name}.mp4", progress=progress)
         frame_hash = media.video_frame_hash(output.path)
-    recipe_path = work / f"{name}.recipe.json"
-    recipe_path.write_bytes(redact.recipe_bytes(recipe))
-    return output, frame_hash, recipe_path
-
-
-def _one_pass(job: Redaction, original: Path, work: Path, progress):
-    """The automatic recipe and the copy from one decode (a video started already approved)."""
-    item = job.item
-    name = f"redacted-{job.pk.hex}"
-    recipe, output = redact.redact_video(
-        original, media.probe(original), work / f"{name}.mp4", fill=job.fill,
-        original_sha256=item.sha256, manual=[redact.ManualBox.parse(m) for m in job.manual_boxes],
-        mute=redact.mute_ranges_parse(job.mute_ranges), progress=progress,
-    )  # fmt: skip
-    frame_hash = media.video_frame_hash(output.path)
     recipe_path = work / f"{name}.recipe.json"
     recipe_path.write_bytes(redact.recipe_bytes(recipe))
     return output, frame_hash, recipe_path
@@ -156,7 +150,7 @@ def _make(job: Redaction, original: Path, work: Path) -> tuple[media.Output, str
     if job.draft is None and job.item.media_kind == MediaKind.VIDEO:
         # Started already approved: analysis and render in one decode (redact_video gives the
         # same recipe and bytes as analyse_video then render_video).
-        return _one_pass(job, original, work, progress.span(0, 97))
+        return _render(job, None, original, work, progress.span(0, 97))
     if job.draft is None:  # a photo started already approved: both phases in one go
         recipe, span = _analyse(job, original, progress.span(0, 80)), (80, 99)
     else:
