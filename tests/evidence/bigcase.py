@@ -67,14 +67,17 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn as the Procfile runs it (gthread), one worker so its memory is one process."""
+    """gunicorn as the Procfile runs it (gthread), one worker so its memory is one process.
 
-    def __init__(self, env: dict):
+    `root`: the checkout whose code (and .venv) it serves, this one unless told (bench/package.py
+    serves an older checkout beside this one to compare)."""
+
+    def __init__(self, env: dict, root: Path = ROOT):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [
-                str(ROOT / ".venv/bin/gunicorn"),
+                str(root / ".venv/bin/gunicorn"),
                 "portal.wsgi",
                 "--bind",
                 f"127.0.0.1:{self.port}",
@@ -87,7 +90,7 @@ class Server:
                 "--timeout",
                 "300",
             ],  # fmt: skip
-            cwd=ROOT,
+            cwd=root,
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -122,6 +125,12 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid: int, field: str = "VmRSS") -> int:

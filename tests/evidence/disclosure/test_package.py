@@ -9,12 +9,15 @@ import sys
 import tempfile
 import threading
 import zipfile
+import zlib
 from contextlib import closing
 from pathlib import Path
 
 import pytest
+import zipstream.ng
 from botocore.response import StreamingBody
 from django.test import override_settings
+from zlib_ng import zlib_ng
 
 from evidence.disclosure.packages import (
     CHUNK_BYTES,
@@ -290,6 +293,27 @@ def test_an_original_gone_from_the_store_fails_the_download(make_staff):
     received, _ = received_until_error(package, FileNotFoundError)
     assert len(received) < package.size
     assert not [t for t in threading.enumerate() if t.name == "package-read-ahead"]
+
+
+def test_every_entrys_crc32_is_zlibs_for_originals_of_many_chunks(make_staff):
+    """The ZIP's CRC-32s come from zlib-ng's crc32 (the package module points zipstream-ng at it):
+    each one, chained over many chunks, is the one the standard library's zlib computes, and
+    zipfile reads every entry back with its CRC checked."""
+    assert zipstream.ng.crc32 is zlib_ng.crc32
+    lead = make_staff(role=Role.INVESTIGATOR)
+    case = make_case(lead=lead, number="CRC-1")
+    originals = [os.urandom(3 * CHUNK_BYTES + 4321), os.urandom(CHUNK_BYTES), b"", b"x"]
+    items = add_items(case, originals)
+    data = package_bytes(actor=lead, case=case, items=items)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.testzip() is None
+        manifest = json.loads(archive.read("manifest.json"))
+        paths = {entry["item_id"]: entry["path"] for entry in manifest["files"]}
+        for item, original in zip(items, originals, strict=True):
+            info = archive.getinfo(paths[str(item.pk)])
+            assert zlib.crc32(original) == info.CRC
+            assert archive.read(info) == original
+        assert all(zlib.crc32(archive.read(info)) == info.CRC for info in archive.infolist())
 
 
 def test_a_deleted_item_cannot_be_packaged(case_with_items):
