@@ -221,7 +221,7 @@ def main():
                 "unit": "MiB/s",
                 "canvass_does": "streams a ZIP64 over HTTP (gunicorn gthread, curl to /dev/null), "
                 "re-hashing every original with SHA-256 (read ahead in a thread) and CRC-32 "
-                "(in the request's thread) on the way",
+                "(zlib-ng's, in the request's thread) on the way",
                 "peer_does": "cat of the same files to /dev/null (page cache)",
                 "canvass_MBps": round(ours_mbps, 1),
                 "cat_MBps": round(cat, 1),
@@ -237,6 +237,9 @@ def main():
                     "sha256_read_hash": per_gib(hash_cpu),
                     "cat": per_gib(cat_cpu),
                 },
+                # The CPU the download takes (server and client) over the one-thread hash's: how
+                # many free cores it needs to keep pace with the ceiling.
+                "cores_to_match_ceiling": cores_needed(ours.server_cpu, ours.curl_cpu, hash_cpu),
                 "cores": os.cpu_count(),
                 "load_average": os.getloadavg()[0],
             }
@@ -260,10 +263,20 @@ def main():
                         "curl": per_gib(ours.curl_cpu),
                         "baseline_curl": per_gib(old.curl_cpu),
                     },
+                    "cores_to_match_ceiling": cores_needed(
+                        ours.server_cpu, ours.curl_cpu, hash_cpu
+                    ),
+                    "baseline_cores_to_match_ceiling": cores_needed(
+                        old.server_cpu, old.curl_cpu, hash_cpu
+                    ),
                     "load_average": os.getloadavg()[0],
                 }
             )
         )
+
+
+def cores_needed(server: list[float], client: list[float], ceiling: list[float]) -> float:
+    return round((min(server) + min(client)) / min(ceiling), 2)
 
 
 def baseline_label() -> str:
