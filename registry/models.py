@@ -279,7 +279,13 @@ class FootageRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["agency", "-created_at"])]
+        indexes = [
+            models.Index(fields=["agency", "-created_at"]),
+            # The public footage log's newest sent requests (transparency).
+            models.Index(fields=["agency", "status", "-sent_at"], name="footagerequest_sent"),
+            # Requests still waiting for answers (the dashboard's card and the header's badge).
+            models.Index(fields=["agency", "status", "deadline"], name="footagerequest_due"),
+        ]
         constraints = [
             models.CheckConstraint(
                 name="footage_request_window_ordered",

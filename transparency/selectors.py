@@ -360,7 +360,12 @@ def footage_log(*, agency: Agency, limit: int | None = None) -> list[dict[str, A
         .annotate(**outcome_counts)
         .order_by("-sent_at", "-id")
     )
-    shown = list(requests if limit is None else requests[:limit])
+    if limit is not None:
+        # The newest `limit` first (an index), then their cameras counted: counting every
+        # request's cameras to keep five took 294 ms at 50,000 requests.
+        newest = FootageRequest.objects.filter(agency=agency, status=FootageRequest.Status.SENT)
+        requests = requests.filter(pk__in=newest.order_by("-sent_at", "-id").values("pk")[:limit])
+    shown = list(requests)
     closed_cases = set(
         Case.objects.filter(
             agency=agency,

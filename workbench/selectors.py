@@ -7,6 +7,7 @@ Every card costs two queries (a count and its first few rows), whatever the numb
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Count, F, Q, QuerySet
@@ -20,6 +21,7 @@ from evidence.models import DeletionRequest
 from notifications.policies import can_use_notifications
 from notifications.selectors import unread_count
 from portal.models import User
+from portal.pagination import bounded_count
 from portal.roles import has_capability
 from portal.templatetags.portal_time import local_and_utc
 from registry import policies as registry_policies
@@ -32,6 +34,9 @@ from submissions.policies import can_view_tips
 from submissions.selectors import TipFilters, tips_for
 
 TOP = 5
+# A card's or a badge's count stops here ("999+"): counting a large force's every open case or
+# new tip read them all on every page (119 ms for 75,000 open cases).
+COUNT_CAP = 999
 DUE_SOON = dt.timedelta(hours=48)
 ACKNOWLEDGED_WITHIN = dt.timedelta(days=14)
 CLOSED_TIP_STATES = (TipStatus.CLOSED, TipStatus.DUPLICATE, TipStatus.NOT_ACTIONABLE)
@@ -54,6 +59,15 @@ class Card:
     more_url: str
     items: list[CardItem] = field(default_factory=list)
     empty: str = ""
+
+    @property
+    def count_text(self) -> str:
+        return f"{COUNT_CAP}+" if self.count > COUNT_CAP else str(self.count)
+
+
+def _count(rows: QuerySet[Any]) -> int:
+    """The number of rows, or COUNT_CAP + 1 when there are more."""
+    return bounded_count(rows, COUNT_CAP)
 
 
 def _local_midnight(actor: User, now: dt.datetime) -> dt.datetime:
@@ -131,7 +145,7 @@ def dashboard_cards(*, actor: User, now: dt.datetime | None = None) -> list[Card
             Card(
                 key="new_tips",
                 title=_("New tips"),
-                count=tips.count(),
+                count=_count(tips),
                 items=[_tip_item(t) for t in tips[:TOP]],
                 more_url=f"{inbox}?{urlencode({'status': TipStatus.NEW})}",
                 empty=_("No new tips."),
@@ -142,7 +156,7 @@ def dashboard_cards(*, actor: User, now: dt.datetime | None = None) -> list[Card
             Card(
                 key="tips_for_me",
                 title=_("Tips waiting for me"),
-                count=mine.count(),
+                count=_count(mine),
                 items=[_tip_item(t) for t in mine[:TOP]],
                 more_url=f"{inbox}?{urlencode({'assigned': 'me'})}",
                 empty=_("No open tips are assigned to you."),
@@ -157,7 +171,7 @@ def dashboard_cards(*, actor: User, now: dt.datetime | None = None) -> list[Card
             Card(
                 key="footage_today",
                 title=_("Footage received today"),
-                count=items.count(),
+                count=_count(items),
                 items=[
                     CardItem(
                         label=i.original_filename or str(i.pk),
@@ -176,7 +190,7 @@ def dashboard_cards(*, actor: User, now: dt.datetime | None = None) -> list[Card
             Card(
                 key="requests_due",
                 title=_("Requests awaiting answers"),
-                count=waiting.count(),
+                count=_count(waiting),
                 items=[
                     CardItem(
                         label=_("Case %(number)s: %(answered)s of %(asked)s answered")
@@ -201,7 +215,7 @@ def dashboard_cards(*, actor: User, now: dt.datetime | None = None) -> list[Card
             Card(
                 key="my_cases",
                 title=_("My open cases"),
-                count=cases.count(),
+                count=_count(cases),
                 items=[
                     CardItem(
                         label=f"{c.number} · {c.title}",
@@ -221,7 +235,7 @@ def dashboard_cards(*, actor: User, now: dt.datetime | None = None) -> list[Card
             Card(
                 key="shares_acknowledged",
                 title=_("Shares acknowledged"),
-                count=shares.count(),
+                count=_count(shares),
                 items=[
                     CardItem(
                         label=f"{s.case.number} · {s.recipient_agency.name}",
@@ -239,7 +253,7 @@ def dashboard_cards(*, actor: User, now: dt.datetime | None = None) -> list[Card
         approval_items: list[CardItem] = []
         count = 0
         if deletions is not None:
-            count += deletions.count()
+            count += _count(deletions)
             approval_items += [
                 CardItem(
                     label=_("Delete %(item)s") % {"item": d.item.original_filename or d.item_id},
@@ -251,7 +265,7 @@ def dashboard_cards(*, actor: User, now: dt.datetime | None = None) -> list[Card
                 for d in deletions[:TOP]
             ]
         if footage is not None:
-            count += footage.count()
+            count += _count(footage)
             approval_items += [
                 CardItem(
                     label=_("Footage request, case %(number)s") % {"number": r.case_number},
@@ -282,10 +296,10 @@ def badge_counts(*, user: User, now: dt.datetime | None = None) -> dict[str, int
     now = now or timezone.now()
     counts: dict[str, int] = {}
     if can_view_tips(user):
-        counts["tips"] = new_tips(user).count()
+        counts["tips"] = _count(new_tips(user))
     if footage_policies.can_view_footage_requests(user):
-        counts["requests"] = (
-            requests_awaiting_answers(user, now).filter(deadline__lte=now + DUE_SOON).count()
+        counts["requests"] = _count(
+            requests_awaiting_answers(user, now).filter(deadline__lte=now + DUE_SOON)
         )
     if can_use_notifications(user):
         counts["notifications"] = unread_count(user=user)

@@ -48,6 +48,12 @@ class Case(models.Model):
                 fields=["agency", "number"], name="case_number_unique_per_agency"
             )
         ]
+        # The case list (newest first) and the dashboard's open cases (latest changed first)
+        # read the first rows of these instead of sorting every case of the agency.
+        indexes = [
+            models.Index(fields=["agency", "-created_at"], name="case_agency_created"),
+            models.Index(fields=["agency", "status", "-updated_at"], name="case_agency_status_upd"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}"

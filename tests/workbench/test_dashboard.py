@@ -134,3 +134,11 @@ def test_the_dashboards_query_count_does_not_grow_with_rows(
         page = client.get(reverse("portal:dashboard"))
     assert page.status_code == 200
     assert 'data-count="14"' in page.content.decode()  # 2 new tips + 12
+
+
+def test_a_cards_count_past_the_cap_reads_999_plus():
+    """Counts stop at COUNT_CAP (bounded_count gives cap + 1 past it): the card says so."""
+    from workbench.selectors import COUNT_CAP, Card
+
+    assert Card(key="k", title="t", count=COUNT_CAP, more_url="/").count_text == "999"
+    assert Card(key="k", title="t", count=COUNT_CAP + 1, more_url="/").count_text == "999+"
