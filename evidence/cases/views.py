@@ -231,7 +231,7 @@ def case_detail(request, case_id):
     links = case_links_for(actor=request.user, case=case)
     editable = case_policies.can_edit_case(request.user, case)
     names = _item_names(items)
-    playback = case_selectors.case_playback(actor=request.user, case=case)
+    playback = case_selectors.case_playback(actor=request.user, case=case, items=items)
     custody = selectors.custody_tails_of_items(items=items)
     rows = _exhibit_rows(items, case, custody, names)
     activity = case_selectors.case_activity(case=case)
