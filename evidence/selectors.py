@@ -198,10 +198,13 @@ def custody_tails_of_items(
         return {}
     table = AuditEvent._meta.db_table
     # For each item (unnest), its count and its newest `last` rows (LATERAL ... LIMIT), on
-    # the (target_type, target_id) index; an item with no rows yields none and keeps 0.
+    # the (target_type, target_id) index; an item with no rows yields none and keeps 0. Only
+    # the columns a line in words reads (activity_in_words): the others (hashes, request id,
+    # reason...) are deferred: 9 of 17 columns not read, converted or kept for 600 rows.
     events = AuditEvent.objects.raw(
         f"""
-        SELECT e.*, c.total AS custody_total
+        SELECT e.id, e.seq, e.at, e.action, e.actor_label, e.target_type, e.target_id,
+               e.outcome, e.details, c.total AS custody_total
         FROM unnest(%s::varchar[]) AS t(id)
         CROSS JOIN LATERAL (
             SELECT count(*) AS total FROM {table} WHERE target_type = %s AND target_id = t.id

@@ -51,6 +51,7 @@ urlpatterns = [
     path("add-to-case/", case_views.items_add_to_case, name="add_to_case"),
     path("cases/<uuid:case_id>/", case_views.case_detail, name="case_detail"),
     path("cases/<uuid:case_id>/edit/", case_views.case_edit, name="case_edit"),
+    path("cases/<uuid:case_id>/activity/", case_views.case_activity, name="case_activity"),
     path("cases/<uuid:case_id>/members/", case_views.case_member_add, name="case_member_add"),
     path(
         "cases/<uuid:case_id>/members/<int:user_id>/remove/",

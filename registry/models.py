@@ -5,6 +5,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Agency, User, validate_time_zone
@@ -285,6 +286,9 @@ class FootageRequest(models.Model):
             models.Index(fields=["agency", "status", "-sent_at"], name="footagerequest_sent"),
             # Requests still waiting for answers (the dashboard's card and the header's badge).
             models.Index(fields=["agency", "status", "deadline"], name="footagerequest_due"),
+            # The case page finds a case's requests by number, case-insensitively
+            # (case_number__iexact), which reads every request without it.
+            models.Index("agency", Upper("case_number"), name="footage_req_agency_case_upper"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -9,6 +9,7 @@ import uuid
 from django.conf import settings
 from django.contrib.gis.db import models as gis_models
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -135,6 +136,10 @@ class Tip(models.Model):
         indexes = [
             models.Index(fields=["agency", "-received_at"]),
             models.Index(fields=["agency", "status"]),
+            # The case page finds a case's tips by number, case-insensitively
+            # (case_number__iexact: UPPER(case_number) = UPPER(%s)); the plain index on
+            # case_number cannot answer that, and the page read every tip (107 ms at 60,000).
+            models.Index("agency", Upper("case_number"), name="tip_agency_case_number_upper"),
         ]
 
     def __str__(self) -> str:

@@ -446,6 +446,7 @@ joins(
 )
 joins("evidence:case_playback", case)
 joins("evidence:case_item_custody", case_item)
+joins("evidence:case_activity", case)
 joins("evidence:share_create", case, writes=("POST",), body={})
 joins("evidence:share_revoke", case_share, reads=(), writes=("POST",))
 joins("api-evidence-detail", item, kind=API)

@@ -1,6 +1,7 @@
 """Case reads, scoped to the actor: the cases they may see, their items and activity."""
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
@@ -159,15 +160,23 @@ def _seconds_between(old: str | None, new: str | None) -> float | None:
     return (dt.datetime.fromisoformat(new) - dt.datetime.fromisoformat(old)).total_seconds()
 
 
-def case_playback(*, actor: User, case: Case) -> list[dict[str, Any]]:
+def case_playback(
+    *, actor: User, case: Case, items: Iterable[EvidenceItem] | None = None
+) -> list[dict[str, Any]]:
     """The case's playable videos on one clock, for synchronized playback: each with the
     moment its first frame was captured (as the actor may see it), how sure that is, its
     length, its HLS playlist, its camera's GPS track or CCTV camera, and the hand corrections
     of its clock. Ordered by capture time; videos with no capture time the actor may see come
-    last, with `start` None (they cannot be placed). `case` is already scoped to the actor."""
-    videos = list(
-        items_of_case(case=case).filter(media_kind=MediaKind.VIDEO, state=EvidenceItem.State.READY)
-    )
+    last, with `start` None (they cannot be placed). `case` is already scoped to the actor;
+    `items`, the case's items (items_of_case) when the caller has them already, saves reading
+    them again."""
+    if items is None:
+        items = items_of_case(case=case).filter(
+            media_kind=MediaKind.VIDEO, state=EvidenceItem.State.READY
+        )
+    videos = [
+        i for i in items if i.media_kind == MediaKind.VIDEO and i.state == EvidenceItem.State.READY
+    ]
     playlists = {
         d.item_id: d
         for d in Derivative.objects.filter(

@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -30,12 +31,12 @@ from evidence.cases.forms import (
 )
 from evidence.disclosure import policies as share_policies
 from evidence.disclosure import selectors as share_selectors
-from evidence.models import Case, EvidenceItem
+from evidence.models import Case, EvidenceItem, MediaKind, Source
 from evidence.sources import case_links_for
 from portal.decorators import requires
 from portal.models import User
-from portal.templatetags.portal_time import local_and_utc
-from portal.text import errors_text
+from portal.templatetags.portal_time import local_and_utc, local_and_utc_seconds
+from portal.text import errors_text, visible_controls
 
 
 @requires(policies.can_view_evidence)
@@ -114,20 +115,84 @@ def _url_of_each(name: str, *fixed) -> Callable[[Any], str]:
     return lambda pk: f"{head}{pk}{tail}"
 
 
-def _with_urls(items, case) -> None:
-    """Each item's `.urls` on the case page: its page, custody report, whole custody and
-    removal from the case."""
+# The case page's activity shows its latest lines; "Show all" loads the rest (case_activity).
+ACTIVITY_SHOWN = 10
+
+
+def _item_names(items) -> dict[str, str]:
+    """What this reader calls each item in activity and custody lines (`.facts`): its file
+    name, or its exhibit number when the sender withheld it."""
+    return {str(i.pk): i.facts.original_filename or f"exhibit {i.exhibit}" for i in items}
+
+
+def _lines(lines) -> list[dict]:
+    """Activity or custody lines as the page prints them: the text with unsafe characters
+    shown, whether it was refused, the time in the agency's zone and UTC."""
+    return [
+        {"text": visible_controls(line.text), "refused": line.refused, "at": local_and_utc(line.at)}
+        for line in lines
+    ]
+
+
+def _exhibit_rows(items, case, custody, names) -> list[dict]:
+    """Each item as the case page's exhibit table and timeline print it, made in one pass as
+    plain values (in timeline order). The page lists 200 items with their latest custody
+    lines: a template finds a dict's key at once, where an attribute chain through a model
+    (item.facts.capture_time) fails a key lookup first at every step, and calls each
+    get_…_display; the rows' text and times are formatted here once instead."""
     detail = _url_of_each("evidence:detail")
     report = _url_of_each("evidence:custody_report")
-    custody = _url_of_each("evidence:case_item_custody", case.pk)
+    whole_custody = _url_of_each("evidence:case_item_custody", case.pk)
     remove = _url_of_each("evidence:case_item_remove", case.pk)
-    for i in items:
-        i.urls = {
-            "detail": detail(i.pk),
-            "custody_report": report(i.pk),
-            "custody": custody(i.pk),
-            "remove": remove(i.pk),
-        }
+    # get_FOO_display builds its field's choices dict on every call: 600 times here.
+    kinds, sources, states = (
+        {value: str(label) for value, label in choices}
+        for choices in (MediaKind.choices, Source.choices, EvidenceItem.State.choices)
+    )
+    rows = []
+    for item in items:
+        facts = item.facts
+        if facts.capture_time:
+            when = local_and_utc_seconds(facts.capture_time)
+            when_from = (
+                f"from {str(facts.get_capture_time_source_display()).lower()},"
+                f" {facts.capture_time_confidence} confidence"
+            )
+        else:
+            hidden_time = facts.identifying_hidden and item.capture_time
+            when = "capture time withheld" if hidden_time else "capture time unknown"
+            when_from = ""
+        tail = custody[str(item.pk)]
+        total = tail.total
+        lines = _lines(activity_in_words(events=tail.events, item_names=names))
+        more = total > len(lines)
+        kind = kinds.get(item.media_kind, item.media_kind)
+        source = sources.get(item.source, item.source)
+        rows.append(
+            {
+                "exhibit": item.exhibit,
+                "url": detail(item.pk),
+                "name": visible_controls(facts.original_filename) or str(item.pk),
+                "hidden": facts.identifying_hidden,
+                "when": when,
+                "when_from": when_from,
+                "kind": kind,
+                "source": source,
+                "kind_and_source": f"{kind or 'item'} · {source}",
+                "state": item.state,
+                "state_label": states.get(item.state, item.state),
+                "do_not_disclose": item.do_not_disclose,
+                "legal_hold": item.legal_hold,
+                "custody_summary": f"Custody ({total} event{pluralize(total)})",
+                "custody": lines,
+                "custody_shown": f"The latest {len(lines)} of {total}:" if more else "",
+                "custody_all": f"Show all {total}" if more else "",
+                "custody_url": whole_custody(item.pk),
+                "custody_report_url": report(item.pk),
+                "remove_url": remove(item.pk),
+            }
+        )
+    return rows
 
 
 def _map_points(items, case) -> list[dict]:
@@ -165,28 +230,19 @@ def case_detail(request, case_id):
     )
     links = case_links_for(actor=request.user, case=case)
     editable = case_policies.can_edit_case(request.user, case)
-    names = {str(i.pk): i.facts.original_filename or f"exhibit {i.exhibit}" for i in items}
-    playback = case_selectors.case_playback(actor=request.user, case=case)
+    names = _item_names(items)
+    playback = case_selectors.case_playback(actor=request.user, case=case, items=items)
     custody = selectors.custody_tails_of_items(items=items)
-    _with_urls(items, case)
+    rows = _exhibit_rows(items, case, custody, names)
+    activity = case_selectors.case_activity(case=case)
     context = {
         "case": case,
-        "items": items,
-        "timeline": [
-            (
-                i,
-                activity_in_words(events=custody[str(i.pk)].events, item_names=names),
-                custody[str(i.pk)].total,
-            )
-            for i in items
-        ],
+        "timeline": rows,
         "any_withheld": any(i.facts.identifying_hidden for i in items),
         "members": case.memberships.select_related("user"),
-        "activity": activity_in_words(
-            events=case_selectors.case_activity(case=case),
-            item_names=names,
-        ),
-        "exhibits": sorted(items, key=lambda i: i.exhibit),
+        "activity": _lines(activity_in_words(events=activity[:ACTIVITY_SHOWN], item_names=names)),
+        "activity_total": activity.count(),
+        "exhibits": sorted(rows, key=lambda row: row["exhibit"]),
         "shares": share_selectors.shares_of_case(case=case),
         "disclosure_log": share_selectors.disclosure_log(case=case)[:300],
         "case_links": [link for link in links if link.kind != "camera"],
@@ -211,6 +267,8 @@ def case_detail(request, case_id):
         "playback": playback,
         "sync_on_map": any(v["track"] or v["camera"] for v in playback if v["start"]),
         "clock_form": ClockShiftForm() if editable else None,
+        "remove_confirm": f"Remove this item from case {case.number}? The item itself stays"
+        " in evidence.",
         # The CSRF field {% csrf_token %} writes, made once for the page's 200 remove forms.
         "csrf_field": format_html(
             '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)
@@ -227,7 +285,7 @@ def case_item_custody(request, case_id, item_id):
     item = case_selectors.case_item_get(case=case, id=item_id)
     case_services.case_item_record_custody_view(actor=request.user, case=case, item=item)
     (item,) = selectors.items_with_facts(actor=request.user, items=[item])
-    names = {str(item.pk): item.facts.original_filename or f"exhibit {item.exhibit}"}
+    names = _item_names([item])
     lines = activity_in_words(events=selectors.custody_of(item=item), item_names=names)
     response = JsonResponse(
         {
@@ -238,6 +296,26 @@ def case_item_custody(request, case_id, item_id):
             ],
         }
     )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@requires(policies.can_view_evidence)
+def case_activity(request, case_id):
+    """The case's activity in words, newest first (as far back as case_activity reaches), for
+    the case page's "Show all" (JSON; the page shows the latest ACTIVITY_SHOWN lines and builds
+    these from text nodes). Scoped to the case and audited as a view of it."""
+    case = case_selectors.case_get_for(actor=request.user, id=case_id)
+    case_services.case_record_view(actor=request.user, case=case, via="activity")
+    items = selectors.items_with_facts(
+        actor=request.user, items=case_selectors.items_of_case(case=case)
+    )
+    lines = _lines(
+        activity_in_words(
+            events=case_selectors.case_activity(case=case), item_names=_item_names(items)
+        )
+    )
+    response = JsonResponse({"total": len(lines), "lines": lines})
     response["Cache-Control"] = "private, no-store"
     return response
 

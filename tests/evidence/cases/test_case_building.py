@@ -244,18 +244,38 @@ def test_case_page_shows_exhibits_and_activity_in_words_latest_ten_then_all(
 ):
     items = [stored_item(agency=police, original_filename=f"IMG_{n:04d}.jpg") for n in range(12)]
     case = make_case(lead=lead, items=items)
-    body = signed_in(lead).get(reverse("evidence:case_detail", args=[case.pk])).content.decode()
+    client = signed_in(lead)
+    body = client.get(reverse("evidence:case_detail", args=[case.pk])).content.decode()
     assert "<td><strong>12</strong></td>" in body and "IMG_0011.jpg" in body
-    assert "Dana Ortiz added IMG_0011.jpg as exhibit 12" in body
-    assert "Dana Ortiz opened the case" in body
-    shown, rest = body.split('id="activity-all"')
-    # The latest ten first (newest first); the older ones behind "show all".
-    assert "Dana Ortiz added IMG_0011.jpg as exhibit 12" in shown
-    assert "Dana Ortiz added IMG_0000.jpg as exhibit 1" in rest
-    assert "Dana Ortiz opened the case" in rest
-    assert "Dana Ortiz viewed the case" in shown  # this very visit
-    assert "Show all 14" in rest
+    activity = body.split('id="activity"')[1]
+    # The latest ten (newest first); the older ones load on demand behind "Show all".
+    assert "Dana Ortiz viewed the case" in activity  # this very visit
+    assert "Dana Ortiz added IMG_0011.jpg as exhibit 12" in activity
+    assert "Dana Ortiz added IMG_0000.jpg as exhibit 1" not in activity
+    assert "Dana Ortiz opened the case" not in activity
+    assert activity.split("</ol>")[0].count("<li>") == 10
+    url = reverse("evidence:case_activity", args=[case.pk])
+    assert f'data-url="{url}">Show all 14</button>' in activity
     assert "case.item_added" not in body
+
+    response = client.get(url)
+    assert response["Cache-Control"] == "private, no-store"
+    lines = response.json()["lines"]
+    # All of it, newest first, the newest being this very read (audited as a view of the case).
+    assert response.json()["total"] == len(lines) == 15
+    assert lines[0]["text"] == "Dana Ortiz viewed the case"
+    assert lines[-1]["text"] == "Dana Ortiz opened the case"
+    assert "Dana Ortiz added IMG_0000.jpg as exhibit 1" in [line["text"] for line in lines]
+    assert lines[0]["at"].endswith(" UTC)")
+    read = AuditEvent.objects.filter(target_id=str(case.pk)).order_by("-seq").first()
+    assert (read.action, read.actor_id, read.details["via"]) == ("case.viewed", lead.pk, "activity")
+
+
+def test_case_page_without_older_activity_offers_no_show_all(lead, police, signed_in):
+    case = make_case(lead=lead, items=[stored_item(agency=police)])
+    body = signed_in(lead).get(reverse("evidence:case_detail", args=[case.pk])).content.decode()
+    assert "Dana Ortiz opened the case" in body
+    assert 'id="activity-all"' not in body
 
 
 def test_activity_names_a_withheld_file_by_its_exhibit_number(lead):
