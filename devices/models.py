@@ -182,7 +182,15 @@ class Recording(models.Model):
                 name="recording_stops_after_it_starts",
             ),
         ]
-        indexes = [models.Index(fields=["agency", "-started_at"])]
+        indexes = [
+            models.Index(fields=["agency", "-started_at"]),
+            # A device's and an officer's recordings, newest first (their pages, the list's
+            # filters): the newest rows read first, however many years of recordings there are.
+            models.Index(fields=["device", "-started_at"], name="recording_device_newest"),
+            models.Index(fields=["officer", "-started_at"], name="recording_officer_newest"),
+            # The list's filter by CAD incident.
+            models.Index(fields=["agency", "cad_event_id"], name="recording_agency_incident"),
+        ]
 
     def __str__(self) -> str:
         return f"recording {self.device_recording_id} of device {self.device_id}"

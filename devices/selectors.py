@@ -92,6 +92,13 @@ def devices_for(*, actor: User, filters: InventoryFilters | None = None) -> Quer
     return devices.order_by("serial")
 
 
+def device_choices_for(*, actor: User) -> QuerySet[Device]:
+    """The agency's devices, bare (no current officer): what a filter checks an id against."""
+    if not can_view_devices(actor) or actor.agency is None:
+        raise PermissionDenied
+    return Device.objects.filter(agency=actor.agency_id)
+
+
 def device_get_for(*, actor: User, id: UUID | str, write: bool = False) -> Device:
     """One device of the actor's agency: 404 for anyone else, 403 to write without managing."""
     try:
@@ -119,6 +126,13 @@ def officers_for(*, actor: User) -> QuerySet[User]:
         )
         .order_by("full_name", "pk")
     )
+
+
+def officers_free_for(*, actor: User) -> QuerySet[User]:
+    """The officers a device may be checked out to now: those of officers_for not holding
+    another device (an officer holds one at a time)."""
+    holding = DeviceAssignment.objects.filter(officer=OuterRef("pk"), checked_in_at__isnull=True)
+    return officers_for(actor=actor).exclude(Exists(holding))
 
 
 def officer_get_for(*, actor: User, id: int | str, write: bool = False) -> User:
@@ -200,9 +214,12 @@ def recordings_for(
     officer: User | None = None,
     device: Device | None = None,
     incident: str = "",
+    serial: str = "",
+    wearer: str = "",
 ) -> QuerySet[Recording]:
     """The agency's recordings, newest first, optionally of one officer, one device or one CAD
-    incident (the number the recording is tagged with)."""
+    incident (the number the recording is tagged with), of the device with a serial (any case)
+    or of the officers whose name holds `wearer` or whose email it is."""
     if not can_view_devices(actor) or actor.agency is None:
         raise PermissionDenied
     recordings = Recording.objects.filter(agency=actor.agency_id).select_related(
@@ -214,6 +231,16 @@ def recordings_for(
         recordings = recordings.filter(device=device)
     if incident:
         recordings = recordings.filter(cad_event_id=incident)
+    if serial:
+        recordings = recordings.filter(
+            device__in=Device.objects.filter(agency=actor.agency_id, serial__iexact=serial)
+        )
+    if wearer:
+        recordings = recordings.filter(
+            officer__in=User.objects.filter(agency=actor.agency_id).filter(
+                Q(full_name__icontains=wearer) | Q(email__iexact=wearer)
+            )
+        )
     return recordings.order_by("-started_at")
 
 

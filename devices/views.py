@@ -5,7 +5,7 @@ import json
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -28,8 +28,11 @@ from devices.policies import can_manage_devices, can_view_devices
 from devices.services import cad as cad_services
 from devices.services import triggers as trigger_services
 from portal.decorators import requires
+from portal.pagination import BoundedPaginator
 from portal.qr import qr_svg
 
+# The inventory's and the officers' list show this many rows a page (keyset pages).
+LIST_PAGE = 100
 # Where devices call the API; the provisioning QR code carries its absolute URL.
 DEVICE_API_PATH = "/api/devices/v1/"
 CAD_API_PATH = "/api/cad/v1/incidents"
@@ -56,12 +59,36 @@ def device_list(request):
     filters = sel.InventoryFilters()
     if form.is_valid():
         filters = sel.InventoryFilters(**form.cleaned_data)
-    devices = list(sel.devices_for(actor=request.user, filters=filters)[:500])
+    devices = sel.devices_for(actor=request.user, filters=filters)
+    after = request.GET.get("after", "")
+    if after:
+        devices = devices.filter(serial__gt=after)
+    rows = list(devices[: LIST_PAGE + 1])
     return render(
         request,
         "devices/device_list.html",
-        {"devices": devices, "form": form, "can_manage": can_manage_devices(request.user)},
+        {
+            "devices": rows[:LIST_PAGE],
+            "form": form,
+            "can_manage": can_manage_devices(request.user),
+            **_next_page(
+                request, rows, rows[LIST_PAGE - 1].serial if len(rows) > LIST_PAGE else ""
+            ),
+        },
     )
+
+
+def _next_page(request, rows, after) -> dict:
+    """Keyset pages: `after` is the last row's key when there are more rows (else empty); the
+    next page's query keeps the filters."""
+    query = request.GET.copy()
+    query.pop("after", None)
+    first = query.urlencode()
+    query["after"] = after
+    return {
+        "next_query": query.urlencode() if after else "",
+        "first_query": first if "after" in request.GET else None,
+    }
 
 
 @requires(can_manage_devices)
@@ -92,7 +119,7 @@ def _device_page(request, device, *, issued=None, status=200):
         "status_form": DeviceStatusForm(
             initial={"status": device.status, "firmware": device.firmware}
         ),
-        "checkout_form": CheckOutForm(officers=sel.officers_for(actor=request.user))
+        "checkout_form": CheckOutForm(officers=sel.officers_free_for(actor=request.user))
         if can_manage and open_assignment is None
         else None,
         "recordings": sel.recordings_for(actor=request.user, device=device)[:20],
@@ -205,8 +232,25 @@ def credential_revoke(request, device_id):
 
 @requires(can_view_devices)
 def officer_list(request):
-    officers = list(sel.officers_for(actor=request.user)[:500])
-    return render(request, "devices/officer_list.html", {"officers": officers})
+    officers = sel.officers_for(actor=request.user)
+    after = request.GET.get("after", "")
+    last = (
+        sel.officers_for(actor=request.user).filter(pk=after).values_list("full_name", "pk").first()
+        if after.isdigit()
+        else None
+    )
+    if last is not None:  # the officers after the last one shown, in the list's order
+        officers = officers.filter(Q(full_name__gt=last[0]) | Q(full_name=last[0], pk__gt=last[1]))
+    rows = list(officers[: LIST_PAGE + 1])
+    more = len(rows) > LIST_PAGE
+    return render(
+        request,
+        "devices/officer_list.html",
+        {
+            "officers": rows[:LIST_PAGE],
+            **_next_page(request, rows, rows[LIST_PAGE - 1].pk if more else ""),
+        },
+    )
 
 
 def _officer_page(request, officer, training_form=None, status=200):
@@ -250,17 +294,13 @@ def officer_training(request, officer_id):
 @requires(can_view_devices)
 def recording_list(request):
     officers = sel.officers_for(actor=request.user)
-    devices = sel.devices_for(actor=request.user)
+    devices = sel.device_choices_for(actor=request.user)
     form = RecordingFilterForm(request.GET or None, officers=officers, devices=devices)
-    officer = device = None
-    incident = ""
+    filters: dict = {}
     if form.is_valid():
-        officer, device = form.cleaned_data["officer"], form.cleaned_data["device"]
-        incident = form.cleaned_data["incident"].strip()
-    recordings = sel.recordings_for(
-        actor=request.user, officer=officer, device=device, incident=incident
-    )
-    page = Paginator(recordings, 50).get_page(request.GET.get("page"))
+        filters = {k: v.strip() if isinstance(v, str) else v for k, v in form.cleaned_data.items()}
+    recordings = sel.recordings_for(actor=request.user, **filters)
+    page = BoundedPaginator(recordings, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(

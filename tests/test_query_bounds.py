@@ -185,3 +185,187 @@ def test_case_item_custody_queries_do_not_grow_with_history(make_staff, police, 
     few = queries_of(client, url_with_history(1))
     many = queries_of(client, url_with_history(25))
     assert many == few, f"1 view: {few} queries, 25 views: {many}"
+
+
+# --- body cameras -----------------------------------------------------------------------------
+
+
+def _recordings(police, n, *, device=None, officer=None, incident=""):
+    """n recordings, each of its own device and officer (or the given ones) with its own
+    evidence item and two GPS fixes."""
+    import datetime as dt
+
+    from django.contrib.gis.geos import Point
+
+    from devices.models import Recording, TrackPoint
+    from tests.devices.factories import DeviceFactory, officer_of
+
+    made = []
+    for i in range(n):
+        started = dt.datetime(2026, 11, 1, 12, i, tzinfo=dt.UTC)
+        recording = Recording.objects.create(
+            agency=police,
+            device=device or DeviceFactory(agency=police),
+            device_recording_id=f"rec-{i}-{incident}",
+            officer=officer or officer_of(police),
+            started_at=started,
+            stopped_at=started,
+            trigger_on_source="button",
+            trigger_on_at=started,
+            device_sha256="0" * 64,
+            cad_event_id=incident,
+            item=stored_item(agency=police, original_filename=f"bwc{i}.mp4"),
+        )
+        TrackPoint.objects.bulk_create(
+            TrackPoint(recording=recording, t=started, point=Point(-74 + j / 1000, 40.7))
+            for j in range(2)
+        )
+        made.append(recording)
+    return made
+
+
+@pytest.fixture
+def device_supervisor(make_staff):
+    from portal.roles import Role
+
+    return verified(make_staff(role=Role.SUPERVISOR))
+
+
+def test_device_page_queries_do_not_grow_with_its_history(police, device_supervisor, signed_in):
+    """A device's page: its assignment history and recent recordings, each row naming its
+    officer, its checker and its item, in the same number of queries however long they are."""
+    from tests.devices.factories import DeviceFactory, assigned, officer_of
+
+    client = signed_in(device_supervisor)
+
+    def device_with(n):
+        device = DeviceFactory(agency=police)
+        for _ in range(n):
+            assignment = assigned(device, officer_of(police))
+            assignment.checked_in_at, assignment.checked_in_by = (
+                assignment.checked_out_at,
+                (device_supervisor),
+            )
+            assignment.save()
+        _recordings(police, n, device=device)
+        return device
+
+    few = queries_of(client, reverse("devices:detail", args=[device_with(1).pk]))
+    many = queries_of(client, reverse("devices:detail", args=[device_with(8).pk]))
+    assert many == few, f"1 recording: {few} queries, 8 recordings: {many}"
+
+
+def test_recordings_list_queries_do_not_grow_and_its_count_stops_at_the_cap(
+    small_cap, police, device_supervisor, signed_in
+):
+    client = signed_in(device_supervisor)
+    url = reverse("devices:recordings")
+    _recordings(police, 2)
+    few = queries_of(client, url)
+    _recordings(police, 8)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(url)
+    many = len(queries)
+    assert many == few, f"2 recordings: {few} queries, 10 recordings: {many}"
+    assert len(page.context["page"].object_list) == 10  # the page itself is not cut
+    counted = counts_in(queries, "devices_recording")
+    assert counted and all(" LIMIT " in sql for sql in counted), counted
+
+
+@pytest.mark.parametrize("by", ["device", "officer", "incident"])
+def test_recordings_list_filtered_queries_do_not_grow(by, police, device_supervisor, signed_in):
+    from tests.devices.factories import DeviceFactory, officer_of
+
+    client = signed_in(device_supervisor)
+
+    def url_for(n, name):
+        device, officer = DeviceFactory(agency=police), officer_of(police)
+        _recordings(police, n, device=device, officer=officer, incident=name)
+        value = {"device": device.pk, "officer": officer.pk, "incident": name}[by]
+        return f"{reverse('devices:recordings')}?{by}={value}"
+
+    few = queries_of(client, url_for(1, "I-1"))
+    many = queries_of(client, url_for(8, "I-8"))
+    assert many == few, f"1 recording: {few} queries, 8 recordings: {many}"
+
+
+def test_device_and_officer_lists_queries_do_not_grow(police, device_supervisor, signed_in):
+    from tests.devices.factories import DeviceFactory, assigned, officer_of
+
+    client = signed_in(device_supervisor)
+
+    def fleet(n):
+        for _ in range(n):
+            assigned(DeviceFactory(agency=police), officer_of(police))
+
+    fleet(2)
+    few = [queries_of(client, reverse(name)) for name in ("devices:list", "devices:officers")]
+    fleet(8)
+    many = [queries_of(client, reverse(name)) for name in ("devices:list", "devices:officers")]
+    assert many == few, f"2 devices: {few} queries, 10 devices: {many}"
+
+
+def test_officer_page_queries_do_not_grow_with_recordings(police, device_supervisor, signed_in):
+    from tests.devices.factories import officer_of
+
+    client = signed_in(device_supervisor)
+
+    def officer_with(n):
+        officer = officer_of(police)
+        _recordings(police, n, officer=officer)
+        return officer
+
+    few = queries_of(client, reverse("devices:officer", args=[officer_with(1).pk]))
+    many = queries_of(client, reverse("devices:officer", args=[officer_with(8).pk]))
+    assert many == few, f"1 recording: {few} queries, 8 recordings: {many}"
+
+
+def test_operations_page_queries_do_not_grow_with_alerts_or_recording_officers(
+    police, make_staff, signed_in
+):
+    """The alerts (each naming its officer, device and unit) and the recording officers'
+    places (each naming the officer) come in a fixed number of queries."""
+    import datetime as dt
+
+    from django.contrib.gis.geos import Point
+    from django.utils import timezone
+
+    from devices.models import Alert, Device, Trigger
+    from portal.roles import Role
+    from tests.devices.factories import DeviceFactory, assigned, officer_of
+
+    client = signed_in(verified(make_staff(role=Role.DISPATCHER)))
+    now = timezone.now()
+
+    def on_shift(n):
+        for i in range(n):
+            officer = officer_of(police)
+            device = DeviceFactory(
+                agency=police,
+                state=Device.State.RECORDING,
+                last_heartbeat_at=now,
+                last_location=Point(-74, 40.7, srid=4326),
+                last_location_at=now,
+            )
+            assigned(device, officer)
+            trigger = Trigger.objects.create(
+                agency=police,
+                kind="sos",
+                device=device,
+                officer=officer,
+                unit=f"U{i}",
+                occurred_at=now,
+                received_at=now,
+            )
+            Alert.objects.create(
+                agency=police, trigger=trigger, kind="sos",
+                priority="high" if i % 2 else "general", device=device, officer=officer,
+                raised_at=now, expires_at=now + dt.timedelta(hours=4),
+            )  # fmt: skip
+
+    url = reverse("devices:operations")
+    on_shift(2)
+    few = queries_of(client, url)
+    on_shift(8)
+    many = queries_of(client, url)
+    assert many == few, f"2 alerts: {few} queries, 10 alerts: {many}"

@@ -231,3 +231,60 @@ def test_another_agencys_recordings_never_show(client, other_police):
     elsewhere = DeviceFactory(agency=other_police)
     recording = _recording(elsewhere, officer_of(other_police))
     assert str(recording.pk) not in client.get(reverse("devices:recordings")).content.decode()
+
+
+def test_the_inventory_and_officer_lists_page_by_key_keeping_the_filters(
+    client, police, monkeypatch
+):
+    from devices import views
+
+    monkeypatch.setattr(views, "LIST_PAGE", 2)
+    for i in range(5):
+        assigned(DeviceFactory(agency=police, serial=f"BWC-9{i}"), officer_of(police))
+    seen, url = [], reverse("devices:list") + "?assigned=yes"
+    while url:
+        response = client.get(url)
+        page = response.content.decode()
+        seen += re.findall(r">(BWC-9\d)</a>", page)
+        assert "assigned=yes" in url
+        found = re.search(r'href="\?([^"]*)" id="next-page"', page)
+        url = reverse("devices:list") + "?" + found.group(1).replace("&amp;", "&") if found else ""
+    assert seen == [f"BWC-9{i}" for i in range(5)]
+
+    names, url = [], reverse("devices:officers")
+    while url:
+        page = client.get(url).content.decode()
+        names += [o.full_name for o in client.get(url).context["officers"]]
+        found = re.search(r'href="\?([^"]*)" id="next-page"', page)
+        url = reverse("devices:officers") + "?" + found.group(1) if found else ""
+    from portal.models import User
+
+    wearers = User.objects.filter(
+        agency=police, role__in=[Role.OFFICER, Role.INVESTIGATOR, Role.SUPERVISOR]
+    ).order_by("full_name", "pk")
+    assert names == [o.full_name for o in wearers] and len(names) >= 5
+
+
+def test_recordings_are_found_by_the_devices_serial_or_the_officers_name(client, device, police):
+    officer = officer_of(police, full_name="Olive Officer")
+    other = officer_of(police, full_name="Sam Other")
+    mine = _recording(device, officer, n=1)
+    theirs = _recording(DeviceFactory(agency=police, serial="BWC-77"), other, n=2)
+    url = reverse("devices:recordings")
+    by_serial = client.get(url, {"serial": "bwc-00042"}).content.decode()
+    assert str(mine.pk) in by_serial and str(theirs.pk) not in by_serial
+    by_name = client.get(url, {"wearer": "olive"}).content.decode()
+    assert str(mine.pk) in by_name and str(theirs.pk) not in by_name
+    by_email = client.get(url, {"wearer": other.email}).content.decode()
+    assert str(theirs.pk) in by_email and str(mine.pk) not in by_email
+    assert 'type="hidden" name="device"' in client.get(url, {"device": device.pk}).content.decode()
+
+
+def test_the_check_out_form_lists_only_officers_without_a_device(client, device, police):
+    free = officer_of(police, full_name="Fay Free")
+    holding = officer_of(police, full_name="Hal Holding")
+    assigned(DeviceFactory(agency=police), holding)
+    page = client.get(reverse("devices:detail", args=[device.pk])).content.decode()
+    form = page.split('id="check-out-form"', 1)[1].split("</form>", 1)[0]
+    assert f'<option value="{free.pk}">Fay Free</option>' in form
+    assert "Hal Holding" not in form
