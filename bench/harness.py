@@ -135,13 +135,15 @@ def start_canvass(gunicorn_args: list[str], **env: str) -> tuple[subprocess.Pope
     return server, port
 
 
-def start_tus_node(store: Path) -> tuple[subprocess.Popen, str]:
-    """@tus/server with its file store (bench/tus-node-server.mjs); returns its tus URL."""
+def start_tus_node(store: Path, *, fsync: bool = False) -> tuple[subprocess.Popen, str]:
+    """@tus/server with its file store (bench/tus-node-server.mjs); returns its tus URL. With
+    `fsync`, it syncs each finished file (and its directory) before answering the last PATCH."""
     if not (BENCH / "node_modules" / "@tus" / "server").is_dir():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=BENCH, check=True)
     port = free_port()
     server = subprocess.Popen(
-        ["node", str(BENCH / "tus-node-server.mjs"), str(port), str(store)],
+        ["node", str(BENCH / "tus-node-server.mjs"), str(port), str(store)]
+        + (["fsync"] if fsync else []),
         cwd=BENCH,
         stdout=subprocess.DEVNULL,
     )

@@ -239,22 +239,34 @@ def _staff_may_use(user, grant: UploadGrant) -> bool:
     )
 
 
-def grant_from_header(request) -> UploadGrant | None:
+def grant_header_id(request) -> uuid.UUID | None:
+    """The grant id the Canvass-Upload-Grant header names, if it names one (no query)."""
+    grant_id = request.headers.get(GRANT_HEADER, "").strip().partition(".")[0]
+    try:
+        return uuid.UUID(grant_id)
+    except ValueError:
+        return None
+
+
+def grant_from_header(request, *, known: UploadGrant | None = None) -> UploadGrant | None:
     """The live grant the request's Canvass-Upload-Grant header names, or None.
 
     `<grant id>` is a staff-session grant: the signed-in, verified user must be its owner.
     `<grant id>.<secret>` is a secret-bearing grant. Unknown, expired, revoked, someone else's
-    or a wrong secret all give None alike, so a caller cannot tell them apart.
+    or a wrong secret all give None alike, so a caller cannot tell them apart. `known` is a
+    grant the caller has just read from the database (an upload's own): when the header names
+    it, it is checked as it is instead of being read again.
     """
-    raw = request.headers.get(GRANT_HEADER, "").strip()
-    grant_id, _, secret = raw.partition(".")
-    try:
-        grant_uuid = uuid.UUID(grant_id)
-    except ValueError:
+    grant_uuid = grant_header_id(request)
+    if grant_uuid is None:
         return None
-    # No select_related: every PATCH comes through here, and the agency row carries its
-    # jurisdiction polygon, which is costly to load and not needed to check a grant.
-    grant = UploadGrant.objects.filter(pk=grant_uuid).first()
+    secret = request.headers.get(GRANT_HEADER, "").strip().partition(".")[2]
+    if known is not None and known.pk == grant_uuid:
+        grant: UploadGrant | None = known
+    else:
+        # No select_related: every PATCH comes through here, and the agency row carries its
+        # jurisdiction polygon, which is costly to load and not needed to check a grant.
+        grant = UploadGrant.objects.filter(pk=grant_uuid).first()
     if grant is None or not _grant_is_live(grant, timezone.now()):
         return None
     if grant.secret_hash:

@@ -130,8 +130,10 @@ class Body:
 
 def _body(request: HttpRequest) -> Body:
     if request.META.get("CONTENT_LENGTH", "") != "":
-        # request.read() is bounded by Content-Length and never touches request.body.
-        return Body(request, _non_negative(request.META["CONTENT_LENGTH"], "Content-Length"))
+        length = _non_negative(request.META["CONTENT_LENGTH"], "Content-Length")
+        # Under gunicorn, straight from the socket into the writer's buffers; elsewhere
+        # request.read(), which is bounded by Content-Length and never touches request.body.
+        return Body(staging.socket_body(request.META, length) or request, length)
     if request.headers.get("Transfer-Encoding", "").lower() == "chunked":
         # Django reads nothing without a Content-Length; gunicorn decodes chunked bodies and
         # says so with wsgi.input_terminated, so we read its input directly.
@@ -280,14 +282,17 @@ def _head(request: HttpRequest, upload_id) -> HttpResponse:
 
 
 def _patch(request: HttpRequest, upload_id) -> HttpResponse:
-    grant = _grant_or_not_found(request)
+    if grants.grant_header_id(request) is None:
+        raise upload_errors.UploadNotFound(NOT_FOUND)
     if request.content_type != OFFSET_STREAM:
         raise WrongContentType(f"PATCH bodies must be sent as {OFFSET_STREAM}.")
     offset = _non_negative(request.headers.get("Upload-Offset"), "Upload-Offset")
     checksum = _checksum(request)
     body = _body(request)
-    upload = uploads.upload_append(
-        grant=grant,
+    # The grant is checked under the upload's writer lock, from the row read with the upload
+    # (uploads.upload_append_as): one query fewer on every PATCH.
+    upload = uploads.upload_append_as(
+        grant_for=lambda known: grants.grant_from_header(request, known=known),
         upload_id=upload_id,
         offset=offset,
         body=body.stream,
