@@ -310,9 +310,26 @@ def recording_list(request):
             "form": form,
             "page": page,
             "query": query.urlencode(),
+            "scope": _recording_scope(query, filters),
             "zone": request.user.agency.time_zone,
         },
     )
+
+
+def _recording_scope(query, filters: dict) -> list[dict]:
+    """The device or officer a link narrowed the recordings to (hidden fields, so the form
+    does not show them): what each is, and the same search without it."""
+    scope = []
+    device, officer = filters.get("device"), filters.get("officer")
+    for key, label in (
+        ("device", f"device {device.serial}" if device else ""),
+        ("officer", (officer.full_name or officer.email) if officer else ""),
+    ):
+        if label:
+            rest = query.copy()
+            rest.pop(key, None)
+            scope.append({"label": label, "without": rest.urlencode()})
+    return scope
 
 
 def _cad_page(request, *, secret: str = "", status: int = 200):

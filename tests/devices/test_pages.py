@@ -288,3 +288,26 @@ def test_the_check_out_form_lists_only_officers_without_a_device(client, device,
     form = page.split('id="check-out-form"', 1)[1].split("</form>", 1)[0]
     assert f'<option value="{free.pk}">Fay Free</option>' in form
     assert "Hal Holding" not in form
+
+
+def test_a_device_or_officer_filter_from_a_link_shows_and_can_be_removed(client, device, police):
+    """The device and officer pages link to the recordings with a hidden filter: the page says
+    which one is in effect (typing an officer's name then narrows within it, so it must not be
+    invisible) and links to the same search without it."""
+    officer = officer_of(police, full_name="Olive <b>Officer</b>")
+    other = DeviceFactory(agency=police, serial="BWC-77")
+    mine = _recording(device, officer, n=1)
+    theirs = _recording(other, officer, n=2)
+    url = reverse("devices:recordings")
+    page = client.get(url, {"device": device.pk, "wearer": "olive"}).content.decode()
+    assert str(mine.pk) in page and str(theirs.pk) not in page
+    scope = page.split('id="recording-scope"', 1)[1].split("</p>", 1)[0]
+    assert "BWC-00042" in scope
+    removed = re.search(r'href="\?([^"]*)"', scope).group(1).replace("&amp;", "&")
+    assert "device=" not in removed and "wearer=olive" in removed
+    page = client.get(url + "?" + removed).content.decode()
+    assert str(mine.pk) in page and str(theirs.pk) in page and 'id="recording-scope"' not in page
+
+    page = client.get(url, {"officer": officer.pk}).content.decode()
+    scope = page.split('id="recording-scope"', 1)[1].split("</p>", 1)[0]
+    assert "Olive &lt;b&gt;Officer&lt;/b&gt;" in scope and "<b>" not in scope
