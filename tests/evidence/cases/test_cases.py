@@ -250,3 +250,21 @@ def test_investigator_downloads_the_case_package_and_each_item_gets_a_custody_ev
         assert AuditEvent.objects.filter(
             action="evidence.downloaded", target_id=str(item.pk), actor=lead
         ).exists()
+
+
+def test_the_case_pages_show_all_marks_a_file_names_unsafe_characters(setup, signed_in):
+    """The whole custody and the whole activity loaded by "Show all" print a file name as the
+    page does (visible_controls: "[U+202E]", never the character that reorders the text)."""
+    lead, case, items = setup
+    item = items[0]
+    item.original_filename = "photo\u202egpj.exe"
+    item.save(update_fields=["original_filename"])
+    client = signed_in(lead)
+    client.get(reverse("evidence:detail", args=[item.pk]))
+    for url in (
+        reverse("evidence:case_item_custody", args=[case.pk, item.pk]),
+        reverse("evidence:case_activity", args=[case.pk]),
+    ):
+        texts = [line["text"] for line in client.get(url).json()["lines"]]
+        assert any("photo[U+202E]gpj.exe" in text for text in texts), (url, texts)
+        assert not any("\u202e" in text for text in texts), url
