@@ -369,3 +369,19 @@ def test_operations_page_queries_do_not_grow_with_alerts_or_recording_officers(
     on_shift(8)
     many = queries_of(client, url)
     assert many == few, f"2 alerts: {few} queries, 10 alerts: {many}"
+
+
+def test_case_list_counts_no_further_than_the_cap(small_cap, make_staff, police, signed_in):
+    """A force's case list (100,000 cases) is counted to the cap, not to its last case."""
+    from portal.roles import Role
+
+    supervisor = verified(make_staff(role=Role.SUPERVISOR))
+    for i in range(5):
+        make_case(lead=supervisor, number=f"CAP-{i}")
+    client = signed_in(supervisor)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("evidence:case_list"))
+    assert page.status_code == 200
+    assert "CAP-4" in page.content.decode()
+    counted = counts_in(queries, "evidence_case")
+    assert counted and all(" LIMIT " in sql for sql in counted), "\n".join(counted)

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
@@ -35,6 +34,7 @@ from evidence.models import Case, EvidenceItem, MediaKind, Source
 from evidence.sources import case_links_for
 from portal.decorators import requires
 from portal.models import User
+from portal.pagination import BoundedPaginator
 from portal.templatetags.portal_time import local_and_utc, local_and_utc_seconds
 from portal.text import errors_text, visible_controls
 
@@ -45,7 +45,8 @@ def case_list(request):
     status = request.GET.get("status", "")
     if status in Case.Status.values:
         cases = cases.filter(status=status)
-    page = Paginator(cases, 25).get_page(request.GET.get("page"))
+    # Counted to the cap, as the evidence list is: a force's every case was counted per page.
+    page = BoundedPaginator(cases, 25).get_page(request.GET.get("page"))
     case_services.cases_record_list(actor=request.user, count=page.paginator.count)
     return render(
         request,
