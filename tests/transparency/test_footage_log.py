@@ -186,3 +186,18 @@ def test_the_agency_page_reads_only_the_newest_requests_of_the_log(facts, police
     assert queries() == few
     page = client.get(url).content.decode()
     assert "Footage requests that reached camera owners: 8." in page
+
+
+def test_the_newest_requests_of_the_log_are_its_first_rows_with_their_counts(facts, police):
+    """footage_log(limit=n) picks the newest n before counting their cameras: the same rows,
+    in the same order (newest first) and with the same counts, as the whole log's first n."""
+    from tests.transparency.facts import ask, search
+
+    investigator = staff(police, "investigator")
+    for i in range(6):
+        cameras = facts.cameras[: 1 + i % 3]
+        ask(investigator, search(investigator, case_number=f"RPD-2026-03{i}"), cameras)
+    whole = selectors.footage_log(agency=police)
+    assert len(whole) == 8
+    assert selectors.footage_log(agency=police, limit=5) == whole[:5]
+    assert selectors.footage_log(agency=police, limit=1) == whole[:1]

@@ -142,3 +142,23 @@ def test_a_cards_count_past_the_cap_reads_999_plus():
 
     assert Card(key="k", title="t", count=COUNT_CAP, more_url="/").count_text == "999"
     assert Card(key="k", title="t", count=COUNT_CAP + 1, more_url="/").count_text == "999+"
+
+
+def test_counts_past_the_cap_read_999_plus_on_the_cards_and_the_badges(day, monkeypatch):
+    """Every card and badge count is bounded (bounded_count at COUNT_CAP): past it, the page
+    prints "999+" in the card, its "See all" link and the header's badges."""
+    from workbench import selectors as workbench_selectors
+
+    capped = []
+
+    def more_than_the_cap(rows, cap):
+        capped.append(cap)
+        return cap + 1
+
+    monkeypatch.setattr(workbench_selectors, "bounded_count", more_than_the_cap)
+    text = client_for(day.investigator).get(reverse("portal:dashboard")).content.decode()
+    assert capped and set(capped) == {workbench_selectors.COUNT_CAP}
+    my_cases = text.split('id="card-my_cases"', 1)[1].split("</section>", 1)[0]
+    assert '<span class="count" data-count="1000">999+</span>' in my_cases
+    assert "See all 999+" in my_cases
+    assert 'title="new tips">999+</span>' in text and 'title="due soon">999+</span>' in text

@@ -166,3 +166,30 @@ def test_a_revoked_first_grant_does_not_lend_its_uploads(make_staff, staff_grant
     UploadGrant.objects.filter(pk=first).update(revoked_at=timezone.now())
     _, second = staff_grant(owner)
     assert client.head(url, headers=tus_headers(second)).status_code == 404
+
+
+@pytest.mark.parametrize("first_is", ["revoked", "expired", "another_agencys", "a_colleagues"])
+def test_a_patch_under_a_second_grant_is_refused_when_the_first_does_not_lend(
+    make_staff, staff_grant, other_police, first_is
+):
+    """A PATCH checks its grant from the row read with the upload (uploads._reachable, not
+    the query HEAD uses): a staff member's second grant reaches their upload only while the
+    upload's own grant is live and of the same agency and flow; nothing is written otherwise."""
+    owner = make_staff()
+    client, first = staff_grant(owner)
+    url = upload_url(create(client, first, 10))
+    assert patch(client, url, first, b"01234", 0).status_code == 204
+    first_id = first.split(".", 1)[0]
+    if first_is == "revoked":
+        UploadGrant.objects.filter(pk=first_id).update(revoked_at=timezone.now())
+    elif first_is == "expired":
+        UploadGrant.objects.filter(pk=first_id).update(expires_at=timezone.now())
+    elif first_is == "another_agencys":
+        UploadGrant.objects.filter(pk=first_id).update(agency=other_police)
+    if first_is == "a_colleagues":  # the first is live, but the second is someone else's
+        client, second = staff_grant(make_staff())
+    else:
+        _, second = staff_grant(owner)
+    assert patch(client, url, second, b"56789", 5).status_code == 404
+    assert upload_of(url).offset == 5
+    assert not EvidenceItem.objects.exists()
