@@ -15,6 +15,7 @@ from evidence.models import EvidenceItem, Upload
 from tests.evidence.intake.tus.helpers import (
     CREATE_URL,
     OCTETS,
+    MiB,
     b64,
     checksum,
     create,
@@ -387,3 +388,32 @@ def test_chunked_body_is_read_from_a_server_that_decodes_it(secret_grant):
     assert chunked_patch().status_code == 411  # a server that leaves it encoded
     response = chunked_patch(**{"wsgi.input_terminated": True, "wsgi.input": io.BytesIO(b"abc")})
     assert response.status_code == 204 and response["Upload-Offset"] == "3"
+
+
+def test_a_write_failing_on_the_writer_thread_keeps_nothing_of_the_chunk(
+    client, secret_grant, monkeypatch
+):
+    """The pieces are written (os.pwrite) on a helper thread: when one write fails (a full
+    disk), the request fails, the offset stays and the file is cut back to it, even with
+    later pieces already written."""
+    _, value = secret_grant()
+    data = os.urandom(5 * MiB + 3)
+    url = upload_url(create(client, value, len(data) + 10))
+    assert patch(client, url, value, b"0123456789", 0).status_code == 204
+    real, calls = os.pwrite, []
+
+    def fails_third(fd, piece, position):
+        calls.append(position)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        return real(fd, piece, position)
+
+    monkeypatch.setattr(staged_files.os, "pwrite", fails_third)
+    client.raise_request_exception = False
+    assert patch(client, url, value, data, 10).status_code == 500
+    upload = upload_of(url)
+    assert upload.offset == 10
+    assert staged_files.staged_path(upload).read_bytes() == b"0123456789"
+    monkeypatch.setattr(staged_files.os, "pwrite", real)
+    assert patch(client, url, value, data, 10).status_code == 204
+    assert staged_files.staged_path(upload_of(url)).read_bytes() == b"0123456789" + data
