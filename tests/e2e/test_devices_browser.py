@@ -155,12 +155,23 @@ def test_supervisor_rotates_revokes_checks_in_repairs_and_finds_the_recording(
         _fits(page, width)
 
         page.goto(f"{base}/staff/devices/recordings/")
-        page.locator("#recording-filters select").last.select_option(label=str(device))
+        # Typed, not chosen from a list (a force has thousands of devices).
+        page.locator("#recording-filters").get_by_label("Device serial").fill(device.serial)
         page.get_by_role("button", name="Filter").click()
         row = page.locator(f'tr[data-recording-id="{recording.pk}"]')
         expect(row).to_contain_text("BWC-E2E-2")
         row.get_by_role("link", name="Open item").click()
         expect(page).to_have_url(f"{base}/staff/evidence/{recording.item_id}/")
         _fits(page, width)
+
+        # From the device's page: the hidden device filter is said, and can be removed.
+        page.goto(f"{base}/staff/devices/{device.pk}/")
+        page.get_by_role("link", name="All recordings of this device").click()
+        scope = page.locator("#recording-scope")
+        expect(scope).to_contain_text("Only the recordings of device BWC-E2E-2")
+        expect(page.locator(f'tr[data-recording-id="{recording.pk}"]')).to_have_count(1)
+        _fits(page, width)
+        scope.get_by_role("link", name="remove").click()
+        expect(page.locator("#recording-scope")).to_have_count(0)
     finally:
         context.close()
