@@ -61,7 +61,7 @@ def device_list(request):
         filters = sel.InventoryFilters(**form.cleaned_data)
     devices = sel.devices_for(actor=request.user, filters=filters)
     after = request.GET.get("after", "")
-    if after:
+    if after and "\x00" not in after:  # PostgreSQL refuses a NUL in text (a 500)
         devices = devices.filter(serial__gt=after)
     rows = list(devices[: LIST_PAGE + 1])
     return render(
@@ -236,7 +236,8 @@ def officer_list(request):
     after = request.GET.get("after", "")
     last = (
         sel.officers_for(actor=request.user).filter(pk=after).values_list("full_name", "pk").first()
-        if after.isdigit()
+        # ASCII digits only: str.isdigit() also takes "²", which int() refuses (a 500).
+        if after.isascii() and after.isdigit()
         else None
     )
     if last is not None:  # the officers after the last one shown, in the list's order

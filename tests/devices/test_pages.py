@@ -311,3 +311,18 @@ def test_a_device_or_officer_filter_from_a_link_shows_and_can_be_removed(client,
     page = client.get(url, {"officer": officer.pk}).content.decode()
     scope = page.split('id="recording-scope"', 1)[1].split("</p>", 1)[0]
     assert "Olive &lt;b&gt;Officer&lt;/b&gt;" in scope and "<b>" not in scope
+
+
+@pytest.mark.parametrize("after", ["²", "9" * 30, "x", ""])
+def test_the_officer_lists_page_key_from_the_address_never_fails(client, police, after):
+    officer_of(police, full_name="Olive Officer")
+    response = client.get(reverse("devices:officers"), {"after": after})
+    assert response.status_code == 200
+    assert "Olive Officer" in response.content.decode()
+
+
+@pytest.mark.parametrize("after", ["\x00", "BWC-\x00", "zz", ""])
+def test_the_inventorys_page_key_from_the_address_never_fails(client, device, after):
+    response = client.get(reverse("devices:list"), {"after": after})
+    assert response.status_code == 200
+    assert ("BWC-00042" in response.content.decode()) == (after != "zz")
