@@ -1,21 +1,7 @@
 // The case page shows its latest activity lines; "Show all N" fetches the whole activity (JSON,
 // audited as a view of the case) and puts it in place of them, newest first, built from text
-// nodes as the page renders a line (templates/evidence/cases/case_detail.html).
-function activityLine(line) {
-  const li = document.createElement("li");
-  li.append(line.text);
-  if (line.refused) {
-    const refused = document.createElement("strong");
-    refused.textContent = "(refused)";
-    li.append(" ", refused);
-  }
-  const when = document.createElement("span");
-  when.className = "muted";
-  when.textContent = `· ${line.at}`;
-  li.append(" ", when);
-  return li;
-}
-
+// nodes as the page renders a line (templates/evidence/cases/case_detail.html), by case-custody.js's
+// custodyLine: that script comes first on the page and both are deferred, so it has run.
 async function showAllActivity(button) {
   const list = document.getElementById("activity-lines");
   button.disabled = true;
@@ -27,7 +13,7 @@ async function showAllActivity(button) {
     });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const activity = await response.json();
-    list.replaceChildren(...activity.lines.map(activityLine));
+    list.replaceChildren(...activity.lines.map(custodyLine));
     button.closest("p").remove();
   } catch {
     button.disabled = false;
