@@ -66,6 +66,23 @@ def bare(count):
                 )
 
 
+def bare_indexed(count):
+    """The same INSERT into a copy of the audit table (same columns, constraints and 13
+    indexes), no lock, no last row, no hash: what the chain itself adds beside the log's
+    indexes, which any audit log that can be searched pays."""
+    with connection.cursor() as cursor:
+        for i in range(count):
+            with transaction.atomic():
+                cursor.execute(
+                    "INSERT INTO bench_bare_indexed (seq, at, actor_label, actor_role,"
+                    " actor_agency, action, target_type, target_id, reason, case_ref, request_id,"
+                    " outcome, details, prev_hash, hash) SELECT s, now(), %s, '', '', %s, '', '',"
+                    " '', '', '', 'ok', %s, repeat('0', 64), lpad(s::text, 64, '0')"
+                    " FROM nextval('bench_bare_indexed_seq') AS s",
+                    ["bench", "auth.logout", json.dumps({"i": i})],
+                )
+
+
 def elapsed(fn, writers, count, flush=True):
     """Seconds for `writers` threads to write `count` events between them; with flush=False
     their commits do not wait for the WAL flush (synchronous_commit off, this session only)."""
@@ -89,13 +106,13 @@ def elapsed(fn, writers, count, flush=True):
     return time.perf_counter() - start
 
 
-def side_by_side(writers, flush=True):
-    """(ours, bare) events/s, the two run in alternating rounds of N / ROUNDS events each."""
+def side_by_side(writers, flush=True, peer=bare):
+    """(ours, peer) events/s, the two run in alternating rounds of N / ROUNDS events each."""
     count = N // ROUNDS // writers * writers
     ours_s = bare_s = 0.0
     for _ in range(ROUNDS):
         ours_s += elapsed(ours, writers, count, flush)
-        bare_s += elapsed(bare, writers, count, flush)
+        bare_s += elapsed(peer, writers, count, flush)
     return count * ROUNDS / ours_s, count * ROUNDS / bare_s
 
 
@@ -106,11 +123,19 @@ def main():
             "CREATE TABLE IF NOT EXISTS bench_bare (id bigserial primary key, at timestamptz,"
             " action text, actor_label text, details jsonb, hash text)"
         )
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS bench_bare_indexed (LIKE portal_auditevent"
+            " INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING CONSTRAINTS INCLUDING INDEXES)"
+        )
+        cursor.execute("CREATE SEQUENCE IF NOT EXISTS bench_bare_indexed_seq")
     ours_1, bare_1 = side_by_side(1)
     ours_8, bare_8 = side_by_side(WRITERS)
     # The same 1-writer pair without waiting for the flush: what the append itself costs
     # beside an INSERT, which a slow or busy disk hides in the figures above.
     ours_nf, bare_nf = side_by_side(1, flush=False)
+    # Against an INSERT into a table with the audit table's own indexes: the chain's own cost.
+    ours_1i, indexed_1 = side_by_side(1, peer=bare_indexed)
+    ours_8i, indexed_8 = side_by_side(WRITERS, peer=bare_indexed)
     result = {
         "bench": "audit_append",
         "events": N,
@@ -130,6 +155,12 @@ def main():
         "ours_events_per_s_1_writer_no_flush": round(ours_nf),
         "bare_insert_per_s_1_writer_no_flush": round(bare_nf),
         "ratio_1_writer_no_flush": round(ours_nf / bare_nf, 2),
+        "ours_events_per_s_1_writer_vs_indexed": round(ours_1i),
+        "indexed_insert_per_s_1_writer": round(indexed_1),
+        "ratio_1_writer_vs_indexed": round(ours_1i / indexed_1, 2),
+        "ours_events_per_s_8_writers_vs_indexed": round(ours_8i),
+        "indexed_insert_per_s_8_writers": round(indexed_8),
+        "ratio_8_writers_vs_indexed": round(ours_8i / indexed_8, 2),
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
     started = time.perf_counter()
