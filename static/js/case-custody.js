@@ -16,10 +16,9 @@ function custodyLine(line) {
   return li;
 }
 
-async function showAll(button) {
-  const details = button.closest("details");
-  const list = details.querySelector(".custody-lines");
-  const shown = details.querySelector(".custody-shown");
+// Fetches a "Show all" button's lines (JSON); on failure the button comes back with a message
+// and null is returned. Also used by case-activity.js.
+async function fetchLines(button, what) {
   button.disabled = true;
   button.textContent = "Loading…";
   try {
@@ -28,16 +27,24 @@ async function showAll(button) {
       credentials: "same-origin",
     });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const custody = await response.json();
-    list.replaceChildren(...custody.lines.map(custodyLine));
-    if (shown) shown.textContent = `All ${custody.total}:`;
-    const separator = button.nextSibling;
-    if (separator && separator.nodeType === Node.TEXT_NODE) separator.remove();
-    button.remove();
+    return await response.json();
   } catch {
     button.disabled = false;
-    button.textContent = "Could not load the custody; try again";
+    button.textContent = `Could not load the ${what}; try again`;
+    return null;
   }
+}
+
+async function showAll(button) {
+  const details = button.closest("details");
+  const custody = await fetchLines(button, "custody");
+  if (!custody) return;
+  details.querySelector(".custody-lines").replaceChildren(...custody.lines.map(custodyLine));
+  const shown = details.querySelector(".custody-shown");
+  if (shown) shown.textContent = `All ${custody.total}:`;
+  const separator = button.nextSibling;
+  if (separator && separator.nodeType === Node.TEXT_NODE) separator.remove();
+  button.remove();
 }
 
 for (const button of document.querySelectorAll("#timeline .custody-all")) {
